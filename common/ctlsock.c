@@ -1,0 +1,307 @@
+#include "common/ctlsock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+struct ctl_conn {
+	struct ev_io io;
+	struct ctl_server *srv;
+	struct ctl_conn *next;
+	char in[CTL_MAX_REQUEST];
+	size_t inlen;
+	char *out;		/* answer, owned; NULL while reading the request */
+	size_t outlen, outoff;
+};
+
+struct ctl_server {
+	struct evloop *loop;
+	struct ev_io io;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ctl_handler_fn fn;
+	void *arg;
+	struct ctl_conn *conns;
+};
+
+static void conn_free(struct ctl_conn *c)
+{
+	struct ctl_conn **pp;
+
+	for (pp = &c->srv->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	ev_io_del(c->srv->loop, &c->io);
+	close(c->io.fd);
+	free(c->out);
+	free(c);
+}
+
+static int split_args(char *line, char **argv)
+{
+	int argc = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(line, " \t\r", &save); tok && argc < CTL_MAX_ARGS;
+	     tok = strtok_r(NULL, " \t\r", &save))
+		argv[argc++] = tok;
+	return tok ? -E2BIG : argc;
+}
+
+static void conn_answer(struct ctl_conn *c, char *line)
+{
+	char *argv[CTL_MAX_ARGS];
+	FILE *f = open_memstream(&c->out, &c->outlen);
+	int argc;
+
+	if (!f) {
+		conn_free(c);
+		return;
+	}
+	argc = split_args(line, argv);
+	if (argc < 0)
+		fprintf(f, "error: too many words in request (at most %d)\n", CTL_MAX_ARGS);
+	else if (argc == 0)
+		fprintf(f, "error: empty request\n");
+	else
+		c->srv->fn(c->srv->arg, argc, argv, f);
+	fclose(f);
+	if (ev_io_mod(c->srv->loop, &c->io, EPOLLOUT))
+		conn_free(c);
+}
+
+static void conn_ready(struct ev_io *io, uint32_t events)
+{
+	struct ctl_conn *c = io->arg;
+	ssize_t n;
+
+	if (c->out) {
+		n = send(io->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n > 0)
+			c->outoff += (size_t)n;
+		if (n <= 0 || c->outoff == c->outlen)
+			conn_free(c);
+		return;
+	}
+	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+		conn_free(c);
+		return;
+	}
+	n = recv(io->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->in[c->inlen] = '\0';
+	char *nl = strchr(c->in, '\n');
+	if (nl) {
+		*nl = '\0';
+		conn_answer(c, c->in);
+	} else if (c->inlen == sizeof(c->in) - 1) {
+		log_warn("control: request longer than %d bytes dropped", CTL_MAX_REQUEST - 1);
+		conn_free(c);
+	}
+}
+
+static int peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	return cred.uid == 0 || cred.uid == getuid();
+}
+
+static void server_ready(struct ev_io *io, uint32_t events)
+{
+	struct ctl_server *srv = io->arg;
+	struct ctl_conn *c;
+	int fd;
+
+	(void)events;
+	fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!peer_allowed(fd)) {
+		log_warn("control: connection from a user that is neither root nor ours refused");
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	if (ev_io_add(srv->loop, &c->io, fd, EPOLLIN, conn_ready, c)) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = srv->conns;
+	srv->conns = c;
+}
+
+static int fill_addr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, void *arg,
+		    struct ctl_server **out)
+{
+	struct sockaddr_un sa;
+	struct ctl_server *srv;
+	mode_t old_umask;
+	int fd, rc;
+
+	rc = fill_addr(&sa, path);
+	if (rc)
+		return rc;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	/* A socket file left by a dead daemon refuses connections: only then replace it. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		rc = -EADDRINUSE;
+		goto out_close;
+	}
+	unlink(path);
+	/* The mode must be right before the socket exists, not chmod()ed after listen(). */
+	old_umask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (rc < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	srv->loop = loop;
+	srv->fn = fn;
+	srv->arg = arg;
+	strcpy(srv->path, path);
+	rc = ev_io_add(loop, &srv->io, fd, EPOLLIN, server_ready, srv);
+	if (rc)
+		goto out_unlink;
+	*out = srv;
+	return 0;
+
+out_unlink:
+	unlink(path);
+out_close:
+	close(fd);
+out_free:
+	free(srv);
+	return rc;
+}
+
+void ctl_server_close(struct ctl_server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->conns)
+		conn_free(srv->conns);
+	ev_io_del(srv->loop, &srv->io);
+	close(srv->io.fd);
+	unlink(srv->path);
+	free(srv);
+}
+
+static int wait_fd(int fd, short what, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = what };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+int ctl_call(const char *path, const char *request, int timeout_ms, char **reply)
+{
+	struct sockaddr_un sa;
+	size_t len = strlen(request), cap = 4096, got = 0;
+	char *buf = NULL;
+	int fd, rc;
+
+	if (len + 1 >= CTL_MAX_REQUEST || memchr(request, '\n', len))
+		return -EINVAL;
+	rc = fill_addr(&sa, path);
+	if (rc)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		rc = -errno;
+		goto out_close;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	for (;;) {
+		ssize_t n;
+
+		rc = wait_fd(fd, POLLIN, timeout_ms);
+		if (rc)
+			goto out_free;
+		if (got + 1 == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = -ENOMEM;
+				goto out_free;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + got, cap - 1 - got, 0);
+		if (n < 0) {
+			rc = -errno;
+			goto out_free;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*reply = buf;
+	close(fd);
+	return 0;
+
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return rc;
+}

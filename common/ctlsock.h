@@ -1,0 +1,34 @@
+/* Unix control socket shared by the daemons (server side) and vdiskctl (client side).
+ *
+ * Protocol: the client sends one request line ("status", "overlay-reset PC001", ...), the
+ * server answers and closes. The answer's first line is "ok" or "error: <why>"; any further
+ * lines are the body. Requests are capped at CTL_MAX_REQUEST bytes; only root and the daemon's
+ * own user may connect (SO_PEERCRED). */
+#ifndef COMMON_CTLSOCK_H
+#define COMMON_CTLSOCK_H
+
+#include <stdio.h>
+
+#include "common/evloop.h"
+
+#define CTL_MAX_REQUEST 4096
+#define CTL_MAX_ARGS 32
+
+struct ctl_server;
+
+/* Writes the answer to out (an open_memstream the server sends when the handler returns). */
+typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, FILE *out);
+
+/* Creates the socket file with mode 0600 before listen(), replacing a stale one.
+ * Returns 0 or a negative errno. */
+int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, void *arg,
+		    struct ctl_server **out);
+/* Closes the socket, drops open connections and removes the socket file. */
+void ctl_server_close(struct ctl_server *srv);
+
+/* Client: sends request, waits up to timeout_ms for the whole answer. On success *reply is a
+ * NUL-terminated string the caller frees. Returns 0 or a negative errno (-ECONNREFUSED,
+ * -ENOENT when no daemon listens, -ETIMEDOUT). */
+int ctl_call(const char *path, const char *request, int timeout_ms, char **reply);
+
+#endif

@@ -1,0 +1,84 @@
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static const char *log_ident = "vdisk";
+static int log_syslog;
+static int log_max = LOG_INFO;
+
+static const char *const level_names[] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+};
+
+void log_init(const char *ident, int use_syslog, int max_level)
+{
+	log_ident = ident;
+	log_syslog = use_syslog;
+	log_max = max_level;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void log_set_level(int max_level)
+{
+	log_max = max_level;
+}
+
+static void log_vmsg(int level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	struct timeval tv;
+	struct tm tm;
+	int n;
+
+	if (level > log_max)
+		return;
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld %s[%d] %s: ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, (long)tv.tv_usec / 1000, log_ident, (int)getpid(),
+		     level_names[level & 7]);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (log_syslog)
+		syslog(level, "%s", line + n);
+	/* One write per line keeps lines whole when several processes share stderr. */
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* Nowhere left to report a failing stderr. */
+	}
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_limited(struct log_ratelimit *rl, int level, const char *fmt, ...)
+{
+	time_t now = time(NULL);
+	va_list ap;
+
+	if (rl->last && now - rl->last < (time_t)rl->interval_s) {
+		rl->suppressed++;
+		return;
+	}
+	if (rl->suppressed)
+		log_msg(level, "(%u similar messages suppressed)", rl->suppressed);
+	rl->suppressed = 0;
+	rl->last = now;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,148 @@
+/* The project's database: one SQLite file (WAL, foreign keys, busy timeout) holding clients,
+ * servers, images, groups, settings and the events admins must see. This header and the files
+ * beside it are the only code that holds SQL text; everything is bound, never spliced.
+ *
+ * Every function returns 0 or a negative errno:
+ *   -ENOENT   no such row / no database file
+ *   -EEXIST   a unique field (name, MAC, IP) is already taken
+ *   -EINVAL   a field fails its check (bad MAC, unknown group/image/server, bad mode)
+ *   -EBUSY    another writer holds the database longer than the busy timeout
+ *   -EBADMSG  the file is not a database or is corrupt
+ *   -EIO      any other SQLite failure
+ * db_errmsg() then says what went wrong in words fit for an admin. */
+#ifndef DB_DB_H
+#define DB_DB_H
+
+#include <stdint.h>
+
+struct db;
+
+#define DB_NAME_MAX   64	/* names of clients, groups, images, servers, incl. NUL */
+#define DB_PATH_MAX   4096
+#define DB_IQN_MAX    224	/* RFC 3720: 223 bytes plus NUL */
+#define DB_ADDR_MAX   16	/* dotted IPv4 plus NUL */
+#define DB_MAC_MAX    18
+
+/* The initiator name a client's iPXE script sets and vdiskd looks up: prefix + ":" + the
+ * client's name in lower case. The prefix is the setting "iqn_prefix". */
+#define DB_DEFAULT_IQN_PREFIX "iqn.2026-11.lan.vdisk"
+
+enum db_open_flags {
+	DB_OPEN_CREATE   = 1 << 0,	/* create the file if missing (vdiskctl init) */
+	DB_OPEN_READONLY = 1 << 1,
+};
+
+/* Opens path, upgrading its schema to the current version in one transaction.
+ * On failure *out is NULL and, if errmsg is not NULL, *errmsg points to a static
+ * description of why. */
+int db_open(const char *path, int flags, struct db **out, const char **errmsg);
+void db_close(struct db *db);
+const char *db_errmsg(const struct db *db);
+/* The schema version this code writes (PRAGMA user_version). */
+int db_schema_version(void);
+/* A counter bumped by every committed admin change, shipped to the peer (data version). */
+int db_change_seq(struct db *db, int64_t *seq);
+
+/* Transactions: BEGIN IMMEDIATE, so a second writer waits (busy timeout) up front rather than
+ * failing half-way. Batch edits run inside one. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+enum db_overlay { DB_OVERLAY_RESTORE = 0, DB_OVERLAY_PERSISTENT = 1 };
+
+struct db_client {
+	int64_t id;			/* OUT: assigned by insert */
+	char name[DB_NAME_MAX];
+	char mac[DB_MAC_MAX];		/* canonical aa:bb:cc:dd:ee:ff */
+	char ip[DB_ADDR_MAX];		/* "" when none */
+	char group[DB_NAME_MAX];	/* "" when none */
+	char image[DB_NAME_MAX];	/* "" when none */
+	char server[DB_NAME_MAX];	/* "" when none */
+	int hot_standby;
+	enum db_overlay overlay;
+	int enabled;
+	char iqn[DB_IQN_MAX];		/* OUT: derived from name */
+	int64_t created, updated, last_boot;	/* OUT: unix seconds, 0 = never */
+};
+
+const char *db_overlay_name(enum db_overlay o);
+int db_overlay_parse(const char *s, enum db_overlay *out);
+
+/* Lookups fill *out; -ENOENT when absent. mac may be in any form mac_parse accepts. */
+int db_client_by_name(struct db *db, const char *name, struct db_client *out);
+int db_client_by_mac(struct db *db, const char *mac, struct db_client *out);
+int db_client_by_iqn(struct db *db, const char *iqn, struct db_client *out);
+
+/* Inserts c (id, iqn, created, updated are set on return). */
+int db_client_insert(struct db *db, struct db_client *c);
+/* Updates every field of the row with c->id; iqn follows the name. */
+int db_client_update(struct db *db, struct db_client *c);
+int db_client_delete(struct db *db, int64_t id);
+/* Records a PXE boot now. */
+int db_client_boot(struct db *db, int64_t id);
+
+/* All clients ordered by name; *out is an array the caller frees. */
+int db_client_all(struct db *db, struct db_client **out, size_t *n);
+
+/* The next free name PREFIX<digits> after the highest existing one (auto-registration),
+ * keeping the widest digit count in use (PC080 -> PC081). */
+int db_client_next_name(struct db *db, const char *prefix, char out[DB_NAME_MAX]);
+
+/* Servers of the pair. role: "primary" or "secondary"; mark: "active", "maintenance",
+ * "disabled". */
+struct db_server {
+	int64_t id;
+	char name[DB_NAME_MAX];
+	char role[16];
+	char service_addr[DB_ADDR_MAX];
+	char ha_addr[DB_ADDR_MAX];
+	char mark[16];
+};
+
+int db_server_insert(struct db *db, struct db_server *s);
+int db_server_update(struct db *db, const struct db_server *s);
+int db_server_by_name(struct db *db, const char *name, struct db_server *out);
+int db_server_all(struct db *db, struct db_server **out, size_t *n);
+
+struct db_image {
+	int64_t id;
+	char name[DB_NAME_MAX];
+	char path[DB_PATH_MAX];
+	int64_t size;			/* bytes */
+};
+
+int db_image_insert(struct db *db, struct db_image *img);
+int db_image_by_name(struct db *db, const char *name, struct db_image *out);
+int db_image_all(struct db *db, struct db_image **out, size_t *n);
+
+struct db_group {
+	int64_t id;
+	char name[DB_NAME_MAX];
+	char image[DB_NAME_MAX];	/* default image for clients added to it, "" if none */
+};
+
+int db_group_insert(struct db *db, struct db_group *g);
+int db_group_by_name(struct db *db, const char *name, struct db_group *out);
+int db_group_all(struct db *db, struct db_group **out, size_t *n);
+
+/* Settings: small key/value pairs (auto_register, auto_register_group, iqn_prefix...).
+ * db_setting_get copies the value into buf; -ENOENT if unset. */
+int db_setting_get(struct db *db, const char *key, char *buf, size_t len);
+int db_setting_set(struct db *db, const char *key, const char *value);
+
+/* Events the admin must see. level: "info", "warning", "error". */
+struct db_event {
+	int64_t id;
+	int64_t time;			/* unix seconds */
+	char level[16];
+	char source[32];
+	char message[512];
+};
+
+__attribute__((format(printf, 4, 5)))
+int db_event_add(struct db *db, const char *level, const char *source, const char *fmt, ...);
+/* The newest `limit` events (all when 0), oldest first. */
+int db_event_recent(struct db *db, unsigned limit, struct db_event **out, size_t *n);
+
+#endif

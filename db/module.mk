@@ -1,0 +1,3 @@
+# db/: the SQLite schema, migrations and the C API.
+$(eval $(call library,db,$(wildcard db/*.c)))
+SYSLIBS += -lsqlite3
