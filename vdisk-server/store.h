@@ -1,0 +1,88 @@
+/* The block store behind a logical unit: the lowest layer of vdiskd. The SCSI layer above sees
+ * only this header; the overlay (and later the synchronous mirror, as a store stacked on the
+ * overlay) live behind it. Layering as tgt does: transport -> iSCSI -> SCSI -> store; this
+ * layer includes nothing from the ones above.
+ *
+ * Requests are asynchronous: store_submit() queues a request and returns at once; blocking
+ * disk work runs in a worker pool, and req->done is called later from the event loop thread
+ * (completions are posted back through an eventfd), never from inside store_submit(). */
+#ifndef VDISK_STORE_H
+#define VDISK_STORE_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "common/evloop.h"
+
+#define STORE_BLOCK_SIZE 512u
+
+enum store_op {
+	STORE_OP_READ,
+	STORE_OP_WRITE,
+	STORE_OP_FLUSH,		/* make every completed write durable (SYNCHRONIZE CACHE) */
+	STORE_OP_UNMAP,		/* drop [offset, offset+length): reads return the base again */
+};
+
+enum store_flags {
+	STORE_FUA = 1 << 0,	/* this write is durable when it completes */
+};
+
+struct store;
+
+struct store_req {
+	enum store_op op;
+	unsigned flags;
+	uint64_t offset;	/* bytes, a multiple of STORE_BLOCK_SIZE */
+	uint64_t length;	/* bytes, a multiple of STORE_BLOCK_SIZE */
+	struct iovec *iov;	/* READ fills it, WRITE takes data from it; owned by the caller */
+	int iovcnt;
+	int result;		/* OUT: 0, or -EIO, -ENOSPC (out of space), -EROFS, -EINVAL */
+	void (*done)(struct store_req *req);	/* called on the event loop thread */
+	void *priv;		/* the caller's */
+	struct store_req *next;	/* the store's own queue link while in flight */
+};
+
+struct store_ops {
+	int (*submit)(struct store *st, struct store_req *req);
+	/* GET LBA STATUS: whether the range starting at offset is mapped (written in the
+	 * overlay) and how many bytes from offset share that state. Synchronous, cheap. */
+	int (*lba_status)(struct store *st, uint64_t offset, int *mapped, uint64_t *run);
+	/* Discards every overlay chunk (restore mode at a new boot); -EBUSY while requests are
+	 * in flight. Raw stores return -EOPNOTSUPP. */
+	int (*reset)(struct store *st);
+	void (*close)(struct store *st);	/* only with no request in flight */
+};
+
+struct store {
+	const struct store_ops *ops;
+	uint64_t size;		/* bytes */
+	int read_only;
+	int thin;		/* UNMAP supported (overlay) */
+};
+
+/* The worker pool that runs blocking disk work for every store of a process. */
+struct store_pool;
+int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **out);
+void store_pool_free(struct store_pool *pool);
+
+/* A plain file or block device exported as it is (standalone `--lun IQN=FILE[,ro]`). */
+int store_raw_open(struct store_pool *pool, const char *path, int read_only,
+		   struct store **out);
+
+/* A read-only base image shared by every client of that image (opened once, refcounted)
+ * plus the client's copy-on-write overlay: overlay_path.data (sparse) and overlay_path.map
+ * (the persistent allocation map). Created when missing. */
+int store_overlay_open(struct store_pool *pool, const char *base_path, const char *overlay_path,
+		       struct store **out);
+
+static inline int store_submit(struct store *st, struct store_req *req)
+{
+	return st->ops->submit(st, req);
+}
+
+static inline void store_close(struct store *st)
+{
+	st->ops->close(st);
+}
+
+#endif
