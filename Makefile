@@ -109,7 +109,7 @@ check-asan: deps
 demo: deps all
 	BUILD=$(CURDIR)/$(BUILD) bash tests/demo.sh
 
-bench: deps all
+bench: deps all $(BENCH_TARGETS)
 	BUILD=$(CURDIR)/$(BUILD) bash tests/bench/run.sh
 
 clean:

@@ -1,0 +1,7 @@
+# vdisk-server/: vdiskd, the iSCSI target. Everything but the main file is a library so unit
+# tests and fuzz targets link the same code the daemon runs.
+$(eval $(call library,vdiskd,$(filter-out vdisk-server/vdiskd.c,$(wildcard vdisk-server/*.c))))
+ifneq ($(wildcard vdisk-server/vdiskd.c),)
+$(eval $(call program,vdiskd,vdisk-server/vdiskd.c))
+endif
+SYSLIBS += -lcrypto -lisal -liscsi
