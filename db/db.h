@@ -13,6 +13,7 @@
 #ifndef DB_DB_H
 #define DB_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
