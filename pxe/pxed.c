@@ -112,18 +112,19 @@ static int run(struct pxed *d, const char *db_path)
 	char err[512];
 	int rc, status = 1;
 
-	if (mkdir(d->conf.state_dir, 0755) && errno != EEXIST) {
-		log_err("state_dir %s: %s", d->conf.state_dir, strerror(errno));
-		return 1;
-	}
-	if (tftp_root_prepare(d->conf.tftp_root, d->conf.ipxe_dir, files, err, sizeof(err))) {
-		log_err("tftp_root: %s", err);
-		return 1;
-	}
+	/* The database first: nothing is created on disk for a daemon that cannot run. */
 	rc = db_open(db_path, 0, &d->db, &dberr);
 	if (rc) {
 		log_err("database %s: %s", db_path, dberr ? dberr : strerror(-rc));
 		return 1;
+	}
+	if (mkdir(d->conf.state_dir, 0755) && errno != EEXIST) {
+		log_err("state_dir %s: %s", d->conf.state_dir, strerror(errno));
+		goto out_db;
+	}
+	if (tftp_root_prepare(d->conf.tftp_root, d->conf.ipxe_dir, files, err, sizeof(err))) {
+		log_err("tftp_root: %s", err);
+		goto out_db;
 	}
 	d->loop = evloop_new();
 	if (!d->loop) {

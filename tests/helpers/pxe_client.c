@@ -14,6 +14,7 @@
  *   --dora            DISCOVER, then REQUEST the offer; print the ACK
  *   --bad KIND        send a malformed packet: short, optlen, overload, many, magic, type
  *   --timeout MS      wait this long for replies (default 1500)
+ *   --all             print every reply until the timeout, not just the first
  *   --xid N           transaction id */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +33,7 @@
 struct opts {
 	const char *iface;
 	uint8_t mac[6];
-	int type, arch, ipxe, unicast, dora, timeout_ms, sport;
+	int type, arch, ipxe, unicast, dora, timeout_ms, sport, all;
 	uint32_t req_ip, server_id, ciaddr, giaddr, xid;
 	struct sockaddr_in to;
 	const char *bad;
@@ -224,7 +225,8 @@ int main(int argc, char **argv)
 		{ "to", required_argument, NULL, 'T' }, { "sport", required_argument, NULL, 'p' },
 		{ "unicast", no_argument, NULL, 'u' }, { "dora", no_argument, NULL, 'd' },
 		{ "bad", required_argument, NULL, 'b' }, { "timeout", required_argument, NULL, 'w' },
-		{ "xid", required_argument, NULL, 'x' }, { NULL, 0, NULL, 0 },
+		{ "xid", required_argument, NULL, 'x' }, { "all", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const types[] = { "", "discover", "", "request", "decline", "", "",
 					     "release", "inform" };
@@ -274,6 +276,7 @@ int main(int argc, char **argv)
 		case 'd': o.dora = 1; break;
 		case 'b': o.bad = optarg; break;
 		case 'w': o.timeout_ms = atoi(optarg); break;
+		case 'a': o.all = 1; break;
 		case 'x': o.xid = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
@@ -300,7 +303,7 @@ int main(int argc, char **argv)
 		perror("pxe_client: sendto");
 		return 1;
 	}
-	got = receive(fd, &o, !o.dora, keep, &offer);
+	got = receive(fd, &o, o.all && !o.dora, keep, &offer);
 	if (o.dora && got) {
 		uint32_t sid = 0;
 
