@@ -295,7 +295,7 @@ static void dhcp_decline(struct pxe_server *s, const struct dhcp_msg *m,
 		return;
 	leases_decline(&s->leases, l, now + s->conf->decline_time);
 	ipv4_format(ip, ip_s);
-	pxe_client_event(s, m->chaddr, 10, "warning",
+	pxe_client_event(s, m->chaddr, "warning",
 			 "%s declined %s: another host uses that address", c->name, ip_s);
 }
 

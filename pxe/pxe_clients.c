@@ -11,8 +11,6 @@
 #define STANDBY_REFRESH_MS 1000
 #define STANDBY_TIMEOUT_MS 500
 
-enum { EV_KIND_DISABLED = 1, EV_KIND_REDIRECT, EV_KIND_TAKEOVER, EV_KIND_REGISTER };
-
 static struct pxe_seen *seen_get(struct pxe_server *s, const uint8_t mac[6])
 {
 	unsigned h = 2166136261u, i, probe;
@@ -39,21 +37,25 @@ static struct pxe_seen *seen_get(struct pxe_server *s, const uint8_t mac[6])
 	return victim;
 }
 
-void pxe_client_event(struct pxe_server *s, const uint8_t mac[6], int kind, const char *level,
+void pxe_client_event(struct pxe_server *s, const uint8_t mac[6], const char *level,
 		      const char *fmt, ...)
 {
 	struct pxe_seen *e = seen_get(s, mac);
 	time_t now = time(NULL);
-	char msg[400];
+	unsigned hash = 2166136261u;
+	char msg[400], *p;
 	va_list ap;
 
-	if (e->event_kind == kind && now - e->event_time < PXE_EVENT_REPEAT_S)
-		return;
-	e->event_kind = (uint8_t)kind;
-	e->event_time = now;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* A client retries every few seconds while it gets silence: one event per reason. */
+	for (p = msg; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	if (e->event_hash == hash && now - e->event_time < PXE_EVENT_REPEAT_S)
+		return;
+	e->event_hash = hash;
+	e->event_time = now;
 	log_msg(strcmp(level, "info") == 0 ? LOG_INFO : LOG_WARNING, "%s", msg);
 	if (db_event_add(s->db, level, "pxed", "%s", msg)) {
 		s->c.db_errors++;
@@ -171,7 +173,7 @@ int pxe_client_lookup(struct pxe_server *s, const struct dhcp_msg *m,
 	if (rc == -ENOENT && cls->kind != PXE_KIND_PLAIN) {
 		rc = auto_register(s, mac, out);
 		if (rc == 0)
-			pxe_client_event(s, m->chaddr, EV_KIND_REGISTER, "info",
+			pxe_client_event(s, m->chaddr, "info",
 					 "auto-registered %s as %s%s%s", mac, out->name,
 					 *out->group ? " in group " : "", out->group);
 	}
@@ -188,7 +190,7 @@ int pxe_client_lookup(struct pxe_server *s, const struct dhcp_msg *m,
 	}
 	if (!out->enabled) {
 		s->c.refused++;
-		pxe_client_event(s, m->chaddr, EV_KIND_DISABLED, "warning",
+		pxe_client_event(s, m->chaddr, "warning",
 				 "%s (%s) is disabled: its boot request is not answered", out->name,
 				 mac);
 		return -EPERM;
@@ -198,12 +200,12 @@ int pxe_client_lookup(struct pxe_server *s, const struct dhcp_msg *m,
 	v = redirect_decide(s->conf->node, out, st, why, sizeof(why));
 	if (v == REDIRECT_REFUSE) {
 		s->c.refused++;
-		pxe_client_event(s, m->chaddr, EV_KIND_REDIRECT, "warning", "%s", why);
+		pxe_client_event(s, m->chaddr, "warning", "%s", why);
 		return -EPERM;
 	}
 	if (v == REDIRECT_TAKEOVER) {
 		s->c.takeovers++;
-		pxe_client_event(s, m->chaddr, EV_KIND_TAKEOVER, "info", "%s", why);
+		pxe_client_event(s, m->chaddr, "info", "%s", why);
 	}
 	return 0;
 }

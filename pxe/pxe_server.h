@@ -52,7 +52,7 @@ struct pxe_outgoing {
 struct pxe_seen {
 	uint8_t mac[6];
 	uint8_t used;
-	uint8_t event_kind;
+	unsigned event_hash;		/* of the last event's text */
 	uint32_t boot_xid;		/* the boot transaction last recorded */
 	int has_boot;
 	time_t event_time;
@@ -124,10 +124,10 @@ int pxe_client_lookup(struct pxe_server *s, const struct dhcp_msg *m,
  * client in restore mode, both done at the next flush. */
 void pxe_client_booted(struct pxe_server *s, const struct dhcp_msg *m,
 		       const struct db_client *c);
-/* Adds an event to the DB unless the same kind was added for this MAC within
+/* Logs and adds an event to the DB, unless the same text was added for this MAC within
  * PXE_EVENT_REPEAT_S. */
-__attribute__((format(printf, 5, 6)))
-void pxe_client_event(struct pxe_server *s, const uint8_t mac[6], int kind, const char *level,
+__attribute__((format(printf, 4, 5)))
+void pxe_client_event(struct pxe_server *s, const uint8_t mac[6], const char *level,
 		      const char *fmt, ...);
 /* Whether ip is some client's static reservation (refreshing the cache when needed). */
 int pxe_reserved(struct pxe_server *s, uint32_t ip);
