@@ -127,6 +127,10 @@ static int check(const char *path, const struct pxe_conf *c, const unsigned char
 			snprintf(err, errlen, "%s: mode dhcp needs a pool", path);
 			return -EINVAL;
 		}
+		if (c->service_address >= c->pool.first && c->service_address <= c->pool.last) {
+			snprintf(err, errlen, "%s: service_address lies inside the pool", path);
+			return -EINVAL;
+		}
 		if ((c->pool.first & m) != (c->pool.last & m)) {
 			snprintf(err, errlen, "%s: pool spans more than one subnet_mask network",
 				 path);
