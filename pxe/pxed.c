@@ -17,6 +17,7 @@
 #include "pxe/ipxe_script.h"
 #include "pxe/pxe_conf.h"
 #include "pxe/pxe_server.h"
+#include "pxe/ra.h"
 #include "pxe/tftpd_sup.h"
 
 struct pxed {
@@ -26,6 +27,7 @@ struct pxed {
 	struct pxe_server srv;
 	struct tftpd_sup tftpd;
 	struct ctl_server *ctl;
+	struct ra_sender ra;
 };
 
 static void usage(FILE *f)
@@ -62,6 +64,9 @@ static void on_ctl(void *arg, int argc, char **argv, FILE *out)
 		else
 			fprintf(out, "tftpd: restarting\n");
 		fprintf(out, "tftpd_restarts: %u\n", d->tftpd.restarts);
+		fprintf(out, "router_solicitations: %llu\n",
+			(unsigned long long)d->ra.solicitations);
+		fprintf(out, "router_adverts: %llu\n", (unsigned long long)d->ra.sent);
 	} else if (argc == 1 && strcmp(argv[0], "leases") == 0) {
 		fprintf(out, "ok\n");
 		pxe_server_leases(&d->srv, out);
@@ -146,6 +151,13 @@ static int run(struct pxed *d, const char *db_path)
 		log_err("control socket %s: %s", d->conf.ctl_socket, strerror(-rc));
 		goto out_server;
 	}
+	d->ra.io.fd = -1;
+	if (d->conf.router_advert) {
+		rc = ra_open(&d->ra, d->loop, d->conf.interface);
+		/* Only a faster boot is lost: iPXE still boots after its IPv6 wait. */
+		if (rc)
+			log_warn("router advertisements off: %s", strerror(-rc));
+	}
 	if (d->conf.tftp && tftpd_sup_start(&d->tftpd, d->loop, &d->conf)) {
 		log_err("cannot start %s", d->conf.tftpd);
 		goto out_ctl;
@@ -154,6 +166,7 @@ static int run(struct pxed *d, const char *db_path)
 		status = 0;
 	tftpd_sup_stop(&d->tftpd);
 out_ctl:
+	ra_close(&d->ra);
 	ctl_server_close(d->ctl);
 out_server:
 	pxe_server_close(&d->srv);
