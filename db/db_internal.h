@@ -12,6 +12,7 @@ struct db {
 	sqlite3_stmt *stmt[STMT_COUNT];	/* prepared on first use, kept until close */
 	int in_txn;
 	int dirty;			/* an admin change happened in this transaction */
+	char iqn_prefix[DB_IQN_MAX];	/* cached setting; "" until read */
 	char err[256];
 };
 

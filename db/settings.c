@@ -42,7 +42,11 @@ int db_setting_set(struct db *db, const char *key, const char *value)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
 	rc = db_exec_stmt(db, st);
-	return rc ? rc : db_mark_changed(db);
+	if (rc)
+		return rc;
+	if (strcmp(key, "iqn_prefix") == 0)
+		db->iqn_prefix[0] = '\0';
+	return db_mark_changed(db);
 }
 
 int db_event_add(struct db *db, const char *level, const char *source, const char *fmt, ...)

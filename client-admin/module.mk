@@ -1,0 +1,3 @@
+# client-admin/: vdiskctl, the admin CLI.
+$(eval $(call library,vdiskctl,$(filter-out client-admin/vdiskctl.c,$(wildcard client-admin/*.c))))
+$(eval $(call program,vdiskctl,client-admin/vdiskctl.c))
