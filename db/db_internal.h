@@ -51,5 +51,7 @@ int db_exec_stmt(struct db *db, sqlite3_stmt *st);
 /* Schema: migrates h from its user_version up to target (<= db_schema_version()) in one
  * transaction. Exposed to tests so they can build an old-version database. */
 int db_migrate(sqlite3 *h, int target, char *err, size_t errlen);
+/* Reads the schema version, checking the file is ours and not newer than this program. */
+int db_read_identity(sqlite3 *h, int *version, char *err, size_t errlen);
 
 #endif
