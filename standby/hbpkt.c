@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "standby/fsm.h"
+
 const char *hb_drop_name(enum hb_drop why)
 {
 	static const char *const names[HB_DROP_NKINDS] = {
@@ -97,6 +99,7 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 	put32(out + 100, msg->res_failed);
 	put64(out + 104, (uint64_t)msg->db_seq);
 	out[112] = msg->repl;
+	put64(out + 116, msg->active_since);
 	return hb_sign(out, keys, msg->key_index);
 }
 
@@ -157,7 +160,8 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	msg->res_failed = get32(buf + 100);
 	msg->db_seq = (int64_t)get64(buf + 104);
 	msg->repl = buf[112];
-	if (buf[113] || buf[114] || buf[115] || msg->repl > HB_REPL_MAX || msg->seq == 0 ||
+	msg->active_since = get64(buf + 116);
+	if (buf[113] || buf[114] || buf[115] || msg->repl > HB_REPL_MAX || msg->state >= FSM_NSTATES || msg->seq == 0 ||
 	    msg->boot_gen == 0 || (msg->flags & ~(HB_F_YIELD | HB_F_WANT | HB_F_HOLDING)))
 		return HB_DROP_MALFORMED;
 	return HB_OK;

@@ -19,7 +19,9 @@
  *   104    8 DB change sequence (data version)
  *   112    1 replication state (enum hb_repl)
  *   113    3 zero
- *   116   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded */
+ *   116    8 active since (sender's wall clock, ms; 0 when not active): on a split brain the
+ *            node that took the role last keeps it, since clients followed its GARPs last
+ *   124   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded */
 #ifndef STANDBY_HBPKT_H
 #define STANDBY_HBPKT_H
 
@@ -30,7 +32,7 @@
 
 #define HB_MAGIC	0x53424842u	/* "SBHB" */
 #define HB_VERSION	1
-#define HB_MAC_OFF	116
+#define HB_MAC_OFF	124
 #define HB_MAC_MAX	32
 #define HB_LEN		(HB_MAC_OFF + HB_MAC_MAX)
 
@@ -59,6 +61,7 @@ struct hb_msg {
 	uint32_t res_running, res_failed;
 	int64_t db_seq;
 	uint8_t repl;
+	uint64_t active_since;
 };
 
 /* Why a packet was dropped; each has a counter in status. */
