@@ -6,6 +6,7 @@
 
 #include "client-admin/client_io.h"
 #include "client-admin/commands.h"
+#include "client-admin/daemons.h"
 #include "client-admin/fields.h"
 #include "client-admin/import.h"
 #include "client-admin/select.h"
@@ -533,6 +534,69 @@ static int client_import(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Discards the selected clients' overlays now (restore mode does it at each PXE boot). */
+static int client_reset(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		SELECTION_OPTS,
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		CLI_COMMON_OPTS
+	};
+	struct selection sel = { 0 };
+	struct db_client *all;
+	size_t n, nmatch, i, done = 0, failed = 0;
+	char *keep;
+	int opt, rc;
+
+	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
+			printf("usage: vdiskctl client reset SELECTION [--dry-run]\n"
+			       "  discards the selected clients' overlays through vdiskd\n");
+			return EXIT_OK;
+		}
+		if (opt == OPT_DRY_RUN)
+			cli->dry_run = 1;
+		else if (opt && (rc = take_selection(cli, &sel, opt, optarg)))
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if (!sel.any)
+		return cli_usage(cli, "no selection: give --all or --group/--name/--range/--mac/"
+				 "--ip-range");
+	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
+		return rc;
+	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		char req[16 + DB_NAME_MAX], *reply = NULL;
+		const char *body;
+
+		if (!keep[i])
+			continue;
+		if (cli->dry_run) {
+			printf("would reset the overlay of %s\n", all[i].name);
+			continue;
+		}
+		snprintf(req, sizeof(req), "overlay-reset %s", all[i].name);
+		if (daemon_call(cli, "vdiskd", req, &reply, &body, 0) == 0) {
+			printf("%s: overlay reset\n", all[i].name);
+			done++;
+		} else {
+			failed++;
+		}
+		free(reply);
+	}
+	free(all);
+	free(keep);
+	if (cli->dry_run)
+		return EXIT_OK;
+	printf("%zu overlays reset, %zu failed\n", done, failed);
+	return failed ? EXIT_FAIL : EXIT_OK;
+}
+
 static int client_list_cmd(struct cli *cli, int argc, char **argv)
 {
 	return client_list(cli, argc, argv, 0);
@@ -551,6 +615,7 @@ static const struct subcommand client_cmds[] = {
 	{ "del", "client del", client_del },
 	{ "import", "client import", client_import },
 	{ "export", "client export", client_export_cmd },
+	{ "reset", "client reset", client_reset },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,0 +1,19 @@
+/* Reaching the local daemons' control sockets: <run dir>/<daemon>.sock, the run dir being
+ * $VDISK_RUN_DIR or /run/vdisk. */
+#ifndef CLIENT_ADMIN_DAEMONS_H
+#define CLIENT_ADMIN_DAEMONS_H
+
+#include "client-admin/cli.h"
+
+#define VDISK_DEFAULT_RUN_DIR "/run/vdisk"
+#define DAEMON_TIMEOUT_MS 3000
+
+/* Sends request to daemon ("vdiskd", "standbyd", "pxed"). On success (the daemon answered
+ * "ok") *body points past the "ok" line into *reply (caller frees *reply) and 0 is returned.
+ * Otherwise the error is printed and the exit code returned: 1 when the daemon is not
+ * running, does not answer or answers "error: ...". quiet_absent suppresses the message for
+ * a daemon that is not running (rc -ENOENT/-ECONNREFUSED then returns 1 silently). */
+int daemon_call(struct cli *cli, const char *daemon, const char *request, char **reply,
+		const char **body, int quiet_absent);
+
+#endif
