@@ -35,6 +35,7 @@ const char *fsm_event_name(enum fsm_event e)
 		"heartbeat", "peer_suspect", "peer_dead", "probe_clear", "probe_busy",
 		"probe_ping_fail", "probe_error", "retry", "started", "start_failed", "stopped",
 		"resource_failed", "admin_takeover", "admin_release", "admin_maintenance", "resume",
+		"shutdown",
 	};
 
 	return (unsigned)e < FSM_NEVENTS ? names[e] : "?";
@@ -319,6 +320,14 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 			set_state(f, in, out, FSM_TAKING_OVER,
 				  "the service address is already configured here: resuming");
 		}
+		break;
+	case FSM_EV_SHUTDOWN:
+		/* Unlike an admin release this goes ahead without a standing-by peer: the daemon
+		 * is leaving either way, and resources must not outlive their supervisor. */
+		if (f->state == FSM_ACTIVE || f->state == FSM_TAKING_OVER)
+			release(f, in, out, "standbyd stopping");
+		else if (f->state == FSM_STANDBY)
+			f->yield = 1;
 		break;
 	case FSM_NEVENTS:
 		break;

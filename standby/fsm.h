@@ -43,6 +43,7 @@ enum fsm_event {
 	FSM_EV_ADMIN_RELEASE,
 	FSM_EV_ADMIN_MAINTENANCE,
 	FSM_EV_RESUME,		/* at start: the service address is already configured here */
+	FSM_EV_SHUTDOWN,	/* standbyd is asked to stop: hand the role over */
 	FSM_NEVENTS
 };
 

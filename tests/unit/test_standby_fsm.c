@@ -351,6 +351,21 @@ static void test_split_brain(void)
 	is_int(b.state, FSM_RELEASING, "same instant: the other releases");
 }
 
+static void test_shutdown(void)
+{
+	struct fsm f;
+
+	mk_active(&f, 1, 1);
+	step(&f, FSM_EV_SHUTDOWN);
+	is_int(f.state, FSM_RELEASING, "active -> releasing on shutdown, even with the peer dead");
+	is_int(out.actions, FSM_ACT_STOP, "stop resources");
+	step(&f, FSM_EV_STOPPED);
+	ok(f.state == FSM_STANDBY && (fsm_flags(&f) & FSM_F_YIELD), "then standby and yielding");
+	mk(&f, 1, 1);
+	step(&f, FSM_EV_SHUTDOWN);
+	ok(f.state == FSM_STANDBY && (fsm_flags(&f) & FSM_F_YIELD), "standby just yields");
+}
+
 static void test_names(void)
 {
 	int s;
@@ -375,6 +390,7 @@ int main(void)
 	test_failback();
 	test_resource_failed();
 	test_split_brain();
+	test_shutdown();
 	test_names();
 	return done_testing();
 }
