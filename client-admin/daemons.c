@@ -7,18 +7,34 @@
 
 #include "common/ctlsock.h"
 
-int daemon_call(struct cli *cli, const char *daemon, const char *request, char **reply,
-		const char **body, int quiet_absent)
+int daemon_socket_path(struct cli *cli, const char *daemon, char *path, size_t len)
 {
 	const char *dir = getenv("VDISK_RUN_DIR");
-	char path[256];
-	int rc;
 
 	if (!dir || !*dir)
 		dir = VDISK_DEFAULT_RUN_DIR;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.sock", dir, daemon) >= sizeof(path))
+	if ((size_t)snprintf(path, len, "%s/%s.sock", dir, daemon) >= len)
 		return cli_fail(cli, "run directory %s is too long", dir);
-	rc = ctl_call(path, request, DAEMON_TIMEOUT_MS, reply);
+	return 0;
+}
+
+int daemon_call(struct cli *cli, const char *daemon, const char *request, char **reply,
+		const char **body, int quiet_absent)
+{
+	char path[256];
+	int rc = daemon_socket_path(cli, daemon, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	return daemon_call_at(cli, daemon, path, request, DAEMON_TIMEOUT_MS, reply, body,
+			      quiet_absent);
+}
+
+int daemon_call_at(struct cli *cli, const char *daemon, const char *path, const char *request,
+		   int timeout_ms, char **reply, const char **body, int quiet_absent)
+{
+	int rc = ctl_call(path, request, timeout_ms, reply);
+
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		if (quiet_absent)
 			return EXIT_FAIL;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/cmd_standby.h"
 #include "client-admin/commands.h"
 
 static const char usage_text[] =
@@ -18,6 +19,8 @@ static const char usage_text[] =
 "  setting get|set               settings (auto_register, iqn_prefix, ...)\n"
 "  events                        what the admin must see\n"
 "  status                        what standbyd, vdiskd and pxed on this server report\n"
+"  standby status|takeover|release|maintenance NODE\n"
+"                                the pair's failover state, through standbyd\n"
 "\n"
 "The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
 "'vdiskctl COMMAND SUBCOMMAND --help' explains each. Exit status: 0 ok, 1 failure, 2 usage.\n";
@@ -31,6 +34,7 @@ static const struct subcommand top_cmds[] = {
 	{ "setting", "setting", cmd_setting },
 	{ "events", "events", cmd_events },
 	{ "status", "status", cmd_status },
+	{ "standby", "standby", cmd_standby },
 	{ NULL, NULL, NULL },
 };
 
