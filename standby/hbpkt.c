@@ -14,7 +14,7 @@ const char *hb_drop_name(enum hb_drop why)
 {
 	static const char *const names[HB_DROP_NKINDS] = {
 		"ok", "malformed", "bad_auth", "wrong_cluster", "unknown_node", "stale",
-		"replayed", "own",
+		"replayed", "own", "duplicate",
 	};
 
 	return (unsigned)why < HB_DROP_NKINDS ? names[why] : "?";
@@ -167,10 +167,19 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	return HB_OK;
 }
 
+static void ring_note(struct hb_window *w, uint64_t seq, unsigned link)
+{
+	unsigned i = (unsigned)(seq % HB_LINK_RING);
+
+	w->ring_seq[i] = seq;
+	w->ring_links[i] = 1u << link;
+}
+
 enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char *self,
-		       const char *peer, uint64_t now_ms, struct hb_window *w)
+		       const char *peer, uint64_t now_ms, unsigned link, struct hb_window *w)
 {
 	uint64_t skew = msg->time_ms > now_ms ? msg->time_ms - now_ms : now_ms - msg->time_ms;
+	unsigned slot;
 
 	if (strcmp(msg->cluster, cluster) != 0)
 		return HB_DROP_CLUSTER;
@@ -180,11 +189,14 @@ enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char
 		return HB_DROP_NODE;
 	if (skew > HB_MAX_SKEW_MS || msg->boot_gen < w->gen)
 		return HB_DROP_STALE;
+	link %= HB_MAX_LINKS;
 	if (msg->boot_gen > w->gen) {
 		/* The peer restarted: a new generation opens a fresh window. */
+		memset(w, 0, sizeof(*w));
 		w->gen = msg->boot_gen;
 		w->top = msg->seq;
 		w->bits = 1;
+		ring_note(w, msg->seq, link);
 		return HB_OK;
 	}
 	if (msg->seq > w->top) {
@@ -193,10 +205,20 @@ enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char
 		w->bits = shift >= HB_WINDOW ? 0 : w->bits << shift;
 		w->bits |= 1;
 		w->top = msg->seq;
+		ring_note(w, msg->seq, link);
 		return HB_OK;
 	}
-	if (w->top - msg->seq >= HB_WINDOW || (w->bits >> (w->top - msg->seq)) & 1)
+	if (w->top - msg->seq >= HB_WINDOW)
 		return HB_DROP_REPLAY;
+	if ((w->bits >> (w->top - msg->seq)) & 1) {
+		slot = (unsigned)(msg->seq % HB_LINK_RING);
+		if (w->ring_seq[slot] == msg->seq && !(w->ring_links[slot] & (1u << link))) {
+			w->ring_links[slot] |= 1u << link;
+			return HB_DROP_DUP;
+		}
+		return HB_DROP_REPLAY;
+	}
 	w->bits |= (uint64_t)1 << (w->top - msg->seq);
+	ring_note(w, msg->seq, link);
 	return HB_OK;
 }

@@ -39,6 +39,8 @@
 /* How far a sender's clock may be from ours before its packet counts as stale. */
 #define HB_MAX_SKEW_MS	30000
 #define HB_WINDOW	64	/* replay window, packets */
+#define HB_LINK_RING	8	/* recent packets whose arrival links are remembered */
+#define HB_MAX_LINKS	32
 
 enum {
 	HB_F_YIELD   = 1 << 0,	/* does not want the role (after release, resource failure) */
@@ -74,6 +76,7 @@ enum hb_drop {
 	HB_DROP_STALE,		/* clock too far off, or an older boot generation */
 	HB_DROP_REPLAY,		/* sequence already seen or behind the window */
 	HB_DROP_SELF,		/* our own packet looped back: not counted as bad */
+	HB_DROP_DUP,		/* a copy of a recent packet that came by another link: normal */
 	HB_DROP_NKINDS
 };
 
@@ -86,6 +89,10 @@ struct hb_window {
 	uint64_t gen;
 	uint64_t top;
 	uint64_t bits;		/* bit i: top - i was seen */
+	/* The same packet goes out on every link, so a second copy by another link is no
+	 * replay; by the same link it is. */
+	uint64_t ring_seq[HB_LINK_RING];
+	uint32_t ring_links[HB_LINK_RING];
 };
 
 /* Writes msg into out[HB_LEN], signed with keys->keys[msg->key_index]. Returns HB_LEN or
@@ -101,8 +108,8 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 		       struct hb_msg *msg);
 
 /* Checks the authenticated fields against who we are and the window, and advances the window
- * when the packet is accepted. */
+ * when the packet is accepted. link: index (< HB_MAX_LINKS) of the link it came by. */
 enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char *self,
-		       const char *peer, uint64_t now_ms, struct hb_window *w);
+		       const char *peer, uint64_t now_ms, unsigned link, struct hb_window *w);
 
 #endif

@@ -144,8 +144,8 @@ static void link_rx(struct ev_io *io, uint32_t events)
 
 		if (why == HB_OK)
 			why = hb_accept(&msg, d->cfg.cf.cluster, d->cfg.node, d->cfg.peer,
-					sb_wall_ms(), &d->win);
-		if (why == HB_DROP_SELF)
+					sb_wall_ms(), (unsigned)(l - d->links), &d->win);
+		if (why == HB_DROP_SELF || why == HB_DROP_DUP)
 			continue;
 		if (why != HB_OK) {
 			sb_dropped(d, l, why);

@@ -5,3 +5,9 @@ ifneq ($(wildcard standby/standbyd.c),)
 $(eval $(call program,standbyd,standby/standbyd.c))
 endif
 SYSLIBS += -lcrypto -lpcap
+
+# Failover latency against keepalived, in network namespaces (root).
+BENCH_TARGETS += bench-failover
+.PHONY: bench-failover
+bench-failover: all tests
+	BUILD=$(CURDIR)/$(BUILD) bash standby/bench-failover.sh

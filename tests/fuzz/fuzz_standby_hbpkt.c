@@ -28,6 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, HB_LEN);
 	hb_sign(buf, &ak, 1);
 	if (hb_decode(buf, HB_LEN, &ak, &msg) == HB_OK)
-		hb_accept(&msg, "lab", "beta", "alpha", msg.time_ms, &w);
+		hb_accept(&msg, "lab", "beta", "alpha", msg.time_ms, data[0] % 3, &w);
 	return 0;
 }

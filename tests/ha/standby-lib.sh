@@ -168,3 +168,21 @@ sb_power_on() {
 }
 
 sb_counter() { sb_field "$1" "$2"; }
+
+# sb_drop_heartbeats NODE on|off: drop the heartbeats NODE sends on lan0 (UDP 694), leaving
+# ARP and the service alone. An htb class whose leaf queue holds nothing: this needs no tc
+# action module, which not every kernel has.
+sb_drop_heartbeats() {
+	local ns
+	ns=$(ns_of "$1")
+	if [ "$2" = off ]; then
+		ip netns exec "$ns" tc qdisc del dev lan0 root 2>/dev/null
+		return 0
+	fi
+	ip netns exec "$ns" tc qdisc add dev lan0 root handle 1: htb default 10 2>/dev/null &&
+	ip netns exec "$ns" tc class add dev lan0 parent 1: classid 1:10 htb rate 10gbit 2>/dev/null &&
+	ip netns exec "$ns" tc class add dev lan0 parent 1: classid 1:20 htb rate 10gbit 2>/dev/null &&
+	ip netns exec "$ns" tc qdisc add dev lan0 parent 1:20 handle 20: pfifo limit 0 &&
+	ip netns exec "$ns" tc filter add dev lan0 parent 1: protocol ip prio 1 u32 \
+		match ip protocol 17 0xff match ip dport 694 0xffff flowid 1:20
+}

@@ -1,5 +1,5 @@
 /* Hostile heartbeats for the HA tests, sent from the client LAN to the heartbeat port:
- *   replay: capture one real heartbeat, then send it again COUNT times;
+ *   replay: capture one real heartbeat (of NODE if given), then send it again COUNT times;
  *   forge:  well-formed packets from NODE in CLUSTER signed with a wrong key;
  *   garbage: short and random packets.
  * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE] */
@@ -44,7 +44,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		len = recv(fd, pkt, sizeof(pkt), 0);
+		/* With NODE given, only that node's heartbeat will do. */
+		do
+			len = recv(fd, pkt, sizeof(pkt), 0);
+		while (len == HB_LEN && argc == 8 && strncmp((char *)pkt + 40, argv[7], 32) != 0);
 		if (len != HB_LEN) {
 			fprintf(stderr, "standby_inject: no heartbeat captured\n");
 			return 1;

@@ -46,7 +46,7 @@ static enum hb_drop rx(const uint8_t *buf, size_t len, const struct ha_authkeys 
 {
 	enum hb_drop d = hb_decode(buf, len, ak, out);
 
-	return d != HB_OK ? d : hb_accept(out, "lab", "beta", "alpha", NOW, w);
+	return d != HB_OK ? d : hb_accept(out, "lab", "beta", "alpha", NOW, 0, w);
 }
 
 static void test_roundtrip(void)
@@ -58,7 +58,7 @@ static void test_roundtrip(void)
 	for (i = 0; i < 4; i++) {
 		struct ha_authkeys ak = keys_with(algs[i], algs[i] == HA_AUTH_CRC ? "" : "k3y");
 		struct hb_msg m = base_msg(1000, 1), got;
-		struct hb_window w = { 0, 0, 0 };
+		struct hb_window w = { 0 };
 		uint8_t buf[HB_LEN];
 
 		is_int(hb_encode(&m, &ak, buf), HB_LEN, "%s: encode", ha_auth_alg_name(algs[i]));
@@ -77,7 +77,7 @@ static void test_forged(void)
 	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "right"),
 			   bad = keys_with(HA_AUTH_SHA256, "wrong");
 	struct hb_msg m = base_msg(1000, 1), got;
-	struct hb_window w = { 0, 0, 0 };
+	struct hb_window w = { 0 };
 	uint8_t buf[HB_LEN];
 	size_t i;
 
@@ -120,7 +120,7 @@ static void test_malformed(void)
 {
 	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
 	struct hb_msg m = base_msg(1000, 1), got;
-	struct hb_window w = { 0, 0, 0 };
+	struct hb_window w = { 0 };
 	uint8_t buf[HB_LEN + 1];
 	size_t n;
 
@@ -157,7 +157,7 @@ static void test_fields(void)
 {
 	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
 	struct hb_msg m, got;
-	struct hb_window w = { 0, 0, 0 };
+	struct hb_window w = { 0 };
 	uint8_t buf[HB_LEN];
 
 	m = base_msg(1000, 1);
@@ -185,7 +185,7 @@ static void test_fields(void)
 static void test_replay(void)
 {
 	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
-	struct hb_window w = { 0, 0, 0 };
+	struct hb_window w = { 0 };
 	struct hb_msg m, got;
 	uint8_t p5[HB_LEN], buf[HB_LEN];
 	uint64_t s;
@@ -222,6 +222,33 @@ static void test_replay(void)
 	       "previous generation's packet: stale");
 }
 
+static void test_links(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_window w = { 0 };
+	struct hb_msg m = base_msg(1000, 5), got;
+	uint8_t buf[HB_LEN];
+
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_OK, "first copy on link 0");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 1, &w), HB_DROP_DUP,
+	       "same packet by link 1: duplicate, not a replay");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 1, &w), HB_DROP_REPLAY,
+	       "again by link 1: replayed");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_DROP_REPLAY,
+	       "again by link 0: replayed");
+	m = base_msg(1000, 5 + HB_LINK_RING);
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_OK, "later packet");
+	m = base_msg(1000, 5);
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 2, &w), HB_DROP_REPLAY,
+	       "an old packet by a new link is a replay, not a duplicate");
+}
+
 int main(void)
 {
 	log_init("test", 0, LOG_ERR);
@@ -230,5 +257,6 @@ int main(void)
 	test_malformed();
 	test_fields();
 	test_replay();
+	test_links();
 	return done_testing();
 }
