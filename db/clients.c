@@ -54,7 +54,7 @@ static int client_lookup(struct db *db, enum stmt_id id, const char *key, struct
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = db_read_one(db, st, read_client, out, "such client");
 	if (rc == -ENOENT)
 		db_error(db, rc, "no client %s", key);
@@ -80,19 +80,19 @@ int db_client_by_iqn(struct db *db, const char *iqn, struct db_client *out)
 	return client_lookup(db, STMT_CLIENT_BY_IQN, iqn, out);
 }
 
-static int iqn_prefix(struct db *db, char *buf, size_t len)
+/* Read once per connection: batch edits derive thousands of names. */
+static const char *iqn_prefix(struct db *db)
 {
-	if (db_setting_get(db, "iqn_prefix", buf, len) == 0 && *buf)
-		return 0;
-	snprintf(buf, len, "%s", DB_DEFAULT_IQN_PREFIX);
-	return 0;
+	if (!db->iqn_prefix[0] &&
+	    (db_setting_get(db, "iqn_prefix", db->iqn_prefix, sizeof(db->iqn_prefix)) ||
+	     !db->iqn_prefix[0]))
+		snprintf(db->iqn_prefix, sizeof(db->iqn_prefix), "%s", DB_DEFAULT_IQN_PREFIX);
+	return db->iqn_prefix;
 }
 
-/* Checks the fields every write must satisfy and derives the iqn; the database's own
- * constraints catch the rest (uniqueness, references). */
-static int client_prepare(struct db *db, struct db_client *c)
+int db_client_check(struct db *db, struct db_client *c)
 {
-	char prefix[DB_IQN_MAX], canon[MAC_STRLEN];
+	char canon[MAC_STRLEN];
 	uint32_t ip;
 	size_t i, n;
 
@@ -107,8 +107,7 @@ static int client_prepare(struct db *db, struct db_client *c)
 	memcpy(c->mac, canon, sizeof(canon));
 	if (c->ip[0] && ipv4_parse(c->ip, &ip))
 		return db_error(db, -EINVAL, "'%s' is not an IPv4 address", c->ip);
-	iqn_prefix(db, prefix, sizeof(prefix));
-	n = (size_t)snprintf(c->iqn, sizeof(c->iqn), "%s:%s", prefix, c->name);
+	n = (size_t)snprintf(c->iqn, sizeof(c->iqn), "%s:%s", iqn_prefix(db), c->name);
 	if (n >= sizeof(c->iqn))
 		return db_error(db, -EINVAL, "initiator name for '%s' is too long", c->name);
 	/* RFC 3722: iSCSI names are lower case. */
@@ -119,8 +118,8 @@ static int client_prepare(struct db *db, struct db_client *c)
 
 static void bind_client_fields(sqlite3_stmt *st, const struct db_client *c, int first)
 {
-	sqlite3_bind_text(st, first, c->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, first + 1, c->mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 1, c->mac, -1, SQLITE_STATIC);
 	db_bind_text_or_null(st, first + 2, c->ip);
 	db_bind_text_or_null(st, first + 3, c->group);
 	db_bind_text_or_null(st, first + 4, c->image);
@@ -128,13 +127,13 @@ static void bind_client_fields(sqlite3_stmt *st, const struct db_client *c, int 
 	sqlite3_bind_int(st, first + 6, !!c->hot_standby);
 	sqlite3_bind_text(st, first + 7, db_overlay_name(c->overlay), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, first + 8, !!c->enabled);
-	sqlite3_bind_text(st, first + 9, c->iqn, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first + 9, c->iqn, -1, SQLITE_STATIC);
 }
 
 int db_client_insert(struct db *db, struct db_client *c)
 {
 	sqlite3_stmt *st;
-	int rc = client_prepare(db, c);
+	int rc = db_client_check(db, c);
 
 	if (rc)
 		return rc;
@@ -154,7 +153,7 @@ int db_client_insert(struct db *db, struct db_client *c)
 int db_client_update(struct db *db, struct db_client *c)
 {
 	sqlite3_stmt *st;
-	int rc = client_prepare(db, c);
+	int rc = db_client_check(db, c);
 
 	if (rc)
 		return rc;
@@ -218,7 +217,7 @@ int db_client_next_name(struct db *db, const char *prefix, char out[DB_NAME_MAX]
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)plen);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);

@@ -12,6 +12,7 @@ struct db {
 	sqlite3_stmt *stmt[STMT_COUNT];	/* prepared on first use, kept until close */
 	int in_txn;
 	int dirty;			/* an admin change happened in this transaction */
+	char iqn_prefix[DB_IQN_MAX];	/* cached setting; "" until read */
 	char err[256];
 };
 
@@ -26,7 +27,11 @@ int db_fail(struct db *db, int sqlite_rc);
 __attribute__((format(printf, 3, 4)))
 int db_error(struct db *db, int rc, const char *fmt, ...);
 
-/* Binds a string, or NULL when it is empty (optional foreign keys and the IP column). */
+/* Strings are bound SQLITE_STATIC: every bound value outlives the statement's step and reset
+ * (they are the caller's arguments), and a copy would be one more allocation that can fail
+ * and leave NULL bound in its place.
+ *
+ * Binds a string, or NULL when it is empty (optional foreign keys and the IP column). */
 int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 /* Copies column col into buf (len bytes, always terminated), "" for NULL. */
 void db_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len);
@@ -50,5 +55,7 @@ int db_exec_stmt(struct db *db, sqlite3_stmt *st);
 /* Schema: migrates h from its user_version up to target (<= db_schema_version()) in one
  * transaction. Exposed to tests so they can build an old-version database. */
 int db_migrate(sqlite3 *h, int target, char *err, size_t errlen);
+/* Reads the schema version, checking the file is ours and not newer than this program. */
+int db_read_identity(sqlite3 *h, int *version, char *err, size_t errlen);
 
 #endif

@@ -92,7 +92,7 @@ int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
 {
 	if (!s || !*s)
 		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
 }
 
 void db_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)
@@ -162,19 +162,14 @@ int db_open(const char *path, int flags, struct db **out, const char **errmsg)
 	if (rc)
 		goto out_fail;
 	if (flags & DB_OPEN_READONLY) {
-		sqlite3_stmt *st;
-		int version = -1;
-		if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				version = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
-		if (version != db_schema_version()) {
+		int version;
+		rc = db_read_identity(db->h, &version, db->err, sizeof(db->err));
+		if (rc == 0 && version != db_schema_version())
 			rc = db_error(db, -EPROTO, "database %s has schema version %d, this program "
 				      "needs %d (open it read-write once to upgrade)", path, version,
 				      db_schema_version());
+		if (rc)
 			goto out_fail;
-		}
 	} else {
 		rc = db_migrate(db->h, db_schema_version(), db->err, sizeof(db->err));
 		if (rc)

@@ -70,67 +70,100 @@ static int pragma_int(sqlite3 *h, const char *sql, int *out)
 	return rc;
 }
 
-int db_migrate(sqlite3 *h, int target, char *err, size_t errlen)
+static int migrate_error(int rc, const char *msg, char *err, size_t errlen)
 {
-	int version, appid, rc, v;
-	char *msg = NULL;
-	char sql[96];
+	if (rc == SQLITE_BUSY) {
+		snprintf(err, errlen, "database is busy: another writer holds it");
+		return -EBUSY;
+	}
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+		snprintf(err, errlen, "database file is corrupt or not a database");
+		return -EBADMSG;
+	}
+	snprintf(err, errlen, "schema upgrade failed: %s", msg ? msg : sqlite3_errstr(rc));
+	return -EIO;
+}
 
-	rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		goto out_sqlerr;
-	rc = pragma_int(h, "PRAGMA user_version", &version);
-	if (rc == SQLITE_OK)
-		rc = pragma_int(h, "PRAGMA application_id", &appid);
-	if (rc != SQLITE_OK)
-		goto out_rollback;
+/* Checks the file is ours (or empty) and not newer than this program. */
+static int check_identity(sqlite3 *h, int version, int appid, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int tables;
+
 	if (version == 0 && appid == 0) {
-		sqlite3_stmt *st;
 		/* A brand-new file is ours to shape; one with tables of its own is not. */
-		rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
-		if (rc != SQLITE_OK)
-			goto out_rollback;
+		if (sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &st, NULL))
+			return migrate_error(sqlite3_errcode(h), NULL, err, errlen);
 		sqlite3_step(st);
-		v = sqlite3_column_int(st, 0);
+		tables = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
-		if (v) {
+		if (tables) {
 			snprintf(err, errlen, "not a vdisk database (it has other tables)");
-			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			return -EBADMSG;
 		}
 	} else if (appid != DB_APPLICATION_ID) {
 		snprintf(err, errlen, "not a vdisk database (application id %#x)", appid);
-		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 		return -EBADMSG;
 	}
 	if (version > SCHEMA_VERSION) {
 		snprintf(err, errlen, "database schema version %d is newer than this program's %d",
 			 version, SCHEMA_VERSION);
-		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 		return -EPROTO;
+	}
+	return 0;
+}
+
+int db_read_identity(sqlite3 *h, int *version, char *err, size_t errlen)
+{
+	int appid, rc;
+
+	rc = pragma_int(h, "PRAGMA user_version", version);
+	if (rc == SQLITE_OK)
+		rc = pragma_int(h, "PRAGMA application_id", &appid);
+	if (rc != SQLITE_OK)
+		return migrate_error(rc, NULL, err, errlen);
+	return check_identity(h, *version, appid, err, errlen);
+}
+
+int db_migrate(sqlite3 *h, int target, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	char sql[96];
+	int version, rc, v;
+
+	/* Most opens find the schema current: no write transaction, so a reader never waits
+	 * for a writer here. */
+	rc = db_read_identity(h, &version, err, errlen);
+	if (rc || version >= target)
+		return rc;
+	rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto out_sqlerr;
+	/* Another process may have upgraded it between the check and the lock. */
+	rc = db_read_identity(h, &version, err, errlen);
+	if (rc) {
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
 	}
 	for (v = version; v < target; v++) {
 		rc = sqlite3_exec(h, migrations[v], NULL, NULL, &msg);
 		if (rc != SQLITE_OK)
-			goto out_sqlerr_rollback;
+			goto out_rollback;
 	}
+	/* PRAGMA takes no bound parameters; both numbers are this program's own. */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
 		 v > version ? v : version, DB_APPLICATION_ID);
 	rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, "COMMIT", NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
-		goto out_sqlerr_rollback;
-	rc = sqlite3_exec(h, "COMMIT", NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		goto out_sqlerr_rollback;
+		goto out_rollback;
 	return 0;
 
-out_sqlerr_rollback:
-	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-out_sqlerr:
-	snprintf(err, errlen, "schema upgrade failed: %s", msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return rc == SQLITE_BUSY ? -EBUSY : (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) ? -EBADMSG : -EIO;
 out_rollback:
 	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-	goto out_sqlerr;
+out_sqlerr:
+	rc = migrate_error(rc, msg, err, errlen);
+	sqlite3_free(msg);
+	return rc;
 }
