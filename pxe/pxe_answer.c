@@ -139,6 +139,9 @@ static void nak(struct pxe_server *s, const struct dhcp_msg *m, const char *why)
 	struct dhcp_reply r;
 
 	dhcp_reply_init(&r, m, DHCPNAK);
+	/* RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast it. */
+	if (m->giaddr)
+		r.buf[10] |= DHCP_FLAG_BROADCAST >> 8;
 	dhcp_reply_opt_u32(&r, OPT_SERVER_ID, s->server_id);
 	dhcp_reply_opt_str(&r, OPT_MESSAGE, why);
 	send_reply(s, m, &r, DHCPNAK, 0, NULL);
