@@ -20,6 +20,10 @@
 #include "pxe/ra.h"
 #include "pxe/tftpd_sup.h"
 
+/* Defaults, so standbyd can start a bare /usr/sbin/pxed as a resource. */
+#define PXED_DEFAULT_CONF "/etc/vdisk/pxed.conf"
+#define PXED_DEFAULT_DB   "/var/lib/vdisk/vdisk.db"
+
 struct pxed {
 	struct pxe_conf conf;
 	struct evloop *loop;
@@ -33,12 +37,13 @@ struct pxed {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pxed --db PATH -c FILE [options]\n"
+		"Usage: pxed [--db PATH] [-c FILE] [options]\n"
 		"DHCP or proxyDHCP server for PXE and iPXE clients of the vdisk pair; writes\n"
 		"each client's iPXE script and runs tftp-hpa's in.tftpd on the TFTP root.\n"
 		"\n"
-		"  -c, --config FILE   key = value configuration (see pxed.conf.example)\n"
-		"      --db PATH       the vdisk SQLite database\n"
+		"  -c, --config FILE   key = value configuration (see pxed.conf.example);\n"
+		"                      default " PXED_DEFAULT_CONF "\n"
+		"      --db PATH       the vdisk SQLite database; default " PXED_DEFAULT_DB "\n"
 		"      --ctl PATH      control socket (overrides ctl_socket)\n"
 		"      --state DIR     directory for the leases file (overrides state_dir)\n"
 		"      --check-config  read FILE, report the first bad line, and exit\n"
@@ -191,7 +196,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *db_path = NULL, *ctl = NULL, *state = NULL;
+	const char *config = PXED_DEFAULT_CONF, *db_path = PXED_DEFAULT_DB, *ctl = NULL;
+	const char *state = NULL;
 	int check = 0, verbose = 0, use_syslog = 0, c;
 	static struct pxed d;
 	char err[512];
@@ -209,9 +215,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !config || (!check && !db_path)) {
-		fprintf(stderr, "pxed: %s\n", optind != argc ? "unexpected argument" :
-			!config ? "-c FILE is required" : "--db PATH is required");
+	if (optind != argc) {
+		fprintf(stderr, "pxed: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}

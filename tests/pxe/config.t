@@ -11,8 +11,8 @@ is $? 0 "--help exits 0"
 check "--help names the options" -- grep -q -- '--check-config' "$T/out"
 "$P" --bogus >/dev/null 2>&1
 is $? 2 "an unknown option exits 2"
-"$P" -c "$T/none.conf" >/dev/null 2>&1
-is $? 2 "--db missing exits 2"
+"$P" -c "$T/none.conf" extra >/dev/null 2>&1
+is $? 2 "a stray argument exits 2"
 "$P" -c "$T/none.conf" --check-config >"$T/out" 2>&1
 is $? 2 "a missing file exits 2"
 check "and says so" -- grep -q 'No such file' "$T/out"
