@@ -165,6 +165,15 @@ int main(void)
 	is_int(m.yiaddr, 0x0a000066, "the reservation goes to its owner");
 	is_int(to_ip(&o), 0x0a0000fe, "relayed: to giaddr");
 	is_int(ntohs(o.to.sin_port), 67, "on port 67");
+	req(DHCPDISCOVER, 4, 0, 0, 0x0a0000fe, OPTS("\x52\x06\x01\x04port"));
+	run(67, &m, &o);
+	{
+		size_t l = 0;
+		const uint8_t *d = dhcp_opt_find(&m, OPT_RELAY_INFO, 1, &l);
+
+		ok(d && l == 6 && memcmp(d, "\x01\x04port", 6) == 0,
+		   "the relay's option 82 comes back unchanged");
+	}
 	req(DHCPDISCOVER, 4, 0, 0, 0x0b0000fe, OPTS(""));
 	is_int(run(67, &m, &o), 0, "relay from another subnet: no answer");
 	is_int(srv.c.wrong_subnet, 1, "counted");
