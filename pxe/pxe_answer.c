@@ -45,6 +45,13 @@ static int boot_file(struct pxe_server *s, const struct dhcp_msg *m, const struc
 	if (db_setting_get(s->db, "target_iqn", target, sizeof(target)) || !ipxe_iqn_valid(target))
 		snprintf(target, sizeof(target), "%s", IPXE_DEFAULT_TARGET);
 	ipxe_script_name(m->chaddr, name);
+	/* The IQN follows the admin's iqn_prefix setting: it must not carry script syntax. */
+	if (!ipxe_iqn_valid(c->iqn)) {
+		s->c.script_errors++;
+		log_limited(&s->rl_db, LOG_ERR, "ipxe: %s's initiator name '%.64s' has characters "
+			    "an iPXE script cannot carry; not booted", c->name, c->iqn);
+		return -EINVAL;
+	}
 	n = ipxe_script_render(c, s->conf->service_address, target, script, sizeof(script));
 	rc = n < 0 ? n : ipxe_script_write(s->conf->tftp_root, name, script, (size_t)n);
 	if (rc) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -129,6 +130,8 @@ int main(void)
 		skip_all("no temporary directory");
 		return 0;
 	}
+	snprintf(path, sizeof(path), "%s/clients", dir);
+	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/db", dir);
 	if (db_open(path, DB_OPEN_CREATE, &db, NULL)) {
 		skip_all("cannot create a DB");
@@ -228,6 +231,17 @@ int main(void)
 	pkt[DHCP_FIXED_LEN] = 0;
 	is_int(run(67, &m, &o), 0, "bad magic: silence");
 	is_int(srv.c.bad[DHCP_E_MAGIC], 1, "counted under its reason");
+
+	/* iPXE: its script, unless the admin's iqn_prefix would break the script's syntax. */
+	req(DHCPREQUEST, 5, 0, 0x0a000065, 0, OPTS("\x4d\x04iPXE"));
+	run(67, &m, &o);
+	is_str((const char *)m.buf + DHCP_OFF_FILE, "clients/52-54-00-00-00-05.ipxe",
+	       "iPXE gets its script");
+	db_setting_set(db, "iqn_prefix", "iqn.x; shell");
+	add_client("PC006", "52:54:00:00:00:06", "10.0.0.50");
+	req(DHCPDISCOVER, 6, DHCP_FLAG_BROADCAST, 0, 0, OPTS("\x4d\x04iPXE"));
+	is_int(run(67, &m, &o), 0, "an initiator name with script syntax: no boot");
+	is_int(srv.c.script_errors, 1, "counted as a script error");
 
 	/* A restart keeps the declined address away. */
 	pxe_server_close(&srv);
