@@ -116,9 +116,8 @@ void dhcp_reply_set_addr(struct dhcp_reply *r, size_t field_off, uint32_t addr);
 #define DHCP_OFF_YIADDR 16
 #define DHCP_OFF_SIADDR 20
 #define DHCP_OFF_GIADDR 24
-/* Copies s into the file (or sname) field; -ENAMETOOLONG if it does not fit with its NUL. */
+/* Copies s into the file field; -ENAMETOOLONG if it does not fit with its NUL. */
 int dhcp_reply_set_file(struct dhcp_reply *r, const char *s);
-int dhcp_reply_set_sname(struct dhcp_reply *r, const char *s);
 /* Appends an option; -ENOSPC (and overflow set) if it would not fit, -EINVAL if len > 255. */
 int dhcp_reply_opt(struct dhcp_reply *r, uint8_t code, const void *data, size_t len);
 int dhcp_reply_opt_u32(struct dhcp_reply *r, uint8_t code, uint32_t v);

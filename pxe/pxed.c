@@ -69,6 +69,8 @@ static void on_ctl(void *arg, int argc, char **argv, FILE *out)
 		else
 			fprintf(out, "tftpd: restarting\n");
 		fprintf(out, "tftpd_restarts: %u\n", d->tftpd.restarts);
+		if (d->tftpd.restarts)
+			fprintf(out, "tftpd_last_exit: %s\n", d->tftpd.last_exit);
 		fprintf(out, "router_solicitations: %llu\n",
 			(unsigned long long)d->ra.solicitations);
 		fprintf(out, "router_adverts: %llu\n", (unsigned long long)d->ra.sent);

@@ -139,6 +139,7 @@ done
 ok $([ -n "$new" ] && [ "$new" != "$old" ]; echo $?) "in.tftpd restarted after being killed"
 diag "in.tftpd pid $old -> $new"
 is "$(px_status tftpd_restarts)" 1 "restart counted"
+is "$(px_status tftpd_last_exit)" "killed by signal 9" "status says how it died"
 
 # Release, then a restart keeps the bound leases.
 px_client -m 52:54:00:00:00:02 -t release --ciaddr 10.77.0.50 --to 10.77.0.1 --timeout 200 >/dev/null
