@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "pxe/ipxe_script.h"
 #include "pxe/pxe_conf.h"
+#include "pxe/privs.h"
 #include "pxe/pxe_server.h"
 #include "pxe/ra.h"
 #include "pxe/tftpd_sup.h"
@@ -169,8 +170,15 @@ static int run(struct pxed *d, const char *db_path)
 		log_err("cannot start %s", d->conf.tftpd);
 		goto out_ctl;
 	}
+	/* Every socket is open and in.tftpd started: from here on only what is still used. */
+	rc = privs_limit();
+	if (rc) {
+		log_err("cannot drop capabilities: %s", strerror(-rc));
+		goto out_tftpd;
+	}
 	if (evloop_run(d->loop) == 0)
 		status = 0;
+out_tftpd:
 	tftpd_sup_stop(&d->tftpd);
 out_ctl:
 	ra_close(&d->ra);
