@@ -66,5 +66,6 @@ check "proxy: the address and gateway come from the router" -- grep -q 'net0: 10
 check "proxy: the next server and script from pxed" -- grep -q 'Filename: clients/52-54-00-00-00-21.ipxe' "$T/serial.txt"
 check "proxy: the script ran" -- grep -q 'vdisk: PC021 booting from 10.77.0.1' "$T/serial.txt"
 is "$(px_status leases_bound)" 0 "proxy: pxed leased nothing"
+a=$(px_status tx_ACK); diag "proxy: pxed sent $(px_status tx_OFFER) offers (port 67), ${a:-0} ACKs (port 4011)"
 show
 done_testing
