@@ -282,6 +282,8 @@ static int slice_io(int is_write, int fd, const struct store_req *req, uint64_t 
 			return -EINVAL;
 		if (is_write)
 			rc = sio_pwritev(fd, part, n, off + done, got, flags);
+		else if (flags & RWF_NOWAIT)
+			rc = sio_preadv_nowait(fd, part, n, off + done, got);
 		else
 			rc = sio_preadv(fd, part, n, off + done, got);
 		if (rc)
@@ -291,7 +293,8 @@ static int slice_io(int is_write, int fd, const struct store_req *req, uint64_t 
 	return 0;
 }
 
-static int ov_read(struct overlay *ov, struct store_req *req)
+/* flags: 0, or RWF_NOWAIT on the loop thread (then -EAGAIN when not all cached). */
+static int ov_read(struct overlay *ov, struct store_req *req, int flags)
 {
 	uint64_t off = req->offset, end = req->offset + req->length, run_end;
 	int mapped, rc;
@@ -304,7 +307,7 @@ static int ov_read(struct overlay *ov, struct store_req *req)
 		if (run_end > end)
 			run_end = end;
 		rc = slice_io(0, mapped ? ov->data_fd : ov->base->fd, req, off - req->offset, off,
-			      run_end - off, 0);
+			      run_end - off, flags);
 		if (rc)
 			return rc;
 		off = run_end;
@@ -465,7 +468,7 @@ static void ov_run(struct pool_job *job)
 
 	switch (req->op) {
 	case STORE_OP_READ:
-		req->result = ov_read(ov, req);
+		req->result = ov_read(ov, req, 0);
 		break;
 	case STORE_OP_WRITE:
 		req->result = ov_write(ov, req);
@@ -481,6 +484,23 @@ static void ov_run(struct pool_job *job)
 		req->result = -EIO;	/* the SCSI layer knows medium errors, not our memory */
 }
 
+/* A small read the page cache can serve at once (base pages shared by every client of the
+ * image usually are) is done on the loop thread. */
+static int ov_try_now(struct pool_job *job)
+{
+	struct overlay *ov = (struct overlay *)job->st;
+	struct store_req *req = job->req;
+	int rc;
+
+	if (req->op != STORE_OP_READ || req->length > POOL_INLINE_MAX)
+		return -EAGAIN;
+	rc = ov_read(ov, req, RWF_NOWAIT);
+	if (rc == -EAGAIN)
+		return rc;
+	req->result = rc;
+	return 0;
+}
+
 static void ov_complete(struct pool_job *job)
 {
 	struct overlay *ov = (struct overlay *)job->st;
@@ -494,7 +514,7 @@ static void ov_complete(struct pool_job *job)
 static int ov_submit(struct store *st, struct store_req *req)
 {
 	struct overlay *ov = (struct overlay *)st;
-	int rc = pool_submit(ov->pool, st, req, ov_run, ov_complete);
+	int rc = pool_submit(ov->pool, st, req, ov_run, ov_complete, ov_try_now);
 
 	if (!rc)
 		ov->inflight++;
