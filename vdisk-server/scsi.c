@@ -156,11 +156,13 @@ void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus)
 		lu->reserved_by = 0;
 }
 
-void scsi_lu_reset(struct scsi_lu *lu)
+void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun)
 {
 	lu->reserved_by = 0;
 	if (++lu->ua_gen == 0)
 		lu->ua_gen = 1;
+	/* the nexus that asked for the reset knows about it */
+	by->ua_seen[lun] = lu->ua_gen;
 }
 
 /* A reset since this nexus last heard: report it once (SAM-5 5.14), except to the commands

@@ -125,8 +125,9 @@ void scsi_task_release(struct scsi_task *t);
 
 /* The session behind nexus ended: drop what it held (RESERVE(6)). */
 void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus);
-/* LUN RESET or target reset: clear RESERVE(6) state; every I_T nexus gets a unit attention. */
-void scsi_lu_reset(struct scsi_lu *lu);
+/* LUN RESET or target reset asked by nexus `by` for lu at LUN lun: clears RESERVE(6) state;
+ * every other I_T nexus gets a unit attention. */
+void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun);
 
 /* LUN field of a SCSI PDU (SAM-5 single level, peripheral or flat addressing). */
 uint64_t scsi_lun_decode(const uint8_t lun[8]);

@@ -461,7 +461,10 @@ static void sbc_write_same(struct scsi_task *t)
 	}
 	if (write_protected(t) || range_bad(t, lba, n))
 		goto out;
-	/* WSNZ is set in VPD B0: zero blocks is an error, not "to the end" */
+	/* zero blocks: from lba to the end of the medium (WSNZ 0 in VPD B0) */
+	if (n == 0)
+		n = (uint32_t)(t->lu->nblocks - lba > UINT32_MAX ? UINT32_MAX
+							       : t->lu->nblocks - lba);
 	if (n == 0 || n > SCSI_MAX_WS_BLOCKS) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
