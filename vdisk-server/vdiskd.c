@@ -241,6 +241,12 @@ int main(int argc, char **argv)
 		log_err("event loop: %s", strerror(errno));
 		goto out_free_allowed;
 	}
+	/* before the worker threads start, so they inherit the blocked mask */
+	if (ev_signal(d.loop, SIGINT, on_signal, NULL) < 0 ||
+	    ev_signal(d.loop, SIGTERM, on_signal, NULL) < 0) {
+		log_err("signals: %s", strerror(errno));
+		goto out_free_loop;
+	}
 	rc = store_pool_new(d.loop, threads, &pool);
 	if (rc < 0) {
 		log_err("worker pool: %s", strerror(-rc));
@@ -268,16 +274,10 @@ int main(int argc, char **argv)
 			goto out_close_server;
 		}
 	}
-	if (ev_signal(d.loop, SIGINT, on_signal, NULL) < 0 ||
-	    ev_signal(d.loop, SIGTERM, on_signal, NULL) < 0) {
-		log_err("signals: %s", strerror(errno));
-		goto out_close_ctl;
-	}
 	log_notice("listening on %s:%u, %u target(s), %u LUN(s)", addr, port, d.luns.ntargets,
 		   d.luns.nlus);
 	rc = evloop_run(d.loop);
 	exit_code = rc < 0 ? 1 : 0;
-out_close_ctl:
 	if (ctl)
 		ctl_server_close(ctl);
 out_close_server:

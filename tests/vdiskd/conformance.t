@@ -2,6 +2,7 @@
 # libiscsi's iscsi-test-cu against vdiskd on loopback, scored by cu-score. Fails when any test
 # fails (except the one cu-score misreads, see below) or when fewer tests pass than the best
 # run measured, so a regression shows. `make conformance` runs this script too.
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
 # The best score reached (docs/vdiskd.md); raise it when conformance improves.
