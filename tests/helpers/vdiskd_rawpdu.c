@@ -13,6 +13,8 @@
  *   garbage-keys   login text that is not key=value: expect login status 0x0200
  *   no-login       a SCSI command as the first PDU: expect login status 0x020b
  *   unknown-target login to a target that does not exist: expect status 0x0203
+ *   status         log in and print the login status as 0xCCDD (exit 0 whatever it is)
+ * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR.
  * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. Loopback only. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -131,12 +133,13 @@ static int login_text(int fd, const char *text, size_t len)
 
 static int login(int fd, const char *target)
 {
+	const char *ini = getenv("RAWPDU_INITIATOR");
 	char text[1024];
 	int n = snprintf(text, sizeof(text),
-			 "InitiatorName=iqn.2026-11.lan.vdisk.test:rawpdu%c"
+			 "InitiatorName=%s%c"
 			 "TargetName=%s%cSessionType=Normal%cHeaderDigest=None%c"
 			 "DataDigest=None%cMaxRecvDataSegmentLength=65536%c",
-			 0, target, 0, 0, 0, 0, 0);
+			 ini ? ini : "iqn.2026-11.lan.vdisk.test:rawpdu", 0, target, 0, 0, 0, 0, 0);
 
 	return login_text(fd, text, (size_t)n);
 }
@@ -247,6 +250,10 @@ int main(int argc, char **argv)
 		put_be24(bhs + BHS_DSL, 65536);
 		send_all(fd, bhs, ISCSI_BHS_LEN);
 		return expect_eof(fd) == 0 ? 0 : fail("64 KiB before login not dropped");
+	}
+	if (strcmp(sc, "status") == 0) {
+		printf("0x%04x\n", login(fd, g_iqn) & 0xffff);
+		return 0;
 	}
 	if (login(fd, g_iqn) != 0)
 		return fail("login failed");
