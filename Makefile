@@ -50,7 +50,7 @@ FUZZ_BINS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all tests deps check check-asan fuzz fuzzers demo bench clean conformance
+.PHONY: all tests deps check check-asan fuzz fuzzers demo bench clean $(BENCH_TARGETS)
 .DEFAULT_GOAL := all
 
 all: $(PROGFILES)
@@ -107,10 +107,10 @@ check-asan: deps
 	  BUILD=$(CURDIR)/build-asan SANITIZED=1 perl tests/run
 
 demo: deps all
-	BUILD=$(CURDIR)/$(BUILD) bash tests/demo.sh
+	BUILD=$(CURDIR)/$(BUILD) bash demo/run.sh
 
-bench: deps all $(BENCH_TARGETS)
-	BUILD=$(CURDIR)/$(BUILD) bash tests/bench/run.sh
+# Each part appends its benchmark targets to BENCH_TARGETS in its module.mk.
+bench: $(BENCH_TARGETS)
 
 clean:
 	rm -rf build build-asan build-fuzz

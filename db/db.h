@@ -13,6 +13,7 @@
 #ifndef DB_DB_H
 #define DB_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -73,6 +74,12 @@ int db_overlay_parse(const char *s, enum db_overlay *out);
 int db_client_by_name(struct db *db, const char *name, struct db_client *out);
 int db_client_by_mac(struct db *db, const char *mac, struct db_client *out);
 int db_client_by_iqn(struct db *db, const char *iqn, struct db_client *out);
+
+/* Checks the fields every write must satisfy (name characters, MAC, IPv4), rewrites the MAC
+ * in canonical form and derives the iqn. Insert and update call it; importers call it first
+ * to report every bad row. The database's constraints catch the rest (uniqueness,
+ * references). */
+int db_client_check(struct db *db, struct db_client *c);
 
 /* Inserts c (id, iqn, created, updated are set on return). */
 int db_client_insert(struct db *db, struct db_client *c);

@@ -343,11 +343,12 @@ static int data_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	if (sn != t->exp_datasn || off != t->got || pdu->data_len > t->edtl - t->got ||
 	    (unsol && off + pdu->data_len > c->params.first_burst) ||
 	    (!unsol && off + pdu->data_len > t->burst_end)) {
-		/* at ErrorRecoveryLevel 0 a sequence error ends the connection */
+		/* Rejected and dropped: the task waits for data that never comes until the
+		 * initiator aborts it or the connection ends (no recovery at ERL 0). */
 		log_limited(&rl_cmd, LOG_WARNING, "%s: Data-Out out of sequence (DataSN %u, "
 			    "offset %u)", c->peer, sn, off);
 		conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
-		return -EPROTO;
+		return 0;
 	}
 	if (t->buf)
 		memcpy(t->buf + off, pdu->data, pdu->data_len);
@@ -408,9 +409,11 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	switch (func) {
 	case ISCSI_TMF_ABORT_TASK:
 		t = task_find(c, get_be32(h + 20));
-		/* a task not found has completed already: "function complete" (11.5.1) */
+		/* not found: it completed and its response is on the way */
 		if (t)
 			abort_task(c, t, m);
+		else
+			m->response = ISCSI_TMF_RSP_NO_TASK;
 		break;
 	case ISCSI_TMF_ABORT_TASK_SET:
 	case ISCSI_TMF_CLEAR_TASK_SET:
@@ -425,7 +428,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 				abort_task(c, t, m);
 		}
 		if (func == ISCSI_TMF_LUN_RESET)
-			scsi_lu_reset(lu);
+			scsi_lu_reset(lu, &c->nexus, (unsigned)lun);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
@@ -435,7 +438,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		}
 		for (unsigned i = 0; i < tg->nlu; i++)
 			if (tg->lu[i])
-				scsi_lu_reset(tg->lu[i]);
+				scsi_lu_reset(tg->lu[i], &c->nexus, i);
 		m->cold = func == ISCSI_TMF_TARGET_COLD_RESET;
 		break;
 	case ISCSI_TMF_TASK_REASSIGN:

@@ -179,6 +179,8 @@ static int static_attach(void *arg, const char *initiator, const char *name,
 	struct lun_table *tb = arg;
 	int allowed = tb->nallowed == 0;
 
+	if (tb->secondary)
+		return -ISCSI_LOGIN_UNAVAILABLE;
 	for (unsigned i = 0; i < tb->nallowed; i++)
 		if (strcmp(tb->allowed[i], initiator) == 0)
 			allowed = 1;

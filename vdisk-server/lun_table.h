@@ -21,6 +21,7 @@ struct lun_table {
 	unsigned nlus;
 	char **allowed;		/* --allow IQN: initiators that may log in (none: anyone) */
 	unsigned nallowed;
+	int secondary;		/* role secondary: logins refused */
 };
 
 /* Parses "IQN=FILE[,ro][,overlay=PATH]"; -EINVAL with *why set on a malformed spec. */

@@ -13,7 +13,7 @@
 #define SCSI_BLOCK		STORE_BLOCK_SIZE
 #define SCSI_MAX_XFER_BLOCKS	16384u	/* 8 MiB: VPD B0 maximum transfer length */
 #define SCSI_MAX_XFER_BYTES	(SCSI_MAX_XFER_BLOCKS * SCSI_BLOCK)
-#define SCSI_MAX_WS_BLOCKS	65536u	/* WRITE SAME, written in chunks */
+#define SCSI_MAX_WS_BLOCKS	SCSI_MAX_XFER_BLOCKS	/* WRITE SAME, in chunks */
 #define SCSI_MAX_UNMAP_BLOCKS	65536u
 #define SCSI_MAX_UNMAP_DESC	64u
 #define SCSI_MAX_CAW_BLOCKS	255u
@@ -47,6 +47,7 @@ enum {
 struct scsi_nexus {
 	uint64_t id;			/* unique, never 0 */
 	char port[300];			/* "<initiator name>,i,0x<isid>" (TransportID) */
+	uint32_t ua_seen[SCSI_MAX_LUNS];	/* per LUN: the reset generation reported */
 };
 
 struct scsi_pr_reg;
@@ -60,6 +61,7 @@ struct scsi_lu {
 	char serial[33];		/* VPD 80 */
 	/* MODE pages we let initiators change */
 	int wce, d_sense, swp;
+	uint32_t ua_gen;		/* bumped by every reset: a unit attention for all */
 	/* RESERVE(6)/RELEASE(6) */
 	uint64_t reserved_by;		/* nexus id, 0 when free */
 	/* PERSISTENT RESERVE */
@@ -86,7 +88,7 @@ struct scsi_task {
 	/* IN: set by the transport */
 	struct scsi_target *target;
 	uint64_t lun;
-	const struct scsi_nexus *nexus;
+	struct scsi_nexus *nexus;
 	uint8_t cdb[16];
 	uint32_t edtl;			/* expected data transfer length */
 	uint8_t *out;			/* Data-Out, out_len bytes; the transport's */
@@ -123,8 +125,9 @@ void scsi_task_release(struct scsi_task *t);
 
 /* The session behind nexus ended: drop what it held (RESERVE(6)). */
 void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus);
-/* LUN RESET or target reset: clear RESERVE(6) state. */
-void scsi_lu_reset(struct scsi_lu *lu);
+/* LUN RESET or target reset asked by nexus `by` for lu at LUN lun: clears RESERVE(6) state;
+ * every other I_T nexus gets a unit attention. */
+void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun);
 
 /* LUN field of a SCSI PDU (SAM-5 single level, peripheral or flat addressing). */
 uint64_t scsi_lun_decode(const uint8_t lun[8]);

@@ -196,8 +196,13 @@ static void sbc_write(struct scsi_task *t)
 	}
 	if (n == 0)
 		goto out;
-	if (need_out(t, n * SCSI_BLOCK))
-		goto out;
+	if (t->out_len < n * SCSI_BLOCK) {
+		/* EDTL below the transfer length: FCP-4's choice (a), also SAM-5's for iSCSI:
+		 * write only the whole blocks that came, report the overflow residual */
+		n = t->out_len / SCSI_BLOCK;
+		if (n == 0)
+			goto out;
+	}
 	/* WRITE AND VERIFY is durable before the compare; FUA asks the same of a WRITE */
 	if (verify || (cdb[0] != WRITE_6 && (cdb[1] & 0x08)))
 		flags |= STORE_FUA;
@@ -336,7 +341,8 @@ static void sbc_compare_and_write(struct scsi_task *t)
 	uint32_t n = cdb[13];
 
 	t->out_want = 2 * n * SCSI_BLOCK;
-	if (cdb[1] & 0xe0) {
+	/* data for a command that takes none: the initiator meant more than 255 blocks */
+	if (cdb[1] & 0xe0 || (n == 0 && t->edtl)) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
 	}
@@ -348,8 +354,13 @@ static void sbc_compare_and_write(struct scsi_task *t)
 	}
 	if (n == 0)
 		goto out;
+	/* Data-Out must be exactly the compare and the write blocks */
 	if (need_out(t, 2 * n * SCSI_BLOCK))
 		goto out;
+	if (t->out_len != 2 * n * SCSI_BLOCK) {
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, 0x0e, 0x03);
+		goto out;
+	}
 	t->lba = lba;
 	t->nblk = n;
 	t->sflags = cdb[1] & 0x08 ? SBC_FUA : 0;
@@ -450,13 +461,19 @@ static void sbc_write_same(struct scsi_task *t)
 	}
 	if (write_protected(t) || range_bad(t, lba, n))
 		goto out;
-	/* WSNZ is set in VPD B0: zero blocks is an error, not "to the end" */
+	/* zero blocks: from lba to the end of the medium (WSNZ 0 in VPD B0) */
+	if (n == 0)
+		n = (uint32_t)(t->lu->nblocks - lba > UINT32_MAX ? UINT32_MAX
+							       : t->lu->nblocks - lba);
 	if (n == 0 || n > SCSI_MAX_WS_BLOCKS) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
 	}
-	if (!ndob && need_out(t, SCSI_BLOCK))
+	if (!ndob && (need_out(t, SCSI_BLOCK) || t->out_len != SCSI_BLOCK)) {
+		/* one block of Data-Out, no more: INVALID FIELD IN COMMAND INFORMATION UNIT */
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, 0x0e, 0x03);
 		goto out;
+	}
 	t->lba = lba;
 	t->nblk = n;
 	t->pos = 0;

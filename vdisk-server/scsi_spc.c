@@ -112,7 +112,6 @@ static int inquiry_vpd(struct scsi_task *t, uint8_t page)
 {
 	struct scsi_lu *lu = t->lu;
 	uint8_t *b;
-	uint32_t n;
 
 	switch (page) {
 	case 0x00:
@@ -153,7 +152,6 @@ static int inquiry_vpd(struct scsi_task *t, uint8_t page)
 			return 0;
 		b = t->in;
 		b[3] = 0x3c;
-		b[4] = 0x01;			/* WSNZ */
 		b[5] = SCSI_MAX_CAW_BLOCKS;
 		put_be16(b + 6, 8);		/* optimal transfer granularity: 4 KiB */
 		put_be32(b + 8, SCSI_MAX_XFER_BLOCKS);
@@ -184,10 +182,8 @@ static int inquiry_vpd(struct scsi_task *t, uint8_t page)
 	default:
 		return -EINVAL;
 	}
-	n = t->in_len;
 	t->in[0] = 0x00;
 	t->in[1] = page;
-	(void)n;
 	return 0;
 }
 

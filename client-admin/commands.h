@@ -1,0 +1,29 @@
+/* vdiskctl's command groups. Each takes argv with argv[0] = the group's name and returns the
+ * process exit status (0 ok, 1 runtime failure, 2 usage). */
+#ifndef CLIENT_ADMIN_COMMANDS_H
+#define CLIENT_ADMIN_COMMANDS_H
+
+#include "client-admin/cli.h"
+
+typedef int (*subcommand_fn)(struct cli *cli, int argc, char **argv);
+
+struct subcommand {
+	const char *name;
+	const char *full;		/* "client add", for messages */
+	subcommand_fn fn;
+};
+
+/* Dispatches argv[1] among cmds (NULL-terminated), with argv shifted so the subcommand's
+ * options start at argv[1]. */
+int run_subcommand(struct cli *cli, const struct subcommand *cmds, int argc, char **argv);
+
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_client(struct cli *cli, int argc, char **argv);
+int cmd_server(struct cli *cli, int argc, char **argv);
+int cmd_image(struct cli *cli, int argc, char **argv);
+int cmd_group(struct cli *cli, int argc, char **argv);
+int cmd_setting(struct cli *cli, int argc, char **argv);
+int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,96 @@
+/* vdiskctl: the admin CLI of the diskless-boot pair. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client-admin/cmd_standby.h"
+#include "client-admin/commands.h"
+
+static const char usage_text[] =
+"usage: vdiskctl [--db PATH] [--json] COMMAND ...\n"
+"\n"
+"  init                          create the database (or upgrade it)\n"
+"  client add|list|show|set|del|import|export|reset\n"
+"                                the diskless PCs; batch selection with --all, --group G,\n"
+"                                --name GLOB, --range PC001-PC080, --mac M[,M], --ip-range A-B\n"
+"  server add|list|mark          the two servers of the pair\n"
+"  image add|list                base images\n"
+"  group add|list                client groups\n"
+"  setting get|set               settings (auto_register, iqn_prefix, ...)\n"
+"  events                        what the admin must see\n"
+"  status                        what standbyd, vdiskd and pxed on this server report\n"
+"  standby status|takeover|release|maintenance NODE\n"
+"                                the pair's failover state, through standbyd\n"
+"\n"
+"The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
+"'vdiskctl COMMAND SUBCOMMAND --help' explains each. Exit status: 0 ok, 1 failure, 2 usage.\n";
+
+static const struct subcommand top_cmds[] = {
+	{ "init", "init", cmd_init },
+	{ "client", "client", cmd_client },
+	{ "server", "server", cmd_server },
+	{ "image", "image", cmd_image },
+	{ "group", "group", cmd_group },
+	{ "setting", "setting", cmd_setting },
+	{ "events", "events", cmd_events },
+	{ "status", "status", cmd_status },
+	{ "standby", "standby", cmd_standby },
+	{ NULL, NULL, NULL },
+};
+
+int run_subcommand(struct cli *cli, const struct subcommand *cmds, int argc, char **argv)
+{
+	const struct subcommand *c;
+	const char *group = argv[0];
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fprintf(argc < 2 ? stderr : stdout, "usage: vdiskctl %s", group);
+		for (c = cmds; c->name; c++)
+			fprintf(argc < 2 ? stderr : stdout, "%s%s", c == cmds ? " " : "|", c->name);
+		fprintf(argc < 2 ? stderr : stdout, " ...\n");
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (c = cmds; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0) {
+			cli->cmd = c->full;
+			optind = 0;	/* 0, not 1: glibc then rereads the option string */
+			return c->fn(cli, argc - 1, argv + 1);
+		}
+	return cli_usage(cli, "unknown command '%s %s' (see 'vdiskctl --help')", group, argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS };
+	struct cli cli = { 0 };
+	const struct subcommand *c;
+	int opt, rc;
+
+	cli.db_path = getenv("VDISK_DB");
+	if (!cli.db_path || !*cli.db_path)
+		cli.db_path = VDISKCTL_DEFAULT_DB;
+	while ((opt = cli_getopt(&cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	for (c = top_cmds; c->name; c++)
+		if (strcmp(c->name, argv[0]) == 0)
+			break;
+	if (!c->name)
+		return cli_usage(&cli, "unknown command '%s' (see 'vdiskctl --help')", argv[0]);
+	cli.cmd = c->full;
+	optind = 0;
+	rc = c->fn(&cli, argc, argv);
+	db_close(cli.db);
+	return rc;
+}

@@ -1,0 +1,169 @@
+/* Schema versions and their migrations. Version N is reached by running migrations[0..N-1]
+ * in order; each database records its version in PRAGMA user_version and our application id
+ * so a foreign SQLite file is never mistaken for ours. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "db/db_internal.h"
+
+#define DB_APPLICATION_ID 0x56444b31	/* "VDK1" */
+
+static const char *const migrations[] = {
+	/* 1: the pair's inventory. Optional references are NULL, never ''. */
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,"
+	"  size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0));"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	"  image TEXT REFERENCES images(name) ON UPDATE CASCADE ON DELETE SET NULL);"
+	"CREATE TABLE servers ("
+	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	"  role TEXT CHECK (role IN ('primary', 'secondary')),"
+	"  service_addr TEXT, ha_addr TEXT,"
+	"  mark TEXT NOT NULL DEFAULT 'active' CHECK (mark IN ('active', 'maintenance', 'disabled')));"
+	/* One primary and one secondary: the pair's rule, enforced by the database itself. */
+	"CREATE UNIQUE INDEX servers_one_per_role ON servers (role) WHERE role IS NOT NULL;"
+	"CREATE TABLE clients ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  ip TEXT UNIQUE,"
+	"  grp TEXT REFERENCES groups(name) ON UPDATE CASCADE,"
+	"  image TEXT REFERENCES images(name) ON UPDATE CASCADE,"
+	"  server TEXT REFERENCES servers(name) ON UPDATE CASCADE,"
+	"  hot_standby INTEGER NOT NULL DEFAULT 0 CHECK (hot_standby IN (0, 1)),"
+	"  overlay TEXT NOT NULL DEFAULT 'restore' CHECK (overlay IN ('restore', 'persistent')),"
+	"  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+	"  iqn TEXT NOT NULL UNIQUE,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL, last_boot INTEGER);"
+	"CREATE INDEX clients_grp ON clients (grp);",
+
+	/* 2: what the admin must see, and the data version shipped to the peer. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+	"  level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error')),"
+	"  source TEXT NOT NULL, message TEXT NOT NULL);"
+	"INSERT INTO settings (key, value) VALUES ('change_seq', '0');",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int db_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+static int pragma_int(sqlite3 *h, const char *sql, int *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int migrate_error(int rc, const char *msg, char *err, size_t errlen)
+{
+	if (rc == SQLITE_BUSY) {
+		snprintf(err, errlen, "database is busy: another writer holds it");
+		return -EBUSY;
+	}
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+		snprintf(err, errlen, "database file is corrupt or not a database");
+		return -EBADMSG;
+	}
+	snprintf(err, errlen, "schema upgrade failed: %s", msg ? msg : sqlite3_errstr(rc));
+	return -EIO;
+}
+
+/* Checks the file is ours (or empty) and not newer than this program. */
+static int check_identity(sqlite3 *h, int version, int appid, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int tables;
+
+	if (version == 0 && appid == 0) {
+		/* A brand-new file is ours to shape; one with tables of its own is not. */
+		if (sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &st, NULL))
+			return migrate_error(sqlite3_errcode(h), NULL, err, errlen);
+		sqlite3_step(st);
+		tables = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (tables) {
+			snprintf(err, errlen, "not a vdisk database (it has other tables)");
+			return -EBADMSG;
+		}
+	} else if (appid != DB_APPLICATION_ID) {
+		snprintf(err, errlen, "not a vdisk database (application id %#x)", appid);
+		return -EBADMSG;
+	}
+	if (version > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %d is newer than this program's %d",
+			 version, SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int db_read_identity(sqlite3 *h, int *version, char *err, size_t errlen)
+{
+	int appid, rc;
+
+	rc = pragma_int(h, "PRAGMA user_version", version);
+	if (rc == SQLITE_OK)
+		rc = pragma_int(h, "PRAGMA application_id", &appid);
+	if (rc != SQLITE_OK)
+		return migrate_error(rc, NULL, err, errlen);
+	return check_identity(h, *version, appid, err, errlen);
+}
+
+int db_migrate(sqlite3 *h, int target, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	char sql[96];
+	int version, rc, v;
+
+	/* Most opens find the schema current: no write transaction, so a reader never waits
+	 * for a writer here. */
+	rc = db_read_identity(h, &version, err, errlen);
+	if (rc || version >= target)
+		return rc;
+	rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto out_sqlerr;
+	/* Another process may have upgraded it between the check and the lock. */
+	rc = db_read_identity(h, &version, err, errlen);
+	if (rc) {
+		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	for (v = version; v < target; v++) {
+		rc = sqlite3_exec(h, migrations[v], NULL, NULL, &msg);
+		if (rc != SQLITE_OK)
+			goto out_rollback;
+	}
+	/* PRAGMA takes no bound parameters; both numbers are this program's own. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+		 v > version ? v : version, DB_APPLICATION_ID);
+	rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, "COMMIT", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		goto out_rollback;
+	return 0;
+
+out_rollback:
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+out_sqlerr:
+	rc = migrate_error(rc, msg, err, errlen);
+	sqlite3_free(msg);
+	return rc;
+}

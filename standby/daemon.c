@@ -1,0 +1,594 @@
+/* The daemon proper: heartbeat timers, the state machine's actions (probe, start, stop),
+ * gratuitous ARPs, resource monitoring. */
+#include "standby/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/netaddr.h"
+#include "db/db.h"
+#include "standby/ipaddr.h"
+
+/* Gratuitous ARP rounds after a takeover, in ms after the first: clients that missed one
+ * (a busy switch, a NIC coming up) get another. */
+static const unsigned garp_delays[] = { 150, 350, 1000, 2000 };
+#define N_GARP_ROUNDS (sizeof(garp_delays) / sizeof(garp_delays[0]))
+
+#define BURST_WINDOW_MS	10000
+#define BURST_THRESHOLD	10
+
+uint64_t sb_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t res_bits(const struct standbyd *d, int failed)
+{
+	uint32_t bits = 0;
+	unsigned i;
+
+	for (i = 0; i < d->cfg.res.nres && i < 32; i++)
+		if (failed ? d->rt[i].failed : d->rt[i].running)
+			bits |= 1u << i;
+	return bits;
+}
+
+static void send_heartbeat(struct standbyd *d)
+{
+	struct hb_msg m;
+	uint8_t pkt[HB_LEN];
+	uint64_t now = ev_now_ms();
+
+	if (d->db && now - d->db_seq_at_ms >= 1000) {
+		int64_t seq;
+
+		if (db_change_seq(d->db, &seq) == 0)
+			d->db_seq = seq;
+		d->db_seq_at_ms = now;
+	}
+	memset(&m, 0, sizeof(m));
+	m.key_index = (uint8_t)d->cfg.keys.active;
+	m.state = (uint8_t)d->fsm.state;
+	m.flags = (uint8_t)(fsm_flags(&d->fsm) |
+			    (d->svc_rt && d->svc_rt->running ? HB_F_HOLDING : 0));
+	memcpy(m.cluster, d->cfg.cf.cluster, sizeof(m.cluster));
+	memcpy(m.node, d->cfg.node, sizeof(m.node));
+	m.boot_gen = d->boot_gen;
+	m.seq = ++d->seq;
+	m.time_ms = sb_wall_ms();
+	m.res_running = res_bits(d, 0);
+	m.res_failed = res_bits(d, 1);
+	m.db_seq = d->db_seq;
+	m.repl = (uint8_t)d->repl;
+	m.active_since = d->fsm.active_since;
+	if (hb_encode(&m, &d->cfg.keys, pkt) == HB_LEN)
+		sb_links_send(d, pkt, HB_LEN);
+}
+
+static void on_hb_timer(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	send_heartbeat(d);
+	ev_timer_arm(d->loop, &d->t_hb, d->cfg.cf.keepalive_ms);
+}
+
+/* ---- service address: probe and gratuitous ARP ---- */
+
+static void probe_finish(struct standbyd *d, enum fsm_event result)
+{
+	d->probing = 0;
+	ev_timer_cancel(d->loop, &d->t_probe);
+	sb_feed_ev(d, result);
+}
+
+static void probe_start(struct standbyd *d)
+{
+	unsigned i;
+	int rc;
+
+	ev_timer_cancel(d->loop, &d->t_probe);
+	d->probing = 1;
+	d->probe_phase = 0;
+	d->ping_replies = 0;
+	if (d->svc) {
+		uint8_t who[6];
+
+		rc = if_running(d->svc_rt->ifname);
+		if (rc <= 0) {
+			log_warn("probe: %s is down", d->svc_rt->ifname);
+			probe_finish(d, FSM_EV_PROBE_ERROR);
+			return;
+		}
+		arp_read_claims(&d->arp, d->svc->addr, who);	/* drop frames from before now */
+		rc = arp_send_probe(&d->arp, d->svc->addr);
+		if (rc) {
+			log_warn("probe: cannot send on %s: %s", d->svc_rt->ifname, strerror(-rc));
+			probe_finish(d, FSM_EV_PROBE_ERROR);
+			return;
+		}
+	}
+	if (d->ping.fd >= 0)
+		for (i = 0; i < d->cfg.cf.nping; i++)
+			pinger_send(&d->ping, d->cfg.cf.ping[i]);
+	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
+}
+
+static void on_probe_timer(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	if (!d->probing)
+		return;
+	if (d->probe_phase == 0) {
+		/* A second probe halfway: one lost frame must not hand us a live address. */
+		d->probe_phase = 1;
+		if (d->svc)
+			arp_send_probe(&d->arp, d->svc->addr);
+		ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms - d->cfg.cf.probe_ms / 2);
+		return;
+	}
+	if (d->cfg.cf.nping && !d->ping_replies)
+		probe_finish(d, FSM_EV_PROBE_PING_FAIL);
+	else
+		probe_finish(d, FSM_EV_PROBE_CLEAR);
+}
+
+static void garp_send(struct standbyd *d)
+{
+	int rc = arp_send_garp(&d->arp, d->svc->addr);
+
+	if (rc)
+		log_warn("gratuitous ARP on %s: %s", d->svc_rt->ifname, strerror(-rc));
+}
+
+static void garp_start(struct standbyd *d)
+{
+	garp_send(d);
+	d->garp_round = 0;
+	ev_timer_arm(d->loop, &d->t_garp, garp_delays[0]);
+}
+
+static void on_garp_timer(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	if (!d->svc_rt->running)
+		return;
+	garp_send(d);
+	if (++d->garp_round < N_GARP_ROUNDS)
+		ev_timer_arm(d->loop, &d->t_garp,
+			     garp_delays[d->garp_round] - garp_delays[d->garp_round - 1]);
+}
+
+static void on_arp(struct ev_io *io, uint32_t events)
+{
+	struct standbyd *d = io->arg;
+	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
+	uint8_t who[6];
+	int rc;
+
+	(void)events;
+	rc = arp_read_claims(&d->arp, d->svc->addr, who);
+	if (rc <= 0)
+		return;
+	mac_format(who, mac);
+	ipv4_format(d->svc->addr, ip);
+	if (d->probing) {
+		log_notice("probe: %s answered by %s", ip, mac);
+		probe_finish(d, FSM_EV_PROBE_BUSY);
+	} else if (d->fsm.state == FSM_ACTIVE && ev_now_ms() - d->last_conflict_garp_ms > 1000) {
+		/* Someone else claims our address (a peer that came back believing it holds
+		 * it): answer with fresh gratuitous ARPs so clients do not stay with it. */
+		d->last_conflict_garp_ms = ev_now_ms();
+		log_warn("%s also claimed by %s: sending gratuitous ARPs", ip, mac);
+		garp_send(d);
+	}
+}
+
+static void on_ping(struct ev_io *io, uint32_t events)
+{
+	struct standbyd *d = io->arg;
+	int n = pinger_read(&d->ping);
+
+	(void)events;
+	if (n > 0 && d->probing)
+		d->ping_replies += n;
+}
+
+/* ---- resources ---- */
+
+static const char *res_label(const struct ha_resource *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", r->name, *r->arg ? "::" : "", r->arg);
+	return buf;
+}
+
+static void start_resources(struct standbyd *d)
+{
+	char label[HA_RES_ARG_MAX + 80];
+	unsigned i;
+
+	for (i = 0; i < d->cfg.res.nres; i++) {
+		const struct ha_resource *r = &d->cfg.res.res[i];
+		int rc = res_start(r, &d->rt[i]);
+
+		if (rc) {
+			d->rt[i].failed = 1;
+			sb_event(d, LOG_ERR, "resource %s failed to start: %s",
+				 res_label(r, label, sizeof(label)), strerror(-rc));
+			sb_feed_ev(d, FSM_EV_START_FAILED);
+			return;
+		}
+		d->rt[i].running = 1;
+		d->rt[i].failed = 0;
+		d->rt[i].restarted = 0;
+		if (r == d->svc)
+			garp_start(d);
+		log_info("resource %s started", res_label(r, label, sizeof(label)));
+	}
+	sb_feed_ev(d, FSM_EV_STARTED);
+}
+
+static void stop_resources(struct standbyd *d)
+{
+	char label[HA_RES_ARG_MAX + 80];
+	unsigned i;
+
+	ev_timer_cancel(d->loop, &d->t_garp);
+	for (i = d->cfg.res.nres; i-- > 0;) {
+		const struct ha_resource *r = &d->cfg.res.res[i];
+		int rc = res_stop(r, &d->rt[i]);
+
+		if (rc)
+			sb_event(d, LOG_ERR, "resource %s failed to stop: %s",
+				 res_label(r, label, sizeof(label)), strerror(-rc));
+		else
+			log_info("resource %s stopped", res_label(r, label, sizeof(label)));
+		d->rt[i].running = 0;
+	}
+	sb_feed_ev(d, FSM_EV_STOPPED);
+}
+
+static void on_monitor(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+	char label[HA_RES_ARG_MAX + 80];
+	unsigned i;
+
+	if (d->fsm.state != FSM_ACTIVE)
+		return;
+	ev_timer_arm(d->loop, &d->t_monitor, d->cfg.cf.monitor_ms);
+	for (i = 0; i < d->cfg.res.nres; i++) {
+		const struct ha_resource *r = &d->cfg.res.res[i];
+		struct res_runtime *rt = &d->rt[i];
+		int rc = res_status(r, rt);
+
+		if (rc == 0)
+			continue;
+		res_label(r, label, sizeof(label));
+		if (!rt->restarted) {
+			sb_event(d, LOG_WARNING, "resource %s is not running (%s): restarting it once",
+				 label, strerror(-rc));
+			rt->restarted = 1;
+			res_stop(r, rt);
+			rc = res_start(r, rt);
+			if (rc == 0) {
+				if (r == d->svc)
+					garp_start(d);
+				continue;
+			}
+		}
+		rt->failed = 1;
+		sb_event(d, LOG_ERR, "resource %s failed again after its restart (%s)", label,
+			 strerror(-rc));
+		sb_feed_ev(d, FSM_EV_RESOURCE_FAILED);
+		return;
+	}
+}
+
+/* ---- the state machine's input and output ---- */
+
+static void on_retry(struct ev_timer *t)
+{
+	sb_feed_ev(t->arg, FSM_EV_RETRY);
+}
+
+void sb_feed_ev(struct standbyd *d, enum fsm_event ev)
+{
+	struct fsm_input in = { .ev = ev };
+
+	sb_feed(d, &in, NULL);
+}
+
+void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result)
+{
+	struct fsm_output out;
+
+	in->now_ms = sb_wall_ms();
+	fsm_step(&d->fsm, in, &out);
+	if (result)
+		*result = out;
+	if (out.peer_died)
+		sb_event(d, LOG_ERR, d->fsm.peer_alive_since
+			 ? "peer %s dead: no heartbeat on any link for %u ms"
+			 : "peer %s not heard from within initdead (%u ms)", d->cfg.peer,
+			 d->fsm.peer_alive_since ? d->cfg.cf.deadtime_ms : d->cfg.cf.initdead_ms);
+	if (out.split_brain && !d->split_reported)
+		sb_event(d, LOG_ERR, "split brain: %s and %s are both active", d->cfg.node,
+			 d->cfg.peer);
+	d->split_reported = out.split_brain;
+	if (out.refused && out.refused != d->last_refusal)
+		sb_event(d, LOG_WARNING, "takeover refused: %s", out.refused);
+	if (out.refused)
+		d->last_refusal = out.refused;
+	if (out.changed) {
+		d->last_refusal = NULL;
+		if (d->fsm.state == FSM_TAKING_OVER)
+			sb_event(d, LOG_WARNING, "taking over: %s", out.why);
+		sb_event(d, LOG_NOTICE, "state %s -> %s: %s", fsm_state_name(out.from),
+			 fsm_state_name(d->fsm.state), out.why);
+		if (d->fsm.state == FSM_ACTIVE)
+			ev_timer_arm(d->loop, &d->t_monitor, d->cfg.cf.monitor_ms);
+		else
+			ev_timer_cancel(d->loop, &d->t_monitor);
+		/* Tell the peer now rather than at the next keepalive. */
+		send_heartbeat(d);
+	}
+	if (out.actions & FSM_ACT_PROBE)
+		probe_start(d);
+	if (out.actions & FSM_ACT_RETRY)
+		ev_timer_arm(d->loop, &d->t_retry, d->cfg.cf.deadtime_ms);
+	if (out.actions & FSM_ACT_START)
+		start_resources(d);
+	if (out.actions & FSM_ACT_STOP)
+		stop_resources(d);
+	if (d->stopping && d->fsm.state != FSM_RELEASING && d->fsm.state != FSM_TAKING_OVER)
+		ev_stop(d->loop);
+}
+
+/* ---- heartbeats in ---- */
+
+static void on_warn(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	if (!d->late_warned)
+		log_warn("heartbeat from %s late: none for %u ms (warntime)", d->cfg.peer,
+			 d->cfg.cf.warntime_ms);
+	d->late_warned = 1;
+}
+
+static void on_suspect(struct ev_timer *t)
+{
+	sb_feed_ev(t->arg, FSM_EV_PEER_SUSPECT);
+}
+
+static void on_dead(struct ev_timer *t)
+{
+	sb_feed_ev(t->arg, FSM_EV_PEER_DEAD);
+}
+
+static void arm_liveness(struct standbyd *d, unsigned dead_ms)
+{
+	if (d->cfg.cf.warntime_ms < dead_ms)
+		ev_timer_arm(d->loop, &d->t_warn, d->cfg.cf.warntime_ms);
+	ev_timer_arm(d->loop, &d->t_suspect, dead_ms - d->cfg.cf.probe_ms);
+	ev_timer_arm(d->loop, &d->t_dead, dead_ms);
+}
+
+void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
+{
+	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
+
+	d->rx_ok++;
+	l->rx++;
+	l->last_rx_ms = ev_now_ms();
+	if (d->fsm.peer != FSM_PEER_ALIVE)
+		sb_event(d, LOG_NOTICE, "peer %s alive (via %s), state %s", msg->node, l->cfg.ifname,
+			 fsm_state_name(msg->state));
+	else if (d->late_warned)
+		log_notice("heartbeat from %s back after a late one", msg->node);
+	d->late_warned = 0;
+	d->peer_msg = *msg;
+	arm_liveness(d, d->cfg.cf.deadtime_ms);
+	in.peer_state = msg->state;
+	in.peer_flags = msg->flags;
+	in.peer_repl = msg->repl;
+	in.peer_active_since = msg->active_since;
+	sb_feed(d, &in, NULL);
+}
+
+void sb_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why)
+{
+	uint64_t now = ev_now_ms();
+
+	d->drops[why]++;
+	log_limited(&d->rl_drop, LOG_WARNING, "dropped a heartbeat packet on %s: %s",
+		    l->cfg.ifname, hb_drop_name(why));
+	if (now - d->burst_start_ms > BURST_WINDOW_MS) {
+		d->burst_start_ms = now;
+		d->burst_count = 0;
+		d->burst_reported = 0;
+	}
+	if (++d->burst_count >= BURST_THRESHOLD && !d->burst_reported) {
+		d->burst_reported = 1;
+		sb_event(d, LOG_WARNING, "burst of bad heartbeat packets: %u in %u s on %s (last: %s)",
+			 d->burst_count, BURST_WINDOW_MS / 1000, l->cfg.ifname, hb_drop_name(why));
+	}
+}
+
+/* ---- setup and teardown ---- */
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	struct standbyd *d = arg;
+
+	(void)loop;
+	if (d->stopping)
+		return;
+	log_notice("signal %d: stopping, handing the role over", signo);
+	d->stopping = 1;
+	sb_feed_ev(d, FSM_EV_SHUTDOWN);
+	if (d->fsm.state != FSM_RELEASING)
+		ev_stop(d->loop);
+}
+
+static int setup_service(struct standbyd *d)
+{
+	char errbuf[300];
+	struct cfg_err err;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < d->cfg.res.nres; i++) {
+		rc = res_prepare(&d->cfg, &d->cfg.res.res[i], &d->rt[i], &err);
+		if (rc) {
+			log_err("%s", err.msg);
+			return rc;
+		}
+	}
+	if (d->cfg.res.ipaddr_idx >= 0) {
+		d->svc = &d->cfg.res.res[d->cfg.res.ipaddr_idx];
+		d->svc_rt = &d->rt[d->cfg.res.ipaddr_idx];
+		rc = arp_open(&d->arp, d->svc_rt->ifname, errbuf, sizeof(errbuf));
+		if (rc) {
+			log_err("%s", errbuf);
+			return rc;
+		}
+		rc = ev_io_add(d->loop, &d->arp_io, d->arp.fd, EPOLLIN, on_arp, d);
+		if (rc)
+			return rc;
+	}
+	d->ping.fd = -1;
+	if (d->cfg.cf.nping) {
+		rc = pinger_open(&d->ping);
+		if (rc) {
+			log_err("ping socket: %s", strerror(-rc));
+			return rc;
+		}
+		rc = ev_io_add(d->loop, &d->ping_io, d->ping.fd, EPOLLIN, on_ping, d);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int ctl_dir(const char *path)
+{
+	char dir[256];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
+{
+	struct fsm_config fc;
+	struct standbyd *d;
+	struct timespec ts;
+	unsigned i;
+	int rc, has_vdiskd = 0;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	d->opts = *opts;
+	d->rl_drop = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
+	d->ping.fd = -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* Microseconds since the epoch: a restarted standbyd gets a higher generation without
+	 * keeping any state on disk. */
+	d->boot_gen = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	for (i = 0; i < cfg->res.nres; i++)
+		has_vdiskd |= cfg->res.res[i].kind == HA_RES_VDISKD;
+	/* With no data side there is nothing to resync; with vdiskd, it must say so. */
+	d->repl = has_vdiskd ? HB_REPL_UNKNOWN : HB_REPL_IN_SYNC;
+	fc.preferred = strcmp(cfg->res.node, cfg->node) == 0;
+	fc.auto_failback = cfg->cf.auto_failback;
+	fc.failback_after_ms = 4ull * cfg->cf.deadtime_ms;
+	fsm_init(&d->fsm, &fc);
+
+	d->loop = evloop_new();
+	if (!d->loop) {
+		rc = -errno;
+		goto out_free;
+	}
+	ev_timer_init(&d->t_hb, on_hb_timer, d);
+	ev_timer_init(&d->t_warn, on_warn, d);
+	ev_timer_init(&d->t_suspect, on_suspect, d);
+	ev_timer_init(&d->t_dead, on_dead, d);
+	ev_timer_init(&d->t_probe, on_probe_timer, d);
+	ev_timer_init(&d->t_retry, on_retry, d);
+	ev_timer_init(&d->t_monitor, on_monitor, d);
+	ev_timer_init(&d->t_garp, on_garp_timer, d);
+
+	rc = setup_service(d);
+	if (rc)
+		goto out_close;
+	rc = sb_links_open(d);
+	if (rc)
+		goto out_close;
+	if (opts->db_path) {
+		const char *why = NULL;
+
+		rc = db_open(opts->db_path, 0, &d->db, &why);
+		if (rc)
+			log_warn("database %s: %s; events go to the log only", opts->db_path,
+				 why ? why : strerror(-rc));
+	}
+	rc = ctl_dir(opts->ctl_path);
+	if (!rc)
+		rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
+	if (rc) {
+		log_err("control socket %s: %s", opts->ctl_path, strerror(-rc));
+		goto out_close;
+	}
+	ev_signal(d->loop, SIGTERM, on_signal, d);
+	ev_signal(d->loop, SIGINT, on_signal, d);
+	signal(SIGPIPE, SIG_IGN);
+
+	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
+		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
+		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
+	arm_liveness(d, cfg->cf.initdead_ms);
+	send_heartbeat(d);
+	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
+	/* Restarted while the host kept the address: take the role back as it is. */
+	if (d->svc && ipaddr_is_local(d->svc->addr) == 1)
+		sb_feed_ev(d, FSM_EV_RESUME);
+
+	rc = evloop_run(d->loop);
+	send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
+	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
+	ctl_server_close(d->ctl);
+out_close:
+	sb_links_close(d);
+	if (d->ping.fd >= 0)
+		pinger_close(&d->ping);
+	arp_close(&d->arp);
+	for (i = 0; i < cfg->res.nres; i++)
+		if (cfg->res.res[i].kind == HA_RES_PXED && d->rt[i].pid)
+			res_stop(&cfg->res.res[i], &d->rt[i]);
+	if (d->db)
+		db_close(d->db);
+	evloop_free(d->loop);
+out_free:
+	free(d);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* standbyd's running state: the links, the state machine, the service address and the
+ * resources, all driven from one event loop. */
+#ifndef STANDBY_DAEMON_H
+#define STANDBY_DAEMON_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "common/ctlsock.h"
+#include "common/evloop.h"
+#include "common/log.h"
+#include "standby/arp.h"
+#include "standby/config.h"
+#include "standby/fsm.h"
+#include "standby/hbpkt.h"
+#include "standby/ping.h"
+#include "standby/resource.h"
+
+struct db;
+struct standbyd;
+
+struct sb_link {
+	struct ha_link cfg;
+	struct standbyd *d;
+	struct ev_io io;
+	int fd;
+	struct sockaddr_in dst;
+	uint64_t last_rx_ms;		/* monotonic; 0 = never */
+	unsigned long rx, tx, tx_err;
+};
+
+struct standbyd_opts {
+	const char *confdir;
+	const char *node;		/* NULL: uname -n */
+	const char *ctl_path;
+	const char *db_path;		/* NULL: events go to the log only */
+};
+
+struct standbyd {
+	struct ha_config cfg;
+	struct standbyd_opts opts;
+	struct evloop *loop;
+	struct fsm fsm;
+	struct sb_link links[HA_MAX_LINKS];
+	unsigned nlinks;
+	struct res_runtime rt[HA_MAX_RES];
+
+	const struct ha_resource *svc;	/* the service address (first IPaddr), or NULL */
+	struct res_runtime *svc_rt;
+	struct arp_port arp;
+	struct ev_io arp_io;
+	struct pinger ping;
+	struct ev_io ping_io;
+	int probing, probe_phase, ping_replies;
+
+	struct ev_timer t_hb, t_warn, t_suspect, t_dead, t_probe, t_retry, t_monitor, t_garp;
+	unsigned garp_round;
+	uint64_t last_conflict_garp_ms;
+
+	uint64_t boot_gen, seq;
+	struct hb_window win;
+	unsigned long rx_ok, drops[HB_DROP_NKINDS];
+	uint64_t burst_start_ms;
+	unsigned burst_count;
+	int burst_reported;
+	struct log_ratelimit rl_drop;
+
+	enum hb_repl repl;		/* ours, as the data side reports it */
+	struct hb_msg peer_msg;		/* last accepted heartbeat */
+	int late_warned, split_reported;
+	const char *last_refusal;
+	uint64_t db_seq_at_ms;
+	int64_t db_seq;
+
+	struct ctl_server *ctl;
+	struct db *db;
+	int stopping;
+};
+
+/* Sets up everything (privileged work first: sockets, pcap, netlink checks) and runs the loop
+ * until SIGTERM/SIGINT. Returns 0 or a negative errno (already logged). */
+int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts);
+
+/* Logs and records an event (DB events table when --db is given). level: LOG_*. */
+__attribute__((format(printf, 3, 4)))
+void sb_event(struct standbyd *d, int level, const char *fmt, ...);
+
+/* Control socket requests (ctl.c). */
+void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out);
+/* Feeds one event to the state machine and carries out what it asks (daemon.c). If out is
+ * not NULL it receives the machine's output for this event. */
+void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);
+void sb_feed_ev(struct standbyd *d, enum fsm_event ev);
+
+/* Links (links.c). */
+int sb_links_open(struct standbyd *d);
+void sb_links_close(struct standbyd *d);
+void sb_links_send(struct standbyd *d, const uint8_t *pkt, size_t len);
+
+/* An authenticated, accepted heartbeat / a dropped packet, from links.c to daemon.c. */
+void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg);
+void sb_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why);
+
+uint64_t sb_wall_ms(void);
+
+#endif

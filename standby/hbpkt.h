@@ -1,0 +1,115 @@
+/* The heartbeat packet: fixed layout, network byte order, version 1, then an HMAC over every
+ * byte before it. Receiving checks, in this order: exact length and framing, the MAC
+ * (constant-time), then the fields (cluster, sender, time, replay window); nothing reaches
+ * the state machine before all of that passed.
+ *
+ *   off size field
+ *     0    4 magic "SBHB"
+ *     4    1 version (1)
+ *     5    1 key index (authkeys N)
+ *     6    1 sender's state (enum fsm_state)
+ *     7    1 flags (HB_F_*)
+ *     8   32 cluster name, NUL padded
+ *    40   32 sender node name, NUL padded
+ *    72    8 boot generation (sender's start time, microseconds since the epoch)
+ *    80    8 sequence number within that generation, from 1
+ *    88    8 sender's wall clock, milliseconds since the epoch
+ *    96    4 resources running (bit i = haresources entry i)
+ *   100    4 resources failed
+ *   104    8 DB change sequence (data version)
+ *   112    1 replication state (enum hb_repl)
+ *   113    3 zero
+ *   116    8 active since (sender's wall clock, ms; 0 when not active): on a split brain the
+ *            node that took the role last keeps it, since clients followed its GARPs last
+ *   124   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded */
+#ifndef STANDBY_HBPKT_H
+#define STANDBY_HBPKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "standby/config.h"
+
+#define HB_MAGIC	0x53424842u	/* "SBHB" */
+#define HB_VERSION	1
+#define HB_MAC_OFF	124
+#define HB_MAC_MAX	32
+#define HB_LEN		(HB_MAC_OFF + HB_MAC_MAX)
+
+/* How far a sender's clock may be from ours before its packet counts as stale. */
+#define HB_MAX_SKEW_MS	30000
+#define HB_WINDOW	64	/* replay window, packets */
+#define HB_LINK_RING	8	/* recent packets whose arrival links are remembered */
+#define HB_MAX_LINKS	32
+
+enum {
+	HB_F_YIELD   = 1 << 0,	/* does not want the role (after release, resource failure) */
+	HB_F_WANT    = 1 << 1,	/* asks the active peer to hand the role over */
+	HB_F_HOLDING = 1 << 2,	/* has the service address configured */
+};
+
+enum hb_repl { HB_REPL_UNKNOWN = 0, HB_REPL_IN_SYNC, HB_REPL_SYNCING, HB_REPL_DEGRADED };
+#define HB_REPL_MAX HB_REPL_DEGRADED
+
+struct hb_msg {
+	uint8_t key_index;
+	uint8_t state;
+	uint8_t flags;
+	char cluster[HA_NAME_MAX];
+	char node[HA_NAME_MAX];
+	uint64_t boot_gen;
+	uint64_t seq;
+	uint64_t time_ms;
+	uint32_t res_running, res_failed;
+	int64_t db_seq;
+	uint8_t repl;
+	uint64_t active_since;
+};
+
+/* Why a packet was dropped; each has a counter in status. */
+enum hb_drop {
+	HB_OK = 0,
+	HB_DROP_MALFORMED,	/* length, magic, version, padding, field syntax */
+	HB_DROP_AUTH,		/* unknown key or MAC mismatch */
+	HB_DROP_CLUSTER,	/* another cluster's packet */
+	HB_DROP_NODE,		/* sender is not our peer */
+	HB_DROP_STALE,		/* clock too far off, or an older boot generation */
+	HB_DROP_REPLAY,		/* sequence already seen or behind the window */
+	HB_DROP_SELF,		/* our own packet looped back: not counted as bad */
+	HB_DROP_DUP,		/* a copy of a recent packet that came by another link: normal */
+	HB_DROP_NKINDS
+};
+
+const char *hb_drop_name(enum hb_drop why);
+const char *hb_repl_name(enum hb_repl r);
+
+/* Replay protection for one peer: its current boot generation, the highest sequence seen and
+ * a bitmap of the HB_WINDOW sequences below it. */
+struct hb_window {
+	uint64_t gen;
+	uint64_t top;
+	uint64_t bits;		/* bit i: top - i was seen */
+	/* The same packet goes out on every link, so a second copy by another link is no
+	 * replay; by the same link it is. */
+	uint64_t ring_seq[HB_LINK_RING];
+	uint32_t ring_links[HB_LINK_RING];
+};
+
+/* Writes msg into out[HB_LEN], signed with keys->keys[msg->key_index]. Returns HB_LEN or
+ * -EINVAL (undefined key). */
+int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t *out);
+
+/* (Re)computes the MAC of buf[HB_LEN] in place with key key_index. Returns HB_LEN or -EINVAL. */
+int hb_sign(uint8_t *buf, const struct ha_authkeys *keys, unsigned key_index);
+
+/* Checks length, framing and MAC only; fills *msg. Accepts a crc-signed packet only when the
+ * active key is crc, so a listed-but-unused crc key cannot be used to forge. */
+enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys *keys,
+		       struct hb_msg *msg);
+
+/* Checks the authenticated fields against who we are and the window, and advances the window
+ * when the packet is accepted. link: index (< HB_MAX_LINKS) of the link it came by. */
+enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char *self,
+		       const char *peer, uint64_t now_ms, unsigned link, struct hb_window *w);
+
+#endif

@@ -1,0 +1,81 @@
+#include "standby/ping.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int pinger_open(struct pinger *p)
+{
+	p->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+	if (p->fd < 0)
+		return -errno;
+	p->id = (uint16_t)getpid();
+	p->seq = 0;
+	return 0;
+}
+
+void pinger_close(struct pinger *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+static uint16_t csum(const void *data, size_t len)
+{
+	const uint8_t *b = data;
+	uint32_t s = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (len & 1)
+		s += (uint32_t)(b[len - 1] << 8);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+int pinger_send(struct pinger *p, uint32_t addr)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(addr) };
+	struct icmphdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.type = ICMP_ECHO;
+	h.un.echo.id = htons(p->id);
+	h.un.echo.sequence = htons(++p->seq);
+	h.checksum = csum(&h, sizeof(h));
+	if (sendto(p->fd, &h, sizeof(h), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return 0;
+}
+
+int pinger_read(struct pinger *p)
+{
+	uint8_t buf[256];
+	int replies = 0;
+	ssize_t n;
+
+	/* A raw ICMP socket delivers the IP header too; check lengths before each pull. */
+	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0) {
+		size_t ihl;
+		const struct icmphdr *h;
+
+		if ((size_t)n < sizeof(struct iphdr))
+			continue;
+		ihl = (size_t)(buf[0] & 0x0f) * 4;
+		if (ihl < sizeof(struct iphdr) || (size_t)n - ihl < sizeof(struct icmphdr))
+			continue;
+		h = (const struct icmphdr *)(buf + ihl);
+		if (h->type == ICMP_ECHOREPLY && ntohs(h->un.echo.id) == p->id)
+			replies++;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	return replies;
+}

@@ -1,0 +1,249 @@
+#include "standby/resource.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ctlsock.h"
+#include "common/log.h"
+#include "standby/ipaddr.h"
+
+#define MAX_ARGV 20
+
+/* Splits a copy of args on blanks into argv[first...]; returns the next free index. */
+static int split_args(char *copy, char **argv, int first)
+{
+	char *save = NULL, *w;
+	int n = first;
+
+	for (w = strtok_r(copy, " \t", &save); w && n < MAX_ARGV - 2; w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* fork + exec with a clean signal mask (the daemon blocks the signals its loop reads). */
+static pid_t spawn(char **argv)
+{
+	pid_t pid = fork();
+	sigset_t none;
+	int fd;
+
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fd > 2)
+			close(fd);
+	}
+	setsid();
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/* Waits for pid up to timeout_ms; returns its exit status or a negative errno. */
+static int wait_child(pid_t pid, int timeout_ms)
+{
+	int pfd = pidfd_open(pid, 0), status = 0, rc;
+	struct pollfd p;
+
+	if (pfd >= 0) {
+		p.fd = pfd;
+		p.events = POLLIN;
+		do
+			rc = poll(&p, 1, timeout_ms);
+		while (rc < 0 && errno == EINTR);
+		close(pfd);
+		if (rc == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -ETIMEDOUT;
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return -EINTR;	/* killed by a signal */
+}
+
+int res_run_script(const char *path, const char *args, const char *action, int timeout_ms)
+{
+	char copy[HA_RES_ARG_MAX];
+	char *argv[MAX_ARGV];
+	int n;
+	pid_t pid;
+
+	snprintf(copy, sizeof(copy), "%s", args);
+	argv[0] = (char *)path;
+	n = split_args(copy, argv, 1);
+	argv[n++] = (char *)action;
+	argv[n] = NULL;
+	pid = spawn(argv);
+	if (pid < 0)
+		return (int)pid;
+	return wait_child(pid, timeout_ms);
+}
+
+int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct res_runtime *rt,
+		struct cfg_err *err)
+{
+	struct stat st;
+	int rc;
+
+	memset(rt, 0, sizeof(*rt));
+	switch (r->kind) {
+	case HA_RES_IPADDR:
+		if (r->ifname[0] && r->prefix) {
+			snprintf(rt->ifname, sizeof(rt->ifname), "%s", r->ifname);
+			rt->prefix = r->prefix;
+			break;
+		}
+		rc = ipaddr_find_if(r->addr, rt->ifname, &rt->prefix);
+		if (rc) {
+			snprintf(err->msg, sizeof(err->msg), "IPaddr::%s: no interface with a subnet "
+				 "holding it; give ADDR/PREFIX/IF", r->arg);
+			return rc;
+		}
+		if (r->ifname[0])
+			snprintf(rt->ifname, sizeof(rt->ifname), "%s", r->ifname);
+		if (r->prefix)
+			rt->prefix = r->prefix;
+		break;
+	case HA_RES_LSB:
+		/* Heartbeat's search order: its own resource.d, then the system's scripts. */
+		snprintf(rt->script, sizeof(rt->script), "%s/resource.d/%s", c->dir, r->name);
+		if (stat(rt->script, &st) == 0 && S_ISREG(st.st_mode))
+			break;
+		snprintf(rt->script, sizeof(rt->script), "/etc/init.d/%s", r->name);
+		if (stat(rt->script, &st) == 0 && S_ISREG(st.st_mode))
+			break;
+		snprintf(err->msg, sizeof(err->msg), "resource %s: no script %s/resource.d/%s or "
+			 "/etc/init.d/%s", r->name, c->dir, r->name, r->name);
+		return -ENOENT;
+	case HA_RES_VDISKD:
+	case HA_RES_PXED:
+		break;
+	}
+	return 0;
+}
+
+static int vdiskd_call(const struct ha_resource *r, const char *req)
+{
+	char *reply = NULL;
+	int rc = ctl_call(*r->arg ? r->arg : RES_VDISKD_SOCK, req, 3000, &reply);
+
+	if (rc)
+		return rc;
+	if (strncmp(reply, "ok", 2) != 0) {
+		log_warn("vdiskd answered '%s': %.200s", req, reply);
+		rc = -EIO;
+	}
+	free(reply);
+	return rc;
+}
+
+static int pxed_start(const struct ha_resource *r, struct res_runtime *rt)
+{
+	char copy[HA_RES_ARG_MAX];
+	char *argv[MAX_ARGV];
+	int n;
+	pid_t pid;
+
+	if (rt->pid && res_status(r, rt) == 0)
+		return 0;
+	snprintf(copy, sizeof(copy), "%s", *r->arg ? r->arg : RES_PXED_CMD);
+	n = split_args(copy, argv, 0);
+	argv[n] = NULL;
+	pid = spawn(argv);
+	if (pid < 0)
+		return (int)pid;
+	rt->pid = pid;
+	return 0;
+}
+
+static int pxed_stop(struct res_runtime *rt)
+{
+	if (!rt->pid)
+		return 0;
+	kill(rt->pid, SIGTERM);
+	/* Stopped either way: by SIGTERM, or by the SIGKILL past the limit. */
+	wait_child(rt->pid, 3000);
+	rt->pid = 0;
+	return 0;
+}
+
+int res_start(const struct ha_resource *r, struct res_runtime *rt)
+{
+	int rc;
+
+	switch (r->kind) {
+	case HA_RES_IPADDR:
+		return ipaddr_add(rt->ifname, r->addr, rt->prefix);
+	case HA_RES_LSB:
+		rc = res_run_script(rt->script, r->arg, "start", RES_SCRIPT_TIMEOUT_MS);
+		return rc > 0 ? -ECHILD : rc;
+	case HA_RES_VDISKD:
+		return vdiskd_call(r, "role primary");
+	case HA_RES_PXED:
+		return pxed_start(r, rt);
+	}
+	return -EINVAL;
+}
+
+int res_stop(const struct ha_resource *r, struct res_runtime *rt)
+{
+	int rc;
+
+	switch (r->kind) {
+	case HA_RES_IPADDR:
+		return ipaddr_del(rt->ifname, r->addr, rt->prefix);
+	case HA_RES_LSB:
+		rc = res_run_script(rt->script, r->arg, "stop", RES_SCRIPT_TIMEOUT_MS);
+		return rc > 0 ? -ECHILD : rc;
+	case HA_RES_VDISKD:
+		return vdiskd_call(r, "role secondary");
+	case HA_RES_PXED:
+		return pxed_stop(rt);
+	}
+	return -EINVAL;
+}
+
+int res_status(const struct ha_resource *r, struct res_runtime *rt)
+{
+	int rc;
+
+	switch (r->kind) {
+	case HA_RES_IPADDR:
+		rc = ipaddr_is_local(r->addr);
+		return rc < 0 ? rc : rc ? 0 : -ESRCH;
+	case HA_RES_LSB:
+		/* LSB: 0 running, 1-3 stopped or dead, 4 unknown. */
+		rc = res_run_script(rt->script, r->arg, "status", RES_STATUS_TIMEOUT_MS);
+		return rc == 0 ? 0 : rc > 0 ? -ESRCH : rc;
+	case HA_RES_VDISKD:
+		return vdiskd_call(r, "status");
+	case HA_RES_PXED:
+		if (!rt->pid)
+			return -ESRCH;
+		if (waitpid(rt->pid, NULL, WNOHANG) != 0) {
+			rt->pid = 0;
+			return -ESRCH;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,94 @@
+/* standbyd: heartbeat and failover for the server pair. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "standby/config.h"
+#include "standby/daemon.h"
+
+#define DEFAULT_CONFDIR "/etc/ha.d"
+#define DEFAULT_CTL     "/run/vdisk/standbyd.sock"
+
+static const char usage_text[] =
+"usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--syslog] [-v]\n"
+"       standbyd [-c DIR] [--node NAME] --check-config\n"
+"\n"
+"  -c, --config DIR   read DIR/ha.cf, DIR/authkeys, DIR/haresources (" DEFAULT_CONFDIR ")\n"
+"  --node NAME        this node's name in ha.cf (default: uname -n)\n"
+"  --ctl PATH         control socket (" DEFAULT_CTL ")\n"
+"  --db PATH          also record events in this database\n"
+"  --check-config     check the three files and exit\n"
+"  --syslog           log to syslog as well as stderr\n"
+"  -v, --verbose      debug logging\n"
+"\n"
+"Exit status: 0 ok, 1 failure (including a bad configuration), 2 usage.\n";
+
+enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_CHECK, OPT_SYSLOG };
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "node", required_argument, NULL, OPT_NODE },
+		{ "ctl", required_argument, NULL, OPT_CTL },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL };
+	int check = 0, use_syslog = 0, level = LOG_INFO, opt, rc;
+	struct ha_config *cfg;
+	struct cfg_err err;
+
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o.confdir = optarg; break;
+		case OPT_NODE: o.node = optarg; break;
+		case OPT_CTL: o.ctl_path = optarg; break;
+		case OPT_DB: o.db_path = optarg; break;
+		case OPT_CHECK: check = 1; break;
+		case OPT_SYSLOG: use_syslog = 1; break;
+		case 'v': level = LOG_DEBUG; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "standbyd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	log_init("standbyd", use_syslog, level);
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg) {
+		fprintf(stderr, "standbyd: out of memory\n");
+		return 1;
+	}
+	rc = ha_config_load(cfg, o.confdir, o.node, &err);
+	if (rc) {
+		fprintf(stderr, "standbyd: %s\n", err.msg);
+		free(cfg);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration ok: node %s, peer %s, %u link%s, %u resource%s, "
+		       "keepalive %u ms, deadtime %u ms, auth %s\n", o.confdir, cfg->node, cfg->peer,
+		       cfg->cf.nlinks, cfg->cf.nlinks == 1 ? "" : "s", cfg->res.nres,
+		       cfg->res.nres == 1 ? "" : "s", cfg->cf.keepalive_ms, cfg->cf.deadtime_ms,
+		       ha_auth_alg_name(cfg->keys.keys[cfg->keys.active].alg));
+		free(cfg);
+		return 0;
+	}
+	rc = standbyd_run(cfg, &o);
+	free(cfg);
+	return rc ? 1 : 0;
+}

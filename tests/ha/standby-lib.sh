@@ -1,0 +1,189 @@
+# Shared by tests/ha/*.t and the failover bench: a two-server pair and a client in network
+# namespaces of their own. Source it after tap.sh, then call sb_topology and sb_start.
+#
+#   sb-<id>-sw   a bridge: the client LAN (10.77.0.0/24)
+#   sb-<id>-a    server a: lan0 10.77.0.1, ha0 10.78.0.1 (veth straight to b)
+#   sb-<id>-b    server b: lan0 10.77.0.2, ha0 10.78.0.2
+#   sb-<id>-c    the client: lan0 10.77.0.10
+# Service address 10.77.0.100/24 on lan0, a TCP service on port 7000 answering the node name.
+# Heartbeats broadcast on lan0 and unicast on ha0; everything is removed on exit.
+
+SB_ID=${SB_ID:-$$}
+SB_ID=$((SB_ID % 100000))
+NS_A=sb-$SB_ID-a NS_B=sb-$SB_ID-b NS_C=sb-$SB_ID-c NS_SW=sb-$SB_ID-sw
+SB_VIP=10.77.0.100
+SB_KEEPALIVE=${SB_KEEPALIVE:-100ms}
+SB_DEADTIME=${SB_DEADTIME:-500ms}
+SB_WARNTIME=${SB_WARNTIME:-300ms}
+SB_INITDEAD=${SB_INITDEAD:-1s}
+SB_FAILBACK=${SB_FAILBACK:-off}
+SB_MONITOR=${SB_MONITOR:-300ms}
+SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
+# "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
+SB_CLI=$SB_DIR/vdiskctl-standby
+printf '#!/bin/sh\nexec "%s/vdiskctl" standby "$@"\n' "$BUILD" >"$SB_CLI"
+chmod 755 "$SB_CLI"
+
+ns_of() { case $1 in a) echo "$NS_A" ;; b) echo "$NS_B" ;; c) echo "$NS_C" ;; esac; }
+
+sb_cleanup() {
+	local ns pid
+	for ns in "$NS_A" "$NS_B" "$NS_C" "$NS_SW"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$SB_DIR"
+}
+trap sb_cleanup EXIT
+
+sb_ns_exec() { local ns; ns=$(ns_of "$1"); shift; ip netns exec "$ns" "$@"; }
+
+sb_topology() {
+	local n
+	for n in "$NS_A" "$NS_B" "$NS_C" "$NS_SW"; do
+		ip netns add "$n" || return 1
+		ip -n "$n" link set lo up
+	done
+	ip -n "$NS_SW" link add br0 type bridge || return 1
+	ip -n "$NS_SW" link set br0 up
+	for n in a b c; do
+		ip -n "$NS_SW" link add "p-$n" type veth peer name lan0 netns "$(ns_of $n)" || return 1
+		ip -n "$NS_SW" link set "p-$n" master br0 up
+		ip -n "$(ns_of $n)" link set lan0 up
+	done
+	ip -n "$NS_A" addr add 10.77.0.1/24 dev lan0
+	ip -n "$NS_B" addr add 10.77.0.2/24 dev lan0
+	ip -n "$NS_C" addr add 10.77.0.10/24 dev lan0
+	ip -n "$NS_A" link add ha0 type veth peer name ha0 netns "$NS_B" || return 1
+	ip -n "$NS_A" addr add 10.78.0.1/24 dev ha0
+	ip -n "$NS_B" addr add 10.78.0.2/24 dev ha0
+	ip -n "$NS_A" link set ha0 up
+	ip -n "$NS_B" link set ha0 up
+	for n in a b; do sb_config "$n" || return 1; done
+}
+
+# sb_config NODE: DIR/NODE/{ha.cf,authkeys,haresources,resource.d/svc}
+sb_config() {
+	local d=$SB_DIR/$1
+	mkdir -p "$d/resource.d"
+	cat > "$d/ha.cf" <<-CF
+	# standbyd HA test pair
+	cluster sbtest
+	keepalive $SB_KEEPALIVE
+	warntime $SB_WARNTIME
+	deadtime $SB_DEADTIME
+	initdead $SB_INITDEAD
+	udpport 694
+	bcast lan0
+	ucast ha0 10.78.0.1
+	ucast ha0 10.78.0.2
+	node a
+	node b
+	auto_failback $SB_FAILBACK
+	monitor_interval $SB_MONITOR
+	probe_wait 100ms
+	respawn hacluster /usr/lib/heartbeat/ipfail
+	CF
+	printf 'auth 2\n1 crc\n2 sha256 sbtest-secret-key\n' > "$d/authkeys"
+	chmod 600 "$d/authkeys"
+	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
+	cat > "$d/resource.d/svc" <<-SH
+	#!/bin/sh
+	# LSB stand-in service: the node's name on TCP 7000. Broken while $d/broken exists.
+	pid=$d/svc.pid
+	case "\$1" in
+	start)	[ -e $d/broken ] && exit 1
+		[ -f \$pid ] && kill -0 "\$(cat \$pid)" 2>/dev/null && exit 0
+		$BUILD/tests/helpers/standby_echo 7000 $1 </dev/null >/dev/null 2>&1 &
+		echo \$! > \$pid; exit 0 ;;
+	stop)	[ -f \$pid ] && kill "\$(cat \$pid)" 2>/dev/null; rm -f \$pid; exit 0 ;;
+	status)	[ -e $d/broken ] && exit 3
+		[ -f \$pid ] && kill -0 "\$(cat \$pid)" 2>/dev/null && exit 0; exit 3 ;;
+	*)	exit 2 ;;
+	esac
+	SH
+	chmod 755 "$d/resource.d/svc"
+}
+
+# sb_start NODE: standbyd in the node's namespace, log in DIR/NODE.log
+sb_start() {
+	ip netns exec "$(ns_of "$1")" "$BUILD/standbyd" -c "$SB_DIR/$1" --node "$1" \
+		--ctl "$SB_DIR/$1.sock" ${SB_DB:+--db "$SB_DB"} >>"$SB_DIR/$1.log" 2>&1 &
+	eval "SB_PID_$1=$!"
+	disown
+}
+
+sb_status() { "$SB_CLI" status --ctl "$SB_DIR/$1.sock" 2>/dev/null; }
+sb_field() { sb_status "$1" | sed -n "s/^$2: //p" | head -1; }
+sb_state() { sb_field "$1" state; }
+sb_cmd() { "$SB_CLI" "$2" "$3" --ctl "$SB_DIR/$1.sock"; }
+
+# sb_wait_state NODE STATE MS: 0 once NODE reports STATE within MS
+sb_wait_state() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(sb_state "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# sb_fetch: what the service at the address answers the client ("" if nothing)
+sb_fetch() {
+	ip netns exec "$NS_C" timeout 1 bash -c "exec 3<>/dev/tcp/$SB_VIP/7000 && cat <&3" \
+		2>/dev/null
+}
+
+# sb_wait_fetch WORD MS: the client gets WORD from the service address within MS
+sb_wait_fetch() {
+	local end=$(( $(date +%s%3N) + $2 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(sb_fetch)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+sb_mac() { ip -n "$(ns_of "$1")" -br link show lan0 | awk '{print $3}'; }
+sb_has_vip() { ip -n "$(ns_of "$1")" -br addr show lan0 | grep -q "$SB_VIP/"; }
+sb_lacks_vip() { ! sb_has_vip "$1"; }
+
+# sb_power_cut NODE: every process of the namespace killed with -9, its links down
+sb_power_cut() {
+	local ns pid
+	ns=$(ns_of "$1")
+	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
+	ip -n "$ns" link set lan0 down
+	ip -n "$ns" link set ha0 down
+}
+
+# sb_power_on NODE: links up again (addresses the power cut left behind are flushed, as a
+# reboot would)
+sb_power_on() {
+	local ns
+	ns=$(ns_of "$1")
+	ip -n "$ns" addr del "$SB_VIP/24" dev lan0 2>/dev/null
+	rm -f "$SB_DIR/$1/svc.pid"
+	ip -n "$ns" link set lan0 up
+	ip -n "$ns" link set ha0 up
+}
+
+sb_counter() { sb_field "$1" "$2"; }
+
+# sb_drop_heartbeats NODE on|off: drop the heartbeats NODE sends on lan0 (UDP 694), leaving
+# ARP and the service alone. An htb class whose leaf queue holds nothing: this needs no tc
+# action module, which not every kernel has.
+sb_drop_heartbeats() {
+	local ns
+	ns=$(ns_of "$1")
+	if [ "$2" = off ]; then
+		ip netns exec "$ns" tc qdisc del dev lan0 root 2>/dev/null
+		return 0
+	fi
+	ip netns exec "$ns" tc qdisc add dev lan0 root handle 1: htb default 10 2>/dev/null &&
+	ip netns exec "$ns" tc class add dev lan0 parent 1: classid 1:10 htb rate 10gbit 2>/dev/null &&
+	ip netns exec "$ns" tc class add dev lan0 parent 1: classid 1:20 htb rate 10gbit 2>/dev/null &&
+	ip netns exec "$ns" tc qdisc add dev lan0 parent 1:20 handle 20: pfifo limit 0 &&
+	ip netns exec "$ns" tc filter add dev lan0 parent 1: protocol ip prio 1 u32 \
+		match ip protocol 17 0xff match ip dport 694 0xffff flowid 1:20
+}

@@ -1,0 +1,38 @@
+#!/bin/bash
+# A flapping link storm on the active server (its LAN and HA links down and up together):
+# flaps shorter than deadtime move nothing; longer ones move the role at most once per storm,
+# and the split brain on each return is settled without moving the address back.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+links() { ip -n "$NS_A" link set lan0 "$1"; ip -n "$NS_A" link set ha0 "$1"; }
+takeovers() { cat "$SB_DIR/a.log" "$SB_DIR/b.log" | grep -c -- '-> taking_over'; }
+
+check "topology" -- sb_topology
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+before=$(takeovers)
+
+for i in 1 2 3 4 5 6; do links down; sleep 0.25; links up; sleep 0.25; done
+sleep 0.5
+is "$(takeovers)" "$before" "short flaps (under deadtime): no role change"
+is "$(sb_state a)/$(sb_state b)" "active/standby" "a still active"
+
+for i in 1 2 3 4; do links down; sleep 0.8; links up; sleep 0.4; done
+sleep 1
+n=$(( $(takeovers) - before ))
+ok "$([ "$n" -le 1 ]; echo $?)" "long flaps: at most one role change in the storm ($n)"
+st="$(sb_state a)/$(sb_state b)"
+ok "$([ "$st" = standby/active ] || [ "$st" = active/standby ]; echo $?)" \
+	"one active node after the storm ($st)"
+holder=${st%%/*}; [ "$holder" = active ] && holder=a || holder=b
+check "service answers from the active node ($holder)" -- sb_wait_fetch $holder 2000
+if [ "$n" = 1 ]; then
+	check "the split brain was seen and settled" -- grep -q "split brain" "$SB_DIR/a.log"
+else
+	skip "the split brain was seen and settled" "no takeover happened in this storm"
+fi
+done_testing

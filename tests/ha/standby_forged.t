@@ -1,0 +1,41 @@
+#!/bin/bash
+# Hostile heartbeats from the client LAN: forged (wrong key), replayed (a real packet of a's,
+# sent again) and garbage are dropped and counted, never acted on; a burst is an event. After a
+# power cut of a, replaying a's captured heartbeats does not keep b from taking over.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+INJ=$BUILD/tests/helpers/standby_inject
+
+check "topology" -- sb_topology
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+
+check "forged heartbeats sent" -- ip netns exec "$NS_C" "$INJ" forge 10.77.0.255 694 20 10 sbtest a
+check "garbage sent" -- ip netns exec "$NS_C" "$INJ" garbage 10.77.0.255 694 20 5
+check "replayed heartbeats sent" -- ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 20 5 sbtest a
+sleep 0.2
+for n in a b; do
+	ok "$([ "$(sb_counter $n dropped_bad_auth)" -ge 20 ]; echo $?)" \
+		"$n counted forged packets ($(sb_counter $n dropped_bad_auth))"
+	ok "$([ "$(sb_counter $n dropped_malformed)" -ge 10 ]; echo $?)" \
+		"$n counted malformed packets ($(sb_counter $n dropped_malformed))"
+done
+diag "a: $(sb_status a | grep dropped_ | tr '\n' ' ')"
+diag "b: $(sb_status b | grep dropped_ | tr '\n' ' ')"
+ok "$([ "$(sb_counter b dropped_replayed)" -ge 19 ]; echo $?)" \
+	"b counted replayed packets ($(sb_counter b dropped_replayed))"
+is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing acted on"
+check "burst of bad packets logged" -- grep -q "burst of bad heartbeat packets" "$SB_DIR/b.log"
+
+# a dies; an attacker keeps replaying a's last heartbeats to hold b back.
+ip netns exec "$NS_C" ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 60 30 sbtest a &
+sleep 0.15
+inj=$!
+sb_power_cut a
+check "b takes over despite the replayed heartbeats" -- sb_wait_state b active 3000
+wait $inj
+check "service on b" -- sb_wait_fetch b 2000
+done_testing

@@ -1,0 +1,36 @@
+#!/bin/bash
+# standbyd alone killed on the active while its host lives: the address stays and answers,
+# b's ARP probe sees it alive and does not take over; a restarted standbyd resumes the role
+# without moving anything.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+check "topology" -- sb_topology
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+check "client reaches a" -- sb_wait_fetch a 2000
+mac_a=$(sb_mac a)
+
+kill -9 $SB_PID_a
+check "b sees a dead" -- bash -c "for i in \$(seq 40); do
+	grep -q 'peer a dead' '$SB_DIR/b.log' && exit 0; sleep 0.05; done; exit 1"
+sleep 1.5
+is "$(sb_state b)" "standby" "b does not take over: the address answers ARP"
+check "refusal logged" -- grep -q "takeover refused: the service address answers ARP" "$SB_DIR/b.log"
+check "address still on a" -- sb_has_vip a
+check "service still answers from a" -- sb_wait_fetch a 1000
+check "b never held the address" -- sb_lacks_vip b
+
+sb_start a
+check "restarted standbyd resumes the role" -- sb_wait_state a active 3000
+check "resume logged" -- grep -q "already configured here: resuming" "$SB_DIR/a.log"
+is "$(sb_state b)" "standby" "b still standby"
+check "b sees a alive again" -- bash -c "[ \"\$('$SB_CLI' status --ctl '$SB_DIR/b.sock' | sed -n 's/^peer: //p')\" = 'a alive' ]"
+check "service still on a" -- sb_wait_fetch a 1000
+is "$(ip -n "$NS_C" neigh show $SB_VIP | awk '{print $5}')" "$mac_a" "client's ARP entry never moved"
+ok "$(grep -c 'state standby -> taking_over' "$SB_DIR/b.log" | grep -qx 0; echo $?)" \
+	"b never started a takeover"
+done_testing

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Link failures that must not move anything: the HA link cut while the LAN carries
+# heartbeats; then both heartbeat paths cut while a still answers ARP on the LAN: b's probe
+# sees the address alive and refuses, saying why.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+check "topology" -- sb_topology
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+
+ip -n "$NS_A" link set ha0 down
+sleep 1.5	# three deadtimes
+is "$(sb_state a)/$(sb_state b)" "active/standby" "HA link cut, LAN up: no takeover"
+is "$(sb_field b peer)" "a alive" "b still hears a over the LAN"
+ok "$(grep -q "peer a dead" "$SB_DIR/b.log"; [ $? = 1 ]; echo $?)" "no peer death logged"
+
+# Heartbeats on the LAN dropped both ways at a; ARP and the service untouched.
+ip -n "$NS_A" link set ha0 up
+check "LAN heartbeats dropped at a" -- sb_drop_heartbeats a on
+check "LAN heartbeats dropped at b" -- sb_drop_heartbeats b on
+ip -n "$NS_A" link set ha0 down
+check "b sees a dead" -- bash -c "for i in \$(seq 40); do
+	grep -q 'peer a dead' '$SB_DIR/b.log' && exit 0; sleep 0.05; done; exit 1"
+sleep 1
+is "$(sb_state b)" "standby" "both heartbeat paths cut, a answers ARP: b does not take over"
+check "refusal logged with its reason" -- grep -q \
+	"takeover refused: the service address answers ARP" "$SB_DIR/b.log"
+is "$(sb_field b last_refusal)" "the service address answers ARP on the LAN: its holder is alive" \
+	"status shows the refusal"
+check "service still on a" -- sb_wait_fetch a 1000
+sb_drop_heartbeats a off
+sb_drop_heartbeats b off
+ip -n "$NS_A" link set ha0 up
+check "links back: b hears a again" -- bash -c "for i in \$(seq 40); do
+	[ \"\$('$SB_CLI' status --ctl '$SB_DIR/b.sock' | sed -n 's/^peer: //p')\" = 'a alive' ] && exit 0
+	sleep 0.05; done; exit 1"
+is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
+done_testing

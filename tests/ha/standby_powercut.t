@@ -1,0 +1,49 @@
+#!/bin/bash
+# Power cut of the active server: every process of its namespace killed with -9 and its
+# links down. The standby takes the address, the client's ARP entry moves to its MAC and the
+# TCP service answers again; events reach the DB. With auto_failback off the returning node
+# stays standby.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+SB_DB=$SB_DIR/vdisk.db
+check "topology" -- sb_topology
+check "database for events" -- "$BUILD/vdiskctl" --db "$SB_DB" init
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+check "client reaches a" -- sb_wait_fetch a 2000
+mac_a=$(sb_mac a) mac_b=$(sb_mac b)
+is "$(ip -n "$NS_C" neigh show $SB_VIP | awk '{print $5}')" "$mac_a" "client's ARP entry: a's MAC"
+
+ip netns exec "$NS_C" "$BUILD/tests/helpers/standby_arpwatch" lan0 $SB_VIP 10.77.0.10 \
+	"$mac_a" 5000 > "$SB_DIR/watch" &
+watch=$!
+sleep 0.2
+t0=$(date +%s%3N)
+sb_power_cut a
+check "b takes over" -- sb_wait_state b active 3000
+wait $watch
+ok $? "client sees the address at a new MAC"
+read -r t1 newmac < "$SB_DIR/watch"
+is "$newmac" "$mac_b" "the new MAC is b's"
+diag "power cut to the address answering at b's MAC: $((t1 - t0)) ms (deadtime $SB_DEADTIME)"
+ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "within 1.5 s of the cut"
+check "TCP service answers from b" -- sb_wait_fetch b 2000
+check "client's ARP entry moved to b" -- bash -c \
+	"ip -n $NS_C neigh show $SB_VIP | grep -q $mac_b"
+is "$(sb_field b peer)" "a dead" "b reports a dead"
+events=$("$BUILD/vdiskctl" --db "$SB_DB" events 2>&1)
+ok "$(echo "$events" | grep -q "peer a dead"; echo $?)" "peer death recorded in the DB"
+ok "$(echo "$events" | grep -q "taking over"; echo $?)" "takeover recorded in the DB"
+ok "$(echo "$events" | grep -q "state standby -> taking_over"; echo $?)" "state change recorded"
+
+sb_power_on a
+sb_start a
+check "a back, standing by (auto_failback off)" -- sb_wait_state a standby 3000
+sleep 2.5	# longer than the failback delay (4 x deadtime)
+is "$(sb_state a)/$(sb_state b)" "standby/active" "the role stays on b"
+check "service still on b" -- sb_wait_fetch b 1000
+done_testing

@@ -1,0 +1,31 @@
+#!/bin/bash
+# A failing resource on the active node: restarted once, and when it fails again the node
+# releases and the peer takes over.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+check "topology" -- sb_topology
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+check "client reaches a" -- sb_wait_fetch a 2000
+
+# The service dies once: monitoring restarts it, nothing moves.
+kill "$(cat "$SB_DIR/a/svc.pid")"
+check "restart logged" -- bash -c "for i in \$(seq 40); do
+	grep -q 'resource svc is not running.*restarting it once' '$SB_DIR/a.log' && exit 0
+	sleep 0.05; done; exit 1"
+check "service back on a" -- sb_wait_fetch a 2000
+is "$(sb_state a)" "active" "one failure: a keeps the role"
+
+# Now it stays broken: the second failure hands the role over.
+touch "$SB_DIR/a/broken"
+check "b takes over from the failing a" -- sb_wait_state b active 5000
+check "a stands by" -- sb_wait_state a standby 1000
+check "failure logged" -- grep -q "resource svc failed again after its restart" "$SB_DIR/a.log"
+check "service on b" -- sb_wait_fetch b 2000
+check "a released the address" -- sb_lacks_vip a
+is "$(sb_field a flags)" "yield" "a yields the role"
+done_testing

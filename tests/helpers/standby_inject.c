@@ -1,0 +1,98 @@
+/* Hostile heartbeats for the HA tests, sent from the client LAN to the heartbeat port:
+ *   replay: capture one real heartbeat (of NODE if given), then send it again COUNT times;
+ *   forge:  well-formed packets from NODE in CLUSTER signed with a wrong key;
+ *   garbage: short and random packets.
+ * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE] */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/netaddr.h"
+#include "standby/fsm.h"
+#include "standby/hbpkt.h"
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET }, any = { .sin_family = AF_INET };
+	uint8_t pkt[HB_LEN + 8];
+	uint32_t dest;
+	int fd, one = 1, count, interval, i;
+	ssize_t len = HB_LEN;
+
+	if (argc < 6 || ipv4_parse(argv[2], &dest)) {
+		fprintf(stderr, "usage: standby_inject replay|forge|garbage DEST PORT COUNT "
+			"INTERVAL_MS [CLUSTER NODE]\n");
+		return 2;
+	}
+	to.sin_addr.s_addr = htonl(dest);
+	to.sin_port = any.sin_port = htons((uint16_t)atoi(argv[3]));
+	count = atoi(argv[4]);
+	interval = atoi(argv[5]);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (strcmp(argv[1], "replay") == 0) {
+		struct timeval tv = { 5, 0 };
+
+		if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0) {
+			perror("bind");
+			return 1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		/* With NODE given, only that node's heartbeat will do. */
+		do
+			len = recv(fd, pkt, sizeof(pkt), 0);
+		while (len == HB_LEN && argc == 8 && strncmp((char *)pkt + 40, argv[7], 32) != 0);
+		if (len != HB_LEN) {
+			fprintf(stderr, "standby_inject: no heartbeat captured\n");
+			return 1;
+		}
+	} else if (strcmp(argv[1], "forge") == 0 && argc == 8) {
+		struct ha_authkeys ak;
+		struct hb_msg m;
+		struct timespec ts;
+
+		memset(&ak, 0, sizeof(ak));
+		ak.active = 1;
+		ak.keys[1].alg = HA_AUTH_SHA256;
+		ak.keys[1].keylen = 5;
+		memcpy(ak.keys[1].key, "wrong", 5);
+		memset(&m, 0, sizeof(m));
+		m.key_index = 1;
+		m.state = FSM_ACTIVE;
+		snprintf(m.cluster, sizeof(m.cluster), "%s", argv[6]);
+		snprintf(m.node, sizeof(m.node), "%s", argv[7]);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		m.boot_gen = (uint64_t)ts.tv_sec * 1000000 + 999999999ull;
+		m.time_ms = (uint64_t)ts.tv_sec * 1000;
+		m.seq = 1;
+		m.repl = HB_REPL_IN_SYNC;
+		hb_encode(&m, &ak, pkt);
+	} else if (strcmp(argv[1], "garbage") != 0) {
+		fprintf(stderr, "standby_inject: unknown mode '%s'\n", argv[1]);
+		return 2;
+	}
+	srand((unsigned)getpid());
+	for (i = 0; i < count; i++) {
+		if (strcmp(argv[1], "garbage") == 0) {
+			size_t k;
+
+			len = rand() % (HB_LEN + 8);
+			for (k = 0; k < (size_t)len; k++)
+				pkt[k] = (uint8_t)rand();
+			if (len >= 4)
+				memcpy(pkt, "SBHB", 4);
+		} else if (strcmp(argv[1], "forge") == 0) {
+			pkt[80 + 7]++;	/* a fresh sequence each time; the MAC is wrong anyway */
+		}
+		if (sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			perror("sendto");
+		usleep((useconds_t)interval * 1000);
+	}
+	return 0;
+}

@@ -1,0 +1,262 @@
+/* Heartbeat packets: round trip for every algorithm; forged, tampered, replayed, stale,
+ * wrong-cluster, truncated and foreign packets are dropped with the right reason. */
+#include <string.h>
+
+#include "common/log.h"
+#include "standby/hbpkt.h"
+#include "tests/lib/tap.h"
+
+#define NOW 1790000000000ull
+
+static struct ha_authkeys keys_with(enum ha_auth_alg alg, const char *key)
+{
+	struct ha_authkeys ak;
+
+	memset(&ak, 0, sizeof(ak));
+	ak.active = 1;
+	ak.keys[1].alg = alg;
+	ak.keys[1].keylen = strlen(key);
+	memcpy(ak.keys[1].key, key, strlen(key));
+	return ak;
+}
+
+static struct hb_msg base_msg(uint64_t gen, uint64_t seq)
+{
+	struct hb_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.key_index = 1;
+	m.state = 1;
+	m.flags = HB_F_HOLDING;
+	strcpy(m.cluster, "lab");
+	strcpy(m.node, "alpha");
+	m.boot_gen = gen;
+	m.seq = seq;
+	m.time_ms = NOW;
+	m.res_running = 0x5;
+	m.res_failed = 0x2;
+	m.db_seq = 77;
+	m.repl = HB_REPL_IN_SYNC;
+	return m;
+}
+
+/* decode + accept as node "beta" whose peer is "alpha" */
+static enum hb_drop rx(const uint8_t *buf, size_t len, const struct ha_authkeys *ak,
+		       struct hb_window *w, struct hb_msg *out)
+{
+	enum hb_drop d = hb_decode(buf, len, ak, out);
+
+	return d != HB_OK ? d : hb_accept(out, "lab", "beta", "alpha", NOW, 0, w);
+}
+
+static void test_roundtrip(void)
+{
+	static const enum ha_auth_alg algs[] = { HA_AUTH_SHA256, HA_AUTH_SHA1, HA_AUTH_MD5,
+						 HA_AUTH_CRC };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		struct ha_authkeys ak = keys_with(algs[i], algs[i] == HA_AUTH_CRC ? "" : "k3y");
+		struct hb_msg m = base_msg(1000, 1), got;
+		struct hb_window w = { 0 };
+		uint8_t buf[HB_LEN];
+
+		is_int(hb_encode(&m, &ak, buf), HB_LEN, "%s: encode", ha_auth_alg_name(algs[i]));
+		is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "%s: accepted",
+		       ha_auth_alg_name(algs[i]));
+		is_str(got.node, "alpha", "%s: node", ha_auth_alg_name(algs[i]));
+		ok(got.boot_gen == 1000 && got.seq == 1 && got.time_ms == NOW && got.state == 1 &&
+		   got.flags == HB_F_HOLDING && got.res_running == 5 && got.res_failed == 2 &&
+		   got.db_seq == 77 && got.repl == HB_REPL_IN_SYNC,
+		   "%s: every field survives", ha_auth_alg_name(algs[i]));
+	}
+}
+
+static void test_forged(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "right"),
+			   bad = keys_with(HA_AUTH_SHA256, "wrong");
+	struct hb_msg m = base_msg(1000, 1), got;
+	struct hb_window w = { 0 };
+	uint8_t buf[HB_LEN];
+	size_t i;
+
+	hb_encode(&m, &bad, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_AUTH, "wrong key: bad_auth");
+	hb_encode(&m, &ak, buf);
+	for (i = 0; i < HB_LEN; i += 7) {
+		uint8_t t[HB_LEN];
+		enum hb_drop d;
+
+		memcpy(t, buf, HB_LEN);
+		t[i] ^= 0x10;
+		d = rx(t, HB_LEN, &ak, &w, &got);
+		ok(d == HB_DROP_AUTH || (i < 5 && d == HB_DROP_MALFORMED),
+		   "bit flipped at byte %zu dropped (%s)", i, hb_drop_name(d));
+	}
+	{
+		struct ha_authkeys mixed = ak;
+		struct ha_authkeys crc = keys_with(HA_AUTH_CRC, "");
+
+		/* A crc key listed beside an active sha256 one must not open a door. */
+		mixed.keys[2].alg = HA_AUTH_CRC;
+		m.key_index = 2;
+		crc.keys[2].alg = HA_AUTH_CRC;
+		hb_encode(&m, &crc, buf);
+		is_int(rx(buf, HB_LEN, &mixed, &w, &got), HB_DROP_AUTH,
+		       "crc-signed packet refused while the active key is sha256");
+		m.key_index = 9;
+		is_int(hb_encode(&m, &ak, buf), -22, "encode with an undefined key fails");
+		m.key_index = 1;
+		hb_encode(&m, &ak, buf);
+		buf[5] = 9;
+		is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_AUTH, "undefined key index: bad_auth");
+		buf[5] = 200;
+		is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_AUTH, "key index past table: bad_auth");
+	}
+}
+
+static void test_malformed(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_msg m = base_msg(1000, 1), got;
+	struct hb_window w = { 0 };
+	uint8_t buf[HB_LEN + 1];
+	size_t n;
+
+	hb_encode(&m, &ak, buf);
+	for (n = 0; n < HB_LEN; n += 29)
+		is_int(rx(buf, n, &ak, &w, &got), HB_DROP_MALFORMED, "truncated to %zu: malformed", n);
+	is_int(rx(buf, HB_LEN - 1, &ak, &w, &got), HB_DROP_MALFORMED, "one byte short: malformed");
+	is_int(rx(buf, HB_LEN + 1, &ak, &w, &got), HB_DROP_MALFORMED, "one byte long: malformed");
+	buf[4] = 2;
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "version 2: malformed");
+	/* Signed but with nonsense fields: only a key holder can send these. */
+	m = base_msg(1000, 0);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "sequence 0: malformed");
+	m = base_msg(1000, 1);
+	m.repl = 9;
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "replication 9: malformed");
+	m = base_msg(1000, 1);
+	m.node[0] = '\0';
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "empty node: malformed");
+	m = base_msg(1000, 1);
+	strcpy(m.node, "al pha");
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "blank in node: malformed");
+	m = base_msg(1000, 1);
+	m.flags = 0x80;
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_MALFORMED, "unknown flag: malformed");
+}
+
+static void test_fields(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_msg m, got;
+	struct hb_window w = { 0 };
+	uint8_t buf[HB_LEN];
+
+	m = base_msg(1000, 1);
+	strcpy(m.cluster, "other");
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_CLUSTER, "other cluster: wrong_cluster");
+	m = base_msg(1000, 1);
+	strcpy(m.node, "gamma");
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_NODE, "third node: unknown_node");
+	m = base_msg(1000, 1);
+	strcpy(m.node, "beta");
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_SELF, "own packet: own");
+	m = base_msg(1000, 1);
+	m.time_ms = NOW - HB_MAX_SKEW_MS - 1;
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_STALE, "old clock: stale");
+	m.time_ms = NOW + HB_MAX_SKEW_MS + 1;
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_STALE, "future clock: stale");
+	is_int(w.gen, 0, "dropped packets leave the window alone");
+}
+
+static void test_replay(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_window w = { 0 };
+	struct hb_msg m, got;
+	uint8_t p5[HB_LEN], buf[HB_LEN];
+	uint64_t s;
+
+	for (s = 1; s <= 10; s++) {
+		m = base_msg(1000, s);
+		hb_encode(&m, &ak, buf);
+		if (s == 5)
+			memcpy(p5, buf, HB_LEN);
+		if (s != 7 && rx(buf, HB_LEN, &ak, &w, &got) != HB_OK)
+			ok(0, "sequence %llu accepted", (unsigned long long)s);
+	}
+	is_int(w.top, 10, "window top follows the sequence");
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_REPLAY, "last packet again: replayed");
+	is_int(rx(p5, HB_LEN, &ak, &w, &got), HB_DROP_REPLAY, "old packet again: replayed");
+	m = base_msg(1000, 7);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "late but unseen 7 accepted (reordering)");
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_REPLAY, "7 again: replayed");
+	m = base_msg(1000, 200);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "jump ahead accepted");
+	m = base_msg(1000, 200 - HB_WINDOW);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_REPLAY, "behind the window: replayed");
+	m = base_msg(1000, 200 - HB_WINDOW + 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "window's oldest slot accepted");
+	m = base_msg(2000, 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "new boot generation restarts the sequence");
+	is_int(w.gen, 2000, "window follows the generation");
+	is_int(rx(p5, HB_LEN, &ak, &w, &got), HB_DROP_STALE,
+	       "previous generation's packet: stale");
+}
+
+static void test_links(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_window w = { 0 };
+	struct hb_msg m = base_msg(1000, 5), got;
+	uint8_t buf[HB_LEN];
+
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_OK, "first copy on link 0");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 1, &w), HB_DROP_DUP,
+	       "same packet by link 1: duplicate, not a replay");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 1, &w), HB_DROP_REPLAY,
+	       "again by link 1: replayed");
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_DROP_REPLAY,
+	       "again by link 0: replayed");
+	m = base_msg(1000, 5 + HB_LINK_RING);
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 0, &w), HB_OK, "later packet");
+	m = base_msg(1000, 5);
+	hb_encode(&m, &ak, buf);
+	hb_decode(buf, HB_LEN, &ak, &got);
+	is_int(hb_accept(&got, "lab", "beta", "alpha", NOW, 2, &w), HB_DROP_REPLAY,
+	       "an old packet by a new link is a replay, not a duplicate");
+}
+
+int main(void)
+{
+	log_init("test", 0, LOG_ERR);
+	test_roundtrip();
+	test_forged();
+	test_malformed();
+	test_fields();
+	test_replay();
+	test_links();
+	return done_testing();
+}
