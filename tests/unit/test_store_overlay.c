@@ -386,6 +386,50 @@ static void test_recovery(void)
 	evloop_free(loop);
 }
 
+/* GET LBA STATUS with 4 KiB chunks (258 of them): runs that cross 64-chunk map words, whole
+ * words skipped at once, a run that ends at the partial last chunk. */
+static void test_lba_runs(void)
+{
+	static const struct {
+		uint64_t off;
+		int mapped;
+		uint64_t run;
+	} want[] = {
+		{ 0, 0, 10 * 4096 },
+		{ 10 * 4096, 1, 130 * 4096 },
+		{ 10 * 4096 + 512, 1, 130 * 4096 - 512 },
+		{ 139 * 4096, 1, 4096 },
+		{ 140 * 4096, 0, 60 * 4096 },
+		{ 200 * 4096, 1, IMG_SIZE - 200 * 4096 },
+		{ 256 * 4096 + 1024, 1, IMG_SIZE - 256 * 4096 - 1024 },
+	};
+	char p[PATH_MAX];
+	unsigned char *buf = calloc(1, 130 * 4096);
+	struct store *st;
+	uint64_t run;
+	unsigned i;
+	int mapped;
+
+	snprintf(p, sizeof(p), "%s/small-chunks", dir);
+	is_int(store_overlay_open_chunk(pool, base_path, p, 4096, &st), 0, "4 KiB-chunk overlay");
+	is_int(one(st, STORE_OP_WRITE, 0, 10 * 4096, 130 * 4096, buf), 0, "write chunks 10-139");
+	is_int(one(st, STORE_OP_WRITE, 0, 200 * 4096, IMG_SIZE - 200 * 4096, buf), 0,
+	       "write chunks 200 to the end");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		is_int(st->ops->lba_status(st, want[i].off, &mapped, &run), 0, "lba_status at %llu",
+		       (unsigned long long)want[i].off);
+		ok(mapped == want[i].mapped && run == want[i].run,
+		   "at %llu: %s for %llu bytes (got %d, %llu)", (unsigned long long)want[i].off,
+		   want[i].mapped ? "mapped" : "unmapped", (unsigned long long)want[i].run,
+		   mapped, (unsigned long long)run);
+	}
+	is_int(one(st, STORE_OP_UNMAP, 0, 0, IMG_SIZE, NULL), 0, "unmap everything");
+	is_int(st->ops->lba_status(st, 0, &mapped, &run), 0, "lba_status");
+	ok(!mapped && run == IMG_SIZE, "one unmapped run again");
+	store_close(st);
+	free(buf);
+}
+
 /* How many of this process's descriptors point at path. */
 static int fds_on(const char *path)
 {
@@ -477,6 +521,7 @@ int main(void)
 	is_int(check_image(st), -1, "the reset survives reopen");
 	store_close(st);
 
+	test_lba_runs();
 	test_shared_base();
 	test_open_errors();
 	test_enospc();
