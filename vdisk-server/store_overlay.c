@@ -720,8 +720,18 @@ static int ov_create(struct overlay *ov, const char *data_path, const char *map_
 		goto out_free_hdr;
 	}
 	if (pwrite(fd, hdr, OV_HDR_SIZE, 0) != OV_HDR_SIZE ||
-	    ftruncate(fd, (off_t)(OV_HDR_SIZE + ov->words * 8)) < 0 || fdatasync(fd) < 0) {
+	    ftruncate(fd, (off_t)(OV_HDR_SIZE + ov->words * 8)) < 0) {
 		rc = errno ? -errno : -EIO;
+		goto out_unlink_tmp;
+	}
+	/* Allocated now, so a full disk later fails a chunk's data write, not its map sector. */
+	rc = posix_fallocate(fd, 0, (off_t)(OV_HDR_SIZE + ov->words * 8));
+	if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
+		rc = -rc;
+		goto out_unlink_tmp;
+	}
+	if (fdatasync(fd) < 0) {
+		rc = -errno;
 		goto out_unlink_tmp;
 	}
 	if (rename(tmp, map_path) < 0) {
