@@ -40,6 +40,7 @@
 #include "vdisk-server/store_base.h"
 #include "vdisk-server/store_io.h"
 #include "vdisk-server/store_pool.h"
+#include "vdisk-server/store_sync.h"
 
 #define OV_MAGIC "VDOVMAP1"
 #define OV_VERSION 1u
@@ -64,19 +65,6 @@ struct ov_header {
 
 #define OV_CLEAN 0u
 #define OV_OPEN 1u
-
-/* Group commit: each caller registers after its writes and waits until an fdatasync that
- * started after its registration has finished; one caller runs it for all who wait. A failed
- * fdatasync is sticky: the kernel may have dropped the dirty pages, so nothing written since
- * can be called durable again until the overlay is reopened. */
-struct syncer {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t seq;		/* registrations so far */
-	uint64_t synced;	/* every registration up to this one is durable */
-	int running;
-	int err;
-};
 
 struct overlay {
 	struct store st;
@@ -113,74 +101,6 @@ static uint64_t chunk_len(const struct overlay *ov, uint64_t c)
 	uint64_t start = c << ov->shift;
 
 	return ov->st.size - start < ov->chunk ? ov->st.size - start : ov->chunk;
-}
-
-static void syncer_init(struct syncer *s)
-{
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->seq = s->synced = 0;
-	s->running = s->err = 0;
-}
-
-static void syncer_destroy(struct syncer *s)
-{
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
-}
-
-static uint64_t syncer_register(struct syncer *s)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&s->lock);
-	v = ++s->seq;
-	pthread_mutex_unlock(&s->lock);
-	return v;
-}
-
-static uint64_t syncer_current(struct syncer *s)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&s->lock);
-	v = s->seq;
-	pthread_mutex_unlock(&s->lock);
-	return v;
-}
-
-/* Returns once registration upto is durable: 0, or the sticky error. */
-static int syncer_wait(struct syncer *s, int fd, uint64_t upto)
-{
-	uint64_t target;
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	while (s->synced < upto && !s->err) {
-		if (s->running) {
-			pthread_cond_wait(&s->cond, &s->lock);
-			continue;
-		}
-		s->running = 1;
-		target = s->seq;
-		pthread_mutex_unlock(&s->lock);
-		rc = sio_fdatasync(fd);
-		pthread_mutex_lock(&s->lock);
-		s->running = 0;
-		if (rc)
-			s->err = rc;
-		else
-			s->synced = target;
-		pthread_cond_broadcast(&s->cond);
-	}
-	rc = s->synced >= upto ? 0 : s->err;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-static int syncer_failed(struct syncer *s)
-{
-	return __atomic_load_n(&s->err, __ATOMIC_RELAXED);
 }
 
 static void busy_acquire(struct overlay *ov, uint64_t c0, uint64_t c1)
