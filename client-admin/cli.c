@@ -94,3 +94,25 @@ int cli_parse_bool(const char *s)
 	}
 	return -1;
 }
+
+int cli_simple_args(struct cli *cli, int argc, char **argv, const char *usage, int min, int max)
+{
+	static const struct option opts[] = { CLI_COMMON_OPTS };
+	int opt, n;
+
+	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
+			printf("usage: vdiskctl %s\n", usage);
+			return EXIT_OK;
+		}
+	}
+	n = argc - optind;
+	if (n > max)
+		return cli_usage(cli, "unexpected argument '%s' (usage: vdiskctl %s)",
+				 argv[optind + max], usage);
+	if (n < min)
+		return cli_usage(cli, "missing argument (usage: vdiskctl %s)", usage);
+	return -1;
+}

@@ -42,6 +42,11 @@ enum { OPT_DB = 1000, OPT_JSON, OPT_HELP, OPT_DRY_RUN, OPT_FIRST_CMD };
  * them, so callers skip 0). */
 int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *opts);
 
+/* For commands whose only options are the common ones: parses them, prints usage on --help
+ * and checks that min..max operands follow. Returns -1 to go on (operands at argv[optind]),
+ * else the exit status to return. */
+int cli_simple_args(struct cli *cli, int argc, char **argv, const char *usage, int min, int max);
+
 /* "on"/"off" and their usual spellings; -1 when neither. */
 int cli_parse_bool(const char *s);
 

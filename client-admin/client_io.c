@@ -3,91 +3,63 @@
 #include <string.h>
 #include <time.h>
 
-#include "client-admin/output.h"
+static const struct column client_cols[] = {
+	{ "NAME", "name", 0 },
+	{ "MAC", "mac", 0 },
+	{ "IP", "ip", 0 },
+	{ "GROUP", "group", 0 },
+	{ "IMAGE", "image", 0 },
+	{ "SERVER", "server", 0 },
+	{ "HOT-STANDBY", NULL, 0 },
+	{ NULL, "hot_standby", 1 },
+	{ "OVERLAY", "overlay", 0 },
+	{ "ENABLED", NULL, 0 },
+	{ NULL, "enabled", 1 },
+	{ NULL, "iqn", 0 },
+	{ NULL, "created", 1 },
+	{ NULL, "updated", 1 },
+	{ "LAST-BOOT", NULL, 0 },
+	{ NULL, "last_boot", 1 },
+};
+#define NCOLS (sizeof(client_cols) / sizeof(client_cols[0]))
 
 static void format_time(int64_t t, char *buf, size_t len)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
 
-	if (!t) {
-		snprintf(buf, len, "-");
-		return;
+	buf[0] = '\0';
+	if (t) {
+		localtime_r(&tt, &tm);
+		strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 	}
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }
 
-int clients_print_table(FILE *out, const struct db_client *c, size_t n, const char *keep)
+int clients_table(struct table *t, const struct db_client *c, size_t n, const char *keep)
 {
-	static const char *const head[] = { "NAME", "MAC", "IP", "GROUP", "IMAGE", "SERVER",
-					    "HOT-STANDBY", "OVERLAY", "ENABLED", "LAST-BOOT" };
-	struct table t;
 	size_t i;
 	int rc = 0;
 
-	table_init(&t, sizeof(head) / sizeof(head[0]), head);
+	table_init(t, NCOLS, client_cols);
 	for (i = 0; i < n && rc == 0; i++) {
-		char boot[32];
-		const char *row[10];
+		char boot[32], created[24], updated[24], last[24];
+		const char *row[NCOLS] = {
+			c[i].name, c[i].mac, c[i].ip, c[i].group, c[i].image, c[i].server,
+			c[i].hot_standby ? "on" : "off", c[i].hot_standby ? "true" : "false",
+			db_overlay_name(c[i].overlay),
+			c[i].enabled ? "yes" : "no", c[i].enabled ? "true" : "false",
+			c[i].iqn, created, updated, boot, last,
+		};
 
 		if (keep && !keep[i])
 			continue;
 		format_time(c[i].last_boot, boot, sizeof(boot));
-		row[0] = c[i].name;
-		row[1] = c[i].mac;
-		row[2] = c[i].ip[0] ? c[i].ip : "-";
-		row[3] = c[i].group[0] ? c[i].group : "-";
-		row[4] = c[i].image[0] ? c[i].image : "-";
-		row[5] = c[i].server[0] ? c[i].server : "-";
-		row[6] = c[i].hot_standby ? "on" : "off";
-		row[7] = db_overlay_name(c[i].overlay);
-		row[8] = c[i].enabled ? "yes" : "no";
-		row[9] = boot;
-		rc = table_add(&t, row);
+		snprintf(created, sizeof(created), "%lld", (long long)c[i].created);
+		snprintf(updated, sizeof(updated), "%lld", (long long)c[i].updated);
+		snprintf(last, sizeof(last), "%lld", (long long)c[i].last_boot);
+		rc = table_add(t, row);
 	}
-	if (rc == 0)
-		table_print(&t, out);
-	table_free(&t);
 	return rc;
-}
-
-void client_print_json(FILE *out, const struct db_client *c)
-{
-	fprintf(out, "{\"name\":");
-	json_string(out, c->name);
-	fprintf(out, ",\"mac\":");
-	json_string(out, c->mac);
-	fprintf(out, ",\"ip\":");
-	json_string(out, c->ip);
-	fprintf(out, ",\"group\":");
-	json_string(out, c->group);
-	fprintf(out, ",\"image\":");
-	json_string(out, c->image);
-	fprintf(out, ",\"server\":");
-	json_string(out, c->server);
-	fprintf(out, ",\"hot_standby\":%s,\"overlay\":\"%s\",\"enabled\":%s,\"iqn\":",
-		c->hot_standby ? "true" : "false", db_overlay_name(c->overlay),
-		c->enabled ? "true" : "false");
-	json_string(out, c->iqn);
-	fprintf(out, ",\"created\":%lld,\"updated\":%lld,\"last_boot\":%lld}",
-		(long long)c->created, (long long)c->updated, (long long)c->last_boot);
-}
-
-void clients_print_json(FILE *out, const struct db_client *c, size_t n, const char *keep)
-{
-	size_t i;
-	int first = 1;
-
-	fputc('[', out);
-	for (i = 0; i < n; i++) {
-		if (keep && !keep[i])
-			continue;
-		fputs(first ? "\n  " : ",\n  ", out);
-		client_print_json(out, &c[i]);
-		first = 0;
-	}
-	fputs(first ? "]\n" : "\n]\n", out);
 }
 
 /* Quotes a field only when it must be (comma, quote, line break). */

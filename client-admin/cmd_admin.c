@@ -32,22 +32,13 @@ static int make_parent(const char *path)
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS };
 	struct stat sb;
-	int opt, rc, existed;
+	int rc, existed;
 
 	cli->cmd = "init";
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl init [--db PATH]\n"
-			       "  creates the database (or upgrades an existing one)\n");
-			return EXIT_OK;
-		}
-	}
-	if (optind < argc)
-		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_simple_args(cli, argc, argv, "init [--db PATH]: creates the database, or "
+				  "upgrades it", 0, 0)) >= 0)
+		return rc;
 	existed = stat(cli->db_path, &sb) == 0;
 	if ((rc = make_parent(cli->db_path)))
 		return cli_fail(cli, "cannot create the folder of %s: %s", cli->db_path,
@@ -63,17 +54,11 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 
 static int setting_get(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS };
 	char value[1024];
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1)
-		if (opt == '?' || opt == OPT_HELP) {
-			printf("usage: vdiskctl setting get KEY\n");
-			return opt == '?' ? EXIT_USAGE : EXIT_OK;
-		}
-	if (argc - optind != 1)
-		return cli_usage(cli, "expected one setting name");
+	if ((rc = cli_simple_args(cli, argc, argv, "setting get KEY", 1, 1)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	rc = db_setting_get(cli->db, argv[optind], value, sizeof(value));
@@ -87,16 +72,10 @@ static int setting_get(struct cli *cli, int argc, char **argv)
 
 static int setting_set(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS };
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1)
-		if (opt == '?' || opt == OPT_HELP) {
-			printf("usage: vdiskctl setting set KEY VALUE\n");
-			return opt == '?' ? EXIT_USAGE : EXIT_OK;
-		}
-	if (argc - optind != 2)
-		return cli_usage(cli, "expected KEY VALUE");
+	if ((rc = cli_simple_args(cli, argc, argv, "setting set KEY VALUE", 2, 2)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, 0)))
 		return rc;
 	if (db_begin(cli->db))
@@ -130,7 +109,12 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		CLI_COMMON_OPTS
 	};
+	static const struct column cols[] = {
+		{ "TIME", NULL, 0 }, { NULL, "time", 1 }, { "LEVEL", "level", 0 },
+		{ "SOURCE", "source", 0 }, { "MESSAGE", "message", 0 },
+	};
 	struct db_event *ev;
+	struct table t;
 	unsigned long limit = 50;
 	size_t n, i;
 	char *end;
@@ -158,29 +142,21 @@ int cmd_events(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (db_event_recent(cli->db, (unsigned)limit, &ev, &n))
 		return cli_db_fail(cli, "reading events");
-	if (cli->json)
-		printf("[");
-	for (i = 0; i < n; i++) {
-		if (cli->json) {
-			printf("%s\n  {\"time\":%lld,\"level\":", i ? "," : "", (long long)ev[i].time);
-			json_string(stdout, ev[i].level);
-			printf(",\"source\":");
-			json_string(stdout, ev[i].source);
-			printf(",\"message\":");
-			json_string(stdout, ev[i].message);
-			printf("}");
-		} else {
-			char when[32];
-			time_t t = (time_t)ev[i].time;
-			struct tm tm;
-			localtime_r(&t, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-			printf("%s  %-7s  %-9s  %s\n", when, ev[i].level, ev[i].source,
-			       ev[i].message);
-		}
+	table_init(&t, 5, cols);
+	for (i = 0; i < n && rc == 0; i++) {
+		char when[32], secs[24];
+		time_t tt = (time_t)ev[i].time;
+		struct tm tm;
+		const char *row[] = { when, secs, ev[i].level, ev[i].source, ev[i].message };
+
+		localtime_r(&tt, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(secs, sizeof(secs), "%lld", (long long)ev[i].time);
+		rc = table_add(&t, row);
 	}
-	if (cli->json)
-		printf(n ? "\n]\n" : "]\n");
+	if (rc == 0)
+		table_print(&t, cli->json, stdout);
+	table_free(&t);
 	free(ev);
-	return EXIT_OK;
+	return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
 }

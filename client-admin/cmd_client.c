@@ -6,6 +6,7 @@
 
 #include "client-admin/client_io.h"
 #include "client-admin/commands.h"
+#include "client-admin/daemons.h"
 #include "client-admin/fields.h"
 #include "client-admin/import.h"
 #include "client-admin/select.h"
@@ -47,6 +48,38 @@ static int take_selection(struct cli *cli, struct selection *sel, int opt, const
 	if (selection_add(sel, selection_optname(opt), v, err, sizeof(err)))
 		return cli_usage(cli, "%s", err);
 	return 0;
+}
+
+/* Parses SELECTION [--dry-run], the arguments of del and reset. Returns -1 to go on, else
+ * the exit status to return. */
+static int selection_args(struct cli *cli, int argc, char **argv, const char *usage,
+			  struct selection *sel)
+{
+	static const struct option opts[] = {
+		SELECTION_OPTS,
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		CLI_COMMON_OPTS
+	};
+	int opt, rc;
+
+	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
+			printf("usage: vdiskctl %s\n", usage);
+			return EXIT_OK;
+		}
+		if (opt == OPT_DRY_RUN)
+			cli->dry_run = 1;
+		else if (opt && (rc = take_selection(cli, sel, opt, optarg)))
+			return rc;
+	}
+	if (optind < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if (!sel->any)
+		return cli_usage(cli, "no selection: give --all or --group/--name/--range/--mac/"
+				 "--ip-range");
+	return -1;
 }
 
 /* Loads every client and marks those the selection matches. On success *nmatch > 0 unless
@@ -202,12 +235,16 @@ static int client_list(struct cli *cli, int argc, char **argv, int export)
 		rc = cli_fail(cli, "cannot write %s: %s", output, strerror(errno));
 		goto out_free;
 	}
-	if (export && strcmp(format, "csv") == 0)
+	if (export && strcmp(format, "csv") == 0) {
 		clients_print_csv(out, all, n, keep);
-	else if (cli->json || export)
-		clients_print_json(out, all, n, keep);
-	else if (clients_print_table(out, all, n, keep))
-		rc = cli_fail(cli, "out of memory");
+	} else {
+		struct table t;
+		if (clients_table(&t, all, n, keep) == 0)
+			table_print(&t, cli->json || export, out);
+		else
+			rc = cli_fail(cli, "out of memory");
+		table_free(&t);
+	}
 	if (out != stdout && fclose(out))
 		rc = cli_fail(cli, "writing %s: %s", output, strerror(errno));
 	else if (out == stdout && fflush(stdout))
@@ -222,20 +259,12 @@ out_free:
 
 static int client_show(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS };
 	struct db_client c;
-	int opt, rc;
+	struct table t;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl client show NAME|MAC [--json]\n");
-			return EXIT_OK;
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage(cli, "expected one client name or MAC");
+	if ((rc = cli_simple_args(cli, argc, argv, "client show NAME|MAC [--json]", 1, 1)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	rc = db_client_by_name(cli->db, argv[optind], &c);
@@ -246,9 +275,13 @@ static int client_show(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return cli_db_fail(cli, argv[optind]);
 	if (cli->json) {
-		client_print_json(stdout, &c);
-		putchar('\n');
-		return EXIT_OK;
+		rc = clients_table(&t, &c, 1, NULL);
+		if (rc == 0) {
+			table_print_record(&t, 0, stdout);
+			putchar('\n');
+		}
+		table_free(&t);
+		return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
 	}
 	printf("name:        %s\nmac:         %s\nip:          %s\ngroup:       %s\n"
 	       "image:       %s\nserver:      %s\nhot-standby: %s\noverlay:     %s\n"
@@ -372,34 +405,14 @@ static int client_set(struct cli *cli, int argc, char **argv)
 
 static int client_del(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		SELECTION_OPTS,
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		CLI_COMMON_OPTS
-	};
 	struct selection sel = { 0 };
 	struct db_client *all;
 	size_t n, nmatch, i;
 	char *keep, names[160];
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl client del SELECTION [--dry-run]\n");
-			return EXIT_OK;
-		}
-		if (opt == OPT_DRY_RUN)
-			cli->dry_run = 1;
-		else if (opt && (rc = take_selection(cli, &sel, opt, optarg)))
-			return rc;
-	}
-	if (optind < argc)
-		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-	if (!sel.any)
-		return cli_usage(cli, "no selection: give --all or --group/--name/--range/--mac/"
-				 "--ip-range");
+	if ((rc = selection_args(cli, argc, argv, "client del SELECTION [--dry-run]", &sel)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, 0)))
 		return rc;
 	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
@@ -533,6 +546,49 @@ static int client_import(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Discards the selected clients' overlays now (restore mode does it at each PXE boot). */
+static int client_reset(struct cli *cli, int argc, char **argv)
+{
+	struct selection sel = { 0 };
+	struct db_client *all;
+	size_t n, nmatch, i, done = 0, failed = 0;
+	char *keep;
+	int rc;
+
+	if ((rc = selection_args(cli, argc, argv, "client reset SELECTION [--dry-run]: discards "
+				 "the selected clients' overlays through vdiskd", &sel)) >= 0)
+		return rc;
+	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
+		return rc;
+	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
+		return rc;
+	for (i = 0; i < n; i++) {
+		char req[16 + DB_NAME_MAX], *reply = NULL;
+		const char *body;
+
+		if (!keep[i])
+			continue;
+		if (cli->dry_run) {
+			printf("would reset the overlay of %s\n", all[i].name);
+			continue;
+		}
+		snprintf(req, sizeof(req), "overlay-reset %s", all[i].name);
+		if (daemon_call(cli, "vdiskd", req, &reply, &body, 0) == 0) {
+			printf("%s: overlay reset\n", all[i].name);
+			done++;
+		} else {
+			failed++;
+		}
+		free(reply);
+	}
+	free(all);
+	free(keep);
+	if (cli->dry_run)
+		return EXIT_OK;
+	printf("%zu overlays reset, %zu failed\n", done, failed);
+	return failed ? EXIT_FAIL : EXIT_OK;
+}
+
 static int client_list_cmd(struct cli *cli, int argc, char **argv)
 {
 	return client_list(cli, argc, argv, 0);
@@ -551,6 +607,7 @@ static const struct subcommand client_cmds[] = {
 	{ "del", "client del", client_del },
 	{ "import", "client import", client_import },
 	{ "export", "client export", client_export_cmd },
+	{ "reset", "client reset", client_reset },
 	{ NULL, NULL, NULL },
 };
 

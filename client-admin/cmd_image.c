@@ -77,49 +77,32 @@ static int image_add(struct cli *cli, int argc, char **argv)
 
 static int image_list(struct cli *cli, int argc, char **argv)
 {
-	static const char *const head[] = { "NAME", "SIZE", "PATH" };
-	static const struct option opts[] = { CLI_COMMON_OPTS };
+	static const struct column cols[] = {
+		{ "NAME", "name", 0 }, { "SIZE", NULL, 0 }, { NULL, "size", 1 },
+		{ "PATH", "path", 0 },
+	};
 	struct db_image *img;
 	struct table t;
 	size_t n, i;
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl image list [--json]\n");
-			return EXIT_OK;
-		}
-	}
-	if (optind < argc)
-		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_simple_args(cli, argc, argv, "image list [--json]", 0, 0)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	if (db_image_all(cli->db, &img, &n))
 		return cli_db_fail(cli, "reading images");
-	if (cli->json) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			printf("%s\n  {\"name\":", i ? "," : "");
-			json_string(stdout, img[i].name);
-			printf(",\"path\":");
-			json_string(stdout, img[i].path);
-			printf(",\"size\":%lld}", (long long)img[i].size);
-		}
-		printf(n ? "\n]\n" : "]\n");
-	} else {
-		table_init(&t, 3, head);
-		for (i = 0; i < n && rc == 0; i++) {
-			char size[32];
-			const char *row[] = { img[i].name, size, img[i].path };
-			snprintf(size, sizeof(size), "%lld MiB", (long long)(img[i].size >> 20));
-			rc = table_add(&t, row);
-		}
-		if (rc == 0)
-			table_print(&t, stdout);
-		table_free(&t);
+	table_init(&t, 4, cols);
+	for (i = 0; i < n && rc == 0; i++) {
+		char mib[32], bytes[32];
+		const char *row[] = { img[i].name, mib, bytes, img[i].path };
+		snprintf(mib, sizeof(mib), "%lld MiB", (long long)(img[i].size >> 20));
+		snprintf(bytes, sizeof(bytes), "%lld", (long long)img[i].size);
+		rc = table_add(&t, row);
 	}
+	if (rc == 0)
+		table_print(&t, cli->json, stdout);
+	table_free(&t);
 	free(img);
 	return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
 }
@@ -182,47 +165,26 @@ static int group_add(struct cli *cli, int argc, char **argv)
 
 static int group_list(struct cli *cli, int argc, char **argv)
 {
-	static const char *const head[] = { "NAME", "IMAGE" };
-	static const struct option opts[] = { CLI_COMMON_OPTS };
+	static const struct column cols[] = { { "NAME", "name", 0 }, { "IMAGE", "image", 0 } };
 	struct db_group *g;
 	struct table t;
 	size_t n, i;
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl group list [--json]\n");
-			return EXIT_OK;
-		}
-	}
-	if (optind < argc)
-		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_simple_args(cli, argc, argv, "group list [--json]", 0, 0)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	if (db_group_all(cli->db, &g, &n))
 		return cli_db_fail(cli, "reading groups");
-	if (cli->json) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			printf("%s\n  {\"name\":", i ? "," : "");
-			json_string(stdout, g[i].name);
-			printf(",\"image\":");
-			json_string(stdout, g[i].image);
-			printf("}");
-		}
-		printf(n ? "\n]\n" : "]\n");
-	} else {
-		table_init(&t, 2, head);
-		for (i = 0; i < n && rc == 0; i++) {
-			const char *row[] = { g[i].name, g[i].image[0] ? g[i].image : "-" };
-			rc = table_add(&t, row);
-		}
-		if (rc == 0)
-			table_print(&t, stdout);
-		table_free(&t);
+	table_init(&t, 2, cols);
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *row[] = { g[i].name, g[i].image };
+		rc = table_add(&t, row);
 	}
+	if (rc == 0)
+		table_print(&t, cli->json, stdout);
+	table_free(&t);
 	free(g);
 	return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
 }

@@ -74,55 +74,29 @@ static int server_add(struct cli *cli, int argc, char **argv)
 
 static int server_list(struct cli *cli, int argc, char **argv)
 {
-	static const char *const head[] = { "NAME", "ROLE", "MARK", "SERVICE-ADDR", "HA-ADDR" };
-	static const struct option opts[] = { CLI_COMMON_OPTS };
+	static const struct column cols[] = {
+		{ "NAME", "name", 0 }, { "ROLE", "role", 0 }, { "MARK", "mark", 0 },
+		{ "SERVICE-ADDR", "service_addr", 0 }, { "HA-ADDR", "ha_addr", 0 },
+	};
 	struct db_server *s;
 	struct table t;
 	size_t n, i;
-	int opt, rc;
+	int rc;
 
-	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
-		if (opt == '?')
-			return EXIT_USAGE;
-		if (opt == OPT_HELP) {
-			printf("usage: vdiskctl server list [--json]\n");
-			return EXIT_OK;
-		}
-	}
-	if (optind < argc)
-		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+	if ((rc = cli_simple_args(cli, argc, argv, "server list [--json]", 0, 0)) >= 0)
+		return rc;
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	if (db_server_all(cli->db, &s, &n))
 		return cli_db_fail(cli, "reading servers");
-	if (cli->json) {
-		printf("[");
-		for (i = 0; i < n; i++) {
-			printf("%s\n  {\"name\":", i ? "," : "");
-			json_string(stdout, s[i].name);
-			printf(",\"role\":");
-			json_string(stdout, s[i].role);
-			printf(",\"mark\":");
-			json_string(stdout, s[i].mark);
-			printf(",\"service_addr\":");
-			json_string(stdout, s[i].service_addr);
-			printf(",\"ha_addr\":");
-			json_string(stdout, s[i].ha_addr);
-			printf("}");
-		}
-		printf(n ? "\n]\n" : "]\n");
-		free(s);
-		return EXIT_OK;
-	}
-	table_init(&t, 5, head);
+	table_init(&t, 5, cols);
 	for (i = 0; i < n && rc == 0; i++) {
-		const char *row[] = { s[i].name, s[i].role[0] ? s[i].role : "-", s[i].mark,
-				      s[i].service_addr[0] ? s[i].service_addr : "-",
-				      s[i].ha_addr[0] ? s[i].ha_addr : "-" };
+		const char *row[] = { s[i].name, s[i].role, s[i].mark, s[i].service_addr,
+				      s[i].ha_addr };
 		rc = table_add(&t, row);
 	}
 	if (rc == 0)
-		table_print(&t, stdout);
+		table_print(&t, cli->json, stdout);
 	table_free(&t);
 	free(s);
 	return rc ? cli_fail(cli, "out of memory") : EXIT_OK;

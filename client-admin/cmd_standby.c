@@ -2,12 +2,12 @@
  * control socket, its answer printed. */
 #include "client-admin/cmd_standby.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/ctlsock.h"
+#include "client-admin/daemons.h"
+#include "client-admin/fields.h"
 
 #define STANDBY_TIMEOUT_MS 30000	/* a release runs resource scripts before answering */
 
@@ -18,75 +18,56 @@ static const char usage_text[] =
 "  takeover     NODE takes the active role (after the other hands it over)\n"
 "  release      NODE gives the role up to the other node (or leaves maintenance)\n"
 "  maintenance  NODE hands its role over and stays out of the pair until takeover/release\n"
-"  --ctl PATH   standbyd's control socket (" STANDBYD_DEFAULT_CTL ")\n";
+"  --ctl PATH   standbyd's control socket (default: standbyd.sock in $VDISK_RUN_DIR,\n"
+"               else " VDISK_DEFAULT_RUN_DIR ")\n";
 
-static int usage(const char *fmt, const char *arg)
+int cmd_standby(struct cli *cli, int argc, char **argv)
 {
-	fputs("vdiskctl standby: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs(" (see 'vdiskctl standby --help')\n", stderr);
-	return 2;
-}
+	static const struct option opts[] = {
+		{ "ctl", required_argument, NULL, OPT_PATH },
+		CLI_COMMON_OPTS
+	};
+	const char *ctl = NULL, *verb, *body;
+	char request[128], path[256], *reply = NULL;
+	int opt, nargs, rc;
 
-int cmd_standby(int argc, char **argv)
-{
-	const char *ctl = STANDBYD_DEFAULT_CTL, *words[3] = { NULL, NULL, NULL };
-	char request[256], *reply = NULL, *body, *nl;
-	int i, nwords = 0, rc;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+	cli->cmd = "standby";
+	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
 			fputs(usage_text, stdout);
-			return 0;
+			return EXIT_OK;
 		}
-		if (strcmp(argv[i], "--ctl") == 0) {
-			if (++i == argc)
-				return usage("%s needs a path", "--ctl");
-			ctl = argv[i];
-		} else if (strncmp(argv[i], "--ctl=", 6) == 0) {
-			ctl = argv[i] + 6;
-		} else if (argv[i][0] == '-') {
-			return usage("unknown option '%s'", argv[i]);
-		} else if (nwords == 2) {
-			return usage("unexpected argument '%s'", argv[i]);
-		} else {
-			words[nwords++] = argv[i];
-		}
+		if (opt == OPT_PATH)
+			ctl = optarg;
 	}
-	if (nwords == 0)
-		return usage("%s", "missing subcommand: status, takeover, release or maintenance");
-	if (strcmp(words[0], "status") == 0) {
-		if (nwords != 1)
-			return usage("status takes no node, not '%s'", words[1]);
-	} else if (strcmp(words[0], "takeover") == 0 || strcmp(words[0], "release") == 0 ||
-		   strcmp(words[0], "maintenance") == 0) {
-		if (nwords != 2)
-			return usage("%s needs a node name", words[0]);
-		if (strlen(words[1]) > 64 || strpbrk(words[1], " \t\r\n"))
-			return usage("'%s' is not a node name", words[1]);
+	nargs = argc - optind;
+	if (nargs == 0)
+		return cli_usage(cli, "missing subcommand: status, takeover, release or maintenance");
+	verb = argv[optind];
+	if (strcmp(verb, "status") == 0) {
+		if (nargs != 1)
+			return cli_usage(cli, "status takes no node, not '%s'", argv[optind + 1]);
+		snprintf(request, sizeof(request), "status");
+	} else if (strcmp(verb, "takeover") == 0 || strcmp(verb, "release") == 0 ||
+		   strcmp(verb, "maintenance") == 0) {
+		if (nargs != 2)
+			return cli_usage(cli, "%s needs one node name", verb);
+		if (strlen(argv[optind + 1]) > 64 || strpbrk(argv[optind + 1], " \t\r\n"))
+			return cli_usage(cli, "'%s' is not a node name", argv[optind + 1]);
+		snprintf(request, sizeof(request), "%s %s", verb, argv[optind + 1]);
 	} else {
-		return usage("unknown subcommand '%s'", words[0]);
+		return cli_usage(cli, "unknown subcommand '%s' (see 'vdiskctl standby --help')",
+				 verb);
 	}
-	snprintf(request, sizeof(request), "%s%s%s", words[0], nwords == 2 ? " " : "",
-		 nwords == 2 ? words[1] : "");
-
-	rc = ctl_call(ctl, request, STANDBY_TIMEOUT_MS, &reply);
-	if (rc) {
-		fprintf(stderr, "vdiskctl standby: %s: %s%s\n", ctl, strerror(-rc),
-			rc == -ENOENT || rc == -ECONNREFUSED ? " (is standbyd running?)" : "");
-		return 1;
-	}
-	nl = strchr(reply, '\n');
-	body = nl ? nl + 1 : reply + strlen(reply);
-	if (nl)
-		*nl = '\0';
-	if (strcmp(reply, "ok") != 0) {
-		fprintf(stderr, "vdiskctl standby: %s\n",
-			strncmp(reply, "error: ", 7) == 0 ? reply + 7 : reply);
-		free(reply);
-		return 1;
-	}
+	if (!ctl && (rc = daemon_socket_path(cli, "standbyd", path, sizeof(path))))
+		return rc;
+	rc = daemon_call_at(cli, "standbyd", ctl ? ctl : path, request, STANDBY_TIMEOUT_MS,
+			    &reply, &body, 0);
+	if (rc)
+		return rc;
 	fputs(body, stdout);
 	free(reply);
-	return 0;
+	return EXIT_OK;
 }

@@ -4,14 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void table_init(struct table *t, size_t ncols, const char *const *head)
+void table_init(struct table *t, size_t ncols, const struct column *cols)
 {
-	size_t i;
-
 	memset(t, 0, sizeof(*t));
 	t->ncols = ncols > TABLE_MAX_COLS ? TABLE_MAX_COLS : ncols;
-	for (i = 0; i < t->ncols; i++)
-		t->head[i] = head[i];
+	t->cols = cols;
 }
 
 int table_add(struct table *t, const char *const *row)
@@ -39,32 +36,86 @@ int table_add(struct table *t, const char *const *row)
 	return 0;
 }
 
-/* The last column is not padded, so lines carry no trailing blanks. */
-static void print_cell(FILE *out, const char *s, size_t width, int last)
+static const char *shown(const char *cell)
 {
-	if (last)
-		fprintf(out, "%s\n", s);
-	else
-		fprintf(out, "%-*s  ", (int)width, s);
+	return *cell ? cell : "-";
 }
 
-void table_print(const struct table *t, FILE *out)
+/* The last shown column is not padded, so lines carry no trailing blanks. */
+static void print_row(const struct table *t, const size_t *w, const char *const *cells,
+		      FILE *out)
 {
-	size_t w[TABLE_MAX_COLS], r, c;
+	size_t c, last = 0;
 
 	for (c = 0; c < t->ncols; c++)
-		w[c] = strlen(t->head[c]);
-	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < t->ncols; c++) {
-			size_t len = strlen(t->cells[r * t->ncols + c]);
+		if (t->cols[c].head)
+			last = c;
+	for (c = 0; c < t->ncols; c++) {
+		if (!t->cols[c].head)
+			continue;
+		if (c == last)
+			fprintf(out, "%s\n", cells[c]);
+		else
+			fprintf(out, "%-*s  ", (int)w[c], cells[c]);
+	}
+}
+
+void table_print_record(const struct table *t, size_t r, FILE *out)
+{
+	size_t c;
+	int first = 1;
+
+	fputc('{', out);
+	for (c = 0; c < t->ncols; c++) {
+		const char *cell = t->cells[r * t->ncols + c];
+		if (!t->cols[c].key)
+			continue;
+		fprintf(out, "%s\"%s\":", first ? "" : ",", t->cols[c].key);
+		if (t->cols[c].raw)
+			fputs(*cell ? cell : "null", out);
+		else
+			json_string(out, cell);
+		first = 0;
+	}
+	fputc('}', out);
+}
+
+static void print_json(const struct table *t, FILE *out)
+{
+	size_t r;
+
+	fputc('[', out);
+	for (r = 0; r < t->nrows; r++) {
+		fputs(r ? ",\n  " : "\n  ", out);
+		table_print_record(t, r, out);
+	}
+	fputs(t->nrows ? "\n]\n" : "]\n", out);
+}
+
+void table_print(const struct table *t, int json, FILE *out)
+{
+	const char *row[TABLE_MAX_COLS];
+	size_t w[TABLE_MAX_COLS], r, c;
+
+	if (json) {
+		print_json(t, out);
+		return;
+	}
+	for (c = 0; c < t->ncols; c++) {
+		w[c] = t->cols[c].head ? strlen(t->cols[c].head) : 0;
+		for (r = 0; r < t->nrows; r++) {
+			size_t len = strlen(shown(t->cells[r * t->ncols + c]));
 			if (len > w[c])
 				w[c] = len;
 		}
-	for (c = 0; c < t->ncols; c++)
-		print_cell(out, t->head[c], w[c], c + 1 == t->ncols);
-	for (r = 0; r < t->nrows; r++)
+		row[c] = t->cols[c].head;
+	}
+	print_row(t, w, row, out);
+	for (r = 0; r < t->nrows; r++) {
 		for (c = 0; c < t->ncols; c++)
-			print_cell(out, t->cells[r * t->ncols + c], w[c], c + 1 == t->ncols);
+			row[c] = shown(t->cells[r * t->ncols + c]);
+		print_row(t, w, row, out);
+	}
 }
 
 void table_free(struct table *t)

@@ -1,23 +1,35 @@
-/* Listings for people (aligned tables) and for programs (JSON). */
+/* Listings: the same rows as an aligned table for people or a JSON array for programs. */
 #ifndef CLIENT_ADMIN_OUTPUT_H
 #define CLIENT_ADMIN_OUTPUT_H
 
 #include <stdio.h>
 
-#define TABLE_MAX_COLS 12
+#define TABLE_MAX_COLS 16
+
+/* head: the table's column title, NULL for a JSON-only column; key: the JSON member name,
+ * NULL for a table-only column; raw: the JSON value is written as is (numbers, true/false)
+ * instead of as a string. An empty cell shows as "-" in the table. */
+struct column {
+	const char *head;
+	const char *key;
+	int raw;
+};
 
 /* A table collects every row first so columns can be as wide as their widest cell.
  * Cells are copied; the table owns them. */
 struct table {
 	size_t ncols, nrows, cap;
-	const char *head[TABLE_MAX_COLS];
+	const struct column *cols;
 	char **cells;			/* nrows * ncols */
 };
 
-void table_init(struct table *t, size_t ncols, const char *const *head);
+void table_init(struct table *t, size_t ncols, const struct column *cols);
 /* Appends a row of ncols strings; -ENOMEM on failure. */
 int table_add(struct table *t, const char *const *row);
-void table_print(const struct table *t, FILE *out);
+/* Prints the table, or the JSON array when json is set. */
+void table_print(const struct table *t, int json, FILE *out);
+/* Row r as one JSON object. */
+void table_print_record(const struct table *t, size_t r, FILE *out);
 void table_free(struct table *t);
 
 /* JSON: a string with every character that needs it escaped. */

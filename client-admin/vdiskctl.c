@@ -3,13 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/cmd_standby.h"
 #include "client-admin/commands.h"
 
 static const char usage_text[] =
 "usage: vdiskctl [--db PATH] [--json] COMMAND ...\n"
 "\n"
 "  init                          create the database (or upgrade it)\n"
-"  client add|list|show|set|del|import|export\n"
+"  client add|list|show|set|del|import|export|reset\n"
 "                                the diskless PCs; batch selection with --all, --group G,\n"
 "                                --name GLOB, --range PC001-PC080, --mac M[,M], --ip-range A-B\n"
 "  server add|list|mark          the two servers of the pair\n"
@@ -17,6 +18,9 @@ static const char usage_text[] =
 "  group add|list                client groups\n"
 "  setting get|set               settings (auto_register, iqn_prefix, ...)\n"
 "  events                        what the admin must see\n"
+"  status                        what standbyd, vdiskd and pxed on this server report\n"
+"  standby status|takeover|release|maintenance NODE\n"
+"                                the pair's failover state, through standbyd\n"
 "\n"
 "The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
 "'vdiskctl COMMAND SUBCOMMAND --help' explains each. Exit status: 0 ok, 1 failure, 2 usage.\n";
@@ -29,6 +33,8 @@ static const struct subcommand top_cmds[] = {
 	{ "group", "group", cmd_group },
 	{ "setting", "setting", cmd_setting },
 	{ "events", "events", cmd_events },
+	{ "status", "status", cmd_status },
+	{ "standby", "standby", cmd_standby },
 	{ NULL, NULL, NULL },
 };
 

@@ -54,7 +54,7 @@ static int client_lookup(struct db *db, enum stmt_id id, const char *key, struct
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = db_read_one(db, st, read_client, out, "such client");
 	if (rc == -ENOENT)
 		db_error(db, rc, "no client %s", key);
@@ -118,8 +118,8 @@ int db_client_check(struct db *db, struct db_client *c)
 
 static void bind_client_fields(sqlite3_stmt *st, const struct db_client *c, int first)
 {
-	sqlite3_bind_text(st, first, c->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, first + 1, c->mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 1, c->mac, -1, SQLITE_STATIC);
 	db_bind_text_or_null(st, first + 2, c->ip);
 	db_bind_text_or_null(st, first + 3, c->group);
 	db_bind_text_or_null(st, first + 4, c->image);
@@ -127,7 +127,7 @@ static void bind_client_fields(sqlite3_stmt *st, const struct db_client *c, int 
 	sqlite3_bind_int(st, first + 6, !!c->hot_standby);
 	sqlite3_bind_text(st, first + 7, db_overlay_name(c->overlay), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, first + 8, !!c->enabled);
-	sqlite3_bind_text(st, first + 9, c->iqn, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first + 9, c->iqn, -1, SQLITE_STATIC);
 }
 
 int db_client_insert(struct db *db, struct db_client *c)
@@ -217,7 +217,7 @@ int db_client_next_name(struct db *db, const char *prefix, char out[DB_NAME_MAX]
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)plen);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);

@@ -27,7 +27,11 @@ int db_fail(struct db *db, int sqlite_rc);
 __attribute__((format(printf, 3, 4)))
 int db_error(struct db *db, int rc, const char *fmt, ...);
 
-/* Binds a string, or NULL when it is empty (optional foreign keys and the IP column). */
+/* Strings are bound SQLITE_STATIC: every bound value outlives the statement's step and reset
+ * (they are the caller's arguments), and a copy would be one more allocation that can fail
+ * and leave NULL bound in its place.
+ *
+ * Binds a string, or NULL when it is empty (optional foreign keys and the IP column). */
 int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 /* Copies column col into buf (len bytes, always terminated), "" for NULL. */
 void db_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len);

@@ -25,8 +25,8 @@ int db_image_insert(struct db *db, struct db_image *img)
 	st = db_stmt(db, STMT_IMAGE_INSERT);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, img->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, img->path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, img->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, img->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, img->size);
 	rc = db_exec_stmt(db, st);
 	if (rc)
@@ -42,7 +42,7 @@ int db_image_by_name(struct db *db, const char *name, struct db_image *out)
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = db_read_one(db, st, read_image, out, "such image");
 	if (rc == -ENOENT)
 		db_error(db, rc, "no image %s", name);
@@ -77,7 +77,7 @@ int db_group_insert(struct db *db, struct db_group *g)
 	st = db_stmt(db, STMT_GROUP_INSERT);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
 	db_bind_text_or_null(st, 2, g->image);
 	rc = db_exec_stmt(db, st);
 	if (rc)
@@ -93,7 +93,7 @@ int db_group_by_name(struct db *db, const char *name, struct db_group *out)
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = db_read_one(db, st, read_group, out, "such group");
 	if (rc == -ENOENT)
 		db_error(db, rc, "no group %s", name);

@@ -92,7 +92,7 @@ int db_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
 {
 	if (!s || !*s)
 		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
 }
 
 void db_column_copy(sqlite3_stmt *st, int col, char *buf, size_t len)

@@ -41,7 +41,7 @@ static void bind_server_fields(sqlite3_stmt *st, const struct db_server *s)
 	db_bind_text_or_null(st, 2, s->role);
 	db_bind_text_or_null(st, 3, s->service_addr);
 	db_bind_text_or_null(st, 4, s->ha_addr);
-	sqlite3_bind_text(st, 5, s->mark, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, s->mark, -1, SQLITE_STATIC);
 }
 
 /* A second primary or secondary trips the partial unique index on role. */
@@ -62,7 +62,7 @@ int db_server_insert(struct db *db, struct db_server *s)
 	st = db_stmt(db, STMT_SERVER_INSERT);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	bind_server_fields(st, s);
 	rc = db_exec_stmt(db, st);
 	if (rc)
@@ -96,7 +96,7 @@ int db_server_by_name(struct db *db, const char *name, struct db_server *out)
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = db_read_one(db, st, read_server, out, "such server");
 	if (rc == -ENOENT)
 		db_error(db, rc, "no server %s", name);

@@ -14,7 +14,7 @@ int db_setting_get(struct db *db, const char *key, char *buf, size_t len)
 
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		db_column_copy(st, 0, buf, len);
@@ -39,8 +39,8 @@ int db_setting_set(struct db *db, const char *key, const char *value)
 	st = db_stmt(db, STMT_SETTING_SET);
 	if (!st)
 		return -EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = db_exec_stmt(db, st);
 	if (rc)
 		return rc;
@@ -61,9 +61,9 @@ int db_event_add(struct db *db, const char *level, const char *source, const cha
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	sqlite3_bind_int64(st, 1, time(NULL));
-	sqlite3_bind_text(st, 2, level, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, source, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, msg, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, msg, -1, SQLITE_STATIC);
 	return db_exec_stmt(db, st);
 }
 

@@ -42,6 +42,8 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 		       want_ ? want_ : "(null)");                               \
 } while (0)
 
+#define diag(...) do { printf("# "); printf(__VA_ARGS__); printf("\n"); } while (0)
+
 static inline void skip_all(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);

@@ -1,0 +1,349 @@
+#include "pxe/pxe_server.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/ctlsock.h"
+#include "common/netaddr.h"
+
+#define VDISKD_TIMEOUT_MS 1000
+/* A boot storm of 300 clients arrives at once: the kernel must hold it while we work. */
+#define PXE_RCVBUF (4 << 20)
+
+static int iface_addr(const char *ifname, uint32_t *out)
+{
+	struct ifaddrs *ifa, *i;
+	int rc = -EADDRNOTAVAIL;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    strcmp(i->ifa_name, ifname) == 0) {
+			*out = ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr);
+			rc = 0;
+			break;
+		}
+	freeifaddrs(ifa);
+	return rc;
+}
+
+int pxe_server_init(struct pxe_server *s, const struct pxe_conf *conf, struct db *db,
+		    struct evloop *loop)
+{
+	struct pxe_pool none = { 0, 0 };
+	unsigned skipped;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->db = db;
+	s->loop = loop;
+	s->io[0].fd = s->io[1].fd = -1;
+	s->rl_bad = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_unknown = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_pool = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_db = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_refuse = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_send = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_vdiskd = (struct log_ratelimit)LOG_RATELIMIT_INIT(30);
+	s->server_id = conf->server_address;
+	rc = leases_init(&s->leases, conf->mode == PXE_MODE_DHCP ? &conf->pool : &none,
+			 conf->state_dir);
+	if (rc) {
+		log_err("leases: %s", strerror(-rc));
+		return rc;
+	}
+	if (conf->mode != PXE_MODE_DHCP)
+		return 0;
+	rc = leases_load(&s->leases, time(NULL), &skipped);
+	if (rc) {
+		log_err("leases: cannot read %s: %s", s->leases.path, strerror(-rc));
+		leases_free(&s->leases);
+		return rc;
+	}
+	if (skipped)
+		log_warn("leases: %u lines of %s skipped (unreadable or outside the pool)",
+			 skipped, s->leases.path);
+	log_info("leases: %zu bound from %s", leases_count(&s->leases, LEASE_BOUND, time(NULL)),
+		 s->leases.path);
+	return 0;
+}
+
+static void send_one(struct pxe_server *s, struct pxe_outgoing *o)
+{
+	int fd = s->io[o->sock].fd;
+	char to[INET_ADDRSTRLEN];
+
+	if (o->set_arp) {
+		struct arpreq req;
+		struct sockaddr_in *pa = (struct sockaddr_in *)(void *)&req.arp_pa;
+
+		memset(&req, 0, sizeof(req));
+		pa->sin_family = AF_INET;
+		pa->sin_addr = o->to.sin_addr;
+		req.arp_ha.sa_family = ARPHRD_ETHER;
+		memcpy(req.arp_ha.sa_data, o->arp_mac, 6);
+		req.arp_flags = ATF_COM;
+		snprintf(req.arp_dev, sizeof(req.arp_dev), "%s", s->conf->interface);
+		/* Without the entry the unicast would wait on an ARP the client cannot answer. */
+		if (ioctl(fd, SIOCSARP, &req) < 0)
+			o->to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	}
+	if (sendto(fd, o->buf, o->len, 0, (struct sockaddr *)&o->to, sizeof(o->to)) < 0) {
+		s->c.send_errors++;
+		ipv4_format(ntohl(o->to.sin_addr.s_addr), to);
+		log_limited(&s->rl_send, LOG_WARNING, "dhcp: sending to %s: %s", to,
+			    strerror(errno));
+		return;
+	}
+	s->c.sent++;
+}
+
+static void record_boots(struct pxe_server *s)
+{
+	unsigned i;
+	int rc;
+
+	rc = db_begin(s->db);
+	for (i = 0; !rc && i < s->nboots; i++)
+		rc = db_client_boot(s->db, s->boots[i].id);
+	if (!rc)
+		rc = db_commit(s->db);
+	else
+		db_rollback(s->db);
+	if (rc) {
+		s->c.db_errors++;
+		log_limited(&s->rl_db, LOG_ERR, "db: cannot record %u boots: %s", s->nboots,
+			    db_errmsg(s->db));
+	}
+	s->c.boots += s->nboots;
+}
+
+static void reset_overlays(struct pxe_server *s)
+{
+	char req[DB_NAME_MAX + 32], *reply;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < s->nboots; i++) {
+		if (!s->boots[i].reset)
+			continue;
+		snprintf(req, sizeof(req), "overlay-reset %s", s->boots[i].name);
+		reply = NULL;
+		rc = ctl_call(s->conf->vdiskd_ctl, req, VDISKD_TIMEOUT_MS, &reply);
+		if (rc) {
+			log_limited(&s->rl_vdiskd, LOG_WARNING,
+				    "vdiskd at %s: %s; overlay of %s not reset", s->conf->vdiskd_ctl,
+				    strerror(-rc), s->boots[i].name);
+		} else if (strncmp(reply, "ok", 2) != 0) {
+			log_warn("vdiskd refused overlay-reset %s: %.200s", s->boots[i].name, reply);
+		} else {
+			s->c.overlay_resets++;
+			log_info("overlay of %s reset for its PXE boot", s->boots[i].name);
+		}
+		free(reply);
+	}
+}
+
+void pxe_server_flush(struct pxe_server *s)
+{
+	unsigned i;
+	int rc;
+
+	if (s->leases.dirty) {
+		rc = leases_save(&s->leases, time(NULL));
+		/* Refusing every ACK would stop the whole room from booting; the leases are
+		 * still in memory, and a lease the client asks for again is granted again. */
+		if (rc)
+			log_limited(&s->rl_db, LOG_ERR, "leases: cannot write %s: %s",
+				    s->leases.path, strerror(-rc));
+	}
+	if (s->nboots) {
+		record_boots(s);
+		reset_overlays(s);
+		s->nboots = 0;
+	}
+	for (i = 0; i < s->nout; i++)
+		if (s->io[s->out[i].sock].fd >= 0)
+			send_one(s, &s->out[i]);
+	s->nout = 0;
+}
+
+static void readable(struct ev_io *io, uint32_t events)
+{
+	struct pxe_server *s = io->arg;
+	uint8_t buf[DHCP_MAX_LEN + 1];
+	struct sockaddr_in from;
+	socklen_t fromlen;
+	int port = io == &s->io[PXE_SOCK_PROXY] ? PXE_PROXY_PORT : 67;
+	unsigned n;
+
+	(void)events;
+	for (n = 0; n < PXE_BATCH; n++) {
+		ssize_t len;
+
+		fromlen = sizeof(from);
+		/* One byte more than we accept: a longer datagram shows as DHCP_E_LONG. */
+		len = recvfrom(io->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			       &fromlen);
+		if (len < 0)
+			break;
+		pxe_server_packet(s, buf, (size_t)len, port, &from);
+	}
+	pxe_server_flush(s);
+}
+
+static int open_socket(struct pxe_server *s, int port, int *out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd, on = 1, rcv = PXE_RCVBUF, rc;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Bound to the client LAN only: DHCP must never answer on the HA link. */
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, s->conf->interface,
+		       (socklen_t)strlen(s->conf->interface)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof(on)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)))
+		goto out_errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto out_errno;
+	*out = fd;
+	return 0;
+
+out_errno:
+	rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int pxe_server_listen(struct pxe_server *s)
+{
+	int ports[2] = { 67, PXE_PROXY_PORT }, i, fd = -1, rc;
+	char ip[INET_ADDRSTRLEN];
+
+	s->ifindex = (int)if_nametoindex(s->conf->interface);
+	if (!s->ifindex) {
+		log_err("interface %s: %s", s->conf->interface, strerror(errno));
+		return -ENODEV;
+	}
+	if (!s->server_id) {
+		rc = iface_addr(s->conf->interface, &s->server_id);
+		if (rc) {
+			log_err("interface %s has no IPv4 address to use as server identifier "
+				"(set server_address)", s->conf->interface);
+			return rc;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (i == PXE_SOCK_PROXY && s->conf->mode != PXE_MODE_PROXY)
+			break;
+		rc = open_socket(s, ports[i], &fd);
+		if (!rc) {
+			rc = ev_io_add(s->loop, &s->io[i], fd, EPOLLIN, readable, s);
+			if (rc) {
+				close(fd);
+				s->io[i].fd = -1;
+			}
+		}
+		if (rc) {
+			log_err("udp port %d on %s: %s", ports[i], s->conf->interface,
+				strerror(-rc));
+			pxe_server_close(s);
+			return rc;
+		}
+	}
+	ipv4_format(s->server_id, ip);
+	log_notice("%s server on %s (%s)",
+		   s->conf->mode == PXE_MODE_PROXY ? "proxyDHCP" : "DHCP", s->conf->interface, ip);
+	return 0;
+}
+
+void pxe_server_close(struct pxe_server *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (s->io[i].fd >= 0) {
+			ev_io_del(s->loop, &s->io[i]);
+			close(s->io[i].fd);
+			s->io[i].fd = -1;
+		}
+	leases_free(&s->leases);
+	free(s->reserved);
+	s->reserved = NULL;
+}
+
+void pxe_server_status(struct pxe_server *s, FILE *out)
+{
+	const struct pxe_counters *c = &s->c;
+	char ip[INET_ADDRSTRLEN];
+	time_t now = time(NULL);
+	int i;
+
+	fprintf(out, "mode: %s\n", s->conf->mode == PXE_MODE_PROXY ? "proxy" : "dhcp");
+	fprintf(out, "interface: %s\n", s->conf->interface);
+	ipv4_format(s->server_id, ip);
+	fprintf(out, "server_address: %s\n", ip);
+	ipv4_format(s->conf->service_address, ip);
+	fprintf(out, "service_address: %s\n", ip);
+	fprintf(out, "node: %s\n", *s->conf->node ? s->conf->node : "-");
+	fprintf(out, "leases_bound: %zu\n", leases_count(&s->leases, LEASE_BOUND, now));
+	fprintf(out, "leases_offered: %zu\n", leases_count(&s->leases, LEASE_OFFERED, now));
+	fprintf(out, "leases_declined: %zu\n", leases_count(&s->leases, LEASE_DECLINED, now));
+	fprintf(out, "received: %llu\n", (unsigned long long)c->received);
+	fprintf(out, "sent: %llu\n", (unsigned long long)c->sent);
+	fprintf(out, "send_errors: %llu\n", (unsigned long long)c->send_errors);
+	fprintf(out, "malformed: %llu\n", (unsigned long long)c->malformed);
+	for (i = 1; i < DHCP_E_COUNT; i++)
+		fprintf(out, "malformed_%s: %llu\n", dhcp_err_name(i),
+			(unsigned long long)c->bad[i]);
+	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++)
+		fprintf(out, "rx_%s: %llu\n", dhcp_type_name(i), (unsigned long long)c->by_type[i]);
+	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++)
+		if (c->replies[i])
+			fprintf(out, "tx_%s: %llu\n", dhcp_type_name(i),
+				(unsigned long long)c->replies[i]);
+	fprintf(out, "unknown_clients: %llu\n", (unsigned long long)c->unknown);
+	fprintf(out, "refused: %llu\n", (unsigned long long)c->refused);
+	fprintf(out, "takeover_answers: %llu\n", (unsigned long long)c->takeovers);
+	fprintf(out, "auto_registered: %llu\n", (unsigned long long)c->auto_registered);
+	fprintf(out, "pool_exhausted: %llu\n", (unsigned long long)c->pool_exhausted);
+	fprintf(out, "no_boot_file: %llu\n", (unsigned long long)c->no_boot_file);
+	fprintf(out, "wrong_subnet: %llu\n", (unsigned long long)c->wrong_subnet);
+	fprintf(out, "ignored: %llu\n", (unsigned long long)c->ignored);
+	fprintf(out, "boots: %llu\n", (unsigned long long)c->boots);
+	fprintf(out, "overlay_resets: %llu\n", (unsigned long long)c->overlay_resets);
+	fprintf(out, "script_errors: %llu\n", (unsigned long long)c->script_errors);
+	fprintf(out, "db_errors: %llu\n", (unsigned long long)c->db_errors);
+}
+
+void pxe_server_leases(struct pxe_server *s, FILE *out)
+{
+	static const char *const names[] = { "free", "offered", "bound", "declined" };
+	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < s->leases.n; i++) {
+		const struct lease *l = &s->leases.slots[i];
+
+		if (l->state == LEASE_FREE || l->expires <= now)
+			continue;
+		mac_format(l->mac, mac);
+		ipv4_format(leases_ip(&s->leases, l), ip);
+		fprintf(out, "%s %s %s %lld\n", ip, mac, names[l->state],
+			(long long)(l->expires - now));
+	}
+}

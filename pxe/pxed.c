@@ -1,0 +1,218 @@
+/* pxed: DHCP or proxyDHCP answers for PXE and iPXE clients from the DB, per-client iPXE
+ * scripts, and tftp-hpa's in.tftpd run and supervised on the TFTP root.
+ * Exit status: 0 clean stop, 1 runtime failure, 2 usage or configuration error. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/ctlsock.h"
+#include "common/evloop.h"
+#include "common/log.h"
+#include "db/db.h"
+#include "pxe/ipxe_script.h"
+#include "pxe/pxe_conf.h"
+#include "pxe/pxe_server.h"
+#include "pxe/tftpd_sup.h"
+
+struct pxed {
+	struct pxe_conf conf;
+	struct evloop *loop;
+	struct db *db;
+	struct pxe_server srv;
+	struct tftpd_sup tftpd;
+	struct ctl_server *ctl;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: pxed --db PATH -c FILE [options]\n"
+		"DHCP or proxyDHCP server for PXE and iPXE clients of the vdisk pair; writes\n"
+		"each client's iPXE script and runs tftp-hpa's in.tftpd on the TFTP root.\n"
+		"\n"
+		"  -c, --config FILE   key = value configuration (see pxed.conf.example)\n"
+		"      --db PATH       the vdisk SQLite database\n"
+		"      --ctl PATH      control socket (overrides ctl_socket)\n"
+		"      --state DIR     directory for the leases file (overrides state_dir)\n"
+		"      --check-config  read FILE, report the first bad line, and exit\n"
+		"  -v, --verbose       log debug messages\n"
+		"      --syslog        log to syslog as well as stderr\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"Control socket requests: status, leases.\n"
+		"Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.\n");
+}
+
+static void on_ctl(void *arg, int argc, char **argv, FILE *out)
+{
+	struct pxed *d = arg;
+
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		fprintf(out, "ok\n");
+		pxe_server_status(&d->srv, out);
+		if (!d->conf.tftp)
+			fprintf(out, "tftpd: off\n");
+		else if (d->tftpd.pid)
+			fprintf(out, "tftpd: running pid %d\n", (int)d->tftpd.pid);
+		else
+			fprintf(out, "tftpd: restarting\n");
+		fprintf(out, "tftpd_restarts: %u\n", d->tftpd.restarts);
+	} else if (argc == 1 && strcmp(argv[0], "leases") == 0) {
+		fprintf(out, "ok\n");
+		pxe_server_leases(&d->srv, out);
+	} else {
+		fprintf(out, "error: unknown request '%s' (try status, leases)\n", argv[0]);
+	}
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	struct pxed *d = arg;
+
+	if (signo == SIGCHLD) {
+		tftpd_sup_reap(&d->tftpd);
+		return;
+	}
+	log_notice("signal %d: stopping", signo);
+	ev_stop(loop);
+}
+
+static int copy_path(char *dst, size_t len, const char *src, const char *what)
+{
+	if (strlen(src) >= len) {
+		fprintf(stderr, "pxed: %s path too long\n", what);
+		return -1;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+/* The control socket's directory (/run/vdisk) may not exist yet on a fresh boot. */
+static void make_parent(const char *path)
+{
+	char dir[PXE_PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+static int run(struct pxed *d, const char *db_path)
+{
+	const char *files[3] = { d->conf.bios_file, d->conf.efi_file, NULL };
+	const char *dberr = NULL;
+	char err[512];
+	int rc, status = 1;
+
+	/* The database first: nothing is created on disk for a daemon that cannot run. */
+	rc = db_open(db_path, 0, &d->db, &dberr);
+	if (rc) {
+		log_err("database %s: %s", db_path, dberr ? dberr : strerror(-rc));
+		return 1;
+	}
+	if (mkdir(d->conf.state_dir, 0755) && errno != EEXIST) {
+		log_err("state_dir %s: %s", d->conf.state_dir, strerror(errno));
+		goto out_db;
+	}
+	if (tftp_root_prepare(d->conf.tftp_root, d->conf.ipxe_dir, files, err, sizeof(err))) {
+		log_err("tftp_root: %s", err);
+		goto out_db;
+	}
+	d->loop = evloop_new();
+	if (!d->loop) {
+		log_err("event loop: %s", strerror(errno));
+		goto out_db;
+	}
+	if (ev_signal(d->loop, SIGTERM, on_signal, d) || ev_signal(d->loop, SIGINT, on_signal, d) ||
+	    ev_signal(d->loop, SIGCHLD, on_signal, d)) {
+		log_err("signals: %s", strerror(errno));
+		goto out_loop;
+	}
+	if (pxe_server_init(&d->srv, &d->conf, d->db, d->loop))
+		goto out_loop;
+	if (pxe_server_listen(&d->srv))
+		goto out_loop;
+	make_parent(d->conf.ctl_socket);
+	rc = ctl_server_open(d->loop, d->conf.ctl_socket, on_ctl, d, &d->ctl);
+	if (rc) {
+		log_err("control socket %s: %s", d->conf.ctl_socket, strerror(-rc));
+		goto out_server;
+	}
+	if (d->conf.tftp && tftpd_sup_start(&d->tftpd, d->loop, &d->conf)) {
+		log_err("cannot start %s", d->conf.tftpd);
+		goto out_ctl;
+	}
+	if (evloop_run(d->loop) == 0)
+		status = 0;
+	tftpd_sup_stop(&d->tftpd);
+out_ctl:
+	ctl_server_close(d->ctl);
+out_server:
+	pxe_server_close(&d->srv);
+out_loop:
+	evloop_free(d->loop);
+out_db:
+	db_close(d->db);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_DB = 256, O_CTL, O_STATE, O_CHECK, O_SYSLOG };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, O_DB },
+		{ "ctl", required_argument, NULL, O_CTL },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "check-config", no_argument, NULL, O_CHECK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "syslog", no_argument, NULL, O_SYSLOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *db_path = NULL, *ctl = NULL, *state = NULL;
+	int check = 0, verbose = 0, use_syslog = 0, c;
+	static struct pxed d;
+	char err[512];
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case O_DB: db_path = optarg; break;
+		case O_CTL: ctl = optarg; break;
+		case O_STATE: state = optarg; break;
+		case O_CHECK: check = 1; break;
+		case 'v': verbose = 1; break;
+		case O_SYSLOG: use_syslog = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !config || (!check && !db_path)) {
+		fprintf(stderr, "pxed: %s\n", optind != argc ? "unexpected argument" :
+			!config ? "-c FILE is required" : "--db PATH is required");
+		usage(stderr);
+		return 2;
+	}
+	if (pxe_conf_load(config, &d.conf, err, sizeof(err))) {
+		fprintf(stderr, "pxed: %s\n", err);
+		return 2;
+	}
+	if ((ctl && copy_path(d.conf.ctl_socket, sizeof(d.conf.ctl_socket), ctl, "--ctl")) ||
+	    (state && copy_path(d.conf.state_dir, sizeof(d.conf.state_dir), state, "--state")))
+		return 2;
+	if (check) {
+		printf("%s: ok\n", config);
+		return 0;
+	}
+	log_init("pxed", use_syslog, verbose ? LOG_DEBUG : LOG_INFO);
+	return run(&d, db_path);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# vdiskctl talking to daemons over their control sockets (a stand-in daemon here): status of
+# running and absent daemons, overlay reset of a selection, errors passed on; and the control
+# socket's own rules (mode 0600, a live socket is not stolen, over-long requests dropped).
+source "$(dirname "$0")/../lib/tap.sh"
+V=$BUILD/vdiskctl
+FAKE=$BUILD/tests/helpers/ctl_fake_daemon
+T=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$T"' EXIT
+export VDISK_DB=$T/vdisk.db VDISK_RUN_DIR=$T/run
+mkdir -p "$VDISK_RUN_DIR"
+"$V" init >/dev/null
+printf 'name,mac\nPC001,52:54:00:00:00:01\nPC002,52:54:00:00:00:02\nBUSY,52:54:00:00:00:03\n' |
+	"$V" client import - >/dev/null
+
+"$V" status >"$T/out" 2>"$T/err"
+is "$?" 0 "status with no daemon running succeeds"
+is "$(grep -c 'not running' "$T/out")" 3 "and says each of the three is not running"
+
+"$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/vdiskd.log" & pids+=($!)
+"$FAKE" "$VDISK_RUN_DIR/standbyd.sock" "$T/standbyd.log" & pids+=($!)
+for i in $(seq 50); do [ -S "$VDISK_RUN_DIR/standbyd.sock" ] && [ -S "$VDISK_RUN_DIR/vdiskd.sock" ] && break; sleep 0.1; done
+is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 600 "control socket is created mode 0600"
+
+"$V" status >"$T/out"
+grep -q '^standbyd: running' "$T/out" && grep -q '^  state: active' "$T/out"; ok $? "status shows a running daemon's lines"
+grep -q '^pxed: not running' "$T/out"; ok $? "and an absent one"
+"$V" status --json >"$T/out"
+grep -q '"standbyd":{"state":"active","peer":"srv-b alive","sessions":"3"}' "$T/out" &&
+	grep -q '"pxed":null' "$T/out"; ok $? "status --json"
+
+"$V" client reset --range PC001-PC002 >"$T/out" 2>"$T/err"
+is "$?" 0 "reset of a range"
+is "$(grep -c '^overlay-reset PC00[12]$' "$T/vdiskd.log")" 2 "vdiskd was asked once per client"
+"$V" client reset --name BUSY >"$T/out" 2>"$T/err"
+is "$?" 1 "a refused reset is a runtime failure"
+grep -q "vdiskd: BUSY has a session open" "$T/err"; ok $? "with vdiskd's reason: $(cat "$T/err")"
+"$V" client reset --all --dry-run >"$T/out"
+is "$(grep -c '^would reset' "$T/out")" 3 "dry run lists, sends nothing"
+is "$(grep -c ^overlay-reset "$T/vdiskd.log")" 3 "no request from the dry run"
+"$V" client reset >"$T/out" 2>"$T/err"
+is "$?" 2 "reset without a selection is a usage error"
+
+# The socket's own rules.
+"$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/second.log" 2>"$T/err2"
+is "$?" 1 "a second daemon does not steal a live socket"
+head -c 5000 /dev/zero | tr '\0' x | timeout 3 socat - "UNIX-CONNECT:$VDISK_RUN_DIR/vdiskd.sock" >"$T/long" 2>/dev/null
+is "$(wc -c <"$T/long")" 0 "an over-long request gets no answer (dropped)"
+"$V" status >"$T/out"
+grep -q '^vdiskd: running' "$T/out"; ok $? "the daemon still serves after it"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
+[ ! -e "$VDISK_RUN_DIR/vdiskd.sock" ]; ok $? "socket removed on exit"
+"$V" client reset --name PC001 >"$T/out" 2>"$T/err"
+grep -q "vdiskd is not running" "$T/err"; ok $? "reset with vdiskd gone says so"
+done_testing

@@ -1,0 +1,65 @@
+/* A stand-in daemon for vdiskctl's tests: serves the control-socket protocol on PATH,
+ * answering `status` with fixed key: value lines, `overlay-reset NAME` with ok (or an error
+ * for NAME "BUSY"), and recording every request in LOG. Exits on SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ctlsock.h"
+#include "common/log.h"
+
+static FILE *reqlog;
+
+static void handle(void *arg, int argc, char **argv, FILE *out)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < argc; i++)
+		fprintf(reqlog, "%s%s", i ? " " : "", argv[i]);
+	fputc('\n', reqlog);
+	fflush(reqlog);
+	if (strcmp(argv[0], "status") == 0)
+		fprintf(out, "ok\nstate: active\npeer: srv-b alive\nsessions: 3\n");
+	else if (strcmp(argv[0], "overlay-reset") == 0 && argc == 2 && strcmp(argv[1], "BUSY"))
+		fprintf(out, "ok\n");
+	else if (strcmp(argv[0], "overlay-reset") == 0 && argc == 2)
+		fprintf(out, "error: %s has a session open\n", argv[1]);
+	else
+		fprintf(out, "error: unknown command '%s'\n", argv[0]);
+}
+
+static void on_term(struct evloop *loop, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	ev_stop(loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct evloop *loop;
+	struct ctl_server *srv;
+	int rc;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: ctl_fake_daemon SOCKET LOG\n");
+		return 2;
+	}
+	log_init("fake", 0, LOG_WARNING);
+	reqlog = fopen(argv[2], "a");
+	loop = evloop_new();
+	if (!reqlog || !loop)
+		return 1;
+	ev_signal(loop, SIGTERM, on_term, NULL);
+	rc = ctl_server_open(loop, argv[1], handle, NULL, &srv);
+	if (rc) {
+		fprintf(stderr, "ctl_server_open: %s\n", strerror(-rc));
+		return 1;
+	}
+	evloop_run(loop);
+	ctl_server_close(srv);
+	evloop_free(loop);
+	fclose(reqlog);
+	return 0;
+}
