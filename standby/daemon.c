@@ -360,7 +360,7 @@ static void on_warn(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	if (!d->late_warned)
+	if (!d->late_warned && d->fsm.peer == FSM_PEER_ALIVE)
 		log_warn("heartbeat from %s late: none for %u ms (warntime)", d->cfg.peer,
 			 d->cfg.cf.warntime_ms);
 	d->late_warned = 1;

@@ -167,6 +167,16 @@ sb_power_on() {
 	ip -n "$ns" link set ha0 up
 }
 
+# sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer line within MS
+sb_wait_peer() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(sb_field "$1" peer)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 sb_counter() { sb_field "$1" "$2"; }
 
 # sb_drop_heartbeats NODE on|off: drop the heartbeats NODE sends on lan0 (UDP 694), leaving

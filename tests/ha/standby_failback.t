@@ -1,7 +1,7 @@
 #!/bin/bash
 # auto_failback on: after a power cut moved the role to b, a comes back and takes its role
 # back once it has been alive a while and reports in sync; not while it reports syncing.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 SB_FAILBACK=on
 source "$SRCDIR/tests/ha/standby-lib.sh"

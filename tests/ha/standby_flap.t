@@ -2,7 +2,7 @@
 # A flapping link storm on the active server (its LAN and HA links down and up together):
 # flaps shorter than deadtime move nothing; longer ones move the role at most once per storm,
 # and the split brain on each return is settled without moving the address back.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Normal pairing: the preferred node takes the role, the other stands by, the client reaches
 # the service at the address, status shows both sides.
-source "$SRCDIR/tests/lib/tap.sh" 2>/dev/null || source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 

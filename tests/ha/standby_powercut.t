@@ -3,7 +3,7 @@
 # links down. The standby takes the address, the client's ARP entry moves to its MAC and the
 # TCP service answers again; events reach the DB. With auto_failback off the returning node
 # stays standby.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A failing resource on the active node: restarted once, and when it fails again the node
 # releases and the peer takes over.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
