@@ -177,6 +177,12 @@ sb_wait_peer() {
 	return 1
 }
 
+# sb_logs_clean: no sanitizer report in any daemon log (check-asan runs these tests too)
+sb_logs_clean() {
+	! grep -h -A3 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error" \
+		"$SB_DIR"/*.log 2>/dev/null | sed 's/^/# /' | grep .
+}
+
 sb_counter() { sb_field "$1" "$2"; }
 
 # sb_drop_heartbeats NODE on|off: drop the heartbeats NODE sends on lan0 (UDP 694), leaving

@@ -35,4 +35,5 @@ if [ "$n" = 1 ]; then
 else
 	skip "the split brain was seen and settled" "no takeover happened in this storm"
 fi
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

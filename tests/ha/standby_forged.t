@@ -38,4 +38,5 @@ sb_power_cut a
 check "b takes over despite the replayed heartbeats" -- sb_wait_state b active 3000
 wait $inj
 check "service on b" -- sb_wait_fetch b 2000
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -33,4 +33,5 @@ check "service still on a" -- sb_wait_fetch a 1000
 is "$(ip -n "$NS_C" neigh show $SB_VIP | awk '{print $5}')" "$mac_a" "client's ARP entry never moved"
 ok "$(grep -c 'state standby -> taking_over' "$SB_DIR/b.log" | grep -qx 0; echo $?)" \
 	"b never started a takeover"
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -37,4 +37,5 @@ sb_drop_heartbeats b off
 ip -n "$NS_A" link set ha0 up
 check "links back: b hears a again" -- sb_wait_peer b "a alive" 2000
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -44,4 +44,5 @@ check "b standby" -- sb_wait_state b standby 2000
 kill -TERM $SB_PID_a
 check "a stopping hands over to b" -- sb_wait_state b active 3000
 check "a removed the address on stop" -- sb_lacks_vip a
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -28,4 +28,5 @@ check "failure logged" -- grep -q "resource svc failed again after its restart" 
 check "service on b" -- sb_wait_fetch b 2000
 check "a released the address" -- sb_lacks_vip a
 is "$(sb_field a flags)" "yield" "a yields the role"
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing
