@@ -88,7 +88,8 @@ sb_config() {
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
 	cat > "$d/resource.d/svc" <<-SH
 	#!/bin/sh
-	# LSB stand-in service: the node's name on TCP 7000. Broken while $d/broken exists.
+	# LSB stand-in service: the node's name on TCP 7000. Broken while $d/broken exists, its
+	# status slow (1.5 s, three deadtimes) while $d/slow exists.
 	pid=$d/svc.pid
 	case "\$1" in
 	start)	[ -e $d/broken ] && exit 1
@@ -96,7 +97,8 @@ sb_config() {
 		$BUILD/tests/helpers/standby_echo 7000 $1 </dev/null >/dev/null 2>&1 &
 		echo \$! > \$pid; exit 0 ;;
 	stop)	[ -f \$pid ] && kill "\$(cat \$pid)" 2>/dev/null; rm -f \$pid; exit 0 ;;
-	status)	[ -e $d/broken ] && exit 3
+	status)	[ -e $d/slow ] && sleep 1.5
+		[ -e $d/broken ] && exit 3
 		[ -f \$pid ] && kill -0 "\$(cat \$pid)" 2>/dev/null && exit 0; exit 3 ;;
 	*)	exit 2 ;;
 	esac
