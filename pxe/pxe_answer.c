@@ -115,6 +115,20 @@ static void route(struct pxe_server *s, const struct dhcp_msg *m, struct pxe_out
 	o->to.sin_addr.s_addr = htonl(to);
 }
 
+/* RFC 3046 2.2: a relay agent's option 82 comes back unchanged, last, so the relay can
+ * route the reply and strip it. */
+static void relay_info(const struct dhcp_msg *m, struct dhcp_reply *r)
+{
+	size_t len;
+	const uint8_t *d;
+
+	if (!m->giaddr)
+		return;
+	d = dhcp_opt_find(m, OPT_RELAY_INFO, 1, &len);
+	if (d)
+		dhcp_reply_opt(r, OPT_RELAY_INFO, d, len);
+}
+
 static void send_reply(struct pxe_server *s, const struct dhcp_msg *m, struct dhcp_reply *r,
 		       uint8_t type, uint32_t yiaddr, const struct sockaddr_in *proxy_to)
 {
@@ -123,6 +137,7 @@ static void send_reply(struct pxe_server *s, const struct dhcp_msg *m, struct dh
 	if (!o)
 		return;
 	memset(o, 0, offsetof(struct pxe_outgoing, buf));
+	relay_info(m, r);
 	if (proxy_to) {
 		o->sock = PXE_SOCK_PROXY;
 		o->to = *proxy_to;
@@ -139,6 +154,9 @@ static void nak(struct pxe_server *s, const struct dhcp_msg *m, const char *why)
 	struct dhcp_reply r;
 
 	dhcp_reply_init(&r, m, DHCPNAK);
+	/* RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast it. */
+	if (m->giaddr)
+		r.buf[10] |= DHCP_FLAG_BROADCAST >> 8;
 	dhcp_reply_opt_u32(&r, OPT_SERVER_ID, s->server_id);
 	dhcp_reply_opt_str(&r, OPT_MESSAGE, why);
 	send_reply(s, m, &r, DHCPNAK, 0, NULL);
