@@ -1,7 +1,8 @@
 #!/bin/bash
 # fetch.sh CACHE: downloads the guest's Debian packages (the current Debian 12 kernel behind
 # linux-image-amd64, open-iscsi and the libraries its programs load) into CACHE/debs with
-# `apt-get download`, unpacks them into CACHE/tree with `dpkg-deb -x` (nothing is installed on
+# `apt-get download` with busybox-static (the host may have the dynamic busybox, which
+# conflicts with it), unpacks them into CACHE/tree with `dpkg-deb -x` (nothing is installed on
 # the host), and runs depmod on the unpacked kernel. Packages already downloaded are kept.
 source "$(dirname "$0")/lib.sh"
 
@@ -18,7 +19,7 @@ kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" &
 kver=${kpkg#linux-image-}
 
 want=""
-for p in "$kpkg" open-iscsi $LIB_PKGS; do
+for p in "$kpkg" open-iscsi busybox-static $LIB_PKGS; do
 	compgen -G "$cache/debs/${p}_*.deb" >/dev/null || want="$want $p"
 done
 if [ -n "$want" ]; then
@@ -30,12 +31,13 @@ fi
 
 rm -rf "$cache/tree" "$cache/tree.stamp"
 mkdir -p "$cache/tree"
-for d in "$cache"/debs/"$kpkg"_*.deb "$cache"/debs/open-iscsi_*.deb; do
+for d in "$cache"/debs/{"$kpkg",open-iscsi,busybox-static}_*.deb; do
 	dpkg-deb -x "$d" "$cache/tree"
 done
 for p in $LIB_PKGS; do
 	for d in "$cache"/debs/"${p}"_*.deb; do dpkg-deb -x "$d" "$cache/tree"; done
 done
 [ -f "$cache/tree/boot/vmlinuz-$kver" ] || die "$kpkg has no /boot/vmlinuz-$kver"
+[ -x "$cache/tree/bin/busybox" ] || die "busybox-static has no /bin/busybox"
 depmod -b "$cache/tree" "$kver"
 echo "$kver" > "$cache/tree.stamp"

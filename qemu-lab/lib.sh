@@ -32,12 +32,12 @@ copy_with_libs() {
 	cp -L "$tree/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$dest/lib64/ld-linux-x86-64.so.2"
 }
 
-# install_busybox DEST: the static busybox with a link per applet in DEST/bin.
+# install_busybox TREE DEST: TREE's busybox-static with a link per applet in DEST/bin.
 install_busybox() {
-	local dest=$1 a
+	local tree=$1 dest=$2 a
 	mkdir -p "$dest/bin" "$dest/sbin"
-	cp /bin/busybox "$dest/bin/busybox"
-	for a in $(/bin/busybox --list); do
+	cp "$tree/bin/busybox" "$dest/bin/busybox"
+	for a in $("$tree/bin/busybox" --list); do
 		[ "$a" = busybox ] || ln -sf busybox "$dest/bin/$a"
 	done
 }

@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 # Root tree.
 root=$work/root
 mkdir -p "$root"/{dev,proc,sys,run,tmp,data,var/lib/iscsi,etc/iscsi}
-install_busybox "$root"
+install_busybox "$tree" "$root"
 copy_with_libs "$tree" "$root" sbin/iscsid
 install -m 755 "$guest/init" "$root/sbin/init"
 install -m 644 "$guest/iscsid.conf" "$root/etc/iscsi/iscsid.conf"

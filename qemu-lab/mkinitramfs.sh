@@ -16,7 +16,7 @@ work=$(mktemp -d "$(dirname "$out")/initramfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work"/{dev,proc,sys,run,tmp,newroot,etc/iscsi}
-install_busybox "$work"
+install_busybox "$tree" "$work"
 copy_with_libs "$tree" "$work" sbin/iscsistart
 install -m 755 "$guest/initramfs-init" "$work/init"
 install -m 755 "$guest/udhcpc.script" "$work/etc/udhcpc.script"

@@ -26,4 +26,9 @@ $(LAB_OUT)/initramfs.img: $(LAB_CACHE)/tree.stamp qemu-lab/mkinitramfs.sh qemu-l
 $(LAB_OUT)/disk.img: $(LAB_OUT)/initramfs.img $(LAB_OUT)/workload qemu-lab/mkimage.sh qemu-lab/lib.sh $(LAB_GUEST)
 	qemu-lab/mkimage.sh $(LAB_CACHE) $(LAB_OUT)/workload $(LAB_OUT)/initramfs.img $@
 
-lab-image: $(LAB_OUT)/disk.img
+# The lab's stand-in servers use the same static busybox (udhcpd) as the guest.
+$(LAB_OUT)/busybox: $(LAB_CACHE)/tree.stamp
+	@mkdir -p $(@D)
+	cp $(LAB_CACHE)/tree/bin/busybox $@
+
+lab-image: $(LAB_OUT)/disk.img $(LAB_OUT)/busybox

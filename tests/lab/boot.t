@@ -1,0 +1,139 @@
+#!/bin/bash
+# A real diskless client: QEMU (TCG) with Debian's iPXE ROM boots the lab image over iSCSI
+# from a stand-in server (tgtd, busybox udhcpd, in.tftpd) in network namespaces this test
+# makes and removes, and the workload runs with no I/O error and no mismatch. Prints the
+# boot timings it measured. Namespaces, links and interfaces start with ql-.
+source "$SRCDIR/tests/lib/tap.sh"
+need_root
+for p in qemu-system-x86_64 tgtd tgtadm in.tftpd perl; do
+	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
+done
+
+NS_LAN=ql-lan-$$ NS_SRV=ql-srv-$$
+SRV_IP=10.77.0.1
+IQN=iqn.2026-11.lab.ql:disk
+CLIENT_IQN=iqn.2026-11.lab.ql:client1
+TGT_PORT=$((7700 + $$ % 100))	# tgtd's control channel: a socket path shared by all netns
+WORKLOAD_SECONDS=8
+BOOT_LIMIT=150			# seconds from QEMU's start to its power-off
+tmp=$(mktemp -d /tmp/ql-boot.XXXXXX)
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	ip netns del "$NS_LAN" 2>/dev/null
+	ip netns del "$NS_SRV" 2>/dev/null
+	[ -n "${QL_KEEP:-}" ] && echo "# kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_srv() { ip netns exec "$NS_SRV" "$@"; }
+in_lan() { ip netns exec "$NS_LAN" "$@"; }
+
+# The image, cached between runs; a copy per run, told to run the workload for a while and
+# power off.
+make -s -C "$SRCDIR" BUILD="$BUILD" lab-image >"$tmp/make.log" 2>&1
+ok $? "make lab-image" || { sed 's/^/# /' "$tmp/make.log"; done_testing; }
+cp --sparse=always "$BUILD/qemu-lab/disk.img" "$tmp/disk.img"
+"$SRCDIR/qemu-lab/set-cmdline.sh" "$tmp/disk.img" \
+	"console=ttyS0,115200 quiet panic=1 lab.seconds=$WORKLOAD_SECONDS lab.rate=50"
+ok $? "workload parameters set on the image copy"
+
+# LAN: a bridge with the client's tap, and the server on a veth.
+ip netns add "$NS_LAN" && ip netns add "$NS_SRV" || { ok 1 "namespaces"; done_testing; }
+in_lan ip link set lo up
+in_lan ip link add ql-br0 type bridge
+in_lan ip link set ql-br0 up
+in_lan ip tuntap add dev ql-tap0 mode tap
+in_lan ip link set ql-tap0 master ql-br0 up
+in_lan ip link add ql-lan-srv type veth peer name ql-srv0 netns "$NS_SRV"
+in_lan ip link set ql-lan-srv master ql-br0 up
+in_srv ip link set lo up
+in_srv ip addr add "$SRV_IP/24" dev ql-srv0
+in_srv ip link set ql-srv0 up
+ok $? "namespaces, bridge, tap and veth"
+
+# iSCSI target. tgt keeps LUN 0 for its controller, so the disk is LUN 1 (vdiskd serves it
+# as LUN 0, which sanboot's empty LUN field means).
+in_srv tgtd -f -C "$TGT_PORT" >"$tmp/tgtd.log" 2>&1 &
+pids+=($!)
+for i in $(seq 50); do tgtadm -C "$TGT_PORT" --mode sys --op show >/dev/null 2>&1 && break; sleep 0.1; done
+tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op new --tid 1 -T "$IQN" &&
+tgtadm -C "$TGT_PORT" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 -b "$tmp/disk.img" &&
+tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op bind --tid 1 -I ALL
+ok $? "tgtd serves the image copy"
+
+# DHCP and TFTP: iPXE gets an address and the name of its script.
+mkdir -p "$tmp/tftp"
+cat >"$tmp/tftp/boot.ipxe" <<EOT
+#!ipxe
+set initiator-iqn $CLIENT_IQN
+sanboot iscsi:$SRV_IP:::1:$IQN
+EOT
+cat >"$tmp/udhcpd.conf" <<EOT
+start 10.77.0.100
+end 10.77.0.150
+interface ql-srv0
+max_leases 16
+lease_file $tmp/udhcpd.leases
+siaddr $SRV_IP
+boot_file boot.ipxe
+option subnet 255.255.255.0
+option lease 600
+EOT
+touch "$tmp/udhcpd.leases"
+in_srv "$BUILD/qemu-lab/busybox" udhcpd -f "$tmp/udhcpd.conf" >"$tmp/udhcpd.log" 2>&1 &
+pids+=($!)
+in_srv in.tftpd -L -a "$SRV_IP:69" -s "$tmp/tftp" >"$tmp/tftpd.log" 2>&1 &
+pids+=($!)
+# Without router advertisements iPXE spends ~13 s of every boot waiting for IPv6.
+in_srv "$SRCDIR/qemu-lab/ra.pl" ql-srv0 >"$tmp/ra.log" 2>&1 &
+pids+=($!)
+
+log=$tmp/serial.log
+start=$(date +%s.%N)
+in_lan qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic -monitor none \
+	-serial "file:$log" -no-reboot -boot n \
+	-netdev tap,id=n0,ifname=ql-tap0,script=no,downscript=no \
+	-device e1000,netdev=n0,mac=52:54:00:77:00:01 >"$tmp/qemu.log" 2>&1 &
+qemu=$!
+pids+=($qemu)
+
+# Watch the serial log for each stage, noting when it first shows up.
+declare -A seen=()
+stages=("iPXE:iPXE" "dhcp:net0: 10.77" "syslinux:SYSLINUX" "initramfs:ql-initramfs: start"
+	"root:ql-initramfs: root" "workload:ql-workload: start")
+while kill -0 "$qemu" 2>/dev/null; do
+	now=$(date +%s.%N)
+	for s in "${stages[@]}"; do
+		name=${s%%:*} pat=${s#*:}
+		[ -z "${seen[$name]:-}" ] && grep -qF "$pat" "$log" 2>/dev/null &&
+			seen[$name]=$(awk -v a="$start" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+	done
+	[ "$(awk -v a="$start" -v b="$now" 'BEGIN { print (b - a > '$BOOT_LIMIT') }')" = 1 ] && break
+	grep -aqE 'Kernel panic|FATAL' "$log" 2>/dev/null && { sleep 1; break; }
+	sleep 0.2
+done
+kill -0 "$qemu" 2>/dev/null
+ok $((!$?)) "the guest powered off by itself within $BOOT_LIMIT s"
+grep -aq 'answered a router solicitation' "$tmp/ra.log"
+ok $? "iPXE's router solicitation was answered"
+for s in "${stages[@]}"; do diag "stage ${s%%:*}: ${seen[${s%%:*}]:-never} s after QEMU started"; done
+
+[ -n "${seen[workload]:-}" ]
+ok $? "the workload started: boot to workload ${seen[workload]:-never} s"
+summary=$(grep -a 'ql-workload: summary' "$log" | tr -d '\r')
+diag "$summary"
+echo "$summary" | grep -qE ' errors=0 mismatches=0 .* check_failures=0 result=PASS$'
+ok $? "the workload finished with no I/O error, no mismatch and a passing file check"
+is "$(grep -ac '^ql-workload: t=' "$log")" "$((WORKLOAD_SECONDS - 1))" \
+	"one progress line per second on the serial console"
+grep -aq 'ql-init: iscsid started' "$log"
+ok $? "iscsid runs on the booted root"
+if [ "$tap_failed" -gt 0 ]; then
+	diag "serial log tail:"; tail -n 40 "$log" | sed 's/^/#   /'
+fi
+done_testing
