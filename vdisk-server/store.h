@@ -36,13 +36,18 @@ struct store_req {
 	uint64_t length;	/* bytes, a multiple of STORE_BLOCK_SIZE */
 	struct iovec *iov;	/* READ fills it, WRITE takes data from it; owned by the caller */
 	int iovcnt;
-	int result;		/* OUT: 0, or -EIO, -ENOSPC (out of space), -EROFS, -EINVAL */
+	int result;		/* OUT: 0, or -EIO, -ENOSPC (out of space), -EROFS, -EINVAL,
+			 * -EOPNOTSUPP (UNMAP when not thin) */
 	void (*done)(struct store_req *req);	/* called on the event loop thread */
 	void *priv;		/* the caller's */
 	struct store_req *next;	/* the store's own queue link while in flight */
 };
 
 struct store_ops {
+	/* Returns 0 when req is taken: req->done is then called exactly once, also for a
+	 * request the store refuses (bad range -EINVAL, read-only -EROFS, UNMAP on a store that
+	 * is not thin -EOPNOTSUPP: all in req->result). A negative errno (-ENOMEM) means req was
+	 * not taken and done will not be called. Loop thread only. */
 	int (*submit)(struct store *st, struct store_req *req);
 	/* GET LBA STATUS: whether the range starting at offset is mapped (written in the
 	 * overlay) and how many bytes from offset share that state. Synchronous, cheap. */

@@ -1,0 +1,441 @@
+/* Overlay store: unwritten chunks read the base; partial writes copy the rest of the chunk up;
+ * everything persists across reopen; UNMAP of whole chunks returns the base, partial chunks
+ * keep their data; reset; racing writes to one unallocated chunk all land; injected I/O errors
+ * and a full disk fail the write and leave the chunk reading the base; bad maps are refused. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/evloop.h"
+#include "common/log.h"
+#include "tests/lib/tap.h"
+#include "vdisk-server/store.h"
+#include "vdisk-server/store_io.h"
+#include "vdisk-server/store_overlay.h"
+
+#define CHUNK 65536u
+/* Not a multiple of the chunk size: the last chunk is partial. */
+#define IMG_SIZE (1024u * 1024 + 8192)
+
+static struct evloop *loop;
+static struct store_pool *pool;
+static int outstanding;
+static char dir[] = "/tmp/test_store_overlay.XXXXXX";
+static char base_path[PATH_MAX], ov_path[PATH_MAX];
+static unsigned char *base_img, *model, *got;
+
+static void req_done(struct store_req *req)
+{
+	(void)req;
+	if (--outstanding == 0)
+		ev_stop(loop);
+}
+
+static void submit(struct store *st, struct store_req *req)
+{
+	req->done = req_done;
+	if (store_submit(st, req) == 0)
+		outstanding++;
+	else
+		req->result = -ENOMEM;
+}
+
+static void drain(void)
+{
+	if (outstanding)
+		evloop_run(loop);
+}
+
+static int one(struct store *st, enum store_op op, unsigned flags, uint64_t off, uint64_t len,
+	       void *buf)
+{
+	struct iovec iov = { buf, len };
+	struct store_req req = { .op = op, .flags = flags, .offset = off, .length = len,
+				 .iov = &iov, .iovcnt = buf ? 1 : 0 };
+
+	submit(st, &req);
+	drain();
+	return req.result;
+}
+
+static unsigned char base_byte(uint64_t off)
+{
+	return (unsigned char)((off >> 9) * 31 + (off & 511) + 1);
+}
+
+/* Reads the whole image and compares it with the model; returns the first bad offset or -1. */
+static long long check_image(struct store *st)
+{
+	uint64_t i;
+
+	if (one(st, STORE_OP_READ, 0, 0, IMG_SIZE, got))
+		return -2;
+	for (i = 0; i < IMG_SIZE; i++)
+		if (got[i] != model[i])
+			return (long long)i;
+	return -1;
+}
+
+static int do_write(struct store *st, uint64_t off, uint64_t len, unsigned char fill,
+		    unsigned flags)
+{
+	unsigned char *buf = malloc(len);
+	int rc;
+
+	memset(buf, fill, len);
+	rc = one(st, STORE_OP_WRITE, flags, off, len, buf);
+	if (!rc)
+		memset(model + off, fill, len);
+	free(buf);
+	return rc;
+}
+
+static int open_ov(struct store **st)
+{
+	return store_overlay_open_chunk(pool, base_path, ov_path, CHUNK, st);
+}
+
+static const struct {
+	const char *name;
+	uint64_t off, len;
+	unsigned flags;
+} writes[] = {
+	{ "one block inside an unwritten chunk", 4096, 512, 0 },
+	{ "again in the same chunk (plain write)", 8192, 4096, 0 },
+	{ "across a chunk boundary, both partial", 3 * CHUNK - 1024, 4096, 0 },
+	{ "one whole chunk", 5 * CHUNK, CHUNK, 0 },
+	{ "partial + whole + partial", 7 * CHUNK + 512, 2 * CHUNK, STORE_FUA },
+	{ "the partial last chunk", IMG_SIZE - 4096, 4096, 0 },
+	{ "FUA into a written chunk", 4096, 1024, STORE_FUA },
+	{ "the very first block", 0, 512, 0 },
+};
+
+static void test_writes(struct store *st)
+{
+	uint64_t run;
+	int mapped;
+	unsigned i;
+
+	is_int(check_image(st), -1, "a fresh overlay reads the base");
+	is_int(st->ops->lba_status(st, 0, &mapped, &run), 0, "lba_status on a fresh overlay");
+	ok(!mapped && run == IMG_SIZE, "a fresh overlay is one unmapped run");
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		is_int(do_write(st, writes[i].off, writes[i].len, (unsigned char)(0xa0 + i),
+				writes[i].flags), 0, "write: %s", writes[i].name);
+		is_int(check_image(st), -1, "image right after: %s", writes[i].name);
+	}
+	is_int(st->ops->lba_status(st, 5 * CHUNK, &mapped, &run), 0, "lba_status");
+	ok(mapped && run == CHUNK, "the whole chunk written alone is one mapped run");
+	is_int(st->ops->lba_status(st, 6 * CHUNK + 512, &mapped, &run), 0, "lba_status mid-chunk");
+	ok(!mapped && run == CHUNK - 512, "an unwritten chunk is unmapped up to the next one");
+	is_int(st->ops->lba_status(st, 7 * CHUNK, &mapped, &run), 0, "lba_status");
+	ok(mapped && run == 3 * CHUNK, "three chunks touched by one write are mapped");
+	is_int(st->ops->lba_status(st, IMG_SIZE - 512, &mapped, &run), 0, "lba_status, last block");
+	ok(mapped && run == 512, "the last block is mapped, run ends at the size");
+	is_int(st->ops->lba_status(st, IMG_SIZE, &mapped, &run), -EINVAL,
+	       "lba_status past the end refused");
+}
+
+static void test_unmap(struct store *st)
+{
+	uint64_t run;
+	int mapped;
+
+	is_int(one(st, STORE_OP_UNMAP, 0, 5 * CHUNK, CHUNK, NULL), 0, "unmap a whole chunk");
+	memcpy(model + 5 * CHUNK, base_img + 5 * CHUNK, CHUNK);
+	is_int(check_image(st), -1, "an unmapped chunk reads the base again");
+	is_int(st->ops->lba_status(st, 5 * CHUNK, &mapped, &run), 0, "lba_status");
+	ok(!mapped, "and is reported unmapped");
+	is_int(one(st, STORE_OP_UNMAP, 0, 7 * CHUNK + 512, CHUNK, NULL), 0,
+	       "unmap covering no whole chunk");
+	is_int(check_image(st), -1, "partly unmapped chunks keep their data");
+	is_int(one(st, STORE_OP_UNMAP, 0, IMG_SIZE - 8192, 8192, NULL), 0,
+	       "unmap the partial last chunk to the end");
+	memcpy(model + IMG_SIZE - 8192, base_img + IMG_SIZE - 8192, 8192);
+	is_int(check_image(st), -1, "the last chunk reads the base again");
+	is_int(do_write(st, 5 * CHUNK + 1024, 512, 0x55, 0), 0, "write into the unmapped chunk");
+	is_int(check_image(st), -1, "it was copied up from the base again");
+}
+
+/* 32 writes of distinct blocks of one unallocated chunk, all in flight at once: each copy-up
+ * must see the others' data, none may put base data over another's block. */
+static void test_race(struct store *st)
+{
+	static unsigned char bufs[32][512];
+	struct store_req req[32];
+	struct iovec iov[32];
+	int i, c, bad = 0;
+
+	for (c = 10; c < 13; c++) {
+		for (i = 0; i < 32; i++) {
+			uint64_t off = (uint64_t)c * CHUNK + (uint64_t)i * 2048;
+			memset(bufs[i], 0x10 + i + c, 512);
+			iov[i] = (struct iovec){ bufs[i], 512 };
+			req[i] = (struct store_req){ .op = STORE_OP_WRITE, .offset = off,
+						     .length = 512, .iov = &iov[i], .iovcnt = 1 };
+			submit(st, &req[i]);
+			memset(model + off, 0x10 + i + c, 512);
+		}
+		drain();
+		for (i = 0; i < 32; i++)
+			bad += req[i].result != 0;
+	}
+	is_int(bad, 0, "96 racing writes to three unallocated chunks succeed");
+	is_int(check_image(st), -1, "every racing write landed, the rest is the base");
+}
+
+static int fault_kind = -1, fault_nth, fault_rc, fault_calls;
+
+static int fault(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	(void)arg; (void)fd; (void)off; (void)len;
+	if ((int)kind != fault_kind)
+		return 0;
+	return __atomic_add_fetch(&fault_calls, 1, __ATOMIC_RELAXED) == fault_nth ? fault_rc : 0;
+}
+
+/* Each partial write into an unwritten chunk makes these calls in order: READ base head,
+ * READ base tail, WRITE chunk, SYNC data, WRITE map sector, SYNC map. */
+static const struct {
+	const char *name;
+	enum store_io_kind kind;
+	int nth, rc, want, sticky;
+	int may_apply;	/* the map sector was written: after reopen the write may be there */
+} faults[] = {
+	{ "base read fails", STORE_IO_READ, 1, -EIO, -EIO, 0, 0 },
+	{ "base tail read fails", STORE_IO_READ, 2, -EIO, -EIO, 0, 0 },
+	{ "data file full", STORE_IO_WRITE, 1, -ENOSPC, -ENOSPC, 0, 0 },
+	{ "data write I/O error", STORE_IO_WRITE, 1, -EIO, -EIO, 0, 0 },
+	{ "map file full", STORE_IO_WRITE, 2, -ENOSPC, -ENOSPC, 0, 0 },
+	{ "data fdatasync fails", STORE_IO_SYNC, 1, -EIO, -EIO, 1, 0 },
+	{ "map fdatasync fails", STORE_IO_SYNC, 2, -EIO, -EIO, 1, 1 },
+};
+
+static void test_faults(struct store **stp)
+{
+	uint64_t off = 15 * CHUNK + 4096, run;
+	unsigned i;
+	int mapped;
+
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		fault_kind = (int)faults[i].kind;
+		fault_nth = faults[i].nth;
+		fault_rc = faults[i].rc;
+		fault_calls = 0;
+		store_io_set_fault(fault, NULL);
+		is_int(do_write(*stp, off, 4096, 0x77, 0), faults[i].want, "%s: write fails",
+		       faults[i].name);
+		store_io_set_fault(NULL, NULL);
+		if (faults[i].sticky) {
+			is_int(do_write(*stp, 0, 512, 0x78, 0), -EIO,
+			       "%s: later writes fail too until reopened", faults[i].name);
+			store_close(*stp);
+			is_int(open_ov(stp), 0, "%s: reopen", faults[i].name);
+		}
+		is_int((*stp)->ops->lba_status(*stp, off, &mapped, &run), 0, "lba_status");
+		if (faults[i].may_apply && mapped)
+			memset(model + off, 0x77, 4096);	/* a failed write may land whole */
+		else
+			ok(!mapped, "%s: the chunk stays unmapped", faults[i].name);
+		is_int(check_image(*stp), -1, "%s: image unchanged", faults[i].name);
+	}
+	is_int(do_write(*stp, off, 4096, 0x79, 0), 0, "without faults the same write works");
+	is_int(check_image(*stp), -1, "and reads back");
+}
+
+/* A real full filesystem: a 1 MiB tmpfs in a private mount namespace, a 4 MiB base. */
+static void test_enospc(void)
+{
+	char tdir[PATH_MAX / 2], tov[PATH_MAX];
+	unsigned char *buf = malloc(CHUNK), *rd = malloc(CHUNK);
+	struct store *st;
+	int i, rc = 0, acked = 0, bad = 0;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		printf("ok %d # SKIP full-disk test needs root (private tmpfs mount)\n",
+		       ++tap_count);
+		free(buf);
+		free(rd);
+		return;
+	}
+	snprintf(tdir, sizeof(tdir), "%s/tiny", dir);
+	mkdir(tdir, 0700);
+	ok(mount("tmpfs", tdir, "tmpfs", 0, "size=1m") == 0, "1 MiB tmpfs mounted");
+	snprintf(tov, sizeof(tov), "%s/ov", tdir);
+	is_int(store_overlay_open_chunk(pool, base_path, tov, CHUNK, &st), 0,
+	       "overlay on the tiny filesystem");
+	for (i = 0; i < (int)(IMG_SIZE / CHUNK) && !rc; i++) {
+		memset(buf, 0x30 + i, CHUNK);
+		rc = one(st, STORE_OP_WRITE, 0, (uint64_t)i * CHUNK, CHUNK, buf);
+		acked += !rc;
+	}
+	ok(rc == 0 || rc == -ENOSPC, "writes succeed or fail with -ENOSPC");
+	printf("# %d whole-chunk writes acknowledged before the filesystem filled\n", acked);
+	for (i = 0; i < acked; i++) {
+		one(st, STORE_OP_READ, 0, (uint64_t)i * CHUNK, CHUNK, rd);
+		bad += rd[0] != 0x30 + i || rd[CHUNK - 1] != 0x30 + i;
+	}
+	is_int(bad, 0, "every acknowledged write reads back");
+	store_close(st);
+	umount(tdir);
+	free(buf);
+	free(rd);
+}
+
+static void test_open_errors(void)
+{
+	char p[PATH_MAX];
+	struct store *st, *st2;
+	FILE *f;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/none", dir);
+	is_int(store_overlay_open_chunk(pool, p, ov_path, CHUNK, &st), -ENOENT, "missing base");
+	is_int(store_overlay_open_chunk(pool, base_path, ov_path, 3000, &st), -EINVAL,
+	       "chunk size not a power of two");
+	is_int(store_overlay_open_chunk(pool, base_path, ov_path, 1024, &st), -EINVAL,
+	       "chunk size too small");
+	is_int(open_ov(&st), 0, "open");
+	is_int(open_ov(&st2), -EBUSY, "a second open of the same overlay is refused");
+	store_close(st);
+
+	snprintf(p, sizeof(p), "%s/bad.map", dir);
+	f = fopen(p, "w");
+	fputs("garbage, not a map", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/bad", dir);
+	is_int(store_overlay_open_chunk(pool, base_path, p, CHUNK, &st), -EINVAL,
+	       "a map with a bad magic is refused");
+
+	/* An overlay made for another base size. */
+	snprintf(p, sizeof(p), "%s/small", dir);
+	fd = open(p, O_RDWR | O_CREAT, 0600);
+	ok(fd >= 0 && ftruncate(fd, 65536) == 0, "a smaller base");
+	close(fd);
+	snprintf(p, sizeof(p), "%s/small", dir);
+	is_int(store_overlay_open_chunk(pool, p, ov_path, CHUNK, &st), -EINVAL,
+	       "an overlay of another base size is refused");
+
+	snprintf(p, sizeof(p), "%s/ov.map", dir);
+	fd = open(p, O_RDWR);
+	ok(fd >= 0 && ftruncate(fd, 4096 + 16) == 0, "truncate the map");
+	close(fd);
+	is_int(open_ov(&st), -EINVAL, "a truncated map is refused");
+}
+
+/* How many of this process's descriptors point at path. */
+static int fds_on(const char *path)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	ssize_t len;
+
+	while ((de = readdir(d))) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = 0;
+		n += strcmp(target, path) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_shared_base(void)
+{
+	char p1[PATH_MAX], p2[PATH_MAX], real[PATH_MAX];
+	struct store *a, *b;
+
+	snprintf(p1, sizeof(p1), "%s/client1", dir);
+	snprintf(p2, sizeof(p2), "%s/client2", dir);
+	is_int(store_overlay_open_chunk(pool, base_path, p1, CHUNK, &a), 0, "client 1 overlay");
+	is_int(store_overlay_open_chunk(pool, base_path, p2, CHUNK, &b), 0, "client 2 overlay");
+	ok(realpath(base_path, real) != NULL, "realpath");
+	is_int(fds_on(real), 1, "both overlays share one descriptor of the base");
+	store_close(a);
+	is_int(fds_on(real), 1, "still open for the other client");
+	store_close(b);
+	is_int(fds_on(real), 0, "closed with the last client");
+}
+
+int main(void)
+{
+	struct store *st;
+	uint64_t i;
+	int fd;
+
+	log_set_level(LOG_CRIT);
+	loop = evloop_new();
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(base_path, sizeof(base_path), "%s/base.img", dir);
+	snprintf(ov_path, sizeof(ov_path), "%s/ov", dir);
+	base_img = malloc(IMG_SIZE);
+	model = malloc(IMG_SIZE);
+	got = malloc(IMG_SIZE);
+	for (i = 0; i < IMG_SIZE; i++)
+		base_img[i] = base_byte(i);
+	memcpy(model, base_img, IMG_SIZE);
+	fd = open(base_path, O_RDWR | O_CREAT, 0600);
+	ok(fd >= 0 && write(fd, base_img, IMG_SIZE) == IMG_SIZE, "base image");
+	close(fd);
+	is_int(store_pool_new(loop, 4, &pool), 0, "pool");
+
+	is_int(open_ov(&st), 0, "create overlay");
+	ok(st->thin && !st->read_only && st->size == IMG_SIZE, "thin, writable, base's size");
+	test_writes(st);
+	store_close(st);
+	is_int(open_ov(&st), 0, "reopen");
+	is_int(check_image(st), -1, "every write survives close and reopen");
+	test_unmap(st);
+	test_race(st);
+	test_faults(&st);
+	store_close(st);
+	is_int(open_ov(&st), 0, "reopen");
+	is_int(check_image(st), -1, "unmaps and racing writes survive reopen");
+
+	{
+		static char b[512];
+		struct iovec iov = { b, 512 };
+		struct store_req req = { .op = STORE_OP_READ, .offset = 0, .length = 512,
+					 .iov = &iov, .iovcnt = 1 };
+		submit(st, &req);
+		is_int(st->ops->reset(st), -EBUSY, "reset refused while a request is in flight");
+		drain();
+	}
+	is_int(st->ops->reset(st), 0, "reset");
+	memcpy(model, base_img, IMG_SIZE);
+	is_int(check_image(st), -1, "after reset the image is the base");
+	store_close(st);
+	is_int(open_ov(&st), 0, "reopen");
+	is_int(check_image(st), -1, "the reset survives reopen");
+	store_close(st);
+
+	test_shared_base();
+	test_open_errors();
+	test_enospc();
+
+	store_pool_free(pool);
+	evloop_free(loop);
+	free(base_img);
+	free(model);
+	free(got);
+	{
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", dir);
+	}
+	return done_testing();
+}

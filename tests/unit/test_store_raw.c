@@ -1,0 +1,238 @@
+/* Raw store and worker pool: data round trips through the pool, completions arrive on the loop
+ * thread and never inside store_submit(), refusals (alignment, range, read-only, not thin) come
+ * back as results, injected I/O errors and a full disk become -EIO and -ENOSPC, UNMAP punches
+ * holes that GET LBA STATUS then reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/evloop.h"
+#include "tests/lib/tap.h"
+#include "vdisk-server/store.h"
+#include "vdisk-server/store_io.h"
+
+#define IMG_SIZE (1u << 20)
+
+static struct evloop *loop;
+static pthread_t loop_thread;
+static int outstanding, in_submit, done_in_submit, done_off_loop;
+
+static void req_done(struct store_req *req)
+{
+	(void)req;
+	if (in_submit)
+		done_in_submit++;
+	if (!pthread_equal(pthread_self(), loop_thread))
+		done_off_loop++;
+	if (--outstanding == 0)
+		ev_stop(loop);
+}
+
+static int submit(struct store *st, struct store_req *req)
+{
+	int rc;
+
+	req->done = req_done;
+	req->result = 12345;
+	in_submit = 1;
+	rc = store_submit(st, req);
+	in_submit = 0;
+	if (!rc)
+		outstanding++;
+	return rc;
+}
+
+static void drain(void)
+{
+	if (outstanding)
+		evloop_run(loop);
+}
+
+/* Submits one request and waits for it; returns its result. */
+static int one(struct store *st, enum store_op op, unsigned flags, uint64_t off, uint64_t len,
+	       void *buf)
+{
+	struct iovec iov = { buf, len };
+	struct store_req req = { .op = op, .flags = flags, .offset = off, .length = len,
+				 .iov = &iov, .iovcnt = buf ? 1 : 0 };
+	int rc = submit(st, &req);
+
+	if (rc)
+		return rc;
+	drain();
+	return req.result;
+}
+
+static int fault_rc;
+static enum store_io_kind fault_kind;
+
+static int fault(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	(void)arg; (void)fd; (void)off; (void)len;
+	return kind == fault_kind ? fault_rc : 0;
+}
+
+static char path[] = "/tmp/test_store_raw.XXXXXX";
+
+static void test_round_trip(struct store *st)
+{
+	static char a[8192], b[4096], c[12288];
+	struct iovec wv[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct store_req w = { .op = STORE_OP_WRITE, .offset = 4096, .length = sizeof(c),
+			       .iov = wv, .iovcnt = 2 };
+
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	is_int(submit(st, &w), 0, "write with two iovecs queued");
+	drain();
+	is_int(w.result, 0, "write completes");
+	is_int(one(st, STORE_OP_READ, 0, 4096, sizeof(c), c), 0, "read back");
+	ok(memcmp(c, a, sizeof(a)) == 0 && memcmp(c + sizeof(a), b, sizeof(b)) == 0,
+	   "read returns what the two iovecs wrote");
+	is_int(one(st, STORE_OP_WRITE, STORE_FUA, 0, 512, a), 0, "FUA write");
+	is_int(one(st, STORE_OP_FLUSH, 0, 0, 0, NULL), 0, "flush");
+	is_int(one(st, STORE_OP_READ, 0, 0, 0, NULL), 0, "zero-length read completes");
+}
+
+static const struct {
+	const char *name;
+	enum store_op op;
+	uint64_t off, len, iovlen;
+	int want;
+} refusals[] = {
+	{ "unaligned offset", STORE_OP_READ, 100, 512, 512, -EINVAL },
+	{ "unaligned length", STORE_OP_WRITE, 0, 100, 512, -EINVAL },
+	{ "past the end", STORE_OP_READ, IMG_SIZE - 512, 1024, 1024, -EINVAL },
+	{ "offset past the end", STORE_OP_READ, IMG_SIZE + 512, 512, 512, -EINVAL },
+	{ "wrapping offset", STORE_OP_READ, UINT64_MAX - 511, 1024, 1024, -EINVAL },
+	{ "iovec shorter than length", STORE_OP_WRITE, 0, 4096, 512, -EINVAL },
+	{ "unknown op", (enum store_op)42, 0, 512, 512, -EINVAL },
+};
+
+static void test_refusals(struct store *st)
+{
+	static char buf[4096];
+	struct store_req req[sizeof(refusals) / sizeof(refusals[0])];
+	struct iovec iov[sizeof(refusals) / sizeof(refusals[0])];
+	unsigned i;
+
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		iov[i] = (struct iovec){ buf, refusals[i].iovlen };
+		req[i] = (struct store_req){ .op = refusals[i].op, .offset = refusals[i].off,
+					     .length = refusals[i].len, .iov = &iov[i],
+					     .iovcnt = 1 };
+		is_int(submit(st, &req[i]), 0, "%s: submit accepts it", refusals[i].name);
+	}
+	drain();
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		is_int(req[i].result, refusals[i].want, "%s: refused", refusals[i].name);
+}
+
+static void test_faults(struct store *st)
+{
+	static char buf[4096];
+
+	store_io_set_fault(fault, NULL);
+	fault_kind = STORE_IO_READ;
+	fault_rc = -EIO;
+	is_int(one(st, STORE_OP_READ, 0, 0, 4096, buf), -EIO, "injected read error -> -EIO");
+	fault_kind = STORE_IO_WRITE;
+	fault_rc = -ENOSPC;
+	is_int(one(st, STORE_OP_WRITE, 0, 0, 4096, buf), -ENOSPC, "full disk -> -ENOSPC");
+	fault_kind = STORE_IO_SYNC;
+	fault_rc = -EIO;
+	is_int(one(st, STORE_OP_FLUSH, 0, 0, 0, NULL), -EIO, "flush error -> -EIO");
+	store_io_set_fault(NULL, NULL);
+	is_int(one(st, STORE_OP_READ, 0, 0, 4096, buf), 0, "reads work again without the fault");
+}
+
+static void test_unmap(struct store *st)
+{
+	static char buf[65536], zero[65536];
+	uint64_t run;
+	int mapped;
+
+	ok(st->thin, "a writable regular file is thin");
+	memset(buf, 'x', sizeof(buf));
+	is_int(one(st, STORE_OP_WRITE, 0, 65536, sizeof(buf), buf), 0, "write 64 KiB");
+	is_int(st->ops->lba_status(st, 65536, &mapped, &run), 0, "lba_status");
+	ok(mapped && run >= 65536, "written range is mapped");
+	is_int(one(st, STORE_OP_UNMAP, 0, 65536, 65536, NULL), 0, "unmap 64 KiB");
+	is_int(one(st, STORE_OP_READ, 0, 65536, sizeof(buf), buf), 0, "read unmapped range");
+	ok(memcmp(buf, zero, sizeof(zero)) == 0, "an unmapped range reads zeros");
+	is_int(st->ops->lba_status(st, 65536, &mapped, &run), 0, "lba_status after unmap");
+	ok(!mapped && run >= 65536, "unmapped range reported deallocated");
+	is_int(st->ops->lba_status(st, IMG_SIZE, &mapped, &run), -EINVAL,
+	       "lba_status past the end refused");
+	is_int(st->ops->reset(st), -EOPNOTSUPP, "a raw store has nothing to reset");
+}
+
+static void test_queue_depth(struct store *st)
+{
+	static char bufs[64][4096];
+	struct iovec iov[64];
+	struct store_req req[64];
+	int i, bad = 0;
+
+	for (i = 0; i < 64; i++) {
+		memset(bufs[i], i, 4096);
+		iov[i] = (struct iovec){ bufs[i], 4096 };
+		req[i] = (struct store_req){ .op = STORE_OP_WRITE, .offset = (uint64_t)i * 4096,
+					     .length = 4096, .iov = &iov[i], .iovcnt = 1 };
+		submit(st, &req[i]);
+	}
+	drain();
+	for (i = 0; i < 64; i++) {
+		bad += req[i].result != 0;
+		memset(bufs[i], 0, 4096);
+		req[i].op = STORE_OP_READ;
+		submit(st, &req[i]);
+	}
+	drain();
+	for (i = 0; i < 64; i++)
+		bad += req[i].result != 0 || bufs[i][0] != i || bufs[i][4095] != i;
+	is_int(bad, 0, "64 writes then 64 reads in flight at once all round trip");
+}
+
+int main(void)
+{
+	struct store_pool *pool;
+	struct store *st, *ro;
+	static char buf[4096];
+	int fd;
+
+	loop = evloop_new();
+	loop_thread = pthread_self();
+	is_int(store_pool_new(loop, 0, &pool), -EINVAL, "a pool needs a thread");
+	is_int(store_pool_new(loop, 4, &pool), 0, "pool with 4 workers");
+	fd = mkstemp(path);
+	ok(fd >= 0 && write(fd, "x", 1) == 1, "tiny image");
+	is_int(store_raw_open(pool, path, 0, &st), -EINVAL, "an image under one block is refused");
+	is_int(store_raw_open(pool, "/nonexistent/img", 0, &st), -ENOENT, "missing image");
+	ok(ftruncate(fd, IMG_SIZE) == 0, "1 MiB image");
+	close(fd);
+	is_int(store_raw_open(pool, path, 0, &st), 0, "open read-write");
+	is_int(st->size, IMG_SIZE, "size");
+	test_round_trip(st);
+	test_refusals(st);
+	test_faults(st);
+	test_unmap(st);
+	test_queue_depth(st);
+	is_int(done_in_submit, 0, "done never called inside store_submit");
+	is_int(done_off_loop, 0, "done always called on the loop thread");
+
+	is_int(store_raw_open(pool, path, 1, &ro), 0, "open read-only");
+	ok(ro->read_only && !ro->thin, "read-only store is neither writable nor thin");
+	is_int(one(ro, STORE_OP_READ, 0, 0, 4096, buf), 0, "read-only store reads");
+	is_int(one(ro, STORE_OP_WRITE, 0, 0, 4096, buf), -EROFS, "write refused with -EROFS");
+	is_int(one(ro, STORE_OP_UNMAP, 0, 0, 4096, NULL), -EROFS, "unmap refused with -EROFS");
+	store_close(ro);
+	store_close(st);
+	store_pool_free(pool);
+	evloop_free(loop);
+	unlink(path);
+	return done_testing();
+}

@@ -1,0 +1,305 @@
+/* The worker pool: N threads take jobs from one queue and run the blocking disk calls; each
+ * finished job goes on a completion list and the loop thread is woken through an eventfd only
+ * when that list goes from empty to non-empty, so a burst of completions costs one wakeup. */
+#include "vdisk-server/store.h"
+#include "vdisk-server/store_pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define POOL_MAX_THREADS 64
+#define POOL_SLAB_JOBS 64
+
+struct pool_slab {
+	struct pool_slab *next;
+	struct pool_job jobs[POOL_SLAB_JOBS];
+};
+
+struct store_pool {
+	struct evloop *loop;
+	/* Submission queue, shared with the workers. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct pool_job *head, *tail;
+	unsigned idle;
+	int stopping;
+	/* Completion list, filled by workers, drained by the loop. */
+	pthread_mutex_t done_lock;
+	struct pool_job *done_head, *done_tail;
+	int efd;
+	struct ev_io efd_io;
+	/* Loop thread only. */
+	struct pool_job *free_jobs;
+	struct pool_slab *slabs;
+	pthread_t threads[POOL_MAX_THREADS];
+	unsigned nthreads;
+};
+
+static __thread void *scratch;
+static __thread size_t scratch_size;
+
+void *pool_scratch(size_t size)
+{
+	void *p;
+
+	if (size <= scratch_size)
+		return scratch;
+	/* Page aligned so the copy-up buffer also suits O_DIRECT should a store ever use it. */
+	if (posix_memalign(&p, 4096, size))
+		return NULL;
+	free(scratch);
+	scratch = p;
+	scratch_size = size;
+	return p;
+}
+
+struct pool_job *pool_job_get(struct store_pool *pool)
+{
+	struct pool_job *job = pool->free_jobs;
+
+	if (!job) {
+		struct pool_slab *slab = malloc(sizeof(*slab));
+		unsigned i;
+
+		if (!slab)
+			return NULL;
+		slab->next = pool->slabs;
+		pool->slabs = slab;
+		for (i = 0; i < POOL_SLAB_JOBS; i++) {
+			slab->jobs[i].next = pool->free_jobs;
+			pool->free_jobs = &slab->jobs[i];
+		}
+		job = pool->free_jobs;
+	}
+	pool->free_jobs = job->next;
+	job->next = NULL;
+	return job;
+}
+
+void pool_job_put(struct store_pool *pool, struct pool_job *job)
+{
+	job->next = pool->free_jobs;
+	pool->free_jobs = job;
+}
+
+static void post_done(struct store_pool *pool, struct pool_job *job)
+{
+	uint64_t one = 1;
+	int was_empty;
+
+	job->next = NULL;
+	pthread_mutex_lock(&pool->done_lock);
+	was_empty = !pool->done_head;
+	if (pool->done_tail)
+		pool->done_tail->next = job;
+	else
+		pool->done_head = job;
+	pool->done_tail = job;
+	pthread_mutex_unlock(&pool->done_lock);
+	/* An eventfd write only fails when the counter would overflow, which the loop's reads
+	 * make impossible; the wakeup is then already pending anyway. */
+	if (was_empty && write(pool->efd, &one, sizeof(one)) < 0)
+		log_debug("store pool: eventfd write: %m");
+}
+
+void pool_queue(struct store_pool *pool, struct pool_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&pool->lock);
+	if (pool->tail)
+		pool->tail->next = job;
+	else
+		pool->head = job;
+	pool->tail = job;
+	if (pool->idle)
+		pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void pool_post(struct store_pool *pool, struct pool_job *job)
+{
+	post_done(pool, job);
+}
+
+static int req_check(const struct store *st, const struct store_req *req)
+{
+	uint64_t iov_len = 0;
+	int i;
+
+	if (req->op == STORE_OP_FLUSH)
+		return 0;
+	if (req->offset % STORE_BLOCK_SIZE || req->length % STORE_BLOCK_SIZE ||
+	    req->length > st->size || req->offset > st->size - req->length)
+		return -EINVAL;
+	switch (req->op) {
+	case STORE_OP_READ:
+		break;
+	case STORE_OP_WRITE:
+		if (st->read_only)
+			return -EROFS;
+		break;
+	case STORE_OP_UNMAP:
+		if (st->read_only)
+			return -EROFS;
+		return st->thin ? 0 : -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+	if (req->iovcnt < 0 || (req->iovcnt && !req->iov))
+		return -EINVAL;
+	for (i = 0; i < req->iovcnt; i++)
+		iov_len += req->iov[i].iov_len;
+	return iov_len < req->length ? -EINVAL : 0;
+}
+
+int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
+		void (*run)(struct pool_job *), void (*complete)(struct pool_job *))
+{
+	struct pool_job *job = pool_job_get(pool);
+
+	if (!job)
+		return -ENOMEM;
+	job->run = run;
+	job->complete = complete;
+	job->st = st;
+	job->req = req;
+	req->result = req_check(st, req);
+	if (req->result || (req->op != STORE_OP_FLUSH && !req->length))
+		pool_post(pool, job);
+	else
+		pool_queue(pool, job);
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct store_pool *pool = arg;
+	struct pool_job *job;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		while (!pool->head && !pool->stopping) {
+			pool->idle++;
+			pthread_cond_wait(&pool->cond, &pool->lock);
+			pool->idle--;
+		}
+		job = pool->head;
+		if (!job) {
+			pthread_mutex_unlock(&pool->lock);
+			break;
+		}
+		pool->head = job->next;
+		if (!pool->head)
+			pool->tail = NULL;
+		pthread_mutex_unlock(&pool->lock);
+		job->run(job);
+		post_done(pool, job);
+	}
+	free(scratch);
+	scratch = NULL;
+	scratch_size = 0;
+	return NULL;
+}
+
+/* Loop thread: reset the eventfd first, then take the list, so a job posted in between
+ * leaves the eventfd readable for the next round instead of being missed. */
+static void completions_ready(struct ev_io *io, uint32_t events)
+{
+	struct store_pool *pool = io->arg;
+	struct pool_job *job, *next;
+	uint64_t n;
+
+	(void)events;
+	if (read(pool->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("store pool: eventfd read: %m");
+	pthread_mutex_lock(&pool->done_lock);
+	job = pool->done_head;
+	pool->done_head = pool->done_tail = NULL;
+	pthread_mutex_unlock(&pool->done_lock);
+	for (; job; job = next) {
+		next = job->next;
+		job->complete(job);
+	}
+}
+
+static void stop_workers(struct store_pool *pool)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&pool->lock);
+	pool->stopping = 1;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	for (i = 0; i < pool->nthreads; i++)
+		pthread_join(pool->threads[i], NULL);
+	pool->nthreads = 0;
+}
+
+int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **out)
+{
+	struct store_pool *pool;
+	int rc;
+
+	if (nthreads < 1 || nthreads > POOL_MAX_THREADS)
+		return -EINVAL;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->loop = loop;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	pthread_mutex_init(&pool->done_lock, NULL);
+	pool->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool->efd < 0) {
+		rc = -errno;
+		goto out_free_pool;
+	}
+	rc = ev_io_add(loop, &pool->efd_io, pool->efd, EPOLLIN, completions_ready, pool);
+	if (rc)
+		goto out_close_efd;
+	while (pool->nthreads < nthreads) {
+		rc = -pthread_create(&pool->threads[pool->nthreads], NULL, worker, pool);
+		if (rc)
+			goto out_stop_workers;
+		pool->nthreads++;
+	}
+	*out = pool;
+	return 0;
+
+out_stop_workers:
+	stop_workers(pool);
+	ev_io_del(loop, &pool->efd_io);
+out_close_efd:
+	close(pool->efd);
+out_free_pool:
+	pthread_mutex_destroy(&pool->done_lock);
+	pthread_cond_destroy(&pool->cond);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+	return rc;
+}
+
+void store_pool_free(struct store_pool *pool)
+{
+	struct pool_slab *slab, *next;
+
+	if (!pool)
+		return;
+	stop_workers(pool);
+	ev_io_del(pool->loop, &pool->efd_io);
+	close(pool->efd);
+	for (slab = pool->slabs; slab; slab = next) {
+		next = slab->next;
+		free(slab);
+	}
+	pthread_mutex_destroy(&pool->done_lock);
+	pthread_cond_destroy(&pool->cond);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
