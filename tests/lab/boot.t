@@ -1,11 +1,11 @@
 #!/bin/bash
 # A real diskless client: QEMU (TCG) with Debian's iPXE ROM boots the lab image over iSCSI
-# from a stand-in server (tgtd, busybox udhcpd, in.tftpd) in network namespaces this test
+# from a server (vdiskd, or tgtd; busybox udhcpd and in.tftpd standing in for pxed) in network namespaces this test
 # makes and removes, and the workload runs with no I/O error and no mismatch. Prints the
 # boot timings it measured. Namespaces, links and interfaces start with ql-.
 source "$SRCDIR/tests/lib/tap.sh"
 need_root
-for p in qemu-system-x86_64 tgtd tgtadm in.tftpd perl; do
+for p in qemu-system-x86_64 in.tftpd perl; do
 	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
 done
 
@@ -56,22 +56,39 @@ in_srv ip addr add "$SRV_IP/24" dev ql-srv0
 in_srv ip link set ql-srv0 up
 ok $? "namespaces, bridge, tap and veth"
 
-# iSCSI target. tgt keeps LUN 0 for its controller, so the disk is LUN 1 (vdiskd serves it
-# as LUN 0, which sanboot's empty LUN field means).
-in_srv tgtd -f -C "$TGT_PORT" >"$tmp/tgtd.log" 2>&1 &
-pids+=($!)
-for i in $(seq 50); do tgtadm -C "$TGT_PORT" --mode sys --op show >/dev/null 2>&1 && break; sleep 0.1; done
-tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op new --tid 1 -T "$IQN" &&
-tgtadm -C "$TGT_PORT" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 -b "$tmp/disk.img" &&
-tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op bind --tid 1 -I ALL
-ok $? "tgtd serves the image copy"
+# iSCSI target: our vdiskd when it is built, else tgtd (LAB_TARGET=tgtd picks it anyway).
+# tgt keeps LUN 0 for its controller, so there the disk is LUN 1; vdiskd serves it as LUN 0,
+# which an empty LUN field in the sanboot URI means.
+target=${LAB_TARGET:-vdiskd}
+[ "$target" = vdiskd ] && [ ! -x "$BUILD/vdiskd" ] && target=tgtd
+if [ "$target" = vdiskd ]; then
+	lun=""
+	in_srv "$BUILD/vdiskd" --listen "$SRV_IP:3260" --lun "$IQN=$tmp/disk.img" --verbose \
+		>"$tmp/target.log" 2>&1 &
+	pids+=($!)
+else
+	command -v tgtd >/dev/null || skip_all "neither build/vdiskd nor tgtd (package tgt)"
+	lun=1
+	in_srv tgtd -f -C "$TGT_PORT" >"$tmp/target.log" 2>&1 &
+	pids+=($!)
+	for i in $(seq 50); do tgtadm -C "$TGT_PORT" --mode sys --op show >/dev/null 2>&1 && break; sleep 0.1; done
+	tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op new --tid 1 -T "$IQN" &&
+	tgtadm -C "$TGT_PORT" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 -b "$tmp/disk.img" &&
+	tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op bind --tid 1 -I ALL
+fi
+for i in $(seq 50); do
+	in_srv bash -c "echo >/dev/tcp/$SRV_IP/3260" 2>/dev/null && break
+	sleep 0.1
+done
+in_srv bash -c "echo >/dev/tcp/$SRV_IP/3260" 2>/dev/null
+ok $? "$target serves the image copy on $SRV_IP:3260"
 
 # DHCP and TFTP: iPXE gets an address and the name of its script.
 mkdir -p "$tmp/tftp"
 cat >"$tmp/tftp/boot.ipxe" <<EOT
 #!ipxe
 set initiator-iqn $CLIENT_IQN
-sanboot iscsi:$SRV_IP:::1:$IQN
+sanboot iscsi:$SRV_IP:::$lun:$IQN
 EOT
 cat >"$tmp/udhcpd.conf" <<EOT
 start 10.77.0.100
@@ -135,5 +152,6 @@ grep -aq 'ql-init: iscsid started' "$log"
 ok $? "iscsid runs on the booted root"
 if [ "$tap_failed" -gt 0 ]; then
 	diag "serial log tail:"; tail -n 40 "$log" | sed 's/^/#   /'
+	diag "$target log tail:"; tail -n 20 "$tmp/target.log" | sed 's/^/#   /'
 fi
 done_testing
