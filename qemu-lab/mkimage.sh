@@ -33,6 +33,10 @@ copy_with_libs "$tree" "$root" sbin/iscsid
 install -m 755 "$guest/init" "$root/sbin/init"
 install -m 644 "$guest/iscsid.conf" "$root/etc/iscsi/iscsid.conf"
 install -m 755 "$workload" "$root/bin/workload"
+# iscsid accepts control requests (its own session sync included) only from a peer whose uid
+# getpwuid names "root": without this file it adopts no session, and nothing re-logs in.
+echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"
+echo "root:x:0:" > "$root/etc/group"
 head -c $((512 * 1024)) /dev/urandom > "$root/data/check.bin"
 "$workload" --sum "$root/data/check.bin" > "$root/data/check.bin.crc"
 

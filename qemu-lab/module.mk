@@ -14,7 +14,7 @@ LAB_GUEST := $(wildcard qemu-lab/guest/*)
 
 $(LAB_OUT)/workload: $(LAB_WORKLOAD_SRCS) $(wildcard qemu-lab/workload/*.h)
 	@mkdir -p $(@D)
-	$(LAB_CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -static -o $@ $(LAB_WORKLOAD_SRCS)
+	$(LAB_CC) -std=gnu11 -O2 $(WARN) -D_GNU_SOURCE -static -pthread -o $@ $(LAB_WORKLOAD_SRCS)
 
 # The stamp stands for the unpacked tree; fetch.sh redoes nothing it already has.
 $(LAB_CACHE)/tree.stamp: qemu-lab/fetch.sh

@@ -6,11 +6,13 @@
  *   workload [--seconds N] [--rate N] [--blocks N] [--check FILE] DEVICE
  *   workload --sum FILE        prints FILE's CRC-32 (how the image build makes FILE.crc)
  *
- * Built static: the guest root holds no C library for it. */
+ * Built static: the guest root holds no C library for it. Two threads: one does the I/O,
+ * the other reports once a second, so a stalled I/O does not silence the console. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +49,11 @@ struct workload {
 	uint8_t *buf;		/* one block, aligned for O_DIRECT */
 	uint8_t *chunk;		/* for the checksummed file */
 	uint32_t check_crc;
+	uint64_t start_ms;
+	/* The reporter thread prints a line every second even while an I/O hangs for seconds
+	 * (a failover); lock guards st, the only state both threads touch. */
+	pthread_mutex_t lock;
+	int done;
 	struct ql_stats st;
 };
 
@@ -84,9 +91,20 @@ static void sleep_ms(uint64_t ms)
 	nanosleep(&ts, NULL);	/* a signal cuts it short, which is what stopping wants */
 }
 
+/* Adds one to a counter of st. */
+static void count(struct workload *w, uint64_t *counter)
+{
+	pthread_mutex_lock(&w->lock);
+	(*counter)++;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void note_latency(struct workload *w, const char *what, uint64_t lba, uint64_t ms)
 {
-	if (ql_stats_latency(&w->st, ms))
+	pthread_mutex_lock(&w->lock);
+	int stalled = ql_stats_latency(&w->st, ms);
+	pthread_mutex_unlock(&w->lock);
+	if (stalled)
 		say("ql-workload: stall %" PRIu64 " ms (%s lba %" PRIu64 ")", ms, what, lba);
 }
 
@@ -98,17 +116,17 @@ static void verify_block(struct workload *w, uint64_t lba, uint64_t want_seq, co
 
 	note_latency(w, what, lba, now_ms() - t0);
 	if (n != QL_BLOCK_SIZE) {
-		w->st.errors++;
+		count(w, &w->st.errors);
 		say("ql-workload: error %s lba %" PRIu64 ": %s", what, lba,
 		    n < 0 ? strerror(errno) : "short read");
 		return;
 	}
 	enum ql_verdict v = ql_block_check(w->buf, w->run_id, lba, want_seq, &got);
 	if (v == QL_OK) {
-		w->st.verified++;
+		count(w, &w->st.verified);
 		return;
 	}
-	w->st.mismatches++;
+	count(w, &w->st.mismatches);
 	say("ql-workload: mismatch %s lba %" PRIu64 " want seq %" PRIu64 ": %s (got seq %" PRIu64
 	    ")", what, lba, want_seq, ql_verdict_name(v), got);
 }
@@ -122,13 +140,13 @@ static void write_next(struct workload *w)
 	ssize_t n = pwrite(w->fd, w->buf, QL_BLOCK_SIZE, (off_t)(lba * QL_BLOCK_SIZE));
 	note_latency(w, "write", lba, now_ms() - t0);
 	if (n != QL_BLOCK_SIZE) {
-		w->st.errors++;
+		count(w, &w->st.errors);
 		w->last_seq[lba] = UNKNOWN_SEQ;
 		say("ql-workload: error write lba %" PRIu64 " seq %" PRIu64 ": %s", lba, seq,
 		    n < 0 ? strerror(errno) : "short write");
 		return;
 	}
-	w->st.writes++;
+	count(w, &w->st.writes);
 	w->last_seq[lba] = seq;
 	verify_block(w, lba, seq, "read-back");
 }
@@ -152,9 +170,9 @@ static void check_file(struct workload *w)
 	uint64_t t0 = now_ms();
 	int fd = open(w->opt.check, O_RDONLY | O_DIRECT);
 
-	w->st.checks++;
+	count(w, &w->st.checks);
 	if (fd < 0) {
-		w->st.check_failures++;
+		count(w, &w->st.check_failures);
 		say("ql-workload: error check %s: %s", w->opt.check, strerror(errno));
 		return;
 	}
@@ -162,10 +180,10 @@ static void check_file(struct workload *w)
 		crc = ql_crc32(crc, w->chunk, (size_t)n);
 	note_latency(w, "check", 0, now_ms() - t0);
 	if (n < 0) {
-		w->st.check_failures++;
+		count(w, &w->st.check_failures);
 		say("ql-workload: error check %s: %s", w->opt.check, strerror(errno));
 	} else if (crc != w->check_crc) {
-		w->st.check_failures++;
+		count(w, &w->st.check_failures);
 		say("ql-workload: mismatch check %s: crc %08x, want %08x", w->opt.check, crc,
 		    w->check_crc);
 	}
@@ -320,24 +338,53 @@ static int setup(struct workload *w)
 	return 0;
 }
 
+static void *reporter(void *arg)
+{
+	struct workload *w = arg;
+	uint64_t next = w->start_ms + 1000;
+	char line[512];
+
+	for (;;) {
+		uint64_t t = now_ms();
+		if (next > t)
+			sleep_ms(next - t);
+		pthread_mutex_lock(&w->lock);
+		if (w->done) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		ql_format_progress(line, sizeof(line), &w->st, (next - w->start_ms) / 1000);
+		pthread_mutex_unlock(&w->lock);
+		say("%s", line);
+		next += 1000;
+	}
+}
+
 static void run(struct workload *w)
 {
 	uint64_t start = now_ms(), period = 1000 / w->opt.rate;
-	uint64_t next_report = start + 1000, next_check = start, next_io = start;
+	uint64_t next_check = start, next_io = start;
 	uint64_t deadline = w->opt.seconds ? start + w->opt.seconds * 1000 : 0;
 	char line[512];
+	pthread_t thread;
+	sigset_t mask, old;
 
+	w->start_ms = start;
+	/* Signals go to the I/O thread, whose sleep they cut short. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	int have_reporter = pthread_create(&thread, NULL, reporter, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!have_reporter)
+		say("ql-workload: no reporter thread: progress lines only between I/Os");
 	say("ql-workload: start device=%s blocks=%" PRIu64 " rate=%" PRIu64 " run=%016" PRIx64
 	    " uptime=%.2f", w->opt.device, w->nblocks, w->opt.rate, w->run_id, uptime());
 	while (!stopping) {
 		uint64_t t = now_ms();
 		if (deadline && t >= deadline)
 			break;
-		if (t >= next_report) {
-			ql_format_progress(line, sizeof(line), &w->st, (t - start) / 1000);
-			say("%s", line);
-			next_report = t + 1000;
-		}
 		if (w->opt.check && t >= next_check) {
 			check_file(w);
 			next_check = now_ms() + CHECK_EVERY_MS;
@@ -351,13 +398,19 @@ static void run(struct workload *w)
 		else
 			next_io = t;	/* behind after a stall: no burst to catch up */
 	}
+	pthread_mutex_lock(&w->lock);
+	w->done = 1;
 	ql_format_summary(line, sizeof(line), &w->st, (now_ms() - start) / 1000);
+	pthread_mutex_unlock(&w->lock);
+	if (have_reporter)
+		pthread_join(thread, NULL);
 	say("%s", line);
 }
 
 int main(int argc, char **argv)
 {
-	struct workload w = { .opt = { .rate = 50, .max_blocks = 4096 }, .fd = -1 };
+	struct workload w = { .opt = { .rate = 50, .max_blocks = 4096 }, .fd = -1,
+			      .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	if (argc == 3 && strcmp(argv[1], "--sum") == 0)
