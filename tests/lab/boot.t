@@ -1,9 +1,10 @@
 #!/bin/bash
 # A real diskless client: QEMU (TCG) with Debian's iPXE ROM boots the lab image over iSCSI
-# from a server (vdiskd, or tgtd; busybox udhcpd and in.tftpd standing in for pxed) in network namespaces this test
-# makes and removes, and the workload runs with no I/O error and no mismatch. Prints the
-# boot timings it measured. Namespaces, links and interfaces start with ql-.
-source "$SRCDIR/tests/lib/tap.sh"
+# from a server (vdiskd, or tgtd; busybox udhcpd and in.tftpd stand in for pxed) in network
+# namespaces this test makes and removes; the workload runs with no I/O error and no
+# mismatch, also across a restart of the target. Prints the boot timings it measured.
+# Namespaces, links and interfaces start with ql-. QL_KEEP=1 keeps the logs.
+source "$(dirname "$0")/../lib/tap.sh" || exit 1
 need_root
 for p in qemu-system-x86_64 in.tftpd perl; do
 	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
