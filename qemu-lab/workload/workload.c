@@ -309,6 +309,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* Opens the device and allocates the buffers. On failure the caller exits at once, so what
+ * was opened goes with the process rather than through unwinding here. */
 static int setup(struct workload *w)
 {
 	struct timespec ts;
