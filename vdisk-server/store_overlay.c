@@ -89,7 +89,9 @@ struct overlay {
 	unsigned inflight;	/* loop thread only */
 };
 
+/* log_limited keeps plain counters; workers share this one under its own lock. */
 static struct log_ratelimit punch_rl = LOG_RATELIMIT_INIT(60);
+static pthread_mutex_t punch_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int bit_get(const uint64_t *m, uint64_t i)
 {
@@ -370,9 +372,12 @@ static int ov_unmap(struct overlay *ov, struct store_req *req)
 		if (!rc) {
 			pstart = c << ov->shift;
 			pend = next << ov->shift < ov->st.size ? next << ov->shift : ov->st.size;
-			if (sio_punch(ov->data_fd, pstart, pend - pstart))
+			if (sio_punch(ov->data_fd, pstart, pend - pstart)) {
+				pthread_mutex_lock(&punch_rl_lock);
 				log_limited(&punch_rl, LOG_WARNING,
 					    "store: overlay: cannot punch a hole, space stays used");
+				pthread_mutex_unlock(&punch_rl_lock);
+			}
 		}
 		busy_release(ov, c, next - 1);
 		if (rc)
