@@ -203,6 +203,8 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 		if (post_now(pool, job))
 			post_done(pool, job);
 	} else if (!try_now || try_now(job) || post_now(pool, job)) {
+		/* Also when try_now did the work but its completion cannot be deferred: try_now
+		 * only takes reads, which a worker may simply do again. */
 		pool_queue(pool, job);
 	}
 	return 0;
