@@ -136,7 +136,7 @@ static int conn_flush(struct iscsi_conn *c)
 	if (c->state == CONN_CLOSING)
 		return 0;
 	set_events(c, (c->txq ? EPOLLOUT : 0) |
-		   (c->tx_queued < ISCSI_TX_HIGH_WATER ? EPOLLIN : 0));
+		   (c->tx_queued < ISCSI_TX_HIGH_WATER && !c->rx_stopped ? EPOLLIN : 0));
 	return 0;
 }
 
@@ -294,7 +294,7 @@ static void conn_read(struct iscsi_conn *c)
 {
 	size_t budget = 4u << 20;	/* then let other connections run */
 
-	while (budget && c->state != CONN_CLOSING) {
+	while (budget && c->state != CONN_CLOSING && !c->rx_stopped) {
 		uint8_t *dst;
 		size_t want = iscsi_rx_direct(&c->rx, &dst);
 		ssize_t n, used;
@@ -330,7 +330,7 @@ static void conn_read(struct iscsi_conn *c)
 		budget = (size_t)n > budget ? 0 : budget - (size_t)n;
 		if (want >= DIRECT_MIN)
 			continue;
-		while (off < (size_t)n && c->state != CONN_CLOSING) {
+		while (off < (size_t)n && c->state != CONN_CLOSING && !c->rx_stopped) {
 			used = iscsi_rx_feed(&c->rx, c->rbuf + off, (size_t)n - off, &complete);
 			if (used < 0) {
 				log_limited(&rl_proto, LOG_WARNING, "%s: %s", c->peer,

@@ -68,6 +68,7 @@ struct iscsi_conn {
 	uint32_t events;
 	struct ev_timer flush_timer, nop_timer;
 	enum conn_state state;
+	int rx_stopped;		/* a final PDU is queued: read nothing more */
 	char peer[64];
 	struct iscsi_rx rx;
 	uint8_t *rbuf;

@@ -47,9 +47,8 @@ static int login_fail(struct iscsi_conn *c, const uint8_t *req, uint16_t status,
 	log_limited(&rl_login, LOG_NOTICE, "%s: login refused (0x%04x) for '%s': %s", c->peer,
 		    status, c->initiator[0] ? c->initiator : "?", why);
 	login_respond(c, req, 0, status, NULL);
-	/* no more input: the reject is the last PDU on this connection */
-	c->state = CONN_LOGIN;
-	c->csg = -1;
+	/* no more input: the refusal is the last PDU on this connection */
+	c->rx_stopped = 1;
 	return 0;
 }
 
@@ -255,8 +254,6 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	int first = !c->login_started;
 	char *grown;
 
-	if (c->csg < 0)
-		return -EPROTO;		/* input after a login reject */
 	if (pdu_opcode(pdu) != ISCSI_OP_LOGIN_REQ) {
 		/* anything else during login: reject the login, end the connection */
 		return login_fail(c, req, ISCSI_LOGIN_INVALID_REQUEST, "non-login PDU during login");
@@ -317,17 +314,14 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		return login_fail(c, req, (uint16_t)-rc, rc == -ISCSI_LOGIN_AUTH_FAILED ?
 				  "authentication failed" : "bad keys");
 	}
-	if (csg == ISCSI_STAGE_SECURITY && transit) {
-		if (c->auth_method == AUTH_NONE_YET && !auth_required(c))
-			c->auth_method = AUTH_NONE;
-		if (c->auth_method == AUTH_NONE_YET ||
-		    (c->auth_method == AUTH_CHAP && c->chap_step != CHAP_DONE)) {
-			if (auth_required(c) || c->auth_method == AUTH_CHAP) {
-				iscsi_text_out_free(&out);
-				return login_fail(c, req, ISCSI_LOGIN_AUTH_FAILED,
-						  "left security stage unauthenticated");
-			}
+	if (csg == ISCSI_STAGE_SECURITY && transit && c->auth_method == AUTH_NONE_YET) {
+		/* no AuthMethod offered: fine only when we require none */
+		if (auth_required(c)) {
+			iscsi_text_out_free(&out);
+			return login_fail(c, req, ISCSI_LOGIN_AUTH_FAILED,
+					  "left security stage unauthenticated");
 		}
+		c->auth_method = AUTH_NONE;
 	}
 	if (csg == ISCSI_STAGE_OPERATIONAL && auth_required(c) && c->chap_step != CHAP_DONE) {
 		iscsi_text_out_free(&out);
