@@ -430,7 +430,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 				abort_task(c, t, m);
 		}
 		if (func == ISCSI_TMF_LUN_RESET)
-			scsi_lu_reset(lu, &c->nexus, (unsigned)lun);
+			scsi_lu_reset(lu);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
@@ -440,7 +440,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		}
 		for (unsigned i = 0; i < tg->nlu; i++)
 			if (tg->lu[i])
-				scsi_lu_reset(tg->lu[i], &c->nexus, i);
+				scsi_lu_reset(tg->lu[i]);
 		m->cold = func == ISCSI_TMF_TARGET_COLD_RESET;
 		break;
 	case ISCSI_TMF_TASK_REASSIGN:
