@@ -215,7 +215,20 @@ void conn_reject(struct iscsi_conn *c, const uint8_t *bhs, uint8_t reason)
 static void conn_free(struct iscsi_conn *c)
 {
 	struct iscsi_server *srv = c->srv;
+	struct iscsi_conn *w = c->reinstated_by;
+	unsigned nfree = TX_FREE_MAX;
 
+	/* the session that reinstated this one may go on */
+	if (w && --w->reinstate_wait == 0 && w->deferred_login) {
+		conn_queue(w, w->deferred_login);
+		w->deferred_login = NULL;
+		w->rx_stopped = 0;
+	}
+	for (struct iscsi_conn *o = srv->conns; o; o = o->next)
+		if (o->reinstated_by == c)
+			o->reinstated_by = NULL;
+	if (c->deferred_login)
+		pdu_release(c, c->deferred_login, &nfree);
 	login_fini(c);
 	while (c->tx_free) {
 		struct tx_pdu *p = c->tx_free;
