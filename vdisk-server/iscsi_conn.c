@@ -312,18 +312,18 @@ static void conn_read(struct iscsi_conn *c)
 		size_t want = iscsi_rx_direct(&c->rx, &dst);
 		ssize_t n, used;
 		size_t off = 0;
-		int complete, rc;
+		int complete;
 
 		if (want >= DIRECT_MIN) {
 			n = read(c->fd, dst, want);
 			if (n > 0) {
 				iscsi_rx_direct_done(&c->rx, (size_t)n);
-				used = iscsi_rx_feed(&c->rx, NULL, 0, &complete);
-				if (complete && (rc = conn_pdu_in(c)) < 0) {
+				/* hands out the PDU if the read completed it; cannot fail */
+				iscsi_rx_feed(&c->rx, NULL, 0, &complete);
+				if (complete && conn_pdu_in(c) < 0) {
 					conn_close(c, "protocol error");
 					return;
 				}
-				(void)used;
 			}
 		} else {
 			n = read(c->fd, c->rbuf, RBUF_LEN);
@@ -353,7 +353,7 @@ static void conn_read(struct iscsi_conn *c)
 				return;
 			}
 			off += (size_t)used;
-			if (complete && (rc = conn_pdu_in(c)) < 0) {
+			if (complete && conn_pdu_in(c) < 0) {
 				conn_close(c, NULL);
 				return;
 			}
