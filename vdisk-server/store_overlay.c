@@ -471,6 +471,34 @@ static int ov_lba_status(struct store *st, uint64_t offset, int *mapped, uint64_
 	return 0;
 }
 
+/* The runs ov_read would read, as file ranges: chunks in the overlay from the data file, the
+ * others from the base (which never changes under a reader). */
+static int ov_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			   struct store_extent *ext, int max)
+{
+	struct overlay *ov = (struct overlay *)st;
+	uint64_t off = offset, end = offset + length, run_end;
+	int mapped, n = 0;
+
+	if (offset % STORE_BLOCK_SIZE || length % STORE_BLOCK_SIZE || length > st->size ||
+	    offset > st->size - length)
+		return -EINVAL;
+	while (off < end) {
+		if (n == max)
+			return -E2BIG;
+		mapped = bit_get(ov->map, off >> ov->shift);
+		run_end = ((off >> ov->shift) + 1) << ov->shift;
+		while (run_end < end && bit_get(ov->map, run_end >> ov->shift) == mapped)
+			run_end += ov->chunk;
+		if (run_end > end)
+			run_end = end;
+		ext[n++] = (struct store_extent){ mapped ? ov->data_fd : ov->base->fd, off,
+						  run_end - off };
+		off = run_end;
+	}
+	return n;
+}
+
 /* Restore mode: the map is cleared durably first, then the data file is emptied; a crash in
  * between leaves stale data that no bit points at. Runs on the loop thread: a client's boot
  * is the moment, one map write and one fdatasync. */
@@ -593,6 +621,7 @@ static const struct store_ops overlay_ops = {
 	.lba_status = ov_lba_status,
 	.reset = ov_reset,
 	.close = ov_close,
+	.read_extents = ov_read_extents,
 };
 
 static int fsync_dir_of(const char *path)
