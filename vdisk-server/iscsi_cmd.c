@@ -51,6 +51,7 @@ static void tmf_respond(struct iscsi_conn *c, struct iscsi_tmf *tmf)
 		conn_stamp_sn(c, p, 1);
 		/* TARGET COLD RESET ends the connection (RFC 7143 11.5.1) */
 		p->close_after = tmf->cold;
+		c->rx_stopped |= tmf->cold;
 		conn_queue(c, p);
 	}
 	free(tmf);
@@ -73,6 +74,7 @@ void cmd_logout_check(struct iscsi_conn *c)
 	put_be16(p->hdr + 40, (uint16_t)c->params.time2wait);
 	put_be16(p->hdr + 42, (uint16_t)c->params.time2retain);
 	p->close_after = 1;
+	c->rx_stopped = 1;
 	conn_queue(c, p);
 }
 
@@ -428,7 +430,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 				abort_task(c, t, m);
 		}
 		if (func == ISCSI_TMF_LUN_RESET)
-			scsi_lu_reset(lu, &c->nexus, (unsigned)lun);
+			scsi_lu_reset(lu);
 		break;
 	case ISCSI_TMF_TARGET_WARM_RESET:
 	case ISCSI_TMF_TARGET_COLD_RESET:
@@ -438,7 +440,7 @@ static int tmf(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		}
 		for (unsigned i = 0; i < tg->nlu; i++)
 			if (tg->lu[i])
-				scsi_lu_reset(tg->lu[i], &c->nexus, i);
+				scsi_lu_reset(tg->lu[i]);
 		m->cold = func == ISCSI_TMF_TARGET_COLD_RESET;
 		break;
 	case ISCSI_TMF_TASK_REASSIGN:

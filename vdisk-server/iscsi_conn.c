@@ -136,7 +136,7 @@ static int conn_flush(struct iscsi_conn *c)
 	if (c->state == CONN_CLOSING)
 		return 0;
 	set_events(c, (c->txq ? EPOLLOUT : 0) |
-		   (c->tx_queued < ISCSI_TX_HIGH_WATER ? EPOLLIN : 0));
+		   (c->tx_queued < ISCSI_TX_HIGH_WATER && !c->rx_stopped ? EPOLLIN : 0));
 	return 0;
 }
 
@@ -215,7 +215,20 @@ void conn_reject(struct iscsi_conn *c, const uint8_t *bhs, uint8_t reason)
 static void conn_free(struct iscsi_conn *c)
 {
 	struct iscsi_server *srv = c->srv;
+	struct iscsi_conn *w = c->reinstated_by;
+	unsigned nfree = TX_FREE_MAX;
 
+	/* the session that reinstated this one may go on */
+	if (w && --w->reinstate_wait == 0 && w->deferred_login) {
+		conn_queue(w, w->deferred_login);
+		w->deferred_login = NULL;
+		w->rx_stopped = 0;
+	}
+	for (struct iscsi_conn *o = srv->conns; o; o = o->next)
+		if (o->reinstated_by == c)
+			o->reinstated_by = NULL;
+	if (c->deferred_login)
+		pdu_release(c, c->deferred_login, &nfree);
 	login_fini(c);
 	while (c->tx_free) {
 		struct tx_pdu *p = c->tx_free;
@@ -294,23 +307,23 @@ static void conn_read(struct iscsi_conn *c)
 {
 	size_t budget = 4u << 20;	/* then let other connections run */
 
-	while (budget && c->state != CONN_CLOSING) {
+	while (budget && c->state != CONN_CLOSING && !c->rx_stopped) {
 		uint8_t *dst;
 		size_t want = iscsi_rx_direct(&c->rx, &dst);
 		ssize_t n, used;
 		size_t off = 0;
-		int complete, rc;
+		int complete;
 
 		if (want >= DIRECT_MIN) {
 			n = read(c->fd, dst, want);
 			if (n > 0) {
 				iscsi_rx_direct_done(&c->rx, (size_t)n);
-				used = iscsi_rx_feed(&c->rx, NULL, 0, &complete);
-				if (complete && (rc = conn_pdu_in(c)) < 0) {
+				/* hands out the PDU if the read completed it; cannot fail */
+				iscsi_rx_feed(&c->rx, NULL, 0, &complete);
+				if (complete && conn_pdu_in(c) < 0) {
 					conn_close(c, "protocol error");
 					return;
 				}
-				(void)used;
 			}
 		} else {
 			n = read(c->fd, c->rbuf, RBUF_LEN);
@@ -330,7 +343,7 @@ static void conn_read(struct iscsi_conn *c)
 		budget = (size_t)n > budget ? 0 : budget - (size_t)n;
 		if (want >= DIRECT_MIN)
 			continue;
-		while (off < (size_t)n && c->state != CONN_CLOSING) {
+		while (off < (size_t)n && c->state != CONN_CLOSING && !c->rx_stopped) {
 			used = iscsi_rx_feed(&c->rx, c->rbuf + off, (size_t)n - off, &complete);
 			if (used < 0) {
 				log_limited(&rl_proto, LOG_WARNING, "%s: %s", c->peer,
@@ -340,7 +353,7 @@ static void conn_read(struct iscsi_conn *c)
 				return;
 			}
 			off += (size_t)used;
-			if (complete && (rc = conn_pdu_in(c)) < 0) {
+			if (complete && conn_pdu_in(c) < 0) {
 				conn_close(c, NULL);
 				return;
 			}

@@ -68,6 +68,7 @@ struct iscsi_conn {
 	uint32_t events;
 	struct ev_timer flush_timer, nop_timer;
 	enum conn_state state;
+	int rx_stopped;		/* a final PDU is queued: read nothing more */
 	char peer[64];
 	struct iscsi_rx rx;
 	uint8_t *rbuf;
@@ -94,6 +95,11 @@ struct iscsi_conn {
 	uint32_t exp_cmdsn, stat_sn;
 	struct iscsi_task *tasks;
 	unsigned ntasks;
+	/* reinstatement: this closed session's commands are awaited by reinstated_by, whose
+	 * final login response (deferred_login) leaves when reinstate_wait drops to 0 */
+	struct iscsi_conn *reinstated_by;
+	unsigned reinstate_wait;
+	struct tx_pdu *deferred_login;
 	int logout_pending;
 	uint32_t logout_itt;
 	uint32_t nop_ttt, nop_pending;

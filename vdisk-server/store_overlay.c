@@ -89,7 +89,9 @@ struct overlay {
 	unsigned inflight;	/* loop thread only */
 };
 
+/* log_limited keeps plain counters; workers share this one under its own lock. */
 static struct log_ratelimit punch_rl = LOG_RATELIMIT_INIT(60);
+static pthread_mutex_t punch_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int bit_get(const uint64_t *m, uint64_t i)
 {
@@ -370,9 +372,12 @@ static int ov_unmap(struct overlay *ov, struct store_req *req)
 		if (!rc) {
 			pstart = c << ov->shift;
 			pend = next << ov->shift < ov->st.size ? next << ov->shift : ov->st.size;
-			if (sio_punch(ov->data_fd, pstart, pend - pstart))
+			if (sio_punch(ov->data_fd, pstart, pend - pstart)) {
+				pthread_mutex_lock(&punch_rl_lock);
 				log_limited(&punch_rl, LOG_WARNING,
 					    "store: overlay: cannot punch a hole, space stays used");
+				pthread_mutex_unlock(&punch_rl_lock);
+			}
 		}
 		busy_release(ov, c, next - 1);
 		if (rc)
@@ -464,6 +469,34 @@ static int ov_lba_status(struct store *st, uint64_t offset, int *mapped, uint64_
 	*mapped = m;
 	*run = (end < st->size ? end : st->size) - offset;
 	return 0;
+}
+
+/* The runs ov_read would read, as file ranges: chunks in the overlay from the data file, the
+ * others from the base (which never changes under a reader). */
+static int ov_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			   struct store_extent *ext, int max)
+{
+	struct overlay *ov = (struct overlay *)st;
+	uint64_t off = offset, end = offset + length, run_end;
+	int mapped, n = 0;
+
+	if (offset % STORE_BLOCK_SIZE || length % STORE_BLOCK_SIZE || length > st->size ||
+	    offset > st->size - length)
+		return -EINVAL;
+	while (off < end) {
+		if (n == max)
+			return -E2BIG;
+		mapped = bit_get(ov->map, off >> ov->shift);
+		run_end = ((off >> ov->shift) + 1) << ov->shift;
+		while (run_end < end && bit_get(ov->map, run_end >> ov->shift) == mapped)
+			run_end += ov->chunk;
+		if (run_end > end)
+			run_end = end;
+		ext[n++] = (struct store_extent){ mapped ? ov->data_fd : ov->base->fd, off,
+						  run_end - off };
+		off = run_end;
+	}
+	return n;
 }
 
 /* Restore mode: the map is cleared durably first, then the data file is emptied; a crash in
@@ -588,6 +621,7 @@ static const struct store_ops overlay_ops = {
 	.lba_status = ov_lba_status,
 	.reset = ov_reset,
 	.close = ov_close,
+	.read_extents = ov_read_extents,
 };
 
 static int fsync_dir_of(const char *path)

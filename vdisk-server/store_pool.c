@@ -63,7 +63,8 @@ void *pool_scratch(size_t size)
 	return p;
 }
 
-struct pool_job *pool_job_get(struct store_pool *pool)
+/* Loop thread only. NULL when out of memory. */
+static struct pool_job *pool_job_get(struct store_pool *pool)
 {
 	struct pool_job *job = pool->free_jobs;
 
@@ -112,7 +113,8 @@ static void post_done(struct store_pool *pool, struct pool_job *job)
 		log_debug("store pool: eventfd write: %m");
 }
 
-void pool_queue(struct store_pool *pool, struct pool_job *job)
+/* Loop thread: job->run on a worker, then job->complete on the loop. */
+static void pool_queue(struct store_pool *pool, struct pool_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&pool->lock);
@@ -124,11 +126,6 @@ void pool_queue(struct store_pool *pool, struct pool_job *job)
 	if (pool->idle)
 		pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
-}
-
-void pool_post(struct store_pool *pool, struct pool_job *job)
-{
-	post_done(pool, job);
 }
 
 static int req_check(const struct store *st, const struct store_req *req)
@@ -204,8 +201,10 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 	req->result = req_check(st, req);
 	if (req->result || (req->op != STORE_OP_FLUSH && !req->length)) {
 		if (post_now(pool, job))
-			pool_post(pool, job);
+			post_done(pool, job);
 	} else if (!try_now || try_now(job) || post_now(pool, job)) {
+		/* Also when try_now did the work but its completion cannot be deferred: try_now
+		 * only takes reads, which a worker may simply do again. */
 		pool_queue(pool, job);
 	}
 	return 0;

@@ -17,15 +17,8 @@ struct pool_job {
 	struct pool_job *next;
 };
 
-/* Loop thread only. NULL when out of memory. */
-struct pool_job *pool_job_get(struct store_pool *pool);
+/* Loop thread, from a store's complete: gives the job back to the pool's free list. */
 void pool_job_put(struct store_pool *pool, struct pool_job *job);
-
-/* Loop thread: job->run on a worker, then job->complete on the loop. */
-void pool_queue(struct store_pool *pool, struct pool_job *job);
-/* Loop thread: job->complete on the loop in a later round, without running anything, so a
- * request refused at once still completes outside store_submit(). */
-void pool_post(struct store_pool *pool, struct pool_job *job);
 
 /* Reads up to this size are first tried on the loop thread from the page cache: for them the
  * hop to a worker and back costs more than the copy. Larger ones stay in the workers, which

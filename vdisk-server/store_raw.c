@@ -110,6 +110,20 @@ static int raw_lba_status(struct store *st, uint64_t offset, int *mapped, uint64
 	return 0;
 }
 
+static int raw_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			    struct store_extent *ext, int max)
+{
+	struct raw_store *rs = (struct raw_store *)st;
+
+	if (offset % STORE_BLOCK_SIZE || length % STORE_BLOCK_SIZE || length > st->size ||
+	    offset > st->size - length)
+		return -EINVAL;
+	if (max < 1)
+		return -E2BIG;
+	ext[0] = (struct store_extent){ rs->fd, offset, length };
+	return 1;
+}
+
 static int raw_reset(struct store *st)
 {
 	(void)st;
@@ -131,6 +145,7 @@ static const struct store_ops raw_ops = {
 	.lba_status = raw_lba_status,
 	.reset = raw_reset,
 	.close = raw_close,
+	.read_extents = raw_read_extents,
 };
 
 int store_raw_open(struct store_pool *pool, const char *path, int read_only, struct store **out)

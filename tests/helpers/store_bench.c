@@ -6,6 +6,7 @@
  *                                             in the overlay (the copy-up cost)
  *     --bs BYTES (4096)  --qd N (32)  --threads N (8)  --seconds S (5)  --count N
  *     --chunk BYTES      overlay chunk size when the overlay is created
+ *     --fua              writes carry FUA
  *
  * Prints one line: ops, IOPS, MB/s, p50 and p99 latency, and the overlay's allocated space. */
 #include <errno.h>
@@ -42,7 +43,7 @@ static enum bench_op op = B_RANDREAD;
 static uint64_t bs = 4096, chunk = STORE_OVERLAY_CHUNK, seq_off, alloc_next, limit_ops;
 static uint64_t issued, completed, failed, deadline_ns, *perm, nperm;
 static uint32_t *lat_us;
-static unsigned qd = 32, inflight;
+static unsigned qd = 32, inflight, fua;
 static uint64_t rng = 88172645463325252ull;
 
 static uint64_t now_ns(void)
@@ -98,7 +99,8 @@ static void issue(struct slot *s)
 	s->iov = (struct iovec){ s->buf, bs };
 	s->req = (struct store_req){ .op = op == B_RANDREAD || op == B_SEQREAD ? STORE_OP_READ :
 				     STORE_OP_WRITE, .offset = off, .length = bs,
-				     .iov = &s->iov, .iovcnt = 1, .done = done, .priv = s };
+				     .iov = &s->iov, .iovcnt = 1, .done = done, .priv = s,
+				     .flags = fua ? STORE_FUA : 0 };
 	s->t0 = now_ns();
 	if (store_submit(st, &s->req)) {
 		fprintf(stderr, "store_bench: submit failed\n");
@@ -132,7 +134,7 @@ static int cmp_u32(const void *a, const void *b)
 static int usage(void)
 {
 	fprintf(stderr, "usage: store_bench [--op randread|randwrite|seqread|alloc] [--bs B] "
-			"[--qd N] [--threads N] [--seconds S] [--count N] [--chunk B] BASE "
+			"[--qd N] [--threads N] [--seconds S] [--count N] [--chunk B] [--fua] BASE "
 			"[OVERLAY]\n");
 	return 2;
 }
@@ -144,7 +146,8 @@ int main(int argc, char **argv)
 		{ "qd", required_argument, NULL, 'q' }, { "threads", required_argument, NULL, 't' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'n' },
-		{ "chunk", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+		{ "chunk", required_argument, NULL, 'c' }, { "fua", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
 	};
 	unsigned threads = 8, i;
 	double seconds = 5, el;
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'n': limit_ops = strtoull(optarg, NULL, 0); break;
 		case 'c': chunk = strtoull(optarg, NULL, 0); break;
+		case 'f': fua = 1; break;
 		default: return usage();
 		}
 	}

@@ -423,6 +423,31 @@ static void test_lba_runs(void)
 		   want[i].mapped ? "mapped" : "unmapped", (unsigned long long)want[i].run,
 		   mapped, (unsigned long long)run);
 	}
+	{
+		/* The extents tile the range, alternate between data file and base like the
+		 * map, and their bytes are what a READ returns. */
+		struct store_extent ext[8];
+		unsigned char *viaread = malloc(300 * 4096), *viaext = malloc(300 * 4096);
+		uint64_t at = 0;
+		int n, k, good = 1;
+
+		n = st->ops->read_extents(st, 4096, 240 * 4096, ext, 8);
+		is_int(n, 4, "read_extents: base, overlay, base, overlay");
+		for (k = 0; k < n; k++) {
+			good &= ext[k].offset == 4096 + at;
+			good &= pread(ext[k].fd, viaext + at, ext[k].length,
+				      (off_t)ext[k].offset) == (ssize_t)ext[k].length;
+			at += ext[k].length;
+		}
+		ok(good && at == 240 * 4096, "extents tile the range and read back");
+		is_int(one(st, STORE_OP_READ, 0, 4096, 240 * 4096, viaread), 0, "READ the range");
+		ok(memcmp(viaread, viaext, 240 * 4096) == 0, "same bytes as READ");
+		is_int(st->ops->read_extents(st, 4096, 240 * 4096, ext, 3), -E2BIG,
+		       "too few slots: -E2BIG");
+		is_int(st->ops->read_extents(st, 100, 512, ext, 8), -EINVAL, "unaligned: -EINVAL");
+		free(viaread);
+		free(viaext);
+	}
 	is_int(one(st, STORE_OP_UNMAP, 0, 0, IMG_SIZE, NULL), 0, "unmap everything");
 	is_int(st->ops->lba_status(st, 0, &mapped, &run), 0, "lba_status");
 	ok(!mapped && run == IMG_SIZE, "one unmapped run again");

@@ -182,6 +182,15 @@ static void test_unmap(struct store *st)
 	is_int(st->ops->lba_status(st, IMG_SIZE, &mapped, &run), -EINVAL,
 	       "lba_status past the end refused");
 	is_int(st->ops->reset(st), -EOPNOTSUPP, "a raw store has nothing to reset");
+	{
+		struct store_extent ext[2];
+		is_int(st->ops->read_extents(st, 4096, 8192, ext, 2), 1, "read_extents: one");
+		ok(ext[0].offset == 4096 && ext[0].length == 8192 && ext[0].fd >= 0,
+		   "the same range of the file");
+		is_int(st->ops->read_extents(st, IMG_SIZE - 512, 1024, ext, 2), -EINVAL,
+		       "read_extents past the end refused");
+		is_int(st->ops->read_extents(st, 0, 512, ext, 0), -E2BIG, "no room: -E2BIG");
+	}
 }
 
 static void test_queue_depth(struct store *st)

@@ -9,7 +9,7 @@ PORT=32654
 TGT=iqn.2026-11.lan.vdisk:disk
 RAW=$BUILD/tests/helpers/vdiskd_rawpdu
 CTL=$BUILD/tests/helpers/pxe_ctl
-[ -x "$RAW" ] || skip_all "$RAW not built (make tests)"
+[ -x "$RAW" ] && [ -x "$CTL" ] || skip_all "test helpers not built (make tests)"
 [ -x "$BUILD/vdiskctl" ] || skip_all "vdiskctl not built"
 command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 
@@ -33,17 +33,8 @@ ini1=$("$BUILD/vdiskctl" client show PC001 | awk '/iqn/{print $NF}' | grep iqn |
 pid=$!
 for _ in $(seq 50); do [ -S "$tmp/vdiskd.sock" ] && break; sleep 0.1; done
 
-ctl() { python3 - "$tmp/vdiskd.sock" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
-out = b""
-while True:
-    b = s.recv(4096)
-    if not b: break
-    out += b
-print(out.decode(), end="")
-PY
-}
+# the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call)
+ctl() { "$CTL" "$tmp/vdiskd.sock" "$@"; }
 
 st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
 is "$st" "0x0000" "known client logs in ($ini1)"
