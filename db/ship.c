@@ -100,7 +100,7 @@ static int shipped_version(struct db *db, int *version)
 int db_ship_apply(struct db *db, const unsigned char *snap, size_t len, int64_t *seq)
 {
 	unsigned char *copy;
-	int version, rc, frc;
+	int version = -1, rc, frc;
 	size_t i;
 
 	if (len < 512 || len > DB_SHIP_MAX_BYTES || memcmp(snap, "SQLite format 3", 16) != 0)
