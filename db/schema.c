@@ -115,7 +115,7 @@ static int check_identity(sqlite3 *h, int version, int appid, char *err, size_t 
 
 int db_read_identity(sqlite3 *h, int *version, char *err, size_t errlen)
 {
-	int appid, rc;
+	int appid = 0, rc;
 
 	rc = pragma_int(h, "PRAGMA user_version", version);
 	if (rc == SQLITE_OK)
