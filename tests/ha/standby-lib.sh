@@ -83,6 +83,7 @@ sb_config() {
 	probe_wait 100ms
 	respawn hacluster /usr/lib/heartbeat/ipfail
 	CF
+	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
 	printf 'auth 2\n1 crc\n2 sha256 sbtest-secret-key\n' > "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
