@@ -27,6 +27,8 @@ V client set --group vip --overlay persistent --hot-standby on
 V client list --range PC018-PC035
 V client show PC033
 V server mark srv-b maintenance
+V server mark srv-b active
 V server list
 V events --limit 8
 echo "The database is $VDISK_DB: try 'VDISK_DB=$VDISK_DB $BUILD/vdiskctl client list'."
+exec bash demo/pair.sh

@@ -5,3 +5,24 @@ ifneq ($(wildcard vdisk-server/vdiskd.c),)
 $(eval $(call program,vdiskd,vdisk-server/vdiskd.c))
 endif
 SYSLIBS += -lcrypto -lisal -liscsi
+
+# libiscsi's conformance suite against vdiskd on loopback (about a minute); the score line is
+# what docs/vdiskd.md quotes. cu-score lives beside the repository in ../shared/tools (one
+# level further up from a worktree under wt/).
+CU_SCORE ?= $(firstword $(wildcard $(CURDIR)/../shared/tools/cu-score \
+			$(CURDIR)/../../shared/tools/cu-score) $(CURDIR)/../shared/tools/cu-score)
+conformance: $(BUILD)/vdiskd
+	@if [ ! -x "$(CU_SCORE)" ]; then \
+	  echo "make conformance: cu-score not found at $(CU_SCORE); set CU_SCORE=PATH" >&2; exit 1; fi
+	@command -v iscsi-test-cu >/dev/null || { \
+	  echo "make conformance: iscsi-test-cu missing (apt-get install libiscsi-bin)" >&2; exit 1; }
+	BUILD=$(CURDIR)/$(BUILD) SRCDIR=$(CURDIR) CU_SCORE=$(CU_SCORE) CU_LOG=$(CURDIR)/$(BUILD)/conformance.log \
+	  bash tests/vdiskd/conformance.t
+	@$(CU_SCORE) $(BUILD)/conformance.log
+
+# make bench: vdiskd against tgt on loopback over the same image, ratios printed
+# (tests/bench/vdiskd_vs_tgt.sh; figures in docs/image-store.md).
+.PHONY: bench-vdiskd
+bench-vdiskd: $(BUILD)/vdiskd $(BUILD)/tests/helpers/store_iscsiload
+	BUILD=$(CURDIR)/$(BUILD) bash tests/bench/vdiskd_vs_tgt.sh
+BENCH_TARGETS += bench-vdiskd

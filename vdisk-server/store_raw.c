@@ -44,6 +44,22 @@ static void raw_run(struct pool_job *job)
 	}
 }
 
+/* A small read the page cache can serve at once is done on the loop thread. */
+static int raw_try_now(struct pool_job *job)
+{
+	struct raw_store *rs = (struct raw_store *)job->st;
+	struct store_req *req = job->req;
+	int rc;
+
+	if (req->op != STORE_OP_READ || req->length > POOL_INLINE_MAX)
+		return -EAGAIN;
+	rc = sio_preadv_nowait(rs->fd, req->iov, req->iovcnt, req->offset, req->length);
+	if (rc == -EAGAIN)
+		return rc;
+	req->result = rc;
+	return 0;
+}
+
 static void raw_complete(struct pool_job *job)
 {
 	struct raw_store *rs = (struct raw_store *)job->st;
@@ -57,7 +73,7 @@ static void raw_complete(struct pool_job *job)
 static int raw_submit(struct store *st, struct store_req *req)
 {
 	struct raw_store *rs = (struct raw_store *)st;
-	int rc = pool_submit(rs->pool, st, req, raw_run, raw_complete);
+	int rc = pool_submit(rs->pool, st, req, raw_run, raw_complete, raw_try_now);
 
 	if (!rc)
 		rs->inflight++;

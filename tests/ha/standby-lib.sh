@@ -18,10 +18,11 @@ SB_WARNTIME=${SB_WARNTIME:-300ms}
 SB_INITDEAD=${SB_INITDEAD:-1s}
 SB_FAILBACK=${SB_FAILBACK:-off}
 SB_MONITOR=${SB_MONITOR:-300ms}
-# "$SB_CLI" ARGS runs `vdiskctl standby ARGS`.
-sb_cli() { "$BUILD/vdiskctl" standby "$@"; }
-SB_CLI=sb_cli
 SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
+# "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
+SB_CLI=$SB_DIR/vdiskctl-standby
+printf '#!/bin/sh\nexec "%s/vdiskctl" standby "$@"\n' "$BUILD" >"$SB_CLI"
+chmod 755 "$SB_CLI"
 
 ns_of() { case $1 in a) echo "$NS_A" ;; b) echo "$NS_B" ;; c) echo "$NS_C" ;; esac; }
 

@@ -95,6 +95,20 @@ static void test_round_trip(struct store *st)
 	is_int(one(st, STORE_OP_WRITE, STORE_FUA, 0, 512, a), 0, "FUA write");
 	is_int(one(st, STORE_OP_FLUSH, 0, 0, 0, NULL), 0, "flush");
 	is_int(one(st, STORE_OP_READ, 0, 0, 0, NULL), 0, "zero-length read completes");
+
+	/* Small reads are tried from the page cache on the loop thread; evicted pages make
+	 * that attempt fail with EAGAIN and a worker must then read them. */
+	{
+		int fd = open(path, O_RDONLY);
+		ok(fd >= 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0,
+		   "evict the image from the page cache");
+		close(fd);
+	}
+	memset(c, 0, sizeof(c));
+	is_int(one(st, STORE_OP_READ, 0, 4096, 8192, c), 0, "small read of evicted pages");
+	ok(memcmp(c, a, 8192) == 0, "falls back to a worker and returns the data");
+	is_int(one(st, STORE_OP_READ, 0, 4096, 8192, c), 0, "small read, now cached");
+	ok(memcmp(c, a, 8192) == 0, "served at once, same data");
 }
 
 static const struct {

@@ -1,0 +1,51 @@
+#!/bin/bash
+# vdiskd's command line: --help, usage errors (exit 2) that name the problem, runtime errors
+# (exit 1), and a target that serves what --lun says.
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRCDIR/tests/lib/tap.sh"
+
+V=$BUILD/vdiskd
+PORT=32652
+IQN=iqn.2026-11.lan.vdisk:cli
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+"$V" --help >"$tmp/out"; is $? 0 "--help exits 0"
+grep -q -- "--lun IQN=FILE" "$tmp/out"; ok $? "--help describes --lun"
+"$V" 2>"$tmp/err"; is $? 2 "no --lun: usage error"
+grep -q "nothing to export" "$tmp/err"; ok $? "says what is missing"
+"$V" --lun notaname=/x 2>"$tmp/err"; is $? 2 "bad IQN: usage error"
+grep -q "not an iSCSI name" "$tmp/err"; ok $? "names the problem"
+"$V" --lun $IQN=/x,bogus 2>"$tmp/err"; is $? 2 "unknown --lun option: usage error"
+"$V" --listen 127.0.0.1:99999 --lun $IQN=/x 2>"$tmp/err"; is $? 2 "bad port: usage error"
+"$V" --listen 127.0.0.1:$PORT --lun $IQN=$tmp/missing.img 2>"$tmp/err"; is $? 1 "missing file: runtime error"
+grep -q "missing.img" "$tmp/err"; ok $? "names the file"
+
+truncate -s 8M "$tmp/a.img"
+truncate -s 4M "$tmp/b.img"
+"$V" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/a.img" --lun "$IQN=$tmp/b.img,ro" \
+	--ctl "$tmp/ctl.sock" 2>"$tmp/log" &
+pid=$!
+for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
+if command -v iscsi-ls >/dev/null; then
+	out=$(iscsi-ls -s iscsi://127.0.0.1:$PORT 2>&1)
+	echo "$out" | grep -q "Lun:0 " && echo "$out" | grep -q "Lun:1 "
+	ok $? "two --lun with one IQN: LUN 0 and LUN 1"
+	size=$(iscsi-readcapacity16 iscsi://127.0.0.1:$PORT/$IQN/1 | awk -F: '/Total size/{print $2}')
+	is "$size" 4194304 "LUN 1 is the 4 MiB file"
+	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s1" 2>&1
+	kill $pid; wait $pid; pid=
+	"$V" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/a.img" 2>"$tmp/log" &
+	pid=$!
+	for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
+	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s2" 2>&1
+	grep -qi "serial" "$tmp/s1" && cmp -s "$tmp/s1" "$tmp/s2"
+	ok $? "the serial number survives a restart (derived from IQN and LUN)"
+else
+	skip "LUNs served" "iscsi-ls missing (libiscsi-bin)"
+fi
+kill -TERM $pid; wait $pid; is $? 0 "SIGTERM: exit 0"
+pid=
+done_testing

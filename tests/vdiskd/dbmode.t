@@ -1,0 +1,91 @@
+#!/bin/bash
+# vdiskd --db: the initiator name picks the client, its image and overlay; unknown and
+# disabled initiators are refused with the RFC's status; the control socket answers status,
+# overlay-reset (now, or once the client's session has gone) and role.
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRCDIR/tests/lib/tap.sh"
+
+PORT=32654
+TGT=iqn.2026-11.lan.vdisk:disk
+RAW=$BUILD/tests/helpers/vdiskd_rawpdu
+CTL=$BUILD/tests/helpers/pxe_ctl
+[ -x "$RAW" ] || skip_all "$RAW not built (make tests)"
+[ -x "$BUILD/vdiskctl" ] || skip_all "vdiskctl not built"
+command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
+
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+export VDISK_DB=$tmp/vdisk.db
+V() { "$BUILD/vdiskctl" "$@" >/dev/null; }
+V init
+head -c 4M /dev/zero | tr '\0' 'B' >"$tmp/base.img"
+V image add win10 --path "$tmp/base.img"
+V client add --name PC001 --mac 52:54:00:00:00:01 --image win10 --overlay restore
+V client add --name PC002 --mac 52:54:00:00:00:02 --image win10 --enabled off
+V client add --name PC003 --mac 52:54:00:00:00:03 --image win10 --overlay persistent
+ini1=$("$BUILD/vdiskctl" client show PC001 | awk '/iqn/{print $NF}' | grep iqn | head -1)
+[ -n "$ini1" ] || ini1=iqn.2026-11.lan.vdisk:pc001
+
+"$BUILD/vdiskd" --db "$VDISK_DB" --listen 127.0.0.1:$PORT --overlay-dir "$tmp/ov" \
+	--ctl "$tmp/vdiskd.sock" 2>"$tmp/log" &
+pid=$!
+for _ in $(seq 50); do [ -S "$tmp/vdiskd.sock" ] && break; sleep 0.1; done
+
+ctl() { python3 - "$tmp/vdiskd.sock" "$*" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
+out = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    out += b
+print(out.decode(), end="")
+PY
+}
+
+st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
+is "$st" "0x0000" "known client logs in ($ini1)"
+st=$(RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:stranger "$RAW" $PORT $TGT status)
+is "$st" "0x0202" "unknown initiator: 0x0202 (not authorized)"
+st=$(RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc002 "$RAW" $PORT $TGT status)
+is "$st" "0x0202" "disabled client: 0x0202"
+st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT iqn.2026-11.lan.vdisk:other status)
+is "$st" "0x0203" "another target name: 0x0203"
+
+# the disk: base image through the overlay, identity from client + image
+url=iscsi://127.0.0.1:$PORT/$TGT/0
+size=$(iscsi-readcapacity16 -i "$ini1" $url 2>/dev/null | awk -F: '/Total size/{print $2}')
+is "$size" 4194304 "LUN 0 is the client's image"
+iscsi-inq -i "$ini1" -e 1 -c 0x80 $url >"$tmp/serial1" 2>&1
+grep -qi serial "$tmp/serial1"; ok $? "VPD 80 answered"
+
+RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 2 &
+hold=$!
+sleep 0.5
+out=$(ctl status)
+echo "$out" | grep -q "^client PC001 image win10 sessions 1"; ok $? "status lists PC001's session"
+out=$(ctl overlay-reset PC001)
+echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a session open: ok"
+echo "$out" | grep -q "dropped"; ok $? "says the session was dropped"
+wait $hold; [ $? -ne 0 ]; ok $? "the session was dropped"
+sleep 0.3
+ctl status | grep -q "^client PC001"; [ $? -ne 0 ]; ok $? "no disk left open for PC001"
+out=$(ctl overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
+out=$(ctl overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
+ok $? "persistent overlay kept unless forced"
+out=$(ctl overlay-reset PC003 force); is "$(echo "$out" | head -1)" "ok" "forced reset"
+out=$(ctl overlay-reset NOPE); echo "$out" | grep -q "^error: no client"; ok $? "unknown client named"
+
+is "$(ctl role secondary | head -1)" "ok" "role secondary"
+st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
+is "$st" "0x0301" "a secondary refuses logins: 0x0301 (service unavailable)"
+is "$(ctl role primary | head -1)" "ok" "role primary"
+st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
+is "$st" "0x0000" "serving again"
+ctl bogus | grep -q "^error: unknown command"; ok $? "unknown command refused"
+
+kill -TERM $pid; wait $pid; is $? 0 "clean exit"
+pid=
+done_testing

@@ -1,0 +1,51 @@
+#!/bin/bash
+# Misbehaving initiators (raw PDUs from vdiskd_rawpdu): each gets a protocol-correct refusal
+# or loses only its own connection, while a well-behaved session keeps being answered; then
+# 1,000 sessions come and go without leaking descriptors (and, under check-asan, memory).
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$SRCDIR/tests/lib/tap.sh"
+
+PORT=32651
+IQN=iqn.2026-11.lan.vdisk:robust
+RAW=$BUILD/tests/helpers/vdiskd_rawpdu
+[ -x "$RAW" ] || skip_all "$RAW not built (make tests)"
+
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+truncate -s 16M "$tmp/disk.img"
+"$BUILD/vdiskd" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" &
+pid=$!
+for _ in $(seq 50); do "$RAW" $PORT $IQN login 2>/dev/null && break; sleep 0.1; done
+
+"$RAW" $PORT $IQN hold 4 2>"$tmp/hold.err" &
+hold=$!
+for s in truncated oversized prelogin-big unknown-op cmdsn garbage-keys no-login unknown-target; do
+	"$RAW" $PORT $IQN $s 2>>"$tmp/raw.err"
+	ok $? "$s: refused or dropped as RFC 7143 says"
+done
+wait $hold
+ok $? "a well-behaved session was answered throughout"
+
+fds_before=$(ls /proc/$pid/fd | wc -l)
+n=1000
+[ -n "$SANITIZED" ] && n=300
+"$RAW" $PORT $IQN sessions $n
+ok $? "$n sessions opened and closed"
+sleep 0.2
+fds_after=$(ls /proc/$pid/fd | wc -l)
+is "$fds_after" "$fds_before" "no descriptor leaked"
+kill -0 $pid 2>/dev/null
+ok $? "vdiskd still running"
+kill -TERM $pid
+wait $pid
+ok $? "clean exit on SIGTERM"
+pid=
+if grep -q "LeakSanitizer\|AddressSanitizer" "$tmp/vdiskd.log"; then
+	sed -n 1,40p "$tmp/vdiskd.log" | sed 's/^/# /'
+	ok 1 "no sanitizer report"
+else
+	ok 0 "no sanitizer report"
+fi
+done_testing

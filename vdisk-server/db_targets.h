@@ -1,0 +1,43 @@
+/* Targets from the database (`vdiskd --db PATH`): the initiator name of a login selects the
+ * client record; the client's image is the read-only base and its overlay lives under the
+ * overlay directory. Every client sees one target name (pxed's target_iqn) with one LUN 0,
+ * its own disk. Implements iscsi_provider. */
+#ifndef VDISK_DB_TARGETS_H
+#define VDISK_DB_TARGETS_H
+
+#include <stdio.h>
+
+#include "db/db.h"
+#include "vdisk-server/iscsi_target.h"
+#include "vdisk-server/store.h"
+
+struct client_disk;
+
+struct db_targets {
+	struct db *db;
+	struct store_pool *pool;
+	struct iscsi_server *srv;	/* for dropping sessions (set after the server opens) */
+	char target_name[ISCSI_NAME_MAX];
+	char overlay_dir[DB_PATH_MAX];
+	int secondary;			/* role: logins refused until promoted */
+	struct client_disk *disks;	/* clients with a session, or a reset pending */
+	unsigned ndisks;
+	uint64_t refused;
+};
+
+int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *pool,
+		    const char *target_name, const char *overlay_dir);
+void db_targets_fini(struct db_targets *dt);
+void db_targets_provider(struct db_targets *dt, struct iscsi_provider *out);
+
+/* `overlay-reset NAME`: discards the client's overlay. With a session open the session is
+ * dropped (the client is PXE-booting: that session is dead) and the reset happens when it
+ * has closed, before any new login of that client is served. Returns 0 with *deferred set
+ * accordingly, -ENOENT for an unknown client, or a negative errno. */
+int db_targets_reset(struct db_targets *dt, const char *client, int *deferred);
+/* `role primary|secondary`: a secondary refuses logins and drops the sessions it has. */
+void db_targets_role(struct db_targets *dt, int secondary);
+/* One line per client with a disk open. */
+void db_targets_status(struct db_targets *dt, FILE *out);
+
+#endif

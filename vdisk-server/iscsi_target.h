@@ -1,0 +1,72 @@
+/* iSCSI targets and the server that accepts connections for them. Which targets exist and who
+ * may log in is decided by a provider (static --lun table, or the DB), behind iscsi_provider
+ * so the login code does not care where targets come from. */
+#ifndef VDISK_ISCSI_TARGET_H
+#define VDISK_ISCSI_TARGET_H
+
+#include <stdint.h>
+
+#include "common/evloop.h"
+#include "vdisk-server/iscsi_chap.h"
+#include "vdisk-server/iscsi_keys.h"
+#include "vdisk-server/scsi.h"
+
+#define ISCSI_NAME_MAX 224	/* 223 bytes plus NUL (RFC 7143 4.2.7.1) */
+
+struct iscsi_target {
+	char name[ISCSI_NAME_MAX];
+	struct scsi_target scsi;
+	/* CHAP: required when chap.user is set; mutual when mutual.user is set too */
+	struct chap_cred chap;
+	struct chap_cred mutual;
+	unsigned sessions;
+	void *priv;		/* the provider's */
+};
+
+struct iscsi_provider {
+	/* A login from initiator for target_name: 0 and *out, or a negative login status
+	 * (-ISCSI_LOGIN_NOT_FOUND, -ISCSI_LOGIN_FORBIDDEN...). */
+	int (*attach)(void *arg, const char *initiator, const char *target_name,
+		      struct iscsi_target **out);
+	/* The session on tgt ended. */
+	void (*detach)(void *arg, struct iscsi_target *tgt);
+	/* SendTargets: calls emit for every target initiator may see (name NULL: all). */
+	void (*discover)(void *arg, const char *initiator, const char *name,
+			 void (*emit)(void *ctx, const char *target), void *ctx);
+	void *arg;
+};
+
+struct iscsi_conn;
+
+struct iscsi_server_stats {
+	uint64_t logins, login_failures, rejects, pdus_in, pdus_out, bytes_in, bytes_out;
+	uint64_t commands;
+};
+
+struct iscsi_server {
+	struct evloop *loop;
+	int listen_fd;
+	struct ev_io lio;
+	struct iscsi_provider prov;
+	struct iscsi_params ours;	/* what we offer and declare */
+	char portal[80];		/* "ADDR:PORT,1" for SendTargets */
+	struct iscsi_conn *conns;
+	unsigned nconns, max_conns;
+	uint16_t next_tsih;
+	uint64_t next_nexus;
+	unsigned nop_interval_ms;	/* target NOP-In keepalive, 0 off */
+	unsigned nop_timeout_ms;
+	struct iscsi_server_stats stats;
+};
+
+/* Listens on addr:port (IPv4) with the provider's targets. */
+int iscsi_server_open(struct iscsi_server *srv, struct evloop *loop, const char *addr,
+		      uint16_t port, const struct iscsi_provider *prov);
+/* Drops every connection and closes the listener. */
+void iscsi_server_close(struct iscsi_server *srv);
+/* Number of sessions open on tgt. */
+unsigned iscsi_server_sessions(struct iscsi_server *srv, const struct iscsi_target *tgt);
+/* Drops every session on tgt (an overlay reset while a client is logged in). */
+void iscsi_server_drop_target(struct iscsi_server *srv, struct iscsi_target *tgt);
+
+#endif

@@ -1,0 +1,166 @@
+/* SCSI block device (SBC-3, SPC-4) over a store: the layer between the iSCSI session and the
+ * image store. It knows logical units, CDBs, sense data and reservations; it never sees a
+ * PDU. A transport hands a task with the CDB and any Data-Out, and gets it back through
+ * task->done with the status, sense and Data-In. */
+#ifndef VDISK_SCSI_H
+#define VDISK_SCSI_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "vdisk-server/store.h"
+
+#define SCSI_BLOCK		STORE_BLOCK_SIZE
+#define SCSI_MAX_XFER_BLOCKS	16384u	/* 8 MiB: VPD B0 maximum transfer length */
+#define SCSI_MAX_XFER_BYTES	(SCSI_MAX_XFER_BLOCKS * SCSI_BLOCK)
+#define SCSI_MAX_WS_BLOCKS	SCSI_MAX_XFER_BLOCKS	/* WRITE SAME, in chunks */
+#define SCSI_MAX_UNMAP_BLOCKS	65536u
+#define SCSI_MAX_UNMAP_DESC	64u
+#define SCSI_MAX_CAW_BLOCKS	255u
+#define SCSI_SENSE_MAX		32
+#define SCSI_MAX_LUNS		256
+
+enum {
+	SAM_STAT_GOOD			= 0x00,
+	SAM_STAT_CHECK_CONDITION	= 0x02,
+	SAM_STAT_CONDITION_MET		= 0x04,
+	SAM_STAT_BUSY			= 0x08,
+	SAM_STAT_RESERVATION_CONFLICT	= 0x18,
+	SAM_STAT_TASK_SET_FULL		= 0x28,
+	SAM_STAT_TASK_ABORTED		= 0x40,
+};
+
+enum {
+	SENSE_NO_SENSE		= 0x0,
+	SENSE_NOT_READY		= 0x2,
+	SENSE_MEDIUM_ERROR	= 0x3,
+	SENSE_HARDWARE_ERROR	= 0x4,
+	SENSE_ILLEGAL_REQUEST	= 0x5,
+	SENSE_UNIT_ATTENTION	= 0x6,
+	SENSE_DATA_PROTECT	= 0x7,
+	SENSE_ABORTED_COMMAND	= 0xb,
+	SENSE_MISCOMPARE	= 0xe,
+};
+
+/* An I_T nexus: one iSCSI session. The transport owns it and must call scsi_nexus_gone()
+ * on every LU it used before freeing it. */
+struct scsi_nexus {
+	uint64_t id;			/* unique, never 0 */
+	char port[300];			/* "<initiator name>,i,0x<isid>" (TransportID) */
+	uint32_t ua_seen[SCSI_MAX_LUNS];	/* per LUN: the reset generation reported */
+};
+
+struct scsi_pr_reg;
+
+/* A logical unit. */
+struct scsi_lu {
+	struct store *st;
+	uint64_t nblocks;
+	int read_only;
+	uint8_t naa[16];		/* VPD 83: NAA IEEE Registered Extended */
+	char serial[33];		/* VPD 80 */
+	/* MODE pages we let initiators change */
+	int wce, d_sense, swp;
+	uint32_t ua_gen;		/* bumped by every reset: a unit attention for all */
+	/* RESERVE(6)/RELEASE(6) */
+	uint64_t reserved_by;		/* nexus id, 0 when free */
+	/* PERSISTENT RESERVE */
+	struct scsi_pr_reg *regs;
+	uint32_t pr_generation;
+	int pr_type;			/* 0 when no persistent reservation */
+	char pr_holder[300];		/* port of the holder ("" for all-registrants types) */
+	uint64_t pr_key;
+	/* counters for the control socket */
+	uint64_t reads, writes, bytes_read, bytes_written;
+	unsigned inflight;
+};
+
+/* The LUNs of one target, for REPORT LUNS and routing. */
+struct scsi_target {
+	struct scsi_lu *lu[SCSI_MAX_LUNS];	/* NULL where no LU */
+	unsigned nlu;				/* highest LUN + 1 */
+};
+
+struct scsi_task;
+typedef void (*scsi_step_fn)(struct scsi_task *t);
+
+struct scsi_task {
+	/* IN: set by the transport */
+	struct scsi_target *target;
+	uint64_t lun;
+	struct scsi_nexus *nexus;
+	uint8_t cdb[16];
+	uint32_t edtl;			/* expected data transfer length */
+	uint8_t *out;			/* Data-Out, out_len bytes; the transport's */
+	uint32_t out_len;
+	void (*done)(struct scsi_task *t);	/* may run inside scsi_execute() */
+	void *priv;
+	/* OUT */
+	uint8_t status;
+	uint8_t sense[SCSI_SENSE_MAX];
+	uint8_t sense_len;
+	uint8_t *in;			/* Data-In, in_len bytes; freed by scsi_task_release */
+	uint32_t in_len;
+	uint32_t out_want;		/* Data-Out bytes the CDB asked for (write residuals) */
+	/* private */
+	struct scsi_lu *lu;
+	struct store_req req;
+	struct iovec iov;
+	scsi_step_fn next;
+	uint8_t *scratch;
+	uint64_t lba;
+	uint32_t nblk, pos;
+	unsigned sflags;
+};
+
+/* Sets up lu over st. ident names the logical unit (target IQN + LUN, or client + image):
+ * the NAA identifier and serial number are derived from it alone, so both servers of the
+ * pair present the same identity for the same disk. */
+int scsi_lu_init(struct scsi_lu *lu, struct store *st, const char *ident);
+void scsi_lu_fini(struct scsi_lu *lu);
+
+/* Runs t; t->done is called exactly once, possibly before this returns. */
+void scsi_execute(struct scsi_task *t);
+void scsi_task_release(struct scsi_task *t);
+
+/* The session behind nexus ended: drop what it held (RESERVE(6)). */
+void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus);
+/* LUN RESET or target reset asked by nexus `by` for lu at LUN lun: clears RESERVE(6) state;
+ * every other I_T nexus gets a unit attention. */
+void scsi_lu_reset(struct scsi_lu *lu, struct scsi_nexus *by, unsigned lun);
+
+/* LUN field of a SCSI PDU (SAM-5 single level, peripheral or flat addressing). */
+uint64_t scsi_lun_decode(const uint8_t lun[8]);
+void scsi_lun_encode(uint64_t lun, uint8_t out[8]);
+
+/* Internal to the SCSI layer (scsi_*.c). */
+void scsi_sense(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq);
+void scsi_sense_info(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq,
+		     uint64_t info);
+void scsi_finish(struct scsi_task *t);
+int scsi_alloc_in(struct scsi_task *t, uint32_t len);
+void scsi_in_truncate(struct scsi_task *t, uint32_t alloc_len);
+void scsi_spc_inquiry(struct scsi_task *t);
+void scsi_spc_mode_sense(struct scsi_task *t);
+void scsi_spc_mode_select(struct scsi_task *t);
+void scsi_spc_report_luns(struct scsi_task *t);
+void scsi_spc_report_opcodes(struct scsi_task *t);
+void scsi_spc_request_sense(struct scsi_task *t);
+int scsi_pr_conflict(struct scsi_task *t);
+void scsi_pr_in(struct scsi_task *t);
+void scsi_pr_out(struct scsi_task *t);
+void scsi_pr_free(struct scsi_lu *lu);
+void scsi_sbc_execute(struct scsi_task *t);
+int scsi_opcode_supported(uint8_t op, uint16_t sa, int *has_sa);
+
+#define ASC_INVALID_OPCODE	0x20
+#define ASC_LBA_OUT_OF_RANGE	0x21
+#define ASC_INVALID_FIELD_CDB	0x24
+#define ASC_LUN_NOT_SUPPORTED	0x25
+#define ASC_INVALID_FIELD_PARAM	0x26
+#define ASC_WRITE_PROTECTED	0x27
+#define ASC_PARAM_LIST_LENGTH	0x1a
+#define ASC_MISCOMPARE		0x1d
+#define ASC_SAVING_NOT_SUPPORTED 0x39
+
+#endif

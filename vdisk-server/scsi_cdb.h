@@ -1,0 +1,72 @@
+/* SCSI operation codes and service actions vdiskd knows (SPC-4, SBC-3). */
+#ifndef VDISK_SCSI_CDB_H
+#define VDISK_SCSI_CDB_H
+
+#include <stdint.h>
+
+enum {
+	TEST_UNIT_READY			= 0x00,
+	REQUEST_SENSE			= 0x03,
+	READ_6				= 0x08,
+	WRITE_6				= 0x0a,
+	INQUIRY				= 0x12,
+	MODE_SELECT_6			= 0x15,
+	RESERVE_6			= 0x16,
+	RELEASE_6			= 0x17,
+	MODE_SENSE_6			= 0x1a,
+	START_STOP_UNIT			= 0x1b,
+	PREVENT_ALLOW_MEDIUM_REMOVAL	= 0x1e,
+	READ_CAPACITY_10		= 0x25,
+	READ_10				= 0x28,
+	WRITE_10			= 0x2a,
+	WRITE_VERIFY_10			= 0x2e,
+	VERIFY_10			= 0x2f,
+	PRE_FETCH_10			= 0x34,
+	SYNCHRONIZE_CACHE_10		= 0x35,
+	READ_DEFECT_DATA_10		= 0x37,
+	WRITE_SAME_10			= 0x41,
+	UNMAP				= 0x42,
+	MODE_SELECT_10			= 0x55,
+	RESERVE_10			= 0x56,
+	RELEASE_10			= 0x57,
+	MODE_SENSE_10			= 0x5a,
+	PERSISTENT_RESERVE_IN		= 0x5e,
+	PERSISTENT_RESERVE_OUT		= 0x5f,
+	READ_16				= 0x88,
+	COMPARE_AND_WRITE		= 0x89,
+	WRITE_16			= 0x8a,
+	ORWRITE_16			= 0x8b,
+	WRITE_VERIFY_16			= 0x8e,
+	VERIFY_16			= 0x8f,
+	PRE_FETCH_16			= 0x90,
+	SYNCHRONIZE_CACHE_16		= 0x91,
+	WRITE_SAME_16			= 0x93,
+	SERVICE_ACTION_IN_16		= 0x9e,
+	REPORT_LUNS			= 0xa0,
+	MAINTENANCE_IN			= 0xa3,
+	READ_12				= 0xa8,
+	WRITE_12			= 0xaa,
+	WRITE_VERIFY_12			= 0xae,
+	VERIFY_12			= 0xaf,
+	READ_DEFECT_DATA_12		= 0xb7,
+};
+
+enum {
+	SAI_READ_CAPACITY_16		= 0x10,
+	SAI_GET_LBA_STATUS		= 0x12,
+	MI_REPORT_SUPPORTED_OPCODES	= 0x0c,
+};
+
+/* One supported command: what REPORT SUPPORTED OPERATION CODES describes. */
+struct scsi_opinfo {
+	uint8_t op;
+	uint8_t has_sa;
+	uint16_t sa;
+	uint8_t len;
+	uint8_t usage[16];	/* CDB usage data: the bits an initiator may set */
+};
+
+extern const struct scsi_opinfo scsi_opinfo[];
+extern const unsigned scsi_opinfo_count;
+
+#endif
