@@ -28,6 +28,10 @@ static void print_status(struct standbyd *d, FILE *out)
 	fprintf(out, "preferred: %s\n", d->cfg.res.node);
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
 	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");
+	if (f->peer != FSM_PEER_UNKNOWN)
+		fprintf(out, "peer_flags:%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
+			f->peer_flags & HB_F_WANT ? " want" : "",
+			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "");
 	if (d->svc) {
 		char ip[INET_ADDRSTRLEN];
 
