@@ -22,9 +22,16 @@ static void print_status(struct standbyd *d, FILE *out)
 	fprintf(out, "replication: %s\n", hb_repl_name(d->repl));
 	fprintf(out, "peer_replication: %s\n", f->peer == FSM_PEER_UNKNOWN ? "unknown"
 		: hb_repl_name(f->peer_repl));
+	fprintf(out, "db_seq: %lld\n", (long long)d->db_seq);
+	if (f->peer != FSM_PEER_UNKNOWN)
+		fprintf(out, "peer_db_seq: %lld\n", (long long)d->peer_msg.db_seq);
 	fprintf(out, "preferred: %s\n", d->cfg.res.node);
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
 	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");
+	if (f->peer != FSM_PEER_UNKNOWN)
+		fprintf(out, "peer_flags:%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
+			f->peer_flags & HB_F_WANT ? " want" : "",
+			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "");
 	if (d->svc) {
 		char ip[INET_ADDRSTRLEN];
 

@@ -609,7 +609,6 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	if (!d)
 		return -ENOMEM;
 	d->cfg = *cfg;
-	d->opts = *opts;
 	d->rl_drop = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
 	d->ping.fd = -1;
 	clock_gettime(CLOCK_REALTIME, &ts);

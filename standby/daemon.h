@@ -52,7 +52,6 @@ struct standbyd_opts {
 
 struct standbyd {
 	struct ha_config cfg;
-	struct standbyd_opts opts;
 	struct evloop *loop;
 	struct fsm fsm;
 	struct sb_link links[HA_MAX_LINKS];

@@ -10,7 +10,6 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/ctlsock.h"
@@ -53,10 +52,10 @@ static pid_t spawn(char **argv)
 	_exit(127);
 }
 
-/* Waits for pid up to timeout_ms; returns its exit status or a negative errno. */
-static int wait_child(pid_t pid, int timeout_ms)
+/* Waits for pid up to timeout_ms, then kills it; reaps it either way. */
+static void wait_or_kill(pid_t pid, int timeout_ms)
 {
-	int pfd = pidfd_open(pid, 0), status = 0, rc;
+	int pfd = pidfd_open(pid, 0), rc = 1;
 	struct pollfd p;
 
 	if (pfd >= 0) {
@@ -66,18 +65,11 @@ static int wait_child(pid_t pid, int timeout_ms)
 			rc = poll(&p, 1, timeout_ms);
 		while (rc < 0 && errno == EINTR);
 		close(pfd);
-		if (rc == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -ETIMEDOUT;
-		}
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return -EINTR;	/* killed by a signal */
+	if (rc == 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 /* Starts path ARGS... ACTION (args split on blanks); returns a pidfd for it, or a negative
@@ -228,7 +220,7 @@ static int pxed_stop(struct res_runtime *rt)
 		return 0;
 	kill(rt->pid, SIGTERM);
 	/* Stopped either way: by SIGTERM, or by the SIGKILL past the limit. */
-	wait_child(rt->pid, 3000);
+	wait_or_kill(rt->pid, 3000);
 	rt->pid = 0;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "standby/config.h"
 #include "standby/daemon.h"
+#include "standby/resource.h"
 
 #define DEFAULT_CONFDIR "/etc/ha.d"
 #define DEFAULT_CTL     "/run/vdisk/standbyd.sock"
@@ -80,6 +81,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		struct res_runtime rt;
+		unsigned i;
+
+		/* Resources too: a script that is not there fails the takeover, not the check. */
+		for (i = 0; i < cfg->res.nres; i++)
+			if (res_prepare(cfg, &cfg->res.res[i], &rt, &err)) {
+				fprintf(stderr, "standbyd: %s/haresources: %s\n", o.confdir, err.msg);
+				free(cfg);
+				return 1;
+			}
 		printf("%s: configuration ok: node %s, peer %s, %u link%s, %u resource%s, "
 		       "keepalive %u ms, deadtime %u ms, auth %s\n", o.confdir, cfg->node, cfg->peer,
 		       cfg->cf.nlinks, cfg->cf.nlinks == 1 ? "" : "s", cfg->res.nres,

@@ -18,6 +18,7 @@ SB_WARNTIME=${SB_WARNTIME:-300ms}
 SB_INITDEAD=${SB_INITDEAD:-1s}
 SB_FAILBACK=${SB_FAILBACK:-off}
 SB_MONITOR=${SB_MONITOR:-300ms}
+SB_HALINK=${SB_HALINK:-$'ucast ha0 10.78.0.1\nucast ha0 10.78.0.2'}
 SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
 # "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
 SB_CLI=$SB_DIR/vdiskctl-standby
@@ -75,8 +76,7 @@ sb_config() {
 	initdead $SB_INITDEAD
 	udpport 694
 	bcast lan0
-	ucast ha0 10.78.0.1
-	ucast ha0 10.78.0.2
+	$SB_HALINK
 	node a
 	node b
 	auto_failback $SB_FAILBACK
@@ -84,6 +84,7 @@ sb_config() {
 	probe_wait 100ms
 	respawn hacluster /usr/lib/heartbeat/ipfail
 	CF
+	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
 	printf 'auth 2\n1 crc\n2 sha256 sbtest-secret-key\n' > "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"

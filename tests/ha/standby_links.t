@@ -25,6 +25,7 @@ check "LAN heartbeats dropped at b" -- sb_drop_heartbeats b on
 ip -n "$NS_A" link set ha0 down
 check "b sees a dead" -- bash -c "for i in \$(seq 40); do
 	grep -q 'peer a dead' '$SB_DIR/b.log' && exit 0; sleep 0.05; done; exit 1"
+check "late heartbeat warned about first (warntime)" -- grep -q "heartbeat from a late" "$SB_DIR/b.log"
 sleep 1
 is "$(sb_state b)" "standby" "both heartbeat paths cut, a answers ARP: b does not take over"
 check "refusal logged with its reason" -- grep -q \

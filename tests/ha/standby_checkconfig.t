@@ -1,0 +1,64 @@
+#!/bin/bash
+# standbyd --check-config and the command line: the seed text's ha.cf with its companions
+# passes; a bad line, a readable authkeys, a missing resource script fail naming the
+# problem; usage errors exit 2. No root needed.
+source "$(dirname "$0")/../lib/tap.sh"
+D=$(mktemp -d /tmp/sb-cc.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+SBD=$BUILD/standbyd
+
+cat > "$D/ha.cf" <<'CF'
+logfile /var/log/ha_log/ha-log.log ## ha的日志文件记录位置
+bcast eth1 ##使用eth1做心跳监测
+keepalive 2 ##设定心跳(监测)时间时间为2秒
+warntime 10
+deadtime 30
+initdead 120
+hopfudge 1
+udpport 694 ##使用udp端口694 进行心跳监测
+auto_failback on
+node server201 ##节点1
+node server202 ##节点2
+ping 192.168.10.1 ##通过ping 网关来监测心跳是否正常。
+respawn hacluster /usr/lib64/heartbeat/ipfail
+apiauth ipfail gid=root uid=root
+debugfile /Datas/logs/ha_log/ha-debug.log
+CF
+printf 'auth 1\n1 crc\n' > "$D/authkeys"
+chmod 600 "$D/authkeys"
+mkdir -p "$D/resource.d"
+for s in ipvsadm httpd; do printf '#!/bin/sh\nexit 0\n' > "$D/resource.d/$s"; chmod 755 "$D/resource.d/$s"; done
+echo "server201 IPaddr::192.168.10.200/24/eth0 ipvsadm httpd" > "$D/haresources"
+
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 0 "the seed text's configuration passes"
+ok "$(echo "$out" | grep -q "configuration ok: node server201, peer server202"; echo $?)" "summary printed"
+ok "$(echo "$out" | grep -q "directive 'respawn' is not implemented by standbyd; ignored"; echo $?)" \
+	"respawn warned about"
+ok "$(echo "$out" | grep -q "directive 'apiauth'"; echo $?)" "apiauth warned about"
+ok "$(echo "$out" | grep -q "crc authenticates nothing"; echo $?)" "crc warned about loudly"
+
+rm "$D/resource.d/httpd"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 1 "missing resource script: exit 1"
+ok "$(echo "$out" | grep -q "resource httpd: no script"; echo $?)" "the script is named"
+printf '#!/bin/sh\nexit 0\n' > "$D/resource.d/httpd"; chmod 755 "$D/resource.d/httpd"
+
+chmod 644 "$D/authkeys"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 1 "readable authkeys: exit 1"
+ok "$(echo "$out" | grep -q "mode 644 lets group or others read the keys"; echo $?)" "mode named"
+chmod 600 "$D/authkeys"
+
+sed -i 's/^deadtime 30/deadtime 5/' "$D/ha.cf"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 1 "deadtime under warntime: exit 1"
+ok "$(echo "$out" | grep -q "ha.cf:4: warntime must not be above deadtime"; echo $?)" "the warntime line is named"
+
+"$SBD" --bogus >/dev/null 2>&1
+is "$?" 2 "unknown option: exit 2"
+"$SBD" extra >/dev/null 2>&1
+is "$?" 2 "stray argument: exit 2"
+"$SBD" --help | grep -q "check-config"
+ok $? "--help describes --check-config"
+done_testing

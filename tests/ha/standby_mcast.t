@@ -1,0 +1,25 @@
+#!/bin/bash
+# Heartbeat's other link kinds: the HA link as multicast (mcast IF GROUP PORT TTL LOOP) and
+# the LAN as broadcast. Pairing over the multicast link alone, then a power cut.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+SB_HALINK="mcast ha0 239.77.0.1 694 1 0"
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+check "topology" -- sb_topology
+check "mcast in the config" -- grep -q "^mcast ha0 239.77.0.1 694 1 0" "$SB_DIR/a/ha.cf"
+sb_start a
+sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+check "LAN heartbeats dropped" -- sb_drop_heartbeats a on
+sb_drop_heartbeats b on
+sleep 1.5
+is "$(sb_state a)/$(sb_state b)" "active/standby" "the multicast link alone keeps the pair"
+is "$(sb_field b peer)" "a alive" "b hears a over multicast"
+ok "$([ "$(sb_status b | sed -n 's/^link: ha0 rx \([0-9]*\).*/\1/p')" -gt 5 ]; echo $?)" \
+	"heartbeats counted on ha0"
+sb_power_cut a
+check "power cut: b takes over" -- sb_wait_state b active 3000
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing
