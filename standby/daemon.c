@@ -327,16 +327,36 @@ static void on_script_limit(struct ev_timer *t)
 }
 
 /* Runs steps until one waits for a script or the job ends. */
+static void on_vdiskd_reply(void *arg, int rc, const char *reply)
+{
+	struct standbyd *d = arg;
+
+	d->job.ctl = NULL;
+	if (job_result(d, res_vdiskd_result(d->job.op, rc, reply)))
+		job_run(d);
+}
+
 static void job_run(struct standbyd *d)
 {
 	struct sb_job *j = &d->job;
 
 	for (;;) {
+		const struct ha_resource *r = &d->cfg.res.res[j->idx];
 		int rc, fd = -1;
 
 		j->op = j->kind == JOB_START ? RES_START : j->kind == JOB_STOP ? RES_STOP
 			: j->restarting == 1 ? RES_STOP : j->restarting == 2 ? RES_START : RES_STATUS;
-		rc = res_begin(&d->cfg.res.res[j->idx], &d->rt[j->idx], j->op, &fd);
+		if (r->kind == HA_RES_VDISKD) {
+			/* A hung vdiskd must not hold the heartbeats: ask it without blocking. */
+			rc = ctl_call_start(d->loop, res_vdiskd_socket(r), res_vdiskd_request(j->op),
+					    RES_VDISKD_TIMEOUT_MS, on_vdiskd_reply, d, &j->ctl);
+			if (rc == 0)
+				return;
+			if (!job_result(d, rc))
+				return;
+			continue;
+		}
+		rc = res_begin(r, &d->rt[j->idx], j->op, &fd);
 		if (rc == -EINPROGRESS) {
 			rc = ev_io_add(d->loop, &j->io, fd, EPOLLIN, on_script_exit, d);
 			if (rc == 0) {
@@ -357,6 +377,8 @@ static void job_cancel(struct standbyd *d)
 {
 	struct sb_job *j = &d->job;
 
+	ctl_call_cancel(j->ctl);
+	j->ctl = NULL;
 	if (j->pidfd >= 0) {
 		ev_io_del(d->loop, &j->io);
 		ev_timer_cancel(d->loop, &j->limit);

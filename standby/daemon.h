@@ -39,6 +39,7 @@ struct sb_job {
 	unsigned idx;		/* resource of that step */
 	int restarting;		/* monitor: 0 checking, 1 stopping, 2 starting again */
 	int pidfd;		/* -1 when no script runs */
+	struct ctl_req *ctl;	/* vdiskd request in flight, or NULL */
 	struct ev_io io;
 	struct ev_timer limit;
 };

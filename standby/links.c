@@ -145,8 +145,15 @@ static void link_rx(struct ev_io *io, uint32_t events)
 		if (why == HB_OK)
 			why = hb_accept(&msg, d->cfg.cf.cluster, d->cfg.node, d->cfg.peer,
 					sb_wall_ms(), (unsigned)(l - d->links), &d->win);
-		if (why == HB_DROP_SELF || why == HB_DROP_DUP)
+		if (why == HB_DROP_SELF)
 			continue;
+		if (why == HB_DROP_DUP) {
+			/* Authentic, already heard on another link: not news for the state
+			 * machine, but proof that this link carries heartbeats. */
+			l->rx++;
+			l->last_rx_ms = ev_now_ms();
+			continue;
+		}
 		if (why != HB_OK) {
 			sb_dropped(d, l, why);
 			continue;

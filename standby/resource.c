@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/ctlsock.h"
 #include "common/log.h"
 #include "standby/ipaddr.h"
 
@@ -169,19 +168,27 @@ int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct r
 	return 0;
 }
 
-static int vdiskd_call(const struct ha_resource *r, const char *req)
+const char *res_vdiskd_socket(const struct ha_resource *r)
 {
-	char *reply = NULL;
-	int rc = ctl_call(*r->arg ? r->arg : RES_VDISKD_SOCK, req, 3000, &reply);
+	return *r->arg ? r->arg : RES_VDISKD_SOCK;
+}
 
+const char *res_vdiskd_request(enum res_op op)
+{
+	static const char *const req[] = { "role primary", "role secondary", "status" };
+
+	return req[op];
+}
+
+int res_vdiskd_result(enum res_op op, int rc, const char *reply)
+{
 	if (rc)
 		return rc;
 	if (strncmp(reply, "ok", 2) != 0) {
-		log_warn("vdiskd answered '%s': %.200s", req, reply);
-		rc = -EIO;
+		log_warn("vdiskd answered '%s': %.200s", res_vdiskd_request(op), reply);
+		return -EIO;
 	}
-	free(reply);
-	return rc;
+	return 0;
 }
 
 static int pxed_status(struct res_runtime *rt)
@@ -244,7 +251,6 @@ static int ipaddr_op(const struct ha_resource *r, struct res_runtime *rt, enum r
 int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd)
 {
 	static const char *const lsb_action[] = { "start", "stop", "status" };
-	static const char *const vdiskd_req[] = { "role primary", "role secondary", "status" };
 
 	switch (r->kind) {
 	case HA_RES_IPADDR:
@@ -253,7 +259,7 @@ int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op o
 		*pidfd = spawn_script(rt, r->arg, lsb_action[op]);
 		return *pidfd < 0 ? *pidfd : -EINPROGRESS;
 	case HA_RES_VDISKD:
-		return vdiskd_call(r, vdiskd_req[op]);
+		return -EOPNOTSUPP;	/* asynchronous: the daemon's loop asks vdiskd */
 	case HA_RES_PXED:
 		return op == RES_START ? pxed_start(r, rt) : op == RES_STOP ? pxed_stop(rt)
 		       : pxed_status(rt);

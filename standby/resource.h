@@ -16,6 +16,7 @@
 #define RES_PXED_CMD      "/usr/sbin/pxed"
 #define RES_SCRIPT_TIMEOUT_MS 20000
 #define RES_STATUS_TIMEOUT_MS 5000
+#define RES_VDISKD_TIMEOUT_MS 3000	/* a role change or status from vdiskd */
 
 enum res_op { RES_START, RES_STOP, RES_STATUS };
 
@@ -40,6 +41,13 @@ int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct r
  * -EINPROGRESS when a script runs: *pidfd (the caller closes it) becomes readable when the
  * script exits; then res_finish gives the result. */
 int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd);
+/* The vdiskd resource is a request on vdiskd's control socket, sent without blocking by the
+ * daemon's loop (res_begin does not run it): where, what for op, and the step's result from
+ * the answer (rc and reply as ctl_call_start gives them). */
+const char *res_vdiskd_socket(const struct ha_resource *r);
+const char *res_vdiskd_request(enum res_op op);
+int res_vdiskd_result(enum res_op op, int rc, const char *reply);
+
 /* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
 int res_finish(struct res_runtime *rt, enum res_op op);
 /* Kills and reaps a running script (time limit passed, or its result is moot). */

@@ -21,6 +21,10 @@ is "$(sb_field b peer_state)" "active" "b sees a active"
 is "$(sb_field a replication)" "in_sync" "replication reported"
 is "$(sb_status b | grep '^dropped_' | grep -vc ': 0$')" 0 \
 	"no packet dropped in normal pairing (copies by both links are not replays)"
+for l in lan0 ha0; do
+	n=$(sb_status b | sed -n "s/^link: $l rx \([0-9]*\).*/\1/p")
+	ok "$([ "${n:-0}" -gt 2 ]; echo $?)" "b counts heartbeats received on $l (${n:-0})"
+done
 ok "$(grep -q "directive 'respawn' is not implemented" "$SB_DIR/a.log"; echo $?)" \
 	"ignored directive warned about"
 sleep 1

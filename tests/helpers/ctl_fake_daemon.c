@@ -1,6 +1,7 @@
-/* A stand-in daemon for vdiskctl's tests: serves the control-socket protocol on PATH,
- * answering `status` with fixed key: value lines, `overlay-reset NAME` with ok (or an error
- * for NAME "BUSY"), and recording every request in LOG. Exits on SIGTERM. */
+/* A stand-in daemon for tests: serves the control-socket protocol on PATH, answering
+ * `status` with fixed key: value lines, `overlay-reset NAME` with ok (or an error for NAME
+ * "BUSY"), `role primary|secondary` with ok, and recording every request in LOG. Exits on
+ * SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static void handle(void *arg, int argc, char **argv, FILE *out)
 		fprintf(out, "ok\n");
 	else if (strcmp(argv[0], "overlay-reset") == 0 && argc == 2)
 		fprintf(out, "error: %s has a session open\n", argv[1]);
+	else if (strcmp(argv[0], "role") == 0 && argc == 2)
+		fprintf(out, "ok\n");
 	else
 		fprintf(out, "error: unknown command '%s'\n", argv[0]);
 }
