@@ -5,6 +5,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 PORT=32651
 IQN=iqn.2026-11.lan.vdisk:robust
 RAW=$BUILD/tests/helpers/vdiskd_rawpdu
@@ -15,8 +30,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 truncate -s 16M "$tmp/disk.img"
-"$BUILD/vdiskd" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" &
-pid=$!
+start_vdiskd --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" || skip_all "no free port in 32651-32691"
 for _ in $(seq 50); do "$RAW" $PORT $IQN login 2>/dev/null && break; sleep 0.1; done
 
 "$RAW" $PORT $IQN hold 4 2>"$tmp/hold.err" &
