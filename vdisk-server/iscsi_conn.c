@@ -530,16 +530,6 @@ void iscsi_server_close(struct iscsi_server *srv)
 	}
 }
 
-unsigned iscsi_server_sessions(struct iscsi_server *srv, const struct iscsi_target *tgt)
-{
-	unsigned n = 0;
-
-	for (struct iscsi_conn *c = srv->conns; c; c = c->next)
-		if (c->state == CONN_FULL && c->target == tgt)
-			n++;
-	return n;
-}
-
 void iscsi_server_drop_target(struct iscsi_server *srv, struct iscsi_target *tgt)
 {
 	struct iscsi_conn *c = srv->conns, *next;
