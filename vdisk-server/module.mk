@@ -19,3 +19,10 @@ conformance: $(BUILD)/vdiskd
 	BUILD=$(CURDIR)/$(BUILD) SRCDIR=$(CURDIR) CU_SCORE=$(CU_SCORE) CU_LOG=$(CURDIR)/$(BUILD)/conformance.log \
 	  bash tests/vdiskd/conformance.t
 	@$(CU_SCORE) $(BUILD)/conformance.log
+
+# make bench: vdiskd against tgt on loopback over the same image, ratios printed
+# (tests/bench/vdiskd_vs_tgt.sh; figures in docs/image-store.md).
+.PHONY: bench-vdiskd
+bench-vdiskd: $(BUILD)/vdiskd $(BUILD)/tests/helpers/store_iscsiload
+	BUILD=$(CURDIR)/$(BUILD) bash tests/bench/vdiskd_vs_tgt.sh
+BENCH_TARGETS += bench-vdiskd

@@ -43,6 +43,13 @@ struct store_req {
 	struct store_req *next;	/* the store's own queue link while in flight */
 };
 
+/* One piece of the image as a range of an open file, for zero-copy sends. */
+struct store_extent {
+	int fd;			/* the store's; do not close */
+	uint64_t offset;	/* in that file */
+	uint64_t length;
+};
+
 struct store_ops {
 	/* Returns 0 when req is taken: req->done is then called exactly once, also for a
 	 * request the store refuses (bad range -EINVAL, read-only -EROFS, UNMAP on a store that
@@ -56,6 +63,15 @@ struct store_ops {
 	 * in flight. Raw stores return -EOPNOTSUPP. */
 	int (*reset)(struct store *st);
 	void (*close)(struct store *st);	/* only with no request in flight */
+	/* Optional (NULL: not offered). Where the bytes [offset, offset + length) live now, as
+	 * up to max file ranges in image order, so a READ can be sent with sendfile/splice
+	 * instead of being copied into a buffer. Synchronous and cheap; the answer holds until
+	 * a write or UNMAP to the range completes, so send at once. The pages may not be in
+	 * the page cache: sendfile from them can block on the disk, which the loop thread must
+	 * not (check first, e.g. preadv2 with RWF_NOWAIT, or use STORE_OP_READ). Returns the
+	 * number of extents, -EINVAL for a bad range, -E2BIG when more than max are needed. */
+	int (*read_extents)(struct store *st, uint64_t offset, uint64_t length,
+			    struct store_extent *ext, int max);
 };
 
 struct store {

@@ -99,12 +99,16 @@ static int sio_rw(int is_write, int fd, const struct iovec *iov, int iovcnt, uin
 		if (is_write)
 			r = pwritev2(fd, part, n, (off_t)(offset + done), flags);
 		else
-			r = preadv(fd, part, n, (off_t)(offset + done));
+			r = preadv2(fd, part, n, (off_t)(offset + done), flags);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (flags & RWF_NOWAIT)
+				return -EAGAIN;	/* the worker will do it the blocking way */
 			return sio_err(errno);
 		}
+		if ((flags & RWF_NOWAIT) && (uint64_t)r < got)
+			return -EAGAIN;	/* partly cached: redone whole by a worker */
 		if (r == 0)
 			return -EIO;	/* end of file inside the store's size: truncated */
 		done += (uint64_t)r;
@@ -115,6 +119,12 @@ static int sio_rw(int is_write, int fd, const struct iovec *iov, int iovcnt, uin
 int sio_preadv(int fd, const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t length)
 {
 	return sio_rw(0, fd, iov, iovcnt, offset, length, 0);
+}
+
+int sio_preadv_nowait(int fd, const struct iovec *iov, int iovcnt, uint64_t offset,
+		      uint64_t length)
+{
+	return sio_rw(0, fd, iov, iovcnt, offset, length, RWF_NOWAIT);
 }
 
 int sio_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t length,

@@ -25,6 +25,10 @@ void store_io_set_fault(store_fault_fn fn, void *arg);
 /* Reads or writes exactly length bytes (the sum of iov's lengths); short transfers are
  * retried, end of file is -EIO. flags for the write: 0 or RWF_DSYNC. */
 int sio_preadv(int fd, const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t length);
+/* The same read only if it can be served from the page cache at once (RWF_NOWAIT), so the
+ * loop thread may call it; -EAGAIN when it cannot (not cached, or not supported here). */
+int sio_preadv_nowait(int fd, const struct iovec *iov, int iovcnt, uint64_t offset,
+		      uint64_t length);
 int sio_pwritev(int fd, const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t length,
 		int flags);
 int sio_fdatasync(int fd);

@@ -3,12 +3,17 @@
  * overlay.data is a sparse file as large as the base; chunk c lives at the same offset as in
  * the base, so a mapped chunk needs no lookup. overlay.map is a 4 KiB header and then one bit
  * per chunk (1 = the chunk lives in overlay.data). A chunk is allocated by writing all of it
- * (the caller's data plus the rest copied from the base), fdatasync of the data file, then
- * setting its bit in the map file and fdatasync of the map, all before the write completes;
- * after that, writes to it are plain pwrites. So after kill -9, or a power loss, a set bit
- * always points at a whole chunk, and every completed write reads back. The fdatasyncs are
- * shared by every worker waiting for one (group commit), so a queue of allocating writes
- * costs two fdatasyncs per round, not per write. docs/image-store.md has the details.
+ * (the caller's data plus the rest copied from the base) and then the map sector holding its
+ * bit, both before the write completes; after that, writes to it are plain pwrites. Both are
+ * in the page cache when the write completes, so a kill -9 loses nothing.
+ *
+ * Durability against power loss is a write-back cache's, as SCSI has it (WCE 1): FUA writes
+ * and FLUSH make data and map durable (fdatasync, shared by every worker waiting for one:
+ * group commit). Without them the kernel may write a map bit back before the chunk's data;
+ * the header's state says whether the overlay was closed cleanly, and opening an unclean one
+ * drops every mapped chunk that has a hole in the data file, which is how a chunk whose data
+ * never reached the disk looks on ext4 (data=ordered), XFS and btrfs: such a chunk reads the
+ * base again, never zeros. docs/image-store.md has the details.
  *
  * Concurrency: workers read the in-memory map without a lock. A write that finds an unmapped
  * chunk in its range takes the chunks' busy bits (all-or-nothing, so never a deadlock) before
@@ -24,6 +29,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,7 @@
 #include "vdisk-server/store_base.h"
 #include "vdisk-server/store_io.h"
 #include "vdisk-server/store_pool.h"
+#include "vdisk-server/store_sync.h"
 
 #define OV_MAGIC "VDOVMAP1"
 #define OV_VERSION 1u
@@ -52,20 +59,12 @@ struct ov_header {
 	uint32_t chunk_shift;
 	uint64_t size;		/* the base's size in bytes when the overlay was made */
 	uint64_t nchunks;
+	uint32_t state;		/* OV_OPEN from open until a clean close */
+	uint32_t reserved;
 };
 
-/* Group commit: each caller registers after its writes and waits until an fdatasync that
- * started after its registration has finished; one caller runs it for all who wait. A failed
- * fdatasync is sticky: the kernel may have dropped the dirty pages, so nothing written since
- * can be called durable again until the overlay is reopened. */
-struct syncer {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	uint64_t seq;		/* registrations so far */
-	uint64_t synced;	/* every registration up to this one is durable */
-	int running;
-	int err;
-};
+#define OV_CLEAN 0u
+#define OV_OPEN 1u
 
 struct overlay {
 	struct store st;
@@ -90,7 +89,9 @@ struct overlay {
 	unsigned inflight;	/* loop thread only */
 };
 
+/* log_limited keeps plain counters; workers share this one under its own lock. */
 static struct log_ratelimit punch_rl = LOG_RATELIMIT_INIT(60);
+static pthread_mutex_t punch_rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int bit_get(const uint64_t *m, uint64_t i)
 {
@@ -102,74 +103,6 @@ static uint64_t chunk_len(const struct overlay *ov, uint64_t c)
 	uint64_t start = c << ov->shift;
 
 	return ov->st.size - start < ov->chunk ? ov->st.size - start : ov->chunk;
-}
-
-static void syncer_init(struct syncer *s)
-{
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	s->seq = s->synced = 0;
-	s->running = s->err = 0;
-}
-
-static void syncer_destroy(struct syncer *s)
-{
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
-}
-
-static uint64_t syncer_register(struct syncer *s)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&s->lock);
-	v = ++s->seq;
-	pthread_mutex_unlock(&s->lock);
-	return v;
-}
-
-static uint64_t syncer_current(struct syncer *s)
-{
-	uint64_t v;
-
-	pthread_mutex_lock(&s->lock);
-	v = s->seq;
-	pthread_mutex_unlock(&s->lock);
-	return v;
-}
-
-/* Returns once registration upto is durable: 0, or the sticky error. */
-static int syncer_wait(struct syncer *s, int fd, uint64_t upto)
-{
-	uint64_t target;
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	while (s->synced < upto && !s->err) {
-		if (s->running) {
-			pthread_cond_wait(&s->cond, &s->lock);
-			continue;
-		}
-		s->running = 1;
-		target = s->seq;
-		pthread_mutex_unlock(&s->lock);
-		rc = sio_fdatasync(fd);
-		pthread_mutex_lock(&s->lock);
-		s->running = 0;
-		if (rc)
-			s->err = rc;
-		else
-			s->synced = target;
-		pthread_cond_broadcast(&s->cond);
-	}
-	rc = s->synced >= upto ? 0 : s->err;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-static int syncer_failed(struct syncer *s)
-{
-	return __atomic_load_n(&s->err, __ATOMIC_RELAXED);
 }
 
 static void busy_acquire(struct overlay *ov, uint64_t c0, uint64_t c1)
@@ -199,12 +132,12 @@ static void busy_release(struct overlay *ov, uint64_t c0, uint64_t c1)
 	pthread_mutex_unlock(&ov->busy_lock);
 }
 
-/* Sets (or clears) the bits of chunks c0..c1 durably: the map sectors holding them are
- * written with the new bits first, then the in-memory bits change, then the map is synced.
- * The caller holds the chunks' busy bits. */
+/* Sets (or clears) the bits of chunks c0..c1: the map sectors holding them are written with
+ * the new bits first (in the page cache: a kill -9 keeps them), then the in-memory bits
+ * change. The caller holds the chunks' busy bits. */
 static int map_update(struct overlay *ov, uint64_t c0, uint64_t c1, int set)
 {
-	uint64_t buf[OV_SECTOR / 8], s, c, seq;
+	uint64_t buf[OV_SECTOR / 8], s, c;
 	struct iovec iov = { buf, OV_SECTOR };
 	size_t i, w0;
 	int rc = 0;
@@ -233,8 +166,8 @@ static int map_update(struct overlay *ov, uint64_t c0, uint64_t c1, int set)
 		return rc;
 	}
 	/* Registered before the bits turn visible: a FUA write that sees a new bit then waits
-	 * for this very sync (syncer_current) before it completes. */
-	seq = syncer_register(&ov->map_sync);
+	 * for a map sync that covers it (syncer_current) before it completes. */
+	syncer_register(&ov->map_sync);
 	for (c = c0; c <= c1; c++) {
 		if (set)
 			__atomic_fetch_or(&ov->map[c / 64], 1ull << (c % 64), __ATOMIC_RELEASE);
@@ -242,7 +175,17 @@ static int map_update(struct overlay *ov, uint64_t c0, uint64_t c1, int set)
 			__atomic_fetch_and(&ov->map[c / 64], ~(1ull << (c % 64)), __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&ov->map_lock);
-	return syncer_wait(&ov->map_sync, ov->map_fd, seq);
+	return 0;
+}
+
+/* Makes every write completed so far durable, data first. */
+static int ov_sync(struct overlay *ov)
+{
+	int rc = syncer_wait(&ov->data_sync, ov->data_fd, syncer_register(&ov->data_sync));
+
+	if (rc)
+		return rc;
+	return syncer_wait(&ov->map_sync, ov->map_fd, syncer_current(&ov->map_sync));
 }
 
 /* Reads or writes [off, off + len) of the image from or to fd, with the bytes skip bytes into
@@ -261,6 +204,8 @@ static int slice_io(int is_write, int fd, const struct store_req *req, uint64_t 
 			return -EINVAL;
 		if (is_write)
 			rc = sio_pwritev(fd, part, n, off + done, got, flags);
+		else if (flags & RWF_NOWAIT)
+			rc = sio_preadv_nowait(fd, part, n, off + done, got);
 		else
 			rc = sio_preadv(fd, part, n, off + done, got);
 		if (rc)
@@ -270,7 +215,8 @@ static int slice_io(int is_write, int fd, const struct store_req *req, uint64_t 
 	return 0;
 }
 
-static int ov_read(struct overlay *ov, struct store_req *req)
+/* flags: 0, or RWF_NOWAIT on the loop thread (then -EAGAIN when not all cached). */
+static int ov_read(struct overlay *ov, struct store_req *req, int flags)
 {
 	uint64_t off = req->offset, end = req->offset + req->length, run_end;
 	int mapped, rc;
@@ -283,7 +229,7 @@ static int ov_read(struct overlay *ov, struct store_req *req)
 		if (run_end > end)
 			run_end = end;
 		rc = slice_io(0, mapped ? ov->data_fd : ov->base->fd, req, off - req->offset, off,
-			      run_end - off, 0);
+			      run_end - off, flags);
 		if (rc)
 			return rc;
 		off = run_end;
@@ -354,14 +300,12 @@ static int write_allocating(struct overlay *ov, struct store_req *req, uint64_t 
 		if (rc)
 			return rc;
 	}
-	if (!fresh && !fua)
-		return 0;
-	rc = syncer_wait(&ov->data_sync, ov->data_fd, syncer_register(&ov->data_sync));
-	if (rc)
-		return rc;
-	if (fresh)
-		return map_update(ov, first, last, 1);
-	return syncer_wait(&ov->map_sync, ov->map_fd, syncer_current(&ov->map_sync));
+	if (fresh) {
+		rc = map_update(ov, first, last, 1);
+		if (rc)
+			return rc;
+	}
+	return fua ? ov_sync(ov) : 0;
 }
 
 static int ov_write(struct overlay *ov, struct store_req *req)
@@ -405,8 +349,10 @@ static int any_mapped(const struct overlay *ov, uint64_t c0, uint64_t c1)
 }
 
 /* Drops the chunks the range covers whole; a partly covered chunk stays as it is (LBPRZ 0
- * lets it keep its data). The map change is durable before the holes are punched, so a
- * crash in between leaves unmapped chunks whose stale data nothing reads. */
+ * lets it keep its data). The map sectors are written before the holes are punched; after a
+ * power loss either change may be missing, and both ways the chunk reads the base (a hole
+ * under a set bit is dropped at open) or, if neither reached the disk, its old data, as for
+ * any write not covered by a FLUSH. */
 static int ov_unmap(struct overlay *ov, struct store_req *req)
 {
 	uint64_t end = req->offset + req->length;
@@ -426,24 +372,18 @@ static int ov_unmap(struct overlay *ov, struct store_req *req)
 		if (!rc) {
 			pstart = c << ov->shift;
 			pend = next << ov->shift < ov->st.size ? next << ov->shift : ov->st.size;
-			if (sio_punch(ov->data_fd, pstart, pend - pstart))
+			if (sio_punch(ov->data_fd, pstart, pend - pstart)) {
+				pthread_mutex_lock(&punch_rl_lock);
 				log_limited(&punch_rl, LOG_WARNING,
 					    "store: overlay: cannot punch a hole, space stays used");
+				pthread_mutex_unlock(&punch_rl_lock);
+			}
 		}
 		busy_release(ov, c, next - 1);
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-static int ov_flush(struct overlay *ov)
-{
-	int rc = syncer_wait(&ov->data_sync, ov->data_fd, syncer_register(&ov->data_sync));
-
-	if (rc)
-		return rc;
-	return syncer_wait(&ov->map_sync, ov->map_fd, syncer_current(&ov->map_sync));
 }
 
 static void ov_run(struct pool_job *job)
@@ -453,13 +393,13 @@ static void ov_run(struct pool_job *job)
 
 	switch (req->op) {
 	case STORE_OP_READ:
-		req->result = ov_read(ov, req);
+		req->result = ov_read(ov, req, 0);
 		break;
 	case STORE_OP_WRITE:
 		req->result = ov_write(ov, req);
 		break;
 	case STORE_OP_FLUSH:
-		req->result = ov_flush(ov);
+		req->result = ov_sync(ov);
 		break;
 	case STORE_OP_UNMAP:
 		req->result = ov_unmap(ov, req);
@@ -467,6 +407,23 @@ static void ov_run(struct pool_job *job)
 	}
 	if (req->result == -ENOMEM)
 		req->result = -EIO;	/* the SCSI layer knows medium errors, not our memory */
+}
+
+/* A small read the page cache can serve at once (base pages shared by every client of the
+ * image usually are) is done on the loop thread. */
+static int ov_try_now(struct pool_job *job)
+{
+	struct overlay *ov = (struct overlay *)job->st;
+	struct store_req *req = job->req;
+	int rc;
+
+	if (req->op != STORE_OP_READ || req->length > POOL_INLINE_MAX)
+		return -EAGAIN;
+	rc = ov_read(ov, req, RWF_NOWAIT);
+	if (rc == -EAGAIN)
+		return rc;
+	req->result = rc;
+	return 0;
 }
 
 static void ov_complete(struct pool_job *job)
@@ -482,7 +439,7 @@ static void ov_complete(struct pool_job *job)
 static int ov_submit(struct store *st, struct store_req *req)
 {
 	struct overlay *ov = (struct overlay *)st;
-	int rc = pool_submit(ov->pool, st, req, ov_run, ov_complete);
+	int rc = pool_submit(ov->pool, st, req, ov_run, ov_complete, ov_try_now);
 
 	if (!rc)
 		ov->inflight++;
@@ -512,6 +469,34 @@ static int ov_lba_status(struct store *st, uint64_t offset, int *mapped, uint64_
 	*mapped = m;
 	*run = (end < st->size ? end : st->size) - offset;
 	return 0;
+}
+
+/* The runs ov_read would read, as file ranges: chunks in the overlay from the data file, the
+ * others from the base (which never changes under a reader). */
+static int ov_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			   struct store_extent *ext, int max)
+{
+	struct overlay *ov = (struct overlay *)st;
+	uint64_t off = offset, end = offset + length, run_end;
+	int mapped, n = 0;
+
+	if (offset % STORE_BLOCK_SIZE || length % STORE_BLOCK_SIZE || length > st->size ||
+	    offset > st->size - length)
+		return -EINVAL;
+	while (off < end) {
+		if (n == max)
+			return -E2BIG;
+		mapped = bit_get(ov->map, off >> ov->shift);
+		run_end = ((off >> ov->shift) + 1) << ov->shift;
+		while (run_end < end && bit_get(ov->map, run_end >> ov->shift) == mapped)
+			run_end += ov->chunk;
+		if (run_end > end)
+			run_end = end;
+		ext[n++] = (struct store_extent){ mapped ? ov->data_fd : ov->base->fd, off,
+						  run_end - off };
+		off = run_end;
+	}
+	return n;
 }
 
 /* Restore mode: the map is cleared durably first, then the data file is emptied; a crash in
@@ -558,12 +543,76 @@ static void ov_free(struct overlay *ov)
 	free(ov);
 }
 
+static int ov_set_state(struct overlay *ov, uint32_t state)
+{
+	uint32_t le = htole32(state);
+	struct iovec iov = { &le, sizeof(le) };
+	int rc;
+
+	rc = sio_pwritev(ov->map_fd, &iov, 1, offsetof(struct ov_header, state), sizeof(le), 0);
+	return rc ? rc : sio_fdatasync(ov->map_fd);
+}
+
+/* After an unclean close: a mapped chunk with a hole in the data file lost data the kernel
+ * had not written back when the power went (its map sector got there first); the chunk was
+ * allocated by writes no FLUSH covered, so it goes back to reading the base. */
+static int ov_recover(struct overlay *ov, const char *overlay_path)
+{
+	uint64_t c = 0, bad = 0, start, end, pos, dropped_from = UINT64_MAX;
+	off_t hole, data;
+	int rc;
+
+	while (c < ov->nchunks) {
+		if (!bit_get(ov->map, c)) {
+			c++;
+			continue;
+		}
+		start = c << ov->shift;
+		while (c < ov->nchunks && bit_get(ov->map, c))
+			c++;
+		end = c << ov->shift < ov->st.size ? c << ov->shift : ov->st.size;
+		for (pos = start; pos < end; pos = (uint64_t)data) {
+			hole = lseek(ov->data_fd, (off_t)pos, SEEK_HOLE);
+			if (hole < 0)
+				return -errno;
+			if ((uint64_t)hole >= end)
+				break;
+			data = lseek(ov->data_fd, hole, SEEK_DATA);
+			if (data < 0 || (uint64_t)data > end)
+				data = (off_t)end;
+			/* Chunks [hole, data) touches: at least the one holding the hole. */
+			rc = map_update(ov, (uint64_t)hole >> ov->shift,
+					((uint64_t)data - 1) >> ov->shift, 0);
+			if (rc)
+				return rc;
+			bad += (((uint64_t)data - 1) >> ov->shift) - ((uint64_t)hole >> ov->shift) + 1;
+			if (dropped_from == UINT64_MAX)
+				dropped_from = (uint64_t)hole >> ov->shift;
+			if (((uint64_t)data & (ov->chunk - 1)) && (uint64_t)data < end)
+				data = (off_t)((((uint64_t)data >> ov->shift) + 1) << ov->shift);
+		}
+	}
+	if (bad) {
+		log_warn("store: overlay %s was not closed cleanly: %llu chunks (first %llu) lost "
+			 "data never flushed and read the base again", overlay_path,
+			 (unsigned long long)bad, (unsigned long long)dropped_from);
+		rc = sio_fdatasync(ov->map_fd);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* A clean close: everything durable, then the state says so, and the next open need not
+ * look for lost chunks. On any failure the state stays OV_OPEN. */
 static void ov_close(struct store *st)
 {
 	struct overlay *ov = (struct overlay *)st;
 
 	if (ov->inflight)
 		log_err("store: closing an overlay with %u requests in flight", ov->inflight);
+	else if (ov_sync(ov) || ov_set_state(ov, OV_CLEAN))
+		log_warn("store: overlay not closed cleanly; the next open checks its chunks");
 	ov_free(ov);
 }
 
@@ -572,6 +621,7 @@ static const struct store_ops overlay_ops = {
 	.lba_status = ov_lba_status,
 	.reset = ov_reset,
 	.close = ov_close,
+	.read_extents = ov_read_extents,
 };
 
 static int fsync_dir_of(const char *path)
@@ -615,6 +665,8 @@ static int ov_create(struct overlay *ov, const char *data_path, const char *map_
 	h.chunk_shift = htole32(ov->shift);
 	h.size = htole64(ov->st.size);
 	h.nchunks = htole64(ov->nchunks);
+	h.state = htole32(OV_CLEAN);
+	h.reserved = 0;
 	memcpy(hdr, &h, sizeof(h));
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -622,8 +674,18 @@ static int ov_create(struct overlay *ov, const char *data_path, const char *map_
 		goto out_free_hdr;
 	}
 	if (pwrite(fd, hdr, OV_HDR_SIZE, 0) != OV_HDR_SIZE ||
-	    ftruncate(fd, (off_t)(OV_HDR_SIZE + ov->words * 8)) < 0 || fdatasync(fd) < 0) {
+	    ftruncate(fd, (off_t)(OV_HDR_SIZE + ov->words * 8)) < 0) {
 		rc = errno ? -errno : -EIO;
+		goto out_unlink_tmp;
+	}
+	/* Allocated now, so a full disk later fails a chunk's data write, not its map sector. */
+	rc = posix_fallocate(fd, 0, (off_t)(OV_HDR_SIZE + ov->words * 8));
+	if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
+		rc = -rc;
+		goto out_unlink_tmp;
+	}
+	if (fdatasync(fd) < 0) {
+		rc = -errno;
 		goto out_unlink_tmp;
 	}
 	if (rename(tmp, map_path) < 0) {
@@ -642,8 +704,9 @@ out_free_hdr:
 	return rc;
 }
 
-/* Checks an existing map against the base and loads its bits; names the problem. */
-static int ov_load(struct overlay *ov, const char *map_path)
+/* Checks an existing map against the base and loads its bits; names the problem. *unclean
+ * says whether the overlay was not closed cleanly. */
+static int ov_load(struct overlay *ov, const char *map_path, int *unclean)
 {
 	struct ov_header h;
 	uint64_t fsize, i;
@@ -670,6 +733,7 @@ static int ov_load(struct overlay *ov, const char *map_path)
 			(unsigned long long)ov->st.size);
 		return -EINVAL;
 	}
+	*unclean = le32toh(h.state) != OV_CLEAN;
 	ov->shift = le32toh(h.chunk_shift);
 	ov->chunk = 1ull << ov->shift;
 	ov->nchunks = (ov->st.size + ov->chunk - 1) >> ov->shift;
@@ -706,7 +770,7 @@ int store_overlay_open_chunk(struct store_pool *pool, const char *base_path,
 	char data_path[PATH_MAX], map_path[PATH_MAX];
 	struct overlay *ov;
 	uint64_t dsize;
-	int rc;
+	int rc, unclean;
 
 	if (chunk < STORE_OVERLAY_MIN_CHUNK || chunk > STORE_OVERLAY_MAX_CHUNK ||
 	    (chunk & (chunk - 1)))
@@ -759,7 +823,7 @@ int store_overlay_open_chunk(struct store_pool *pool, const char *base_path,
 		log_err("store: overlay %s: already open", overlay_path);
 		goto out_free;
 	}
-	rc = ov_load(ov, map_path);
+	rc = ov_load(ov, map_path, &unclean);
 	if (rc)
 		goto out_free;
 	ov->data_fd = open(data_path, O_RDWR | O_CLOEXEC);
@@ -771,6 +835,18 @@ int store_overlay_open_chunk(struct store_pool *pool, const char *base_path,
 	if (sio_fd_size(ov->data_fd, &dsize) || dsize < ov->st.size) {
 		rc = -EINVAL;
 		log_err("store: overlay data %s: shorter than the base", data_path);
+		goto out_free;
+	}
+	if (unclean) {
+		rc = ov_recover(ov, overlay_path);
+		if (rc)
+			goto out_free;
+	}
+	/* Durable before any write: a map bit the kernel writes back early is then always
+	 * looked at by the next open. */
+	rc = ov_set_state(ov, OV_OPEN);
+	if (rc) {
+		log_err("store: overlay %s: cannot mark it open: %s", overlay_path, strerror(-rc));
 		goto out_free;
 	}
 	*out = &ov->st;

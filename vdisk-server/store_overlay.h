@@ -5,7 +5,7 @@
 
 #include "vdisk-server/store.h"
 
-#define STORE_OVERLAY_CHUNK (64u * 1024)
+#define STORE_OVERLAY_CHUNK (16u * 1024)
 #define STORE_OVERLAY_MIN_CHUNK 4096u
 #define STORE_OVERLAY_MAX_CHUNK (4u * 1024 * 1024)
 

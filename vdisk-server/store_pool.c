@@ -34,6 +34,10 @@ struct store_pool {
 	struct pool_job *done_head, *done_tail;
 	int efd;
 	struct ev_io efd_io;
+	/* Jobs done on the loop thread (try_now), completed after the current loop round by a
+	 * zero-delay timer: no system call, and done never runs inside store_submit(). */
+	struct pool_job *now_head, *now_tail;
+	struct ev_timer now_timer;
 	/* Loop thread only. */
 	struct pool_job *free_jobs;
 	struct pool_slab *slabs;
@@ -59,7 +63,8 @@ void *pool_scratch(size_t size)
 	return p;
 }
 
-struct pool_job *pool_job_get(struct store_pool *pool)
+/* Loop thread only. NULL when out of memory. */
+static struct pool_job *pool_job_get(struct store_pool *pool)
 {
 	struct pool_job *job = pool->free_jobs;
 
@@ -108,7 +113,8 @@ static void post_done(struct store_pool *pool, struct pool_job *job)
 		log_debug("store pool: eventfd write: %m");
 }
 
-void pool_queue(struct store_pool *pool, struct pool_job *job)
+/* Loop thread: job->run on a worker, then job->complete on the loop. */
+static void pool_queue(struct store_pool *pool, struct pool_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&pool->lock);
@@ -120,11 +126,6 @@ void pool_queue(struct store_pool *pool, struct pool_job *job)
 	if (pool->idle)
 		pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
-}
-
-void pool_post(struct store_pool *pool, struct pool_job *job)
-{
-	post_done(pool, job);
 }
 
 static int req_check(const struct store *st, const struct store_req *req)
@@ -158,8 +159,36 @@ static int req_check(const struct store *st, const struct store_req *req)
 	return iov_len < req->length ? -EINVAL : 0;
 }
 
+static void now_ready(struct ev_timer *t)
+{
+	struct store_pool *pool = t->arg;
+	struct pool_job *job = pool->now_head, *next;
+
+	pool->now_head = pool->now_tail = NULL;
+	for (; job; job = next) {
+		next = job->next;
+		job->complete(job);
+	}
+}
+
+/* Returns 0, or -ENOMEM if the timer could not be armed (the job then goes to a worker). */
+static int post_now(struct store_pool *pool, struct pool_job *job)
+{
+	if (!ev_timer_armed(&pool->now_timer) &&
+	    ev_timer_arm(pool->loop, &pool->now_timer, 0))
+		return -ENOMEM;
+	job->next = NULL;
+	if (pool->now_tail)
+		pool->now_tail->next = job;
+	else
+		pool->now_head = job;
+	pool->now_tail = job;
+	return 0;
+}
+
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
-		void (*run)(struct pool_job *), void (*complete)(struct pool_job *))
+		void (*run)(struct pool_job *), void (*complete)(struct pool_job *),
+		int (*try_now)(struct pool_job *))
 {
 	struct pool_job *job = pool_job_get(pool);
 
@@ -170,10 +199,14 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 	job->st = st;
 	job->req = req;
 	req->result = req_check(st, req);
-	if (req->result || (req->op != STORE_OP_FLUSH && !req->length))
-		pool_post(pool, job);
-	else
+	if (req->result || (req->op != STORE_OP_FLUSH && !req->length)) {
+		if (post_now(pool, job))
+			post_done(pool, job);
+	} else if (!try_now || try_now(job) || post_now(pool, job)) {
+		/* Also when try_now did the work but its completion cannot be deferred: try_now
+		 * only takes reads, which a worker may simply do again. */
 		pool_queue(pool, job);
+	}
 	return 0;
 }
 
@@ -252,6 +285,7 @@ int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **o
 	if (!pool)
 		return -ENOMEM;
 	pool->loop = loop;
+	ev_timer_init(&pool->now_timer, now_ready, pool);
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	pthread_mutex_init(&pool->done_lock, NULL);
@@ -292,6 +326,7 @@ void store_pool_free(struct store_pool *pool)
 	if (!pool)
 		return;
 	stop_workers(pool);
+	ev_timer_cancel(pool->loop, &pool->now_timer);
 	ev_io_del(pool->loop, &pool->efd_io);
 	close(pool->efd);
 	for (slab = pool->slabs; slab; slab = next) {

@@ -17,23 +17,24 @@ struct pool_job {
 	struct pool_job *next;
 };
 
-/* Loop thread only. NULL when out of memory. */
-struct pool_job *pool_job_get(struct store_pool *pool);
+/* Loop thread, from a store's complete: gives the job back to the pool's free list. */
 void pool_job_put(struct store_pool *pool, struct pool_job *job);
 
-/* Loop thread: job->run on a worker, then job->complete on the loop. */
-void pool_queue(struct store_pool *pool, struct pool_job *job);
-/* Loop thread: job->complete on the loop in a later round, without running anything, so a
- * request refused at once still completes outside store_submit(). */
-void pool_post(struct store_pool *pool, struct pool_job *job);
+/* Reads up to this size are first tried on the loop thread from the page cache: for them the
+ * hop to a worker and back costs more than the copy. Larger ones stay in the workers, which
+ * copy in parallel while the loop thread sends. */
+#define POOL_INLINE_MAX (64u * 1024)
 
 /* Loop thread: the common front of every store's submit. Checks req against st (alignment,
  * range, iov length, writes and unmaps on a read-only store, unmaps on a store that is not
- * thin), then queues run for it; a refused request gets its result set and is posted, so its
- * completion still runs later on the loop. Returns 0, or -ENOMEM when no job could be had
- * (req->done will then not be called). */
+ * thin). Then try_now (may be NULL) gets a chance to do the work at once without blocking:
+ * it returns 0 with req->result set, or -EAGAIN; otherwise run is queued for a worker. A
+ * refused request gets its result set. Every completion runs later on the loop, never inside
+ * this call. Returns 0, or -ENOMEM when no job could be had (req->done will then not be
+ * called). */
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
-		void (*run)(struct pool_job *), void (*complete)(struct pool_job *));
+		void (*run)(struct pool_job *), void (*complete)(struct pool_job *),
+		int (*try_now)(struct pool_job *));
 
 /* Worker thread: a buffer of at least size bytes owned by the calling worker and kept for its
  * life (copy-up chunks). NULL when out of memory. */

@@ -44,6 +44,22 @@ static void raw_run(struct pool_job *job)
 	}
 }
 
+/* A small read the page cache can serve at once is done on the loop thread. */
+static int raw_try_now(struct pool_job *job)
+{
+	struct raw_store *rs = (struct raw_store *)job->st;
+	struct store_req *req = job->req;
+	int rc;
+
+	if (req->op != STORE_OP_READ || req->length > POOL_INLINE_MAX)
+		return -EAGAIN;
+	rc = sio_preadv_nowait(rs->fd, req->iov, req->iovcnt, req->offset, req->length);
+	if (rc == -EAGAIN)
+		return rc;
+	req->result = rc;
+	return 0;
+}
+
 static void raw_complete(struct pool_job *job)
 {
 	struct raw_store *rs = (struct raw_store *)job->st;
@@ -57,7 +73,7 @@ static void raw_complete(struct pool_job *job)
 static int raw_submit(struct store *st, struct store_req *req)
 {
 	struct raw_store *rs = (struct raw_store *)st;
-	int rc = pool_submit(rs->pool, st, req, raw_run, raw_complete);
+	int rc = pool_submit(rs->pool, st, req, raw_run, raw_complete, raw_try_now);
 
 	if (!rc)
 		rs->inflight++;
@@ -94,6 +110,20 @@ static int raw_lba_status(struct store *st, uint64_t offset, int *mapped, uint64
 	return 0;
 }
 
+static int raw_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			    struct store_extent *ext, int max)
+{
+	struct raw_store *rs = (struct raw_store *)st;
+
+	if (offset % STORE_BLOCK_SIZE || length % STORE_BLOCK_SIZE || length > st->size ||
+	    offset > st->size - length)
+		return -EINVAL;
+	if (max < 1)
+		return -E2BIG;
+	ext[0] = (struct store_extent){ rs->fd, offset, length };
+	return 1;
+}
+
 static int raw_reset(struct store *st)
 {
 	(void)st;
@@ -115,6 +145,7 @@ static const struct store_ops raw_ops = {
 	.lba_status = raw_lba_status,
 	.reset = raw_reset,
 	.close = raw_close,
+	.read_extents = raw_read_extents,
 };
 
 int store_raw_open(struct store_pool *pool, const char *path, int read_only, struct store **out)

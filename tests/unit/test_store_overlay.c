@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/evloop.h"
@@ -203,20 +204,23 @@ static int fault(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint6
 }
 
 /* Each partial write into an unwritten chunk makes these calls in order: READ base head,
- * READ base tail, WRITE chunk, SYNC data, WRITE map sector, SYNC map. */
+ * READ base tail, WRITE chunk, WRITE map sector, and with FUA: SYNC data, SYNC map. */
 static const struct {
 	const char *name;
 	enum store_io_kind kind;
-	int nth, rc, want, sticky;
+	int nth, rc, want;
+	unsigned flags;
+	int sticky;	/* a failed fdatasync fails every later write until reopened */
 	int may_apply;	/* the map sector was written: after reopen the write may be there */
 } faults[] = {
-	{ "base read fails", STORE_IO_READ, 1, -EIO, -EIO, 0, 0 },
-	{ "base tail read fails", STORE_IO_READ, 2, -EIO, -EIO, 0, 0 },
-	{ "data file full", STORE_IO_WRITE, 1, -ENOSPC, -ENOSPC, 0, 0 },
-	{ "data write I/O error", STORE_IO_WRITE, 1, -EIO, -EIO, 0, 0 },
-	{ "map file full", STORE_IO_WRITE, 2, -ENOSPC, -ENOSPC, 0, 0 },
-	{ "data fdatasync fails", STORE_IO_SYNC, 1, -EIO, -EIO, 1, 0 },
-	{ "map fdatasync fails", STORE_IO_SYNC, 2, -EIO, -EIO, 1, 1 },
+	{ "base read fails", STORE_IO_READ, 1, -EIO, -EIO, 0, 0, 0 },
+	{ "base tail read fails", STORE_IO_READ, 2, -EIO, -EIO, 0, 0, 0 },
+	{ "data file full", STORE_IO_WRITE, 1, -ENOSPC, -ENOSPC, 0, 0, 0 },
+	{ "data write I/O error", STORE_IO_WRITE, 1, -EIO, -EIO, 0, 0, 0 },
+	{ "map file full", STORE_IO_WRITE, 2, -ENOSPC, -ENOSPC, 0, 0, 0 },
+	{ "map write I/O error", STORE_IO_WRITE, 2, -EIO, -EIO, STORE_FUA, 0, 0 },
+	{ "FUA: data fdatasync fails", STORE_IO_SYNC, 1, -EIO, -EIO, STORE_FUA, 1, 1 },
+	{ "FUA: map fdatasync fails", STORE_IO_SYNC, 2, -EIO, -EIO, STORE_FUA, 1, 1 },
 };
 
 static void test_faults(struct store **stp)
@@ -226,13 +230,17 @@ static void test_faults(struct store **stp)
 	int mapped;
 
 	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		/* Start each row from an unwritten chunk (a failed write may have mapped it). */
+		is_int(one(*stp, STORE_OP_UNMAP, 0, 15 * CHUNK, CHUNK, NULL), 0, "%s: unmap first",
+		       faults[i].name);
+		memcpy(model + 15 * CHUNK, base_img + 15 * CHUNK, CHUNK);
 		fault_kind = (int)faults[i].kind;
 		fault_nth = faults[i].nth;
 		fault_rc = faults[i].rc;
 		fault_calls = 0;
 		store_io_set_fault(fault, NULL);
-		is_int(do_write(*stp, off, 4096, 0x77, 0), faults[i].want, "%s: write fails",
-		       faults[i].name);
+		is_int(do_write(*stp, off, 4096, 0x77, faults[i].flags), faults[i].want,
+		       "%s: write fails", faults[i].name);
 		store_io_set_fault(NULL, NULL);
 		if (faults[i].sticky) {
 			is_int(do_write(*stp, 0, 512, 0x78, 0), -EIO,
@@ -332,6 +340,121 @@ static void test_open_errors(void)
 	is_int(open_ov(&st), -EINVAL, "a truncated map is refused");
 }
 
+/* A power loss after the map sector of a chunk reached the disk but not its data: the child
+ * writes two chunks and exits without closing (as after kill -9), then a hole is punched
+ * where one chunk's data was. The next open must drop that chunk (it reads the base) and
+ * keep the other. Runs before any thread exists, so fork is safe. */
+static void test_recovery(void)
+{
+	char rov[PATH_MAX], rdata[PATH_MAX + 8];
+	struct store *st;
+	uint64_t run;
+	int mapped, status, fd;
+	pid_t pid;
+
+	snprintf(rov, sizeof(rov), "%s/rec", dir);
+	snprintf(rdata, sizeof(rdata), "%s.data", rov);
+	pid = fork();
+	if (pid == 0) {
+		loop = evloop_new();
+		if (store_pool_new(loop, 2, &pool) ||
+		    store_overlay_open_chunk(pool, base_path, rov, CHUNK, &st))
+			_exit(1);
+		_exit(do_write(st, 2 * CHUNK + 512, 1024, 0x41, 0) ||
+		      do_write(st, 4 * CHUNK + 512, 1024, 0x42, 0) ? 1 : 0);
+	}
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	   WEXITSTATUS(status) == 0, "a child wrote two chunks and died without closing");
+	fd = open(rdata, O_RDWR);
+	ok(fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)(4 * CHUNK + 4096), 4096) == 0,
+	   "the data of one chunk 'did not reach the disk'");
+	close(fd);
+	loop = evloop_new();
+	is_int(store_pool_new(loop, 2, &pool), 0, "pool");
+	is_int(store_overlay_open_chunk(pool, base_path, rov, CHUNK, &st), 0,
+	       "reopen the uncleanly closed overlay");
+	is_int(st->ops->lba_status(st, 4 * CHUNK, &mapped, &run), 0, "lba_status");
+	ok(!mapped, "the chunk with a hole was dropped");
+	is_int(st->ops->lba_status(st, 2 * CHUNK, &mapped, &run), 0, "lba_status");
+	ok(mapped && run == CHUNK, "the intact chunk is kept");
+	memset(model + 2 * CHUNK + 512, 0x41, 1024);
+	is_int(check_image(st), -1, "intact chunk has its write, the dropped one reads the base");
+	store_close(st);
+	memcpy(model, base_img, IMG_SIZE);
+	store_pool_free(pool);
+	evloop_free(loop);
+}
+
+/* GET LBA STATUS with 4 KiB chunks (258 of them): runs that cross 64-chunk map words, whole
+ * words skipped at once, a run that ends at the partial last chunk. */
+static void test_lba_runs(void)
+{
+	static const struct {
+		uint64_t off;
+		int mapped;
+		uint64_t run;
+	} want[] = {
+		{ 0, 0, 10 * 4096 },
+		{ 10 * 4096, 1, 130 * 4096 },
+		{ 10 * 4096 + 512, 1, 130 * 4096 - 512 },
+		{ 139 * 4096, 1, 4096 },
+		{ 140 * 4096, 0, 60 * 4096 },
+		{ 200 * 4096, 1, IMG_SIZE - 200 * 4096 },
+		{ 256 * 4096 + 1024, 1, IMG_SIZE - 256 * 4096 - 1024 },
+	};
+	char p[PATH_MAX];
+	unsigned char *buf = calloc(1, 130 * 4096);
+	struct store *st;
+	uint64_t run;
+	unsigned i;
+	int mapped;
+
+	snprintf(p, sizeof(p), "%s/small-chunks", dir);
+	is_int(store_overlay_open_chunk(pool, base_path, p, 4096, &st), 0, "4 KiB-chunk overlay");
+	is_int(one(st, STORE_OP_WRITE, 0, 10 * 4096, 130 * 4096, buf), 0, "write chunks 10-139");
+	is_int(one(st, STORE_OP_WRITE, 0, 200 * 4096, IMG_SIZE - 200 * 4096, buf), 0,
+	       "write chunks 200 to the end");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		is_int(st->ops->lba_status(st, want[i].off, &mapped, &run), 0, "lba_status at %llu",
+		       (unsigned long long)want[i].off);
+		ok(mapped == want[i].mapped && run == want[i].run,
+		   "at %llu: %s for %llu bytes (got %d, %llu)", (unsigned long long)want[i].off,
+		   want[i].mapped ? "mapped" : "unmapped", (unsigned long long)want[i].run,
+		   mapped, (unsigned long long)run);
+	}
+	{
+		/* The extents tile the range, alternate between data file and base like the
+		 * map, and their bytes are what a READ returns. */
+		struct store_extent ext[8];
+		unsigned char *viaread = malloc(300 * 4096), *viaext = malloc(300 * 4096);
+		uint64_t at = 0;
+		int n, k, good = 1;
+
+		n = st->ops->read_extents(st, 4096, 240 * 4096, ext, 8);
+		is_int(n, 4, "read_extents: base, overlay, base, overlay");
+		for (k = 0; k < n; k++) {
+			good &= ext[k].offset == 4096 + at;
+			good &= pread(ext[k].fd, viaext + at, ext[k].length,
+				      (off_t)ext[k].offset) == (ssize_t)ext[k].length;
+			at += ext[k].length;
+		}
+		ok(good && at == 240 * 4096, "extents tile the range and read back");
+		is_int(one(st, STORE_OP_READ, 0, 4096, 240 * 4096, viaread), 0, "READ the range");
+		ok(memcmp(viaread, viaext, 240 * 4096) == 0, "same bytes as READ");
+		is_int(st->ops->read_extents(st, 4096, 240 * 4096, ext, 3), -E2BIG,
+		       "too few slots: -E2BIG");
+		is_int(st->ops->read_extents(st, 100, 512, ext, 8), -EINVAL, "unaligned: -EINVAL");
+		free(viaread);
+		free(viaext);
+	}
+	is_int(one(st, STORE_OP_UNMAP, 0, 0, IMG_SIZE, NULL), 0, "unmap everything");
+	is_int(st->ops->lba_status(st, 0, &mapped, &run), 0, "lba_status");
+	ok(!mapped && run == IMG_SIZE, "one unmapped run again");
+	store_close(st);
+	free(buf);
+}
+
 /* How many of this process's descriptors point at path. */
 static int fds_on(const char *path)
 {
@@ -377,7 +500,6 @@ int main(void)
 	int fd;
 
 	log_set_level(LOG_CRIT);
-	loop = evloop_new();
 	ok(mkdtemp(dir) != NULL, "temp dir");
 	snprintf(base_path, sizeof(base_path), "%s/base.img", dir);
 	snprintf(ov_path, sizeof(ov_path), "%s/ov", dir);
@@ -390,6 +512,8 @@ int main(void)
 	fd = open(base_path, O_RDWR | O_CREAT, 0600);
 	ok(fd >= 0 && write(fd, base_img, IMG_SIZE) == IMG_SIZE, "base image");
 	close(fd);
+	test_recovery();
+	loop = evloop_new();
 	is_int(store_pool_new(loop, 4, &pool), 0, "pool");
 
 	is_int(open_ov(&st), 0, "create overlay");
@@ -422,6 +546,7 @@ int main(void)
 	is_int(check_image(st), -1, "the reset survives reopen");
 	store_close(st);
 
+	test_lba_runs();
 	test_shared_base();
 	test_open_errors();
 	test_enospc();

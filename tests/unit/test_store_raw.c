@@ -95,6 +95,20 @@ static void test_round_trip(struct store *st)
 	is_int(one(st, STORE_OP_WRITE, STORE_FUA, 0, 512, a), 0, "FUA write");
 	is_int(one(st, STORE_OP_FLUSH, 0, 0, 0, NULL), 0, "flush");
 	is_int(one(st, STORE_OP_READ, 0, 0, 0, NULL), 0, "zero-length read completes");
+
+	/* Small reads are tried from the page cache on the loop thread; evicted pages make
+	 * that attempt fail with EAGAIN and a worker must then read them. */
+	{
+		int fd = open(path, O_RDONLY);
+		ok(fd >= 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0,
+		   "evict the image from the page cache");
+		close(fd);
+	}
+	memset(c, 0, sizeof(c));
+	is_int(one(st, STORE_OP_READ, 0, 4096, 8192, c), 0, "small read of evicted pages");
+	ok(memcmp(c, a, 8192) == 0, "falls back to a worker and returns the data");
+	is_int(one(st, STORE_OP_READ, 0, 4096, 8192, c), 0, "small read, now cached");
+	ok(memcmp(c, a, 8192) == 0, "served at once, same data");
 }
 
 static const struct {
@@ -168,6 +182,15 @@ static void test_unmap(struct store *st)
 	is_int(st->ops->lba_status(st, IMG_SIZE, &mapped, &run), -EINVAL,
 	       "lba_status past the end refused");
 	is_int(st->ops->reset(st), -EOPNOTSUPP, "a raw store has nothing to reset");
+	{
+		struct store_extent ext[2];
+		is_int(st->ops->read_extents(st, 4096, 8192, ext, 2), 1, "read_extents: one");
+		ok(ext[0].offset == 4096 && ext[0].length == 8192 && ext[0].fd >= 0,
+		   "the same range of the file");
+		is_int(st->ops->read_extents(st, IMG_SIZE - 512, 1024, ext, 2), -EINVAL,
+		       "read_extents past the end refused");
+		is_int(st->ops->read_extents(st, 0, 512, ext, 0), -E2BIG, "no room: -E2BIG");
+	}
 }
 
 static void test_queue_depth(struct store *st)
