@@ -305,3 +305,143 @@ out_close:
 	close(fd);
 	return rc;
 }
+
+/* ---- asynchronous client ---- */
+
+#define CTL_MAX_REPLY (1u << 20)	/* answers are status pages, never this large */
+
+struct ctl_req {
+	struct evloop *loop;
+	struct ev_io io;
+	struct ev_timer timer;
+	ctl_reply_fn fn;
+	void *arg;
+	char *buf;
+	size_t len, cap;
+};
+
+static void req_free(struct ctl_req *r)
+{
+	ev_timer_cancel(r->loop, &r->timer);
+	ev_io_del(r->loop, &r->io);
+	close(r->io.fd);
+	free(r->buf);
+	free(r);
+}
+
+static void req_finish(struct ctl_req *r, int rc)
+{
+	ctl_reply_fn fn = r->fn;
+	void *arg = r->arg;
+
+	if (rc == 0)
+		r->buf[r->len] = '\0';
+	/* Freed after the callback: the answer it reads lives in r->buf. */
+	fn(arg, rc, rc == 0 ? r->buf : NULL);
+	req_free(r);
+}
+
+static void req_timeout(struct ev_timer *t)
+{
+	req_finish(t->arg, -ETIMEDOUT);
+}
+
+static void req_ready(struct ev_io *io, uint32_t events)
+{
+	struct ctl_req *r = io->arg;
+	ssize_t n;
+
+	(void)events;
+	for (;;) {
+		if (r->len + 1 == r->cap) {
+			size_t cap = r->cap * 2;
+			char *nb;
+			if (cap > CTL_MAX_REPLY) {
+				req_finish(r, -EMSGSIZE);
+				return;
+			}
+			nb = realloc(r->buf, cap);
+			if (!nb) {
+				req_finish(r, -ENOMEM);
+				return;
+			}
+			r->buf = nb;
+			r->cap = cap;
+		}
+		n = recv(io->fd, r->buf + r->len, r->cap - 1 - r->len, MSG_DONTWAIT);
+		if (n > 0) {
+			r->len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		req_finish(r, n == 0 ? 0 : -errno);
+		return;
+	}
+}
+
+int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
+		   ctl_reply_fn fn, void *arg, struct ctl_req **out)
+{
+	struct sockaddr_un sa;
+	size_t len = strlen(request);
+	struct ctl_req *r;
+	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	int fd, rc;
+
+	if (len + 1 >= CTL_MAX_REQUEST || memchr(request, '\n', len))
+		return -EINVAL;
+	rc = fill_addr(&sa, path);
+	if (rc)
+		return rc;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->cap = 4096;
+	r->buf = malloc(r->cap);
+	if (!r->buf) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	/* A Unix connect completes at once or fails at once (EAGAIN: backlog full). The request
+	 * is far smaller than the socket buffer, so one send takes it whole. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(len + 1)) {
+		rc = -errno;
+		goto out_close;
+	}
+	r->loop = loop;
+	r->fn = fn;
+	r->arg = arg;
+	rc = ev_io_add(loop, &r->io, fd, EPOLLIN, req_ready, r);
+	if (rc)
+		goto out_close;
+	ev_timer_init(&r->timer, req_timeout, r);
+	rc = ev_timer_arm(loop, &r->timer, (uint64_t)timeout_ms);
+	if (rc) {
+		ev_io_del(loop, &r->io);
+		goto out_close;
+	}
+	if (out)
+		*out = r;
+	return 0;
+
+out_close:
+	close(fd);
+out_free:
+	free(r->buf);
+	free(r);
+	return rc;
+}
+
+void ctl_call_cancel(struct ctl_req *req)
+{
+	if (req)
+		req_free(req);
+}

@@ -31,4 +31,15 @@ void ctl_server_close(struct ctl_server *srv);
  * -ENOENT when no daemon listens, -ETIMEDOUT). */
 int ctl_call(const char *path, const char *request, int timeout_ms, char **reply);
 
+/* Client, for daemons: the same request without blocking the caller's event loop. fn is
+ * called exactly once, from the loop, with 0 and the whole answer (valid only during the
+ * call), or a negative errno (-ENOENT/-ECONNREFUSED when no daemon listens, -ETIMEDOUT).
+ * Returns 0, or a negative errno and then fn is never called. ctl_call_cancel drops a
+ * request in flight: fn is not called. */
+struct ctl_req;
+typedef void (*ctl_reply_fn)(void *arg, int rc, const char *reply);
+int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
+		   ctl_reply_fn fn, void *arg, struct ctl_req **out);
+void ctl_call_cancel(struct ctl_req *req);
+
 #endif

@@ -248,11 +248,6 @@ int dhcp_reply_set_file(struct dhcp_reply *r, const char *s)
 	return set_field(r, DHCP_OFF_FILE, DHCP_FILE_LEN, s);
 }
 
-int dhcp_reply_set_sname(struct dhcp_reply *r, const char *s)
-{
-	return set_field(r, DHCP_OFF_SNAME, DHCP_SNAME_LEN, s);
-}
-
 int dhcp_reply_opt(struct dhcp_reply *r, uint8_t code, const void *data, size_t len)
 {
 	if (len > 255)

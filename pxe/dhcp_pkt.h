@@ -44,6 +44,7 @@ enum dhcp_opt {
 	OPT_OVERLOAD = 52, OPT_MSG_TYPE = 53, OPT_SERVER_ID = 54, OPT_PARAM_LIST = 55,
 	OPT_MESSAGE = 56, OPT_MAX_SIZE = 57, OPT_T1 = 58, OPT_T2 = 59, OPT_VENDOR_CLASS = 60,
 	OPT_CLIENT_ID = 61, OPT_TFTP_SERVER = 66, OPT_BOOTFILE = 67, OPT_USER_CLASS = 77,
+	OPT_RELAY_INFO = 82,
 	OPT_CLIENT_ARCH = 93, OPT_CLIENT_NDI = 94, OPT_CLIENT_UUID = 97, OPT_END = 255,
 };
 
@@ -115,9 +116,8 @@ void dhcp_reply_set_addr(struct dhcp_reply *r, size_t field_off, uint32_t addr);
 #define DHCP_OFF_YIADDR 16
 #define DHCP_OFF_SIADDR 20
 #define DHCP_OFF_GIADDR 24
-/* Copies s into the file (or sname) field; -ENAMETOOLONG if it does not fit with its NUL. */
+/* Copies s into the file field; -ENAMETOOLONG if it does not fit with its NUL. */
 int dhcp_reply_set_file(struct dhcp_reply *r, const char *s);
-int dhcp_reply_set_sname(struct dhcp_reply *r, const char *s);
 /* Appends an option; -ENOSPC (and overflow set) if it would not fit, -EINVAL if len > 255. */
 int dhcp_reply_opt(struct dhcp_reply *r, uint8_t code, const void *data, size_t len);
 int dhcp_reply_opt_u32(struct dhcp_reply *r, uint8_t code, uint32_t v);

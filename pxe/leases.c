@@ -147,22 +147,24 @@ static int parse_line(struct lease_table *t, char *line, time_t now)
 	uint8_t mac[6];
 	uint32_t ip;
 	struct lease *l;
+	int state;
 
 	if (sscanf(line, "%31s %31s %lld %15s", mac_s, ip_s, &expires, state_s) != 4)
 		return -EINVAL;
 	if (mac_parse(mac_s, mac) || ipv4_parse(ip_s, &ip))
+		return -EINVAL;
+	if (strcmp(state_s, "bound") == 0)
+		state = LEASE_BOUND;
+	else if (strcmp(state_s, "declined") == 0)
+		state = LEASE_DECLINED;
+	else
 		return -EINVAL;
 	l = leases_slot(t, ip);
 	if (!l)
 		return -ERANGE;
 	memcpy(l->mac, mac, 6);
 	l->expires = (time_t)expires;
-	if (strcmp(state_s, "bound") == 0)
-		l->state = LEASE_BOUND;
-	else if (strcmp(state_s, "declined") == 0)
-		l->state = LEASE_DECLINED;
-	else
-		return -EINVAL;
+	l->state = (uint8_t)state;
 	/* Expired leases stay as hints: the client gets the same address back. */
 	if (l->expires <= now)
 		l->state = LEASE_FREE;

@@ -4,3 +4,11 @@ $(eval $(call library,pxe,$(filter-out pxe/pxed.c,$(wildcard pxe/*.c))))
 ifneq ($(wildcard pxe/pxed.c),)
 $(eval $(call program,pxed,pxe/pxed.c))
 endif
+
+# Boot storm benchmark: 300 clients DISCOVER and REQUEST at once; prints the time to the
+# last ACK against the 1 s target. Needs root (network namespaces).
+.PHONY: bench-pxe
+bench-pxe: all $(BUILD)/tests/helpers/pxe_storm $(BUILD)/tests/helpers/pxe_dbseed $(BUILD)/tests/helpers/pxe_ctl \
+	$(BUILD)/tests/helpers/pxe_fakectl
+	BUILD=$(CURDIR)/$(BUILD) bash tests/pxe/bench_storm.sh
+BENCH_TARGETS += bench-pxe

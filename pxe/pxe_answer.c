@@ -45,6 +45,13 @@ static int boot_file(struct pxe_server *s, const struct dhcp_msg *m, const struc
 	if (db_setting_get(s->db, "target_iqn", target, sizeof(target)) || !ipxe_iqn_valid(target))
 		snprintf(target, sizeof(target), "%s", IPXE_DEFAULT_TARGET);
 	ipxe_script_name(m->chaddr, name);
+	/* The IQN follows the admin's iqn_prefix setting: it must not carry script syntax. */
+	if (!ipxe_iqn_valid(c->iqn)) {
+		s->c.script_errors++;
+		log_limited(&s->rl_db, LOG_ERR, "ipxe: %s's initiator name '%.64s' has characters "
+			    "an iPXE script cannot carry; not booted", c->name, c->iqn);
+		return -EINVAL;
+	}
 	n = ipxe_script_render(c, s->conf->service_address, target, script, sizeof(script));
 	rc = n < 0 ? n : ipxe_script_write(s->conf->tftp_root, name, script, (size_t)n);
 	if (rc) {
@@ -115,6 +122,20 @@ static void route(struct pxe_server *s, const struct dhcp_msg *m, struct pxe_out
 	o->to.sin_addr.s_addr = htonl(to);
 }
 
+/* RFC 3046 2.2: a relay agent's option 82 comes back unchanged, last, so the relay can
+ * route the reply and strip it. */
+static void relay_info(const struct dhcp_msg *m, struct dhcp_reply *r)
+{
+	size_t len;
+	const uint8_t *d;
+
+	if (!m->giaddr)
+		return;
+	d = dhcp_opt_find(m, OPT_RELAY_INFO, 1, &len);
+	if (d)
+		dhcp_reply_opt(r, OPT_RELAY_INFO, d, len);
+}
+
 static void send_reply(struct pxe_server *s, const struct dhcp_msg *m, struct dhcp_reply *r,
 		       uint8_t type, uint32_t yiaddr, const struct sockaddr_in *proxy_to)
 {
@@ -123,6 +144,7 @@ static void send_reply(struct pxe_server *s, const struct dhcp_msg *m, struct dh
 	if (!o)
 		return;
 	memset(o, 0, offsetof(struct pxe_outgoing, buf));
+	relay_info(m, r);
 	if (proxy_to) {
 		o->sock = PXE_SOCK_PROXY;
 		o->to = *proxy_to;
@@ -139,6 +161,9 @@ static void nak(struct pxe_server *s, const struct dhcp_msg *m, const char *why)
 	struct dhcp_reply r;
 
 	dhcp_reply_init(&r, m, DHCPNAK);
+	/* RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast it. */
+	if (m->giaddr)
+		r.buf[10] |= DHCP_FLAG_BROADCAST >> 8;
 	dhcp_reply_opt_u32(&r, OPT_SERVER_ID, s->server_id);
 	dhcp_reply_opt_str(&r, OPT_MESSAGE, why);
 	send_reply(s, m, &r, DHCPNAK, 0, NULL);

@@ -88,6 +88,7 @@ static const struct kv_key keys[] = {
 	{ "vdiskd_ctl",      KV_STR,    F(vdiskd_ctl),      S(vdiskd_ctl),   0, 0, "/run/vdisk/vdiskd.sock", NULL, NULL },
 	{ "standbyd_ctl",    KV_STR,    F(standbyd_ctl),    S(standbyd_ctl), 0, 0, "/run/vdisk/standbyd.sock", NULL, NULL },
 	{ "node",            KV_STR,    F(node),            S(node),         0, 0, "", NULL, NULL },
+	{ "router_advert",   KV_BOOL,   F(router_advert),   0, 0, 0, "on", NULL, NULL },
 };
 #undef F
 #undef S
@@ -125,6 +126,10 @@ static int check(const char *path, const struct pxe_conf *c, const unsigned char
 	if (c->mode == PXE_MODE_DHCP) {
 		if (!seen[key_index("pool")]) {
 			snprintf(err, errlen, "%s: mode dhcp needs a pool", path);
+			return -EINVAL;
+		}
+		if (c->service_address >= c->pool.first && c->service_address <= c->pool.last) {
+			snprintf(err, errlen, "%s: service_address lies inside the pool", path);
 			return -EINVAL;
 		}
 		if ((c->pool.first & m) != (c->pool.last & m)) {

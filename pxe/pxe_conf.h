@@ -47,6 +47,7 @@ struct pxe_conf {
 	char vdiskd_ctl[PXE_PATH_MAX];
 	char standbyd_ctl[PXE_PATH_MAX];
 	char node[PXE_NAME_MAX];	/* this server's name in the DB; "" = no redirection */
+	int router_advert;		/* answer IPv6 router solicitations (see pxe/ra.h) */
 };
 
 /* Reads path into *c (defaults first). Returns 0, or a negative errno with "FILE:LINE: why"

@@ -131,14 +131,22 @@ static void reset_overlays(struct pxe_server *s)
 {
 	char req[DB_NAME_MAX + 32], *reply;
 	unsigned i;
-	int rc;
+	int rc, hung = 0;
 
 	for (i = 0; i < s->nboots; i++) {
 		if (!s->boots[i].reset)
 			continue;
+		if (hung) {
+			log_warn("vdiskd hung: overlay of %s not reset", s->boots[i].name);
+			continue;
+		}
 		snprintf(req, sizeof(req), "overlay-reset %s", s->boots[i].name);
 		reply = NULL;
 		rc = ctl_call(s->conf->vdiskd_ctl, req, VDISKD_TIMEOUT_MS, &reply);
+		/* One timeout per batch at most: a hung vdiskd must not hold a whole boot storm
+		 * for a second per client. */
+		if (rc == -ETIMEDOUT)
+			hung = 1;
 		if (rc) {
 			log_limited(&s->rl_vdiskd, LOG_WARNING,
 				    "vdiskd at %s: %s; overlay of %s not reset", s->conf->vdiskd_ctl,

@@ -16,8 +16,14 @@
 #include "db/db.h"
 #include "pxe/ipxe_script.h"
 #include "pxe/pxe_conf.h"
+#include "pxe/privs.h"
 #include "pxe/pxe_server.h"
+#include "pxe/ra.h"
 #include "pxe/tftpd_sup.h"
+
+/* Defaults, so standbyd can start a bare /usr/sbin/pxed as a resource. */
+#define PXED_DEFAULT_CONF "/etc/vdisk/pxed.conf"
+#define PXED_DEFAULT_DB   "/var/lib/vdisk/vdisk.db"
 
 struct pxed {
 	struct pxe_conf conf;
@@ -26,17 +32,19 @@ struct pxed {
 	struct pxe_server srv;
 	struct tftpd_sup tftpd;
 	struct ctl_server *ctl;
+	struct ra_sender ra;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: pxed --db PATH -c FILE [options]\n"
+		"Usage: pxed [--db PATH] [-c FILE] [options]\n"
 		"DHCP or proxyDHCP server for PXE and iPXE clients of the vdisk pair; writes\n"
 		"each client's iPXE script and runs tftp-hpa's in.tftpd on the TFTP root.\n"
 		"\n"
-		"  -c, --config FILE   key = value configuration (see pxed.conf.example)\n"
-		"      --db PATH       the vdisk SQLite database\n"
+		"  -c, --config FILE   key = value configuration (see pxed.conf.example);\n"
+		"                      default " PXED_DEFAULT_CONF "\n"
+		"      --db PATH       the vdisk SQLite database; default " PXED_DEFAULT_DB "\n"
 		"      --ctl PATH      control socket (overrides ctl_socket)\n"
 		"      --state DIR     directory for the leases file (overrides state_dir)\n"
 		"      --check-config  read FILE, report the first bad line, and exit\n"
@@ -62,6 +70,11 @@ static void on_ctl(void *arg, int argc, char **argv, FILE *out)
 		else
 			fprintf(out, "tftpd: restarting\n");
 		fprintf(out, "tftpd_restarts: %u\n", d->tftpd.restarts);
+		if (d->tftpd.restarts)
+			fprintf(out, "tftpd_last_exit: %s\n", d->tftpd.last_exit);
+		fprintf(out, "router_solicitations: %llu\n",
+			(unsigned long long)d->ra.solicitations);
+		fprintf(out, "router_adverts: %llu\n", (unsigned long long)d->ra.sent);
 	} else if (argc == 1 && strcmp(argv[0], "leases") == 0) {
 		fprintf(out, "ok\n");
 		pxe_server_leases(&d->srv, out);
@@ -146,14 +159,29 @@ static int run(struct pxed *d, const char *db_path)
 		log_err("control socket %s: %s", d->conf.ctl_socket, strerror(-rc));
 		goto out_server;
 	}
+	d->ra.io.fd = -1;
+	if (d->conf.router_advert) {
+		rc = ra_open(&d->ra, d->loop, d->conf.interface);
+		/* Only a faster boot is lost: iPXE still boots after its IPv6 wait. */
+		if (rc)
+			log_warn("router advertisements off: %s", strerror(-rc));
+	}
 	if (d->conf.tftp && tftpd_sup_start(&d->tftpd, d->loop, &d->conf)) {
 		log_err("cannot start %s", d->conf.tftpd);
 		goto out_ctl;
 	}
+	/* Every socket is open and in.tftpd started: from here on only what is still used. */
+	rc = privs_limit();
+	if (rc) {
+		log_err("cannot drop capabilities: %s", strerror(-rc));
+		goto out_tftpd;
+	}
 	if (evloop_run(d->loop) == 0)
 		status = 0;
+out_tftpd:
 	tftpd_sup_stop(&d->tftpd);
 out_ctl:
+	ra_close(&d->ra);
 	ctl_server_close(d->ctl);
 out_server:
 	pxe_server_close(&d->srv);
@@ -178,7 +206,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *db_path = NULL, *ctl = NULL, *state = NULL;
+	const char *config = PXED_DEFAULT_CONF, *db_path = PXED_DEFAULT_DB, *ctl = NULL;
+	const char *state = NULL;
 	int check = 0, verbose = 0, use_syslog = 0, c;
 	static struct pxed d;
 	char err[512];
@@ -196,9 +225,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !config || (!check && !db_path)) {
-		fprintf(stderr, "pxed: %s\n", optind != argc ? "unexpected argument" :
-			!config ? "-c FILE is required" : "--db PATH is required");
+	if (optind != argc) {
+		fprintf(stderr, "pxed: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
 	}

@@ -57,9 +57,11 @@ int standby_parse(const char *reply, struct standby_status *st)
 
 		if (sp) {
 			*sp = '\0';
-			snprintf(st->peer_state, sizeof(st->peer_state), "%s", sp + 1);
+			snprintf(st->peer_state, sizeof(st->peer_state), "%.*s",
+				 (int)sizeof(st->peer_state) - 1, sp + 1);
 		}
-		snprintf(st->peer, sizeof(st->peer), "%s", peer);
+		/* A name longer than any DB name cannot match a client's server: cut it. */
+		snprintf(st->peer, sizeof(st->peer), "%.*s", (int)sizeof(st->peer) - 1, peer);
 	}
 	return 0;
 }

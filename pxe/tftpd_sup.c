@@ -80,21 +80,19 @@ static void describe(int status, char *buf, size_t len)
 
 int tftpd_sup_reap(struct tftpd_sup *t)
 {
-	char how[64];
 	int status;
 	uint64_t ran;
 
 	if (!t->pid || waitpid(t->pid, &status, WNOHANG) != t->pid)
 		return 0;
 	t->pid = 0;
-	t->last_status = status;
+	describe(status, t->last_exit, sizeof(t->last_exit));
 	if (t->stopping)
 		return 1;
 	ran = ev_now_ms() - t->started_ms;
 	if (ran >= TFTPD_STABLE_MS)
 		t->backoff_ms = TFTPD_BACKOFF_MIN_MS;
-	describe(status, how, sizeof(how));
-	log_warn("tftp: in.tftpd %s after %llu ms; restarting in %u ms", how,
+	log_warn("tftp: in.tftpd %s after %llu ms; restarting in %u ms", t->last_exit,
 		 (unsigned long long)ran, t->backoff_ms);
 	ev_timer_arm(t->loop, &t->restart, t->backoff_ms);
 	t->backoff_ms = t->backoff_ms * 2 > TFTPD_BACKOFF_MAX_MS ? TFTPD_BACKOFF_MAX_MS

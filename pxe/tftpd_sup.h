@@ -21,7 +21,7 @@ struct tftpd_sup {
 	unsigned restarts;
 	unsigned backoff_ms;
 	uint64_t started_ms;
-	int last_status;		/* wait status of the last exit */
+	char last_exit[64];		/* how it last ended, for `status` */
 	struct ev_timer restart;
 	int stopping;
 };

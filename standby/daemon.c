@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/netaddr.h"
 #include "db/db.h"
@@ -211,87 +212,187 @@ static const char *res_label(const struct ha_resource *r, char *buf, size_t len)
 	return buf;
 }
 
-static void start_resources(struct standbyd *d)
+static void job_run(struct standbyd *d);
+
+static unsigned script_limit_ms(enum res_op op)
 {
-	char label[HA_RES_ARG_MAX + 80];
-	unsigned i;
-
-	for (i = 0; i < d->cfg.res.nres; i++) {
-		const struct ha_resource *r = &d->cfg.res.res[i];
-		int rc = res_start(r, &d->rt[i]);
-
-		if (rc) {
-			d->rt[i].failed = 1;
-			sb_event(d, LOG_ERR, "resource %s failed to start: %s",
-				 res_label(r, label, sizeof(label)), strerror(-rc));
-			sb_feed_ev(d, FSM_EV_START_FAILED);
-			return;
-		}
-		d->rt[i].running = 1;
-		d->rt[i].failed = 0;
-		d->rt[i].restarted = 0;
-		if (r == d->svc)
-			garp_start(d);
-		log_info("resource %s started", res_label(r, label, sizeof(label)));
-	}
-	sb_feed_ev(d, FSM_EV_STARTED);
+	return op == RES_STATUS ? RES_STATUS_TIMEOUT_MS : RES_SCRIPT_TIMEOUT_MS;
 }
 
-static void stop_resources(struct standbyd *d)
+/* Ends the job, then tells the state machine (which may start the next job at once). */
+static void job_end(struct standbyd *d, enum fsm_event ev)
 {
+	d->job.kind = JOB_IDLE;
+	if (ev != FSM_NEVENTS)
+		sb_feed_ev(d, ev);
+}
+
+/* Takes the result of the step on job.idx. Returns 1 to go on with the next step, 0 when the
+ * job ended. */
+static int job_result(struct standbyd *d, int rc)
+{
+	struct sb_job *j = &d->job;
+	const struct ha_resource *r = &d->cfg.res.res[j->idx];
+	struct res_runtime *rt = &d->rt[j->idx];
 	char label[HA_RES_ARG_MAX + 80];
-	unsigned i;
 
-	ev_timer_cancel(d->loop, &d->t_garp);
-	for (i = d->cfg.res.nres; i-- > 0;) {
-		const struct ha_resource *r = &d->cfg.res.res[i];
-		int rc = res_stop(r, &d->rt[i]);
-
+	res_label(r, label, sizeof(label));
+	switch (j->kind) {
+	case JOB_START:
+		if (rc) {
+			rt->failed = 1;
+			sb_event(d, LOG_ERR, "resource %s failed to start: %s", label, strerror(-rc));
+			job_end(d, FSM_EV_START_FAILED);
+			return 0;
+		}
+		rt->running = 1;
+		rt->failed = 0;
+		rt->restarted = 0;
+		if (r == d->svc)
+			garp_start(d);
+		log_info("resource %s started", label);
+		if (++j->idx < d->cfg.res.nres)
+			return 1;
+		job_end(d, FSM_EV_STARTED);
+		return 0;
+	case JOB_STOP:
 		if (rc)
-			sb_event(d, LOG_ERR, "resource %s failed to stop: %s",
-				 res_label(r, label, sizeof(label)), strerror(-rc));
+			sb_event(d, LOG_ERR, "resource %s failed to stop: %s", label, strerror(-rc));
 		else
-			log_info("resource %s stopped", res_label(r, label, sizeof(label)));
-		d->rt[i].running = 0;
+			log_info("resource %s stopped", label);
+		rt->running = 0;
+		if (j->idx-- > 0)
+			return 1;
+		job_end(d, FSM_EV_STOPPED);
+		return 0;
+	case JOB_MONITOR:
+		if (j->restarting == 1) {	/* stopped: start it again */
+			j->restarting = 2;
+			return 1;
+		}
+		if (j->restarting == 2 && rc == 0) {
+			j->restarting = 0;
+			if (r == d->svc)
+				garp_start(d);
+			log_notice("resource %s restarted", label);
+		} else if (rc && !rt->restarted) {
+			sb_event(d, LOG_WARNING, "resource %s is not running (%s): restarting it once",
+				 label, strerror(-rc));
+			rt->restarted = 1;
+			j->restarting = 1;
+			return 1;
+		} else if (rc) {
+			rt->failed = 1;
+			sb_event(d, LOG_ERR, "resource %s failed again after its restart (%s)", label,
+				 strerror(-rc));
+			job_end(d, FSM_EV_RESOURCE_FAILED);
+			return 0;
+		}
+		if (++j->idx < d->cfg.res.nres)
+			return 1;
+		job_end(d, FSM_NEVENTS);
+		return 0;
+	case JOB_IDLE:
+		break;
 	}
-	sb_feed_ev(d, FSM_EV_STOPPED);
+	return 0;
+}
+
+static void job_script_done(struct standbyd *d, int rc)
+{
+	struct sb_job *j = &d->job;
+
+	ev_io_del(d->loop, &j->io);
+	ev_timer_cancel(d->loop, &j->limit);
+	close(j->pidfd);
+	j->pidfd = -1;
+	if (rc == 0)
+		rc = res_finish(&d->rt[j->idx], j->op);
+	if (job_result(d, rc))
+		job_run(d);
+}
+
+static void on_script_exit(struct ev_io *io, uint32_t events)
+{
+	(void)events;
+	job_script_done(io->arg, 0);
+}
+
+static void on_script_limit(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	res_abort(&d->rt[d->job.idx]);
+	job_script_done(d, -ETIMEDOUT);
+}
+
+/* Runs steps until one waits for a script or the job ends. */
+static void job_run(struct standbyd *d)
+{
+	struct sb_job *j = &d->job;
+
+	for (;;) {
+		int rc, fd = -1;
+
+		j->op = j->kind == JOB_START ? RES_START : j->kind == JOB_STOP ? RES_STOP
+			: j->restarting == 1 ? RES_STOP : j->restarting == 2 ? RES_START : RES_STATUS;
+		rc = res_begin(&d->cfg.res.res[j->idx], &d->rt[j->idx], j->op, &fd);
+		if (rc == -EINPROGRESS) {
+			rc = ev_io_add(d->loop, &j->io, fd, EPOLLIN, on_script_exit, d);
+			if (rc == 0) {
+				j->pidfd = fd;
+				ev_timer_arm(d->loop, &j->limit, script_limit_ms(j->op));
+				return;
+			}
+			close(fd);
+			res_abort(&d->rt[j->idx]);
+		}
+		if (!job_result(d, rc))
+			return;
+	}
+}
+
+/* Drops the job running now, killing its script: the state machine wants something else. */
+static void job_cancel(struct standbyd *d)
+{
+	struct sb_job *j = &d->job;
+
+	if (j->pidfd >= 0) {
+		ev_io_del(d->loop, &j->io);
+		ev_timer_cancel(d->loop, &j->limit);
+		close(j->pidfd);
+		j->pidfd = -1;
+		res_abort(&d->rt[j->idx]);
+	}
+	j->kind = JOB_IDLE;
+}
+
+static void job_begin(struct standbyd *d, enum sb_job_kind kind)
+{
+	struct sb_job *j = &d->job;
+
+	job_cancel(d);
+	if (kind == JOB_STOP)
+		ev_timer_cancel(d->loop, &d->t_garp);
+	if (!d->cfg.res.nres) {
+		sb_feed_ev(d, kind == JOB_START ? FSM_EV_STARTED : FSM_EV_STOPPED);
+		return;
+	}
+	j->kind = kind;
+	j->restarting = 0;
+	j->idx = kind == JOB_STOP ? d->cfg.res.nres - 1 : 0;
+	job_run(d);
 }
 
 static void on_monitor(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
-	char label[HA_RES_ARG_MAX + 80];
-	unsigned i;
 
 	if (d->fsm.state != FSM_ACTIVE)
 		return;
 	ev_timer_arm(d->loop, &d->t_monitor, d->cfg.cf.monitor_ms);
-	for (i = 0; i < d->cfg.res.nres; i++) {
-		const struct ha_resource *r = &d->cfg.res.res[i];
-		struct res_runtime *rt = &d->rt[i];
-		int rc = res_status(r, rt);
-
-		if (rc == 0)
-			continue;
-		res_label(r, label, sizeof(label));
-		if (!rt->restarted) {
-			sb_event(d, LOG_WARNING, "resource %s is not running (%s): restarting it once",
-				 label, strerror(-rc));
-			rt->restarted = 1;
-			res_stop(r, rt);
-			rc = res_start(r, rt);
-			if (rc == 0) {
-				if (r == d->svc)
-					garp_start(d);
-				continue;
-			}
-		}
-		rt->failed = 1;
-		sb_event(d, LOG_ERR, "resource %s failed again after its restart (%s)", label,
-			 strerror(-rc));
-		sb_feed_ev(d, FSM_EV_RESOURCE_FAILED);
-		return;
-	}
+	if (d->job.kind == JOB_IDLE && d->cfg.res.nres)
+		job_begin(d, JOB_MONITOR);
 }
 
 /* ---- the state machine's input and output ---- */
@@ -347,9 +448,9 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 	if (out.actions & FSM_ACT_RETRY)
 		ev_timer_arm(d->loop, &d->t_retry, d->cfg.cf.deadtime_ms);
 	if (out.actions & FSM_ACT_START)
-		start_resources(d);
+		job_begin(d, JOB_START);
 	if (out.actions & FSM_ACT_STOP)
-		stop_resources(d);
+		job_begin(d, JOB_STOP);
 	if (d->stopping && d->fsm.state != FSM_RELEASING && d->fsm.state != FSM_TAKING_OVER)
 		ev_stop(d->loop);
 }
@@ -360,7 +461,7 @@ static void on_warn(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	if (!d->late_warned)
+	if (!d->late_warned && d->fsm.peer == FSM_PEER_ALIVE)
 		log_warn("heartbeat from %s late: none for %u ms (warntime)", d->cfg.peer,
 			 d->cfg.cf.warntime_ms);
 	d->late_warned = 1;
@@ -537,6 +638,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_retry, on_retry, d);
 	ev_timer_init(&d->t_monitor, on_monitor, d);
 	ev_timer_init(&d->t_garp, on_garp_timer, d);
+	ev_timer_init(&d->job.limit, on_script_limit, d);
+	d->job.pidfd = -1;
 
 	rc = setup_service(d);
 	if (rc)
@@ -582,9 +685,9 @@ out_close:
 	if (d->ping.fd >= 0)
 		pinger_close(&d->ping);
 	arp_close(&d->arp);
+	job_cancel(d);
 	for (i = 0; i < cfg->res.nres; i++)
-		if (cfg->res.res[i].kind == HA_RES_PXED && d->rt[i].pid)
-			res_stop(&cfg->res.res[i], &d->rt[i]);
+		res_release_children(&cfg->res.res[i], &d->rt[i]);
 	if (d->db)
 		db_close(d->db);
 	evloop_free(d->loop);

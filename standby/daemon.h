@@ -29,6 +29,20 @@ struct sb_link {
 	unsigned long rx, tx, tx_err;
 };
 
+/* The one resource job at a time: starting all, stopping all, or checking all (with the one
+ * restart a failing resource gets). A script step waits on its pidfd in the loop. */
+enum sb_job_kind { JOB_IDLE, JOB_START, JOB_STOP, JOB_MONITOR };
+
+struct sb_job {
+	enum sb_job_kind kind;
+	enum res_op op;		/* step running now */
+	unsigned idx;		/* resource of that step */
+	int restarting;		/* monitor: 0 checking, 1 stopping, 2 starting again */
+	int pidfd;		/* -1 when no script runs */
+	struct ev_io io;
+	struct ev_timer limit;
+};
+
 struct standbyd_opts {
 	const char *confdir;
 	const char *node;		/* NULL: uname -n */
@@ -44,6 +58,7 @@ struct standbyd {
 	struct sb_link links[HA_MAX_LINKS];
 	unsigned nlinks;
 	struct res_runtime rt[HA_MAX_RES];
+	struct sb_job job;
 
 	const struct ha_resource *svc;	/* the service address (first IPaddr), or NULL */
 	struct res_runtime *svc_rt;

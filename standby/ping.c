@@ -55,26 +55,29 @@ int pinger_send(struct pinger *p, uint32_t addr)
 	return 0;
 }
 
+int icmp_is_echo_reply(const uint8_t *buf, size_t len, uint16_t id)
+{
+	struct icmphdr h;
+	size_t ihl;
+
+	/* The IP header comes first; check lengths before each pull. */
+	if (len < sizeof(struct iphdr) || (buf[0] >> 4) != 4)
+		return 0;
+	ihl = (size_t)(buf[0] & 0x0f) * 4;
+	if (ihl < sizeof(struct iphdr) || ihl > len || len - ihl < sizeof(h))
+		return 0;
+	memcpy(&h, buf + ihl, sizeof(h));
+	return h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == id;
+}
+
 int pinger_read(struct pinger *p)
 {
 	uint8_t buf[256];
 	int replies = 0;
 	ssize_t n;
 
-	/* A raw ICMP socket delivers the IP header too; check lengths before each pull. */
-	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0) {
-		size_t ihl;
-		const struct icmphdr *h;
-
-		if ((size_t)n < sizeof(struct iphdr))
-			continue;
-		ihl = (size_t)(buf[0] & 0x0f) * 4;
-		if (ihl < sizeof(struct iphdr) || (size_t)n - ihl < sizeof(struct icmphdr))
-			continue;
-		h = (const struct icmphdr *)(buf + ihl);
-		if (h->type == ICMP_ECHOREPLY && ntohs(h->un.echo.id) == p->id)
-			replies++;
-	}
+	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0)
+		replies += icmp_is_echo_reply(buf, (size_t)n, p->id);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return -errno;
 	return replies;

@@ -3,6 +3,7 @@
 #ifndef STANDBY_PING_H
 #define STANDBY_PING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct pinger {
@@ -14,6 +15,10 @@ int pinger_open(struct pinger *p);
 void pinger_close(struct pinger *p);
 /* Sends one echo request to addr (host order). */
 int pinger_send(struct pinger *p, uint32_t addr);
+/* Is buf[0, len) (an IPv4 packet as a raw ICMP socket delivers it) an echo reply to id?
+ * Bounds-checked: any length. */
+int icmp_is_echo_reply(const uint8_t *buf, size_t len, uint16_t id);
+
 /* Reads queued replies; returns how many were echo replies to our id, or a negative errno. */
 int pinger_read(struct pinger *p);
 

@@ -80,22 +80,58 @@ static int wait_child(pid_t pid, int timeout_ms)
 	return -EINTR;	/* killed by a signal */
 }
 
-int res_run_script(const char *path, const char *args, const char *action, int timeout_ms)
+/* Starts path ARGS... ACTION (args split on blanks); returns a pidfd for it, or a negative
+ * errno. */
+static int spawn_script(struct res_runtime *rt, const char *args, const char *action)
 {
 	char copy[HA_RES_ARG_MAX];
 	char *argv[MAX_ARGV];
-	int n;
+	int n, fd;
 	pid_t pid;
 
 	snprintf(copy, sizeof(copy), "%s", args);
-	argv[0] = (char *)path;
+	argv[0] = rt->script;
 	n = split_args(copy, argv, 1);
 	argv[n++] = (char *)action;
 	argv[n] = NULL;
 	pid = spawn(argv);
 	if (pid < 0)
 		return (int)pid;
-	return wait_child(pid, timeout_ms);
+	fd = pidfd_open(pid, 0);
+	if (fd < 0) {
+		fd = -errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return fd;
+	}
+	rt->script_pid = pid;
+	return fd;
+}
+
+int res_finish(struct res_runtime *rt, enum res_op op)
+{
+	int status = 0;
+
+	if (!rt->script_pid)
+		return -ECHILD;
+	while (waitpid(rt->script_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	rt->script_pid = 0;
+	if (!WIFEXITED(status))
+		return -EINTR;	/* killed by a signal */
+	/* LSB status: 0 running, 1-3 stopped or dead, 4 unknown. */
+	if (op == RES_STATUS)
+		return WEXITSTATUS(status) ? -ESRCH : 0;
+	return WEXITSTATUS(status) ? -ECHILD : 0;
+}
+
+void res_abort(struct res_runtime *rt)
+{
+	if (!rt->script_pid)
+		return;
+	kill(rt->script_pid, SIGKILL);
+	waitpid(rt->script_pid, NULL, 0);
+	rt->script_pid = 0;
 }
 
 int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct res_runtime *rt,
@@ -156,6 +192,17 @@ static int vdiskd_call(const struct ha_resource *r, const char *req)
 	return rc;
 }
 
+static int pxed_status(struct res_runtime *rt)
+{
+	if (!rt->pid)
+		return -ESRCH;
+	if (waitpid(rt->pid, NULL, WNOHANG) != 0) {
+		rt->pid = 0;
+		return -ESRCH;
+	}
+	return 0;
+}
+
 static int pxed_start(const struct ha_resource *r, struct res_runtime *rt)
 {
 	char copy[HA_RES_ARG_MAX];
@@ -163,7 +210,7 @@ static int pxed_start(const struct ha_resource *r, struct res_runtime *rt)
 	int n;
 	pid_t pid;
 
-	if (rt->pid && res_status(r, rt) == 0)
+	if (pxed_status(rt) == 0)
 		return 0;
 	snprintf(copy, sizeof(copy), "%s", *r->arg ? r->arg : RES_PXED_CMD);
 	n = split_args(copy, argv, 0);
@@ -186,64 +233,45 @@ static int pxed_stop(struct res_runtime *rt)
 	return 0;
 }
 
-int res_start(const struct ha_resource *r, struct res_runtime *rt)
+static int ipaddr_op(const struct ha_resource *r, struct res_runtime *rt, enum res_op op)
 {
 	int rc;
 
-	switch (r->kind) {
-	case HA_RES_IPADDR:
+	switch (op) {
+	case RES_START:
 		return ipaddr_add(rt->ifname, r->addr, rt->prefix);
-	case HA_RES_LSB:
-		rc = res_run_script(rt->script, r->arg, "start", RES_SCRIPT_TIMEOUT_MS);
-		return rc > 0 ? -ECHILD : rc;
-	case HA_RES_VDISKD:
-		return vdiskd_call(r, "role primary");
-	case HA_RES_PXED:
-		return pxed_start(r, rt);
-	}
-	return -EINVAL;
-}
-
-int res_stop(const struct ha_resource *r, struct res_runtime *rt)
-{
-	int rc;
-
-	switch (r->kind) {
-	case HA_RES_IPADDR:
+	case RES_STOP:
 		return ipaddr_del(rt->ifname, r->addr, rt->prefix);
+	case RES_STATUS:
+		break;
+	}
+	rc = ipaddr_is_local(r->addr);
+	return rc < 0 ? rc : rc ? 0 : -ESRCH;
+}
+
+int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd)
+{
+	static const char *const lsb_action[] = { "start", "stop", "status" };
+	static const char *const vdiskd_req[] = { "role primary", "role secondary", "status" };
+
+	switch (r->kind) {
+	case HA_RES_IPADDR:
+		return ipaddr_op(r, rt, op);
 	case HA_RES_LSB:
-		rc = res_run_script(rt->script, r->arg, "stop", RES_SCRIPT_TIMEOUT_MS);
-		return rc > 0 ? -ECHILD : rc;
+		*pidfd = spawn_script(rt, r->arg, lsb_action[op]);
+		return *pidfd < 0 ? *pidfd : -EINPROGRESS;
 	case HA_RES_VDISKD:
-		return vdiskd_call(r, "role secondary");
+		return vdiskd_call(r, vdiskd_req[op]);
 	case HA_RES_PXED:
-		return pxed_stop(rt);
+		return op == RES_START ? pxed_start(r, rt) : op == RES_STOP ? pxed_stop(rt)
+		       : pxed_status(rt);
 	}
 	return -EINVAL;
 }
 
-int res_status(const struct ha_resource *r, struct res_runtime *rt)
+void res_release_children(const struct ha_resource *r, struct res_runtime *rt)
 {
-	int rc;
-
-	switch (r->kind) {
-	case HA_RES_IPADDR:
-		rc = ipaddr_is_local(r->addr);
-		return rc < 0 ? rc : rc ? 0 : -ESRCH;
-	case HA_RES_LSB:
-		/* LSB: 0 running, 1-3 stopped or dead, 4 unknown. */
-		rc = res_run_script(rt->script, r->arg, "status", RES_STATUS_TIMEOUT_MS);
-		return rc == 0 ? 0 : rc > 0 ? -ESRCH : rc;
-	case HA_RES_VDISKD:
-		return vdiskd_call(r, "status");
-	case HA_RES_PXED:
-		if (!rt->pid)
-			return -ESRCH;
-		if (waitpid(rt->pid, NULL, WNOHANG) != 0) {
-			rt->pid = 0;
-			return -ESRCH;
-		}
-		return 0;
-	}
-	return -EINVAL;
+	res_abort(rt);
+	if (r->kind == HA_RES_PXED)
+		pxed_stop(rt);
 }

@@ -2,8 +2,8 @@
  * gratuitous ARPs are the daemon's, which owns the timers), LSB scripts, and the built-ins for
  * vdiskd (a role change on its control socket) and pxed (a child process).
  *
- * Scripts run synchronously with a time limit: heartbeats wait meanwhile, so resource
- * scripts must be quick (LSB start/stop of a service is). */
+ * Scripts run as children the event loop waits for (a pidfd), so heartbeats keep flowing
+ * while a slow service starts; everything else is quick and done at once. */
 #ifndef STANDBY_RESOURCE_H
 #define STANDBY_RESOURCE_H
 
@@ -17,11 +17,14 @@
 #define RES_SCRIPT_TIMEOUT_MS 20000
 #define RES_STATUS_TIMEOUT_MS 5000
 
+enum res_op { RES_START, RES_STOP, RES_STATUS };
+
 struct res_runtime {
 	int running;
 	int failed;
 	int restarted;		/* restarted once since it became active */
 	pid_t pid;		/* pxed child, 0 if none */
+	pid_t script_pid;	/* LSB script running now, 0 if none */
 	char ifname[IF_NAMESIZE];	/* IPaddr: interface actually used */
 	unsigned prefix;		/* IPaddr: prefix actually used */
 	char script[HA_PATH_MAX + 128];	/* LSB: path actually run */
@@ -32,14 +35,16 @@ struct res_runtime {
 int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct res_runtime *rt,
 		struct cfg_err *err);
 
-/* 0 on success, or a negative errno (or -ECHILD for a script that exits non-zero). */
-int res_start(const struct ha_resource *r, struct res_runtime *rt);
-int res_stop(const struct ha_resource *r, struct res_runtime *rt);
-/* 0 running, -ESRCH not running, other negative errno when unknown. */
-int res_status(const struct ha_resource *r, struct res_runtime *rt);
-
-/* Runs path ARGS... ACTION (args split on blanks), waiting at most timeout_ms. Returns the exit
- * status (>= 0) or a negative errno (-ETIMEDOUT after killing it). */
-int res_run_script(const char *path, const char *args, const char *action, int timeout_ms);
+/* Begins op on r. Returns its result when done at once: for start and stop 0 or a negative
+ * errno, for status 0 running, -ESRCH stopped, another negative errno unknown. Returns
+ * -EINPROGRESS when a script runs: *pidfd (the caller closes it) becomes readable when the
+ * script exits; then res_finish gives the result. */
+int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd);
+/* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
+int res_finish(struct res_runtime *rt, enum res_op op);
+/* Kills and reaps a running script (time limit passed, or its result is moot). */
+void res_abort(struct res_runtime *rt);
+/* Stops a pxed child at exit; nothing else outlives standbyd on purpose. */
+void res_release_children(const struct ha_resource *r, struct res_runtime *rt);
 
 #endif

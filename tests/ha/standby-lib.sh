@@ -89,7 +89,8 @@ sb_config() {
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
 	cat > "$d/resource.d/svc" <<-SH
 	#!/bin/sh
-	# LSB stand-in service: the node's name on TCP 7000. Broken while $d/broken exists.
+	# LSB stand-in service: the node's name on TCP 7000. Broken while $d/broken exists, its
+	# status slow (1.5 s, three deadtimes) while $d/slow exists.
 	pid=$d/svc.pid
 	case "\$1" in
 	start)	[ -e $d/broken ] && exit 1
@@ -97,7 +98,8 @@ sb_config() {
 		$BUILD/tests/helpers/standby_echo 7000 $1 </dev/null >/dev/null 2>&1 &
 		echo \$! > \$pid; exit 0 ;;
 	stop)	[ -f \$pid ] && kill "\$(cat \$pid)" 2>/dev/null; rm -f \$pid; exit 0 ;;
-	status)	[ -e $d/broken ] && exit 3
+	status)	[ -e $d/slow ] && sleep 1.5
+		[ -e $d/broken ] && exit 3
 		[ -f \$pid ] && kill -0 "\$(cat \$pid)" 2>/dev/null && exit 0; exit 3 ;;
 	*)	exit 2 ;;
 	esac
@@ -166,6 +168,22 @@ sb_power_on() {
 	rm -f "$SB_DIR/$1/svc.pid"
 	ip -n "$ns" link set lan0 up
 	ip -n "$ns" link set ha0 up
+}
+
+# sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer line within MS
+sb_wait_peer() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(sb_field "$1" peer)" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# sb_logs_clean: no sanitizer report in any daemon log (check-asan runs these tests too)
+sb_logs_clean() {
+	! grep -h -A3 "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error" \
+		"$SB_DIR"/*.log 2>/dev/null | sed 's/^/# /' | grep .
 }
 
 sb_counter() { sb_field "$1" "$2"; }

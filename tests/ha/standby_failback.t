@@ -1,7 +1,7 @@
 #!/bin/bash
 # auto_failback on: after a power cut moved the role to b, a comes back and takes its role
 # back once it has been alive a while and reports in sync; not while it reports syncing.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 SB_FAILBACK=on
 source "$SRCDIR/tests/ha/standby-lib.sh"
@@ -31,4 +31,5 @@ check "service on a again" -- sb_wait_fetch a 2000
 ok "$(grep -q "auto_failback" "$SB_DIR/b.log"; echo $?)" "b logged why it released"
 check "bad replication state refused" -- bash -c \
 	"! perl -MIO::Socket::UNIX -e '\$s=IO::Socket::UNIX->new(Peer=>\"$SB_DIR/a.sock\"); print \$s \"replication bogus\n\"; print <\$s>' | grep -q ^ok"
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

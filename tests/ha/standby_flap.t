@@ -2,7 +2,7 @@
 # A flapping link storm on the active server (its LAN and HA links down and up together):
 # flaps shorter than deadtime move nothing; longer ones move the role at most once per storm,
 # and the split brain on each return is settled without moving the address back.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
@@ -35,4 +35,5 @@ if [ "$n" = 1 ]; then
 else
 	skip "the split brain was seen and settled" "no takeover happened in this storm"
 fi
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

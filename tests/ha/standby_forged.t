@@ -2,7 +2,7 @@
 # Hostile heartbeats from the client LAN: forged (wrong key), replayed (a real packet of a's,
 # sent again) and garbage are dropped and counted, never acted on; a burst is an event. After a
 # power cut of a, replaying a's captured heartbeats does not keep b from taking over.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 INJ=$BUILD/tests/helpers/standby_inject
@@ -38,4 +38,5 @@ sb_power_cut a
 check "b takes over despite the replayed heartbeats" -- sb_wait_state b active 3000
 wait $inj
 check "service on b" -- sb_wait_fetch b 2000
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

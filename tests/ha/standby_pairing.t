@@ -1,7 +1,7 @@
 #!/bin/bash
 # Normal pairing: the preferred node takes the role, the other stands by, the client reaches
 # the service at the address, status shows both sides.
-source "$SRCDIR/tests/lib/tap.sh" 2>/dev/null || source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
@@ -44,4 +44,5 @@ check "b standby" -- sb_wait_state b standby 2000
 kill -TERM $SB_PID_a
 check "a stopping hands over to b" -- sb_wait_state b active 3000
 check "a removed the address on stop" -- sb_lacks_vip a
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

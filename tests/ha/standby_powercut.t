@@ -3,7 +3,7 @@
 # links down. The standby takes the address, the client's ARP entry moves to its MAC and the
 # TCP service answers again; events reach the DB. With auto_failback off the returning node
 # stays standby.
-source "$SRCDIR/tests/lib/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
@@ -46,4 +46,5 @@ check "a back, standing by (auto_failback off)" -- sb_wait_state a standby 3000
 sleep 2.5	# longer than the failback delay (4 x deadtime)
 is "$(sb_state a)/$(sb_state b)" "standby/active" "the role stays on b"
 check "service still on b" -- sb_wait_fetch b 1000
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

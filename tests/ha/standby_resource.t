@@ -1,7 +1,8 @@
 #!/bin/bash
-# A failing resource on the active node: restarted once, and when it fails again the node
-# releases and the peer takes over.
-source "$SRCDIR/tests/lib/tap.sh"
+# Resources on the active node: a status script slower than deadtime does not stop the
+# heartbeats (scripts run beside the loop); a failing resource is restarted once, and when it
+# fails again the node releases and the peer takes over.
+source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
@@ -11,6 +12,14 @@ sb_start b
 check "a active" -- sb_wait_state a active 3000
 check "b standby" -- sb_wait_state b standby 1000
 check "client reaches a" -- sb_wait_fetch a 2000
+
+touch "$SB_DIR/a/slow"
+sleep 2.5
+rm -f "$SB_DIR/a/slow"
+check "service answers during the slow checks" -- sb_wait_fetch a 500
+ok "$(grep -q 'peer a dead' "$SB_DIR/b.log"; [ $? = 1 ]; echo $?)" \
+	"heartbeats kept flowing during a 1.5 s status script (deadtime 500ms)"
+is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
 
 # The service dies once: monitoring restarts it, nothing moves.
 kill "$(cat "$SB_DIR/a/svc.pid")"
@@ -28,4 +37,5 @@ check "failure logged" -- grep -q "resource svc failed again after its restart" 
 check "service on b" -- sb_wait_fetch b 2000
 check "a released the address" -- sb_lacks_vip a
 is "$(sb_field a flags)" "yield" "a yields the role"
+check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -39,6 +39,12 @@ struct opts {
 	const char *bad;
 };
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
 static size_t build(const struct opts *o, int type, uint8_t *p)
 {
 	size_t n = DHCP_MIN_LEN;
@@ -51,8 +57,8 @@ static size_t build(const struct opts *o, int type, uint8_t *p)
 	p[6] = (uint8_t)(o->xid >> 8); p[7] = (uint8_t)o->xid;
 	if (!o->unicast)
 		p[10] = 0x80;
-	*(uint32_t *)(void *)(p + 12) = htonl(o->ciaddr);
-	*(uint32_t *)(void *)(p + 24) = htonl(o->giaddr);
+	put32(p + 12, o->ciaddr);
+	put32(p + 24, o->giaddr);
 	memcpy(p + DHCP_OFF_CHADDR, o->mac, 6);
 	memcpy(p + DHCP_FIXED_LEN, "\x63\x82\x53\x63", 4);
 #define OPT(code, len) (p[n++] = (code), p[n++] = (uint8_t)(len))
@@ -80,12 +86,12 @@ static size_t build(const struct opts *o, int type, uint8_t *p)
 	}
 	if (o->req_ip) {
 		OPT(OPT_REQ_IP, 4);
-		*(uint32_t *)(void *)(p + n) = htonl(o->req_ip);
+		put32(p + n, o->req_ip);
 		n += 4;
 	}
 	if (o->server_id) {
 		OPT(OPT_SERVER_ID, 4);
-		*(uint32_t *)(void *)(p + n) = htonl(o->server_id);
+		put32(p + n, o->server_id);
 		n += 4;
 	}
 	OPT(OPT_PARAM_LIST, 4);

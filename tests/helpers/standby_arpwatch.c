@@ -79,9 +79,12 @@ int main(int argc, char **argv)
 				continue;
 			mac_format(p + 22, mac);
 			printf("%llu %s\n", (unsigned long long)wall_ms(), mac);
+			fflush(stdout);
+			pcap_close(pc);
 			return 0;
 		}
 		usleep(1000);
 	}
+	pcap_close(pc);
 	return 1;
 }

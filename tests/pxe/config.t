@@ -11,8 +11,8 @@ is $? 0 "--help exits 0"
 check "--help names the options" -- grep -q -- '--check-config' "$T/out"
 "$P" --bogus >/dev/null 2>&1
 is $? 2 "an unknown option exits 2"
-"$P" -c "$T/none.conf" >/dev/null 2>&1
-is $? 2 "--db missing exits 2"
+"$P" -c "$T/none.conf" extra >/dev/null 2>&1
+is $? 2 "a stray argument exits 2"
 "$P" -c "$T/none.conf" --check-config >"$T/out" 2>&1
 is $? 2 "a missing file exits 2"
 check "and says so" -- grep -q 'No such file' "$T/out"
@@ -60,6 +60,9 @@ check "a pool over 4096 addresses is refused" -- grep -q 'bad.conf:3: pool: more
 printf 'interface = eth1\nmode = dhcp\npool = 10.0.0.100-10.0.1.20\nservice_address = 10.0.0.1\n' >"$T/bad.conf"
 "$P" -c "$T/bad.conf" --check-config >"$T/out" 2>&1
 check "a pool across two /24 networks is refused" -- grep -q 'pool spans more than one' "$T/out"
+printf 'interface = eth1\npool = 10.0.0.1-10.0.0.20\nservice_address = 10.0.0.5\n' >"$T/bad.conf"
+"$P" -c "$T/bad.conf" --check-config >"$T/out" 2>&1
+check "a pool holding the service address is refused" -- grep -q 'service_address lies inside the pool' "$T/out"
 "$P" -c "$T/good.conf" --db "$T/no-such-dir/db" --state "$T/state" --ctl "$T/sock" >"$T/out" 2>&1
 is $? 1 "a runtime failure (no database) exits 1"
 done_testing

@@ -24,6 +24,11 @@ PX_PIDS="$PX_PIDS $!"
 px_conf dhcp
 px_start
 ok $? "pxed starts and opens its control socket"
+# Capabilities left once the sockets are open: NET_ADMIN (12), KILL (5), NET_BIND_SERVICE
+# (10), SETUID (7), SETGID (6), SYS_CHROOT (18); not SYS_ADMIN (21), NET_RAW (13), DAC (1).
+caps=$(sed -n 's/^CapEff:\t*//p' "/proc/$PXED_PID/status")
+is "$caps" 00000000000414e0 "pxed keeps only the capabilities it still uses"
+is "$(sed -n 's/^CapBnd:\t*//p' "/proc/$PXED_PID/status")" 00000000000414e0 "and its children can get no more"
 is "$(px_status tftpd | cut -d' ' -f1)" running "in.tftpd is running"
 
 # A real DHCP client. -V makes it a PXE client, which gets the boot file.
@@ -139,6 +144,10 @@ done
 ok $([ -n "$new" ] && [ "$new" != "$old" ]; echo $?) "in.tftpd restarted after being killed"
 diag "in.tftpd pid $old -> $new"
 is "$(px_status tftpd_restarts)" 1 "restart counted"
+is "$(px_status tftpd_last_exit)" "killed by signal 9" "status says how it died"
+rm -f "$T/got.ipxe"
+(cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get clients/52-54-00-00-00-01.ipxe got.ipxe)
+check "the restarted in.tftpd serves (started with pxed's reduced capabilities)" -- cmp "$T/got.ipxe" "$script"
 
 # Release, then a restart keeps the bound leases.
 px_client -m 52:54:00:00:00:02 -t release --ciaddr 10.77.0.50 --to 10.77.0.1 --timeout 200 >/dev/null

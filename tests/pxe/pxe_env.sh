@@ -5,6 +5,7 @@ PX_ID=$$
 NS_BR=px-b-$PX_ID
 NS_S=px-s-$PX_ID
 NS_C=px-c-$PX_ID
+NS_R=px-r-$PX_ID	# only for tests that add a LAN router (px_router)
 T=$(mktemp -d /tmp/px-test.XXXXXX)
 PXED_PID=
 PX_PIDS=
@@ -14,6 +15,7 @@ px_cleanup() {
 	for p in $PX_PIDS $PXED_PID; do kill "$p" 2>/dev/null; done
 	for p in $PX_PIDS $PXED_PID; do wait "$p" 2>/dev/null; done
 	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_R" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_BR" 2>/dev/null
 	rm -rf "$T"
@@ -34,6 +36,22 @@ px_netns() {
 	ip -n "$NS_C" link set px-c0 address 52:54:00:00:00:10
 	ip -n "$NS_C" link set px-c0 up
 	ip -n "$NS_C" link set lo up
+}
+
+# px_router: the café's router, another DHCP server (busybox udhcpd, pool .100-.150, gateway
+# 10.77.0.254) in its own namespace on the bridge, for proxyDHCP tests.
+px_router() {
+	ip netns add "$NS_R" || return 1
+	ip -n "$NS_R" link add px-r0 type veth peer name px-r0b netns "$NS_BR" || return 1
+	ip -n "$NS_BR" link set px-r0b master px-br0 up
+	ip -n "$NS_R" addr add 10.77.0.254/24 dev px-r0
+	ip -n "$NS_R" link set px-r0 up
+	printf '%s\n' "start 10.77.0.100" "end 10.77.0.150" "interface px-r0" \
+		"option subnet 255.255.255.0" "option router 10.77.0.254" \
+		"lease_file $T/udhcpd.leases" "pidfile $T/udhcpd.pid" >"$T/udhcpd.conf"
+	: >"$T/udhcpd.leases"
+	ip netns exec "$NS_R" busybox udhcpd -f "$T/udhcpd.conf" 2>"$T/udhcpd.log" &
+	PX_PIDS="$PX_PIDS $!"
 }
 
 # px_conf MODE [extra lines...]: writes $T/pxed.conf

@@ -193,7 +193,14 @@ int main(void)
 	is_int(dhcp_reply_set_file(&r, "undionly.kpxe"), 0, "file set");
 	memset(s, 'x', sizeof(s) - 1);
 	s[sizeof(s) - 1] = '\0';
-	is_int(dhcp_reply_set_sname(&r, s), -ENAMETOOLONG, "sname of 64+ bytes refused");
+	{
+		char longname[DHCP_FILE_LEN + 1];
+
+		memset(longname, 'f', DHCP_FILE_LEN);
+		longname[DHCP_FILE_LEN] = '\0';
+		is_int(dhcp_reply_set_file(&r, longname), -ENAMETOOLONG,
+		       "a 128-byte file name does not fit with its NUL");
+	}
 	is_int(dhcp_reply_opt_u32(&r, OPT_SERVER_ID, 0x0a000001), 0, "option written");
 	for (i = 0; i < 100; i++)
 		if (dhcp_reply_opt(&r, OPT_MESSAGE, s, 40))

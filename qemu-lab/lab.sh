@@ -1,0 +1,126 @@
+# lab.sh: the pieces every lab script and test repeats, for bash scripts to source:
+# namespaces and links they remove again, daemons in the background that cleanup can stop,
+# the stand-in for pxed, and QEMU clients with their serial logs. Needs SRCDIR and BUILD.
+#
+#   lab_init PREFIX     temp dir $LAB_TMP, cleanup on exit, INT and TERM
+#   lab_netns NAME      a namespace with lo up, deleted at cleanup
+#   lab_bg NS CMD...    CMD in NS in the background; $last_pid is CMD itself
+#   ...                 see each function
+# Names of namespaces, links and taps must start with ql- (the lab's prefix).
+
+LAB_PIDS=()
+LAB_NETNS=()
+
+# Stops PIDs: TERM, then KILL after 2 s for what ignores it (tgtd with targets does).
+lab_stop_pids() {
+	local p w
+	for p in "$@"; do kill "$p" 2>/dev/null; done
+	for p in "$@"; do
+		(sleep 2; kill -9 "$p" 2>/dev/null) &
+		w=$!
+		wait "$p" 2>/dev/null
+		kill "$w" 2>/dev/null
+	done
+}
+
+lab_cleanup() {
+	local ns
+	lab_stop_pids "${LAB_PIDS[@]}"
+	for ns in "${LAB_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	if [ -n "${QL_KEEP:-}" ]; then echo "# kept $LAB_TMP"; else rm -rf "$LAB_TMP"; fi
+}
+
+lab_init() {
+	LAB_TMP=$(mktemp -d "/tmp/$1.XXXXXX") || return 1
+	trap lab_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+lab_netns() {
+	ip netns add "$1" || return 1
+	LAB_NETNS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# Not in a subshell: ip execs CMD, so the PID recorded is the daemon's own.
+lab_bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" &
+	last_pid=$!
+	LAB_PIDS+=("$last_pid")
+}
+
+# lab_bridge NS BRIDGE: the client LAN.
+lab_bridge() {
+	ip -n "$1" link add "$2" type bridge && ip -n "$1" link set "$2" up
+}
+
+# lab_tap NS BRIDGE TAP: a port for one QEMU client.
+lab_tap() {
+	ip -n "$1" tuntap add dev "$3" mode tap && ip -n "$1" link set "$3" master "$2" up
+}
+
+# lab_attach NS BRIDGE PORT PEER_NS PEER_IF ADDR/LEN: a veth from the bridge to a server.
+lab_attach() {
+	ip -n "$1" link add "$3" type veth peer name "$5" netns "$4" &&
+	ip -n "$1" link set "$3" master "$2" up &&
+	ip -n "$4" addr add "$6" dev "$5" &&
+	ip -n "$4" link set "$5" up
+}
+
+# lab_tcp_up NS ADDR PORT: waits up to 5 s for a listener.
+lab_tcp_up() {
+	local i
+	for i in $(seq 50); do
+		ip netns exec "$1" bash -c "echo >/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_pxe_standin NS IF ADDR SCRIPT: what pxed will do, from stock parts: busybox udhcpd
+# hands out 10.77.0.100-150 with next-server ADDR and file boot.ipxe, in.tftpd serves
+# SCRIPT (the iPXE script's text) as boot.ipxe, ra.pl answers router solicitations.
+lab_pxe_standin() {
+	local ns=$1 ifname=$2 addr=$3 dir=$LAB_TMP/pxe
+	mkdir -p "$dir/tftp"
+	printf '%s\n' "$4" >"$dir/tftp/boot.ipxe"
+	cat >"$dir/udhcpd.conf" <<EOT
+start ${addr%.*}.100
+end ${addr%.*}.150
+interface $ifname
+max_leases 64
+lease_file $dir/udhcpd.leases
+siaddr $addr
+boot_file boot.ipxe
+option subnet 255.255.255.0
+option lease 600
+EOT
+	touch "$dir/udhcpd.leases"
+	lab_bg "$ns" "$BUILD/qemu-lab/busybox" udhcpd -f "$dir/udhcpd.conf" >"$dir/udhcpd.log" 2>&1
+	lab_bg "$ns" in.tftpd -L -a "$addr:69" -s "$dir/tftp" >"$dir/tftpd.log" 2>&1
+	# Without router advertisements iPXE spends ~13 s of every boot waiting for IPv6.
+	lab_bg "$ns" "$SRCDIR/qemu-lab/ra.pl" "$ifname" >"$dir/ra.log" 2>&1
+}
+
+# lab_image_copy DEST KERNEL-PARAMETERS: a client's own copy of the lab image.
+lab_image_copy() {
+	cp --sparse=always "$BUILD/qemu-lab/disk.img" "$1" &&
+	"$SRCDIR/qemu-lab/set-cmdline.sh" "$1" "console=ttyS0,115200 quiet panic=1 $2"
+}
+
+# lab_client NS TAP MAC LOG: a diskless PC: TCG, an e1000 with Debian's iPXE ROM, network
+# boot only, serial console to LOG (-nographic, so SeaBIOS and iPXE reach it too). It exits
+# when the guest powers off, reboots or panics. $last_pid is QEMU.
+lab_client() {
+	lab_bg "$1" qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic \
+		-monitor none -serial "file:$4" -no-reboot -boot n \
+		-netdev "tap,id=n0,ifname=$2,script=no,downscript=no" \
+		-device "e1000,netdev=n0,mac=$3" >"$4.qemu" 2>&1
+}
+
+# lab_since START: seconds since START (date +%s.%N), one decimal.
+lab_since() {
+	awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+}

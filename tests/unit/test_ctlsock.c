@@ -1,0 +1,119 @@
+/* The control socket, server and asynchronous client in one event loop: answers arrive
+ * whole (also large ones), a daemon that never answers times out, no daemon fails at once,
+ * a cancelled request is never answered, an empty request gets an error line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/ctlsock.h"
+#include "common/log.h"
+#include "tests/lib/tap.h"
+
+static struct evloop *loop;
+static int answers, last_rc;
+static char last_reply[256];
+static size_t last_len;
+
+static void handler(void *arg, int argc, char **argv, FILE *out)
+{
+	int i;
+
+	(void)arg;
+	if (strcmp(argv[0], "big") == 0) {
+		fprintf(out, "ok\n");
+		for (i = 0; i < 20000; i++)
+			fprintf(out, "line: %05d\n", i);
+		return;
+	}
+	fprintf(out, "ok\nargs: %d\n", argc);
+}
+
+static void got(void *arg, int rc, const char *reply)
+{
+	(void)arg;
+	answers++;
+	last_rc = rc;
+	last_len = reply ? strlen(reply) : 0;
+	snprintf(last_reply, sizeof(last_reply), "%s", reply ? reply : "");
+	ev_stop(loop);
+}
+
+static void stop_fn(struct ev_timer *t)
+{
+	ev_stop(t->arg);
+}
+
+static void run_for(unsigned ms)
+{
+	struct ev_timer guard;
+
+	ev_timer_init(&guard, stop_fn, loop);
+	ev_timer_arm(loop, &guard, ms);
+	evloop_run(loop);
+	ev_timer_cancel(loop, &guard);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test_ctlsock.XXXXXX", path[128], mute[128];
+	struct ctl_server *srv;
+	struct ctl_req *req;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	log_init("test", 0, LOG_ERR);
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/d.sock", dir);
+	snprintf(mute, sizeof(mute), "%s/mute.sock", dir);
+	loop = evloop_new();
+	is_int(ctl_server_open(loop, path, handler, NULL, &srv), 0, "server listens");
+
+	is_int(ctl_call_start(loop, path, "status a b", 1000, got, NULL, &req), 0, "request sent");
+	run_for(2000);
+	is_int(answers, 1, "answered once");
+	is_int(last_rc, 0, "rc 0");
+	is_str(last_reply, "ok\nargs: 3\n", "whole answer, words split");
+
+	ctl_call_start(loop, path, "big", 2000, got, NULL, &req);
+	run_for(3000);
+	ok(last_rc == 0 && last_len == 3 + 20000 * 12, "a %zu-byte answer arrives whole", last_len);
+
+	ctl_call_start(loop, path, "", 1000, got, NULL, &req);
+	run_for(2000);
+	ok(strncmp(last_reply, "error: ", 7) == 0, "an empty request gets an error line");
+
+	/* A daemon that accepts nothing and answers nothing: the listen backlog takes the
+	 * connection, the answer never comes. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, mute);
+	ok(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 4) == 0, "mute daemon");
+	answers = 0;
+	is_int(ctl_call_start(loop, mute, "status", 200, got, NULL, &req), 0, "request to it sent");
+	run_for(2000);
+	ok(answers == 1 && last_rc == -ETIMEDOUT, "it times out (rc %d)", last_rc);
+
+	answers = 0;
+	ctl_call_start(loop, mute, "status", 100, got, NULL, &req);
+	ctl_call_cancel(req);
+	run_for(300);
+	is_int(answers, 0, "a cancelled request is never answered");
+	close(fd);
+
+	snprintf(mute, sizeof(mute), "%s/none.sock", dir);
+	ok(ctl_call_start(loop, mute, "status", 100, got, NULL, &req) == -ENOENT,
+	   "no daemon: fails at once with -ENOENT");
+	ok(ctl_call_start(loop, path, "two\nlines", 100, got, NULL, &req) == -EINVAL,
+	   "a request with a line break is refused");
+
+	ctl_server_close(srv);
+	ok(access(path, F_OK) != 0, "socket file removed at close");
+	evloop_free(loop);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	ok(system(path) == 0, "clean up");
+	return done_testing();
+}
