@@ -14,6 +14,7 @@
  *   no-login       a SCSI command as the first PDU: expect login status 0x020b
  *   unknown-target login to a target that does not exist: expect status 0x0203
  *   status         log in and print the login status as 0xCCDD (exit 0 whatever it is)
+ *   nop-in         log in, wait for the target's NOP-In keepalive, answer it, ping
  * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR.
  * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. Loopback only. */
 #include <arpa/inet.h>
@@ -291,6 +292,26 @@ int main(int argc, char **argv)
 		if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_REJECT || bhs[2] != ISCSI_REJECT_UNSUPPORTED)
 			return fail("unknown opcode not rejected as unsupported");
 		return ping(fd) == 0 ? 0 : fail("connection unusable after the reject");
+	}
+	if (strcmp(sc, "nop-in") == 0) {
+		uint32_t ttt;
+
+		if (recv_pdu(fd, bhs, NULL, 0, 5000) < 0 ||
+		    (bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN)
+			return fail("no NOP-In from an idle target");
+		ttt = get_be32(bhs + BHS_TTT);
+		if (ttt == ISCSI_RESERVED_TAG || get_be32(bhs + BHS_ITT) != ISCSI_RESERVED_TAG)
+			return fail("target NOP-In does not ask for an answer");
+		memset(bhs, 0, sizeof(bhs));
+		bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
+		bhs[1] = ISCSI_FLAG_FINAL;
+		put_be32(bhs + BHS_ITT, ISCSI_RESERVED_TAG);
+		put_be32(bhs + BHS_TTT, ttt);
+		put_be32(bhs + BHS_CMDSN, g_cmdsn);
+		put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+		if (send_pdu(fd, bhs, NULL, 0) < 0)
+			return fail("send");
+		return ping(fd) == 0 ? 0 : fail("connection unusable after answering the NOP-In");
 	}
 	if (strcmp(sc, "cmdsn") == 0) {
 		bhs[0] = ISCSI_OP_SCSI_CMD;

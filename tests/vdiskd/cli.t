@@ -61,4 +61,15 @@ else
 fi
 kill -TERM $pid; wait $pid; is $? 0 "SIGTERM: exit 0"
 pid=
+
+# keepalive: an idle session gets a NOP-In asking for an answer
+RAW=$BUILD/tests/helpers/vdiskd_rawpdu
+if [ -x "$RAW" ]; then
+	start_vdiskd --lun "$IQN=$tmp/a.img" --nop-interval 1 2>"$tmp/log"
+	"$RAW" $PORT $IQN nop-in 2>"$tmp/raw.err"
+	ok $? "target NOP-In on an idle session, answered, session still works"
+	kill -TERM $pid; wait $pid; pid=
+else
+	skip "target NOP-In" "vdiskd_rawpdu not built"
+fi
 done_testing
