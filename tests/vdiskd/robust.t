@@ -42,6 +42,16 @@ done
 wait $hold
 ok $? "a well-behaved session was answered throughout"
 
+# large reads leave as file ranges (sendfile) when the pages are cached, small ones copied
+head -c 16M /dev/urandom >"$tmp/disk.img"
+cat "$tmp/disk.img" >/dev/null
+"$RAW" $PORT $IQN read 1000 2048 >"$tmp/read1" && cmp -s "$tmp/read1" \
+	<(dd if="$tmp/disk.img" bs=512 skip=1000 count=2048 2>/dev/null)
+ok $? "1 MiB READ returns the file's bytes (zero-copy path)"
+"$RAW" $PORT $IQN read 7 9 >"$tmp/read2" && cmp -s "$tmp/read2" \
+	<(dd if="$tmp/disk.img" bs=512 skip=7 count=9 2>/dev/null)
+ok $? "4.5 KiB READ returns the file's bytes (copied)"
+
 fds_before=$(ls /proc/$pid/fd | wc -l)
 n=1000
 "$RAW" $PORT $IQN sessions $n
