@@ -134,6 +134,8 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 	struct scsi_task *st = &t->st;
 	uint32_t total = st->in_len < t->edtl ? st->in_len : t->edtl, off = 0, sn = 0;
 	uint32_t seg = c->params.max_recv_dsl, burst = c->params.max_burst;
+	uint32_t ext_start = 0;		/* Data-In offset where st->ext[e] begins */
+	int e = 0;
 
 	while (off < total) {
 		uint32_t n = total - off, in_burst = burst - off % burst;
@@ -144,6 +146,15 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 			n = seg;
 		if (n > in_burst)
 			n = in_burst;
+		if (st->nextents) {
+			/* a PDU's data comes from one file range */
+			while (off - ext_start >= st->ext[e].length) {
+				ext_start += (uint32_t)st->ext[e].length;
+				e++;
+			}
+			if (n > st->ext[e].length - (off - ext_start))
+				n = (uint32_t)(st->ext[e].length - (off - ext_start));
+		}
 		last = off + n == total;
 		p = conn_pdu(c, ISCSI_OP_DATA_IN);
 		if (!p) {
@@ -168,7 +179,12 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 		}
 		put_be32(p->hdr + 36, sn++);
 		put_be32(p->hdr + 40, off);
-		p->data = st->in + off;
+		if (st->nextents) {
+			p->file_fd = st->ext[e].fd;
+			p->file_off = st->ext[e].offset + (off - ext_start);
+		} else {
+			p->data = st->in + off;
+		}
 		p->dlen = n;
 		conn_queue(c, p);
 		off += n;
@@ -217,6 +233,8 @@ static void task_exec(struct iscsi_conn *c, struct iscsi_task *t)
 	st->out_len = t->got;
 	st->done = task_done;
 	st->priv = t;
+	/* sendfile cannot compute a data digest on the way */
+	st->zero_copy = t->reading && !c->params.data_digest;
 	c->commands++;
 	c->srv->stats.commands++;
 	if (t->discard) {

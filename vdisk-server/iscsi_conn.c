@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ struct tx_pdu *conn_pdu(struct iscsi_conn *c, uint8_t opcode)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	p->hdr[0] = opcode;
+	p->file_fd = -1;
 	return p;
 }
 
@@ -87,10 +89,13 @@ static int conn_flush(struct iscsi_conn *c)
 
 	while (c->txq) {
 		struct iovec iov[TX_IOV];
+		struct tx_pdu *file = NULL;
+		size_t skip = c->tx_off, file_skip = 0;
 		int n = 0;
-		size_t skip = c->tx_off;
 		ssize_t w;
 
+		/* memory parts go out with writev; a file part (zero-copy Data-In) alone with
+		 * sendfile once everything before it has gone */
 		for (struct tx_pdu *p = c->txq; p && n < TX_IOV - 3; p = p->next) {
 			const void *part[3] = { p->hdr, p->data, p->tail };
 			size_t len[3] = { p->hlen, p->dlen, p->tlen };
@@ -100,13 +105,29 @@ static int conn_flush(struct iscsi_conn *c)
 					skip -= len[i];
 					continue;
 				}
+				if (i == 1 && p->file_fd >= 0) {
+					if (n == 0) {
+						file = p;
+						file_skip = skip;
+					}
+					goto gathered;
+				}
 				iov[n].iov_base = (uint8_t *)part[i] + skip;
 				iov[n].iov_len = len[i] - skip;
 				skip = 0;
 				n++;
 			}
 		}
-		w = writev(c->fd, iov, n);
+gathered:
+		if (n) {
+			w = writev(c->fd, iov, n);
+		} else {
+			off_t off = (off_t)(file->file_off + file_skip);
+
+			w = sendfile(c->fd, file->file_fd, &off, file->dlen - file_skip);
+			if (w == 0)
+				return -EIO;	/* the file shrank under us */
+		}
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -528,16 +549,6 @@ void iscsi_server_close(struct iscsi_server *srv)
 		if (!c->ntasks)
 			conn_free(c);
 	}
-}
-
-unsigned iscsi_server_sessions(struct iscsi_server *srv, const struct iscsi_target *tgt)
-{
-	unsigned n = 0;
-
-	for (struct iscsi_conn *c = srv->conns; c; c = c->next)
-		if (c->state == CONN_FULL && c->target == tgt)
-			n++;
-	return n;
 }
 
 void iscsi_server_drop_target(struct iscsi_server *srv, struct iscsi_target *tgt)

@@ -26,6 +26,8 @@ struct tx_pdu {
 	uint32_t hlen;
 	const uint8_t *data;
 	uint32_t dlen;
+	int file_fd;		/* >= 0: the data is dlen bytes of this file at file_off */
+	uint64_t file_off;
 	uint8_t tail[8];	/* padding and data digest */
 	uint32_t tlen;
 	void *own;		/* freed once sent */

@@ -64,8 +64,6 @@ int iscsi_server_open(struct iscsi_server *srv, struct evloop *loop, const char 
 		      uint16_t port, const struct iscsi_provider *prov);
 /* Drops every connection and closes the listener. */
 void iscsi_server_close(struct iscsi_server *srv);
-/* Number of sessions open on tgt. */
-unsigned iscsi_server_sessions(struct iscsi_server *srv, const struct iscsi_target *tgt);
 /* Drops every session on tgt (an overlay reset while a client is logged in). */
 void iscsi_server_drop_target(struct iscsi_server *srv, struct iscsi_target *tgt);
 

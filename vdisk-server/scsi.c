@@ -118,6 +118,7 @@ void scsi_finish(struct scsi_task *t)
 		free(t->in);
 		t->in = NULL;
 		t->in_len = 0;
+		t->nextents = 0;
 	}
 	free(t->scratch);
 	t->scratch = NULL;
@@ -221,6 +222,7 @@ void scsi_execute(struct scsi_task *t)
 	t->in = NULL;
 	t->in_len = 0;
 	t->out_want = 0;
+	t->nextents = 0;
 	t->scratch = NULL;
 	t->lu = t->lun < t->target->nlu ? t->target->lu[t->lun] : NULL;
 	if (!t->lu) {

@@ -18,6 +18,8 @@
 #define SCSI_MAX_UNMAP_DESC	64u
 #define SCSI_MAX_CAW_BLOCKS	255u
 #define SCSI_SENSE_MAX		32
+#define SCSI_MAX_EXTENTS	8
+#define SCSI_ZERO_COPY_MIN	(64u * 1024)	/* smaller reads are copied: cheaper */
 #define SCSI_MAX_LUNS		256
 
 enum {
@@ -93,12 +95,17 @@ struct scsi_task {
 	uint32_t out_len;
 	void (*done)(struct scsi_task *t);	/* may run inside scsi_execute() */
 	void *priv;
+	int zero_copy;			/* the transport can send Data-In from file ranges */
 	/* OUT */
 	uint8_t status;
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint8_t sense_len;
 	uint8_t *in;			/* Data-In, in_len bytes; freed by scsi_task_release */
 	uint32_t in_len;
+	/* or, when nextents > 0, Data-In is these file ranges in order (zero_copy reads of
+	 * cached pages); send them before anything can write the range */
+	struct store_extent ext[SCSI_MAX_EXTENTS];
+	int nextents;
 	uint32_t out_want;		/* Data-Out bytes the CDB asked for (write residuals) */
 	/* private */
 	struct scsi_lu *lu;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vdisk-server/iscsi_proto.h"
 #include "vdisk-server/scsi.h"
@@ -138,6 +140,53 @@ static void step_finish(struct scsi_task *t)
 	scsi_finish(t);
 }
 
+/* Whether every page of the extents is in the page cache: only then may the loop thread
+ * send them with sendfile, which would otherwise wait for the disk. */
+static int extents_cached(const struct store_extent *ext, int n)
+{
+	static unsigned char vec[SCSI_MAX_XFER_BYTES / 4096 + 2];
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (int i = 0; i < n; i++) {
+		uint64_t start = ext[i].offset & ~(uint64_t)(page - 1);
+		size_t len = (size_t)(ext[i].offset + ext[i].length - start);
+		size_t pages = (len + (size_t)page - 1) / (size_t)page;
+		void *map;
+		int rc;
+
+		if (pages > sizeof(vec))
+			return 0;
+		map = mmap(NULL, len, PROT_READ, MAP_SHARED, ext[i].fd, (off_t)start);
+		if (map == MAP_FAILED)
+			return 0;
+		rc = mincore(map, len, vec);
+		munmap(map, len);
+		if (rc < 0)
+			return 0;
+		for (size_t p = 0; p < pages; p++)
+			if (!(vec[p] & 1))
+				return 0;
+	}
+	return 1;
+}
+
+/* A READ answered with file ranges the transport sends itself; 0 when it must be copied. */
+static int read_zero_copy(struct scsi_task *t, uint64_t lba, uint32_t n)
+{
+	struct store *st = t->lu->st;
+	uint64_t len = (uint64_t)n * SCSI_BLOCK;
+	int k;
+
+	if (!t->zero_copy || !st->ops->read_extents || len < SCSI_ZERO_COPY_MIN)
+		return 0;
+	k = st->ops->read_extents(st, lba * SCSI_BLOCK, len, t->ext, SCSI_MAX_EXTENTS);
+	if (k <= 0 || !extents_cached(t->ext, k))
+		return 0;
+	t->nextents = k;
+	t->in_len = (uint32_t)len;
+	return 1;
+}
+
 static void sbc_read(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
@@ -157,14 +206,16 @@ static void sbc_read(struct scsi_task *t)
 	}
 	if (n == 0)
 		goto out;
+	t->lu->reads++;
+	t->lu->bytes_read += (uint64_t)n * SCSI_BLOCK;
+	if (read_zero_copy(t, lba, n))
+		goto out;
 	t->in = malloc((size_t)n * SCSI_BLOCK);
 	if (!t->in) {
 		fail_errno(t, -ENOMEM, 0);
 		goto out;
 	}
 	t->in_len = n * SCSI_BLOCK;
-	t->lu->reads++;
-	t->lu->bytes_read += t->in_len;
 	submit(t, STORE_OP_READ, 0, lba, n, t->in, step_finish);
 	return;
 out:

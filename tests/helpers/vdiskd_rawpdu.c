@@ -14,6 +14,9 @@
  *   no-login       a SCSI command as the first PDU: expect login status 0x020b
  *   unknown-target login to a target that does not exist: expect status 0x0203
  *   status         log in and print the login status as 0xCCDD (exit 0 whatever it is)
+ *   nop-in         log in, wait for the target's NOP-In keepalive, answer it, ping
+ *   read LBA N     log in, READ(10) N blocks at LBA, the data on stdout (checks DataSN,
+ *                  buffer offsets and the status)
  * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR.
  * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. Loopback only. */
 #include <arpa/inet.h>
@@ -291,6 +294,63 @@ int main(int argc, char **argv)
 		if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_REJECT || bhs[2] != ISCSI_REJECT_UNSUPPORTED)
 			return fail("unknown opcode not rejected as unsupported");
 		return ping(fd) == 0 ? 0 : fail("connection unusable after the reject");
+	}
+	if (strcmp(sc, "nop-in") == 0) {
+		uint32_t ttt;
+
+		if (recv_pdu(fd, bhs, NULL, 0, 5000) < 0 ||
+		    (bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN)
+			return fail("no NOP-In from an idle target");
+		ttt = get_be32(bhs + BHS_TTT);
+		if (ttt == ISCSI_RESERVED_TAG || get_be32(bhs + BHS_ITT) != ISCSI_RESERVED_TAG)
+			return fail("target NOP-In does not ask for an answer");
+		memset(bhs, 0, sizeof(bhs));
+		bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
+		bhs[1] = ISCSI_FLAG_FINAL;
+		put_be32(bhs + BHS_ITT, ISCSI_RESERVED_TAG);
+		put_be32(bhs + BHS_TTT, ttt);
+		put_be32(bhs + BHS_CMDSN, g_cmdsn);
+		put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+		if (send_pdu(fd, bhs, NULL, 0) < 0)
+			return fail("send");
+		return ping(fd) == 0 ? 0 : fail("connection unusable after answering the NOP-In");
+	}
+	if (strcmp(sc, "read") == 0 && argc > 5) {
+		uint32_t lba = (uint32_t)strtoul(argv[4], NULL, 0), n = (uint32_t)atoi(argv[5]);
+		uint32_t want = n * 512, got = 0, sn = 0;
+		static uint8_t data[1 << 16];
+
+		bhs[0] = ISCSI_OP_SCSI_CMD;
+		bhs[1] = ISCSI_FLAG_FINAL | ISCSI_CMD_READ;
+		put_be32(bhs + BHS_ITT, g_itt++);
+		put_be32(bhs + 20, want);
+		put_be32(bhs + BHS_CMDSN, g_cmdsn++);
+		put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+		bhs[32] = 0x28;
+		put_be32(bhs + 34, lba);
+		put_be16(bhs + 39, (uint16_t)n);
+		if (send_pdu(fd, bhs, NULL, 0) < 0)
+			return fail("send");
+		for (;;) {
+			uint32_t dlen;
+
+			if (recv_pdu(fd, bhs, data, sizeof(data), 5000) < 0)
+				return fail("no Data-In");
+			if ((bhs[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_NOP_IN)
+				continue;
+			if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_DATA_IN)
+				return fail("READ answered without data");
+			dlen = get_be24(bhs + BHS_DSL);
+			if (get_be32(bhs + 36) != sn++ || get_be32(bhs + 40) != got)
+				return fail("Data-In out of sequence");
+			fwrite(data, 1, dlen, stdout);
+			got += dlen;
+			if (bhs[1] & ISCSI_DATAIN_STATUS)
+				break;
+		}
+		if (got != want || bhs[3] != 0)
+			return fail("short read or bad status");
+		return 0;
 	}
 	if (strcmp(sc, "cmdsn") == 0) {
 		bhs[0] = ISCSI_OP_SCSI_CMD;

@@ -5,6 +5,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 PORT=32658
 IQN=iqn.2026-11.lan.vdisk:chap
 command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
@@ -15,8 +30,8 @@ trap cleanup EXIT
 truncate -s 8M "$tmp/disk.img"
 
 start() {
-	"$BUILD/vdiskd" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/disk.img" "$@" 2>>"$tmp/log" &
-	pid=$!
+	PORT=32658
+	start_vdiskd --lun "$IQN=$tmp/disk.img" "$@" 2>>"$tmp/log" || skip_all "no free port"
 	for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && return; sleep 0.1; done
 }
 stop() { kill $pid; wait $pid 2>/dev/null; pid=; }

@@ -4,6 +4,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 V=$BUILD/vdiskd
 PORT=32652
 IQN=iqn.2026-11.lan.vdisk:cli
@@ -25,9 +40,8 @@ grep -q "missing.img" "$tmp/err"; ok $? "names the file"
 
 truncate -s 8M "$tmp/a.img"
 truncate -s 4M "$tmp/b.img"
-"$V" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/a.img" --lun "$IQN=$tmp/b.img,ro" \
-	--ctl "$tmp/ctl.sock" 2>"$tmp/log" &
-pid=$!
+start_vdiskd --lun "$IQN=$tmp/a.img" --lun "$IQN=$tmp/b.img,ro" --ctl "$tmp/ctl.sock" \
+	2>"$tmp/log" || skip_all "no free port in 32652-32692"
 for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
 if command -v iscsi-ls >/dev/null; then
 	out=$(iscsi-ls -s iscsi://127.0.0.1:$PORT 2>&1)
@@ -37,8 +51,7 @@ if command -v iscsi-ls >/dev/null; then
 	is "$size" 4194304 "LUN 1 is the 4 MiB file"
 	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s1" 2>&1
 	kill $pid; wait $pid; pid=
-	"$V" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/a.img" 2>"$tmp/log" &
-	pid=$!
+	start_vdiskd --lun "$IQN=$tmp/a.img" 2>"$tmp/log"
 	for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
 	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s2" 2>&1
 	grep -qi "serial" "$tmp/s1" && cmp -s "$tmp/s1" "$tmp/s2"
@@ -48,4 +61,15 @@ else
 fi
 kill -TERM $pid; wait $pid; is $? 0 "SIGTERM: exit 0"
 pid=
+
+# keepalive: an idle session gets a NOP-In asking for an answer
+RAW=$BUILD/tests/helpers/vdiskd_rawpdu
+if [ -x "$RAW" ]; then
+	start_vdiskd --lun "$IQN=$tmp/a.img" --nop-interval 1 2>"$tmp/log"
+	"$RAW" $PORT $IQN nop-in 2>"$tmp/raw.err"
+	ok $? "target NOP-In on an idle session, answered, session still works"
+	kill -TERM $pid; wait $pid; pid=
+else
+	skip "target NOP-In" "vdiskd_rawpdu not built"
+fi
 done_testing

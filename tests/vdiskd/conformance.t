@@ -5,6 +5,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 # The best score reached (docs/vdiskd.md); raise it when conformance improves.
 BEST_PASS=184
 PORT=32650
@@ -23,8 +38,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 truncate -s 64M "$tmp/disk.img"
-"$BUILD/vdiskd" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" &
-pid=$!
+start_vdiskd --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" || skip_all "no free port in 32650-32699"
 for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
 
 log=${CU_LOG:-$tmp/cu.log}
@@ -37,7 +51,13 @@ read -r _ pass _ fail _ skip _ ran <<<"$score"
 # helper it calls logs "[FAILED]" for every failing write, which cu-score counts though CUnit
 # passes the test.
 misread=iSCSIdatasn.iSCSIDataSnInvalid
-bad=$("$CU_SCORE" "$log" --list | awk -v m=$misread '$1 == "FAIL" && $2 != m {print $2}')
+# cu-score keeps the last result of a name the suite runs under several families (ALL,
+# SCSI, iSCSI): collect a failure from any of them.
+bad=$(awk -v m=$misread '
+	/^Suite: / { suite = $2 }
+	match($0, /^ +Test: [^ ]+ \.\.\./) { split(substr($0, RSTART, RLENGTH), w, " "); cur = suite "." w[2] }
+	cur != "" && (/\[FAILED\]/ || $0 ~ /^FAILED$/ || / \.\.\.FAILED/) && cur != m { f[cur] = 1 }
+	END { for (k in f) print k }' "$log" | sort)
 # On a loaded machine a test can meet writes a previous test left in the store's queue (a
 # session that ends does not cancel them): run each failure once more on its own; only one
 # that fails again counts.
@@ -55,12 +75,10 @@ done
 is "$still" "" "no test fails (besides the one cu-score misreads)"
 pass=$((pass + recovered))
 ok $([ "$pass" -ge "$BEST_PASS" ]; echo $?) "at least $BEST_PASS tests pass (got $pass of $ran)"
-cunit_failed=$(awk '/^ +tests /{print $5}' "$log" | tail -1)
-diag "CUnit: $cunit_failed failed test(s) in the full run, $recovered recovered alone"
-if [ "$recovered" -eq 0 ]; then
-	is "$cunit_failed" "0" "CUnit reports no failed test"
-else
-	skip "CUnit reports no failed test" "flaky tests were rerun alone"
-fi
 kill -0 "$pid" 2>/dev/null; ok $? "vdiskd still running after the suite"
+kill -TERM "$pid"; wait "$pid"; is $? 0 "clean exit on SIGTERM"
+pid=
+# under make check-asan: no memory error or leak after 230 tests' worth of sessions
+! grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$tmp/vdiskd.log"
+ok $? "no sanitizer report from vdiskd"
 done_testing

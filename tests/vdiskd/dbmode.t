@@ -5,6 +5,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 PORT=32654
 TGT=iqn.2026-11.lan.vdisk:disk
 RAW=$BUILD/tests/helpers/vdiskd_rawpdu
@@ -28,9 +43,8 @@ V client add --name PC003 --mac 52:54:00:00:00:03 --image win10 --overlay persis
 ini1=$("$BUILD/vdiskctl" client show PC001 | awk '/iqn/{print $NF}' | grep iqn | head -1)
 [ -n "$ini1" ] || ini1=iqn.2026-11.lan.vdisk:pc001
 
-"$BUILD/vdiskd" --db "$VDISK_DB" --listen 127.0.0.1:$PORT --overlay-dir "$tmp/ov" \
-	--ctl "$tmp/vdiskd.sock" 2>"$tmp/log" &
-pid=$!
+start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" 2>"$tmp/log" ||
+	skip_all "no free port in 32654-32694"
 for _ in $(seq 50); do [ -S "$tmp/vdiskd.sock" ] && break; sleep 0.1; done
 
 # the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call)

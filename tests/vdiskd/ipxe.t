@@ -6,6 +6,21 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
+# Starts vdiskd with these arguments on the first port of PORT, PORT+10, ... PORT+40 it can
+# bind (other checkouts may run this test at the same time); sets PORT and pid.
+start_vdiskd() {
+	local base=$PORT
+	for PORT in $base $((base + 10)) $((base + 20)) $((base + 30)) $((base + 40)); do
+		"$BUILD/vdiskd" --listen 127.0.0.1:$PORT "$@" &
+		pid=$!
+		sleep 0.2
+		kill -0 $pid 2>/dev/null && return 0
+		wait $pid
+	done
+	pid=
+	return 1
+}
+
 PORT=32655
 TGT=iqn.2026-11.lan.vdisk:disk
 command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing (qemu-system-x86)"
@@ -54,9 +69,8 @@ export VDISK_DB=$tmp/vdisk.db
 "$BUILD/vdiskctl" init >/dev/null
 "$BUILD/vdiskctl" image add boottest --path "$tmp/disk.img" >/dev/null
 "$BUILD/vdiskctl" client add --name PC001 --mac 52:54:00:12:34:56 --image boottest >/dev/null
-"$BUILD/vdiskd" --db "$VDISK_DB" --listen 127.0.0.1:$PORT --overlay-dir "$tmp/ov" \
-	--ctl "$tmp/vdiskd.sock" --verbose 2>"$tmp/vdiskd.log" &
-pid=$!
+start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" --verbose \
+	2>"$tmp/vdiskd.log" || skip_all "no free port in 32655-32695"
 
 # The script only ever contacts 10.0.2.2: this host's loopback through QEMU's user network.
 mkdir "$tmp/tftp"
