@@ -62,6 +62,11 @@ static void submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64
 	memset(req, 0, sizeof(*req));
 	req->op = op;
 	req->flags = flags;
+	/* The write cache is reported on (WCE 1: the overlay is durable on FUA and SYNCHRONIZE
+	 * CACHE); an initiator that turns it off by MODE SELECT asks for every write to be
+	 * durable when it completes. */
+	if (op == STORE_OP_WRITE && !t->lu->wce)
+		req->flags |= STORE_FUA;
 	req->offset = lba * SCSI_BLOCK;
 	req->length = (uint64_t)nblk * SCSI_BLOCK;
 	t->iov.iov_base = buf;

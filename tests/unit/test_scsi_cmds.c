@@ -16,6 +16,7 @@ struct mem_store {
 	uint8_t *data;
 	struct store_req *queue;	/* completed by drain(), never inside submit */
 	int fail_next;
+	unsigned last_write_flags;
 };
 
 static int mem_submit(struct store *st, struct store_req *req)
@@ -31,6 +32,7 @@ static int mem_submit(struct store *st, struct store_req *req)
 		req->result = 0;
 	} else if (req->op == STORE_OP_WRITE) {
 		memcpy(p, req->iov[0].iov_base, req->length);
+		m->last_write_flags = req->flags;
 		req->result = 0;
 	} else if (req->op == STORE_OP_UNMAP) {
 		memset(p, 0, req->length);
@@ -291,6 +293,33 @@ int main(void)
 	t = run(&nexus_b, 0, cdb, 6, NULL, 0, 0);
 	is_int(t->status, SAM_STAT_GOOD, "LUN reset released it");
 
+	/* Write cache: on by default (FUA and SYNCHRONIZE CACHE make writes durable); once an
+	 * initiator turns it off by MODE SELECT, every write reaches the store as FUA. */
+	{
+		static uint8_t sense6[255], sel[64];
+		uint8_t ms[6] = { MODE_SENSE_6, 0, 0x08, 0, sizeof(sense6), 0 };
+		uint8_t msel[6] = { MODE_SELECT_6, 0x10, 0, 0, 0, 0 };
+		uint32_t bd, plen;
+
+		memset(buf, 0x5a, 512);
+		rw10(WRITE_10, 7, 1, buf);
+		ok(!(mem.last_write_flags & STORE_FUA), "WCE on: a plain WRITE(10) is not FUA");
+		t = run(&nexus_a, 0, ms, 6, NULL, 0, sizeof(sense6));
+		memcpy(sense6, t->in ? t->in : sense6, sizeof(sense6));
+		bd = sense6[3];
+		ok(t->status == SAM_STAT_GOOD && (sense6[4 + bd] & 0x3f) == 0x08 &&
+		   (sense6[4 + bd + 2] & 0x04), "MODE SENSE: caching page reports WCE 1");
+		plen = 4 + 2u + sense6[4 + bd + 1];
+		memset(sel, 0, 4);
+		memcpy(sel + 4, sense6 + 4 + bd, plen - 4);
+		sel[4] &= 0x3f;			/* PS is reserved in MODE SELECT */
+		sel[4 + 2] &= (uint8_t)~0x04;	/* WCE off */
+		msel[4] = (uint8_t)plen;
+		t = run(&nexus_a, 0, msel, 6, sel, plen, plen);
+		is_int(t->status, SAM_STAT_GOOD, "MODE SELECT turns the write cache off");
+		rw10(WRITE_10, 7, 1, buf);
+		ok(mem.last_write_flags & STORE_FUA, "WCE off: every WRITE(10) reaches the store as FUA");
+	}
 	scsi_task_release(t);
 	scsi_lu_fini(&lu);
 	free(mem.data);
