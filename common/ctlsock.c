@@ -241,11 +241,16 @@ static int wait_fd(int fd, short what, int timeout_ms)
 	return n == 0 ? -ETIMEDOUT : 0;
 }
 
-int ctl_call(const char *path, const char *request, int timeout_ms, char **reply)
+/* Both clients: checks the request, connects and sends it as one line. A Unix connect
+ * completes or fails at once (EAGAIN: backlog full), and a request is far smaller than the
+ * socket buffer, so one send takes it whole also on a non-blocking socket. Returns the
+ * socket or a negative errno. */
+static int send_request(const char *path, const char *request, int sock_flags)
 {
 	struct sockaddr_un sa;
-	size_t len = strlen(request), cap = 4096, got = 0;
-	char *buf = NULL;
+	size_t len = strlen(request);
+	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	int fd, rc;
 
 	if (len + 1 >= CTL_MAX_REQUEST || memchr(request, '\n', len))
@@ -253,18 +258,27 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 	rc = fill_addr(&sa, path);
 	if (rc)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | sock_flags, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(len + 1)) {
 		rc = -errno;
-		goto out_close;
+		close(fd);
+		return rc;
 	}
-	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		rc = -errno;
-		goto out_close;
-	}
+	return fd;
+}
+
+int ctl_call(const char *path, const char *request, int timeout_ms, char **reply)
+{
+	size_t cap = 4096, got = 0;
+	char *buf = NULL;
+	int fd, rc;
+
+	fd = send_request(path, request, 0);
+	if (fd < 0)
+		return fd;
 	buf = malloc(cap);
 	if (!buf) {
 		rc = -ENOMEM;
@@ -383,18 +397,9 @@ static void req_ready(struct ev_io *io, uint32_t events)
 int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
 		   ctl_reply_fn fn, void *arg, struct ctl_req **out)
 {
-	struct sockaddr_un sa;
-	size_t len = strlen(request);
 	struct ctl_req *r;
-	struct iovec iov[2] = { { (void *)request, len }, { "\n", 1 } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	int fd, rc;
 
-	if (len + 1 >= CTL_MAX_REQUEST || memchr(request, '\n', len))
-		return -EINVAL;
-	rc = fill_addr(&sa, path);
-	if (rc)
-		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -404,17 +409,10 @@ int ctl_call_start(struct evloop *loop, const char *path, const char *request, i
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = send_request(path, request, SOCK_NONBLOCK);
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		goto out_free;
-	}
-	/* A Unix connect completes at once or fails at once (EAGAIN: backlog full). The request
-	 * is far smaller than the socket buffer, so one send takes it whole. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)(len + 1)) {
-		rc = -errno;
-		goto out_close;
 	}
 	r->loop = loop;
 	r->fn = fn;
