@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo pair: two servers and two diskless PCs in network namespaces on this machine, run
 # as an admin would run them. Server A is primary; PC001 has hot standby, PC021 has not.
-# The demo shows both servers' status, a PC getting its boot answer and iPXE script, then
-# cuts A's power and shows B taking the service address and answering PC001 but not PC021.
+# The demo shows both servers' status, a PC getting its boot answer and iPXE script and
+# logging in to its disk through the service address, then cuts A's power and shows B taking
+# the address, answering PC001 but not PC021, and serving PC001's disk with the same identity.
 # Needs root (namespaces); everything it makes is removed when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ trap cleanup EXIT INT TERM
 server_files() {
 	local n=$1 me=$2 lan=$3 ha=$4 d=$DEMO/$1
 	rm -rf "$d"	# a stale -wal file beside a fresh copy would be replayed into it
-	mkdir -p "$d/ha.d" "$d/run" "$d/tftp" "$d/state"
+	mkdir -p "$d/ha.d" "$d/run" "$d/tftp" "$d/state" "$d/overlays"
 	cp "$DEMO/vdisk.db" "$d/vdisk.db"
 	cat >"$d/ha.d/ha.cf" <<-CF
 	cluster demo
@@ -44,8 +45,9 @@ server_files() {
 	CF
 	printf 'auth 1\n1 sha256 demo-pair-secret\n' >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
-	echo "srv-a IPaddr::$VIP/24/lan0 pxed::$BUILD/pxed::--db::$d/vdisk.db::-c::$d/pxed.conf" \
-		>"$d/ha.d/haresources"
+	# vdiskd serves before the address moves (docs/design-differences.md).
+	echo "srv-a vdiskd::$d/run/vdiskd.sock IPaddr::$VIP/24/lan0" \
+		"pxed::$BUILD/pxed::--db::$d/vdisk.db::-c::$d/pxed.conf" >"$d/ha.d/haresources"
 	cat >"$d/pxed.conf" <<-CONF
 	interface = lan0
 	mode = dhcp
@@ -94,6 +96,10 @@ echo "srv-a: lan 192.168.50.2, ha 10.99.0.1   srv-b: lan 192.168.50.3, ha 10.99.
 server_files a srv-a 192.168.50.2 10.99.0.1
 server_files b srv-b 192.168.50.3 10.99.0.2
 for n in a b; do
+	ip netns exec "$PFX-$n" "$BUILD/vdiskd" --db "$DEMO/$n/vdisk.db" --listen 0.0.0.0:3260 \
+		--overlay-dir "$DEMO/$n/overlays" --ctl "$DEMO/$n/run/vdiskd.sock" \
+		>"$DEMO/$n/vdiskd.log" 2>&1 &
+	disown
 	ip netns exec "$PFX-$n" "$BUILD/standbyd" -c "$DEMO/$n/ha.d" --node "srv-$n" \
 		--ctl "$DEMO/$n/run/standbyd.sock" --db "$DEMO/$n/vdisk.db" \
 		>"$DEMO/$n/standbyd.log" 2>&1 &
@@ -129,6 +135,15 @@ if ip netns exec $NS_PC1 timeout 5 tftp $VIP -c get clients/52-54-00-12-00-01.ip
 	sed 's/^/    /' "$DEMO/pc1.ipxe"
 fi
 
+# disk NS NAME: what the PC's disk says through the service address (iSCSI login with the
+# PC's initiator name, then INQUIRY's unit serial number page).
+disk() {
+	ip netns exec "$1" timeout 5 iscsi-inq -i "iqn.2026-11.lan.vdisk:$2" -e 1 -c 128 \
+		"iscsi://$VIP/iqn.2026-11.lan.vdisk:disk/0" 2>&1 | grep -i -m1 'serial' ||
+		echo "no disk"
+}
+echo "PC001's disk through $VIP: $(disk $NS_PC1 pc001)"
+
 say "Power cut on srv-a: every process in its namespace killed, its links down"
 t0=$(date +%s%3N)
 for pid in $(ip netns pids $NS_A); do kill -9 "$pid"; done
@@ -140,5 +155,8 @@ brief b
 say "After the failover"
 echo "PC001: $(dhcp $NS_PC1)"
 echo "PC021: $(dhcp $NS_PC2)"
+echo "PC001's disk through $VIP, now served by srv-b: $(disk $NS_PC1 pc001)"
+echo "(The same identity. Its writes since boot are on srv-a only: mirroring them to the"
+echo " peer is the next part to build, see the README.)"
 say "srv-b's events"
 VDISK_DB=$DEMO/b/vdisk.db "$BUILD/vdiskctl" events --limit 12
