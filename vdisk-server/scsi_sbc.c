@@ -376,6 +376,23 @@ out:
 }
 
 /* COMPARE AND WRITE: Data-Out holds n blocks to compare, then n blocks to write. */
+/* The first step of the read-modify-write commands (COMPARE AND WRITE, ORWRITE): reads
+ * [lba, lba + n) into a scratch buffer the task owns, then continues with next; the FUA bit
+ * of the CDB is kept for the write that follows. */
+static void read_scratch(struct scsi_task *t, uint64_t lba, uint32_t n, scsi_step_fn next)
+{
+	t->lba = lba;
+	t->nblk = n;
+	t->sflags = t->cdb[1] & 0x08 ? SBC_FUA : 0;
+	t->scratch = malloc((size_t)n * SCSI_BLOCK);
+	if (!t->scratch) {
+		fail_errno(t, -ENOMEM, 0);
+		scsi_finish(t);
+		return;
+	}
+	submit(t, STORE_OP_READ, 0, lba, n, t->scratch, next);
+}
+
 static void caw_compare(struct scsi_task *t)
 {
 	uint32_t len = t->nblk * SCSI_BLOCK;
@@ -417,15 +434,7 @@ static void sbc_compare_and_write(struct scsi_task *t)
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, 0x0e, 0x03);
 		goto out;
 	}
-	t->lba = lba;
-	t->nblk = n;
-	t->sflags = cdb[1] & 0x08 ? SBC_FUA : 0;
-	t->scratch = malloc((size_t)n * SCSI_BLOCK);
-	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
-		goto out;
-	}
-	submit(t, STORE_OP_READ, 0, lba, n, t->scratch, caw_compare);
+	read_scratch(t, lba, n, caw_compare);
 	return;
 out:
 	scsi_finish(t);
@@ -465,15 +474,7 @@ static void sbc_orwrite(struct scsi_task *t)
 		goto out;
 	if (need_out(t, n * SCSI_BLOCK))
 		goto out;
-	t->lba = lba;
-	t->nblk = n;
-	t->sflags = cdb[1] & 0x08 ? SBC_FUA : 0;
-	t->scratch = malloc((size_t)n * SCSI_BLOCK);
-	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
-		goto out;
-	}
-	submit(t, STORE_OP_READ, 0, lba, n, t->scratch, orwrite_merge);
+	read_scratch(t, lba, n, orwrite_merge);
 	return;
 out:
 	scsi_finish(t);
