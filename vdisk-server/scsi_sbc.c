@@ -629,19 +629,20 @@ out:
 	scsi_finish(t);
 }
 
+/* LBA and block count of the 10- and 16-byte forms of SYNCHRONIZE CACHE and PRE-FETCH,
+ * which share their layouts. */
+static void cdb_range(const uint8_t *cdb, int ten, uint64_t *lba, uint32_t *n)
+{
+	*lba = ten ? get_be32(cdb + 2) : get_be64(cdb + 2);
+	*n = ten ? get_be16(cdb + 7) : get_be32(cdb + 10);
+}
+
 static void sbc_sync_cache(struct scsi_task *t)
 {
-	uint8_t *cdb = t->cdb;
 	uint64_t lba;
 	uint32_t n;
 
-	if (cdb[0] == SYNCHRONIZE_CACHE_10) {
-		lba = get_be32(cdb + 2);
-		n = get_be16(cdb + 7);
-	} else {
-		lba = get_be64(cdb + 2);
-		n = get_be32(cdb + 10);
-	}
+	cdb_range(t->cdb, t->cdb[0] == SYNCHRONIZE_CACHE_10, &lba, &n);
 	if (range_bad(t, lba, n)) {
 		scsi_finish(t);
 		return;
@@ -651,17 +652,10 @@ static void sbc_sync_cache(struct scsi_task *t)
 
 static void sbc_prefetch(struct scsi_task *t)
 {
-	uint8_t *cdb = t->cdb;
 	uint64_t lba;
 	uint32_t n;
 
-	if (cdb[0] == PRE_FETCH_10) {
-		lba = get_be32(cdb + 2);
-		n = get_be16(cdb + 7);
-	} else {
-		lba = get_be64(cdb + 2);
-		n = get_be32(cdb + 10);
-	}
+	cdb_range(t->cdb, t->cdb[0] == PRE_FETCH_10, &lba, &n);
 	/* nothing is cached above the store: the range fits, so CONDITION MET */
 	if (!range_bad(t, lba, n))
 		t->status = SAM_STAT_CONDITION_MET;
