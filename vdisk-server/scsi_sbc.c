@@ -229,6 +229,25 @@ out:
 
 static void write_verify_compare(struct scsi_task *t);
 
+/* The checks a block-writing command makes, in the order their sense is owed: a bad CDB
+ * field, write protection, the range, the transfer cap. Returns 1 when the command goes on;
+ * 0 when it has ended (sense set, or zero blocks: nothing to write). */
+static int write_checks(struct scsi_task *t, int bad_field, uint64_t lba, uint32_t n,
+			uint32_t max)
+{
+	if (bad_field) {
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
+		return 0;
+	}
+	if (write_protected(t) || range_bad(t, lba, n))
+		return 0;
+	if (n > max) {
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
+		return 0;
+	}
+	return n != 0;
+}
+
 static void sbc_write(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
@@ -240,17 +259,8 @@ static void sbc_write(struct scsi_task *t)
 
 	decode_rw(cdb, &lba, &n);
 	t->out_want = n * SCSI_BLOCK;
-	if (cdb[0] != WRITE_6 && (cdb[1] & 0xe0)) {	/* WRPROTECT */
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (write_protected(t) || range_bad(t, lba, n))
-		goto out;
-	if (n > SCSI_MAX_XFER_BLOCKS) {
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (n == 0)
+	/* WRPROTECT must be 0 */
+	if (!write_checks(t, cdb[0] != WRITE_6 && (cdb[1] & 0xe0), lba, n, SCSI_MAX_XFER_BLOCKS))
 		goto out;
 	if (t->out_len < n * SCSI_BLOCK) {
 		/* EDTL below the transfer length: FCP-4's choice (a), also SAM-5's for iSCSI:
@@ -415,17 +425,7 @@ static void sbc_compare_and_write(struct scsi_task *t)
 
 	t->out_want = 2 * n * SCSI_BLOCK;
 	/* data for a command that takes none: the initiator meant more than 255 blocks */
-	if (cdb[1] & 0xe0 || (n == 0 && t->edtl)) {
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (write_protected(t) || range_bad(t, lba, n))
-		goto out;
-	if (n > SCSI_MAX_CAW_BLOCKS) {
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (n == 0)
+	if (!write_checks(t, (cdb[1] & 0xe0) || (n == 0 && t->edtl), lba, n, SCSI_MAX_CAW_BLOCKS))
 		goto out;
 	/* Data-Out must be exactly the compare and the write blocks */
 	if (need_out(t, 2 * n * SCSI_BLOCK))
@@ -460,17 +460,7 @@ static void sbc_orwrite(struct scsi_task *t)
 	uint32_t n = get_be32(cdb + 10);
 
 	t->out_want = n * SCSI_BLOCK;
-	if (cdb[1] & 0xe0) {
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (write_protected(t) || range_bad(t, lba, n))
-		goto out;
-	if (n > SCSI_MAX_XFER_BLOCKS) {
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		goto out;
-	}
-	if (n == 0)
+	if (!write_checks(t, cdb[1] & 0xe0, lba, n, SCSI_MAX_XFER_BLOCKS))
 		goto out;
 	if (need_out(t, n * SCSI_BLOCK))
 		goto out;
