@@ -116,6 +116,14 @@ sb_start() {
 	disown
 }
 
+# sb_pair_up: standbyd on both nodes; checks that a (preferred) becomes active and b stands by.
+sb_pair_up() {
+	sb_start a
+	sb_start b
+	check "a active" -- sb_wait_state a active 3000
+	check "b standby" -- sb_wait_state b standby 1000
+}
+
 sb_status() { "$SB_CLI" status --ctl "$SB_DIR/$1.sock" 2>/dev/null; }
 sb_field() { sb_status "$1" | sed -n "s/^$2: //p" | head -1; }
 sb_state() { sb_field "$1" state; }

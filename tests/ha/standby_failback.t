@@ -7,10 +7,7 @@ SB_FAILBACK=on
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
 check "topology" -- sb_topology
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 sb_power_cut a
 check "b takes over" -- sb_wait_state b active 3000
 check "service on b" -- sb_wait_fetch b 2000

@@ -10,10 +10,7 @@ links() { ip -n "$NS_A" link set lan0 "$1"; ip -n "$NS_A" link set ha0 "$1"; }
 takeovers() { cat "$SB_DIR/a.log" "$SB_DIR/b.log" | grep -c -- '-> taking_over'; }
 
 check "topology" -- sb_topology
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 before=$(takeovers)
 
 for i in 1 2 3 4 5 6; do links down; sleep 0.25; links up; sleep 0.25; done

@@ -8,10 +8,7 @@ source "$SRCDIR/tests/ha/standby-lib.sh"
 INJ=$BUILD/tests/helpers/standby_inject
 
 check "topology" -- sb_topology
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 
 check "forged heartbeats sent" -- ip netns exec "$NS_C" "$INJ" forge 10.77.0.255 694 20 10 sbtest a
 check "garbage sent" -- ip netns exec "$NS_C" "$INJ" garbage 10.77.0.255 694 20 5

@@ -8,10 +8,7 @@ source "$SRCDIR/tests/ha/standby-lib.sh"
 
 check "topology" -- sb_topology
 check "mcast in the config" -- grep -q "^mcast ha0 239.77.0.1 694 1 0" "$SB_DIR/a/ha.cf"
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 check "LAN heartbeats dropped" -- sb_drop_heartbeats a on
 sb_drop_heartbeats b on
 sleep 1.5

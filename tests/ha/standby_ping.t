@@ -7,10 +7,7 @@ SB_PING="10.77.0.99 10.77.0.10"
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
 check "topology" -- sb_topology
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 sb_power_cut a
 check "one ping node answers: b takes over" -- sb_wait_state b active 3000
 check "service on b" -- sb_wait_fetch b 2000

@@ -10,10 +10,7 @@ source "$SRCDIR/tests/ha/standby-lib.sh"
 SB_DB=$SB_DIR/vdisk.db
 check "topology" -- sb_topology
 check "database for events" -- "$BUILD/vdiskctl" --db "$SB_DB" init
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 check "client reaches a" -- sb_wait_fetch a 2000
 mac_a=$(sb_mac a) mac_b=$(sb_mac b)
 is "$(ip -n "$NS_C" neigh show $SB_VIP | awk '{print $5}')" "$mac_a" "client's ARP entry: a's MAC"

@@ -7,10 +7,7 @@ need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
 
 check "topology" -- sb_topology
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 check "client reaches a" -- sb_wait_fetch a 2000
 
 touch "$SB_DIR/a/slow"

@@ -15,10 +15,7 @@ for n in a b; do
 	"$FAKE" "$SB_DIR/$n/vdiskd.sock" "$SB_DIR/$n/vdiskd.log" 2>/dev/null &
 	eval "FAKE_$n=$!"
 done
-sb_start a
-sb_start b
-check "a active" -- sb_wait_state a active 3000
-check "b standby" -- sb_wait_state b standby 1000
+sb_pair_up
 check "a told its vdiskd 'role primary'" -- grep -qx "role primary" "$SB_DIR/a/vdiskd.log"
 check "and keeps checking it" -- bash -c "sleep 1; grep -qx status '$SB_DIR/a/vdiskd.log'"
 
