@@ -6,7 +6,7 @@
 #   lab_netns NAME      a namespace with lo up, deleted at cleanup
 #   lab_bg NS CMD...    CMD in NS in the background; $last_pid is CMD itself
 #   ...                 see each function
-# Names of namespaces, links and taps must start with ql- (the lab's prefix).
+# Names of namespaces, links and taps must start with ql- or lab- (the lab's prefixes).
 
 LAB_PIDS=()
 LAB_NETNS=()
@@ -24,9 +24,14 @@ lab_stop_pids() {
 }
 
 lab_cleanup() {
-	local ns
+	local ns pid
 	lab_stop_pids "${LAB_PIDS[@]}"
-	for ns in "${LAB_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	# What the daemons started themselves (standbyd's pxed, pxed's in.tftpd) is still in
+	# the namespaces.
+	for ns in "${LAB_NETNS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
 	if [ -n "${QL_KEEP:-}" ]; then echo "# kept $LAB_TMP"; else rm -rf "$LAB_TMP"; fi
 }
 

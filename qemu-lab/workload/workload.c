@@ -45,7 +45,6 @@ struct workload {
 	uint64_t run_id;
 	uint64_t *last_seq;	/* per block: last acknowledged sequence, 0 = never written */
 	uint64_t seq;
-	uint64_t sweep;
 	uint8_t *buf;		/* one block, aligned for O_DIRECT */
 	uint8_t *chunk;		/* for the checksummed file */
 	uint32_t check_crc;
@@ -151,13 +150,14 @@ static void write_next(struct workload *w)
 	verify_block(w, lba, seq, "read-back");
 }
 
-/* One older block per write: after a failover, every block acknowledged before it is read
- * again within nblocks writes. */
+/* The block the next write overwrites, read first: every block is judged once more just
+ * before it is overwritten, so after a failover every block acknowledged before it is read
+ * again within nblocks writes. (A pointer of its own moving in step with the writes would
+ * re-read the block just written and never see a lost one.) */
 static void sweep_next(struct workload *w)
 {
-	uint64_t lba = w->sweep;
+	uint64_t lba = w->seq % w->nblocks;
 
-	w->sweep = (w->sweep + 1) % w->nblocks;
 	if (w->last_seq[lba] != 0 && w->last_seq[lba] != UNKNOWN_SEQ)
 		verify_block(w, lba, w->last_seq[lba], "sweep");
 }
