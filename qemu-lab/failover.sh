@@ -122,12 +122,14 @@ poweroff_client() {
 	lab_stop_pids "${QEMU_PID[$1]}"
 }
 
-# wait_workload I: seconds from QEMU's start to the workload's first line, or "" (limit).
+# wait_workload I: BOOT_S = seconds from QEMU's start to the workload's first line, or ""
+# (not in a command substitution: a signal must not wait for a subshell's loop).
 wait_workload() {
 	local i=$1 end=$(($(date +%s) + LAB_BOOT_LIMIT))
+	BOOT_S=""
 	while [ "$(date +%s)" -lt "$end" ]; do
 		if grep -aq 'ql-workload: start' "${LOG[$i]}" 2>/dev/null; then
-			lab_since "${BOOT_START[$i]}"
+			BOOT_S=$(lab_since "${BOOT_START[$i]}")
 			return 0
 		fi
 		grep -aqE 'Kernel panic|FATAL' "${LOG[$i]}" 2>/dev/null && return 1
@@ -190,9 +192,10 @@ result "pair up: srv-a active, srv-b standing by" $? \
 say "booting $LAB_CLIENTS clients"
 for i in $(seq "$LAB_CLIENTS"); do boot "$i" boot; done
 for i in $(seq "$LAB_CLIENTS"); do
-	s=$(wait_workload "$i")
-	result "$(lab_client_name "$i") boots from srv-a to the workload" $? "${s:-no workload within $LAB_BOOT_LIMIT s}"
-	[ -n "$s" ] && timing "$(lab_client_name "$i") boot to workload" "$s" s "$BOOT_TARGET_S"
+	wait_workload "$i"
+	result "$(lab_client_name "$i") boots from srv-a to the workload" $? \
+		"${BOOT_S:+$BOOT_S s}${BOOT_S:-no workload within $LAB_BOOT_LIMIT s}"
+	[ -n "$BOOT_S" ] && timing "$(lab_client_name "$i") boot to workload" "$BOOT_S" s "$BOOT_TARGET_S"
 done
 # A few seconds of writes before the cut; with the mirror, in sync first.
 for i in $(seq "$LAB_CLIENTS"); do wait_writes "$i" 0 $((RATE * 3)) 30; done
@@ -243,9 +246,10 @@ poweroff_client 1
 poweroff_client "$NOHS"
 boot 1 reboot
 boot "$NOHS" reboot
-s=$(wait_workload 1)
-result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $? "${s:-no workload within $LAB_BOOT_LIMIT s}"
-[ -n "$s" ] && timing "$(lab_client_name 1) reboot to workload (from srv-b)" "$s" s "$BOOT_TARGET_S"
+wait_workload 1
+result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $? \
+	"${BOOT_S:+$BOOT_S s}${BOOT_S:-no workload within $LAB_BOOT_LIMIT s}"
+[ -n "$BOOT_S" ] && timing "$(lab_client_name 1) reboot to workload (from srv-b)" "$BOOT_S" s "$BOOT_TARGET_S"
 # By now the other reboot has had as long to get an answer.
 ! grep -aq 'ql-workload: start' "${LOG[$NOHS]}" &&
 	"$BUILD/vdiskctl" --db "$LAB_TMP/b/vdisk.db" events --limit 50 2>/dev/null |
