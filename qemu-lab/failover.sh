@@ -139,6 +139,10 @@ wait_workload() {
 	return 1
 }
 
+boot_detail() {
+	if [ -n "$BOOT_S" ]; then echo "$BOOT_S s"; else echo "no workload within $LAB_BOOT_LIMIT s"; fi
+}
+
 # wait_writes I LINE N SECONDS: 0 once client I has acknowledged N writes past line LINE of
 # its log (the first progress line past LINE is the base).
 wait_writes() {
@@ -194,7 +198,7 @@ for i in $(seq "$LAB_CLIENTS"); do boot "$i" boot; done
 for i in $(seq "$LAB_CLIENTS"); do
 	wait_workload "$i"
 	result "$(lab_client_name "$i") boots from srv-a to the workload" $? \
-		"${BOOT_S:+$BOOT_S s}${BOOT_S:-no workload within $LAB_BOOT_LIMIT s}"
+		"$(boot_detail)"
 	[ -n "$BOOT_S" ] && timing "$(lab_client_name "$i") boot to workload" "$BOOT_S" s "$BOOT_TARGET_S"
 done
 # A few seconds of writes before the cut; with the mirror, in sync first.
@@ -248,7 +252,7 @@ boot 1 reboot
 boot "$NOHS" reboot
 wait_workload 1
 result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $? \
-	"${BOOT_S:+$BOOT_S s}${BOOT_S:-no workload within $LAB_BOOT_LIMIT s}"
+	"$(boot_detail)"
 [ -n "$BOOT_S" ] && timing "$(lab_client_name 1) reboot to workload (from srv-b)" "$BOOT_S" s "$BOOT_TARGET_S"
 # By now the other reboot has had as long to get an answer.
 ! grep -aq 'ql-workload: start' "${LOG[$NOHS]}" &&
@@ -265,19 +269,25 @@ wait_writes 1 0 $((RATE * 3)) 30
 declare -A BACK_LINE=()
 for i in $(seq $((LAB_CLIENTS - 1))); do BACK_LINE[$i]=$(nlines "${LOG[$i]}"); done
 say "srv-a powers on again"
+mirror_down=$(lab_field b vdiskd mirror)
+if [ $MIRROR = 1 ]; then
+	[ "$mirror_down" = degraded ]
+	result "srv-b reports its mirror degraded while srv-a is down" $? "mirror ${mirror_down:-?}"
+fi
 back=$(date +%s.%N)
 lab_power_on a
 lab_wait_sb a standby 15
 result "srv-a returns as the standby" $? "srv-a $(lab_sb_state a)"
 if [ $MIRROR = 1 ]; then
-	end=$(($(date +%s) + 60)) m=""
+	end=$(($(date +%s) + 60)) m="" resync_s=""
 	while [ "$(date +%s)" -lt "$end" ]; do
 		m=$(lab_field b vdiskd mirror)
-		[ "$m" = in-sync ] && break
+		[ "$m" = in-sync ] && { resync_s=$(lab_since "$back"); break; }
 		sleep 0.2
 	done
 	[ "$m" = in-sync ]
-	result "srv-b resyncs srv-a" $? "mirror $m after $(lab_since "$back") s"
+	result "srv-b resyncs srv-a" $? "mirror $mirror_down, then ${m:-?}"
+	[ "$m" = in-sync ] && timing "resync (power on to srv-b in-sync)" "$resync_s" s
 else
 	result "srv-b resyncs srv-a" 1 "vdiskd has no mirror"
 fi

@@ -175,13 +175,19 @@ lab_wait_sb() {
 	return 1
 }
 
-# lab_power_cut NODE: every process of srv-NODE's namespace killed with -9, its links down.
+# lab_power_cut NODE: srv-NODE's links down, then every process of its namespace killed
+# with -9. Links first: killed first, its kernel closed the clients' connections (FIN, then
+# RST to the reconnect) before the links went, and open-iscsi waited 3 s after that refusal
+# (measured: a 3018 ms stall instead of about 1 s). A real power cut sends nothing.
 lab_power_cut() {
-	local ns pid
+	local ns pid pids
 	ns=$(lab_ns_of "$1")
-	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
 	ip -n "$ns" link set lan0 down
 	ip -n "$ns" link set ha0 down
+	pids=$(ip netns pids "$ns")
+	for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
+	# Reaped here, quietly: bash would report each of our children as "Killed".
+	for pid in $pids; do wait "$pid" 2>/dev/null; done
 }
 
 # lab_power_on NODE: links up again without the addresses the cut left behind (as a reboot
