@@ -42,7 +42,8 @@ T0=$(date +%s.%N)
 fails=0 passes=0
 TIMINGS=()
 
-# result NAME RC DETAIL: one check's verdict.
+# result NAME RC DETAIL: one check's verdict. Callers keep RC in $rc first when NAME has a
+# command substitution: it would reset $? before RC is expanded.
 result() {
 	if [ "$2" = 0 ]; then
 		passes=$((passes + 1)); echo "PASS $1${3:+: $3}"
@@ -66,6 +67,15 @@ timing() {
 }
 
 say() { echo "# [$(lab_since "$T0") s] $*"; }
+
+# watchdog: a daemon of a powered server died: the rest would only wait for limits, so stop.
+watchdog() {
+	local dead
+	dead=$(lab_daemons_dead) || return 0
+	result "the servers' daemons stay up" 1 "$(echo $dead) died (see its log in $LAB_LOGS)"
+	echo "lab: $passes passed, $fails failed (stopped early)"
+	exit 1
+}
 
 keep_logs() {
 	local n
@@ -134,6 +144,7 @@ wait_workload() {
 		fi
 		grep -aqE 'Kernel panic|FATAL' "${LOG[$i]}" 2>/dev/null && return 1
 		kill -0 "${QEMU_PID[$i]}" 2>/dev/null || return 1
+		watchdog
 		sleep 0.5
 	done
 	return 1
@@ -152,6 +163,7 @@ wait_writes() {
 			sed -n 's/.* writes=\([0-9]*\).*/\1/p' | tr '\n' ' ')
 		set -- $w
 		[ $# -ge 2 ] && [ $(($2 - $1)) -ge "$n" ] && return 0
+		watchdog
 		sleep 0.5
 	done
 	return 1
@@ -197,7 +209,8 @@ say "booting $LAB_CLIENTS clients"
 for i in $(seq "$LAB_CLIENTS"); do boot "$i" boot; done
 for i in $(seq "$LAB_CLIENTS"); do
 	wait_workload "$i"
-	result "$(lab_client_name "$i") boots from srv-a to the workload" $? \
+	rc=$?
+	result "$(lab_client_name "$i") boots from srv-a to the workload" $rc \
 		"$(boot_detail)"
 	[ -n "$BOOT_S" ] && timing "$(lab_client_name "$i") boot to workload" "$BOOT_S" s "$BOOT_TARGET_S"
 done
@@ -226,7 +239,8 @@ timing "takeover (cut to srv-b active)" "$takeover" s
 for i in $(seq $((LAB_CLIENTS - 1))); do
 	# Past one whole sweep: every block acknowledged before the cut has been read again.
 	wait_writes "$i" "${CUT_LINE[$i]}" $((BLOCKS + RATE)) 90
-	result "$(lab_client_name "$i") (hot standby) writes again after the failover" $? \
+	rc=$?
+	result "$(lab_client_name "$i") (hot standby) writes again after the failover" $rc \
 		"writes=$(writes_of "${LOG[$i]}"), $(writes_until "${LOG[$i]}" "${CUT_LINE[$i]}") at the cut"
 	judge "$i" "${CUT_LINE[$i]}" "across the failover"
 	timing "$(lab_client_name "$i") stall at the failover" "$(max_stall "${LOG[$i]}" "${CUT_LINE[$i]}")" ms "$STALL_TARGET_MS"
@@ -251,7 +265,8 @@ poweroff_client "$NOHS"
 boot 1 reboot
 boot "$NOHS" reboot
 wait_workload 1
-result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $? \
+rc=$?
+result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $rc \
 	"$(boot_detail)"
 [ -n "$BOOT_S" ] && timing "$(lab_client_name 1) reboot to workload (from srv-b)" "$BOOT_S" s "$BOOT_TARGET_S"
 # By now the other reboot has had as long to get an answer.
@@ -291,16 +306,29 @@ if [ $MIRROR = 1 ]; then
 else
 	result "srv-b resyncs srv-a" 1 "vdiskd has no mirror"
 fi
-lab_wait_sb a active 90
-rc=$?
-result "auto_failback: srv-a active again" $rc "srv-a $(lab_sb_state a), srv-b $(lab_sb_state b)"
-[ $rc = 0 ] && timing "failback (power on to srv-a active)" "$(lab_since "$back")" s
+lab_wait_sb a active 60
+failback=$?
+failback_s=$(lab_since "$back")
+result "auto_failback: srv-a active again" $failback "srv-a $(lab_sb_state a), srv-b $(lab_sb_state b)"
+[ $failback = 0 ] && timing "failback (power on to srv-a active)" "$failback_s" s
 for i in $(seq $((LAB_CLIENTS - 1))); do
+	if [ $failback != 0 ]; then
+		result "$(lab_client_name "$i") across the failback" 1 "no failback happened"
+		continue
+	fi
 	wait_writes "$i" "${BACK_LINE[$i]}" $((BLOCKS + RATE)) 90
-	result "$(lab_client_name "$i") writes on after the failback" $?
+	rc=$?
+	result "$(lab_client_name "$i") writes on after the failback" $rc
 	judge "$i" "${BACK_LINE[$i]}" "across the failback"
 	timing "$(lab_client_name "$i") stall at the failback" "$(max_stall "${LOG[$i]}" "${BACK_LINE[$i]}")" ms "$STALL_TARGET_MS"
 done
+
+dead=$(lab_daemons_dead)
+[ -z "$dead" ]
+result "the servers' daemons stay up" $? "${dead:+$(echo $dead) died}"
+san=$(cat "$LAB_TMP"/[ab]/*.log | grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error')
+[ "$san" = 0 ]
+result "no sanitizer report in the daemons' logs" $? "$san"
 
 echo "# timings:"
 printf '#   %s\n' "${TIMINGS[@]}"

@@ -17,6 +17,9 @@ LAB_KEEPALIVE=${LAB_KEEPALIVE:-100ms}
 LAB_DEADTIME=${LAB_DEADTIME:-500ms}
 LAB_MIRROR_TIMEOUT_MS=${LAB_MIRROR_TIMEOUT_MS:-1000}
 
+# PIDs of each server's vdiskd and standbyd, and the servers that have power.
+declare -A LAB_VDISKD_PID=() LAB_STANDBYD_PID=() LAB_POWERED=()
+
 lab_ns_of() { case $1 in a) echo "$NS_A" ;; b) echo "$NS_B" ;; esac; }
 lab_lan_ip() { case $1 in a) echo 10.81.0.1 ;; b) echo 10.81.0.2 ;; esac; }
 lab_ha_ip() { case $1 in a) echo 10.82.0.1 ;; b) echo 10.82.0.2 ;; esac; }
@@ -124,6 +127,7 @@ lab_vdiskd_start() {
 			--mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS")
 	fi
 	lab_bg "$(lab_ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$d/vdiskd.log" 2>&1
+	LAB_VDISKD_PID[$n]=$last_pid
 	lab_ctl_up "$d/run/vdiskd.sock" || return 1
 	# A vdiskd without --role starts primary; standing by, it must not serve.
 	lab_has_mirror || lab_ctl "$d/run/vdiskd.sock" role secondary >/dev/null
@@ -134,11 +138,24 @@ lab_standbyd_start() {
 	local n=$1 d=$LAB_TMP/$1
 	lab_bg "$(lab_ns_of "$n")" "$BUILD/standbyd" -c "$d/ha.d" --node "srv-$n" \
 		--ctl "$d/run/standbyd.sock" --db "$d/vdisk.db" >>"$d/standbyd.log" 2>&1
+	LAB_STANDBYD_PID[$n]=$last_pid
 }
 
 # lab_server_up NODE: the server boots: vdiskd, then standbyd (which runs the rest).
 lab_server_up() {
+	LAB_POWERED[$1]=1
 	lab_vdiskd_start "$1" && lab_standbyd_start "$1"
+}
+
+# lab_daemons_dead: names the vdiskd or standbyd of a powered server that is gone (a crash,
+# or a signal from outside the lab); status 1 when there is none.
+lab_daemons_dead() {
+	local n rc=1
+	for n in "${!LAB_POWERED[@]}"; do
+		kill -0 "${LAB_VDISKD_PID[$n]}" 2>/dev/null || { echo "srv-$n's vdiskd"; rc=0; }
+		kill -0 "${LAB_STANDBYD_PID[$n]}" 2>/dev/null || { echo "srv-$n's standbyd"; rc=0; }
+	done
+	return $rc
 }
 
 # lab_ctl SOCKET REQUEST...: one request on a daemon's control socket; prints the answer.
@@ -182,6 +199,7 @@ lab_wait_sb() {
 lab_power_cut() {
 	local ns pid pids
 	ns=$(lab_ns_of "$1")
+	unset "LAB_POWERED[$1]"
 	ip -n "$ns" link set lan0 down
 	ip -n "$ns" link set ha0 down
 	pids=$(ip netns pids "$ns")

@@ -20,7 +20,7 @@ todo=""
 "$BUILD/vdiskd" --help 2>&1 | grep -q -- --mirror-peer ||
 	todo="vdiskd has no mirror yet (issue 7)"
 # The checks that only a mirrored pair passes.
-needs_mirror='across the failover|is refused by srv-b|degraded|resyncs srv-a|auto_failback'
+needs_mirror='across the failover|is refused by srv-b|degraded|resyncs srv-a|failback'
 
 start=$(date +%s)
 LAB_CLIENTS=2 LAB_LOGS=$BUILD/qemu-lab/logs-test SRCDIR=$SRCDIR BUILD=$BUILD \
