@@ -557,6 +557,8 @@ static const char *pair_state(struct db_targets *dt)
 
 void db_targets_status(struct db_targets *dt, FILE *out)
 {
+	if (dt->node[0])
+		fprintf(out, "node %s\n", dt->node);
 	fprintf(out, "role %s\nclients %u\nrefused %llu\nmirror %s\n",
 		dt->secondary ? "secondary" : "primary", dt->ndisks,
 		(unsigned long long)dt->refused, pair_state(dt));

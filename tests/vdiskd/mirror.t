@@ -128,8 +128,13 @@ is "$(pair_state a)" split-brain "the pair reports split-brain"
 check "loudly, in the log" -- grep -q 'SPLIT BRAIN' "$tmp/a.log"
 sleep 1.5
 is "$(field a state)" split-brain "and nothing is resynced automatically"
-is "$(ctl a mirror-resolve PC001 keep-peer | cut -c1-6)" "error:" "resolve: an unknown choice is refused"
-is "$(ctl a mirror-resolve PC001 keep-local)" "ok" "resolve: keep a's copy"
+is "$(ctl a mirror-resolve PC001 keep-peer | cut -c1-6)" "error:" "vdiskd: an unknown choice is refused"
+"$BUILD/vdiskctl" mirror status --ctl "$tmp/a.sock" >"$tmp/ms.out"
+check "vdiskctl mirror status shows the split brain" -- grep -q "^mirror: split-brain" "$tmp/ms.out"
+"$BUILD/vdiskctl" mirror resolve PC001 --keep b --ctl "$tmp/a.sock" 2>"$tmp/err"
+is "$?" 1 "resolve --keep b on a: refused (keep the copy of the node it runs on)"
+check "and it says where to run it" -- grep -q "make b active" "$tmp/err"
+check "resolve --keep a on a" -- "$BUILD/vdiskctl" mirror resolve PC001 --keep a --ctl "$tmp/a.sock"
 check "full resync after the resolve" -- wait_state a in-sync
 stop a
 ctl b role primary >/dev/null
