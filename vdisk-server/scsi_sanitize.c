@@ -60,7 +60,7 @@ static void step_flush(struct scsi_task *t)
 static void overwrite_next(struct scsi_task *t)
 {
 	uint64_t nb = t->lu->nblocks, left;
-	uint32_t n;
+	uint32_t passes = t->out[0] & 0x1f, n;
 
 	if (t->lba == nb) {
 		if (--t->pos == 0) {
@@ -74,8 +74,7 @@ static void overwrite_next(struct scsi_task *t)
 	}
 	left = nb - t->lba;
 	n = left < t->nblk ? (uint32_t)left : t->nblk;
-	set_progress(t, (uint64_t)(t->out[0] & 0x1f) * nb - (uint64_t)t->pos * nb + t->lba,
-		     (uint64_t)(t->out[0] & 0x1f) * nb);
+	set_progress(t, (uint64_t)(passes - t->pos) * nb + t->lba, (uint64_t)passes * nb);
 	t->lba += n;
 	scsi_submit(t, STORE_OP_WRITE, 0, t->lba - n, n, t->scratch, overwrite_next);
 }

@@ -331,9 +331,10 @@ static void operating_parameters(struct scsi_task *t)
 	put_be16(b + 10, XCOPY_MAX_SEGMENTS);
 	put_be32(b + 12, XCOPY_MAX_LIST_LEN);
 	put_be32(b + 16, XCOPY_MAX_SEG_BLOCKS * SCSI_BLOCK);	/* maximum segment length */
-	put_be32(b + 24, 12);		/* held data limit: one COPY STATUS */
-	put_be16(b + 34, 1);		/* total concurrent copies */
-	b[36] = 1;			/* maximum concurrent copies */
+	/* no segment type of ours holds data (held data limit 0); a copy whose status is held
+	 * takes one of the XC_MAX_HELD slots until it ends */
+	put_be16(b + 34, XC_MAX_HELD);	/* total concurrent copies */
+	b[36] = XC_MAX_HELD;		/* maximum concurrent copies */
 	b[37] = 9;			/* data segment granularity: 2^9, one block */
 	b[43] = 2;			/* implemented descriptor type codes: */
 	b[44] = 0x02;			/* block -> block */
