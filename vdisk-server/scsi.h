@@ -75,6 +75,7 @@ struct scsi_lu {
 	 * the progress in 1/65536ths; after one failed, the failure mode until a sanitize
 	 * succeeds (or EXIT FAILURE MODE when the failed one allowed it, AUSE) */
 	int sanitizing;
+	struct scsi_task *sanitize_wait;	/* one waiting for the requests in flight */
 	uint16_t sanitize_progress;
 	int sanitize_failed, sanitize_ause;
 	/* EXTENDED COPY: the state of the last copies, for RECEIVE COPY RESULTS */
@@ -174,6 +175,8 @@ void scsi_pr_free(struct scsi_lu *lu);
 void scsi_sbc_execute(struct scsi_task *t);
 int scsi_opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa);
 void scsi_sanitize(struct scsi_task *t);
+/* The store requests that were in flight when a SANITIZE came have all completed. */
+void scsi_sanitize_resume(struct scsi_lu *lu);
 void scsi_xcopy(struct scsi_task *t);
 void scsi_receive_copy_results(struct scsi_task *t);
 void scsi_xcopy_free(struct scsi_lu *lu);

@@ -14,8 +14,9 @@
  *
  * Every change goes through store_submit (WRITE, UNMAP, then FLUSH), so a store stacked on
  * the overlay (the mirror) sees all of it. While it runs the LU answers NOT READY, SANITIZE
- * IN PROGRESS with the progress (scsi.c); it is not abortable: ABORT TASK and resets wait for
- * it. IMMED is refused: the task, and through it the session, keeps the logical unit open
+ * IN PROGRESS with the progress (scsi.c), and commands already running may not write any
+ * more (scsi_submit); its first write waits for the store requests already in flight. It is
+ * not abortable: ABORT TASK and resets wait for it. IMMED is refused: the task, and through it the session, keeps the logical unit open
  * until the sanitize ends, which a command already answered could not. */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,6 +130,14 @@ static int overwrite_setup(struct scsi_task *t, uint32_t plen)
 	return 0;
 }
 
+static void sanitize_begin(struct scsi_task *t)
+{
+	if ((t->cdb[1] & 0x1f) == SANITIZE_OVERWRITE)
+		overwrite_next(t);
+	else
+		erase_next(t);
+}
+
 static void exit_failure_mode(struct scsi_task *t)
 {
 	struct scsi_lu *lu = t->lu;
@@ -185,15 +194,27 @@ void scsi_sanitize(struct scsi_task *t)
 	}
 	if (sa == SANITIZE_OVERWRITE && overwrite_setup(t, plen) < 0)
 		goto out;
+	/* from here every new command is refused and no command already running may write
+	 * (scsi_submit); the first block is touched only once the requests already in the
+	 * store have completed, so none of them lands after the sanitize wrote its range */
 	t->lu->sanitizing = 1;
 	t->lu->sanitize_progress = 0;
 	t->cleanup = sanitize_end;
 	t->lba = 0;
-	if (sa == SANITIZE_OVERWRITE)
-		overwrite_next(t);
-	else
-		erase_next(t);
+	if (t->lu->inflight) {
+		t->lu->sanitize_wait = t;
+		return;
+	}
+	sanitize_begin(t);
 	return;
 out:
 	scsi_finish(t);
+}
+
+void scsi_sanitize_resume(struct scsi_lu *lu)
+{
+	struct scsi_task *t = lu->sanitize_wait;
+
+	lu->sanitize_wait = NULL;
+	sanitize_begin(t);
 }

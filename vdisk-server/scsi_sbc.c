@@ -42,14 +42,18 @@ void scsi_fail_errno(struct scsi_task *t, int err, int writing)
 static void io_done(struct store_req *req)
 {
 	struct scsi_task *t = req->priv;
+	struct scsi_lu *lu = t->lu;
 
-	t->lu->inflight--;
+	lu->inflight--;
 	if (req->result < 0) {
 		scsi_fail_errno(t, req->result, req->op != STORE_OP_READ);
 		scsi_finish(t);
-		return;
+	} else {
+		t->next(t);
 	}
-	t->next(t);
+	/* the last request that was in the store when a SANITIZE came has left it */
+	if (lu->inflight == 0 && lu->sanitize_wait)
+		scsi_sanitize_resume(lu);
 }
 
 /* See scsi.h. */
@@ -59,6 +63,14 @@ void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t
 	struct store_req *req = &t->req;
 	int rc;
 
+	/* a command that began before a SANITIZE (the next chunk of a WRITE SAME, the write of
+	 * a COMPARE AND WRITE, a copy) must not write once it has started */
+	if (t->lu->sanitizing && t->cdb[0] != SANITIZE &&
+	    (op == STORE_OP_WRITE || op == STORE_OP_UNMAP)) {
+		scsi_sense_sanitizing(t);
+		scsi_finish(t);
+		return;
+	}
 	memset(req, 0, sizeof(*req));
 	req->op = op;
 	req->flags = flags;

@@ -315,6 +315,29 @@ static void test_sanitize(void)
 	t = run(&nexus_b, 0, (uint8_t[6]){ TEST_UNIT_READY }, 6, NULL, 0);
 	is_int(t->status, SAM_STAT_GOOD, "ready again");
 
+	/* a WRITE SAME of two chunks already running: the sanitize waits for its chunk in the
+	 * store, the next chunk is refused, and nothing of it survives */
+	{
+		static struct scsi_task ws;
+		static uint8_t blk[BS];
+		uint8_t wcdb[16] = { WRITE_SAME_16 };
+
+		memset(blk, 0x55, BS);
+		put_be32(wcdb + 10, 4096);
+		mem0.writes = 0;
+		start(&ws, &nexus_b, 0, wcdb, 16, blk, BS);
+		par[4] = 0x66;
+		start(&bg, &nexus_a, 0, cdb, 10, par, 5);
+		ok(lu0.sanitizing && lu0.sanitize_wait == &bg && mem0.writes == 1,
+		   "SANITIZE waits for the request already in the store");
+		drain();
+		ok(sense_is(&ws, SENSE_NOT_READY, 0x04, 0x1b), "the WRITE SAME's next chunk refused");
+		ok(bg.status == SAM_STAT_GOOD && !lu0.sanitize_wait &&
+		   all_bytes(mem0.data, NBLK * BS, 0x66), "then it runs; nothing older survives");
+		scsi_task_release(&ws);
+		scsi_task_release(&bg);
+	}
+
 	/* a failure: the failure mode until leaving it is allowed (AUSE) or a sanitize works */
 	mem0.nreq = 0;
 	mem0.fail_at = 3;
