@@ -510,6 +510,7 @@ static void arm_liveness(struct standbyd *d, unsigned dead_ms)
 void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 {
 	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
+	int was_alive = d->fsm.peer == FSM_PEER_ALIVE;
 
 	d->rx_ok++;
 	l->rx++;
@@ -521,6 +522,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
+	sb_ship_heard(d, msg, was_alive);
 	arm_liveness(d, d->cfg.cf.deadtime_ms);
 	in.peer_state = msg->state;
 	in.peer_flags = msg->flags;
@@ -661,6 +663,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_garp, on_garp_timer, d);
 	ev_timer_init(&d->job.limit, on_script_limit, d);
 	d->job.pidfd = -1;
+	sb_ship_init(d);
 
 	rc = setup_service(d);
 	if (rc)
@@ -676,6 +679,9 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 			log_warn("database %s: %s; events go to the log only", opts->db_path,
 				 why ? why : strerror(-rc));
 	}
+	rc = sb_ship_open(d);
+	if (rc)
+		goto out_close;
 	rc = ctl_dir(opts->ctl_path);
 	if (!rc)
 		rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
@@ -702,6 +708,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
 	ctl_server_close(d->ctl);
 out_close:
+	sb_ship_close(d);
 	sb_links_close(d);
 	if (d->ping.fd >= 0)
 		pinger_close(&d->ping);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "standby/arp.h"
 #include "standby/config.h"
+#include "standby/dbship.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 #include "standby/ping.h"
@@ -48,7 +49,7 @@ struct standbyd_opts {
 	const char *confdir;
 	const char *node;		/* NULL: uname -n */
 	const char *ctl_path;
-	const char *db_path;		/* NULL: events go to the log only */
+	const char *db_path;		/* events, and the DB shipped to / from the peer */
 };
 
 struct standbyd {
@@ -89,6 +90,7 @@ struct standbyd {
 
 	struct ctl_server *ctl;
 	struct db *db;
+	struct sb_ship ship;
 	int stopping;
 };
 

@@ -81,6 +81,11 @@ enum hb_drop {
 };
 
 const char *hb_drop_name(enum hb_drop why);
+
+/* Name fields (cluster, node) of HA_NAME_MAX bytes, shared with DB shipping's header. put:
+ * NUL padded, truncated. get: printable, NUL padded, not empty; 0 or -EINVAL. */
+void hb_name_put(uint8_t *p, const char *s);
+int hb_name_get(const uint8_t *p, char *out);
 const char *hb_repl_name(enum hb_repl r);
 
 /* Replay protection for one peer: its current boot generation, the highest sequence seen and
