@@ -80,7 +80,49 @@ while "$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1 &&
 ok "$("$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
 	"a re-shipped its DB once b's heartbeats showed another version"
 
-# The standby never ships back: a change made directly in b's DB stays there.
+# Edits on the standby are refused, naming the active node; with no standbyd (no socket, or
+# nobody listening on it) they go ahead as before. vdiskctl finds standbyd.sock in
+# $VDISK_RUN_DIR.
+mkdir -p "$SB_DIR/run-a" "$SB_DIR/run-b" "$SB_DIR/run-none" "$SB_DIR/run-dead"
+ln -s "$SB_DIR/a.sock" "$SB_DIR/run-a/standbyd.sock"
+ln -s "$SB_DIR/b.sock" "$SB_DIR/run-b/standbyd.sock"
+# A socket file nobody listens on: a daemon killed with -9 leaves one.
+"$BUILD/tests/helpers/ctl_fake_daemon" "$SB_DIR/run-dead/standbyd.sock" /dev/null &
+fake=$!
+for i in $(seq 50); do [ -S "$SB_DIR/run-dead/standbyd.sock" ] && break; sleep 0.05; done
+kill -9 "$fake"; wait "$fake" 2>/dev/null
+on() { local n=$1 db=$2; shift 2; VDISK_RUN_DIR=$SB_DIR/run-$n "$CTL" --db "$db" "$@"; }
+seq_b=$(sb_field b db_seq)
+: >"$SB_DIR/none.csv"
+refused=0
+for cmd in "client set --name PC001 --hot-standby off" \
+	   "client add --name PC002 --mac 02:00:00:00:00:02" "client del --name PC001" \
+	   "client import $SB_DIR/none.csv" "client reset --name PC001" \
+	   "server add x --role primary" "server mark a maintenance" \
+	   "image add img --path /tmp/none --size 4096" "group add g" "setting set k v"; do
+	out=$(on b "$SB_DIR/b.db" $cmd 2>&1)
+	if [ $? = 1 ] && [ "$out" = "vdiskctl $(echo $cmd | cut -d' ' -f1-2): this server is the standby (active: a); make changes on a" ]; then
+		refused=$((refused + 1))
+	else
+		diag "vdiskctl $cmd on b: $out"
+	fi
+done
+is "$refused" 10 "ten kinds of edit refused on the standby with 'this server is the standby (active: a); make changes on a'"
+check "--dry-run on the standby is allowed (it changes nothing)" -- \
+	on b "$SB_DIR/b.db" client set --name PC001 --hot-standby off --dry-run
+is "$("$CTL" --db "$SB_DIR/b.db" client show PC001 | sed -n 's/^hot-standby: *//p')" on \
+	"b's row unchanged by the refused edits"
+is "$(sb_field b db_seq)" "$seq_b" "b's change_seq unchanged"
+check "the same edit on the active node is allowed" -- \
+	on a "$SB_DIR/a.db" client set --name PC001 --hot-standby off
+check "and reaches b" -- b_has hot-standby off 2000
+check "no standbyd socket: allowed (as without standbyd)" -- \
+	on none "$SB_DIR/forged.db" client add --name PC003 --mac 02:00:00:00:00:03
+check "a socket nobody listens on: allowed" -- \
+	on dead "$SB_DIR/forged.db" setting set k v
+
+# The standby never ships back: a change made directly in b's DB (no VDISK_RUN_DIR: the
+# guard finds no standbyd) stays there.
 "$CTL" --db "$SB_DIR/b.db" setting set auto_register on >/dev/null 2>&1
 sleep 1
 ok "$("$CTL" --db "$SB_DIR/a.db" setting get auto_register 2>/dev/null | grep -q on; [ $? = 1 ]; echo $?)" \
