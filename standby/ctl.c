@@ -92,18 +92,18 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 		return;
 	}
 	if (strcmp(cmd, "replication") == 0 && argc == 2) {
-		static const enum hb_repl all[] = { HB_REPL_UNKNOWN, HB_REPL_IN_SYNC,
-						    HB_REPL_SYNCING, HB_REPL_DEGRADED };
-		unsigned i;
+		int r;
 
-		for (i = 0; i < 4; i++)
-			if (strcmp(argv[1], hb_repl_name(all[i])) == 0) {
-				d->repl = all[i];
+		/* For setups whose data side is not vdiskd; with a vdiskd resource its status
+		 * overrides this at the next check. */
+		for (r = HB_REPL_UNKNOWN; r <= HB_REPL_MAX; r++)
+			if (strcmp(argv[1], hb_repl_name(r)) == 0) {
+				sb_set_repl(d, r);
 				fprintf(out, "ok\nreplication: %s\n", hb_repl_name(d->repl));
 				return;
 			}
 		fprintf(out, "error: replication state '%.40s' unknown (in_sync, syncing, degraded, "
-			"unknown)\n", argv[1]);
+			"split_brain, unknown)\n", argv[1]);
 		return;
 	}
 	if (strcmp(cmd, "takeover") == 0)

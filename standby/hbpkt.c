@@ -26,6 +26,7 @@ const char *hb_repl_name(enum hb_repl r)
 	case HB_REPL_IN_SYNC: return "in_sync";
 	case HB_REPL_SYNCING: return "syncing";
 	case HB_REPL_DEGRADED: return "degraded";
+	case HB_REPL_SPLIT_BRAIN: return "split_brain";
 	case HB_REPL_UNKNOWN: break;
 	}
 	return "unknown";
