@@ -77,8 +77,8 @@ static void out_done(struct standbyd *d, int rc, const char *why)
 	if (rc) {
 		s->send_failed++;
 		s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
-		log_warn("DB shipping to %s: %s%s%s", d->cfg.peer, why,
-			 rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+		log_limited(&s->rl_out, LOG_WARNING, "DB shipping to %s: %s: %s", d->cfg.peer, why,
+			    strerror(-rc));
 	}
 	s->out_end_ms = ev_now_ms();
 	conn_close(c, 1);
@@ -135,8 +135,10 @@ static void out_io(struct ev_io *io, uint32_t events)
 	case OUT_CONNECT:
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
 			err = errno;
-		if (err)
-			{ out_done(d, -err, "connect"); return; }
+		if (err) {
+			out_done(d, -err, "connect");
+			return;
+		}
 		c->step = OUT_CHALLENGE;
 		c->off = 0;
 		ev_io_mod(d->loop, &c->io, EPOLLIN);
@@ -156,8 +158,10 @@ static void out_io(struct ev_io *io, uint32_t events)
 		h.db_seq = c->seq;
 		h.length = (uint32_t)c->len;
 		if (!k || ship_hdr_encode(&h, &d->cfg.keys, c->hdr) != SHIP_HDR_LEN ||
-		    ship_trailer(k, c->hdr, c->payload, c->len, c->small))
-			{ out_done(d, -EINVAL, "signing"); return; }
+		    ship_trailer(k, c->hdr, c->payload, c->len, c->small)) {
+			out_done(d, -EINVAL, "signing");
+			return;
+		}
 		c->step = OUT_SEND;
 		c->off = 0;
 		ev_io_mod(d->loop, &c->io, EPOLLOUT);
@@ -184,10 +188,13 @@ static void out_io(struct ev_io *io, uint32_t events)
 		if (e != SHIP_OK) {
 			log_warn("DB shipping to %s: answer refused (%s)", d->cfg.peer,
 				 ship_err_name(e));
-			{ out_done(d, -EBADMSG, "answer"); return; }
+			out_done(d, -EBADMSG, "answer");
+			return;
 		}
-		if (r.status)
-			{ out_done(d, r.status, "the peer did not apply it"); return; }
+		if (r.status) {
+			out_done(d, r.status, "the peer did not apply it");
+			return;
+		}
 		s->sent++;
 		s->shipped_seq = r.db_seq;
 		s->peer_gen = d->peer_msg.boot_gen;
@@ -195,8 +202,10 @@ static void out_io(struct ev_io *io, uint32_t events)
 		s->last_total_ms = ms_since(c->started_us);
 		log_info("DB change_seq %lld shipped to %s: %zu bytes in %u ms (snapshot %u ms)",
 			 (long long)c->seq, d->cfg.peer, c->len, s->last_total_ms,
-			 s->last_snapshot_ms);
-		{ out_done(d, 0, NULL); return; }
+			 s->last_snapshot_ms); {
+		out_done(d, 0, NULL);
+		return;
+	}
 	}
 }
 
@@ -250,7 +259,7 @@ out_close:
 out_errno:
 	s->send_failed++;
 	s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
-	log_warn("DB shipping to %s: %s", d->cfg.peer, strerror(errno));
+	log_limited(&s->rl_out, LOG_WARNING, "DB shipping to %s: %s", d->cfg.peer, strerror(errno));
 	db_ship_free(c->payload);
 	c->payload = NULL;
 }
@@ -400,8 +409,10 @@ static void in_io(struct ev_io *io, uint32_t events)
 	switch (c->step) {
 	case IN_HDR:
 		rc = read_some(c, c->hdr, SHIP_HDR_LEN);
-		if (rc < 0)
-			{ in_refuse(d, "closed before a whole header"); return; }
+		if (rc < 0) {
+			in_refuse(d, "closed before a whole header");
+			return;
+		}
 		if (rc == 0)
 			return;
 		e = ship_hdr_decode(c->hdr, SHIP_HDR_LEN, &d->cfg.keys, c->nonce,
@@ -417,16 +428,20 @@ static void in_io(struct ev_io *io, uint32_t events)
 		c->len = h.length;
 		c->seq = h.db_seq;
 		c->payload = malloc(c->len ? c->len : 1);
-		if (!c->payload)
-			{ in_refuse(d, "out of memory"); return; }
+		if (!c->payload) {
+			in_refuse(d, "out of memory");
+			return;
+		}
 		c->step = IN_BODY;
 		c->off = 0;
 		ev_timer_arm(d->loop, &c->limit, SHIP_LIMIT_MS);
 		__attribute__((fallthrough));
 	case IN_BODY:
 		rc = read_some(c, c->payload, c->len);
-		if (rc < 0)
-			{ in_refuse(d, "closed before the whole payload"); return; }
+		if (rc < 0) {
+			in_refuse(d, "closed before the whole payload");
+			return;
+		}
 		if (rc == 0)
 			return;
 		c->step = IN_TRAILER;
@@ -434,8 +449,10 @@ static void in_io(struct ev_io *io, uint32_t events)
 		__attribute__((fallthrough));
 	case IN_TRAILER:
 		rc = read_some(c, c->small, SHIP_MAC_LEN);
-		if (rc < 0)
-			{ in_refuse(d, "closed before the trailer"); return; }
+		if (rc < 0) {
+			in_refuse(d, "closed before the trailer");
+			return;
+		}
 		if (rc == 1)
 			in_apply(d);
 		return;
@@ -459,15 +476,16 @@ static void on_accept(struct ev_io *io, uint32_t events)
 	ipv4_format(ntohl(from.sin_addr.s_addr), ip);
 	if (ntohl(from.sin_addr.s_addr) != s->peer) {
 		s->refused++;
-		log_warn("DB transfer from %s refused: not the peer's HA-link address", ip);
+		log_limited(&s->rl_in, LOG_WARNING,
+			    "DB transfer from %s refused: not the peer's HA-link address", ip);
 		close(fd);
 		return;
 	}
 	/* One at a time; and an active node's tables are the reference, never overwritten. */
 	if (c->fd >= 0 || s->apply.running || d->fsm.state == FSM_ACTIVE ||
 	    d->fsm.state == FSM_TAKING_OVER) {
-		log_warn("DB transfer from %s refused: %s", ip, c->fd >= 0 || s->apply.running
-			 ? "one is running" : "this node is active");
+		log_limited(&s->rl_in, LOG_WARNING, "DB transfer from %s refused: %s", ip,
+			    c->fd >= 0 || s->apply.running ? "one is running" : "this node is active");
 		close(fd);
 		return;
 	}
@@ -521,6 +539,8 @@ void sb_ship_init(struct standbyd *d)
 	s->out.fd = s->in.fd = -1;
 	s->out.d = s->in.d = d;
 	s->shipped_seq = -1;
+	s->rl_out = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
+	s->rl_in = (struct log_ratelimit)LOG_RATELIMIT_INIT(10);
 	ev_timer_init(&s->out.limit, out_limit, &s->out);
 	ev_timer_init(&s->in.limit, in_limit, &s->in);
 	ev_timer_init(&s->t_poll, on_poll, d);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "common/evloop.h"
+#include "common/log.h"
 #include "standby/shipapply.h"
 #include "standby/shippkt.h"
 
@@ -57,7 +58,7 @@ struct sb_ship {
 	int64_t shipped_seq;		/* the peer confirmed it holds this; -1 unknown */
 	uint64_t peer_gen;		/* peer's boot generation when shipped_seq was set */
 	uint64_t out_end_ms, retry_at_ms;
-	int crc_warned;
+	struct log_ratelimit rl_out, rl_in;	/* a peer away fails every retry */
 	/* figures for status */
 	unsigned long sent, send_failed, received, refused;
 	unsigned long last_bytes;

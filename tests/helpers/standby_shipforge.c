@@ -9,6 +9,7 @@
  * usage: standby_shipforge MODE DEST_IP PORT CLUSTER NODE N:KEY DBFILE */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 			"PORT CLUSTER NODE N:KEY DBFILE\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);	/* a refusal may close before we are done writing */
 	mode = argv[1];
 	memset(&ak, 0, sizeof(ak));
 	key++;
