@@ -699,6 +699,11 @@ static int run(void)
 			cn.failed = 1;
 		}
 	}
+	/* Stopped while the session was away: that gap counts too, or a run stopped too
+	 * early would hide its stall. */
+	now = now_ns();
+	if (cn.state != L_UP && last_ack && now - last_ack > max_gap)
+		max_gap = now - last_ack;
 	report(t_start);
 	/* No logout: a server that died at the very end would leave it waiting forever. */
 	o.quiet = 1;
