@@ -159,6 +159,55 @@ mr_wait_records() {
 	return 1
 }
 
+# mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
+# moment, waits for the other node to serve, stops the writer, verifies LOG through the
+# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG.
+mr_one_cut() {
+	local act=$1 log=$2 tag=$3 stby w n0 t0 t1 out vout delay
+	stby=$(mr_other "$act")
+	CUT_LOST=x CUT_STALL=x CUT_TAKEOVER=x CUT_LUNCHG=x
+	mr_seqio_bg "$SB_DIR/$tag.out" "$SB_DIR/$tag.err" write "$SB_VIP:3260" "$MR_INI_HS" \
+		"$log" --blocks 4096 --qd 16
+	w=$MR_BG
+	if ! mr_wait_records "$log" "$(mr_log_records "$log")" 5000; then
+		kill -TERM $w; wait $w
+		diag "$tag: the writer never got a write acknowledged: $(tail -2 "$SB_DIR/$tag.err")"
+		return 1
+	fi
+	delay=$(( 200 + RANDOM % 1000 ))
+	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+	t0=$(date +%s%3N)
+	mr_power_cut "$act"
+	n0=$(mr_log_records "$log")
+	sb_wait_state "$stby" active 5000
+	t1=$(date +%s%3N)
+	CUT_TAKEOVER=$((t1 - t0))
+	# The writer must get writes through the new active before it is stopped.
+	mr_wait_records "$log" $((n0 + 300)) 10000
+	kill -TERM $w
+	wait $w
+	out=$(cat "$SB_DIR/$tag.out")
+	CUT_STALL=$(mr_field "$out" stall_ms)
+	CUT_LUNCHG=$(mr_field "$out" lun_changed)
+	vout=$(mr_seqio verify "$SB_VIP:3260" "$MR_INI_HS" "$log" 2>"$SB_DIR/$tag.verify.err")
+	CUT_LOST=$(mr_field "$vout" lost)
+	diag "$tag: cut $act after ${delay} ms of writes: takeover ${CUT_TAKEOVER} ms," \
+		"client stall ${CUT_STALL} ms; $vout; writer: $out"
+	[ -n "$CUT_LOST" ] && [ "$CUT_LOST" != 0 ] && sed 's/^/#   /' "$SB_DIR/$tag.verify.err" | head -5
+	return 0
+}
+
+# mr_bring_back NODE: the cut NODE powered on, its vdiskd started as secondary and its
+# standbyd; 0 once it stands by and the other node's mirror is in sync with it again.
+mr_bring_back() {
+	local peer
+	peer=$(mr_other "$1")
+	sb_power_on "$1"
+	mr_vdiskd_start "$1" secondary
+	sb_start "$1"
+	sb_wait_state "$1" standby 5000 && mr_wait_mirror "$peer" in-sync 20000
+}
+
 # mr_show_logs: the tail of every daemon log, as TAP comments (after a failure)
 mr_show_logs() {
 	local f
