@@ -613,13 +613,19 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(uint64_t t_start)
+/* complete: 0 when the run gave up or was interrupted; verify then prints no result line,
+ * so that a script reading "lost 0" can trust it. */
+static void report(uint64_t t_start, int complete)
 {
 	double el = (double)(now_ns() - t_start) / 1e9;
 	uint64_t n = acked < MAX_SAMPLES ? acked : MAX_SAMPLES;
 
 	if (o.mode == M_VERIFY) {
-		printf("lost %" PRIu64 " checked %" PRIu64 "\n", lost, checked);
+		if (complete)
+			printf("lost %" PRIu64 " checked %" PRIu64 "\n", lost, checked);
+		else
+			fprintf(stderr, "mirror_seqio: verify incomplete: lost %" PRIu64
+				" in the %" PRIu64 " blocks read\n", lost, checked);
 		return;
 	}
 	qsort(lat_us, n, sizeof(*lat_us), cmp_u32);
@@ -704,7 +710,7 @@ static int run(void)
 	now = now_ns();
 	if (cn.state != L_UP && last_ack && now - last_ack > max_gap)
 		max_gap = now - last_ack;
-	report(t_start);
+	report(t_start, rc == 0);
 	/* No logout: a server that died at the very end would leave it waiting forever. */
 	o.quiet = 1;
 	drop("done");
