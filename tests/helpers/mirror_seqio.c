@@ -5,6 +5,7 @@
  *   mirror_seqio write  [options] PORTAL TARGET INITIATOR LOG
  *   mirror_seqio fill   [options] PORTAL TARGET INITIATOR LOG
  *   mirror_seqio verify [options] PORTAL TARGET INITIATOR LOG
+ *   mirror_seqio digest [options] PORTAL TARGET INITIATOR LOG
  *
  * write: 4 KiB writes to random blocks below --blocks, --qd of them at once, until --seconds
  *   pass or SIGINT/SIGTERM arrives. fill: blocks --first, --first + --stride, ... (--count of
@@ -12,6 +13,8 @@
  *   record (block, seq), one write() per completion, and go on from the highest seq LOG holds.
  * verify: reads every block LOG names and checks that it holds the last acknowledged seq or
  *   a later one, with valid checksums; prints "lost N checked N", exit 1 when lost > 0.
+ * digest: reads blocks 0 to --blocks - 1 and prints "digest HEX blocks N": two servers that
+ *   serve one replicated disk must give the same digest (LOG is not used).
  *
  * Connection loss (a dead server, a refused login, no answer for --io-timeout-ms) drops the
  * session and logs in again to the same PORTAL, every --connect-timeout-ms, until a session
@@ -66,7 +69,7 @@ struct log_rec {
 	uint64_t block, seq;
 };
 
-enum mode { M_WRITE, M_FILL, M_VERIFY };
+enum mode { M_WRITE, M_FILL, M_VERIFY, M_DIGEST };
 enum link { L_DOWN, L_CONNECTING, L_PROBING, L_UP };
 enum slot_state { S_FREE, S_QUEUED, S_INFLIGHT };
 
@@ -117,6 +120,7 @@ static int have_identity, exhausted;
 static uint32_t *lat_us;
 static uint64_t *maxseq;	/* verify: last acknowledged seq per block, 0 = never written */
 static uint64_t maxseq_len;
+static uint64_t *blockhash;	/* digest: a hash of each block read */
 static int log_fd = -1;
 
 static uint64_t now_ns(void)
@@ -478,6 +482,17 @@ static void io_done(struct iscsi_context *ctx, int status, void *data, void *pri
 		}
 		return;
 	}
+	if (o.mode == M_DIGEST) {
+		if (!t->datain.data || t->datain.size < (int)BLOCK) {
+			snprintf(cn.why, sizeof(cn.why), "short read");
+			cn.failed = 1;
+			scsi_free_scsi_task(t);
+			s->state = S_QUEUED;
+			return;
+		}
+		blockhash[s->block] = fnv1a(0xcbf29ce484222325ull, t->datain.data, BLOCK);
+		goto out;
+	}
 	if (o.mode == M_VERIFY) {
 		want = maxseq[s->block];
 		if (!t->datain.data || t->datain.size < (int)BLOCK) {
@@ -535,7 +550,15 @@ static int assign(struct slot *s)
 		}
 		block = o.first + cursor++ * o.stride;
 		break;
-	default:
+	case M_DIGEST:
+		if (cursor >= o.blocks) {
+			exhausted = 1;
+			return 0;
+		}
+		block = cursor++;
+		checked++;
+		break;
+	default:	/* verify: the blocks the log names */
 		while (cursor < maxseq_len && !maxseq[cursor])
 			cursor++;
 		if (cursor >= maxseq_len) {
@@ -547,7 +570,7 @@ static int assign(struct slot *s)
 		break;
 	}
 	s->block = block;
-	if (o.mode != M_VERIFY) {
+	if (o.mode == M_WRITE || o.mode == M_FILL) {
 		s->seq = next_seq++;
 		fill_block(s->buf, s->block, s->seq);
 	}
@@ -568,7 +591,7 @@ static int submit(struct slot *s, unsigned *inflight)
 	if (!*inflight)
 		cn.last_progress = now_ns();
 	s->t0 = now_ns();
-	if (o.mode == M_VERIFY)
+	if (o.mode == M_VERIFY || o.mode == M_DIGEST)
 		s->task = iscsi_read16_task(cn.ctx, (int)o.lun, lba, BLOCK, (int)bs, 0, 0, 0, 0, 0,
 					    io_done, s);
 	else
@@ -626,6 +649,18 @@ static void report(uint64_t t_start, int complete)
 		else
 			fprintf(stderr, "mirror_seqio: verify incomplete: lost %" PRIu64
 				" in the %" PRIu64 " blocks read\n", lost, checked);
+		return;
+	}
+	if (o.mode == M_DIGEST) {
+		uint64_t h = 0xcbf29ce484222325ull;
+
+		if (!complete) {
+			fprintf(stderr, "mirror_seqio: digest incomplete\n");
+			return;
+		}
+		for (uint64_t b = 0; b < o.blocks; b++)
+			h = fnv1a(h, (const unsigned char *)&blockhash[b], sizeof(blockhash[b]));
+		printf("digest %016" PRIx64 " blocks %" PRIu64 "\n", h, checked);
 		return;
 	}
 	qsort(lat_us, n, sizeof(*lat_us), cmp_u32);
@@ -724,8 +759,9 @@ static int run(void)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: mirror_seqio write|fill|verify [options] PORTAL TARGET INITIATOR LOG\n"
-		"  --blocks N            write: random blocks below N (default 4096 = 16 MiB)\n"
+		"usage: mirror_seqio write|fill|verify|digest [options] PORTAL TARGET INITIATOR LOG\n"
+		"  --blocks N            write: random blocks below N; digest: blocks 0..N-1\n"
+		"                        (default 4096 = 16 MiB)\n"
 		"  --first N --count N --stride N   fill: these blocks, once each\n"
 		"  --qd N                commands in flight (default 16, at most %u)\n"
 		"  --seconds S           write: stop after S seconds (default: at SIGINT/SIGTERM)\n"
@@ -801,6 +837,8 @@ static int parse_args(int argc, char **argv)
 		o.mode = M_FILL;
 	else if (!strcmp(argv[1], "verify"))
 		o.mode = M_VERIFY;
+	else if (!strcmp(argv[1], "digest"))
+		o.mode = M_DIGEST;
 	else
 		return usage();
 	optind = 2;
@@ -869,9 +907,15 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rng = o.seed ? o.seed : mix(now_ns() ^ (uint64_t)getpid() << 32);
-	if (log_load(o.mode == M_VERIFY) < 0)
+	if (o.mode != M_DIGEST && log_load(o.mode == M_VERIFY) < 0)
 		return 1;
-	if (o.mode != M_VERIFY) {
+	if (o.mode == M_DIGEST) {
+		blockhash = calloc(o.blocks, sizeof(*blockhash));
+		if (!blockhash) {
+			fprintf(stderr, "mirror_seqio: no memory for %" PRIu64 " blocks\n", o.blocks);
+			return 1;
+		}
+	} else if (o.mode == M_WRITE || o.mode == M_FILL) {
 		log_fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		lat_us = malloc(MAX_SAMPLES * sizeof(*lat_us));
 		if (log_fd < 0 || !lat_us) {
@@ -884,5 +928,6 @@ int main(int argc, char **argv)
 		close(log_fd);
 	free(lat_us);
 	free(maxseq);
+	free(blockhash);
 	return rc;
 }
