@@ -240,6 +240,10 @@ void scsi_execute(struct scsi_task *t)
 		scsi_finish(t);
 		return;
 	}
+	if (op >= 0xc0 && t->lu->vendor) {
+		t->lu->vendor(t);
+		return;
+	}
 	switch (op) {
 	case TEST_UNIT_READY:
 	case START_STOP_UNIT:

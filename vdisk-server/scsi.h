@@ -52,6 +52,7 @@ struct scsi_nexus {
 };
 
 struct scsi_pr_reg;
+struct scsi_task;
 
 /* A logical unit. */
 struct scsi_lu {
@@ -73,6 +74,10 @@ struct scsi_lu {
 	/* counters for the control socket */
 	uint64_t reads, writes, bytes_read, bytes_written;
 	unsigned inflight;
+	/* Vendor-specific commands (operation codes C0h-FFh), NULL when the LU has none: the
+	 * replication session's (replica_lu.c). Must finish t, like any command. */
+	void (*vendor)(struct scsi_task *t);
+	void *vendor_arg;
 };
 
 /* The LUNs of one target, for REPORT LUNS and routing. */
