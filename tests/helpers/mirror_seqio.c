@@ -6,6 +6,7 @@
  *   mirror_seqio fill   [options] PORTAL TARGET INITIATOR LOG
  *   mirror_seqio verify [options] PORTAL TARGET INITIATOR LOG
  *   mirror_seqio digest [options] PORTAL TARGET INITIATOR LOG
+ *   mirror_seqio hold   [options] PORTAL TARGET INITIATOR LOG
  *
  * write: 4 KiB writes to random blocks below --blocks, --qd of them at once, until --seconds
  *   pass or SIGINT/SIGTERM arrives. fill: blocks --first, --first + --stride, ... (--count of
@@ -15,6 +16,8 @@
  *   a later one, with valid checksums; prints "lost N checked N", exit 1 when lost > 0.
  * digest: reads blocks 0 to --blocks - 1 and prints "digest HEX blocks N": two servers that
  *   serve one replicated disk must give the same digest (LOG is not used).
+ * hold: a logged-in session and no I/O until SIGINT/SIGTERM: vdiskd keeps a client's disk
+ *   (and its status lines) open while a session is (LOG is not used).
  *
  * Connection loss (a dead server, a refused login, no answer for --io-timeout-ms) drops the
  * session and logs in again to the same PORTAL, every --connect-timeout-ms, until a session
@@ -69,7 +72,7 @@ struct log_rec {
 	uint64_t block, seq;
 };
 
-enum mode { M_WRITE, M_FILL, M_VERIFY, M_DIGEST };
+enum mode { M_WRITE, M_FILL, M_VERIFY, M_DIGEST, M_HOLD };
 enum link { L_DOWN, L_CONNECTING, L_PROBING, L_UP };
 enum slot_state { S_FREE, S_QUEUED, S_INFLIGHT };
 
@@ -111,7 +114,7 @@ static struct slot slots[MAX_QD];
 static volatile sig_atomic_t stop_requested;
 
 /* Run state: the work cursor, counters, and what the first session showed of the LUN. */
-static uint64_t next_seq = 1, cursor, rng;
+static uint64_t next_seq = 1, cursor, rng, isid_rnd;
 static uint64_t acked, reissued, errors, lun_changed, lost, checked;
 static uint64_t first_ack, last_ack, max_gap, lat_sum;
 static uint64_t lun_blocks, lun_bsize;	/* from READ CAPACITY: count and size of the LUN's blocks */
@@ -433,6 +436,9 @@ static int start_connect(void)
 	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE);
 	/* Reconnecting is this program's job: libiscsi's own would hide the stall. */
 	iscsi_set_noautoreconnect(ctx, 1);
+	/* One ISID per process, kept across reconnects as an initiator keeps it: two processes
+	 * with one initiator name are two sessions, not a reinstatement of one. */
+	iscsi_set_isid_random(ctx, (uint32_t)(isid_rnd & 0xffffff), 0);
 	cn.ctx = ctx;
 	cn.state = L_CONNECTING;
 	cn.since = now_ns();
@@ -537,6 +543,8 @@ static int assign(struct slot *s)
 	uint64_t block;
 
 	switch (o.mode) {
+	case M_HOLD:
+		return 0;
 	case M_WRITE:
 		do {
 			rng = mix(rng + 1);
@@ -651,6 +659,10 @@ static void report(uint64_t t_start, int complete)
 				" in the %" PRIu64 " blocks read\n", lost, checked);
 		return;
 	}
+	if (o.mode == M_HOLD) {
+		printf("held reconnects %u\n", cn.reconnects ? cn.reconnects - 1 : 0);
+		return;
+	}
 	if (o.mode == M_DIGEST) {
 		uint64_t h = 0xcbf29ce484222325ull;
 
@@ -700,7 +712,7 @@ static int run(void)
 		inflight = count_state(S_INFLIGHT);
 		now = now_ns();	/* drop() stamps down_since: keep now after it */
 		if (cn.state == L_DOWN) {
-			if (stopping && o.mode == M_WRITE)
+			if (stopping && (o.mode == M_WRITE || o.mode == M_HOLD))
 				break;	/* what was not acknowledged is simply not in the log */
 			if (now - cn.down_since > o.replacement_ms * 1000000ull) {
 				fprintf(stderr, "mirror_seqio: no session for %" PRIu64 " ms: giving "
@@ -713,7 +725,7 @@ static int run(void)
 				break;
 			}
 		}
-		if (stopping && o.mode != M_WRITE) {
+		if (stopping && o.mode != M_WRITE && o.mode != M_HOLD) {
 			fprintf(stderr, "mirror_seqio: interrupted\n");
 			rc = 1;
 			break;
@@ -721,7 +733,8 @@ static int run(void)
 		if (cn.state == L_UP)
 			pump(stopping, &inflight);
 		/* Write ends when told to stop, fill and verify when their work is done. */
-		if (!inflight && !count_state(S_QUEUED) && (o.mode == M_WRITE ? stopping : exhausted))
+		if (!inflight && !count_state(S_QUEUED) &&
+		    (o.mode == M_WRITE || o.mode == M_HOLD ? stopping : exhausted))
 			break;
 		if (!cn.ctx) {
 			poll(NULL, 0, 5);
@@ -759,7 +772,7 @@ static int run(void)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: mirror_seqio write|fill|verify|digest [options] PORTAL TARGET INITIATOR LOG\n"
+		"usage: mirror_seqio write|fill|verify|digest|hold [options] PORTAL TARGET INITIATOR LOG\n"
 		"  --blocks N            write: random blocks below N; digest: blocks 0..N-1\n"
 		"                        (default 4096 = 16 MiB)\n"
 		"  --first N --count N --stride N   fill: these blocks, once each\n"
@@ -839,6 +852,8 @@ static int parse_args(int argc, char **argv)
 		o.mode = M_VERIFY;
 	else if (!strcmp(argv[1], "digest"))
 		o.mode = M_DIGEST;
+	else if (!strcmp(argv[1], "hold"))
+		o.mode = M_HOLD;
 	else
 		return usage();
 	optind = 2;
@@ -907,7 +922,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rng = o.seed ? o.seed : mix(now_ns() ^ (uint64_t)getpid() << 32);
-	if (o.mode != M_DIGEST && log_load(o.mode == M_VERIFY) < 0)
+	isid_rnd = mix(now_ns() ^ (uint64_t)getpid());
+	if ((o.mode == M_WRITE || o.mode == M_FILL || o.mode == M_VERIFY) && log_load(o.mode == M_VERIFY) < 0)
 		return 1;
 	if (o.mode == M_DIGEST) {
 		blockhash = calloc(o.blocks, sizeof(*blockhash));

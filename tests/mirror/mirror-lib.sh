@@ -43,6 +43,12 @@ mr_setup() {
 	truncate -s "${MR_IMAGE_MB}M" "$SB_DIR/base.img" || return 1
 	mr_vdiskctl init || return 1
 	mr_vdiskctl image add base --path "$SB_DIR/base.img" || return 1
+	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
+	# served by the primary only
+	mr_vdiskctl server add a --role primary --service-addr "$SB_VIP" --ha-addr 10.78.0.1 ||
+		return 1
+	mr_vdiskctl server add b --role secondary --service-addr "$SB_VIP" --ha-addr 10.78.0.2 ||
+		return 1
 	mr_vdiskctl client add --name PC001 --mac 52:54:00:00:00:01 --image base \
 		--hot-standby on || return 1
 	mr_vdiskctl client add --name PC002 --mac 52:54:00:00:00:02 --image base \
@@ -85,7 +91,7 @@ mr_vdiskd_start() {
 	peer=$(mr_other "$n")
 	args=(--db "$SB_DIR/$n/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$SB_DIR/$n/ov"
 		--ctl "$SB_DIR/$n/vdiskd.sock")
-	mr_have_role_opt && args+=(--role "$role")
+	mr_have_role_opt && args+=(--role "$role" --node "$n")
 	if [ "${3:-}" != nomirror ]; then
 		args+=(--replica-listen "$(mr_ha_addr "$n"):$MR_REPL_PORT"
 			--mirror-peer "$(mr_ha_addr "$peer"):$MR_REPL_PORT"
