@@ -1,5 +1,6 @@
 /* Targets from the database; see db_targets.h. Lookups run on the loop thread: they are
  * single-row SELECTs on a local SQLite file, done once per login. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +10,26 @@
 #include "common/log.h"
 #include "vdisk-server/db_targets.h"
 #include "vdisk-server/iscsi_proto.h"
+#include "vdisk-server/replica_lu.h"
+
+#define SWEEP_MS 1000
 
 struct client_disk {
 	struct client_disk *next;
 	struct iscsi_target tgt;	/* first: the provider gets it back in detach */
+	struct iscsi_target rtgt;	/* the same disk for the peer's mirror (replica) */
 	struct db_targets *dt;
 	char name[DB_NAME_MAX];
 	char image[DB_NAME_MAX];
-	struct store *st;
+	struct store *st;		/* what SCSI sees: the mirror, or the overlay */
+	struct store *overlay;
+	struct mirror_meta *meta;	/* hot-standby clients of a pair; the mirror's once
+					 * one is stacked */
+	int source;			/* a mirror is stacked: we are the active copy */
 	struct scsi_lu lu;
-	unsigned sessions;
+	struct scsi_lu rlu;		/* rtgt's: answers the replication commands */
+	struct replica rep;
+	unsigned sessions, rsessions;
 	int reset_pending;
 };
 
@@ -48,12 +59,20 @@ static void disk_close(struct db_targets *dt, struct client_disk *d)
 	}
 	dt->ndisks--;
 	scsi_lu_fini(&d->lu);
+	if (d->rtgt.scsi.nlu)
+		scsi_lu_fini(&d->rlu);
 	store_close(d->st);
+	if (!d->source && d->meta) {
+		mirror_meta_close(d->meta);
+		free(d->meta);
+	}
 	free(d);
 }
 
 void db_targets_fini(struct db_targets *dt)
 {
+	if (dt->loop && dt->mirror_on)
+		ev_timer_cancel(dt->loop, &dt->sweep);
 	while (dt->disks)
 		disk_close(dt, dt->disks);
 }
@@ -80,6 +99,52 @@ static int client_store_open(struct db_targets *dt, const struct db_client *c,
 	return store_overlay_open(dt->pool, img->path, overlay, out);
 }
 
+/* A hot-standby client of a pair: its mirror state file, and, on the active server, the
+ * mirror stacked on its overlay. */
+static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
+			      const struct db_image *img, struct client_disk *d)
+{
+	char path[DB_PATH_MAX + DB_NAME_MAX + 16];
+	int rc;
+
+	d->meta = calloc(1, sizeof(*d->meta));
+	if (!d->meta)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s.mirror", dt->overlay_dir, c->name);
+	rc = mirror_meta_open(path, d->overlay->size, d->meta);
+	if (rc < 0)
+		goto out_free;
+	rc = mirror_fingerprint(img->path, d->rep.fingerprint);
+	if (rc < 0) {
+		log_err("client %s: cannot read base image %s: %s", c->name, img->path,
+			strerror(-rc));
+		goto out_close;
+	}
+	if (dt->secondary || !dt->mirror_on)
+		return 0;
+	if (d->meta->flags & MIRROR_INCONSISTENT) {
+		/* its copy here is the target of a resync that never finished */
+		log_err("client %s: REFUSED: this server's copy of its disk is incomplete (a "
+			"resync from the peer was cut short); it cannot be served", c->name);
+		db_event_add(dt->db, "error", "vdiskd", "client %s refused: incomplete replica "
+			     "(resync from the peer cut short)", c->name);
+		rc = -EIO;
+		goto out_close;
+	}
+	rc = store_mirror_open(dt->loop, d->overlay, d->meta, &dt->mirror, c->iqn, c->name,
+			       d->rep.fingerprint, NULL, NULL, &d->st);
+	if (rc < 0)
+		goto out_close;
+	d->source = 1;
+	return 0;
+out_close:
+	mirror_meta_close(d->meta);
+out_free:
+	free(d->meta);
+	d->meta = NULL;
+	return rc;
+}
+
 static int disk_open(struct db_targets *dt, const struct db_client *c, struct client_disk **out)
 {
 	struct db_image img;
@@ -93,17 +158,39 @@ static int disk_open(struct db_targets *dt, const struct db_client *c, struct cl
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	rc = client_store_open(dt, c, &img, &d->st);
+	rc = client_store_open(dt, c, &img, &d->overlay);
 	if (rc < 0) {
 		log_err("client %s: cannot open its disk (image %s at %s): %s", c->name, img.name,
 			img.path, strerror(-rc));
 		goto out_free;
+	}
+	d->st = d->overlay;
+	if (c->hot_standby && (dt->mirror_on || dt->replica_on)) {
+		rc = client_mirror_open(dt, c, &img, d);
+		if (rc < 0)
+			goto out_close_store;
 	}
 	/* the identity both servers give this disk: client and image, never the host */
 	snprintf(ident, sizeof(ident), "%s/%s", c->name, c->image);
 	rc = scsi_lu_init(&d->lu, d->st, ident);
 	if (rc < 0)
 		goto out_close_store;
+	if (d->meta && !d->source && dt->replica_on) {
+		rc = scsi_lu_init(&d->rlu, d->st, ident);
+		if (rc < 0) {
+			scsi_lu_fini(&d->lu);
+			goto out_close_store;
+		}
+		d->rep.meta = d->meta;
+		d->rep.st = d->overlay;
+		d->rep.name = d->name;
+		replica_lu_attach(&d->rlu, &d->rep);
+		snprintf(d->rtgt.name, sizeof(d->rtgt.name), "%s", dt->target_name);
+		d->rtgt.scsi.lu[0] = &d->rlu;
+		d->rtgt.scsi.nlu = 1;
+		d->rtgt.chap = dt->pair;
+		d->rtgt.priv = d;
+	}
 	d->dt = dt;
 	snprintf(d->name, sizeof(d->name), "%s", c->name);
 	snprintf(d->image, sizeof(d->image), "%s", c->image);
@@ -118,6 +205,10 @@ static int disk_open(struct db_targets *dt, const struct db_client *c, struct cl
 	return 0;
 out_close_store:
 	store_close(d->st);
+	if (d->meta && !d->source) {
+		mirror_meta_close(d->meta);
+		free(d->meta);
+	}
 out_free:
 	free(d);
 	return rc;
@@ -137,11 +228,37 @@ static int disk_reset(struct client_disk *d)
 	return 0;
 }
 
+/* A mirror with nothing left to send: its disk may close. */
+static int mirror_idle(struct client_disk *d)
+{
+	struct mirror_status ms;
+
+	store_mirror_status(d->st, &ms);
+	/* a split brain or another base stays open: status keeps saying so */
+	return ms.state == MIRROR_IN_SYNC;
+}
+
 static int refuse(struct db_targets *dt, const char *initiator, int status, const char *why)
 {
 	dt->refused++;
 	log_limited(&rl_refuse, LOG_NOTICE, "login refused for %s: %s", initiator, why);
 	return -status;
+}
+
+/* In a pair, a client without hot-standby has its disk on one server only: its assigned
+ * one, or else the primary. NULL when this server may serve it, else why not. */
+static const char *not_here(struct db_targets *dt, const struct db_client *c)
+{
+	struct db_server me;
+
+	if (c->hot_standby || !dt->node[0] || !(dt->mirror_on || dt->replica_on))
+		return NULL;
+	if (c->server[0])
+		return strcmp(c->server, dt->node) == 0 ? NULL :
+			"not hot-standby: its disk lives on its assigned server";
+	if (db_server_by_name(dt->db, dt->node, &me) == 0 && strcmp(me.role, "secondary") == 0)
+		return "not hot-standby: its writes were never mirrored to this secondary server";
+	return NULL;
 }
 
 static int dbt_attach(void *arg, const char *initiator, const char *target_name,
@@ -150,6 +267,7 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 	struct db_targets *dt = arg;
 	struct db_client c;
 	struct client_disk *d;
+	const char *why;
 	int rc;
 
 	if (strcmp(target_name, dt->target_name) != 0)
@@ -165,9 +283,17 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, "client disabled");
 	if (!c.image[0])
 		return refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "client has no image");
+	why = not_here(dt, &c);
+	if (why)
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);
 	d = disk_find(dt, c.name);
-	if (d && strcmp(d->image, c.image) != 0 && d->sessions == 0) {
-		disk_close(dt, d);	/* the admin gave the client another image */
+	if (d && d->rsessions)
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "the peer's replication session is still closing");
+	if (d && d->sessions == 0 &&
+	    (strcmp(d->image, c.image) != 0 || (d->meta && !d->source && dt->mirror_on))) {
+		/* the admin gave the client another image, or it was open as a replica */
+		disk_close(dt, d);
 		d = NULL;
 	}
 	if (d && d->reset_pending) {
@@ -193,12 +319,66 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 	struct db_targets *dt = arg;
 	struct client_disk *d = tgt->priv;
 
-	if (--d->sessions)
+	if (tgt == &d->rtgt)
+		d->rsessions--;
+	else
+		d->sessions--;
+	if (d->sessions || d->rsessions)
 		return;
 	if (d->reset_pending)
 		disk_reset(d);
+	/* a mirror stays open until the peer has everything (the sweep closes it) */
+	if (d->source && !dt->secondary && !mirror_idle(d))
+		return;
 	/* keep no descriptors for clients that are not logged in */
 	disk_close(dt, d);
+}
+
+/* The peer's mirror logs in for one hot-standby client. */
+static int rep_attach(void *arg, const char *initiator, const char *target_name,
+		      struct iscsi_target **out)
+{
+	struct db_targets *dt = arg;
+	struct db_client c;
+	struct client_disk *d;
+	int rc;
+
+	if (strcmp(target_name, dt->target_name) != 0)
+		return refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "no such target");
+	if (!dt->secondary)
+		/* two actives would both write: the one that is not the peer's wins nothing */
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "replication refused: this server is primary");
+	rc = db_client_by_iqn(dt->db, initiator, &c);
+	if (rc < 0)
+		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, "replication of an unknown client");
+	if (!c.hot_standby || !c.image[0])
+		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN,
+			      "replication of a client without hot-standby (or image)");
+	d = disk_find(dt, c.name);
+	if (d && d->source)
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "our own mirror of this client is still closing");
+	if (d && d->sessions == 0 && d->rsessions == 0 && strcmp(d->image, c.image) != 0) {
+		disk_close(dt, d);
+		d = NULL;
+	}
+	if (!d) {
+		rc = disk_open(dt, &c, &d);
+		if (rc < 0)
+			return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, "replica unavailable");
+	}
+	if (!d->rtgt.scsi.nlu)
+		return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, "no replica state");
+	d->rsessions++;
+	*out = &d->rtgt;
+	return 0;
+}
+
+static void rep_discover(void *arg, const char *initiator, const char *name,
+			 void (*emit)(void *ctx, const char *target), void *ctx)
+{
+	(void)arg, (void)initiator, (void)name, (void)emit, (void)ctx;	/* nothing to find */
 }
 
 static void dbt_discover(void *arg, const char *initiator, const char *name,
@@ -220,6 +400,15 @@ void db_targets_provider(struct db_targets *dt, struct iscsi_provider *out)
 	out->attach = dbt_attach;
 	out->detach = dbt_detach;
 	out->discover = dbt_discover;
+	out->arg = dt;
+}
+
+void db_targets_replica_provider(struct db_targets *dt, struct iscsi_provider *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->attach = rep_attach;
+	out->detach = dbt_detach;
+	out->discover = rep_discover;
 	out->arg = dt;
 }
 
@@ -253,26 +442,149 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 	return rc;
 }
 
+/* Opens the disks of hot-standby clients whose mirror state says the peer lacks something
+ * (or may: every state file is checked once), so their resync runs with nobody logged in. */
+static void resume_mirrors(struct db_targets *dt)
+{
+	DIR *dir;
+	struct dirent *e;
+
+	if (!dt->mirror_on || dt->secondary)
+		return;
+	dir = opendir(dt->overlay_dir);
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		char name[DB_NAME_MAX];
+		struct client_disk *d;
+		struct db_client c;
+
+		if (len <= 7 || len - 7 >= sizeof(name) || strcmp(e->d_name + len - 7, ".mirror"))
+			continue;
+		memcpy(name, e->d_name, len - 7);
+		name[len - 7] = '\0';
+		if (disk_find(dt, name) || db_client_by_name(dt->db, name, &c) < 0 ||
+		    !c.hot_standby || !c.image[0])
+			continue;
+		if (disk_open(dt, &c, &d) == 0 && !d->source)
+			disk_close(dt, d);
+	}
+	closedir(dir);
+}
+
+/* Closes mirrors with nobody logged in once the peer has everything. */
+static void sweep_fn(struct ev_timer *t)
+{
+	struct db_targets *dt = t->arg;
+	struct client_disk *d = dt->disks, *next;
+
+	for (; d; d = next) {
+		next = d->next;
+		if (d->source && !d->sessions && !d->rsessions && !d->reset_pending &&
+		    (dt->secondary || mirror_idle(d)))
+			disk_close(dt, d);
+	}
+	ev_timer_arm(dt->loop, &dt->sweep, SWEEP_MS);
+}
+
+void db_targets_start(struct db_targets *dt, struct evloop *loop)
+{
+	dt->loop = loop;
+	if (!dt->mirror_on)
+		return;
+	ev_timer_init(&dt->sweep, sweep_fn, dt);
+	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
+	resume_mirrors(dt);
+}
+
 void db_targets_role(struct db_targets *dt, int secondary)
 {
+	struct client_disk *d, *next;
+
 	if (dt->secondary == secondary)
 		return;
 	dt->secondary = secondary;
-	log_notice("role: %s", secondary ? "secondary (logins refused)" : "primary");
-	if (secondary && dt->srv)
-		for (struct client_disk *d = dt->disks; d; d = d->next)
-			iscsi_server_drop_target(dt->srv, &d->tgt);
+	log_notice("role: %s", secondary ? "secondary (client logins refused)" : "primary");
+	for (d = dt->disks; d; d = next) {
+		next = d->next;
+		if (secondary) {
+			/* the other server is active now: our mirrors stop, clients go */
+			if (d->sessions && dt->srv)
+				iscsi_server_drop_target(dt->srv, &d->tgt);
+			else if (d->source && !d->rsessions)
+				disk_close(dt, d);
+		} else if (d->rsessions && dt->rsrv) {
+			/* fencing: the old active's mirror writes no more */
+			iscsi_server_drop_target(dt->rsrv, &d->rtgt);
+		}
+	}
+	if (!secondary)
+		resume_mirrors(dt);
+}
+
+int db_targets_keep_local(struct db_targets *dt, const char *client)
+{
+	struct client_disk *d = disk_find(dt, client);
+
+	if (!d || !d->source)
+		return -ENOENT;
+	return store_mirror_keep_local(d->st);
+}
+
+/* The pair's state for standbyd's heartbeats: the worst over our mirrors. */
+static const char *pair_state(struct db_targets *dt)
+{
+	int worst = 0;	/* 0 in-sync, 1 syncing, 2 degraded, 3 split-brain */
+	static const char *const names[] = { "in-sync", "syncing", "degraded", "split-brain" };
+
+	if (!dt->mirror_on)
+		return "off";
+	for (struct client_disk *d = dt->disks; d; d = d->next) {
+		struct mirror_status ms;
+		int level;
+
+		if (!d->source)
+			continue;
+		store_mirror_status(d->st, &ms);
+		level = ms.state == MIRROR_IN_SYNC ? 0 : ms.state == MIRROR_SYNCING ? 1 :
+			ms.state == MIRROR_SPLIT_BRAIN ? 3 : 2;
+		if (level > worst)
+			worst = level;
+	}
+	return names[worst];
 }
 
 void db_targets_status(struct db_targets *dt, FILE *out)
 {
-	fprintf(out, "role %s\nclients %u\nrefused %llu\n", dt->secondary ? "secondary" : "primary",
-		dt->ndisks, (unsigned long long)dt->refused);
-	for (struct client_disk *d = dt->disks; d; d = d->next)
+	if (dt->node[0])
+		fprintf(out, "node %s\n", dt->node);
+	fprintf(out, "role %s\nclients %u\nrefused %llu\nmirror %s\n",
+		dt->secondary ? "secondary" : "primary", dt->ndisks,
+		(unsigned long long)dt->refused, pair_state(dt));
+	for (struct client_disk *d = dt->disks; d; d = d->next) {
 		fprintf(out, "client %s image %s sessions %u reads %llu writes %llu bytes_read %llu "
 			"bytes_written %llu%s\n", d->name, d->image, d->sessions,
 			(unsigned long long)d->lu.reads, (unsigned long long)d->lu.writes,
 			(unsigned long long)d->lu.bytes_read,
 			(unsigned long long)d->lu.bytes_written,
 			d->reset_pending ? " reset-pending" : "");
+		if (d->source) {
+			struct mirror_status ms;
+
+			store_mirror_status(d->st, &ms);
+			fprintf(out, "mirror-client %s state %s dirty %llu resync_done %llu "
+				"resync_total %llu eta_s %llu gen %016llx peer_gen %016llx "
+				"mirrored %llu failures %llu\n", d->name, mirror_state_name(ms.state),
+				(unsigned long long)ms.dirty, (unsigned long long)ms.resync_done,
+				(unsigned long long)ms.resync_total, (unsigned long long)ms.eta_s,
+				(unsigned long long)ms.gen, (unsigned long long)ms.peer_gen,
+				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures);
+		} else if (d->rsessions || d->meta) {
+			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
+				d->name, d->rsessions, (unsigned long long)d->meta->gen,
+				(unsigned long long)d->meta->nset,
+				(d->meta->flags & MIRROR_INCONSISTENT) ? " inconsistent" : "");
+		}
+	}
 }

@@ -10,25 +10,44 @@
 #include "db/db.h"
 #include "vdisk-server/iscsi_target.h"
 #include "vdisk-server/store.h"
+#include "vdisk-server/store_mirror.h"
 
 struct client_disk;
 
 struct db_targets {
 	struct db *db;
 	struct store_pool *pool;
+	struct evloop *loop;
 	struct iscsi_server *srv;	/* for dropping sessions (set after the server opens) */
+	struct iscsi_server *rsrv;	/* the replica listener's, NULL without one */
 	char target_name[ISCSI_NAME_MAX];
 	char overlay_dir[DB_PATH_MAX];
-	int secondary;			/* role: logins refused until promoted */
-	struct client_disk *disks;	/* clients with a session, or a reset pending */
+	char node[DB_NAME_MAX];		/* this server's name in the DB ("" : not a pair) */
+	int secondary;			/* role: client logins refused until promoted */
+	/* the pair: hot-standby clients' writes go to the peer (mirror) while primary, and
+	 * the peer's mirror logs in to us (replica, with the pair secret) while secondary */
+	int mirror_on, replica_on;
+	struct mirror_config mirror;
+	struct chap_cred pair;
+	struct client_disk *disks;	/* clients with a session, a reset pending, or a
+					 * mirror not yet in sync */
 	unsigned ndisks;
 	uint64_t refused;
+	struct ev_timer sweep;
 };
 
 int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *pool,
 		    const char *target_name, const char *overlay_dir);
 void db_targets_fini(struct db_targets *dt);
 void db_targets_provider(struct db_targets *dt, struct iscsi_provider *out);
+/* The replica listener's provider: logins of the peer's mirror, one per hot-standby client,
+ * with the client's initiator name, accepted only while this server is secondary. */
+void db_targets_replica_provider(struct db_targets *dt, struct iscsi_provider *out);
+/* Starts the pair's background work (loop set): resyncs that were pending when vdiskd
+ * stopped, and closing mirrors that got in sync with nobody logged in. */
+void db_targets_start(struct db_targets *dt, struct evloop *loop);
+/* `mirror-resolve CLIENT keep-local`: settles a split brain for this server's copy. */
+int db_targets_keep_local(struct db_targets *dt, const char *client);
 
 /* `overlay-reset NAME`: discards the client's overlay. With a session open the session is
  * dropped (the client is PXE-booting: that session is dead) and the reset happens when it

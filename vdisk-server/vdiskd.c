@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/ctlsock.h"
 #include "common/evloop.h"
@@ -46,8 +47,19 @@ static void usage(FILE *f)
 "  --target IQN           the target name clients log in to (default: the DB setting\n"
 "                         target_iqn, else iqn.2026-11.lan.vdisk:disk)\n"
 "  --ctl PATH             control socket: status, overlay-reset CLIENT [force],\n"
-"                         role primary|secondary (default /run/vdisk/vdiskd.sock with\n"
-"                         --db, none in standalone mode)\n"
+"                         role primary|secondary, mirror-resolve CLIENT keep-local\n"
+"                         (default /run/vdisk/vdiskd.sock with --db, none standalone)\n"
+"  --role primary|secondary  the role at start (default primary; under standbyd give\n"
+"                         secondary: standbyd promotes it on takeover)\n"
+"  --node NAME            this server's name in the DB (default the host name)\n"
+"  --replica-listen ADDR:PORT  the HA-link address where the peer's mirror logs in\n"
+"                         (CHAP with the pair secret; accepted while secondary)\n"
+"  --mirror-peer ADDR:PORT  the peer's replica listener: hot-standby clients' writes\n"
+"                         are mirrored there while primary\n"
+"  --mirror-secret FILE   the pair secret (first line; the same file on both servers)\n"
+"  --mirror-timeout-ms N  the peer is given up after N ms without an answer (default\n"
+"                         3000): writes then go on, recorded for resync\n"
+"  --resync-rate MBPS     resync bandwidth cap in MB/s (default 0: none)\n"
 "  --threads N            disk worker threads (default 4)\n"
 "  --nop-interval SEC     NOP-In keepalive on idle connections (default 5, 0 off)\n"
 "  --verbose              log every login and connection\n"
@@ -57,10 +69,12 @@ static void usage(FILE *f)
 #define DEFAULT_TARGET		"iqn.2026-11.lan.vdisk:disk"
 #define DEFAULT_OVERLAY_DIR	"/var/lib/vdisk/overlays"
 #define DEFAULT_CTL		"/run/vdisk/vdiskd.sock"
+#define MIRROR_CHAP_USER	"vdisk-mirror"
 
 struct daemon_state {
 	struct evloop *loop;
 	struct iscsi_server srv;
+	struct iscsi_server rsrv;	/* replica listener, listen_fd -1 without one */
 	struct lun_table luns;		/* standalone */
 	struct db *db;			/* database mode */
 	struct db_targets dbt;
@@ -152,6 +166,34 @@ static void ctl_overlay_reset(struct daemon_state *d, int argc, char **argv, FIL
 	}
 }
 
+static void ctl_mirror_resolve(struct daemon_state *d, int argc, char **argv, FILE *out)
+{
+	int rc;
+
+	if (!d->db || !d->dbt.mirror_on) {
+		fprintf(out, "error: mirror-resolve needs --db and --mirror-peer\n");
+		return;
+	}
+	if (argc != 3 || strcmp(argv[2], "keep-local") != 0) {
+		fprintf(out, "error: usage: mirror-resolve CLIENT keep-local (to keep the peer's "
+			"copy, resolve on the peer once it is active)\n");
+		return;
+	}
+	rc = db_targets_keep_local(&d->dbt, argv[1]);
+	if (rc == -ENOENT)
+		fprintf(out, "error: %s has no mirror open here (not a hot-standby client, or "
+			"this server is not active)\n", argv[1]);
+	else if (rc == -EINVAL)
+		fprintf(out, "error: %s is not in split brain\n", argv[1]);
+	else if (rc < 0)
+		fprintf(out, "error: %s: %s\n", argv[1], strerror(-rc));
+	else {
+		fprintf(out, "ok\n");
+		db_event_add(d->db, "notice", "vdiskd", "split brain of %s resolved: this server's "
+			     "copy kept, the peer's discarded", argv[1]);
+	}
+}
+
 static void ctl_handler(void *arg, int argc, char **argv, FILE *out)
 {
 	struct daemon_state *d = arg;
@@ -173,9 +215,11 @@ static void ctl_handler(void *arg, int argc, char **argv, FILE *out)
 					iscsi_server_drop_target(&d->srv, d->luns.targets[i]);
 		}
 		fprintf(out, "ok\n");
+	} else if (argc >= 1 && strcmp(argv[0], "mirror-resolve") == 0) {
+		ctl_mirror_resolve(d, argc, argv, out);
 	} else {
 		fprintf(out, "error: unknown command (known: status, overlay-reset CLIENT [force], "
-			"role primary|secondary)\n");
+			"role primary|secondary, mirror-resolve CLIENT keep-local)\n");
 	}
 }
 
@@ -210,6 +254,63 @@ static int parse_cred(const char *arg, struct chap_cred *c)
 	return 0;
 }
 
+/* The pair settings of database mode: who we are, the peer's replica listener, the secret. */
+static int pair_setup(struct db_targets *dt, const char *node, const char *replica_listen,
+		      const char *mirror_peer, const char *secret_file, unsigned timeout_ms,
+		      unsigned rate_mbps)
+{
+	char secret[sizeof(dt->pair.secret) + 2];
+	FILE *f;
+	size_t len;
+
+	if (node) {
+		snprintf(dt->node, sizeof(dt->node), "%s", node);
+	} else {
+		char host[256];
+
+		if (gethostname(host, sizeof(host)) == 0) {
+			size_t n = strcspn(host, ".");
+
+			host[sizeof(host) - 1] = '\0';
+			if (n >= sizeof(dt->node))
+				n = sizeof(dt->node) - 1;
+			memcpy(dt->node, host, n);
+			dt->node[n] = '\0';
+		}
+	}
+	if (!replica_listen && !mirror_peer)
+		return 0;
+	f = fopen(secret_file, "r");
+	if (!f) {
+		log_err("--mirror-secret %s: %s", secret_file, strerror(errno));
+		return -errno;
+	}
+	if (!fgets(secret, sizeof(secret), f))
+		secret[0] = '\0';
+	fclose(f);
+	len = strcspn(secret, "\r\n");
+	secret[len] = '\0';
+	if (len < 12 || len >= sizeof(dt->pair.secret) ||
+	    len >= sizeof(dt->mirror.chap_secret)) {
+		log_err("--mirror-secret %s: the first line must be a secret of 12 to %zu "
+			"characters", secret_file, sizeof(dt->mirror.chap_secret) - 1);
+		return -EINVAL;
+	}
+	snprintf(dt->pair.user, sizeof(dt->pair.user), "%s", MIRROR_CHAP_USER);
+	memcpy(dt->pair.secret, secret, len + 1);
+	dt->replica_on = replica_listen != NULL;
+	if (mirror_peer) {
+		dt->mirror_on = 1;
+		snprintf(dt->mirror.peer, sizeof(dt->mirror.peer), "%s", mirror_peer);
+		snprintf(dt->mirror.target, sizeof(dt->mirror.target), "%s", dt->target_name);
+		snprintf(dt->mirror.chap_user, sizeof(dt->mirror.chap_user), "%s", MIRROR_CHAP_USER);
+		memcpy(dt->mirror.chap_secret, secret, len + 1);
+		dt->mirror.timeout_ms = timeout_ms;
+		dt->mirror.rate_bps = (uint64_t)rate_mbps * 1000000u;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -223,6 +324,13 @@ int main(int argc, char **argv)
 		{ "overlay-dir", required_argument, NULL, 'O' },
 		{ "target", required_argument, NULL, 'T' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "role", required_argument, NULL, 'R' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "replica-listen", required_argument, NULL, 'r' },
+		{ "mirror-peer", required_argument, NULL, 'p' },
+		{ "mirror-secret", required_argument, NULL, 's' },
+		{ "mirror-timeout-ms", required_argument, NULL, 'M' },
+		{ "resync-rate", required_argument, NULL, 'b' },
 		{ "nop-interval", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -244,6 +352,12 @@ int main(int argc, char **argv)
 	struct iscsi_provider prov;
 	struct ctl_server *ctl = NULL;
 	char *end;
+	int secondary = 0;
+	const char *node = NULL, *replica_listen = NULL, *mirror_peer = NULL;
+	const char *secret_file = NULL;
+	char raddr[64];
+	uint16_t rport = 0;
+	unsigned mirror_timeout = 3000, rate_mbps = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -320,6 +434,58 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R':
+			if (strcmp(optarg, "primary") != 0 && strcmp(optarg, "secondary") != 0) {
+				fprintf(stderr, "vdiskd: --role: primary or secondary\n");
+				return 2;
+			}
+			secondary = strcmp(optarg, "secondary") == 0;
+			break;
+		case 'N':
+			if (!*optarg || strlen(optarg) >= DB_NAME_MAX) {
+				fprintf(stderr, "vdiskd: --node: a server name of 1 to %d bytes\n",
+					DB_NAME_MAX - 1);
+				return 2;
+			}
+			node = optarg;
+			break;
+		case 'r':
+			if (parse_listen(optarg, raddr, sizeof(raddr), &rport) < 0) {
+				fprintf(stderr, "vdiskd: --replica-listen %s: expected ADDR:PORT\n",
+					optarg);
+				return 2;
+			}
+			replica_listen = optarg;
+			break;
+		case 'p': {
+			char paddr[64];
+			uint16_t pport;
+
+			if (parse_listen(optarg, paddr, sizeof(paddr), &pport) < 0 ||
+			    strlen(optarg) >= sizeof(((struct mirror_config *)0)->peer)) {
+				fprintf(stderr, "vdiskd: --mirror-peer %s: expected ADDR:PORT\n", optarg);
+				return 2;
+			}
+			mirror_peer = optarg;
+			break;
+		}
+		case 's':
+			secret_file = optarg;
+			break;
+		case 'M':
+			mirror_timeout = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || mirror_timeout < 100 || mirror_timeout > 600000) {
+				fprintf(stderr, "vdiskd: --mirror-timeout-ms: 100 to 600000\n");
+				return 2;
+			}
+			break;
+		case 'b':
+			rate_mbps = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || rate_mbps > 100000) {
+				fprintf(stderr, "vdiskd: --resync-rate: 0 (no cap) to 100000 MB/s\n");
+				return 2;
+			}
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -348,6 +514,11 @@ int main(int argc, char **argv)
 		ctl_path = DEFAULT_CTL;
 	if (have_mutual && !have_chap) {
 		fprintf(stderr, "vdiskd: --mutual-chap needs --chap\n");
+		return 2;
+	}
+	if ((replica_listen || mirror_peer) && (!db_path || !secret_file)) {
+		fprintf(stderr, "vdiskd: --replica-listen and --mirror-peer need --db and "
+			"--mirror-secret\n");
 		return 2;
 	}
 	log_init("vdiskd", 0, verbose ? LOG_INFO : LOG_NOTICE);
@@ -385,6 +556,11 @@ int main(int argc, char **argv)
 			log_err("--overlay-dir %s: %s", overlay_dir, strerror(-rc));
 			goto out_close_db;
 		}
+		d.dbt.secondary = secondary;
+		rc = pair_setup(&d.dbt, node, replica_listen, mirror_peer, secret_file,
+				mirror_timeout, rate_mbps);
+		if (rc < 0)
+			goto out_close_luns;
 		db_targets_provider(&d.dbt, &prov);
 	} else {
 		rc = lun_table_open(&d.luns, pool, specs, nspecs, errbuf, sizeof(errbuf));
@@ -404,6 +580,21 @@ int main(int argc, char **argv)
 	}
 	d.srv.nop_interval_ms = nop_s * 1000;
 	d.dbt.srv = &d.srv;
+	d.rsrv.listen_fd = -1;
+	if (replica_listen) {
+		struct iscsi_provider rprov;
+
+		db_targets_replica_provider(&d.dbt, &rprov);
+		rc = iscsi_server_open(&d.rsrv, d.loop, raddr, rport, &rprov);
+		if (rc < 0) {
+			log_err("replica listener on %s: %s", replica_listen, strerror(-rc));
+			goto out_close_server;
+		}
+		d.rsrv.nop_interval_ms = nop_s * 1000;
+		d.dbt.rsrv = &d.rsrv;
+	}
+	if (d.db)
+		db_targets_start(&d.dbt, d.loop);
 	ev_timer_init(&d.rate_timer, rate_fn, &d);
 	ev_timer_arm(d.loop, &d.rate_timer, 1000);
 	if (ctl_path) {
@@ -434,6 +625,8 @@ int main(int argc, char **argv)
 	if (ctl)
 		ctl_server_close(ctl);
 out_close_server:
+	if (d.rsrv.listen_fd >= 0)
+		iscsi_server_close(&d.rsrv);
 	iscsi_server_close(&d.srv);
 out_close_luns:
 	if (d.db)

@@ -1,0 +1,133 @@
+/* Encoding of the replication session's vendor command; see mirror_proto.h. */
+#include "vdisk-server/mirror_proto.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MP_MAGIC "VDMS"
+#define MP_VERSION 1u
+#define FP_SAMPLES 64u
+#define FP_BLOCK 4096u
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, 8);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+
+void mp_cdb(uint8_t cdb[16], enum mp_action action, uint64_t arg, uint32_t len)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = MP_OPCODE;
+	cdb[1] = (uint8_t)action;
+	put64(cdb + 2, arg);
+	put32(cdb + 10, len);
+}
+
+/* Layout: magic[4] version[4] gen[8] peer_gen[8] flags[4] pad[4] size[8] nchunks[8] nset[8]
+ * fingerprint[32] = 96 bytes, big-endian. */
+void mp_state_encode(const struct mp_state *s, uint8_t out[MP_STATE_LEN])
+{
+	memset(out, 0, MP_STATE_LEN);
+	memcpy(out, MP_MAGIC, 4);
+	put32(out + 4, MP_VERSION);
+	put64(out + 8, s->gen);
+	put64(out + 16, s->peer_gen);
+	put32(out + 24, s->flags);
+	put64(out + 32, s->size);
+	put64(out + 40, s->nchunks);
+	put64(out + 48, s->nset);
+	memcpy(out + 56, s->fingerprint, MP_FINGERPRINT_LEN);
+}
+
+int mp_state_decode(const uint8_t *buf, size_t len, struct mp_state *s)
+{
+	if (!buf || len != MP_STATE_LEN || memcmp(buf, MP_MAGIC, 4) != 0 ||
+	    get32(buf + 4) != MP_VERSION)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->gen = get64(buf + 8);
+	s->peer_gen = get64(buf + 16);
+	s->flags = get32(buf + 24);
+	s->size = get64(buf + 32);
+	s->nchunks = get64(buf + 40);
+	s->nset = get64(buf + 48);
+	if (s->nset > s->nchunks)
+		return -EINVAL;
+	memcpy(s->fingerprint, buf + 56, MP_FINGERPRINT_LEN);
+	return 0;
+}
+
+int mirror_fingerprint(const char *path, uint8_t out[MP_FINGERPRINT_LEN])
+{
+	uint8_t block[FP_BLOCK], le[8];
+	EVP_MD_CTX *ctx;
+	struct stat sb;
+	uint64_t size;
+	unsigned len = MP_FINGERPRINT_LEN;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	size = (uint64_t)sb.st_size;
+	if (S_ISBLK(sb.st_mode)) {
+		off_t end = lseek(fd, 0, SEEK_END);
+
+		size = end > 0 ? (uint64_t)end : 0;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (!ctx) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	put64(le, size);
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, le, sizeof(le));
+	for (unsigned i = 0; i < FP_SAMPLES && size >= FP_BLOCK; i++) {
+		uint64_t off = (size - FP_BLOCK) / (FP_SAMPLES - 1) * i;
+		ssize_t n = pread(fd, block, FP_BLOCK, (off_t)(off & ~(uint64_t)(FP_BLOCK - 1)));
+
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		EVP_DigestUpdate(ctx, block, (size_t)n);
+	}
+	EVP_DigestFinal_ex(ctx, out, &len);
+	EVP_MD_CTX_free(ctx);
+out_close:
+	close(fd);
+	return rc;
+}
