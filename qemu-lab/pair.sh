@@ -48,7 +48,8 @@ lab_client_name() { printf 'PC%02d' "$1"; }
 
 # lab_pair_db BASE NCLIENTS NOHS: the admin's database, made with vdiskctl: both servers,
 # the base image, NCLIENTS clients assigned to srv-a in restore mode, hot-standby on for all
-# but client NOHS (0: none). Each server gets a copy (DB shipping is not run by a daemon yet).
+# but client NOHS (0: none). Each server starts from a copy, as after an install; standbyd
+# ships the active's changes from then on.
 lab_pair_db() {
 	local base=$1 n=$2 nohs=$3 db=$LAB_TMP/admin.db i hs
 	V() { "$BUILD/vdiskctl" --db "$db" "$@" >>"$LAB_TMP/vdiskctl.log" 2>&1; }
@@ -122,7 +123,7 @@ lab_vdiskd_start() {
 		--ctl "$d/run/vdiskd.sock" --verbose)
 	peer=$(lab_peer "$n")
 	if lab_has_mirror; then
-		args+=(--role secondary --replica-listen "$(lab_ha_ip "$n"):3261"
+		args+=(--role secondary --node "srv-$n" --replica-listen "$(lab_ha_ip "$n"):3261"
 			--mirror-peer "$(lab_ha_ip "$peer"):3261" --mirror-secret "$d/mirror.secret"
 			--mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS")
 	fi
