@@ -20,7 +20,7 @@ BUILD=${BUILD:-$SRCDIR/build}
 LAB_CLIENTS=${LAB_CLIENTS:-2}
 LAB_LOGS=${LAB_LOGS:-$BUILD/qemu-lab/logs}
 LAB_BOOT_LIMIT=${LAB_BOOT_LIMIT:-240}
-RATE=50 BLOCKS=512	# a sweep re-reads every block in BLOCKS / RATE = ~10 s
+RATE=50 BLOCKS=256	# a sweep re-reads every block in BLOCKS / RATE = ~5 s
 STALL_TARGET_MS=1000 BOOT_TARGET_S=20
 
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces, taps)" >&2; exit 2; }
@@ -217,7 +217,7 @@ done
 # A few seconds of writes before the cut; with the mirror, in sync first.
 for i in $(seq "$LAB_CLIENTS"); do wait_writes "$i" 0 $((RATE * 3)) 30; done
 if [ $MIRROR = 1 ]; then
-	for t in $(seq 100); do [ "$(lab_field a vdiskd mirror)" = in-sync ] && break; sleep 0.2; done
+	for _ in $(seq 100); do [ "$(lab_field a vdiskd mirror)" = in-sync ] && break; sleep 0.2; done
 	say "srv-a mirror: $(lab_field a vdiskd mirror)"
 fi
 
