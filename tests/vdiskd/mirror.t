@@ -126,6 +126,8 @@ ctl b role secondary >/dev/null
 check "a meets b again: split brain detected" -- wait_state a split-brain
 is "$(pair_state a)" split-brain "the pair reports split-brain"
 check "loudly, in the log" -- grep -q 'SPLIT BRAIN' "$tmp/a.log"
+check "and in the events table" -- bash -c "VDISK_DB='$tmp/a.db' '$BUILD/vdiskctl' events | grep -q 'SPLIT BRAIN on PC001'"
+check "the peer loss before was an event too" -- bash -c "VDISK_DB='$tmp/a.db' '$BUILD/vdiskctl' events | grep -q 'mirror degraded'"
 sleep 1.5
 is "$(field a state)" split-brain "and nothing is resynced automatically"
 is "$(ctl a mirror-resolve PC001 keep-peer | cut -c1-6)" "error:" "vdiskd: an unknown choice is refused"
