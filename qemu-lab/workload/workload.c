@@ -132,7 +132,7 @@ static void verify_block(struct workload *w, uint64_t lba, uint64_t want_seq, co
 
 static void write_next(struct workload *w)
 {
-	uint64_t seq = ++w->seq, lba = (seq - 1) % w->nblocks;
+	uint64_t seq = ++w->seq, lba = ql_write_lba(seq, w->nblocks);
 
 	ql_block_fill(w->buf, w->run_id, lba, seq);
 	uint64_t t0 = now_ms();
@@ -150,13 +150,11 @@ static void write_next(struct workload *w)
 	verify_block(w, lba, seq, "read-back");
 }
 
-/* The block the next write overwrites, read first: every block is judged once more just
- * before it is overwritten, so after a failover every block acknowledged before it is read
- * again within nblocks writes. (A pointer of its own moving in step with the writes would
- * re-read the block just written and never see a lost one.) */
+/* See ql_sweep_lba. (A pointer of its own moving in step with the writes would re-read the
+ * block just written and never see a lost one.) */
 static void sweep_next(struct workload *w)
 {
-	uint64_t lba = w->seq % w->nblocks;
+	uint64_t lba = ql_sweep_lba(w->seq, w->nblocks);
 
 	if (w->last_seq[lba] != 0 && w->last_seq[lba] != UNKNOWN_SEQ)
 		verify_block(w, lba, w->last_seq[lba], "sweep");
