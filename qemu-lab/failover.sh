@@ -132,26 +132,53 @@ poweroff_client() {
 	lab_stop_pids "${QEMU_PID[$1]}"
 }
 
-# wait_workload I: BOOT_S = seconds from QEMU's start to the workload's first line, or ""
-# (not in a command substitution: a signal must not wait for a subshell's loop).
-wait_workload() {
-	local i=$1 end=$(($(date +%s) + LAB_BOOT_LIMIT))
-	BOOT_S=""
-	while [ "$(date +%s)" -lt "$end" ]; do
-		if grep -aq 'ql-workload: start' "${LOG[$i]}" 2>/dev/null; then
-			BOOT_S=$(lab_since "${BOOT_START[$i]}")
-			return 0
-		fi
-		grep -aqE 'Kernel panic|FATAL' "${LOG[$i]}" 2>/dev/null && return 1
-		kill -0 "${QEMU_PID[$i]}" 2>/dev/null || return 1
+# What the serial log shows at each stage of a boot, to say where the time goes.
+BOOT_STAGES=("dhcp:Next server:" "syslinux:SYSLINUX" "initramfs:ql-initramfs: start"
+	"root:ql-initramfs: root" "workload:ql-workload: start")
+declare -A BOOT_S=() STAGE_S=()
+
+# wait_boots I...: for each client, BOOT_S[I] = seconds from QEMU's start to the workload's
+# first line ("" if it never came within LAB_BOOT_LIMIT, or the guest failed), STAGE_S[I]
+# when each stage first showed. Not in a command substitution: a signal must not wait for a
+# subshell's loop.
+wait_boots() {
+	local i st name pat pending end=$(($(date +%s) + LAB_BOOT_LIMIT)) now
+	for i in "$@"; do BOOT_S[$i]="" STAGE_S[$i]=""; done
+	pending=("$@")
+	while [ ${#pending[@]} -gt 0 ] && [ "$(date +%s)" -lt "$end" ]; do
+		local left=()
+		for i in "${pending[@]}"; do
+			now=$(lab_since "${BOOT_START[$i]}")
+			for st in "${BOOT_STAGES[@]}"; do
+				name=${st%%:*} pat=${st#*:}
+				[[ " ${STAGE_S[$i]}" == *" $name="* ]] && continue
+				grep -aqF "$pat" "${LOG[$i]}" 2>/dev/null &&
+					STAGE_S[$i]+="$name=$now "
+			done
+			if [[ "${STAGE_S[$i]}" == *"workload="* ]]; then
+				BOOT_S[$i]=$now
+			elif ! grep -aqE 'Kernel panic|FATAL' "${LOG[$i]}" 2>/dev/null &&
+				kill -0 "${QEMU_PID[$i]}" 2>/dev/null; then
+				left+=("$i")
+			fi
+		done
+		pending=("${left[@]}")
 		watchdog
-		sleep 0.5
+		[ ${#pending[@]} -gt 0 ] && sleep 0.25
 	done
-	return 1
 }
 
-boot_detail() {
-	if [ -n "$BOOT_S" ]; then echo "$BOOT_S s"; else echo "no workload within $LAB_BOOT_LIMIT s"; fi
+# boot_verdict I WHAT: the boot check of client I, its timing and where the time went.
+boot_verdict() {
+	local i=$1 name
+	name=$(lab_client_name "$i")
+	if [ -n "${BOOT_S[$i]}" ]; then
+		result "$name $2 to the workload" 0 "${BOOT_S[$i]} s"
+		timing "$name $2 to the workload" "${BOOT_S[$i]}" s "$BOOT_TARGET_S"
+	else
+		result "$name $2 to the workload" 1 "no workload within $LAB_BOOT_LIMIT s"
+	fi
+	say "$name stages (s after QEMU started): ${STAGE_S[$i]:-none}"
 }
 
 # wait_writes I LINE N SECONDS: 0 once client I has acknowledged N writes past line LINE of
@@ -207,13 +234,8 @@ result "pair up: srv-a active, srv-b standing by" $? \
 #
 say "booting $LAB_CLIENTS clients"
 for i in $(seq "$LAB_CLIENTS"); do boot "$i" boot; done
-for i in $(seq "$LAB_CLIENTS"); do
-	wait_workload "$i"
-	rc=$?
-	result "$(lab_client_name "$i") boots from srv-a to the workload" $rc \
-		"$(boot_detail)"
-	[ -n "$BOOT_S" ] && timing "$(lab_client_name "$i") boot to workload" "$BOOT_S" s "$BOOT_TARGET_S"
-done
+wait_boots $(seq "$LAB_CLIENTS")
+for i in $(seq "$LAB_CLIENTS"); do boot_verdict "$i" "boots from srv-a"; done
 # A few seconds of writes before the cut; with the mirror, in sync first.
 for i in $(seq "$LAB_CLIENTS"); do wait_writes "$i" 0 $((RATE * 3)) 30; done
 if [ $MIRROR = 1 ]; then
@@ -264,11 +286,8 @@ poweroff_client 1
 poweroff_client "$NOHS"
 boot 1 reboot
 boot "$NOHS" reboot
-wait_workload 1
-rc=$?
-result "$(lab_client_name 1) rebooted boots from srv-b to the workload" $rc \
-	"$(boot_detail)"
-[ -n "$BOOT_S" ] && timing "$(lab_client_name 1) reboot to workload (from srv-b)" "$BOOT_S" s "$BOOT_TARGET_S"
+wait_boots 1
+boot_verdict 1 "rebooted boots from srv-b"
 # By now the other reboot has had as long to get an answer.
 ! grep -aq 'ql-workload: start' "${LOG[$NOHS]}" &&
 	"$BUILD/vdiskctl" --db "$LAB_TMP/b/vdisk.db" events --limit 50 2>/dev/null |
