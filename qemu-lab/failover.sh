@@ -271,8 +271,14 @@ done
 # The client without hot standby: its initiator keeps asking srv-b, which must refuse it.
 nohs=$(lab_client_name "$NOHS")
 nohs_iqn=$(iqn_of "$nohs")
-refused=$(grep -c "login refused for $nohs_iqn" "$LAB_TMP/b/vdiskd.log")
-served=$(grep -c "normal session for $nohs_iqn" "$LAB_TMP/b/vdiskd.log")
+# Its initiator notices the dead connection only when a retransmission draws srv-b's RST.
+end=$(($(date +%s) + 20))
+while :; do
+	refused=$(grep -c "login refused for $nohs_iqn" "$LAB_TMP/b/vdiskd.log")
+	served=$(grep -c "normal session for $nohs_iqn" "$LAB_TMP/b/vdiskd.log")
+	[ "$refused" -gt 0 ] || [ "$served" -gt 0 ] || [ "$(date +%s)" -ge "$end" ] && break
+	sleep 0.5
+done
 nohs_writes=$(writes_of "${LOG[$NOHS]}")
 [ "$refused" -gt 0 ] && [ "$served" = 0 ] && [ "$nohs_writes" -le $((nohs_writes_at_cut + RATE)) ]
 result "$nohs (no hot standby) is refused by srv-b" $? \
