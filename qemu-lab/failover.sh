@@ -351,6 +351,11 @@ done
 dead=$(lab_daemons_dead)
 [ -z "$dead" ]
 result "the servers' daemons stay up" $? "${dead:+$(echo $dead) died}"
+# Shut down as an admin would: the daemons exit 0, and a sanitized build's leak check runs.
+for n in a b; do
+	lab_server_stop $n
+	result "srv-$n's daemons exit cleanly on SIGTERM" $? "$LAB_STOPPED"
+done
 san=$(cat "$LAB_TMP"/[ab]/*.log | grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error')
 [ "$san" = 0 ]
 result "no sanitizer report in the daemons' logs" $? "$san"

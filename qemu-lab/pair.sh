@@ -158,6 +158,29 @@ lab_daemons_dead() {
 	return $rc
 }
 
+# lab_server_stop NODE: srv-NODE shut down as an admin would: SIGTERM to standbyd (it stops
+# the resources it runs), then to vdiskd. LAB_STOPPED gets each one's exit status
+# ("standbyd=0 vdiskd=0"; 137 when it needed SIGKILL after 10 s); status 0 when both
+# exited 0. Not in a command substitution: only this shell can wait for its children.
+lab_server_stop() {
+	local n=$1 name pid st w out="" rc=0
+	unset "LAB_POWERED[$n]"
+	for name in standbyd vdiskd; do
+		if [ $name = standbyd ]; then pid=${LAB_STANDBYD_PID[$n]}; else pid=${LAB_VDISKD_PID[$n]}; fi
+		kill -TERM "$pid" 2>/dev/null
+		(sleep 10; kill -9 "$pid" 2>/dev/null) &
+		w=$!
+		wait "$pid" 2>/dev/null
+		st=$?
+		kill "$w" 2>/dev/null
+		wait "$w" 2>/dev/null
+		out+="$name=$st "
+		[ "$st" = 0 ] || rc=1
+	done
+	LAB_STOPPED=${out% }
+	return $rc
+}
+
 # lab_ctl SOCKET REQUEST...: one request on a daemon's control socket; prints the answer.
 lab_ctl() {
 	local sock=$1
