@@ -158,7 +158,7 @@ wait_boots() {
 			if [[ "${STAGE_S[$i]}" == *"workload="* ]]; then
 				BOOT_S[$i]=$now
 			elif ! grep -aqE 'Kernel panic|FATAL' "${LOG[$i]}" 2>/dev/null &&
-				kill -0 "${QEMU_PID[$i]}" 2>/dev/null; then
+				lab_alive "${QEMU_PID[$i]}"; then
 				left+=("$i")
 			fi
 		done

@@ -11,12 +11,35 @@
 LAB_PIDS=()
 LAB_NETNS=()
 
-# Stops PIDs: TERM, then KILL after 2 s for what ignores it (tgtd with targets does).
+# lab_child PID: PID is still a child of this script (running, or exited and not yet reaped,
+# so its number cannot be anyone else's). Only those are signalled: PIDs wrap fast on a busy
+# machine (pid_max 32768 here), and a recorded PID whose process is gone may be another
+# user's process by now.
+lab_child() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }	# past "PID (COMMAND) ", the command may hold spaces
+	set -- $stat
+	[ "$2" = "$$" ]
+}
+
+# lab_alive PID: PID is our child and still running (not a zombie).
+lab_alive() {
+	local stat
+	lab_child "$1" || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Stops PIDs that are still our children: TERM, then KILL after 2 s for what ignores it
+# (tgtd with targets does).
 lab_stop_pids() {
-	local p w
-	for p in "$@"; do kill "$p" 2>/dev/null; done
-	for p in "$@"; do
-		(sleep 2; kill -9 "$p" 2>/dev/null) &
+	local p w live=()
+	for p in "$@"; do lab_child "$p" && live+=("$p"); done
+	for p in "${live[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${live[@]}"; do
+		(sleep 2; lab_child "$p" && kill -9 "$p" 2>/dev/null) &
 		w=$!
 		wait "$p" 2>/dev/null
 		kill "$w" 2>/dev/null

@@ -152,8 +152,8 @@ lab_server_up() {
 lab_daemons_dead() {
 	local n rc=1
 	for n in "${!LAB_POWERED[@]}"; do
-		kill -0 "${LAB_VDISKD_PID[$n]}" 2>/dev/null || { echo "srv-$n's vdiskd"; rc=0; }
-		kill -0 "${LAB_STANDBYD_PID[$n]}" 2>/dev/null || { echo "srv-$n's standbyd"; rc=0; }
+		lab_alive "${LAB_VDISKD_PID[$n]}" || { echo "srv-$n's vdiskd"; rc=0; }
+		lab_alive "${LAB_STANDBYD_PID[$n]}" || { echo "srv-$n's standbyd"; rc=0; }
 	done
 	return $rc
 }
@@ -167,8 +167,9 @@ lab_server_stop() {
 	unset "LAB_POWERED[$n]"
 	for name in standbyd vdiskd; do
 		if [ $name = standbyd ]; then pid=${LAB_STANDBYD_PID[$n]}; else pid=${LAB_VDISKD_PID[$n]}; fi
+		lab_child "$pid" || { out+="$name=gone "; rc=1; continue; }
 		kill -TERM "$pid" 2>/dev/null
-		(sleep 10; kill -9 "$pid" 2>/dev/null) &
+		(sleep 10; lab_child "$pid" && kill -9 "$pid" 2>/dev/null) &
 		w=$!
 		wait "$pid" 2>/dev/null
 		st=$?
