@@ -127,6 +127,18 @@ check "a socket nobody listens on: allowed" -- \
 sleep 1
 ok "$("$CTL" --db "$SB_DIR/a.db" setting get auto_register 2>/dev/null | grep -q on; [ $? = 1 ]; echo $?)" \
 	"a change in b's DB is not shipped to a"
+wait_event() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		"$CTL" --db "$1" events | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "a overwrites b's own edit and records that b's DB was ahead" -- \
+	wait_event "$SB_DIR/a.db" "DB: b's database is at change_seq" 5000
+check "b's own edit is gone" -- bash -c \
+	"! '$CTL' --db '$SB_DIR/b.db' setting get auto_register 2>/dev/null | grep -q on"
 ok "$(grep -q 'peer a dead\|peer b dead' "$SB_DIR"/a.log "$SB_DIR"/b.log; [ $? = 1 ]; echo $?)" \
 	"heartbeats kept flowing (neither node saw the other dead)"
 
