@@ -120,7 +120,7 @@ say "  a: $line"
 # ---- stall at power cuts (deadtime SB_DEADTIME)
 act=a max_stall=0 stalls="" lost_any=0
 for i in $(seq "$CUTS"); do
-	mr_one_cut "$act" "$SB_DIR/stall.log" "cut$i" >/dev/null || die "cut $i: the writer did not run"
+	mr_one_cut "$act" "$SB_DIR/stall.seq" "cut$i" >/dev/null || die "cut $i: the writer did not run"
 	stalls="$stalls ${CUT_STALL}"
 	[ "$CUT_LOST" = 0 ] || lost_any=1
 	max_stall=$(awk -v a="$max_stall" -v b="$CUT_STALL" 'BEGIN { print (b > a) ? b : a }')
