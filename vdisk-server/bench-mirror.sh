@@ -8,7 +8,8 @@
 #   from "syncing" to "in-sync"); the client's stall at power cuts with deadtime 500ms.
 # Prints the figures, then each ratio against its goal from issue 7.
 # The HA link is shaped to BENCH_HA_RATE (default 1gbit, a GbE cable; "none": the bare veth,
-# far faster than any disk path). BENCH_SECONDS per write run (5), BENCH_CUTS (3).
+# far faster than any disk path). BENCH_SECONDS per write run (5), BENCH_CUTS (3),
+# BENCH_MIRROR_TIMEOUT_MS (vdiskd's default, 3000), BENCH_RESYNC_MB (128), BENCH_IMAGE_MB (256).
 # Needs root.
 set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,8 @@ command -v sqlite3 >/dev/null || { echo "bench-mirror: sqlite3 missing" >&2; exi
 command -v ping >/dev/null || { echo "bench-mirror: ping missing (iputils-ping)" >&2; exit 1; }
 source "$SRCDIR/tests/lib/tap.sh" >/dev/null
 MR_IMAGE_MB=${BENCH_IMAGE_MB:-256}
+# vdiskd's own default: a shorter one gives up on a peer that is only slow on a busy machine
+MR_MIRROR_TIMEOUT_MS=${BENCH_MIRROR_TIMEOUT_MS:-3000}
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
 mr_have_mirror || { echo "bench-mirror: this vdiskd has no --mirror-peer" >&2; exit 1; }
 
@@ -45,7 +48,8 @@ mr_vdiskd_start b secondary
 sb_pair_up >/dev/null
 [ "$(sb_state a)" = active ] || die "a did not become active"
 mr_wait_mirror a in-sync 10000 || die "a's mirror not in sync"
-say "HA link: ${RATE/none/unshaped veth}; image ${MR_IMAGE_MB} MiB; write runs ${SECS} s"
+say "HA link: ${RATE/none/unshaped veth}; image ${MR_IMAGE_MB} MiB; write runs ${SECS} s;" \
+	"--mirror-timeout-ms $MR_MIRROR_TIMEOUT_MS"
 
 # ---- the HA link
 rtt_ms=$(ip netns exec "$NS_A" ping -c 50 -i 0.01 -q "$(mr_ha_addr b)" 2>/dev/null |
@@ -78,9 +82,12 @@ declare -A IOPS LAT P99
 for qd in 1 32; do
 	for who in hs nohs; do
 		[ $who = hs ] && ini=$MR_INI_HS || ini=$MR_INI_NOHS
+		# no failure is expected here: a long I/O timeout, so a slow moment is measured
+		# rather than turned into a reconnect
 		out=$(mr_seqio write "$SB_VIP:3260" "$ini" /dev/null --blocks "$BLOCKS" --qd $qd \
-			--seconds "$SECS" --quiet 2>&1)
-		[ "$(mr_field "$out" reconnects)" = 0 ] || die "qd $qd $who: session lost: $out"
+			--seconds "$SECS" --io-timeout-ms 10000 --connect-timeout-ms 5000 --quiet 2>&1)
+		[ -n "$(mr_field "$out" iops)" ] || die "qd $qd $who: $out"
+		[ "$(mr_field "$out" reconnects)" = 0 ] || say "note: qd $qd $who lost its session: $out"
 		IOPS[$who$qd]=$(mr_field "$out" iops)
 		LAT[$who$qd]=$(mr_field "$out" lat_avg_us)
 		P99[$who$qd]=$(mr_field "$out" p99_us)
@@ -135,19 +142,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'
 verdict() { [ "$1" = 1 ] && echo "goal met" || echo "GOAL MISSED"; }
 echo
 r=$(ratio "${IOPS[hs32]}" "${IOPS[nohs32]}")
-say "mirrored/unmirrored QD32 IOPS: $r (goal >= 0.75): $(verdict "$(awk -v r="$r" 'BEGIN { print r >= 0.75 }')")"
+say "mirrored/unmirrored QD32 IOPS: $r (goal >= 0.75): $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.75) }')")"
 r=$(ratio "${LAT[hs1]}" "${LAT[nohs1]}")
 limit=$(awk -v u="${LAT[nohs1]}" -v rtt="$rtt_ms" 'BEGIN { printf "%.0f", 1.3 * u + rtt * 1000 }')
 say "QD1 latency mirrored/unmirrored: $r; mirrored ${LAT[hs1]} us vs 1.3 x ${LAT[nohs1]} us" \
-	"+ RTT $rtt_ms ms = $limit us: $(verdict "$(awk -v m="${LAT[hs1]}" -v l="$limit" 'BEGIN { print m <= l }')")"
+	"+ RTT $rtt_ms ms = $limit us: $(verdict "$(awk -v m="${LAT[hs1]}" -v l="$limit" 'BEGIN { print (m <= l) }')")"
 if [ -n "$tcp_mbs" ]; then
 	r=$(ratio "$resync_mbs" "$tcp_mbs")
 	say "resync/TCP throughput: $resync_mbs / $tcp_mbs MB/s = $r (goal >= 0.8):" \
-		"$(verdict "$(awk -v r="$r" 'BEGIN { print r >= 0.8 }')")"
+		"$(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.8) }')")"
 else
 	say "resync/TCP throughput: not measured (no iperf3)"
 fi
 say "client stall at a power cut, deadtime $SB_DEADTIME:$stalls ms; longest $max_stall ms" \
-	"(goal < 1000): $(verdict "$(awk -v s="$max_stall" 'BEGIN { print s < 1000 }')")"
+	"(goal < 1000): $(verdict "$(awk -v s="$max_stall" 'BEGIN { print (s < 1000) }')")"
 [ "$lost_any" = 0 ] || say "WRITES LOST at a power cut (see above)"
 sb_logs_clean || say "SANITIZER REPORTS in the daemon logs (above)"

@@ -29,7 +29,8 @@
  * and that is no loss as long as every sector holds the acknowledged seq or a later one.
  * Two writes to one block are never in flight together, so a block's seq only grows.
  *
- * write and fill end with one line: acked, reissued, reconnects, errors, lun_changed (READ
+ * write and fill end with one line: acked, reissued, reconnects (sessions lost after they
+ * were up), logins (attempts, the first included), errors, lun_changed (READ
  * CAPACITY or the unit serial number differ from the first session's), stall_ms (the longest
  * gap between two acknowledged writes: what a client feels during a failover), iops and
  * latency (avg, p50, p99 in microseconds). */
@@ -91,7 +92,7 @@ struct conn {
 	uint64_t down_since;	/* ns: last time a usable session went away */
 	uint64_t retry_at;
 	uint64_t last_progress;	/* ns: last completion, or first submit when idle */
-	unsigned reconnects, probes_left;
+	unsigned logins, lost, probes_left;	/* lost: sessions dropped after they were up */
 	struct scsi_task *probe;
 	char why[160];
 };
@@ -307,8 +308,10 @@ static void drop(const char *why)
 		fprintf(stderr, "mirror_seqio: session dropped: %s\n", why);
 		snprintf(last_why, sizeof(last_why), "%s", why);
 	}
-	if (cn.state == L_UP)
+	if (cn.state == L_UP) {
 		cn.down_since = now;
+		cn.lost++;
+	}
 	/* Callbacks that run while the context goes see a stale ctx and only free their task. */
 	cn.ctx = NULL;
 	iscsi_destroy_context(old);
@@ -442,7 +445,7 @@ static int start_connect(void)
 	cn.ctx = ctx;
 	cn.state = L_CONNECTING;
 	cn.since = now_ns();
-	cn.reconnects++;
+	cn.logins++;
 	if (iscsi_full_connect_async(ctx, o.portal, (int)o.lun, connect_done, NULL) < 0) {
 		snprintf(cn.why, sizeof(cn.why), "connect: %s", iscsi_get_error(ctx));
 		cn.failed = 1;
@@ -660,7 +663,7 @@ static void report(uint64_t t_start, int complete)
 		return;
 	}
 	if (o.mode == M_HOLD) {
-		printf("held reconnects %u\n", cn.reconnects ? cn.reconnects - 1 : 0);
+		printf("held reconnects %u\n", cn.lost);
 		return;
 	}
 	if (o.mode == M_DIGEST) {
@@ -676,9 +679,9 @@ static void report(uint64_t t_start, int complete)
 		return;
 	}
 	qsort(lat_us, n, sizeof(*lat_us), cmp_u32);
-	printf("acked %" PRIu64 " reissued %" PRIu64 " reconnects %u errors %" PRIu64
+	printf("acked %" PRIu64 " reissued %" PRIu64 " reconnects %u logins %u errors %" PRIu64
 	       " lun_changed %" PRIu64 " stall_ms %.1f iops %.0f lat_avg_us %" PRIu64
-	       " p50_us %u p99_us %u\n", acked, reissued, cn.reconnects ? cn.reconnects - 1 : 0,
+	       " p50_us %u p99_us %u\n", acked, reissued, cn.lost, cn.logins,
 	       errors, lun_changed, (double)max_gap / 1e6, el > 0 ? (double)acked / el : 0,
 	       acked ? lat_sum / acked : 0, n ? lat_us[n / 2] : 0, n ? lat_us[n * 99 / 100] : 0);
 }
