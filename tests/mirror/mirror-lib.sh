@@ -167,13 +167,14 @@ mr_wait_records() {
 
 # mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
 # moment, waits for the other node to serve, stops the writer, verifies LOG through the
-# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG.
+# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG. MR_WRITER_OPTS: more
+# mirror_seqio options for the writer (--io-timeout-ms, --connect-timeout-ms).
 mr_one_cut() {
 	local act=$1 log=$2 tag=$3 stby w n0 t0 t1 out vout delay
 	stby=$(mr_other "$act")
 	CUT_LOST=x CUT_STALL=x CUT_TAKEOVER=x CUT_LUNCHG=x
 	mr_seqio_bg "$SB_DIR/$tag.out" "$SB_DIR/$tag.err" write "$SB_VIP:3260" "$MR_INI_HS" \
-		"$log" --blocks 4096 --qd 16
+		"$log" --blocks 4096 --qd 16 ${MR_WRITER_OPTS:-}
 	w=$MR_BG
 	if ! mr_wait_records "$log" "$(mr_log_records "$log")" 5000; then
 		kill -TERM $w; wait $w
