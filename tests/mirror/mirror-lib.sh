@@ -34,25 +34,29 @@ mr_other() { case $1 in a) echo b ;; b) echo a ;; esac; }
 mr_have_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--mirror-peer'; }
 mr_have_role_opt() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--role'; }
 
-mr_vdiskctl() { "$BUILD/vdiskctl" --db "$SB_DIR/vdisk.db" "$@" >/dev/null; }
+# mr_make_db DB IMAGE: the pair's database at DB, its one image "base" at IMAGE.
+mr_make_db() {
+	local V=("$BUILD/vdiskctl" --db "$1")
+	"${V[@]}" init >/dev/null || return 1
+	"${V[@]}" image add base --path "$2" >/dev/null || return 1
+	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
+	# served by the primary only
+	"${V[@]}" server add a --role primary --service-addr "$SB_VIP" --ha-addr 10.78.0.1 \
+		>/dev/null || return 1
+	"${V[@]}" server add b --role secondary --service-addr "$SB_VIP" --ha-addr 10.78.0.2 \
+		>/dev/null || return 1
+	"${V[@]}" client add --name PC001 --mac 52:54:00:00:00:01 --image base \
+		--hot-standby on >/dev/null || return 1
+	"${V[@]}" client add --name PC002 --mac 52:54:00:00:00:02 --image base \
+		--hot-standby off >/dev/null
+}
 
 # mr_setup: the database (copied to each server: DB shipping is not what these tests test),
 # the pair secret, and haresources that hand standbyd the vdiskd role before the address.
 mr_setup() {
 	local n db=$SB_DIR/vdisk.db
 	truncate -s "${MR_IMAGE_MB}M" "$SB_DIR/base.img" || return 1
-	mr_vdiskctl init || return 1
-	mr_vdiskctl image add base --path "$SB_DIR/base.img" || return 1
-	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
-	# served by the primary only
-	mr_vdiskctl server add a --role primary --service-addr "$SB_VIP" --ha-addr 10.78.0.1 ||
-		return 1
-	mr_vdiskctl server add b --role secondary --service-addr "$SB_VIP" --ha-addr 10.78.0.2 ||
-		return 1
-	mr_vdiskctl client add --name PC001 --mac 52:54:00:00:00:01 --image base \
-		--hot-standby on || return 1
-	mr_vdiskctl client add --name PC002 --mac 52:54:00:00:00:02 --image base \
-		--hot-standby off || return 1
+	mr_make_db "$db" "$SB_DIR/base.img" || return 1
 	printf 'mirror-test-pair-secret-0123456789\n' >"$SB_DIR/mirror.secret"
 	chmod 600 "$SB_DIR/mirror.secret"
 	for n in a b; do
