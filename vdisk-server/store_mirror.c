@@ -665,6 +665,8 @@ static int start_copy(struct mirror *mr, uint64_t chunk)
 	return 0;
 }
 
+static int chunk_busy(void *arg, uint64_t chunk);
+
 static void finish_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
 	struct pcb *p = priv;
@@ -684,6 +686,7 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 		return;
 	}
 	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
+	mirror_meta_writeback(meta, chunk_busy, mr);	/* the file agrees with the peer now */
 	if (meta->nset) {	/* a write failed locally meanwhile: copy it too */
 		pump(mr);
 		return;
