@@ -34,6 +34,8 @@ line=$(mr_vstatus a | grep "^mirror-client PC001 ")
 diag "a: $line"
 ok "$(grep -q "state base-differs" <<<"$line"; echo $?)" "a reports base-differs for PC001"
 grep -q "base image differs" "$SB_DIR/a-vdiskd.log"; ok $? "a logs that the peer's base differs"
+"$BUILD/vdiskctl" --db "$SB_DIR/a/vdisk.db" events 2>&1 | grep -q "PC001 is not mirrored"
+ok $? "and says so in the events table"
 out=$(mr_seqio verify $PORTAL_A "$MR_INI_HS" "$SB_DIR/w.seq" 2>&1)
 is "$(mr_field "$out" lost)" 0 "a serves PC001's writes"
 kill -TERM $HOLD

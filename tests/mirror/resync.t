@@ -123,8 +123,11 @@ is "$(mr_mirror_state a)" split-brain "a: still split-brain 2 s later"
 is "$(verify "$SB_DIR/sb_a.seq" $PORTAL_A)" 0 "a keeps its own split writes"
 n=$(verify "$SB_DIR/sb_b.seq" $PORTAL_A)
 ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "b's split writes were not copied to a ($n missing)"
-# (the events table gets the split brain from standbyd in a full pair, not from vdiskd)
 grep -q "SPLIT BRAIN" "$SB_DIR/a-vdiskd.log"; ok $? "a logs the split brain"
+for n in a b; do
+	"$BUILD/vdiskctl" --db "$SB_DIR/$n/vdisk.db" events 2>&1 | grep -q "SPLIT BRAIN"
+	ok $? "the split brain is an event in $n's database"
+done
 
 [ "$tap_failed" = 0 ] || mr_show_logs
 diag "wall time $(( $(date +%s) - T_START )) s"
