@@ -102,6 +102,8 @@ mr_vdiskd_start() {
 			--mirror-secret "$SB_DIR/mirror.secret"
 			--mirror-timeout-ms "$MR_MIRROR_TIMEOUT_MS")
 	fi
+	# MR_VDISKD_OPTS: more options for every vdiskd started (--resync-rate, ...)
+	args+=(${MR_VDISKD_OPTS:-})
 	rm -f "$SB_DIR/$n/vdiskd.sock"
 	echo "--- $(date +%T.%3N) vdiskd ${args[*]}" >>"$SB_DIR/$n-vdiskd.log"
 	ip netns exec "$(ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$SB_DIR/$n-vdiskd.log" 2>&1 &
