@@ -27,12 +27,10 @@ mr_cleanup() {
 trap mr_cleanup EXIT
 
 mr_ha_addr() { case $1 in a) echo 10.78.0.1 ;; b) echo 10.78.0.2 ;; esac; }
-mr_lan_addr() { case $1 in a) echo 10.77.0.1 ;; b) echo 10.77.0.2 ;; esac; }
 mr_other() { case $1 in a) echo b ;; b) echo a ;; esac; }
 
 # mr_have_mirror: this vdiskd has the mirror options
 mr_have_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--mirror-peer'; }
-mr_have_role_opt() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--role'; }
 
 # mr_make_db DB IMAGE: the pair's database at DB, its one image "base" at IMAGE.
 mr_make_db() {
@@ -94,8 +92,7 @@ mr_vdiskd_start() {
 	local n=$1 role=$2 peer args i
 	peer=$(mr_other "$n")
 	args=(--db "$SB_DIR/$n/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$SB_DIR/$n/ov"
-		--ctl "$SB_DIR/$n/vdiskd.sock")
-	mr_have_role_opt && args+=(--role "$role" --node "$n")
+		--ctl "$SB_DIR/$n/vdiskd.sock" --role "$role" --node "$n")
 	if [ "${3:-}" != nomirror ]; then
 		args+=(--replica-listen "$(mr_ha_addr "$n"):$MR_REPL_PORT"
 			--mirror-peer "$(mr_ha_addr "$peer"):$MR_REPL_PORT"
@@ -110,10 +107,10 @@ mr_vdiskd_start() {
 	eval "MR_VPID_$n=$!"
 	disown
 	for i in $(seq 60); do
-		mr_ctl "$n" status >/dev/null && break
+		mr_ctl "$n" status >/dev/null && return 0
 		sleep 0.05
 	done
-	mr_have_role_opt || mr_ctl "$n" role "$role" >/dev/null
+	return 1
 }
 
 # mr_vdiskd_stop NODE: SIGTERM to NODE's vdiskd, waits for it to go
