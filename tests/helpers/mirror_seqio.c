@@ -117,7 +117,7 @@ static volatile sig_atomic_t stop_requested;
 /* Run state: the work cursor, counters, and what the first session showed of the LUN. */
 static uint64_t next_seq = 1, cursor, rng, isid_rnd;
 static uint64_t acked, reissued, errors, lun_changed, lost, checked;
-static uint64_t first_ack, last_ack, max_gap, lat_sum;
+static uint64_t last_ack, max_gap, lat_sum;
 static uint64_t lun_blocks, lun_bsize;	/* from READ CAPACITY: count and size of the LUN's blocks */
 static char lun_serial[256];
 static int have_identity, exhausted;
@@ -526,8 +526,6 @@ lost_block:
 		goto out;
 	}
 	log_append(s->block, s->seq);
-	if (!first_ack)
-		first_ack = now;
 	if (last_ack && now - last_ack > max_gap)
 		max_gap = now - last_ack;
 	last_ack = now;
