@@ -251,6 +251,10 @@ static int disk_reset(struct client_disk *d)
 {
 	int rc = d->st->ops->reset(d->st);
 
+	if (rc == -EBUSY) {
+		d->reset_pending = 1;	/* done before the client's next login */
+		return rc;
+	}
 	if (rc < 0) {
 		log_err("client %s: overlay reset failed: %s", d->name, strerror(-rc));
 		return rc;
@@ -333,7 +337,11 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 		if (d->sessions)
 			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 				      "previous session still closing before an overlay reset");
-		if (disk_reset(d) < 0)
+		rc = disk_reset(d);
+		if (rc == -EBUSY)	/* a resync's copies in flight: they end in milliseconds */
+			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+				      "overlay reset waits for the mirror's copies in flight");
+		if (rc < 0)
 			return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, "overlay reset failed");
 	}
 	if (!d) {
@@ -462,8 +470,14 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 			iscsi_server_drop_target(dt->srv, &d->tgt);
 		return 0;
 	}
-	if (d)
-		return disk_reset(d);
+	if (d) {
+		rc = disk_reset(d);
+		if (rc == -EBUSY) {
+			*deferred = 1;
+			return 0;
+		}
+		return rc;
+	}
 	if (!c.image[0])
 		return 0;	/* no disk, nothing to discard */
 	rc = disk_open(dt, &c, &d);
