@@ -78,7 +78,7 @@ watchdog() {
 }
 
 keep_logs() {
-	local n
+	local n f
 	mkdir -p "$LAB_LOGS"
 	rm -f "$LAB_LOGS"/*.log
 	cp "$LAB_TMP"/*.log "$LAB_LOGS/" 2>/dev/null
@@ -184,7 +184,7 @@ boot_verdict() {
 # wait_writes I LINE N SECONDS: 0 once client I has acknowledged N writes past line LINE of
 # its log (the first progress line past LINE is the base).
 wait_writes() {
-	local i=$1 line=$2 n=$3 end=$(($(date +%s) + $4)) base="" w
+	local i=$1 line=$2 n=$3 end=$(($(date +%s) + $4)) w
 	while [ "$(date +%s)" -lt "$end" ]; do
 		w=$(after "${LOG[$i]}" "$line" | grep '^ql-workload: t=' | sed -n '1p;$p' |
 			sed -n 's/.* writes=\([0-9]*\).*/\1/p' | tr '\n' ' ')
