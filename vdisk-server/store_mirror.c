@@ -22,6 +22,7 @@
 
 #define TICK_MS 250
 #define RECONNECT_MS 1000
+#define CONNECT_LIMIT_MS 10000		/* TCP connect and login; writes are recorded meanwhile */
 #define BASE_RETRY_MS 30000
 #define WRITEBACK_MS 1000
 #define COPIES_MAX 8			/* resync copies in flight */
@@ -54,6 +55,7 @@ struct pcb {
 	unsigned conn;
 	struct mop *mop;
 	uint8_t *out;		/* parameter data libiscsi sends from, until the answer */
+	struct scsi_task *task;	/* ours to free: a cancelled command's callback gets NULL */
 };
 
 struct mirror {
@@ -71,6 +73,9 @@ struct mirror {
 
 	struct iscsi_context *iscsi;
 	unsigned conn;			/* current connection number */
+	struct pcb login;		/* the connect callback's: libiscsi drops it unanswered
+					 * when the context dies while connecting */
+	uint64_t connect_started_ms;	/* 0 once logged in */
 	struct ev_io io;
 	int io_fd;			/* -1: not registered */
 	int in_service, kill_pending;
@@ -166,6 +171,7 @@ static void destroy_context(struct mirror *mr)
 	}
 	mr->kill_pending = 0;
 	mr->ctl_started_ms = 0;
+	mr->connect_started_ms = 0;
 }
 
 static void peer_down(struct mirror *mr, const char *why);
@@ -209,6 +215,7 @@ static struct pcb *pcb_new(struct mirror *mr, struct mop *mop)
 		p->conn = mr->conn;
 		p->mop = mop;
 		p->out = NULL;
+		p->task = NULL;
 	}
 	return p;
 }
@@ -226,8 +233,9 @@ static int pcb_current(struct pcb *p, void *command_data)
 {
 	int current = p->mr->iscsi && p->conn == p->mr->conn;
 
-	if (command_data)
-		scsi_free_scsi_task(command_data);
+	if (command_data || p->task)
+		scsi_free_scsi_task(command_data ? command_data : p->task);
+	p->task = NULL;
 	return current;
 }
 
@@ -410,6 +418,7 @@ static int send_write(struct mirror *mr, struct mop *m, const struct iovec *iov,
 		pcb_free(p);
 		return -EIO;
 	}
+	p->task = t;
 	m->peer_pending++;
 	return 0;
 }
@@ -435,7 +444,8 @@ static int send_unmap(struct mirror *mr, struct mop *m)
 		p = pcb_new(mr, m);
 		if (!p)
 			return -ENOMEM;
-		if (!iscsi_unmap_task(mr->iscsi, 0, 0, 0, list, n, data_cb, p)) {
+		p->task = iscsi_unmap_task(mr->iscsi, 0, 0, 0, list, n, data_cb, p);
+		if (!p->task) {
 			pcb_free(p);
 			return -EIO;
 		}
@@ -450,7 +460,8 @@ static int send_flush(struct mirror *mr, struct mop *m)
 
 	if (!p)
 		return -ENOMEM;
-	if (!iscsi_synchronizecache16_task(mr->iscsi, 0, 0, 0, 0, 0, data_cb, p)) {
+	p->task = iscsi_synchronizecache16_task(mr->iscsi, 0, 0, 0, 0, 0, data_cb, p);
+	if (!p->task) {
 		pcb_free(p);
 		return -EIO;
 	}
@@ -722,8 +733,10 @@ static void send_set_state(struct mirror *mr, uint64_t gen, uint64_t peer_gen, u
 	data.data = buf;
 	data.size = MP_STATE_LEN;
 	p->out = buf;		/* libiscsi sends from it later */
+	p->task = t;
 	if (iscsi_scsi_command_async(mr->iscsi, 0, t, cb, &data, p) < 0) {
 		p->out = NULL;
+		p->task = NULL;
 		goto fail;
 	}
 	mr->ctl_started_ms = ev_now_ms();
@@ -881,8 +894,10 @@ static int send_cdb(struct mirror *mr, enum mp_action action, uint64_t arg, uint
 	t->cdb_size = 16;
 	t->xfer_dir = xfer_dir;
 	t->expxferlen = xfer_dir == SCSI_XFER_NONE ? 0 : (int)len;
+	p->task = t;
 	if (iscsi_scsi_command_async(mr->iscsi, 0, t, cb, NULL, p) < 0) {
 		free(t);
+		p->task = NULL;
 		pcb_free(p);
 		return -EIO;
 	}
@@ -1002,11 +1017,9 @@ static void connect_cb(struct iscsi_context *iscsi, int status, void *command_da
 	char why[300];
 
 	(void)command_data;
-	if (!mr->iscsi || p->conn != mr->conn) {
-		pcb_free(p);
+	if (!mr->iscsi || p->conn != mr->conn)
 		return;
-	}
-	pcb_free(p);
+	mr->connect_started_ms = 0;
 	if (status != 0) {
 		snprintf(why, sizeof(why), "refused the replication login: %s",
 			 iscsi_get_error(iscsi));
@@ -1020,7 +1033,6 @@ static void connect_cb(struct iscsi_context *iscsi, int status, void *command_da
 static void connect_peer(struct mirror *mr)
 {
 	struct iscsi_context *iscsi;
-	struct pcb *p;
 
 	mr->conn++;
 	iscsi = iscsi_create_context(mr->initiator);
@@ -1032,16 +1044,21 @@ static void connect_peer(struct mirror *mr)
 	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_noautoreconnect(iscsi, 1);
+	/* a dead peer fails the TCP connect in about 3 s (SYN, one retry), so libiscsi answers
+	 * the connect callback itself: a context destroyed in mid-connect leaks its state */
+	iscsi_set_tcp_syncnt(iscsi, 1);
 	iscsi_set_initiator_username_pwd(iscsi, mr->cfg.chap_user, mr->cfg.chap_secret);
 	mr->iscsi = iscsi;
-	p = pcb_new(mr, NULL);
-	if (!p || iscsi_full_connect_async(iscsi, mr->cfg.peer, 0, connect_cb, p) < 0) {
-		pcb_free(p);
+	mr->login.mr = mr;
+	mr->login.conn = mr->conn;
+	mr->login.mop = NULL;
+	mr->login.out = NULL;
+	if (iscsi_full_connect_async(iscsi, mr->cfg.peer, 0, connect_cb, &mr->login) < 0) {
 		destroy_context(mr);
 		mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
 		return;
 	}
-	mr->ctl_started_ms = ev_now_ms();
+	mr->connect_started_ms = ev_now_ms();
 	set_state(mr, MIRROR_CONNECTING);
 	update_io(mr);
 }
@@ -1062,7 +1079,11 @@ static void tick_fn(struct ev_timer *t)
 	char why[64];
 
 	snprintf(why, sizeof(why), "did not answer within %u ms", mr->cfg.timeout_ms);
-	if (mr->iscsi && mr->ctl_started_ms && now - mr->ctl_started_ms > mr->cfg.timeout_ms) {
+	if (mr->iscsi && mr->connect_started_ms &&
+	    now - mr->connect_started_ms > CONNECT_LIMIT_MS) {
+		peer_down(mr, "did not complete a login within 10 s");
+	} else if (mr->iscsi && mr->ctl_started_ms &&
+		   now - mr->ctl_started_ms > mr->cfg.timeout_ms) {
 		peer_down(mr, why);
 	} else if (mr->iscsi) {
 		for (struct mop *m = mr->inflight; m; m = m->next) {
