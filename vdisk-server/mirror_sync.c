@@ -566,6 +566,8 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 		return;
 	}
 	mr->ctl_started_ms = 0;
+	if (mr->cfg.peer_up)
+		*mr->cfg.peer_up = 1;
 	if (mr->peer.size != mr->st.size || mr->peer.nchunks != meta->nchunks ||
 	    memcmp(mr->peer.fingerprint, mr->fp, MP_FINGERPRINT_LEN) != 0) {
 		log_err("mirror: client %s: the peer's base image differs from ours (another "

@@ -30,11 +30,21 @@ const char *mirror_state_name(enum mirror_state s)
 
 void mr_set_state(struct mirror *mr, enum mirror_state s)
 {
-	if (mr->state == s)
+	enum mirror_state was = mr->state;
+
+	if (was == s)
 		return;
 	mr->state = s;
 	if (mr->on_state)
 		mr->on_state(mr->arg);
+	if (was == MIRROR_CONNECTING)
+		run_waiters(mr);	/* writes held for the handshake go now */
+}
+
+/* Writes wait for the handshake when the peer is expected to answer it. */
+static int holding(const struct mirror *mr)
+{
+	return mr->state == MIRROR_CONNECTING && mr->cfg.peer_up && *mr->cfg.peer_up;
 }
 
 int mr_connected(const struct mirror *mr)
@@ -153,6 +163,8 @@ void mr_peer_down(struct mirror *mr, const char *why)
 			    "writes recorded for resync", mr->name, mr->cfg.peer, why);
 	mr->failures++;
 	mr->conn++;		/* every answer still on its way is moot now */
+	if (mr->cfg.peer_up)
+		*mr->cfg.peer_up = 0;
 	leave_peer_gen(mr);
 	for (struct mop *m = mr->inflight; m; m = m->next) {
 		if (!m->peer_pending)
@@ -253,6 +265,8 @@ int mr_waits(struct mirror *mr, struct mop *m)
 {
 	if (m->kind == MOP_FLUSH)
 		return 0;
+	if (m->kind == MOP_WRITE && holding(mr))
+		return 1;
 	if (overlaps_inflight(mr, m->off, m->len))
 		return 1;
 	for (struct mop *w = mr->wait_head; w && w != m; w = w->wnext)
@@ -337,7 +351,10 @@ static void tick_fn(struct ev_timer *t)
 	char why[64];
 
 	snprintf(why, sizeof(why), "did not answer within %u ms", mr->cfg.timeout_ms);
-	if (mr->iscsi && mr->connect_started_ms &&
+	if (mr->iscsi && mr->connect_started_ms && mr->wait_head && holding(mr) &&
+	    now - mr->connect_started_ms > mr->cfg.timeout_ms) {
+		mr_peer_down(mr, why);	/* held writes go on locally, recorded */
+	} else if (mr->iscsi && mr->connect_started_ms &&
 	    now - mr->connect_started_ms > CONNECT_LIMIT_MS) {
 		mr_peer_down(mr, "did not complete a login within 10 s");
 	} else if (mr->iscsi && mr->ctl_started_ms &&
