@@ -158,6 +158,11 @@ say "resync: $RESYNC_MB MiB written while b was away ($dirty dirty chunks), in s
 say "  a: $line"
 
 # ---- stall at power cuts (deadtime SB_DEADTIME)
+# PC001 stays logged in (an idle second session), as a PC does: vdiskd then never closes
+# and reopens its mirror between cuts (tests/mirror/reopen.t is about that window).
+mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold "$SB_VIP:3260" "$MR_INI_HS" /dev/null \
+	--replacement-ms 60000
+HOLD=$MR_BG
 act=a max_stall=0 stalls="" lost_any=0
 for i in $(seq "$CUTS"); do
 	mr_one_cut "$act" "$SB_DIR/stall.seq" "cut$i" >/dev/null || die "cut $i: the writer did not run"
@@ -169,6 +174,9 @@ for i in $(seq "$CUTS"); do
 	mr_bring_back "$act" || die "cut $i: $act did not come back in sync"
 	act=$(mr_other "$act")
 done
+
+kill -TERM $HOLD
+wait $HOLD
 
 # ---- ratios against the goals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }

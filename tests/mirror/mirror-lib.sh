@@ -184,7 +184,9 @@ mr_one_cut() {
 		diag "$tag: the writer never got a write acknowledged: $(tail -2 "$SB_DIR/$tag.err")"
 		return 1
 	fi
-	delay=$(( 200 + RANDOM % 1000 ))
+	# from the first acknowledged write on: the first writes after a node came back can
+	# meet a mirror still connecting or resyncing
+	delay=$(( ${MR_CUT_MIN_MS:-0} + RANDOM % ${MR_CUT_SPAN_MS:-1200} ))
 	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
 	t0=$(date +%s%3N)
 	mr_power_cut "$act"

@@ -57,6 +57,12 @@ fi
 mr_vdiskd_start a primary
 mr_vdiskd_start b secondary
 sb_pair_up
+# A PC stays logged in: a second session of PC001, idle, keeps its disk open on whichever
+# server is active (reconnecting after each cut), so that vdiskd never closes and reopens
+# the mirror between cuts; reopen.t covers a cut right after a reopen.
+mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold "$SB_VIP:3260" "$MR_INI_HS" /dev/null \
+	--replacement-ms 60000
+HOLD=$MR_BG
 check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 10000
 act=a lost_total=0 bad=0 max_stall=0 stalls=""
 for i in $(seq "$CUTS"); do
@@ -100,6 +106,8 @@ if [ "$bad" = 0 ]; then
 		bad=1
 	fi
 fi
+kill -TERM $HOLD
+wait $HOLD
 [ "$bad" = 0 ] || mr_show_logs
 diag "client stall per cut (ms):$stalls; longest $max_stall ms (deadtime $SB_DEADTIME)"
 diag "wall time $(( $(date +%s) - T_START )) s"
