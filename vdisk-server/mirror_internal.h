@@ -123,6 +123,8 @@ int mr_send_unmap(struct mirror *mr, struct mop *m);
 int mr_send_flush(struct mirror *mr, struct mop *m);
 /* Logs in to the peer's replica listener; the handshake and any resync follow. */
 void mr_connect(struct mirror *mr);
+/* Asks the peer's state on the session we have; decides as after a login (docs/mirror.md). */
+void mr_handshake(struct mirror *mr);
 /* Starts resync copies while the rate and the in-flight limit allow; ends the resync. */
 void mr_pump(struct mirror *mr);
 

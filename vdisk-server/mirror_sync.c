@@ -541,6 +541,22 @@ static void bitmap_cb(struct iscsi_context *iscsi, int status, void *command_dat
 	fetch_bitmap(mr);
 }
 
+static void base_differs_cb(struct iscsi_context *iscsi, int status, void *command_data,
+			    void *priv)
+{
+	struct pcb *p = priv;
+	struct mirror *mr = p->mr;
+	int current = mr_pcb_current(p, command_data);
+
+	(void)iscsi, (void)status;
+	mr_pcb_free(p);
+	if (!current)
+		return;
+	mr_peer_down(mr, "has another base image");
+	mr->next_connect_ms = ev_now_ms() + BASE_RETRY_MS;
+	mr_set_state(mr, MIRROR_BASE_DIFFERS);
+}
+
 static void state_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
 	struct pcb *p = priv;
@@ -572,9 +588,9 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 	    memcmp(mr->peer.fingerprint, mr->fp, MP_FINGERPRINT_LEN) != 0) {
 		log_err("mirror: client %s: the peer's base image differs from ours (another "
 			"image or version): not mirrored; run vdiskctl image sync", mr->name);
-		mr_peer_down(mr, "has another base image");
-		mr->next_connect_ms = ev_now_ms() + BASE_RETRY_MS;
-		mr_set_state(mr, MIRROR_BASE_DIFFERS);
+		/* the replica sees our fingerprint, refuses it and marks itself unusable, so
+		 * it is never served as this client's disk after a takeover */
+		send_set_state(mr, 0, 0, 0, base_differs_cb);
 		return;
 	}
 	if (mr->full_sync || mr->peer.gen == 0 || meta->peer_gen == 0) {
@@ -622,6 +638,11 @@ static void connect_cb(struct iscsi_context *iscsi, int status, void *command_da
 		mr_peer_down(mr, why);
 		return;
 	}
+	mr_handshake(mr);
+}
+
+void mr_handshake(struct mirror *mr)
+{
 	if (send_cdb(mr, MP_GET_STATE, 0, MP_STATE_LEN, SCSI_XFER_READ, state_cb) < 0)
 		mr_peer_down(mr, "refused a state request (out of memory)");
 }

@@ -74,6 +74,8 @@ static void set_state(struct scsi_task *t, struct replica *r)
 		/* a replica over another base would present another disk after a takeover */
 		log_err("mirror: client %s: the peer's base image differs from ours: refusing to "
 			"be its replica (vdiskctl image sync makes them equal)", r->name);
+		/* whatever this copy held, it is not the active's disk: never serve it */
+		mirror_meta_set_gen(r->meta, 0, 0, MIRROR_INCONSISTENT);
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM, 0);
 		return;
 	}

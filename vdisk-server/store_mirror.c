@@ -413,10 +413,15 @@ static int mr_reset(struct store *st)
 	mirror_meta_clear_all(mr->meta);
 	mirror_meta_writeback(mr->meta, NULL, NULL);
 	rc = mirror_meta_set_gen(mr->meta, mirror_meta_new_gen(), 0, 0);
-	if (mr->iscsi && mr->state != MIRROR_SPLIT_BRAIN) {
+	if (mr_connected(mr)) {
+		/* the handshake again on this session: it discards the replica first */
+		mr_set_state(mr, MIRROR_CONNECTING);
+		mr_handshake(mr);
+	} else if (mr->iscsi && mr->state != MIRROR_SPLIT_BRAIN) {
+		/* a handshake under way decided with the old generations: start over */
 		mr->conn++;
 		mr_destroy_context(mr);
-		mr_connect(mr);	/* the handshake discards the replica now */
+		mr_connect(mr);
 	}
 	return rc;
 }
