@@ -47,7 +47,7 @@ int image_sync_open(struct store_pool *pool, const char *target_name, const char
 	s->tgt.priv = s;
 	s->next = syncs;
 	syncs = s;
-	log_notice("image sync: %s (%s, %llu bytes) opened for the peer", image, path,
+	log_info("image sync: %s (%s, %llu bytes) opened for the peer", image, path,
 		   (unsigned long long)s->st->size);
 	*out = &s->tgt;
 	return 0;
