@@ -312,6 +312,7 @@ static int finish(struct sync *s)
 
 	if ((rc = pass(s, 1, &differ)))
 		return rc;
+	progress(s, 1);
 	t = iscsi_synchronizecache10_sync(s->iscsi, 0, 0, 0, 0, 0);
 	if (!t || t->status != SCSI_STATUS_GOOD)
 		return cmd_failed(s, t, "flushing the peer's image (SYNCHRONIZE CACHE)");
