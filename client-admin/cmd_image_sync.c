@@ -117,23 +117,26 @@ static int default_peer(struct cli *cli, char *out, size_t outlen)
 	return 0;
 }
 
-static void sense_text(struct scsi_task *t, char *out, size_t len)
-{
-	if (t->status == SCSI_STATUS_CHECK_CONDITION)
-		snprintf(out, len, "%s (asc/ascq %04x)", scsi_sense_key_str(t->sense.key),
-			 t->sense.ascq);
-	else
-		snprintf(out, len, "status 0x%02x", t->status);
-}
-
 /* Fails with the reason of a command that did not end GOOD; frees t. */
 static int cmd_failed(struct sync *s, struct scsi_task *t, const char *what)
 {
 	char why[160];
 
-	if (!t)
-		return cli_fail(s->cli, "%s: %s", what, iscsi_get_error(s->iscsi));
-	sense_text(t, why, sizeof(why));
+	if (!t || t->status > 0xff) {
+		/* libiscsi's own statuses (cancelled, error): the session, not the command */
+		const char *e = iscsi_get_error(s->iscsi);
+
+		if (t)
+			scsi_free_scsi_task(t);
+		return cli_fail(s->cli, "%s: %s (the peer's vdiskd log says why: promoted, "
+				"restarted, or the link went down; run it again to resume)", what,
+				e && *e ? e : "the session was closed");
+	}
+	if (t->status == SCSI_STATUS_CHECK_CONDITION)
+		snprintf(why, sizeof(why), "%s (asc/ascq %04x)", scsi_sense_key_str(t->sense.key),
+			 t->sense.ascq);
+	else
+		snprintf(why, sizeof(why), "status 0x%02x", t->status);
 	scsi_free_scsi_task(t);
 	return cli_fail(s->cli, "%s: the peer answered %s", what, why);
 }
@@ -151,6 +154,10 @@ static int login(struct sync *s, const char *portal, const char *target, const c
 	iscsi_set_session_type(s->iscsi, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(s->iscsi, ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_timeout(s->iscsi, SYNC_TIMEOUT_S);
+	/* a dropped session means the peer stopped taking the sync (promoted, restarted): a
+	 * re-login would be refused and libiscsi would retry it for ever; say so, exit, and let
+	 * the admin run it again */
+	iscsi_set_noautoreconnect(s->iscsi, 1);
 	iscsi_set_initiator_username_pwd(s->iscsi, SYNC_USER, secret);
 	if (iscsi_full_connect_sync(s->iscsi, portal, 0) != 0)
 		return cli_fail(s->cli, "cannot log in to %s at %s: %s (the peer's vdiskd log "

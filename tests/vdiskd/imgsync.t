@@ -16,7 +16,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	[ -n "$KEEP" ] || rm -rf "$tmp"; echo "# tmp $tmp"
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -175,6 +175,19 @@ diag "resumed run: ${sent:-?} of 1024 blocks still to send; $(tail -1 "$tmp/err"
 [ -n "$sent" ] && [ "$sent" -gt 0 ] && [ "$sent" -lt 1024 ]
 ok $? "the resumed run sends only what the killed one had not (${sent:-none} < 1024)"
 cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is now a's"
+
+# b promoted during a sync: the sync session is dropped, the CLI fails
+truncate -s 0 "$tmp/b/big.img"
+truncate -s 64M "$tmp/b/big.img"
+VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
+	--rate 40 >"$tmp/out" 2>"$tmp/err" &
+cli=$!
+sleep 0.5
+ctlb role primary >/dev/null
+wait $cli
+is $? 1 "b promoted during a sync: the CLI fails (exit 1)"
+diag "$(tail -1 "$tmp/err")"
+ctlb role secondary >/dev/null
 
 # PC001's mirror retries the peer (every 30 s after base-differs) and finds the same base
 state=
