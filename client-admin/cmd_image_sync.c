@@ -101,6 +101,7 @@ static int default_peer(struct cli *cli, char *out, size_t outlen)
 	if (db_server_all(cli->db, &srv, &n))
 		return cli_db_fail(cli, "reading servers");
 	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, ".")] = '\0';	/* vdiskd's default --node: the short host name */
 	for (i = 0; i < n; i++) {
 		if (!srv[i].ha_addr[0] || strcmp(srv[i].name, host) == 0)
 			continue;

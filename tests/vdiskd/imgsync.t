@@ -125,6 +125,17 @@ sync_img win10 --secret "$tmp/secret" 2>"$tmp/err"
 is $? 2 "no --peer and no servers rows: exit 2"
 grep -q "give --peer" "$tmp/err"; ok $? "says to give --peer"
 
+# the default peer: the servers row that is not this host, port 3261 (nobody listens there)
+cp "$tmp/a.db" "$tmp/a2.db"
+VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" server add "$(hostname -s)" --ha-addr 127.0.0.2 >/dev/null
+VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" server add b --ha-addr 127.0.0.4 >/dev/null
+VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" image sync win10 --secret "$tmp/secret" 2>"$tmp/err"
+is $? 1 "default peer, nobody there: exit 1"
+grep -q "at 127.0.0.4:3261: " "$tmp/err"; ok $? "the default peer is b's ha_addr, port 3261"
+VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" server add c --ha-addr 127.0.0.6 >/dev/null
+VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" image sync win10 --secret "$tmp/secret" 2>"$tmp/err"
+is $? 2 "two other servers: exit 2, --peer needed"
+
 # the sync: exactly the 5 differing blocks
 sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is $? 0 "sync win10: exit 0"
