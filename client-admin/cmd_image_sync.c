@@ -405,10 +405,16 @@ int image_sync(struct cli *cli, int argc, char **argv)
 	if (s.fd < 0)
 		return cli_fail(cli, "image %s: %s: %s", s.image, img.path, strerror(errno));
 	rc = EXIT_FAIL;
-	if (fstat(s.fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
+	if (fstat(s.fd, &sb) < 0) {
+		cli_fail(cli, "image %s: %s: %s", s.image, img.path, strerror(errno));
+		goto out_close_fd;
+	}
+	if (S_ISBLK(sb.st_mode))
+		sb.st_size = lseek(s.fd, 0, SEEK_END);
+	if (!(S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode)) || sb.st_size <= 0 ||
 	    sb.st_size % SECTOR) {
-		cli_fail(cli, "image %s: %s is not a regular file of whole 512-byte sectors",
-			 s.image, img.path);
+		cli_fail(cli, "image %s: %s is not a block device or a file of whole 512-byte "
+			 "sectors", s.image, img.path);
 		goto out_close_fd;
 	}
 	s.size = (uint64_t)sb.st_size;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "vdisk-server/image_sync_lu.h"
@@ -24,6 +25,7 @@ int image_sync_open(struct store_pool *pool, const char *target_name, const char
 {
 	size_t ilen = strlen(image);
 	struct image_sync *s;
+	struct stat sb;
 	int rc;
 
 	if (strlen(target_name) >= sizeof(s->tgt.name))
@@ -32,6 +34,16 @@ int image_sync_open(struct store_pool *pool, const char *target_name, const char
 	if (!s)
 		return -ENOMEM;
 	memcpy(s->image, image, ilen + 1);
+	if (stat(path, &sb) < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	if (!S_ISBLK(sb.st_mode) && (!S_ISREG(sb.st_mode) || sb.st_size % STORE_BLOCK_SIZE)) {
+		/* the LU would hide the tail past the last whole sector, which the mirror's
+		 * fingerprint (and any reader of the file) still sees */
+		rc = -EINVAL;
+		goto out_free;
+	}
 	rc = store_raw_open(pool, path, 0, &s->st);
 	if (rc < 0)
 		goto out_free;
@@ -54,7 +66,8 @@ int image_sync_open(struct store_pool *pool, const char *target_name, const char
 out_close_store:
 	store_close(s->st);
 out_free:
-	log_err("image sync: %s: cannot open %s: %s", image, path, strerror(-rc));
+	log_err("image sync: %s: cannot open %s: %s", image, path,
+		rc == -EINVAL ? "not a block device or a file of whole 512-byte sectors" : strerror(-rc));
 	free(s);
 	return rc;
 }

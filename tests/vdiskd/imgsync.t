@@ -166,6 +166,17 @@ ok $? "b logs which client's disk uses the image"
 is "$(sum "$tmp/b/other.img")" "$before" "image in use: b's copy unchanged"
 kill $hold2 2>/dev/null
 
+# the peer's file is not whole sectors: refused there, nothing changed (after the in-use
+# test: login refusals are logged at most once per 10 s, this one is logged apart)
+printf 'odd' >>"$tmp/b/big.img"
+before=$(sum "$tmp/b/big.img")
+sync_img big --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
+is $? 1 "peer file of 64 MiB + 3 bytes: exit 1"
+grep -q "image sync: big: cannot open .*whole 512-byte sectors" "$tmp/b.log"
+ok $? "b logs that its file is not whole sectors"
+is "$(sum "$tmp/b/big.img")" "$before" "b's odd-sized file unchanged"
+truncate -s 64M "$tmp/b/big.img"
+
 # interrupted: killed midway through a 64 MiB image (1024 blocks, all differ) at 40 MB/s
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 40 >"$tmp/out" 2>"$tmp/err" &
