@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client-admin/standby_guard.h"
+
 static void vreport(const struct cli *cli, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "vdiskctl%s%s: ", cli && cli->cmd ? " " : "",
@@ -42,8 +44,12 @@ int cli_db_fail(const struct cli *cli, const char *what)
 int cli_open_db(struct cli *cli, int flags)
 {
 	const char *msg = NULL;
-	int rc = db_open(cli->db_path, flags, &cli->db, &msg);
+	int rc;
 
+	/* Flags 0 is how every editing command opens the DB: edits go to the active server. */
+	if (!flags && (rc = standby_guard(cli)))
+		return rc;
+	rc = db_open(cli->db_path, flags, &cli->db, &msg);
 	if (rc == -ENOENT)
 		return cli_fail(cli, "no database at %s (create one with 'vdiskctl init', or "
 				"give --db PATH)", cli->db_path);

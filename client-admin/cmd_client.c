@@ -10,6 +10,7 @@
 #include "client-admin/fields.h"
 #include "client-admin/import.h"
 #include "client-admin/select.h"
+#include "client-admin/standby_guard.h"
 
 #define SELECTION_OPTS                                                  \
 	{ "all", no_argument, NULL, OPT_ALL },                          \
@@ -558,7 +559,8 @@ static int client_reset(struct cli *cli, int argc, char **argv)
 	if ((rc = selection_args(cli, argc, argv, "client reset SELECTION [--dry-run]: discards "
 				 "the selected clients' overlays through vdiskd", &sel)) >= 0)
 		return rc;
-	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
+	/* Read-only here, but the reset itself is an edit: the active server's to make. */
+	if ((rc = standby_guard(cli)) || (rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
 		return rc;

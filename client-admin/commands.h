@@ -27,5 +27,6 @@ int cmd_group(struct cli *cli, int argc, char **argv);
 int cmd_setting(struct cli *cli, int argc, char **argv);
 int cmd_events(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_mirror(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,8 @@ static const char usage_text[] =
 "  status                        what standbyd, vdiskd and pxed on this server report\n"
 "  standby status|takeover|release|maintenance NODE\n"
 "                                the pair's failover state, through standbyd\n"
+"  mirror status|resolve CLIENT --keep NODE\n"
+"                                hot-standby replication, through vdiskd\n"
 "\n"
 "The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
 "'vdiskctl COMMAND SUBCOMMAND --help' explains each. Exit status: 0 ok, 1 failure, 2 usage.\n";
@@ -35,6 +37,7 @@ static const struct subcommand top_cmds[] = {
 	{ "events", "events", cmd_events },
 	{ "status", "status", cmd_status },
 	{ "standby", "standby", cmd_standby },
+	{ "mirror", "mirror", cmd_mirror },
 	{ NULL, NULL, NULL },
 };
 

@@ -3,7 +3,8 @@
 # as an admin would run them. Server A is primary; PC001 has hot standby, PC021 has not.
 # The demo shows both servers' status, a PC getting its boot answer and iPXE script and
 # logging in to its disk through the service address, then cuts A's power and shows B taking
-# the address, answering PC001 but not PC021, and serving PC001's disk with the same identity.
+# the address, answering PC001 but not PC021, and serving PC001's disk with the same identity
+# and the data PC001 wrote before the cut (vdiskd mirrored it to srv-b synchronously).
 # Needs root (namespaces); everything it makes is removed when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# One server's files: its copy of the database (DB shipping is the mirroring work; the demo
-# copies the file), ha.cf/authkeys/haresources, pxed.conf, and its run directory.
+# One server's files: its copy of the database (standbyd ships the active's changes),
+# ha.cf/authkeys/haresources, pxed.conf, the mirror's pair secret, and its run directory.
 server_files() {
 	local n=$1 me=$2 lan=$3 ha=$4 d=$DEMO/$1
 	rm -rf "$d"	# a stale -wal file beside a fresh copy would be replayed into it
@@ -45,6 +46,8 @@ server_files() {
 	CF
 	printf 'auth 1\n1 sha256 demo-pair-secret\n' >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
+	echo "demo-mirror-secret" >"$d/mirror.secret"
+	chmod 600 "$d/mirror.secret"
 	# vdiskd serves before the address moves (docs/design-differences.md).
 	echo "srv-a vdiskd::$d/run/vdiskd.sock IPaddr::$VIP/24/lan0" \
 		"pxed::$BUILD/pxed::--db::$d/vdisk.db::-c::$d/pxed.conf" >"$d/ha.d/haresources"
@@ -96,8 +99,12 @@ echo "srv-a: lan 192.168.50.2, ha 10.99.0.1   srv-b: lan 192.168.50.3, ha 10.99.
 server_files a srv-a 192.168.50.2 10.99.0.1
 server_files b srv-b 192.168.50.3 10.99.0.2
 for n in a b; do
+	if [ $n = a ]; then ha=10.99.0.1 peer=10.99.0.2; else ha=10.99.0.2 peer=10.99.0.1; fi
+	# both start secondary: standbyd promotes the one that becomes active
 	ip netns exec "$PFX-$n" "$BUILD/vdiskd" --db "$DEMO/$n/vdisk.db" --listen 0.0.0.0:3260 \
 		--overlay-dir "$DEMO/$n/overlays" --ctl "$DEMO/$n/run/vdiskd.sock" \
+		--role secondary --node "srv-$n" --replica-listen $ha:3261 \
+		--mirror-peer $peer:3261 --mirror-secret "$DEMO/$n/mirror.secret" \
 		>"$DEMO/$n/vdiskd.log" 2>&1 &
 	disown
 	ip netns exec "$PFX-$n" "$BUILD/standbyd" -c "$DEMO/$n/ha.d" --node "srv-$n" \
@@ -144,6 +151,17 @@ disk() {
 }
 echo "PC001's disk through $VIP: $(disk $NS_PC1 pc001)"
 
+# io NS NAME qemu-io-commands...: PC NAME's disk through the service address (libiscsi)
+io() {
+	ip netns exec "$1" timeout 20 qemu-io --image-opts \
+		"driver=iscsi,transport=tcp,portal=$VIP:3260,target=iqn.2026-11.lan.vdisk:disk,lun=0,initiator-name=iqn.2026-11.lan.vdisk:$2" \
+		"${@:3}" 2>&1 | grep -E 'wrote|read|fail|Pattern|error|can.t' | sed 's/^/    /'
+}
+say "PC001 writes 1 MiB; GOOD comes back only once both servers have it"
+io $NS_PC1 pc001 -c 'write -P 0x5a 1M 1M'
+sleep 0.3
+VDISK_RUN_DIR=$DEMO/a/run "$BUILD/vdiskctl" mirror status | sed 's/^/    /'
+
 say "Power cut on srv-a: every process in its namespace killed, its links down"
 t0=$(date +%s%3N)
 for pid in $(ip netns pids $NS_A); do kill -9 "$pid"; done
@@ -156,7 +174,12 @@ say "After the failover"
 echo "PC001: $(dhcp $NS_PC1)"
 echo "PC021: $(dhcp $NS_PC2)"
 echo "PC001's disk through $VIP, now served by srv-b: $(disk $NS_PC1 pc001)"
-echo "(The same identity. Its writes since boot are on srv-a only: mirroring them to the"
-echo " peer is the next part to build, see the README.)"
+echo "PC001 reads back what it wrote before the cut, now from srv-b:"
+io $NS_PC1 pc001 -c 'read -P 0x5a 1M 1M'
+echo "PC021 (no hot standby) asks srv-b for its disk:"
+io $NS_PC2 pc021 -c 'read 0 4k'
+echo "srv-b records PC001's writes for srv-a's return:"
+io $NS_PC1 pc001 -c 'write -P 0x6b 4M 64k'
+VDISK_RUN_DIR=$DEMO/b/run "$BUILD/vdiskctl" mirror status | sed 's/^/    /'
 say "srv-b's events"
 VDISK_DB=$DEMO/b/vdisk.db "$BUILD/vdiskctl" events --limit 12

@@ -25,6 +25,7 @@ static void print_status(struct standbyd *d, FILE *out)
 	fprintf(out, "db_seq: %lld\n", (long long)d->db_seq);
 	if (f->peer != FSM_PEER_UNKNOWN)
 		fprintf(out, "peer_db_seq: %lld\n", (long long)d->peer_msg.db_seq);
+	sb_ship_status(d, out);
 	fprintf(out, "preferred: %s\n", d->cfg.res.node);
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
 	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");
@@ -91,18 +92,18 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 		return;
 	}
 	if (strcmp(cmd, "replication") == 0 && argc == 2) {
-		static const enum hb_repl all[] = { HB_REPL_UNKNOWN, HB_REPL_IN_SYNC,
-						    HB_REPL_SYNCING, HB_REPL_DEGRADED };
-		unsigned i;
+		int r;
 
-		for (i = 0; i < 4; i++)
-			if (strcmp(argv[1], hb_repl_name(all[i])) == 0) {
-				d->repl = all[i];
+		/* For setups whose data side is not vdiskd; with a vdiskd resource its status
+		 * overrides this at the next check. */
+		for (r = HB_REPL_UNKNOWN; r <= HB_REPL_MAX; r++)
+			if (strcmp(argv[1], hb_repl_name(r)) == 0) {
+				sb_set_repl(d, r);
 				fprintf(out, "ok\nreplication: %s\n", hb_repl_name(d->repl));
 				return;
 			}
 		fprintf(out, "error: replication state '%.40s' unknown (in_sync, syncing, degraded, "
-			"unknown)\n", argv[1]);
+			"split_brain, unknown)\n", argv[1]);
 		return;
 	}
 	if (strcmp(cmd, "takeover") == 0)

@@ -417,6 +417,47 @@ static void on_monitor(struct ev_timer *t)
 		job_begin(d, JOB_MONITOR);
 }
 
+/* ---- our replication state, from vdiskd ---- */
+
+void sb_set_repl(struct standbyd *d, enum hb_repl repl)
+{
+	struct fsm_input in = { .ev = FSM_EV_REPL, .repl = (uint8_t)repl };
+
+	if (repl == d->repl)
+		return;
+	if (repl == HB_REPL_SPLIT_BRAIN)
+		sb_event(d, LOG_ERR, "split brain between the replicas (vdiskd reports mirror "
+			 "split-brain): no automatic resync, no auto_failback; the admin decides "
+			 "with 'vdiskctl mirror resolve'");
+	else
+		log_notice("replication %s -> %s", hb_repl_name(d->repl), hb_repl_name(repl));
+	d->repl = repl;
+	sb_feed(d, &in, NULL);
+	send_heartbeat(d);	/* the peer's failback decision waits on it */
+}
+
+static void on_repl_reply(void *arg, int rc, const char *reply)
+{
+	struct standbyd *d = arg;
+
+	d->repl_req = NULL;
+	/* A vdiskd that does not answer cannot vouch for its replicas. */
+	sb_set_repl(d, rc || strncmp(reply, "ok", 2) ? HB_REPL_UNKNOWN
+		    : (enum hb_repl)res_vdiskd_mirror(reply));
+}
+
+/* On both nodes, whatever the role: the standby's replica side counts for failback too. */
+static void on_repl_timer(struct ev_timer *t)
+{
+	struct standbyd *d = t->arg;
+
+	ev_timer_arm(d->loop, &d->t_repl, d->cfg.cf.monitor_ms);
+	if (!d->repl_req &&
+	    ctl_call_start(d->loop, res_vdiskd_socket(d->vdiskd), "status",
+			   RES_VDISKD_TIMEOUT_MS, on_repl_reply, d, &d->repl_req))
+		sb_set_repl(d, HB_REPL_UNKNOWN);	/* no vdiskd listening */
+}
+
 /* ---- the state machine's input and output ---- */
 
 static void on_retry(struct ev_timer *t)
@@ -452,10 +493,29 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 		sb_event(d, LOG_WARNING, "takeover refused: %s", out.refused);
 	if (out.refused)
 		d->last_refusal = out.refused;
+	if (out.failback_held && out.failback_held != d->failback_held) {
+		if (out.failback_split)
+			sb_event(d, LOG_ERR, "%s (here %s, %s %s); resolve with 'vdiskctl mirror "
+				 "resolve CLIENT --keep NODE'", out.failback_held,
+				 hb_repl_name(d->repl), d->cfg.peer, hb_repl_name(d->fsm.peer_repl));
+		else
+			log_notice("%s (here %s, %s %s)", out.failback_held, hb_repl_name(d->repl),
+				   d->cfg.peer, hb_repl_name(d->fsm.peer_repl));
+	}
+	if (out.failback_held || out.changed)
+		d->failback_held = out.failback_held;
 	if (out.changed) {
 		d->last_refusal = NULL;
 		if (d->fsm.state == FSM_TAKING_OVER)
 			sb_event(d, LOG_WARNING, "taking over: %s", out.why);
+		/* The peer's last word on its mirror: clients' replicas here may lack writes it
+		 * acknowledged while degraded, or hold a diverged history. Said before the
+		 * resources start, so the admin reads it next to the takeover. */
+		if (d->fsm.state == FSM_TAKING_OVER && d->fsm.peer == FSM_PEER_DEAD &&
+		    (d->peer_msg.repl == HB_REPL_DEGRADED || d->peer_msg.repl == HB_REPL_SPLIT_BRAIN))
+			sb_event(d, LOG_ERR, "replicas may be outdated: %s's last heartbeat said its "
+				 "mirror was %s; writes it acknowledged while so may be missing here",
+				 d->cfg.peer, hb_repl_name(d->peer_msg.repl));
 		sb_event(d, LOG_NOTICE, "state %s -> %s: %s", fsm_state_name(out.from),
 			 fsm_state_name(d->fsm.state), out.why);
 		if (d->fsm.state == FSM_ACTIVE)
@@ -510,6 +570,7 @@ static void arm_liveness(struct standbyd *d, unsigned dead_ms)
 void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 {
 	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
+	int was_alive = d->fsm.peer == FSM_PEER_ALIVE;
 
 	d->rx_ok++;
 	l->rx++;
@@ -521,6 +582,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
+	sb_ship_heard(d, msg, was_alive);
 	arm_liveness(d, d->cfg.cf.deadtime_ms);
 	in.peer_state = msg->state;
 	in.peer_flags = msg->flags;
@@ -638,13 +700,17 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	 * keeping any state on disk. */
 	d->boot_gen = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	for (i = 0; i < cfg->res.nres; i++)
-		has_vdiskd |= cfg->res.res[i].kind == HA_RES_VDISKD;
+		if (cfg->res.res[i].kind == HA_RES_VDISKD && !has_vdiskd) {
+			has_vdiskd = 1;
+			d->vdiskd = &d->cfg.res.res[i];
+		}
 	/* With no data side there is nothing to resync; with vdiskd, it must say so. */
 	d->repl = has_vdiskd ? HB_REPL_UNKNOWN : HB_REPL_IN_SYNC;
 	fc.preferred = strcmp(cfg->res.node, cfg->node) == 0;
 	fc.auto_failback = cfg->cf.auto_failback;
 	fc.failback_after_ms = 4ull * cfg->cf.deadtime_ms;
 	fsm_init(&d->fsm, &fc);
+	d->fsm.repl = (uint8_t)d->repl;	/* the machine's copy, kept by FSM_EV_REPL from now */
 
 	d->loop = evloop_new();
 	if (!d->loop) {
@@ -659,8 +725,10 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_retry, on_retry, d);
 	ev_timer_init(&d->t_monitor, on_monitor, d);
 	ev_timer_init(&d->t_garp, on_garp_timer, d);
+	ev_timer_init(&d->t_repl, on_repl_timer, d);
 	ev_timer_init(&d->job.limit, on_script_limit, d);
 	d->job.pidfd = -1;
+	sb_ship_init(d);
 
 	rc = setup_service(d);
 	if (rc)
@@ -671,11 +739,15 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	if (opts->db_path) {
 		const char *why = NULL;
 
+		d->db_path = opts->db_path;
 		rc = db_open(opts->db_path, 0, &d->db, &why);
 		if (rc)
 			log_warn("database %s: %s; events go to the log only", opts->db_path,
 				 why ? why : strerror(-rc));
 	}
+	rc = sb_ship_open(d);
+	if (rc)
+		goto out_close;
 	rc = ctl_dir(opts->ctl_path);
 	if (!rc)
 		rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
@@ -693,6 +765,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	arm_liveness(d, cfg->cf.initdead_ms);
 	send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
+	if (d->vdiskd)
+		ev_timer_arm(d->loop, &d->t_repl, 0);
 	/* Restarted while the host kept the address: take the role back as it is. */
 	if (d->svc && ipaddr_is_local(d->svc->addr) == 1)
 		sb_feed_ev(d, FSM_EV_RESUME);
@@ -702,6 +776,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
 	ctl_server_close(d->ctl);
 out_close:
+	ctl_call_cancel(d->repl_req);
+	sb_ship_close(d);
 	sb_links_close(d);
 	if (d->ping.fd >= 0)
 		pinger_close(&d->ping);

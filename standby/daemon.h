@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "standby/arp.h"
 #include "standby/config.h"
+#include "standby/dbship.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 #include "standby/ping.h"
@@ -48,7 +49,7 @@ struct standbyd_opts {
 	const char *confdir;
 	const char *node;		/* NULL: uname -n */
 	const char *ctl_path;
-	const char *db_path;		/* NULL: events go to the log only */
+	const char *db_path;		/* events, and the DB shipped to / from the peer */
 };
 
 struct standbyd {
@@ -81,6 +82,10 @@ struct standbyd {
 	struct log_ratelimit rl_drop;
 
 	enum hb_repl repl;		/* ours, as the data side reports it */
+	const struct ha_resource *vdiskd;	/* the vdiskd resource, asked for repl; or NULL */
+	struct ctl_req *repl_req;	/* its status request in flight */
+	struct ev_timer t_repl;
+	const char *failback_held;	/* last reason auto_failback waited, for the log */
 	struct hb_msg peer_msg;		/* last accepted heartbeat */
 	int late_warned, split_reported;
 	const char *last_refusal;
@@ -89,6 +94,8 @@ struct standbyd {
 
 	struct ctl_server *ctl;
 	struct db *db;
+	const char *db_path;
+	struct sb_ship ship;
 	int stopping;
 };
 
@@ -106,6 +113,10 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out);
  * not NULL it receives the machine's output for this event. */
 void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);
 void sb_feed_ev(struct standbyd *d, enum fsm_event ev);
+
+/* Our replication state changed (vdiskd's status, or the control socket): logs it, tells the
+ * state machine and the peer. */
+void sb_set_repl(struct standbyd *d, enum hb_repl repl);
 
 /* Links (links.c). */
 int sb_links_open(struct standbyd *d);

@@ -35,7 +35,7 @@ const char *fsm_event_name(enum fsm_event e)
 		"heartbeat", "peer_suspect", "peer_dead", "probe_clear", "probe_busy",
 		"probe_ping_fail", "probe_error", "retry", "started", "start_failed", "stopped",
 		"resource_failed", "admin_takeover", "admin_release", "admin_maintenance", "resume",
-		"shutdown",
+		"shutdown", "repl",
 	};
 
 	return (unsigned)e < FSM_NEVENTS ? names[e] : "?";
@@ -134,6 +134,21 @@ static void release(struct fsm *f, const struct fsm_input *in, struct fsm_output
 	set_state(f, in, out, FSM_RELEASING, why);
 }
 
+/* auto_failback is due: hand the role back only when both data sides say in sync (ours is
+ * the mirror source, the peer's the replica), never across a split brain. */
+static void failback(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
+{
+	if (f->repl == HB_REPL_SPLIT_BRAIN || f->peer_repl == HB_REPL_SPLIT_BRAIN) {
+		out->failback_split = 1;
+		out->failback_held = "split brain between the replicas: auto_failback refused "
+				     "until the admin settles it";
+	} else if (f->repl != HB_REPL_IN_SYNC || f->peer_repl != HB_REPL_IN_SYNC) {
+		out->failback_held = "auto_failback waits for both replicas to be in sync";
+	} else {
+		release(f, in, out, "auto_failback: the preferred node is back and in sync");
+	}
+}
+
 static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 {
 	if (f->peer != FSM_PEER_ALIVE)
@@ -162,9 +177,8 @@ static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_o
 			release(f, in, out, "the peer asked for the role");
 		} else if (f->cfg.auto_failback && !f->cfg.preferred &&
 			   f->peer_state == FSM_STANDBY && !(f->peer_flags & FSM_F_YIELD) &&
-			   f->peer_repl == HB_REPL_IN_SYNC &&
 			   in->now_ms - f->peer_alive_since >= f->cfg.failback_after_ms) {
-			release(f, in, out, "auto_failback: the preferred node is back and in sync");
+			failback(f, in, out);
 		}
 		break;
 	default:
@@ -328,6 +342,9 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 			release(f, in, out, "standbyd stopping");
 		else if (f->state == FSM_STANDBY)
 			f->yield = 1;
+		break;
+	case FSM_EV_REPL:
+		f->repl = in->repl;
 		break;
 	case FSM_NEVENTS:
 		break;

@@ -44,6 +44,7 @@ enum fsm_event {
 	FSM_EV_ADMIN_MAINTENANCE,
 	FSM_EV_RESUME,		/* at start: the service address is already configured here */
 	FSM_EV_SHUTDOWN,	/* standbyd is asked to stop: hand the role over */
+	FSM_EV_REPL,		/* our data side's replication state changed: repl is set */
 	FSM_NEVENTS
 };
 
@@ -74,6 +75,7 @@ struct fsm {
 	/* last heartbeat's view of the peer */
 	uint8_t peer_state, peer_flags, peer_repl;
 	uint64_t peer_active_since;
+	uint8_t repl;			/* ours (enum hb_repl) */
 };
 
 struct fsm_input {
@@ -82,6 +84,8 @@ struct fsm_input {
 	/* FSM_EV_HEARTBEAT only */
 	uint8_t peer_state, peer_flags, peer_repl;	/* peer_repl: enum hb_repl */
 	uint64_t peer_active_since;
+	/* FSM_EV_REPL only */
+	uint8_t repl;
 };
 
 struct fsm_output {
@@ -92,6 +96,10 @@ struct fsm_output {
 	const char *refused;		/* a takeover was refused for this reason */
 	int peer_died;			/* the peer was alive (or never seen) and is now dead */
 	int split_brain;		/* both nodes active */
+	/* auto_failback is due but held back by the data: why (NULL when not held). With
+	 * failback_split the replicas are split: refused until the admin settles it. */
+	const char *failback_held;
+	int failback_split;
 	int admin_rc;			/* admin events: 0 or -EBUSY/-EAGAIN */
 	const char *admin_msg;		/* admin events: what happened, for the reply */
 };

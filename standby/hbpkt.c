@@ -26,6 +26,7 @@ const char *hb_repl_name(enum hb_repl r)
 	case HB_REPL_IN_SYNC: return "in_sync";
 	case HB_REPL_SYNCING: return "syncing";
 	case HB_REPL_DEGRADED: return "degraded";
+	case HB_REPL_SPLIT_BRAIN: return "split_brain";
 	case HB_REPL_UNKNOWN: break;
 	}
 	return "unknown";
@@ -72,7 +73,7 @@ static unsigned compute_mac(const struct ha_key *k, const uint8_t *buf, uint8_t 
 	return len;
 }
 
-static void put_name(uint8_t *p, const char *s)
+void hb_name_put(uint8_t *p, const char *s)
 {
 	size_t n = strnlen(s, HA_NAME_MAX - 1);
 
@@ -90,8 +91,8 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 	out[5] = msg->key_index;
 	out[6] = msg->state;
 	out[7] = msg->flags;
-	put_name(out + 8, msg->cluster);
-	put_name(out + 40, msg->node);
+	hb_name_put(out + 8, msg->cluster);
+	hb_name_put(out + 40, msg->node);
 	put64(out + 72, msg->boot_gen);
 	put64(out + 80, msg->seq);
 	put64(out + 88, msg->time_ms);
@@ -110,8 +111,7 @@ int hb_sign(uint8_t *buf, const struct ha_authkeys *keys, unsigned key_index)
 	return HB_LEN;
 }
 
-/* A name field: printable, NUL padded, at least one NUL, not empty. */
-static int get_name(const uint8_t *p, char *out)
+int hb_name_get(const uint8_t *p, char *out)
 {
 	size_t n = strnlen((const char *)p, HA_NAME_MAX), i;
 
@@ -151,7 +151,7 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	msg->key_index = buf[5];
 	msg->state = buf[6];
 	msg->flags = buf[7];
-	if (get_name(buf + 8, msg->cluster) || get_name(buf + 40, msg->node))
+	if (hb_name_get(buf + 8, msg->cluster) || hb_name_get(buf + 40, msg->node))
 		return HB_DROP_MALFORMED;
 	msg->boot_gen = get64(buf + 72);
 	msg->seq = get64(buf + 80);

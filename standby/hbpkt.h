@@ -48,8 +48,11 @@ enum {
 	HB_F_HOLDING = 1 << 2,	/* has the service address configured */
 };
 
-enum hb_repl { HB_REPL_UNKNOWN = 0, HB_REPL_IN_SYNC, HB_REPL_SYNCING, HB_REPL_DEGRADED };
-#define HB_REPL_MAX HB_REPL_DEGRADED
+/* The data side's replication state, as vdiskd's status reports it ("mirror STATE"). A new
+ * value needs both nodes upgraded: an older receiver drops it as malformed. */
+enum hb_repl { HB_REPL_UNKNOWN = 0, HB_REPL_IN_SYNC, HB_REPL_SYNCING, HB_REPL_DEGRADED,
+	       HB_REPL_SPLIT_BRAIN };
+#define HB_REPL_MAX HB_REPL_SPLIT_BRAIN
 
 struct hb_msg {
 	uint8_t key_index;
@@ -81,6 +84,11 @@ enum hb_drop {
 };
 
 const char *hb_drop_name(enum hb_drop why);
+
+/* Name fields (cluster, node) of HA_NAME_MAX bytes, shared with DB shipping's header. put:
+ * NUL padded, truncated. get: printable, NUL padded, not empty; 0 or -EINVAL. */
+void hb_name_put(uint8_t *p, const char *s);
+int hb_name_get(const uint8_t *p, char *out);
 const char *hb_repl_name(enum hb_repl r);
 
 /* Replay protection for one peer: its current boot generation, the highest sequence seen and

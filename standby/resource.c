@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "standby/hbpkt.h"
 #include "standby/ipaddr.h"
 
 #define MAX_ARGV 20
@@ -189,6 +190,34 @@ int res_vdiskd_result(enum res_op op, int rc, const char *reply)
 		return -EIO;
 	}
 	return 0;
+}
+
+int res_vdiskd_mirror(const char *reply)
+{
+	static const struct { const char *name; enum hb_repl repl; } states[] = {
+		{ "off", HB_REPL_IN_SYNC }, { "in-sync", HB_REPL_IN_SYNC },
+		{ "syncing", HB_REPL_SYNCING }, { "degraded", HB_REPL_DEGRADED },
+		{ "split-brain", HB_REPL_SPLIT_BRAIN },
+	};
+	const char *p = reply;
+	size_t i, n;
+
+	while (p && *p) {
+		/* "mirror STATE" as agreed; "mirror: STATE" like vdiskd's other lines too. */
+		if (strncmp(p, "mirror", 6) == 0 && (p[6] == ' ' || p[6] == ':')) {
+			p += 6 + (p[6] == ':');
+			p += strspn(p, " ");
+			n = strcspn(p, " \r\n");
+			for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+				if (strlen(states[i].name) == n && strncmp(p, states[i].name, n) == 0)
+					return states[i].repl;
+			return HB_REPL_UNKNOWN;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return HB_REPL_UNKNOWN;
 }
 
 static int pxed_status(struct res_runtime *rt)

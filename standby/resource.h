@@ -47,6 +47,11 @@ int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op o
 const char *res_vdiskd_socket(const struct ha_resource *r);
 const char *res_vdiskd_request(enum res_op op);
 int res_vdiskd_result(enum res_op op, int rc, const char *reply);
+/* The replication state (enum hb_repl) in vdiskd's status answer: its "mirror STATE" line,
+ * STATE the worst over its clients: off (no mirror configured) and in-sync are in sync,
+ * then syncing, degraded, split-brain. No such line (an older vdiskd) or an unknown STATE:
+ * unknown. */
+int res_vdiskd_mirror(const char *reply);
 
 /* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
 int res_finish(struct res_runtime *rt, enum res_op op);

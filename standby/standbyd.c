@@ -12,6 +12,7 @@
 
 #define DEFAULT_CONFDIR "/etc/ha.d"
 #define DEFAULT_CTL     "/run/vdisk/standbyd.sock"
+#define DEFAULT_DB      "/var/lib/vdisk/vdisk.db"	/* as vdiskctl's */
 
 static const char usage_text[] =
 "usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--syslog] [-v]\n"
@@ -20,7 +21,8 @@ static const char usage_text[] =
 "  -c, --config DIR   read DIR/ha.cf, DIR/authkeys, DIR/haresources (" DEFAULT_CONFDIR ")\n"
 "  --node NAME        this node's name in ha.cf (default: uname -n)\n"
 "  --ctl PATH         control socket (" DEFAULT_CTL ")\n"
-"  --db PATH          also record events in this database\n"
+"  --db PATH          the database: events are recorded in it, and the active node ships\n"
+"                     it to the peer (default $VDISK_DB, else " DEFAULT_DB ")\n"
 "  --check-config     check the three files and exit\n"
 "  --syslog           log to syslog as well as stderr\n"
 "  -v, --verbose      debug logging\n"
@@ -69,6 +71,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("standbyd", use_syslog, level);
+	if (!o.db_path)
+		o.db_path = getenv("VDISK_DB");
+	if (!o.db_path || !*o.db_path)
+		o.db_path = DEFAULT_DB;
+	/* The loop applies shipped DBs and records events itself: it must not wait long for
+	 * another writer (SQLite's busy wait would hold the heartbeats). A failed apply is
+	 * retried by the sender. */
+	setenv("VDISK_DB_TIMEOUT_MS", "100", 0);
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg) {
 		fprintf(stderr, "standbyd: out of memory\n");

@@ -101,6 +101,38 @@ static int client_store_open(struct db_targets *dt, const struct db_client *c,
 	return store_overlay_open(dt->pool, img->path, overlay, out);
 }
 
+static const char *pair_state(struct db_targets *dt);
+
+/* A mirror changed state: what the admin must see goes to the events table, once per change
+ * of the pair's state (300 clients losing the peer at once make one event, not 300). */
+static void mirror_changed(void *arg)
+{
+	struct client_disk *d = arg;
+	struct db_targets *dt = d->dt;
+	struct mirror_status ms;
+	const char *now;
+
+	if (!d->source)
+		return;		/* still opening */
+	store_mirror_status(d->st, &ms);
+	if (ms.state == MIRROR_SPLIT_BRAIN)
+		db_event_add(dt->db, "error", "vdiskd", "SPLIT BRAIN on %s's disk: both servers took "
+			     "writes apart; nothing is resynced until: vdiskctl mirror resolve %s "
+			     "--keep NODE", d->name, d->name);
+	else if (ms.state == MIRROR_BASE_DIFFERS)
+		db_event_add(dt->db, "error", "vdiskd", "%s is not mirrored: the peer's base image "
+			     "%s differs (vdiskctl image sync %s)", d->name, d->image, d->image);
+	now = pair_state(dt);
+	if (strcmp(now, dt->pair_state) == 0)
+		return;
+	if (strcmp(now, "degraded") == 0)
+		db_event_add(dt->db, "warning", "vdiskd", "mirror degraded: peer %s unreachable; "
+			     "hot-standby writes are recorded for resync", dt->mirror.peer);
+	else if (strcmp(now, "in-sync") == 0 && strcmp(dt->pair_state, "syncing") == 0)
+		db_event_add(dt->db, "info", "vdiskd", "mirror in sync with %s", dt->mirror.peer);
+	snprintf(dt->pair_state, sizeof(dt->pair_state), "%s", now);
+}
+
 /* A hot-standby client of a pair: its mirror state file, and, on the active server, the
  * mirror stacked on its overlay. */
 static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
@@ -134,7 +166,7 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 		goto out_close;
 	}
 	rc = store_mirror_open(dt->loop, d->overlay, d->meta, &dt->mirror, c->iqn, c->name,
-			       d->rep.fingerprint, NULL, NULL, &d->st);
+			       d->rep.fingerprint, mirror_changed, d, &d->st);
 	if (rc < 0)
 		goto out_close;
 	d->source = 1;
@@ -160,6 +192,9 @@ static int disk_open(struct db_targets *dt, const struct db_client *c, struct cl
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->dt = dt;
+	snprintf(d->name, sizeof(d->name), "%s", c->name);
+	snprintf(d->image, sizeof(d->image), "%s", c->image);
 	rc = client_store_open(dt, c, &img, &d->overlay);
 	if (rc < 0) {
 		log_err("client %s: cannot open its disk (image %s at %s): %s", c->name, img.name,
@@ -193,9 +228,6 @@ static int disk_open(struct db_targets *dt, const struct db_client *c, struct cl
 		d->rtgt.chap = dt->pair;
 		d->rtgt.priv = d;
 	}
-	d->dt = dt;
-	snprintf(d->name, sizeof(d->name), "%s", c->name);
-	snprintf(d->image, sizeof(d->image), "%s", c->image);
 	snprintf(d->tgt.name, sizeof(d->tgt.name), "%s", dt->target_name);
 	d->tgt.scsi.lu[0] = &d->lu;
 	d->tgt.scsi.nlu = 1;
@@ -221,6 +253,10 @@ static int disk_reset(struct client_disk *d)
 {
 	int rc = d->st->ops->reset(d->st);
 
+	if (rc == -EBUSY) {
+		d->reset_pending = 1;	/* done before the client's next login */
+		return rc;
+	}
 	if (rc < 0) {
 		log_err("client %s: overlay reset failed: %s", d->name, strerror(-rc));
 		return rc;
@@ -303,7 +339,11 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 		if (d->sessions)
 			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 				      "previous session still closing before an overlay reset");
-		if (disk_reset(d) < 0)
+		rc = disk_reset(d);
+		if (rc == -EBUSY)	/* a resync's copies in flight: they end in milliseconds */
+			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+				      "overlay reset waits for the mirror's copies in flight");
+		if (rc < 0)
 			return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, "overlay reset failed");
 	}
 	if (!d) {
@@ -471,8 +511,14 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 			iscsi_server_drop_target(dt->srv, &d->tgt);
 		return 0;
 	}
-	if (d)
-		return disk_reset(d);
+	if (d) {
+		rc = disk_reset(d);
+		if (rc == -EBUSY) {
+			*deferred = 1;
+			return 0;
+		}
+		return rc;
+	}
 	if (!c.image[0])
 		return 0;	/* no disk, nothing to discard */
 	rc = disk_open(dt, &c, &d);
@@ -534,6 +580,7 @@ void db_targets_start(struct db_targets *dt, struct evloop *loop)
 	dt->loop = loop;
 	if (!dt->mirror_on)
 		return;
+	snprintf(dt->pair_state, sizeof(dt->pair_state), "in-sync");
 	ev_timer_init(&dt->sweep, sweep_fn, dt);
 	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
 	resume_mirrors(dt);
@@ -600,6 +647,8 @@ static const char *pair_state(struct db_targets *dt)
 
 void db_targets_status(struct db_targets *dt, FILE *out)
 {
+	if (dt->node[0])
+		fprintf(out, "node %s\n", dt->node);
 	fprintf(out, "role %s\nclients %u\nrefused %llu\nmirror %s\n",
 		dt->secondary ? "secondary" : "primary", dt->ndisks,
 		(unsigned long long)dt->refused, pair_state(dt));

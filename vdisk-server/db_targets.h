@@ -29,6 +29,7 @@ struct db_targets {
 	int mirror_on, replica_on;
 	struct mirror_config mirror;
 	struct chap_cred pair;
+	char pair_state[16];		/* the last one the events table was told */
 	struct client_disk *disks;	/* clients with a session, a reset pending, or a
 					 * mirror not yet in sync */
 	unsigned ndisks;

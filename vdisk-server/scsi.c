@@ -43,6 +43,7 @@ int scsi_lu_init(struct scsi_lu *lu, struct store *st, const char *ident)
 void scsi_lu_fini(struct scsi_lu *lu)
 {
 	scsi_pr_free(lu);
+	scsi_xcopy_free(lu);
 }
 
 uint64_t scsi_lun_decode(const uint8_t lun[8])
@@ -106,6 +107,43 @@ void scsi_sense(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq)
 	sense_fill(t, key, asc, ascq, 0, 0);
 }
 
+/* Adds the 3 bytes of sense-key specific information (SKSV set) to the sense in t. */
+static void sense_specific(struct scsi_task *t, const uint8_t sks[3])
+{
+	uint8_t *s = t->sense;
+
+	if (s[0] == 0x72) {
+		uint8_t *d = s + 8 + s[7];	/* sense key specific descriptor */
+
+		d[0] = 0x02;
+		d[1] = 6;
+		memcpy(d + 4, sks, 3);
+		s[7] = (uint8_t)(s[7] + 8);
+		t->sense_len = (uint8_t)(8 + s[7]);
+		return;
+	}
+	memcpy(s + 15, sks, 3);
+}
+
+void scsi_sense_field(struct scsi_task *t, uint8_t asc, int in_cdb, uint16_t byte, int bit)
+{
+	uint8_t sks[3];
+
+	sense_fill(t, SENSE_ILLEGAL_REQUEST, asc, 0, 0, 0);
+	sks[0] = (uint8_t)(0x80 | (in_cdb ? 0x40 : 0) | (bit >= 0 ? 0x08 | (bit & 7) : 0));
+	put_be16(sks + 1, byte);
+	sense_specific(t, sks);
+}
+
+void scsi_sense_sanitizing(struct scsi_task *t)
+{
+	uint8_t sks[3] = { 0x80 };
+
+	sense_fill(t, SENSE_NOT_READY, ASC_NOT_READY, 0x1b, 0, 0);
+	put_be16(sks + 1, t->lu->sanitize_progress);	/* progress indication */
+	sense_specific(t, sks);
+}
+
 void scsi_sense_info(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq,
 		     uint64_t info)
 {
@@ -119,6 +157,12 @@ void scsi_finish(struct scsi_task *t)
 		t->in = NULL;
 		t->in_len = 0;
 		t->nextents = 0;
+	}
+	if (t->cleanup) {
+		scsi_step_fn cleanup = t->cleanup;
+
+		t->cleanup = NULL;
+		cleanup(t);
 	}
 	free(t->scratch);
 	t->scratch = NULL;
@@ -173,6 +217,34 @@ static int allowed_when_reserved(uint8_t op)
 	}
 }
 
+/* Commands served while a SANITIZE runs (SBC-4 4.11.3); the rest get NOT READY. */
+static int allowed_when_sanitizing(uint8_t op)
+{
+	switch (op) {
+	case INQUIRY: case REPORT_LUNS: case REQUEST_SENSE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Medium access after a failed SANITIZE: refused until a sanitize succeeds or the initiator
+ * leaves the failure mode; what reports on the LU rather than its data stays allowed. */
+static int allowed_after_sanitize_failure(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case SANITIZE: case TEST_UNIT_READY: case MODE_SENSE_6: case MODE_SENSE_10:
+	case MODE_SELECT_6: case MODE_SELECT_10: case MAINTENANCE_IN: case READ_CAPACITY_10:
+	case PERSISTENT_RESERVE_IN: case PERSISTENT_RESERVE_OUT: case RESERVE_6: case RELEASE_6:
+	case RESERVE_10: case RELEASE_10: case START_STOP_UNIT: case RECEIVE_COPY_RESULTS:
+		return 1;
+	case SERVICE_ACTION_IN_16:
+		return (cdb[1] & 0x1f) == SAI_READ_CAPACITY_16;
+	default:
+		return allowed_when_sanitizing(cdb[0]);
+	}
+}
+
 static void no_lu(struct scsi_task *t)
 {
 	switch (t->cdb[0]) {
@@ -224,9 +296,20 @@ void scsi_execute(struct scsi_task *t)
 	t->out_want = 0;
 	t->nextents = 0;
 	t->scratch = NULL;
+	t->cleanup = NULL;
 	t->lu = t->lun < t->target->nlu ? t->target->lu[t->lun] : NULL;
 	if (!t->lu) {
 		no_lu(t);
+		return;
+	}
+	if (t->lu->sanitizing && !allowed_when_sanitizing(op)) {
+		scsi_sense_sanitizing(t);
+		scsi_finish(t);
+		return;
+	}
+	if (t->lu->sanitize_failed && !allowed_after_sanitize_failure(t->cdb)) {
+		scsi_sense(t, SENSE_MEDIUM_ERROR, ASC_SANITIZE_FAILED, 0x03);
+		scsi_finish(t);
 		return;
 	}
 	if (t->lu->reserved_by && t->lu->reserved_by != t->nexus->id &&
@@ -286,6 +369,15 @@ void scsi_execute(struct scsi_task *t)
 		return;
 	case PERSISTENT_RESERVE_OUT:
 		scsi_pr_out(t);
+		return;
+	case SANITIZE:
+		scsi_sanitize(t);
+		return;
+	case EXTENDED_COPY:
+		scsi_xcopy(t);
+		return;
+	case RECEIVE_COPY_RESULTS:
+		scsi_receive_copy_results(t);
 		return;
 	default:
 		scsi_sbc_execute(t);

@@ -53,6 +53,7 @@ struct scsi_nexus {
 
 struct scsi_pr_reg;
 struct scsi_task;
+struct scsi_xcopy_status;
 
 /* A logical unit. */
 struct scsi_lu {
@@ -71,6 +72,15 @@ struct scsi_lu {
 	int pr_type;			/* 0 when no persistent reservation */
 	char pr_holder[300];		/* port of the holder ("" for all-registrants types) */
 	uint64_t pr_key;
+	/* SANITIZE: while one runs, medium access gets NOT READY (SANITIZE IN PROGRESS) with
+	 * the progress in 1/65536ths; after one failed, the failure mode until a sanitize
+	 * succeeds (or EXIT FAILURE MODE when the failed one allowed it, AUSE) */
+	int sanitizing;
+	struct scsi_task *sanitize_wait;	/* one waiting for the requests in flight */
+	uint16_t sanitize_progress;
+	int sanitize_failed, sanitize_ause;
+	/* EXTENDED COPY: the state of the last copies, for RECEIVE COPY RESULTS */
+	struct scsi_xcopy_status *xcopies;
 	/* counters for the control socket */
 	uint64_t reads, writes, bytes_read, bytes_written;
 	unsigned inflight;
@@ -117,6 +127,7 @@ struct scsi_task {
 	struct store_req req;
 	struct iovec iov;
 	scsi_step_fn next;
+	scsi_step_fn cleanup;		/* run by scsi_finish() before done, when set */
 	uint8_t *scratch;
 	uint64_t lba;
 	uint32_t nblk, pos;
@@ -148,6 +159,11 @@ void scsi_lun_encode(uint64_t lun, uint8_t out[8]);
 void scsi_sense(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq);
 void scsi_sense_info(struct scsi_task *t, uint8_t key, uint8_t asc, uint8_t ascq,
 		     uint64_t info);
+/* ILLEGAL REQUEST with the sense-key specific field pointer: in_cdb 1 for a CDB field, 0 for
+ * a parameter list field; byte and bit (bit < 0: no bit pointer) locate the bad field. */
+void scsi_sense_field(struct scsi_task *t, uint8_t asc, int in_cdb, uint16_t byte, int bit);
+/* NOT READY, SANITIZE IN PROGRESS with the progress indication. */
+void scsi_sense_sanitizing(struct scsi_task *t);
 void scsi_finish(struct scsi_task *t);
 int scsi_alloc_in(struct scsi_task *t, uint32_t len);
 void scsi_in_truncate(struct scsi_task *t, uint32_t alloc_len);
@@ -162,7 +178,21 @@ void scsi_pr_in(struct scsi_task *t);
 void scsi_pr_out(struct scsi_task *t);
 void scsi_pr_free(struct scsi_lu *lu);
 void scsi_sbc_execute(struct scsi_task *t);
-int scsi_opcode_supported(uint8_t op, uint16_t sa, int *has_sa);
+int scsi_opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa);
+void scsi_sanitize(struct scsi_task *t);
+/* The store requests that were in flight when a SANITIZE came have all completed. */
+void scsi_sanitize_resume(struct scsi_lu *lu);
+void scsi_xcopy(struct scsi_task *t);
+void scsi_receive_copy_results(struct scsi_task *t);
+void scsi_xcopy_free(struct scsi_lu *lu);
+/* Shared by the commands that move blocks (scsi_sbc.c): queue one store request for
+ * [lba, lba + nblk) with buf (NULL for FLUSH/UNMAP); next runs when it succeeds, otherwise
+ * the task ends with the sense for the error. */
+void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t lba,
+		 uint32_t nblk, uint8_t *buf, scsi_step_fn next);
+void scsi_fail_errno(struct scsi_task *t, int err, int writing);
+int scsi_range_bad(struct scsi_task *t, uint64_t lba, uint64_t n);
+int scsi_write_protected(struct scsi_task *t);
 
 #define ASC_INVALID_OPCODE	0x20
 #define ASC_LBA_OUT_OF_RANGE	0x21
@@ -173,5 +203,7 @@ int scsi_opcode_supported(uint8_t op, uint16_t sa, int *has_sa);
 #define ASC_PARAM_LIST_LENGTH	0x1a
 #define ASC_MISCOMPARE		0x1d
 #define ASC_SAVING_NOT_SUPPORTED 0x39
+#define ASC_NOT_READY		0x04	/* with ASCQ 0x1b: sanitize in progress */
+#define ASC_SANITIZE_FAILED	0x31	/* with ASCQ 0x03 */
 
 #endif

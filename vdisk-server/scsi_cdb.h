@@ -24,6 +24,7 @@ enum {
 	PRE_FETCH_10			= 0x34,
 	SYNCHRONIZE_CACHE_10		= 0x35,
 	READ_DEFECT_DATA_10		= 0x37,
+	SANITIZE			= 0x48,
 	WRITE_SAME_10			= 0x41,
 	UNMAP				= 0x42,
 	MODE_SELECT_10			= 0x55,
@@ -32,6 +33,8 @@ enum {
 	MODE_SENSE_10			= 0x5a,
 	PERSISTENT_RESERVE_IN		= 0x5e,
 	PERSISTENT_RESERVE_OUT		= 0x5f,
+	EXTENDED_COPY			= 0x83,
+	RECEIVE_COPY_RESULTS		= 0x84,
 	READ_16				= 0x88,
 	COMPARE_AND_WRITE		= 0x89,
 	WRITE_16			= 0x8a,
@@ -55,7 +58,17 @@ enum {
 	SAI_READ_CAPACITY_16		= 0x10,
 	SAI_GET_LBA_STATUS		= 0x12,
 	MI_REPORT_SUPPORTED_OPCODES	= 0x0c,
+	SANITIZE_OVERWRITE		= 0x01,
+	SANITIZE_BLOCK_ERASE		= 0x02,
+	SANITIZE_CRYPTO_ERASE		= 0x03,
+	SANITIZE_EXIT_FAILURE_MODE	= 0x1f,
+	XCOPY_LID1			= 0x00,
+	RCR_COPY_STATUS			= 0x00,
+	RCR_OPERATING_PARAMETERS	= 0x03,
 };
+
+/* scsi_opinfo.needs: what the logical unit must offer for the command to be reported */
+enum { OPINFO_THIN = 1 };
 
 /* One supported command: what REPORT SUPPORTED OPERATION CODES describes. */
 struct scsi_opinfo {
@@ -64,6 +77,7 @@ struct scsi_opinfo {
 	uint16_t sa;
 	uint8_t len;
 	uint8_t usage[16];	/* CDB usage data: the bits an initiator may set */
+	uint8_t needs;		/* OPINFO_* */
 };
 
 extern const struct scsi_opinfo scsi_opinfo[];

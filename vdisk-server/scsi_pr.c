@@ -91,6 +91,7 @@ static int read_class(uint8_t op)
 	case VERIFY_10: case VERIFY_12: case VERIFY_16:
 	case PRE_FETCH_10: case PRE_FETCH_16: case MODE_SENSE_6: case MODE_SENSE_10:
 	case SERVICE_ACTION_IN_16: case READ_DEFECT_DATA_10: case READ_DEFECT_DATA_12:
+	case RECEIVE_COPY_RESULTS:
 		return 1;
 	default:
 		return 0;

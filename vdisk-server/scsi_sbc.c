@@ -15,7 +15,7 @@
 
 enum { SBC_FUA = 1, SBC_ONE_BLOCK = 2 };
 
-static void fail_errno(struct scsi_task *t, int err, int writing)
+void scsi_fail_errno(struct scsi_task *t, int err, int writing)
 {
 	switch (err) {
 	case -ENOSPC:
@@ -42,23 +42,35 @@ static void fail_errno(struct scsi_task *t, int err, int writing)
 static void io_done(struct store_req *req)
 {
 	struct scsi_task *t = req->priv;
+	struct scsi_lu *lu = t->lu;
 
-	t->lu->inflight--;
+	lu->inflight--;
 	if (req->result < 0) {
-		fail_errno(t, req->result, req->op != STORE_OP_READ);
+		scsi_fail_errno(t, req->result, req->op != STORE_OP_READ);
 		scsi_finish(t);
-		return;
+	} else {
+		t->next(t);
 	}
-	t->next(t);
+	/* the last request that was in the store when a SANITIZE came has left it */
+	if (lu->inflight == 0 && lu->sanitize_wait)
+		scsi_sanitize_resume(lu);
 }
 
-/* Queues one store request; next runs when it succeeds. */
-static void submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t lba,
-		   uint32_t nblk, uint8_t *buf, scsi_step_fn next)
+/* See scsi.h. */
+void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t lba,
+		 uint32_t nblk, uint8_t *buf, scsi_step_fn next)
 {
 	struct store_req *req = &t->req;
 	int rc;
 
+	/* a command that began before a SANITIZE (the next chunk of a WRITE SAME, the write of
+	 * a COMPARE AND WRITE, a copy) must not write once it has started */
+	if (t->lu->sanitizing && t->cdb[0] != SANITIZE &&
+	    (op == STORE_OP_WRITE || op == STORE_OP_UNMAP)) {
+		scsi_sense_sanitizing(t);
+		scsi_finish(t);
+		return;
+	}
 	memset(req, 0, sizeof(*req));
 	req->op = op;
 	req->flags = flags;
@@ -78,7 +90,7 @@ static void submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64
 	t->next = next;
 	rc = store_submit(t->lu->st, req);
 	if (rc < 0) {
-		fail_errno(t, rc, op != STORE_OP_READ);
+		scsi_fail_errno(t, rc, op != STORE_OP_READ);
 		scsi_finish(t);
 		return;
 	}
@@ -109,7 +121,7 @@ static void decode_rw(const uint8_t *cdb, uint64_t *lba, uint32_t *n)
 	}
 }
 
-static int range_bad(struct scsi_task *t, uint64_t lba, uint64_t n)
+int scsi_range_bad(struct scsi_task *t, uint64_t lba, uint64_t n)
 {
 	if (lba > t->lu->nblocks || n > t->lu->nblocks - lba) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE, 0);
@@ -118,7 +130,7 @@ static int range_bad(struct scsi_task *t, uint64_t lba, uint64_t n)
 	return 0;
 }
 
-static int write_protected(struct scsi_task *t)
+int scsi_write_protected(struct scsi_task *t)
 {
 	if (t->lu->read_only || t->lu->swp) {
 		scsi_sense(t, SENSE_DATA_PROTECT, ASC_WRITE_PROTECTED, 0);
@@ -203,7 +215,7 @@ static void sbc_read(struct scsi_task *t)
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
 	}
-	if (range_bad(t, lba, n))
+	if (scsi_range_bad(t, lba, n))
 		goto out;
 	if (n > SCSI_MAX_XFER_BLOCKS) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
@@ -217,11 +229,11 @@ static void sbc_read(struct scsi_task *t)
 		goto out;
 	t->in = malloc((size_t)n * SCSI_BLOCK);
 	if (!t->in) {
-		fail_errno(t, -ENOMEM, 0);
+		scsi_fail_errno(t, -ENOMEM, 0);
 		goto out;
 	}
 	t->in_len = n * SCSI_BLOCK;
-	submit(t, STORE_OP_READ, 0, lba, n, t->in, step_finish);
+	scsi_submit(t, STORE_OP_READ, 0, lba, n, t->in, step_finish);
 	return;
 out:
 	scsi_finish(t);
@@ -239,7 +251,7 @@ static int write_checks(struct scsi_task *t, int bad_field, uint64_t lba, uint32
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		return 0;
 	}
-	if (write_protected(t) || range_bad(t, lba, n))
+	if (scsi_write_protected(t) || scsi_range_bad(t, lba, n))
 		return 0;
 	if (n > max) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
@@ -278,10 +290,10 @@ static void sbc_write(struct scsi_task *t)
 	t->nblk = n;
 	/* BYTCHK in WRITE AND VERIFY: compare what landed (read back) with what was sent */
 	if (verify && (cdb[1] & 0x02)) {
-		submit(t, STORE_OP_WRITE, flags, lba, n, t->out, write_verify_compare);
+		scsi_submit(t, STORE_OP_WRITE, flags, lba, n, t->out, write_verify_compare);
 		return;
 	}
-	submit(t, STORE_OP_WRITE, flags, lba, n, t->out, step_finish);
+	scsi_submit(t, STORE_OP_WRITE, flags, lba, n, t->out, step_finish);
 	return;
 out:
 	scsi_finish(t);
@@ -326,11 +338,11 @@ static void write_verify_compare(struct scsi_task *t)
 {
 	t->scratch = malloc((size_t)t->nblk * SCSI_BLOCK);
 	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
+		scsi_fail_errno(t, -ENOMEM, 0);
 		scsi_finish(t);
 		return;
 	}
-	submit(t, STORE_OP_READ, 0, t->lba, t->nblk, t->scratch, verify_compare);
+	scsi_submit(t, STORE_OP_READ, 0, t->lba, t->nblk, t->scratch, verify_compare);
 }
 
 static void sbc_verify(struct scsi_task *t)
@@ -351,7 +363,7 @@ static void sbc_verify(struct scsi_task *t)
 	}
 	if (bytchk)
 		t->out_want = (bytchk == 3 ? 1 : n) * SCSI_BLOCK;
-	if (range_bad(t, lba, n))
+	if (scsi_range_bad(t, lba, n))
 		goto out;
 	if (n > SCSI_MAX_XFER_BLOCKS) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
@@ -363,10 +375,10 @@ static void sbc_verify(struct scsi_task *t)
 		/* the medium check: read it, the store reports any error */
 		t->scratch = malloc((size_t)n * SCSI_BLOCK);
 		if (!t->scratch) {
-			fail_errno(t, -ENOMEM, 0);
+			scsi_fail_errno(t, -ENOMEM, 0);
 			goto out;
 		}
-		submit(t, STORE_OP_READ, 0, lba, n, t->scratch, step_finish);
+		scsi_submit(t, STORE_OP_READ, 0, lba, n, t->scratch, step_finish);
 		return;
 	}
 	if (need_out(t, t->out_want))
@@ -376,10 +388,10 @@ static void sbc_verify(struct scsi_task *t)
 	t->nblk = n;
 	t->scratch = malloc((size_t)n * SCSI_BLOCK);
 	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
+		scsi_fail_errno(t, -ENOMEM, 0);
 		goto out;
 	}
-	submit(t, STORE_OP_READ, 0, lba, n, t->scratch, verify_compare);
+	scsi_submit(t, STORE_OP_READ, 0, lba, n, t->scratch, verify_compare);
 	return;
 out:
 	scsi_finish(t);
@@ -396,11 +408,11 @@ static void read_scratch(struct scsi_task *t, uint64_t lba, uint32_t n, scsi_ste
 	t->sflags = t->cdb[1] & 0x08 ? SBC_FUA : 0;
 	t->scratch = malloc((size_t)n * SCSI_BLOCK);
 	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
+		scsi_fail_errno(t, -ENOMEM, 0);
 		scsi_finish(t);
 		return;
 	}
-	submit(t, STORE_OP_READ, 0, lba, n, t->scratch, next);
+	scsi_submit(t, STORE_OP_READ, 0, lba, n, t->scratch, next);
 }
 
 static void caw_compare(struct scsi_task *t)
@@ -413,7 +425,7 @@ static void caw_compare(struct scsi_task *t)
 	}
 	t->lu->writes++;
 	t->lu->bytes_written += len;
-	submit(t, STORE_OP_WRITE, t->sflags & SBC_FUA ? STORE_FUA : 0, t->lba, t->nblk,
+	scsi_submit(t, STORE_OP_WRITE, t->sflags & SBC_FUA ? STORE_FUA : 0, t->lba, t->nblk,
 	       t->out + len, step_finish);
 }
 
@@ -449,7 +461,7 @@ static void orwrite_merge(struct scsi_task *t)
 		t->scratch[i] |= t->out[i];
 	t->lu->writes++;
 	t->lu->bytes_written += len;
-	submit(t, STORE_OP_WRITE, t->sflags & SBC_FUA ? STORE_FUA : 0, t->lba, t->nblk,
+	scsi_submit(t, STORE_OP_WRITE, t->sflags & SBC_FUA ? STORE_FUA : 0, t->lba, t->nblk,
 	       t->scratch, step_finish);
 }
 
@@ -483,7 +495,7 @@ static void ws_next(struct scsi_task *t)
 	t->pos += n;
 	t->lu->writes++;
 	t->lu->bytes_written += (uint64_t)n * SCSI_BLOCK;
-	submit(t, STORE_OP_WRITE, 0, t->lba + t->pos - n, n, t->scratch, ws_next);
+	scsi_submit(t, STORE_OP_WRITE, 0, t->lba + t->pos - n, n, t->scratch, ws_next);
 }
 
 static void sbc_write_same(struct scsi_task *t)
@@ -506,7 +518,7 @@ static void sbc_write_same(struct scsi_task *t)
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
 	}
-	if (write_protected(t) || range_bad(t, lba, n))
+	if (scsi_write_protected(t) || scsi_range_bad(t, lba, n))
 		goto out;
 	/* zero blocks: from lba to the end of the medium (WSNZ 0 in VPD B0) */
 	if (n == 0)
@@ -527,13 +539,13 @@ static void sbc_write_same(struct scsi_task *t)
 	/* LBPRZ is 0 (unmapped blocks read the base image again), so SBC-3 lets the UNMAP
 	 * bit release the range whatever the data block holds. */
 	if (unmap && t->lu->st->thin) {
-		submit(t, STORE_OP_UNMAP, 0, lba, n, NULL, step_finish);
+		scsi_submit(t, STORE_OP_UNMAP, 0, lba, n, NULL, step_finish);
 		return;
 	}
 	chunk = n < WS_CHUNK_BLOCKS ? n : WS_CHUNK_BLOCKS;
 	t->scratch = malloc((size_t)chunk * SCSI_BLOCK);
 	if (!t->scratch) {
-		fail_errno(t, -ENOMEM, 0);
+		scsi_fail_errno(t, -ENOMEM, 0);
 		goto out;
 	}
 	for (uint32_t i = 0; i < chunk; i++) {
@@ -561,7 +573,7 @@ static void unmap_next(struct scsi_task *t)
 		n = get_be32(d + 8);
 		if (n == 0)
 			continue;
-		submit(t, STORE_OP_UNMAP, 0, lba, n, NULL, unmap_next);
+		scsi_submit(t, STORE_OP_UNMAP, 0, lba, n, NULL, unmap_next);
 		return;
 	}
 	scsi_finish(t);
@@ -581,7 +593,7 @@ static void sbc_unmap(struct scsi_task *t)
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 		goto out;
 	}
-	if (write_protected(t))
+	if (scsi_write_protected(t))
 		goto out;
 	if (plen == 0)
 		goto out;
@@ -604,7 +616,7 @@ static void sbc_unmap(struct scsi_task *t)
 		uint64_t lba = get_be64(d);
 		uint32_t n = get_be32(d + 8);
 
-		if (range_bad(t, lba, n))
+		if (scsi_range_bad(t, lba, n))
 			goto out;
 		if (n > SCSI_MAX_UNMAP_BLOCKS) {
 			scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM, 0);
@@ -633,11 +645,11 @@ static void sbc_sync_cache(struct scsi_task *t)
 	uint32_t n;
 
 	cdb_range(t->cdb, t->cdb[0] == SYNCHRONIZE_CACHE_10, &lba, &n);
-	if (range_bad(t, lba, n)) {
+	if (scsi_range_bad(t, lba, n)) {
 		scsi_finish(t);
 		return;
 	}
-	submit(t, STORE_OP_FLUSH, 0, 0, 0, NULL, step_finish);
+	scsi_submit(t, STORE_OP_FLUSH, 0, 0, 0, NULL, step_finish);
 }
 
 static void sbc_prefetch(struct scsi_task *t)
@@ -647,7 +659,7 @@ static void sbc_prefetch(struct scsi_task *t)
 
 	cdb_range(t->cdb, t->cdb[0] == PRE_FETCH_10, &lba, &n);
 	/* nothing is cached above the store: the range fits, so CONDITION MET */
-	if (!range_bad(t, lba, n))
+	if (!scsi_range_bad(t, lba, n))
 		t->status = SAM_STAT_CONDITION_MET;
 	scsi_finish(t);
 }

@@ -79,6 +79,7 @@ struct mirror {
 	struct mp_state peer;
 	uint64_t bitmap_word;		/* GET BITMAP progress */
 	int full_sync, finishing;
+	int reset_wanted;		/* an overlay reset waits for the copies in flight */
 
 	struct ev_timer tick;
 	uint64_t last_writeback_ms;
@@ -665,6 +666,8 @@ static int start_copy(struct mirror *mr, uint64_t chunk)
 	return 0;
 }
 
+static int chunk_busy(void *arg, uint64_t chunk);
+
 static void finish_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
 	struct pcb *p = priv;
@@ -684,6 +687,7 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 		return;
 	}
 	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
+	mirror_meta_writeback(meta, chunk_busy, mr);	/* the file agrees with the peer now */
 	if (meta->nset) {	/* a write failed locally meanwhile: copy it too */
 		pump(mr);
 		return;
@@ -737,7 +741,7 @@ static void pump(struct mirror *mr)
 	struct mirror_meta *meta = mr->meta;
 	uint64_t scanned = 0, now;
 
-	if (mr->state != MIRROR_SYNCING || !connected(mr) || mr->finishing)
+	if (mr->state != MIRROR_SYNCING || !connected(mr) || mr->finishing || mr->reset_wanted)
 		return;
 	now = ev_now_ms();
 	if (mr->cfg.rate_bps) {
@@ -1102,8 +1106,11 @@ static int mr_reset(struct store *st)
 	struct mirror *mr = (struct mirror *)st;
 	int rc;
 
-	if (mr->inflight || mr->wait_head)
+	if (mr->inflight || mr->wait_head) {
+		mr->reset_wanted = 1;	/* resync copies hold it: start no more */
 		return -EBUSY;
+	}
+	mr->reset_wanted = 0;
 	rc = mr->local->ops->reset(mr->local);
 	if (rc < 0)
 		return rc;

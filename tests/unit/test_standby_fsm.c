@@ -289,8 +289,10 @@ static void test_maintenance(void)
 static void test_failback(void)
 {
 	struct fsm f;
+	struct fsm_input in_sync = { .ev = FSM_EV_REPL, .repl = HB_REPL_IN_SYNC };
 
 	mk_active(&f, 0, 1);
+	fsm_step(&f, &in_sync, &out);	/* our side too: tests/unit/test_standby_fsm_repl.c */
 	now += 10;
 	hb(&f, FSM_STANDBY, 0, HB_REPL_IN_SYNC, 0);
 	is_int(f.state, FSM_ACTIVE, "auto_failback waits for the peer to be alive a while");

@@ -8,7 +8,7 @@ source "$SRCDIR/tests/lib/tap.sh"
 source "$SRCDIR/tests/vdiskd/vdiskd-lib.sh"
 
 # The best score reached (docs/vdiskd.md); raise it when conformance improves.
-BEST_PASS=184
+BEST_PASS=193
 PORT=32650
 IQN=iqn.2026-11.lan.vdisk:conformance
 if [ -z "$CU_SCORE" ]; then
@@ -62,6 +62,30 @@ done
 is "$still" "" "no test fails (besides the one cu-score misreads)"
 pass=$((pass + recovered))
 ok $([ "$pass" -ge "$BEST_PASS" ]; echo $?) "at least $BEST_PASS tests pass (got $pass of $ran)"
+
+# SANITIZE only runs with --allow-sanitize, which the scored command above leaves out (the
+# score stays comparable with tgt's). Sanitize.Reset is left out of the check: it expects an
+# OVERWRITE still running 3 s after it started and again after a reconnect, then polls every
+# 60 s until it ends; ours overwrites this 64 MiB disk in well under a second, so it cannot
+# pass without a disk slow enough to cost a minute or more (the NOT READY, SANITIZE IN
+# PROGRESS answers it looks for are unit-tested in test_vdiskd_scsi_sanitize_xcopy).
+timeout 120 iscsi-test-cu -d -S -v -t ALL.Sanitize "iscsi://127.0.0.1:$PORT/$IQN/0" \
+	>"$tmp/sanitize.log" 2>&1
+san=$("$CU_SCORE" "$tmp/sanitize.log" --list)
+diag "sanitize: $(tail -1 <<<"$san")"
+is "$(grep -v '^PASS\|^pass\|Sanitize.Reset$' <<<"$san")" "" \
+	"every SANITIZE test passes with --allow-sanitize (but Reset, see above)"
+is "$(grep -c '^PASS' <<<"$san")" 10 "10 SANITIZE tests pass"
+# MultipathIO needs a second URL (two sessions to the same LU); also left out of the scored
+# command. Its Reset test is left out: it expects a unit attention after LUN RESET on every
+# path, which vdiskd does not establish (docs/vdiskd.md, "What is supported").
+url="iscsi://127.0.0.1:$PORT/$IQN/0"
+timeout 60 iscsi-test-cu -d -v -t ALL.MultipathIO "$url" "$url" >"$tmp/mpath.log" 2>&1
+mp=$("$CU_SCORE" "$tmp/mpath.log" --list)
+diag "multipath: $(tail -1 <<<"$mp")"
+is "$(grep '^PASS' <<<"$mp" | sort | tr '\n' ' ')" \
+	"PASS MultipathIO.CompareAndWrite PASS MultipathIO.CompareAndWriteAsync PASS MultipathIO.Simple " \
+	"MultipathIO over two sessions: Simple, CompareAndWrite, CompareAndWriteAsync pass"
 kill -0 "$pid" 2>/dev/null; ok $? "vdiskd still running after the suite"
 kill -TERM "$pid"; wait "$pid"; is $? 0 "clean exit on SIGTERM"
 pid=

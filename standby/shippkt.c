@@ -1,0 +1,162 @@
+#include "standby/shippkt.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "standby/hbpkt.h"
+
+const char *ship_err_name(enum ship_err e)
+{
+	switch (e) {
+	case SHIP_OK: return "ok";
+	case SHIP_ERR_MALFORMED: return "malformed";
+	case SHIP_ERR_AUTH: return "bad_auth";
+	case SHIP_ERR_NONCE: return "wrong_challenge";
+	case SHIP_ERR_CLUSTER: return "wrong_cluster";
+	case SHIP_ERR_NODE: return "unknown_node";
+	}
+	return "?";
+}
+
+static void put32(uint8_t *p, uint32_t v) { v = htobe32(v); memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return be32toh(v); }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return be64toh(v); }
+
+const struct ha_key *ship_key(const struct ha_authkeys *keys, unsigned index)
+{
+	const struct ha_key *k;
+
+	if (index >= HA_MAX_KEYS)
+		return NULL;
+	k = &keys->keys[index];
+	/* Whatever the heartbeats use, the transfer is HMAC-SHA256 with that key's secret. */
+	return k->alg == HA_AUTH_NONE || k->alg == HA_AUTH_CRC ? NULL : k;
+}
+
+/* HMAC-SHA256 over a then b (b may be empty). Returns 0 or -EIO. */
+static int mac2(const struct ha_key *k, const uint8_t *a, size_t alen, const uint8_t *b,
+		size_t blen, uint8_t out[SHIP_MAC_LEN])
+{
+	int rc = -EIO;
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	size_t outl = 0;
+
+	if (ctx && EVP_MAC_init(ctx, k->key, k->keylen, params) &&
+	    EVP_MAC_update(ctx, a, alen) && (!blen || EVP_MAC_update(ctx, b, blen)) &&
+	    EVP_MAC_final(ctx, out, &outl, SHIP_MAC_LEN) && outl == SHIP_MAC_LEN)
+		rc = 0;
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	return rc;
+}
+
+int ship_hdr_encode(const struct ship_hdr *h, const struct ha_authkeys *keys, uint8_t *out)
+{
+	const struct ha_key *k = ship_key(keys, h->key_index);
+
+	if (!k || h->length > SHIP_MAX_PAYLOAD)
+		return -EINVAL;
+	memset(out, 0, SHIP_HDR_LEN);
+	put32(out, SHIP_MAGIC);
+	out[4] = SHIP_VERSION;
+	out[5] = h->key_index;
+	hb_name_put(out + 8, h->cluster);
+	hb_name_put(out + 40, h->node);
+	memcpy(out + 72, h->nonce, SHIP_NONCE_LEN);
+	put64(out + 88, (uint64_t)h->db_seq);
+	put32(out + 96, h->length);
+	if (mac2(k, out, SHIP_HDR_MAC_OFF, NULL, 0, out + SHIP_HDR_MAC_OFF))
+		return -EINVAL;
+	return SHIP_HDR_LEN;
+}
+
+enum ship_err ship_hdr_decode(const uint8_t *buf, size_t len, const struct ha_authkeys *keys,
+			      const uint8_t nonce[SHIP_NONCE_LEN], const char *cluster,
+			      const char *peer, struct ship_hdr *h)
+{
+	uint8_t mac[SHIP_MAC_LEN];
+	const struct ha_key *k;
+
+	if (len != SHIP_HDR_LEN || get32(buf) != SHIP_MAGIC || buf[4] != SHIP_VERSION)
+		return SHIP_ERR_MALFORMED;
+	k = ship_key(keys, buf[5]);
+	if (!k || mac2(k, buf, SHIP_HDR_MAC_OFF, NULL, 0, mac) ||
+	    CRYPTO_memcmp(mac, buf + SHIP_HDR_MAC_OFF, SHIP_MAC_LEN) != 0)
+		return SHIP_ERR_AUTH;
+	/* Authentic from here on: the fields may be looked at. */
+	memset(h, 0, sizeof(*h));
+	h->key_index = buf[5];
+	if (buf[6] || buf[7] || get32(buf + 100) || hb_name_get(buf + 8, h->cluster) ||
+	    hb_name_get(buf + 40, h->node))
+		return SHIP_ERR_MALFORMED;
+	memcpy(h->nonce, buf + 72, SHIP_NONCE_LEN);
+	h->db_seq = (int64_t)get64(buf + 88);
+	h->length = get32(buf + 96);
+	if (h->length > SHIP_MAX_PAYLOAD || h->db_seq < 0)
+		return SHIP_ERR_MALFORMED;
+	if (CRYPTO_memcmp(h->nonce, nonce, SHIP_NONCE_LEN) != 0)
+		return SHIP_ERR_NONCE;
+	if (strcmp(h->cluster, cluster) != 0)
+		return SHIP_ERR_CLUSTER;
+	if (strcmp(h->node, peer) != 0)
+		return SHIP_ERR_NODE;
+	return SHIP_OK;
+}
+
+int ship_trailer(const struct ha_key *k, const uint8_t *hdr, const uint8_t *payload, size_t len,
+		 uint8_t mac[SHIP_MAC_LEN])
+{
+	return mac2(k, hdr, SHIP_HDR_LEN, payload, len, mac);
+}
+
+int ship_trailer_ok(const struct ha_key *k, const uint8_t *hdr, const uint8_t *payload,
+		    size_t len, const uint8_t mac[SHIP_MAC_LEN])
+{
+	uint8_t want[SHIP_MAC_LEN];
+
+	return ship_trailer(k, hdr, payload, len, want) == 0 &&
+	       CRYPTO_memcmp(want, mac, SHIP_MAC_LEN) == 0;
+}
+
+int ship_reply_encode(const struct ship_reply *r, const struct ha_key *k, uint8_t *out)
+{
+	memset(out, 0, SHIP_REPLY_LEN);
+	put32(out, SHIP_REPLY_MAGIC);
+	put32(out + 4, (uint32_t)r->status);
+	put64(out + 8, (uint64_t)r->db_seq);
+	memcpy(out + 16, r->nonce, SHIP_NONCE_LEN);
+	if (mac2(k, out, SHIP_REPLY_MAC_OFF, NULL, 0, out + SHIP_REPLY_MAC_OFF))
+		return -EINVAL;
+	return SHIP_REPLY_LEN;
+}
+
+enum ship_err ship_reply_decode(const uint8_t *buf, size_t len, const struct ha_key *k,
+				const uint8_t nonce[SHIP_NONCE_LEN], struct ship_reply *r)
+{
+	uint8_t mac[SHIP_MAC_LEN];
+
+	if (len != SHIP_REPLY_LEN || get32(buf) != SHIP_REPLY_MAGIC)
+		return SHIP_ERR_MALFORMED;
+	if (mac2(k, buf, SHIP_REPLY_MAC_OFF, NULL, 0, mac) ||
+	    CRYPTO_memcmp(mac, buf + SHIP_REPLY_MAC_OFF, SHIP_MAC_LEN) != 0)
+		return SHIP_ERR_AUTH;
+	r->status = (int32_t)get32(buf + 4);
+	r->db_seq = (int64_t)get64(buf + 8);
+	memcpy(r->nonce, buf + 16, SHIP_NONCE_LEN);
+	if (r->status > 0)
+		return SHIP_ERR_MALFORMED;
+	if (CRYPTO_memcmp(r->nonce, nonce, SHIP_NONCE_LEN) != 0)
+		return SHIP_ERR_NONCE;
+	return SHIP_OK;
+}

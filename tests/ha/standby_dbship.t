@@ -1,0 +1,134 @@
+#!/bin/bash
+# DB shipping: an admin change on the active node (a) reaches the standby's database (b)
+# within a second, over TCP on the HA link; transfers that are not authentic (wrong key,
+# broken MAC, replayed challenge, garbage) are refused and change nothing.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+CTL=$BUILD/vdiskctl
+FORGE=$BUILD/tests/helpers/standby_shipforge
+
+check "topology" -- sb_topology
+for n in a b; do
+	"$CTL" --db "$SB_DIR/$n.db" init >/dev/null || BAIL_OUT "vdiskctl init"
+done
+"$CTL" --db "$SB_DIR/a.db" client add --name PC001 --mac 02:00:00:00:00:01 >/dev/null
+SB_DB=$SB_DIR/a.db sb_start a
+SB_DB=$SB_DIR/b.db sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+
+# b_has FIELD VALUE MS: b's DB shows PC001's FIELD as VALUE within MS
+b_has() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		"$CTL" --db "$SB_DIR/b.db" client show PC001 2>/dev/null | grep -q "^$1: *$2\$" &&
+			return 0
+		sleep 0.01
+	done
+	return 1
+}
+check "the client added before the start reached b" -- b_has hot-standby off 2000
+
+t0=$(date +%s%3N)
+"$CTL" --db "$SB_DIR/a.db" client set --name PC001 --hot-standby on >/dev/null
+b_has hot-standby on 3000; ok $? "a's hot_standby change appears in b's DB"
+lat=$(( $(date +%s%3N) - t0 ))
+diag "shipping latency (vdiskctl on a to the row seen in b's DB): $lat ms"
+ok "$([ "$lat" -lt 1000 ]; echo $?)" "within 1 s ($lat ms)"
+for i in 1 2 3 4 5; do
+	t0=$(date +%s%3N)
+	"$CTL" --db "$SB_DIR/a.db" client set --name PC001 --ip 10.77.0.$((20 + i)) >/dev/null
+	b_has ip "10.77.0.$((20 + i))" 3000 || break
+	lats+=" $(( $(date +%s%3N) - t0 ))"
+done
+diag "five more changes, latency ms:$lats"
+is "$(echo $lats | wc -w)" 5 "five changes in a row all reached b"
+diag "a: $(sb_status a | grep '^db_ship' | tr '\n' ' ')"
+diag "b: $(sb_status b | grep '^db_ship' | tr '\n' ' ')"
+is "$(sb_field b db_seq)" "$(sb_field a db_seq)" "b's heartbeat DB version matches a's"
+
+# Forged transfers, from a's HA-link address (the only one b listens to).
+"$CTL" --db "$SB_DIR/forged.db" init >/dev/null
+"$CTL" --db "$SB_DIR/forged.db" client add --name FORGED --mac 02:00:00:00:00:99 >/dev/null
+sum_before=$("$CTL" --db "$SB_DIR/b.db" client list)
+forge() { sb_ns_exec a "$FORGE" "$1" 10.78.0.2 694 sbtest a "$2" "$SB_DIR/forged.db"; }
+for how in "wrongkey 2:not-the-key" "badmac 2:sbtest-secret-key" "replay 2:sbtest-secret-key" \
+	   "garbage 2:sbtest-secret-key"; do
+	set -- $how
+	is "$(forge "$1" "$2")" closed "$1 transfer refused (connection closed, nothing applied)"
+done
+ok "$("$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
+	"no forged row in b's DB"
+is "$("$CTL" --db "$SB_DIR/b.db" client list)" "$sum_before" "b's clients unchanged"
+refused=$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')
+ok "$([ "${refused:-0}" -ge 4 ]; echo $?)" "b counted the four refusals ($refused)"
+check "b recorded the refusal as an event" -- bash -c \
+	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'DB transfer from a refused'"
+# From anywhere but the peer's HA-link address: refused before the challenge.
+is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a 2:sbtest-secret-key "$SB_DIR/forged.db" 2>&1)" \
+	closed "a transfer from the client LAN, even with the key, is refused"
+
+# Positive control: the same helper with the right key is applied, so the refusals above
+# were the authentication's doing; then a notices b's other version and ships its own again.
+is "$(forge good 2:sbtest-secret-key | cut -d' ' -f1)" applied "a correctly signed transfer is applied"
+check "FORGED visible in b after the good transfer" -- \
+	"$CTL" --db "$SB_DIR/b.db" client show FORGED
+end=$(( $(date +%s%3N) + 6000 ))
+while "$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1 &&
+      [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.1; done
+ok "$("$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
+	"a re-shipped its DB once b's heartbeats showed another version"
+
+# Edits on the standby are refused, naming the active node; with no standbyd (no socket, or
+# nobody listening on it) they go ahead as before. vdiskctl finds standbyd.sock in
+# $VDISK_RUN_DIR.
+mkdir -p "$SB_DIR/run-a" "$SB_DIR/run-b" "$SB_DIR/run-none" "$SB_DIR/run-dead"
+ln -s "$SB_DIR/a.sock" "$SB_DIR/run-a/standbyd.sock"
+ln -s "$SB_DIR/b.sock" "$SB_DIR/run-b/standbyd.sock"
+# A socket file nobody listens on: a daemon killed with -9 leaves one.
+"$BUILD/tests/helpers/ctl_fake_daemon" "$SB_DIR/run-dead/standbyd.sock" /dev/null &
+fake=$!
+for i in $(seq 50); do [ -S "$SB_DIR/run-dead/standbyd.sock" ] && break; sleep 0.05; done
+kill -9 "$fake"; wait "$fake" 2>/dev/null
+on() { local n=$1 db=$2; shift 2; VDISK_RUN_DIR=$SB_DIR/run-$n "$CTL" --db "$db" "$@"; }
+seq_b=$(sb_field b db_seq)
+: >"$SB_DIR/none.csv"
+refused=0
+for cmd in "client set --name PC001 --hot-standby off" \
+	   "client add --name PC002 --mac 02:00:00:00:00:02" "client del --name PC001" \
+	   "client import $SB_DIR/none.csv" "client reset --name PC001" \
+	   "server add x --role primary" "server mark a maintenance" \
+	   "image add img --path /tmp/none --size 4096" "group add g" "setting set k v"; do
+	out=$(on b "$SB_DIR/b.db" $cmd 2>&1)
+	if [ $? = 1 ] && [ "$out" = "vdiskctl $(echo $cmd | cut -d' ' -f1-2): this server is the standby (active: a); make changes on a" ]; then
+		refused=$((refused + 1))
+	else
+		diag "vdiskctl $cmd on b: $out"
+	fi
+done
+is "$refused" 10 "ten kinds of edit refused on the standby with 'this server is the standby (active: a); make changes on a'"
+check "--dry-run on the standby is allowed (it changes nothing)" -- \
+	on b "$SB_DIR/b.db" client set --name PC001 --hot-standby off --dry-run
+is "$("$CTL" --db "$SB_DIR/b.db" client show PC001 | sed -n 's/^hot-standby: *//p')" on \
+	"b's row unchanged by the refused edits"
+is "$(sb_field b db_seq)" "$seq_b" "b's change_seq unchanged"
+check "the same edit on the active node is allowed" -- \
+	on a "$SB_DIR/a.db" client set --name PC001 --hot-standby off
+check "and reaches b" -- b_has hot-standby off 2000
+check "no standbyd socket: allowed (as without standbyd)" -- \
+	on none "$SB_DIR/forged.db" client add --name PC003 --mac 02:00:00:00:00:03
+check "a socket nobody listens on: allowed" -- \
+	on dead "$SB_DIR/forged.db" setting set k v
+
+# The standby never ships back: a change made directly in b's DB (no VDISK_RUN_DIR: the
+# guard finds no standbyd) stays there.
+"$CTL" --db "$SB_DIR/b.db" setting set auto_register on >/dev/null 2>&1
+sleep 1
+ok "$("$CTL" --db "$SB_DIR/a.db" setting get auto_register 2>/dev/null | grep -q on; [ $? = 1 ]; echo $?)" \
+	"a change in b's DB is not shipped to a"
+ok "$(grep -q 'peer a dead\|peer b dead' "$SB_DIR"/a.log "$SB_DIR"/b.log; [ $? = 1 ]; echo $?)" \
+	"heartbeats kept flowing (neither node saw the other dead)"
+grep -i "DB" "$SB_DIR"/b.log | tail -8 | sed "s/^/# /"
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Replication state from vdiskd's status ("mirror STATE") in the heartbeats, and what it
+# decides: b, active after a's power cut, hands the role back (auto_failback) only once its
+# mirror says in-sync: not while degraded, not across a split brain (a loud event then).
+# A takeover after the active said degraded warns that replicas may be outdated.
+# The vdiskds are stand-ins answering every request with ok and the contents of a file.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+command -v socat >/dev/null || skip_all "socat not installed"
+SB_FAILBACK=on
+source "$SRCDIR/tests/ha/standby-lib.sh"
+CTL=$BUILD/vdiskctl
+
+check "topology" -- sb_topology
+fakes=
+trap 'kill $fakes 2>/dev/null; sb_cleanup' EXIT
+for n in a b; do
+	echo "a IPaddr::$SB_VIP/24/lan0 vdiskd::$SB_DIR/$n/vdiskd.sock svc" >"$SB_DIR/$n/haresources"
+	printf 'state: x\nmirror in-sync\n' >"$SB_DIR/$n/mirror"
+	socat "UNIX-LISTEN:$SB_DIR/$n/vdiskd.sock,fork" \
+		SYSTEM:"read l; echo ok; cat '$SB_DIR/$n/mirror'" >/dev/null 2>&1 &
+	fakes+=" $!"
+	"$CTL" --db "$SB_DIR/$n.db" init >/dev/null
+done
+mirror() { printf 'state: x\nmirror %s\n' "$2" >"$SB_DIR/$1/mirror"; }
+SB_DB=$SB_DIR/a.db sb_start a
+SB_DB=$SB_DIR/b.db sb_start b
+check "a active" -- sb_wait_state a active 3000
+check "b standby" -- sb_wait_state b standby 1000
+
+# wait_field NODE FIELD VALUE MS
+wait_field() {
+	local end=$(( $(date +%s%3N) + $4 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(sb_field "$1" "$2")" = "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "a's vdiskd says in-sync: a's heartbeats say in_sync" -- wait_field b peer_replication in_sync 2000
+mirror a degraded
+check "a's vdiskd says degraded: b sees it within a monitor interval" -- \
+	wait_field b peer_replication degraded 2000
+is "$("$SB_CLI" status --ctl "$SB_DIR/b.sock" | grep -c '^replication: in_sync$\|^peer_replication: degraded$')" 2 \
+	"vdiskctl standby status shows both nodes' replication"
+
+sb_power_cut a
+check "b takes over" -- sb_wait_state b active 3000
+check "b warned that replicas may be outdated" -- \
+	grep -q "replicas may be outdated: a's last heartbeat said its mirror was degraded" "$SB_DIR/b.log"
+check "and recorded it as an event" -- bash -c \
+	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'replicas may be outdated'"
+check "before promoting (logged ahead of the move to active)" -- bash -c \
+	"[ \$(grep -n 'replicas may be outdated' '$SB_DIR/b.log' | cut -d: -f1) -lt \
+	   \$(grep -n 'state taking_over -> active' '$SB_DIR/b.log' | cut -d: -f1) ]"
+
+# b now mirrors to a, which is away: degraded. a comes back.
+mirror b degraded
+mirror a in-sync
+sb_power_on a
+SB_DB=$SB_DIR/a.db sb_start a
+check "a back, standby first" -- sb_wait_state a standby 3000
+sleep 3	# past the failback delay (4 x deadtime)
+is "$(sb_state b)" active "no failback while b's mirror is degraded"
+check "b logged that auto_failback waits" -- grep -q "auto_failback waits for both replicas" "$SB_DIR/b.log"
+
+mirror b split-brain
+check "b's heartbeats carry split_brain" -- wait_field a peer_replication split_brain 2000
+sleep 1
+is "$(sb_state b)" active "no failback across a split brain"
+check "loud event on b: split brain between the replicas" -- bash -c \
+	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'split brain between the replicas'"
+check "auto_failback refusal logged as an error" -- \
+	grep -q "error: split brain between the replicas: auto_failback refused" "$SB_DIR/b.log"
+
+mirror b syncing
+sleep 1
+is "$(sb_state b)" active "no failback while syncing"
+t0=$(date +%s%3N)
+mirror b in-sync
+check "in-sync: a takes its role back" -- sb_wait_state a active 5000
+diag "failback $(( $(date +%s%3N) - t0 )) ms after b's vdiskd said in-sync (monitor_interval $SB_MONITOR)"
+check "b stands by" -- sb_wait_state b standby 2000
+
+# An older vdiskd: no mirror line at all.
+printf 'state: x\n' >"$SB_DIR/a/mirror"
+check "no mirror line: unknown" -- wait_field a replication unknown 2000
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing

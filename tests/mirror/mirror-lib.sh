@@ -1,0 +1,224 @@
+# Shared by tests/mirror/*.t and vdisk-server/bench-mirror.sh: the standby pair of
+# tests/ha/standby-lib.sh (namespaces sb-<id>-a, -b, client -c) with a vdiskd on each server
+# serving the clients of one database, mirroring hot-standby clients over the HA link.
+# Source it after tap.sh; then mr_setup, mr_vdiskd_start, ...
+#
+#   a: lan0 10.77.0.1, ha0 10.78.0.1   b: lan0 10.77.0.2, ha0 10.78.0.2   client 10.77.0.10
+#   iSCSI on port 3260 of every address of a server (the service address 10.77.0.100 too),
+#   replica listener on ha0 port 3261.
+#   PC001 (iqn ...:pc001) has hot_standby on, PC002 (...:pc002) off; image 64 MiB, sparse.
+
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+MR_TGT=iqn.2026-11.lan.vdisk:disk
+MR_INI_HS=iqn.2026-11.lan.vdisk:pc001
+MR_INI_NOHS=iqn.2026-11.lan.vdisk:pc002
+MR_REPL_PORT=3261
+MR_IMAGE_MB=${MR_IMAGE_MB:-64}
+MR_MIRROR_TIMEOUT_MS=${MR_MIRROR_TIMEOUT_MS:-300}
+MR_SEQIO=$BUILD/tests/helpers/mirror_seqio
+MR_CTL=$BUILD/tests/helpers/pxe_ctl
+
+# MR_KEEP=DIR keeps a copy of the run's files (logs, writer output) for a post-mortem.
+mr_cleanup() {
+	[ -n "${MR_KEEP:-}" ] && rm -rf "$MR_KEEP" && cp -a "$SB_DIR" "$MR_KEEP"
+	sb_cleanup
+}
+trap mr_cleanup EXIT
+
+mr_ha_addr() { case $1 in a) echo 10.78.0.1 ;; b) echo 10.78.0.2 ;; esac; }
+mr_lan_addr() { case $1 in a) echo 10.77.0.1 ;; b) echo 10.77.0.2 ;; esac; }
+mr_other() { case $1 in a) echo b ;; b) echo a ;; esac; }
+
+# mr_have_mirror: this vdiskd has the mirror options
+mr_have_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--mirror-peer'; }
+mr_have_role_opt() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--role'; }
+
+mr_vdiskctl() { "$BUILD/vdiskctl" --db "$SB_DIR/vdisk.db" "$@" >/dev/null; }
+
+# mr_setup: the database (copied to each server: DB shipping is not what these tests test),
+# the pair secret, and haresources that hand standbyd the vdiskd role before the address.
+mr_setup() {
+	local n db=$SB_DIR/vdisk.db
+	truncate -s "${MR_IMAGE_MB}M" "$SB_DIR/base.img" || return 1
+	mr_vdiskctl init || return 1
+	mr_vdiskctl image add base --path "$SB_DIR/base.img" || return 1
+	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
+	# served by the primary only
+	mr_vdiskctl server add a --role primary --service-addr "$SB_VIP" --ha-addr 10.78.0.1 ||
+		return 1
+	mr_vdiskctl server add b --role secondary --service-addr "$SB_VIP" --ha-addr 10.78.0.2 ||
+		return 1
+	mr_vdiskctl client add --name PC001 --mac 52:54:00:00:00:01 --image base \
+		--hot-standby on || return 1
+	mr_vdiskctl client add --name PC002 --mac 52:54:00:00:00:02 --image base \
+		--hot-standby off || return 1
+	printf 'mirror-test-pair-secret-0123456789\n' >"$SB_DIR/mirror.secret"
+	chmod 600 "$SB_DIR/mirror.secret"
+	for n in a b; do
+		mkdir -p "$SB_DIR/$n/ov"
+		# .backup: a plain copy could miss what still sits in the -wal file
+		sqlite3 "$db" ".backup '$SB_DIR/$n/vdisk.db'" || return 1
+		echo "a vdiskd::$SB_DIR/$n/vdiskd.sock IPaddr::$SB_VIP/24/lan0" \
+			>"$SB_DIR/$n/haresources"
+	done
+}
+
+mr_ctl() { local n=$1; shift; "$MR_CTL" "$SB_DIR/$n/vdiskd.sock" "$@" 2>/dev/null; }
+mr_vstatus() { mr_ctl "$1" status; }
+# mr_mirror_state NODE: the word after "mirror" in vdiskd's status ("" when none)
+mr_mirror_state() { mr_vstatus "$1" | sed -n 's/^mirror \([a-z-]*\).*/\1/p' | head -1; }
+# mr_client_field NODE CLIENT FIELD: a number from the mirror-client line of CLIENT
+mr_client_field() {
+	mr_vstatus "$1" | awk -v c="$2" -v f="$3" \
+		'$1 == "mirror-client" && $2 == c { for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }'
+}
+
+# mr_wait_mirror NODE STATE MS: NODE's vdiskd reports "mirror STATE" within MS
+mr_wait_mirror() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(mr_mirror_state "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# mr_vdiskd_start NODE primary|secondary [nomirror]: vdiskd in NODE's namespace, log in
+# DIR/NODE-vdiskd.log; returns once its control socket answers.
+mr_vdiskd_start() {
+	local n=$1 role=$2 peer args i
+	peer=$(mr_other "$n")
+	args=(--db "$SB_DIR/$n/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$SB_DIR/$n/ov"
+		--ctl "$SB_DIR/$n/vdiskd.sock")
+	mr_have_role_opt && args+=(--role "$role" --node "$n")
+	if [ "${3:-}" != nomirror ]; then
+		args+=(--replica-listen "$(mr_ha_addr "$n"):$MR_REPL_PORT"
+			--mirror-peer "$(mr_ha_addr "$peer"):$MR_REPL_PORT"
+			--mirror-secret "$SB_DIR/mirror.secret"
+			--mirror-timeout-ms "$MR_MIRROR_TIMEOUT_MS")
+	fi
+	rm -f "$SB_DIR/$n/vdiskd.sock"
+	echo "--- $(date +%T.%3N) vdiskd ${args[*]}" >>"$SB_DIR/$n-vdiskd.log"
+	ip netns exec "$(ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$SB_DIR/$n-vdiskd.log" 2>&1 &
+	eval "MR_VPID_$n=$!"
+	disown
+	for i in $(seq 60); do
+		mr_ctl "$n" status >/dev/null && break
+		sleep 0.05
+	done
+	mr_have_role_opt || mr_ctl "$n" role "$role" >/dev/null
+}
+
+# mr_vdiskd_stop NODE: SIGTERM to NODE's vdiskd, waits for it to go
+mr_vdiskd_stop() {
+	local pid i
+	eval "pid=\${MR_VPID_$1:-}"
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null
+	eval "MR_VPID_$1="
+}
+
+# mr_power_cut NODE: as sb_power_cut, but the links go down first: a server that loses
+# power sends no RST or FIN, which killed processes' sockets would otherwise send.
+mr_power_cut() {
+	local ns pid
+	ns=$(ns_of "$1")
+	ip -n "$ns" link set lan0 down
+	ip -n "$ns" link set ha0 down
+	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
+}
+
+# mr_seqio MODE PORTAL INITIATOR LOG [OPTIONS...]: mirror_seqio in the client namespace.
+# In the background ("mr_seqio ... &") $! is a subshell: use mr_seqio_bg to signal it.
+mr_seqio() {
+	local mode=$1 portal=$2 ini=$3 log=$4
+	shift 4
+	ip netns exec "$NS_C" "$MR_SEQIO" "$mode" "$@" "$portal" "$MR_TGT" "$ini" "$log"
+}
+
+# mr_seqio_bg OUT ERR MODE PORTAL INITIATOR LOG [OPTIONS...]: the same in the background,
+# stdout to OUT and stderr to ERR; MR_BG is the writer's own pid (ip netns exec execs it).
+mr_seqio_bg() {
+	local out=$1 err=$2 mode=$3 portal=$4 ini=$5 log=$6
+	shift 6
+	ip netns exec "$NS_C" "$MR_SEQIO" "$mode" "$@" "$portal" "$MR_TGT" "$ini" "$log" \
+		>"$out" 2>"$err" &
+	MR_BG=$!
+}
+
+# mr_field LINE NAME: the value after NAME in a "name value name value" line
+mr_field() { awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }' <<<"$1"; }
+
+# mr_log_records LOG: acknowledged writes in a mirror_seqio log
+mr_log_records() { echo $(( $(stat -c %s "$1" 2>/dev/null || echo 0) / 16 )); }
+
+# mr_wait_records LOG N MS: LOG holds more than N records within MS
+mr_wait_records() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(mr_log_records "$1")" -gt "$2" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
+# moment, waits for the other node to serve, stops the writer, verifies LOG through the
+# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG.
+mr_one_cut() {
+	local act=$1 log=$2 tag=$3 stby w n0 t0 t1 out vout delay
+	stby=$(mr_other "$act")
+	CUT_LOST=x CUT_STALL=x CUT_TAKEOVER=x CUT_LUNCHG=x
+	mr_seqio_bg "$SB_DIR/$tag.out" "$SB_DIR/$tag.err" write "$SB_VIP:3260" "$MR_INI_HS" \
+		"$log" --blocks 4096 --qd 16
+	w=$MR_BG
+	if ! mr_wait_records "$log" "$(mr_log_records "$log")" 5000; then
+		kill -TERM $w; wait $w
+		diag "$tag: the writer never got a write acknowledged: $(tail -2 "$SB_DIR/$tag.err")"
+		return 1
+	fi
+	delay=$(( 200 + RANDOM % 1000 ))
+	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+	t0=$(date +%s%3N)
+	mr_power_cut "$act"
+	n0=$(mr_log_records "$log")
+	sb_wait_state "$stby" active 5000
+	t1=$(date +%s%3N)
+	CUT_TAKEOVER=$((t1 - t0))
+	# The writer must get writes through the new active before it is stopped.
+	mr_wait_records "$log" $((n0 + 300)) 10000
+	kill -TERM $w
+	wait $w
+	out=$(cat "$SB_DIR/$tag.out")
+	CUT_STALL=$(mr_field "$out" stall_ms)
+	CUT_LUNCHG=$(mr_field "$out" lun_changed)
+	vout=$(mr_seqio verify "$SB_VIP:3260" "$MR_INI_HS" "$log" 2>"$SB_DIR/$tag.verify.err")
+	CUT_LOST=$(mr_field "$vout" lost)
+	diag "$tag: cut $act after ${delay} ms of writes: takeover ${CUT_TAKEOVER} ms," \
+		"client stall ${CUT_STALL} ms; $vout; writer: $out"
+	[ -n "$CUT_LOST" ] && [ "$CUT_LOST" != 0 ] && sed 's/^/#   /' "$SB_DIR/$tag.verify.err" | head -5
+	return 0
+}
+
+# mr_bring_back NODE: the cut NODE powered on, its vdiskd started as secondary and its
+# standbyd; 0 once it stands by and the other node's mirror is in sync with it again.
+mr_bring_back() {
+	local peer
+	peer=$(mr_other "$1")
+	sb_power_on "$1"
+	mr_vdiskd_start "$1" secondary
+	sb_start "$1"
+	sb_wait_state "$1" standby 5000 && mr_wait_mirror "$peer" in-sync 20000
+}
+
+# mr_show_logs: the tail of every daemon log, as TAP comments (after a failure)
+mr_show_logs() {
+	local f
+	for f in "$SB_DIR"/*.log; do
+		echo "# ---- $(basename "$f") (last 15 lines)"
+		tail -15 "$f" | sed 's/^/#   /'
+	done
+}

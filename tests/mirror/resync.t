@@ -1,0 +1,110 @@
+#!/bin/bash
+# Peer loss and return, without standbyd (roles set over vdiskd's control socket):
+# - b's vdiskd stops; a keeps serving PC001 (hot standby), reports itself degraded and counts
+#   the 64 KiB chunks written meanwhile; b returns, a resyncs exactly those chunks (status
+#   counts them) and reports in-sync; b, promoted, serves every acknowledged write.
+# - PC002 (no hot standby) marks nothing dirty, and the promoted secondary refuses it.
+# - A split brain made on purpose (HA link down, both promoted, both write) is reported as
+#   split-brain by both, and neither side's writes are copied to the other.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
+command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
+source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+
+K=${MIRROR_RESYNC_CHUNKS:-37}	# distinct 64 KiB chunks written while b is away
+PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
+T_START=$(date +%s)
+
+check "topology" -- sb_topology
+check "database, pair secret" -- mr_setup
+mr_vdiskd_start a primary
+mr_vdiskd_start b secondary
+check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 10000
+
+# fill LOG FIRST COUNT STRIDE PORTAL [INITIATOR]: each block written once, acknowledged
+fill() {
+	local out
+	out=$(mr_seqio fill "$5" "${6:-$MR_INI_HS}" "$1" --first "$2" --count "$3" \
+		--stride "$4" --quiet --replacement-ms 5000 2>&1)
+	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
+}
+# verify LOG PORTAL: prints the number of lost blocks ("x" when the check could not run)
+verify() {
+	local out
+	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
+	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
+}
+
+check "PC001: 32 blocks written through a while in sync" -- \
+	fill "$SB_DIR/base.log" 0 32 1 $PORTAL_A
+is "$(mr_client_field a PC001 dirty)" 0 "in sync: no dirty chunk"
+
+# ---- b away: a counts dirty chunks
+mr_vdiskd_stop b
+# K chunks, twice each (blocks 0 and 1 of chunk 64 + 2i): a chunk is dirty once.
+check "b away: $K blocks written through a, one per 64 KiB chunk" -- \
+	fill "$SB_DIR/dirty.log" 1024 "$K" 32 $PORTAL_A
+check "a second block in each of those chunks" -- fill "$SB_DIR/dirty.log" 1025 "$K" 32 $PORTAL_A
+check "PC002 (no hot standby) written too" -- \
+	fill "$SB_DIR/nohs.log" 1024 8 32 $PORTAL_A "$MR_INI_NOHS"
+check "a reports degraded" -- mr_wait_mirror a degraded 5000
+is "$(mr_client_field a PC001 dirty)" "$K" "a counts $K dirty chunks for PC001"
+pc2=$(mr_client_field a PC002 dirty)
+ok "$([ -z "$pc2" ] || [ "$pc2" = 0 ]; echo $?)" "nothing dirty for PC002 (not mirrored)"
+diag "a while degraded: $(mr_vstatus a | grep '^mirror' | tr '\n' ';')"
+
+# ---- b returns: a resyncs exactly the dirty chunks
+mr_vdiskd_start b secondary
+check "a back in sync after b returns" -- mr_wait_mirror a in-sync 20000
+line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+diag "a after the resync: $line"
+is "$(mr_field "$line" resync_total)" "$K" "the resync copied $K chunks: the dirty ones"
+is "$(mr_field "$line" resync_done)" "$K" "all of them done"
+is "$(mr_field "$line" dirty)" 0 "no dirty chunk left"
+
+# ---- b promoted (a stopped): it serves every acknowledged write
+mr_vdiskd_stop a
+is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
+is "$(verify "$SB_DIR/base.log" $PORTAL_B)" 0 "b serves the blocks written while in sync"
+is "$(verify "$SB_DIR/dirty.log" $PORTAL_B)" 0 "b serves the blocks resynced to it"
+ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_NOHS" "iscsi://$PORTAL_B/$MR_TGT/0" \
+	>/dev/null 2>&1
+ok "$([ $? != 0 ]; echo $?)" "b refuses PC002 (no hot standby) after the takeover"
+
+# ---- a returns as secondary: nothing changed on b, nothing to copy
+mr_vdiskd_start a secondary
+check "b in sync with a" -- mr_wait_mirror b in-sync 20000
+line=$(mr_vstatus b | grep "^mirror-client PC001 ")
+diag "b after a returned: $line"
+ok "$(t=$(mr_field "$line" resync_total); [ -z "$t" ] || [ "$t" = 0 ]; echo $?)" \
+	"nothing written while a was away: nothing resynced"
+
+# ---- split brain: HA link down, both primary, both write
+ip -n "$NS_A" link set ha0 down
+ip -n "$NS_B" link set ha0 down
+check "split: b writes 16 blocks" -- fill "$SB_DIR/sb_b.log" 3072 16 32 $PORTAL_B
+check "b reports degraded" -- mr_wait_mirror b degraded 5000
+is "$(mr_ctl a role primary | head -1)" ok "a: role primary while apart"
+check "split: a writes 16 other blocks" -- fill "$SB_DIR/sb_a.log" 2048 16 32 $PORTAL_A
+ip -n "$NS_A" link set ha0 up
+ip -n "$NS_B" link set ha0 up
+check "b reports split-brain" -- mr_wait_mirror b split-brain 15000
+check "a reports split-brain" -- mr_wait_mirror a split-brain 15000
+sleep 2	# time for a resync, had one started
+is "$(mr_mirror_state b)/$(mr_mirror_state a)" "split-brain/split-brain" "still split-brain"
+is "$(verify "$SB_DIR/sb_b.log" $PORTAL_B)" 0 "b keeps its own writes"
+is "$(verify "$SB_DIR/sb_a.log" $PORTAL_A)" 0 "a keeps its own writes"
+n=$(verify "$SB_DIR/sb_a.log" $PORTAL_B)
+ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "a's split writes were not copied to b ($n missing)"
+n=$(verify "$SB_DIR/sb_b.log" $PORTAL_A)
+ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "b's split writes were not copied to a ($n missing)"
+grep -qi "split" "$SB_DIR/a-vdiskd.log" "$SB_DIR/b-vdiskd.log"
+ok $? "the split brain is logged"
+
+[ "$tap_failed" = 0 ] || mr_show_logs
+diag "wall time $(( $(date +%s) - T_START )) s"
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing

@@ -1,0 +1,250 @@
+/* The mirror's pieces that need no peer: the state file (generations, dirty bits, activity
+ * log, write-back), the wire encoding of a copy's state, and the replica side of the vendor
+ * command, including malformed CDBs and parameter lists. */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vdisk-server/mirror_meta.h"
+#include "vdisk-server/mirror_proto.h"
+#include "vdisk-server/replica_lu.h"
+#include "vdisk-server/scsi.h"
+#include "tests/lib/tap.h"
+
+#define DISK (100ull * MIRROR_CHUNK + 4096)	/* 101 chunks, the last one short */
+
+static char dir[] = "/tmp/test_mirror.XXXXXX";
+static char path[256];
+
+/* ---- a store that only counts resets, for the replica ---- */
+static int resets, reset_rc;
+
+static int nop_submit(struct store *st, struct store_req *req)
+{
+	(void)st, (void)req;
+	return -ENOSYS;
+}
+
+static int count_reset(struct store *st)
+{
+	(void)st;
+	resets++;
+	return reset_rc;
+}
+
+static void nop_close(struct store *st)
+{
+	(void)st;
+}
+
+static const struct store_ops ops = { .submit = nop_submit, .reset = count_reset,
+				      .close = nop_close };
+static struct store mem = { .ops = &ops, .size = DISK };
+
+static void on_done(struct scsi_task *t)
+{
+	(void)t;
+}
+
+static struct scsi_task *run(struct scsi_target *tg, const uint8_t cdb[16], uint8_t *out,
+			     uint32_t out_len)
+{
+	static struct scsi_task t;
+	static struct scsi_nexus nx = { .id = 1, .port = "iqn.peer,i,0x01" };
+
+	scsi_task_release(&t);
+	memset(&t, 0, sizeof(t));
+	memcpy(t.cdb, cdb, 16);
+	t.target = tg;
+	t.nexus = &nx;
+	t.out = out;
+	t.out_len = out_len;
+	t.edtl = out_len ? out_len : 1u << 20;
+	t.done = on_done;
+	scsi_execute(&t);
+	return &t;
+}
+
+static int illegal(const struct scsi_task *t)
+{
+	return t->status == SAM_STAT_CHECK_CONDITION && (t->sense[2] & 0x0f) == SENSE_ILLEGAL_REQUEST;
+}
+
+static void test_meta(void)
+{
+	struct mirror_meta m;
+	uint64_t gen;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/PC001.mirror", dir);
+	is_int(mirror_meta_open(path, DISK, &m), 0, "state file created");
+	ok(m.gen != 0 && m.peer_gen == 0 && m.nset == 0 && m.nchunks == 101,
+	   "new: a random generation, no peer generation, 101 chunks, no bit");
+	gen = m.gen;
+	is_int(mirror_meta_mark(&m, MIRROR_CHUNK - 512, 1024), 0, "mark a write across 2 chunks");
+	is_int((int)m.nset, 2, "two chunks dirty");
+	mirror_meta_mark(&m, 0, 512);
+	is_int((int)m.nset, 2, "marking a dirty chunk again changes nothing");
+	mirror_meta_mark(&m, DISK - 512, 512);
+	ok(mirror_meta_test(&m, 100), "the short last chunk can be marked");
+	mirror_meta_mark(&m, DISK, 4096);
+	is_int((int)m.nset, 3, "a range past the end marks nothing");
+	mirror_meta_mark_active(&m, 50 * (uint64_t)MIRROR_CHUNK, 512);
+	ok(!mirror_meta_test(&m, 50) && m.nset == 3, "the activity log is not dirty in memory");
+	is_int((int)mirror_meta_next(&m, 2), 100, "next set bit after 1 is 100");
+	is_int((int)mirror_meta_next(&m, 101), 101, "none after the end");
+	mirror_meta_set_gen(&m, gen + 1, gen, 0);
+	mirror_meta_close(&m);
+
+	is_int(mirror_meta_open(path, DISK, &m), 0, "reopened");
+	ok(m.gen == gen + 1 && m.peer_gen == gen, "generations survive a close");
+	ok(m.nset == 4 && mirror_meta_test(&m, 50),
+	   "after a restart the activity log counts as dirty (3 + 1)");
+	mirror_meta_clear(&m, 50);
+	mirror_meta_clear(&m, 0);
+	mirror_meta_writeback(&m, NULL, NULL);
+	mirror_meta_close(&m);
+	mirror_meta_open(path, DISK, &m);
+	ok(m.nset == 2 && !mirror_meta_test(&m, 0) && !mirror_meta_test(&m, 50),
+	   "write-back persists cleared bits");
+	{
+		uint8_t words[16] = { 0 };
+
+		words[0] = 0x05;	/* chunks 0 and 2 */
+		words[8 + 4] = 0x80;	/* chunk 64 + 39 = 103: past the end, dropped */
+		mirror_meta_merge(&m, 0, words, 2);
+		ok(mirror_meta_test(&m, 0) && mirror_meta_test(&m, 2) && m.nset == 4,
+		   "a peer's bitmap merges in, bits past the end ignored");
+	}
+	mirror_meta_clear_all(&m);
+	is_int((int)m.nset, 0, "clear all");
+	mirror_meta_close(&m);
+
+	is_int(mirror_meta_open(path, DISK + MIRROR_CHUNK, &m), -EINVAL,
+	       "a state file of another disk size is refused");
+	fd = open(path, O_WRONLY);
+	ok(fd >= 0 && pwrite(fd, "garbage!", 8, 0) == 8, "header damaged");
+	close(fd);
+	is_int(mirror_meta_open(path, DISK, &m), -EINVAL, "a damaged header is refused");
+	unlink(path);
+}
+
+static void test_wire(void)
+{
+	struct mp_state s = { .gen = 7, .peer_gen = 5, .flags = MIRROR_INCONSISTENT,
+			      .size = DISK, .nchunks = 101, .nset = 3 }, d;
+	uint8_t buf[MP_STATE_LEN + 1];
+
+	memset(s.fingerprint, 0xab, sizeof(s.fingerprint));
+	mp_state_encode(&s, buf);
+	is_int(mp_state_decode(buf, MP_STATE_LEN, &d), 0, "state round trip");
+	ok(d.gen == 7 && d.peer_gen == 5 && d.flags == MIRROR_INCONSISTENT && d.nset == 3 &&
+	   d.fingerprint[31] == 0xab, "fields kept");
+	is_int(mp_state_decode(buf, MP_STATE_LEN - 1, &d), -EINVAL, "short: refused");
+	is_int(mp_state_decode(buf, MP_STATE_LEN + 1, &d), -EINVAL, "long: refused");
+	is_int(mp_state_decode(NULL, 0, &d), -EINVAL, "nothing: refused");
+	buf[0] = 'X';
+	is_int(mp_state_decode(buf, MP_STATE_LEN, &d), -EINVAL, "bad magic: refused");
+	mp_state_encode(&s, buf);
+	buf[7] = 9;
+	is_int(mp_state_decode(buf, MP_STATE_LEN, &d), -EINVAL, "other version: refused");
+	s.nset = 102;
+	mp_state_encode(&s, buf);
+	is_int(mp_state_decode(buf, MP_STATE_LEN, &d), -EINVAL, "more bits set than chunks: refused");
+}
+
+static void test_replica(void)
+{
+	static struct scsi_lu lu;
+	static struct scsi_target tg;
+	static struct replica r;
+	struct mirror_meta m;
+	struct mp_state s, got;
+	struct scsi_task *t;
+	uint8_t cdb[16], out[MP_STATE_LEN];
+	uint64_t le;
+
+	snprintf(path, sizeof(path), "%s/PC002.mirror", dir);
+	mirror_meta_open(path, DISK, &m);
+	mirror_meta_mark(&m, 3 * (uint64_t)MIRROR_CHUNK, 512);
+	scsi_lu_init(&lu, &mem, "PC002/img");
+	tg.lu[0] = &lu;
+	tg.nlu = 1;
+	r.meta = &m;
+	r.st = &mem;
+	r.name = "PC002";
+	memset(r.fingerprint, 0x11, sizeof(r.fingerprint));
+
+	mp_cdb(cdb, MP_GET_STATE, 0, MP_STATE_LEN);
+	t = run(&tg, cdb, NULL, 0);
+	ok(illegal(t), "an LU without the replica hook refuses the vendor command");
+	replica_lu_attach(&lu, &r);
+	t = run(&tg, cdb, NULL, 0);
+	ok(t->status == SAM_STAT_GOOD && mp_state_decode(t->in, t->in_len, &got) == 0 &&
+	   got.gen == m.gen && got.nset == 1 && got.fingerprint[0] == 0x11,
+	   "GET STATE: our generation, bit count and fingerprint");
+
+	mp_cdb(cdb, MP_GET_BITMAP, 0, 16);
+	t = run(&tg, cdb, NULL, 0);
+	memcpy(&le, t->in, 8);
+	ok(t->status == SAM_STAT_GOOD && t->in_len == 16 && le64toh(le) == 1u << 3,
+	   "GET BITMAP: the words, little-endian");
+	mp_cdb(cdb, MP_GET_BITMAP, 0, 12);
+	ok(illegal(run(&tg, cdb, NULL, 0)), "GET BITMAP: a length not in words is refused");
+	mp_cdb(cdb, MP_GET_BITMAP, 3, 8);
+	ok(illegal(run(&tg, cdb, NULL, 0)), "GET BITMAP: a first word past the end is refused");
+	mp_cdb(cdb, MP_GET_BITMAP, 0, MP_BITMAP_MAX + 8);
+	ok(illegal(run(&tg, cdb, NULL, 0)), "GET BITMAP: too long is refused");
+
+	memset(&s, 0, sizeof(s));
+	s.gen = 42;
+	s.peer_gen = 42;
+	s.size = DISK;
+	s.nchunks = 101;
+	s.flags = MP_SET_CLEAR_BITMAP;
+	memset(s.fingerprint, 0x22, sizeof(s.fingerprint));
+	mp_state_encode(&s, out);
+	mp_cdb(cdb, MP_SET_STATE, 0, MP_STATE_LEN);
+	ok(illegal(run(&tg, cdb, out, MP_STATE_LEN)) && m.gen != 42,
+	   "SET STATE from a source over another base image is refused, nothing changed");
+	memset(s.fingerprint, 0x11, sizeof(s.fingerprint));
+	mp_state_encode(&s, out);
+	ok(illegal(run(&tg, cdb, out, MP_STATE_LEN - 8)) && m.gen != 42,
+	   "SET STATE with a short parameter list is refused");
+	out[0] ^= 0xff;
+	ok(illegal(run(&tg, cdb, out, MP_STATE_LEN)), "SET STATE with a bad magic is refused");
+	out[0] ^= 0xff;
+	t = run(&tg, cdb, out, MP_STATE_LEN);
+	ok(t->status == SAM_STAT_GOOD && m.gen == 42 && m.peer_gen == 42 && m.nset == 0,
+	   "SET STATE: the generation taken, the bitmap cleared");
+
+	mp_cdb(cdb, MP_RESET, 0, 0);
+	reset_rc = -EBUSY;
+	t = run(&tg, cdb, NULL, 0);
+	ok(t->status == SAM_STAT_BUSY && m.gen == 42, "RESET while the overlay is busy: BUSY");
+	reset_rc = 0;
+	t = run(&tg, cdb, NULL, 0);
+	ok(t->status == SAM_STAT_GOOD && resets == 2 && m.gen == 0 &&
+	   (m.flags & MIRROR_INCONSISTENT), "RESET: overlay discarded, copy inconsistent");
+	mp_cdb(cdb, 9, 0, 0);
+	ok(illegal(run(&tg, cdb, NULL, 0)), "an unknown service action is refused");
+	cdb[0] = 0xC7;
+	ok(illegal(run(&tg, cdb, NULL, 0)), "another vendor operation code is refused");
+	mirror_meta_close(&m);
+	unlink(path);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		skip_all("no temporary directory");
+	test_meta();
+	test_wire();
+	test_replica();
+	rmdir(dir);
+	return done_testing();
+}

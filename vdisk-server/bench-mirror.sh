@@ -1,0 +1,153 @@
+#!/bin/bash
+# make bench-mirror: what synchronous mirroring costs, on one pair in one run (network
+# namespaces of tests/mirror/mirror-lib.sh: vdiskd + standbyd on two servers, a client):
+#   4 KiB random writes at QD 1 and QD 32 through the service address, PC001 (hot standby,
+#   mirrored) against PC002 (not mirrored), both overlays filled first so neither pays for
+#   first writes; the HA link's round trip (ping) and TCP throughput (iperf3); resync
+#   throughput (the secondary's vdiskd away while BENCH_RESYNC_MB are written, then timed
+#   from "syncing" to "in-sync"); the client's stall at power cuts with deadtime 500ms.
+# Prints the figures, then each ratio against its goal from issue 7.
+# The HA link is shaped to BENCH_HA_RATE (default 1gbit, a GbE cable; "none": the bare veth,
+# far faster than any disk path). BENCH_SECONDS per write run (5), BENCH_CUTS (3).
+# Needs root.
+set -u
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$SRCDIR/build}
+[ "$(id -u)" = 0 ] || { echo "bench-mirror: needs root (network namespaces)" >&2; exit 1; }
+for t in vdiskd standbyd vdiskctl tests/helpers/mirror_seqio tests/helpers/pxe_ctl; do
+	[ -x "$BUILD/$t" ] || { echo "bench-mirror: $BUILD/$t not built (make all tests)" >&2; exit 1; }
+done
+command -v sqlite3 >/dev/null || { echo "bench-mirror: sqlite3 missing" >&2; exit 1; }
+command -v ping >/dev/null || { echo "bench-mirror: ping missing (iputils-ping)" >&2; exit 1; }
+source "$SRCDIR/tests/lib/tap.sh" >/dev/null
+MR_IMAGE_MB=${BENCH_IMAGE_MB:-256}
+source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_have_mirror || { echo "bench-mirror: this vdiskd has no --mirror-peer" >&2; exit 1; }
+
+SECS=${BENCH_SECONDS:-5}
+CUTS=${BENCH_CUTS:-3}
+RATE=${BENCH_HA_RATE:-1gbit}
+RESYNC_MB=${BENCH_RESYNC_MB:-128}
+BLOCKS=$((MR_IMAGE_MB * 256))
+say() { echo "$*"; }
+die() { echo "bench-mirror: $*" >&2; mr_show_logs >&2; exit 1; }
+
+sb_topology >/dev/null || die "topology"
+mr_setup || die "database"
+if [ "$RATE" != none ]; then
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" tc qdisc add dev ha0 root tbf rate "$RATE" burst 512kb \
+			latency 10ms || die "cannot shape ha0 to $RATE (BENCH_HA_RATE=none runs unshaped)"
+	done
+fi
+mr_vdiskd_start a primary
+mr_vdiskd_start b secondary
+sb_pair_up >/dev/null
+[ "$(sb_state a)" = active ] || die "a did not become active"
+mr_wait_mirror a in-sync 10000 || die "a's mirror not in sync"
+say "HA link: ${RATE/none/unshaped veth}; image ${MR_IMAGE_MB} MiB; write runs ${SECS} s"
+
+# ---- the HA link
+rtt_ms=$(ip netns exec "$NS_A" ping -c 50 -i 0.01 -q "$(mr_ha_addr b)" 2>/dev/null |
+	sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+[ -n "$rtt_ms" ] || die "ping over the HA link failed"
+say "HA link round trip (ping, 50 x): avg $rtt_ms ms"
+tcp_mbs=
+if command -v iperf3 >/dev/null; then
+	ip netns exec "$NS_B" iperf3 -s -1 -B "$(mr_ha_addr b)" -p 5201 >/dev/null 2>&1 &
+	srv=$!
+	sleep 0.3
+	# receiver line: "[ 5] 0.00-3.00 sec  337 MBytes  943 Mbits/sec  receiver"
+	mbit=$(ip netns exec "$NS_A" iperf3 -c "$(mr_ha_addr b)" -p 5201 -t 3 -f m 2>/dev/null |
+		awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
+	wait $srv 2>/dev/null
+	[ -n "$mbit" ] && tcp_mbs=$(awk -v m="$mbit" 'BEGIN { printf "%.1f", m / 8 }')
+	say "HA link TCP throughput (iperf3, 3 s, a -> b): ${mbit:-?} Mbit/s = ${tcp_mbs:-?} MB/s"
+else
+	say "HA link TCP throughput: iperf3 not installed (apt-get install iperf3)"
+fi
+
+# ---- 4 KiB random writes, mirrored against unmirrored
+for ini in "$MR_INI_HS" "$MR_INI_NOHS"; do
+	out=$(mr_seqio fill "$SB_VIP:3260" "$ini" /dev/null --first 0 --count "$BLOCKS" --qd 32 \
+		--quiet 2>&1)
+	[ "$(mr_field "$out" acked)" = "$BLOCKS" ] || die "prefill $ini: $out"
+done
+mr_wait_mirror a in-sync 20000 || die "not in sync after the prefill"
+declare -A IOPS LAT P99
+for qd in 1 32; do
+	for who in hs nohs; do
+		[ $who = hs ] && ini=$MR_INI_HS || ini=$MR_INI_NOHS
+		out=$(mr_seqio write "$SB_VIP:3260" "$ini" /dev/null --blocks "$BLOCKS" --qd $qd \
+			--seconds "$SECS" --quiet 2>&1)
+		[ "$(mr_field "$out" reconnects)" = 0 ] || die "qd $qd $who: session lost: $out"
+		IOPS[$who$qd]=$(mr_field "$out" iops)
+		LAT[$who$qd]=$(mr_field "$out" lat_avg_us)
+		P99[$who$qd]=$(mr_field "$out" p99_us)
+		printf '4 KiB randwrite QD%-2s %-12s %7s IOPS  avg %6s us  p99 %6s us\n' $qd \
+			"$([ $who = hs ] && echo mirrored || echo unmirrored)" "${IOPS[$who$qd]}" \
+			"${LAT[$who$qd]}" "${P99[$who$qd]}"
+	done
+done
+[ "$(mr_mirror_state a)" = in-sync ] || say "note: a's mirror is $(mr_mirror_state a) after the runs"
+
+# ---- resync: b's vdiskd away while RESYNC_MB are written, then back
+mr_vdiskd_stop b
+out=$(mr_seqio fill "$SB_VIP:3260" "$MR_INI_HS" /dev/null --first 0 --count $((RESYNC_MB * 256)) \
+	--qd 32 --quiet 2>&1)
+[ "$(mr_field "$out" acked)" = $((RESYNC_MB * 256)) ] || die "resync fill: $out"
+dirty=$(mr_client_field a PC001 dirty)
+t_start=$(date +%s%3N)
+mr_vdiskd_start b secondary
+t_sync= t_done=
+for _ in $(seq 6000); do
+	st=$(mr_mirror_state a)
+	[ -z "$t_sync" ] && [ "$st" = syncing ] && t_sync=$(date +%s%3N)
+	[ "$st" = in-sync ] && { t_done=$(date +%s%3N); break; }
+	sleep 0.01
+done
+[ -n "$t_done" ] || die "no in-sync within 60 s of b's return"
+line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+resync_ms=$((t_done - ${t_sync:-$t_start}))
+[ "$resync_ms" -gt 0 ] || resync_ms=1
+resync_mbs=$(awk -v mb="$RESYNC_MB" -v ms="$resync_ms" 'BEGIN { printf "%.1f", mb * 1.048576 / (ms / 1000) }')
+from="syncing began"
+[ -n "$t_sync" ] || from="b's vdiskd started (syncing never seen)"
+say "resync: $RESYNC_MB MiB written while b was away ($dirty dirty chunks), in sync" \
+	"$resync_ms ms after $from ($((t_done - t_start)) ms after b's start): $resync_mbs MB/s"
+say "  a: $line"
+
+# ---- stall at power cuts (deadtime SB_DEADTIME)
+act=a max_stall=0 stalls="" lost_any=0
+for i in $(seq "$CUTS"); do
+	mr_one_cut "$act" "$SB_DIR/stall.log" "cut$i" >/dev/null || die "cut $i: the writer did not run"
+	stalls="$stalls ${CUT_STALL}"
+	[ "$CUT_LOST" = 0 ] || lost_any=1
+	max_stall=$(awk -v a="$max_stall" -v b="$CUT_STALL" 'BEGIN { print (b > a) ? b : a }')
+	say "power cut $i of $act: takeover $CUT_TAKEOVER ms, client stall $CUT_STALL ms, lost $CUT_LOST"
+	[ "$i" = "$CUTS" ] && break
+	mr_bring_back "$act" || die "cut $i: $act did not come back in sync"
+	act=$(mr_other "$act")
+done
+
+# ---- ratios against the goals
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+verdict() { [ "$1" = 1 ] && echo "goal met" || echo "GOAL MISSED"; }
+echo
+r=$(ratio "${IOPS[hs32]}" "${IOPS[nohs32]}")
+say "mirrored/unmirrored QD32 IOPS: $r (goal >= 0.75): $(verdict "$(awk -v r="$r" 'BEGIN { print r >= 0.75 }')")"
+r=$(ratio "${LAT[hs1]}" "${LAT[nohs1]}")
+limit=$(awk -v u="${LAT[nohs1]}" -v rtt="$rtt_ms" 'BEGIN { printf "%.0f", 1.3 * u + rtt * 1000 }')
+say "QD1 latency mirrored/unmirrored: $r; mirrored ${LAT[hs1]} us vs 1.3 x ${LAT[nohs1]} us" \
+	"+ RTT $rtt_ms ms = $limit us: $(verdict "$(awk -v m="${LAT[hs1]}" -v l="$limit" 'BEGIN { print m <= l }')")"
+if [ -n "$tcp_mbs" ]; then
+	r=$(ratio "$resync_mbs" "$tcp_mbs")
+	say "resync/TCP throughput: $resync_mbs / $tcp_mbs MB/s = $r (goal >= 0.8):" \
+		"$(verdict "$(awk -v r="$r" 'BEGIN { print r >= 0.8 }')")"
+else
+	say "resync/TCP throughput: not measured (no iperf3)"
+fi
+say "client stall at a power cut, deadtime $SB_DEADTIME:$stalls ms; longest $max_stall ms" \
+	"(goal < 1000): $(verdict "$(awk -v s="$max_stall" 'BEGIN { print s < 1000 }')")"
+[ "$lost_any" = 0 ] || say "WRITES LOST at a power cut (see above)"
+sb_logs_clean || say "SANITIZER REPORTS in the daemon logs (above)"
