@@ -34,6 +34,7 @@ enum { OPT_PEER = OPT_FIRST_CMD, OPT_SECRET, OPT_RATE };
 struct sync {
 	struct cli *cli;
 	const char *image;
+	const char *portal;		/* the peer's ADDR:PORT */
 	int fd;				/* our image file */
 	uint64_t size, nblocks;
 	struct iscsi_context *iscsi;
@@ -338,6 +339,12 @@ static int finish(struct sync *s)
 	printf("image %s: %llu blocks compared, %llu sent (%.1f MiB), identical\n", s->image,
 	       (unsigned long long)s->compared, (unsigned long long)s->sent,
 	       (double)s->bytes / (1024.0 * 1024.0));
+	/* the peer's copy changed: the admin's record says so (not fatal: the sync is done) */
+	if (db_event_add(s->cli->db, "info", "vdiskctl", "image sync %s to %s: %llu blocks "
+			 "compared, %llu sent, identical", s->image, s->portal,
+			 (unsigned long long)s->compared, (unsigned long long)s->sent) != 0)
+		fprintf(stderr, "vdiskctl image sync: warning: recording the event: %s\n",
+			db_errmsg(s->cli->db));
 	return EXIT_OK;
 }
 
@@ -388,7 +395,7 @@ int image_sync(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage(cli, "expected one image name");
 	s.image = argv[optind];
-	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
+	if ((rc = cli_open_db(cli, 0)))		/* writable: the events table */
 		return rc;
 	if (db_image_by_name(cli->db, s.image, &img))
 		return cli_fail(cli, "no image '%s'", s.image);
@@ -426,6 +433,7 @@ int image_sync(struct cli *cli, int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s.start);
 	s.shown = s.start;
+	s.portal = portal;
 	rc = login(&s, portal, target, secret);
 	if (!rc)
 		rc = finish(&s);

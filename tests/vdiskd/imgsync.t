@@ -41,6 +41,7 @@ mkdb() {
 	V image add other --path "$dir/other.img"
 	V client add --name PC001 --mac 52:54:00:00:00:01 --image win10 --hot-standby on
 	V client add --name PC002 --mac 52:54:00:00:00:02 --image other --hot-standby on
+	V client add --name PC003 --mac 52:54:00:00:00:03 --image big --hot-standby on
 }
 
 head -c 16M /dev/urandom >"$tmp/win10.src"
@@ -143,6 +144,8 @@ is "$(cat "$tmp/out")" "image win10: 256 blocks compared, 5 sent (0.3 MiB), iden
 	"sync win10: 5 of 256 blocks sent"
 cmp -s "$tmp/a/win10.img" "$tmp/b/win10.img"; ok $? "b's win10 is now a's, byte for byte"
 grep -q "image win10: 256/256 blocks compared, 5 sent" "$tmp/err"; ok $? "progress on stderr"
+VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" events | grep -q "image sync win10 to $B_REP: 256 blocks compared, 5 sent"
+ok $? "the sync is in a's events"
 sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is "$(cat "$tmp/out")" "image win10: 256 blocks compared, 0 sent (0.0 MiB), identical" \
 	"a second run sends nothing"
@@ -197,6 +200,26 @@ diag "resumed run: ${sent:-?} of 1024 blocks still to send; $(tail -1 "$tmp/err"
 [ -n "$sent" ] && [ "$sent" -gt 0 ] && [ "$sent" -lt 1024 ]
 ok $? "the resumed run sends only what the killed one had not (${sent:-none} < 1024)"
 cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is now a's"
+
+# while big is being synced, b refuses to be the replica of PC003 (image big)
+truncate -s 0 "$tmp/b/big.img"
+truncate -s 64M "$tmp/b/big.img"
+VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
+	--rate 30 >"$tmp/out" 2>"$tmp/err" &
+cli=$!
+refused() { ctlb status | awk '/^refused /{print $2}'; }
+r0=$(refused)
+sleep 0.3
+RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc003 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 1 \
+	>/dev/null 2>&1
+r1=$(refused)
+ctlb status | grep -q "^replica-client PC003"; [ $? -ne 0 ]
+ok $? "during the sync b opens no replica of PC003 (image big)"
+[ "$r1" -gt "$r0" ]; ok $? "b refused PC003's replication logins ($r0 -> $r1 refusals)"
+kill -0 $cli 2>/dev/null; ok $? "(the sync was still running then)"
+wait $cli
+is $? 0 "a sync with a hot-standby client of that image logged in on a: exit 0"
+cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is a's again"
 
 # b promoted during a sync: the sync session is dropped, the CLI fails
 truncate -s 0 "$tmp/b/big.img"
