@@ -3,11 +3,14 @@
  * file as LU 0 of "<target_iqn>:image.<NAME>" on its replica listener (HA link, CHAP with the
  * pair secret) and answers READ DIGESTS (vdisk-server/image_sync_proto.h). Each batch of
  * blocks is compared just before it is sent, so a run that was cut short is resumed by
- * running it again: it sends what still differs. A final pass compares everything again. */
+ * running it again: it sends what still differs. A final pass compares everything again.
+ * libiscsi's asynchronous API lets both sides hash a batch at the same time and puts all the
+ * batch's writes in flight together. */
 #include <errno.h>
 #include <fcntl.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,9 @@ struct sync {
 	uint8_t *buf;			/* our blocks of one batch: IS_MAX_BLOCKS * IS_BLOCK */
 	uint8_t ours[IS_MAX_BLOCKS][IS_DIGEST_LEN];
 	uint8_t theirs[IS_MAX_BLOCKS][IS_DIGEST_LEN];
+	uint32_t asked;			/* digests of the READ DIGESTS in flight */
+	int inflight;			/* asynchronous commands sent, not completed */
+	char err[320];			/* the first failure of one of them */
 	uint64_t compared, sent, bytes;
 	double rate;			/* bytes per second, 0: no cap */
 	struct timespec start, shown;
@@ -185,8 +191,85 @@ static int login(struct sync *s, const char *portal, const char *target, const c
 	return 0;
 }
 
-/* The peer's digests of count blocks from first into s->theirs. */
-static int peer_digests(struct sync *s, uint64_t first, uint32_t count)
+/* Keeps the first failure of an asynchronous command in s->err. */
+static void note_failure(struct sync *s, struct scsi_task *t, int status, const char *what)
+{
+	const char *e;
+
+	if (s->err[0])
+		return;
+	if (t && status == SCSI_STATUS_CHECK_CONDITION) {
+		snprintf(s->err, sizeof(s->err), "%s: the peer answered %s (asc/ascq %04x)", what,
+			 scsi_sense_key_str(t->sense.key), t->sense.ascq);
+	} else if (!t || status > 0xff) {
+		/* libiscsi's own statuses (cancelled, error): the session, not the command */
+		e = iscsi_get_error(s->iscsi);
+		snprintf(s->err, sizeof(s->err), "%s: %s (the peer's vdiskd log says why: "
+			 "promoted, restarted, or the link went down; run it again to resume)", what,
+			 e && *e ? e : "the session was closed");
+	} else {
+		snprintf(s->err, sizeof(s->err), "%s: the peer answered status 0x%02x", what,
+			 status);
+	}
+}
+
+static void digests_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
+{
+	struct sync *s = priv;
+	struct scsi_task *t = command_data;
+
+	(void)iscsi;
+	s->inflight--;
+	if (status != SCSI_STATUS_GOOD || !t)
+		note_failure(s, t, status, "asking the peer for digests");
+	else if (t->datain.size != (int)(s->asked * IS_DIGEST_LEN))
+		snprintf(s->err, sizeof(s->err), "the peer sent %d bytes of digests for %u blocks",
+			 t->datain.size, s->asked);	/* the only command in flight: no err yet */
+	else
+		memcpy(s->theirs, t->datain.data, s->asked * IS_DIGEST_LEN);
+	if (t)
+		scsi_free_scsi_task(t);
+}
+
+static void write_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
+{
+	struct sync *s = priv;
+
+	(void)iscsi;
+	s->inflight--;
+	if (status != SCSI_STATUS_GOOD)
+		note_failure(s, command_data, status, "writing to the peer");
+	if (command_data)
+		scsi_free_scsi_task(command_data);
+}
+
+/* Runs libiscsi until every command sent has completed (or, with wait 0, only what can be
+ * done now: queued commands go out only from iscsi_service). The first failure, if any. */
+static int run_iscsi(struct sync *s, int wait)
+{
+	while (s->inflight > 0) {
+		struct pollfd pfd = { .fd = iscsi_get_fd(s->iscsi),
+				      .events = (short)iscsi_which_events(s->iscsi) };
+		/* a wake-up a second at least: libiscsi checks its timeouts in iscsi_service */
+		int n = poll(&pfd, 1, wait ? 1000 : 0);
+
+		if (!wait && n == 0)
+			break;
+
+		if (n < 0 && errno != EINTR)
+			return cli_fail(s->cli, "poll: %s", strerror(errno));
+		if (n >= 0 && iscsi_service(s->iscsi, n > 0 ? pfd.revents : 0) < 0) {
+			note_failure(s, NULL, SCSI_STATUS_ERROR, "talking to the peer");
+			break;
+		}
+		if (!wait)
+			break;
+	}
+	return s->err[0] ? cli_fail(s->cli, "%s", s->err) : 0;
+}
+
+/* Asks for the peer's digests of count blocks from first (into s->theirs, by digests_cb). */
+static int ask_digests(struct sync *s, uint64_t first, uint32_t count)
 {
 	uint8_t cdb[16];
 	struct scsi_task *t;
@@ -195,19 +278,12 @@ static int peer_digests(struct sync *s, uint64_t first, uint32_t count)
 	t = scsi_create_task(16, cdb, SCSI_XFER_READ, count * IS_DIGEST_LEN);
 	if (!t)
 		return cli_fail(s->cli, "out of memory");
-	if (!iscsi_scsi_command_sync(s->iscsi, 0, t, NULL)) {
-		/* whether libiscsi still holds t is not said: left to the exit that follows */
+	s->asked = count;
+	if (iscsi_scsi_command_async(s->iscsi, 0, t, digests_cb, NULL, s) < 0) {
+		scsi_free_scsi_task(t);
 		return cli_fail(s->cli, "asking the peer for digests: %s", iscsi_get_error(s->iscsi));
 	}
-	if (t->status != SCSI_STATUS_GOOD)
-		return cmd_failed(s, t, "asking the peer for digests (is it a vdiskd with image sync?)");
-	if (t->datain.size != (int)(count * IS_DIGEST_LEN)) {
-		scsi_free_scsi_task(t);
-		return cli_fail(s->cli, "the peer sent %d bytes of digests for %u blocks",
-				t->datain.size, count);
-	}
-	memcpy(s->theirs, t->datain.data, count * IS_DIGEST_LEN);
-	scsi_free_scsi_task(t);
+	s->inflight++;
 	return 0;
 }
 
@@ -237,8 +313,7 @@ static int our_digests(struct sync *s, uint64_t first, uint32_t count)
 	return 0;
 }
 
-/* Sends n blocks from block first (index i of the batch in s->buf), then waits as long as
- * --rate asks. */
+/* Sends n blocks from block first (index i of the batch in s->buf); write_cb completes it. */
 static int send_run(struct sync *s, uint64_t first, uint32_t i, uint32_t n)
 {
 	uint64_t off = first * IS_BLOCK;
@@ -247,24 +322,29 @@ static int send_run(struct sync *s, uint64_t first, uint32_t i, uint32_t n)
 
 	if (len > s->size - off)
 		len = s->size - off;	/* the short last block: whole sectors (checked) */
-	t = iscsi_write16_sync(s->iscsi, 0, off / SECTOR, s->buf + (size_t)i * IS_BLOCK,
-			       (uint32_t)len, SECTOR, 0, 0, 0, 0, 0);
-	if (!t || t->status != SCSI_STATUS_GOOD)
-		return cmd_failed(s, t, "writing to the peer");
-	scsi_free_scsi_task(t);
+	t = iscsi_write16_task(s->iscsi, 0, off / SECTOR, s->buf + (size_t)i * IS_BLOCK,
+			       (uint32_t)len, SECTOR, 0, 0, 0, 0, 0, write_cb, s);
+	if (!t)
+		return cli_fail(s->cli, "writing to the peer: %s", iscsi_get_error(s->iscsi));
+	s->inflight++;
 	s->sent += n;
 	s->bytes += len;
-	if (s->rate > 0) {
-		double ahead = (double)s->bytes / s->rate - since(&s->start);
-
-		if (ahead > 0) {
-			struct timespec ts = { (time_t)ahead,
-					       (long)((ahead - (double)(time_t)ahead) * 1e9) };
-
-			nanosleep(&ts, NULL);
-		}
-	}
 	return 0;
+}
+
+/* With --rate: waits until the bytes sent so far fit the cap. */
+static void pace(struct sync *s)
+{
+	double ahead;
+
+	if (s->rate <= 0)
+		return;
+	ahead = (double)s->bytes / s->rate - since(&s->start);
+	if (ahead > 0) {
+		struct timespec ts = { (time_t)ahead, (long)((ahead - (double)(time_t)ahead) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void progress(struct sync *s, int force)
@@ -278,7 +358,8 @@ static void progress(struct sync *s, int force)
 }
 
 /* One pass over the image: compares every block; with send, writes the ones that differ.
- * *differ gets how many differed. */
+ * *differ gets how many differed. Per batch the peer hashes its blocks while we hash ours,
+ * and the batch's writes are all in flight at once. */
 static int pass(struct sync *s, int send, uint64_t *differ)
 {
 	*differ = 0;
@@ -287,7 +368,8 @@ static int pass(struct sync *s, int send, uint64_t *differ)
 				 (uint32_t)(s->nblocks - first) : IS_MAX_BLOCKS;
 		int rc;
 
-		if ((rc = peer_digests(s, first, count)) || (rc = our_digests(s, first, count)))
+		if ((rc = ask_digests(s, first, count)) || (rc = run_iscsi(s, 0)) ||
+		    (rc = our_digests(s, first, count)) || (rc = run_iscsi(s, 1)))
 			return rc;
 		for (uint32_t i = 0; i < count;) {
 			uint32_t n = 0;
@@ -305,6 +387,10 @@ static int pass(struct sync *s, int send, uint64_t *differ)
 			i += n;
 		}
 		if (send) {
+			/* s->buf is the writes' data: the next batch reads into it after this */
+			if ((rc = run_iscsi(s, 1)))
+				return rc;
+			pace(s);
 			s->compared += count;
 			progress(s, 0);
 		}
