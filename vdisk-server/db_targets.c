@@ -380,6 +380,19 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 	disk_close(dt, d);
 }
 
+/* Whether disk d reads image, whose file is sb (two image names may name one file). */
+static int disk_reads(struct db_targets *dt, const struct client_disk *d, const char *image,
+		      const struct stat *sb)
+{
+	struct db_image other;
+	struct stat osb;
+
+	if (strcmp(d->image, image) == 0)
+		return 1;
+	return sb && db_image_by_name(dt->db, d->image, &other) == 0 &&
+	       stat(other.path, &osb) == 0 && osb.st_dev == sb->st_dev && osb.st_ino == sb->st_ino;
+}
+
 /* `vdiskctl image sync` on the peer writes our copy of a base image: only while we are
  * secondary and no disk here reads that image (image_sync_target.h). */
 static int sync_attach(struct db_targets *dt, const char *initiator, const char *target_name,
@@ -387,14 +400,17 @@ static int sync_attach(struct db_targets *dt, const char *initiator, const char 
 {
 	char why[2 * DB_NAME_MAX + 80];
 	struct db_image img;
+	struct stat sb;
+	int have_sb;
 
 	if (!dt->secondary)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "image sync refused: this server is primary (it serves that image)");
 	if (db_image_by_name(dt->db, image, &img) < 0)
 		return refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "image sync: no such image here");
+	have_sb = stat(img.path, &sb) == 0;
 	for (struct client_disk *d = dt->disks; d; d = d->next) {
-		if (strcmp(d->image, image) == 0) {
+		if (disk_reads(dt, d, image, have_sb ? &sb : NULL)) {
 			snprintf(why, sizeof(why), "image sync of %s refused: client %s's disk "
 				 "uses that image", image, d->name);
 			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);

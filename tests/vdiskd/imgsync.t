@@ -39,6 +39,7 @@ mkdb() {
 	V image add win10 --path "$dir/win10.img"
 	V image add big --path "$dir/big.img"
 	V image add other --path "$dir/other.img"
+	V image add alias --path "$dir/other.img"	# another name for the same file
 	V client add --name PC001 --mac 52:54:00:00:00:01 --image win10 --hot-standby on
 	V client add --name PC002 --mac 52:54:00:00:00:02 --image other --hot-standby on
 	V client add --name PC003 --mac 52:54:00:00:00:03 --image big --hot-standby on
@@ -167,6 +168,12 @@ is $? 1 "image in use on the peer: exit 1"
 grep -q "image sync of other refused: client PC002's disk uses that image" "$tmp/b.log"
 ok $? "b logs which client's disk uses the image"
 is "$(sum "$tmp/b/other.img")" "$before" "image in use: b's copy unchanged"
+r0=$(ctlb status | awk '/^refused /{print $2}')
+sync_img alias --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
+is $? 1 "the same file under another image name: exit 1"
+r1=$(ctlb status | awk '/^refused /{print $2}')
+[ "$r1" -gt "$r0" ]; ok $? "b refused it ($r0 -> $r1 refusals)"
+is "$(sum "$tmp/b/other.img")" "$before" "another name: b's copy unchanged"
 kill $hold2 2>/dev/null
 
 # the peer's file is not whole sectors: refused there, nothing changed (after the in-use
