@@ -197,7 +197,6 @@ static void out_io(struct ev_io *io, uint32_t events)
 		}
 		s->sent++;
 		s->shipped_seq = r.db_seq;
-		s->peer_gen = d->peer_msg.boot_gen;
 		s->last_bytes = (unsigned long)c->len;
 		s->last_total_ms = ms_since(c->started_us);
 		log_info("DB change_seq %lld shipped to %s: %zu bytes in %u ms (snapshot %u ms)",
@@ -286,16 +285,29 @@ static void on_poll(struct ev_timer *t)
 	 * another version (its DB restored, a transfer lost) once the last answer is old
 	 * enough for its heartbeats to reflect it. */
 	if (seq != s->shipped_seq ||
-	    (d->peer_msg.db_seq != seq && now - s->out_end_ms > recheck))
+	    (d->peer_msg.db_seq != seq && now - s->out_end_ms > recheck)) {
+		/* Normally the standby holds what we shipped last, or less (it was away). More
+		 * means it took edits of its own, likely as the active node while we were
+		 * away: ours still wins (we hold the role), but the admin must hear of it. */
+		if (d->peer_msg.db_seq > seq && !s->newer_warned) {
+			s->newer_warned = 1;
+			sb_event(d, LOG_WARNING, "DB: %s's database is at change_seq %lld, ours at "
+				 "%lld: replacing it with ours (its edits since are lost)", d->cfg.peer,
+				 (long long)d->peer_msg.db_seq, (long long)seq);
+		}
 		out_start(d);
+	}
 }
 
 void sb_ship_heard(struct standbyd *d, const struct hb_msg *msg, int was_alive)
 {
 	struct sb_ship *s = &d->ship;
 
-	if (!was_alive || msg->boot_gen != s->peer_gen)
+	if (!was_alive || msg->boot_gen != s->peer_gen) {
+		s->peer_gen = msg->boot_gen;
 		s->shipped_seq = -1;
+		s->newer_warned = 0;
+	}
 }
 
 /* ---- receiver (standby node) ---- */

@@ -56,7 +56,8 @@ struct sb_ship {
 	struct ship_apply apply;
 	struct ev_io apply_io;
 	int64_t shipped_seq;		/* the peer confirmed it holds this; -1 unknown */
-	uint64_t peer_gen;		/* peer's boot generation when shipped_seq was set */
+	uint64_t peer_gen;		/* peer's boot generation shipped_seq is about */
+	int newer_warned;		/* said once per peer arrival that its DB was ahead */
 	uint64_t out_end_ms, retry_at_ms;
 	struct log_ratelimit rl_out, rl_in;	/* a peer away fails every retry */
 	/* figures for status */

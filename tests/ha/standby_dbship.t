@@ -127,8 +127,42 @@ check "a socket nobody listens on: allowed" -- \
 sleep 1
 ok "$("$CTL" --db "$SB_DIR/a.db" setting get auto_register 2>/dev/null | grep -q on; [ $? = 1 ]; echo $?)" \
 	"a change in b's DB is not shipped to a"
+wait_event() {
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		"$CTL" --db "$1" events | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "a overwrites b's own edit and records that b's DB was ahead" -- \
+	wait_event "$SB_DIR/a.db" "DB: b's database is at change_seq" 5000
+check "b's own edit is gone" -- bash -c \
+	"! '$CTL' --db '$SB_DIR/b.db' setting get auto_register 2>/dev/null | grep -q on"
 ok "$(grep -q 'peer a dead\|peer b dead' "$SB_DIR"/a.log "$SB_DIR"/b.log; [ $? = 1 ]; echo $?)" \
 	"heartbeats kept flowing (neither node saw the other dead)"
+
+# After a takeover the direction reverses: b, now active, takes edits and ships them to a when
+# a comes back (standing by: auto_failback is off); a refuses edits then.
+sb_power_cut a
+check "b takes over" -- sb_wait_state b active 3000
+check "edits allowed on b now that it is active" -- \
+	on b "$SB_DIR/b.db" client set --name PC001 --ip 10.77.0.99
+sb_power_on a
+SB_DB=$SB_DIR/a.db sb_start a
+check "a back, standing by" -- sb_wait_state a standby 3000
+a_has_ip() {
+	local end=$(( $(date +%s%3N) + 3000 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		"$CTL" --db "$SB_DIR/a.db" client show PC001 | grep -q '^ip: *10.77.0.99$' && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "b's edit reached a's DB" -- a_has_ip
+out=$(on a "$SB_DIR/a.db" setting set k v 2>&1)
+is "$?:$out" "1:vdiskctl setting set: this server is the standby (active: b); make changes on b" \
+	"a, standing by, refuses edits and names b"
 grep -i "DB" "$SB_DIR"/b.log | tail -8 | sed "s/^/# /"
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -29,7 +29,8 @@
  * and that is no loss as long as every sector holds the acknowledged seq or a later one.
  * Two writes to one block are never in flight together, so a block's seq only grows.
  *
- * write and fill end with one line: acked, reissued, reconnects, errors, lun_changed (READ
+ * write and fill end with one line: acked, reissued, reconnects (sessions lost after they
+ * were up), logins (attempts, the first included), errors, lun_changed (READ
  * CAPACITY or the unit serial number differ from the first session's), stall_ms (the longest
  * gap between two acknowledged writes: what a client feels during a failover), iops and
  * latency (avg, p50, p99 in microseconds). */
@@ -91,7 +92,7 @@ struct conn {
 	uint64_t down_since;	/* ns: last time a usable session went away */
 	uint64_t retry_at;
 	uint64_t last_progress;	/* ns: last completion, or first submit when idle */
-	unsigned reconnects, probes_left;
+	unsigned logins, lost, probes_left;	/* lost: sessions dropped after they were up */
 	struct scsi_task *probe;
 	char why[160];
 };
@@ -116,7 +117,7 @@ static volatile sig_atomic_t stop_requested;
 /* Run state: the work cursor, counters, and what the first session showed of the LUN. */
 static uint64_t next_seq = 1, cursor, rng, isid_rnd;
 static uint64_t acked, reissued, errors, lun_changed, lost, checked;
-static uint64_t first_ack, last_ack, max_gap, lat_sum;
+static uint64_t last_ack, max_gap, lat_sum;
 static uint64_t lun_blocks, lun_bsize;	/* from READ CAPACITY: count and size of the LUN's blocks */
 static char lun_serial[256];
 static int have_identity, exhausted;
@@ -125,6 +126,15 @@ static uint64_t *maxseq;	/* verify: last acknowledged seq per block, 0 = never w
 static uint64_t maxseq_len;
 static uint64_t *blockhash;	/* digest: a hash of each block read */
 static int log_fd = -1;
+
+/* LeakSanitizer (make check-asan) reads this: libiscsi 1.19's iscsi_destroy_context forgets,
+ * without freeing, the state of a full connect still under way (24 bytes), and giving up on
+ * a login that takes too long is this program's job. The leak is libiscsi's. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libiscsi.so\n";
+}
 
 static uint64_t now_ns(void)
 {
@@ -307,8 +317,10 @@ static void drop(const char *why)
 		fprintf(stderr, "mirror_seqio: session dropped: %s\n", why);
 		snprintf(last_why, sizeof(last_why), "%s", why);
 	}
-	if (cn.state == L_UP)
+	if (cn.state == L_UP) {
 		cn.down_since = now;
+		cn.lost++;
+	}
 	/* Callbacks that run while the context goes see a stale ctx and only free their task. */
 	cn.ctx = NULL;
 	iscsi_destroy_context(old);
@@ -442,7 +454,7 @@ static int start_connect(void)
 	cn.ctx = ctx;
 	cn.state = L_CONNECTING;
 	cn.since = now_ns();
-	cn.reconnects++;
+	cn.logins++;
 	if (iscsi_full_connect_async(ctx, o.portal, (int)o.lun, connect_done, NULL) < 0) {
 		snprintf(cn.why, sizeof(cn.why), "connect: %s", iscsi_get_error(ctx));
 		cn.failed = 1;
@@ -514,8 +526,6 @@ lost_block:
 		goto out;
 	}
 	log_append(s->block, s->seq);
-	if (!first_ack)
-		first_ack = now;
 	if (last_ack && now - last_ack > max_gap)
 		max_gap = now - last_ack;
 	last_ack = now;
@@ -660,7 +670,7 @@ static void report(uint64_t t_start, int complete)
 		return;
 	}
 	if (o.mode == M_HOLD) {
-		printf("held reconnects %u\n", cn.reconnects ? cn.reconnects - 1 : 0);
+		printf("held reconnects %u\n", cn.lost);
 		return;
 	}
 	if (o.mode == M_DIGEST) {
@@ -676,9 +686,9 @@ static void report(uint64_t t_start, int complete)
 		return;
 	}
 	qsort(lat_us, n, sizeof(*lat_us), cmp_u32);
-	printf("acked %" PRIu64 " reissued %" PRIu64 " reconnects %u errors %" PRIu64
+	printf("acked %" PRIu64 " reissued %" PRIu64 " reconnects %u logins %u errors %" PRIu64
 	       " lun_changed %" PRIu64 " stall_ms %.1f iops %.0f lat_avg_us %" PRIu64
-	       " p50_us %u p99_us %u\n", acked, reissued, cn.reconnects ? cn.reconnects - 1 : 0,
+	       " p50_us %u p99_us %u\n", acked, reissued, cn.lost, cn.logins,
 	       errors, lun_changed, (double)max_gap / 1e6, el > 0 ? (double)acked / el : 0,
 	       acked ? lat_sum / acked : 0, n ? lat_us[n / 2] : 0, n ? lat_us[n * 99 / 100] : 0);
 }
@@ -759,6 +769,8 @@ static int run(void)
 	if (cn.state != L_UP && last_ack && now - last_ack > max_gap)
 		max_gap = now - last_ack;
 	report(t_start, rc == 0);
+	/* Now: a sanitizer's report at exit ends the process without flushing stdio. */
+	fflush(stdout);
 	/* No logout: a server that died at the very end would leave it waiting forever. */
 	o.quiet = 1;
 	drop("done");

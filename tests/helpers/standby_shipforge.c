@@ -76,13 +76,10 @@ int main(int argc, char **argv)
 	to.sin_port = htons((uint16_t)atoi(argv[3]));
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
+	    read_full(fd, nonce, sizeof(nonce))) {
 		printf("closed\n");
-		return 0;
-	}
-	if (read_full(fd, nonce, sizeof(nonce))) {
-		printf("closed\n");
-		return 0;
+		goto out;
 	}
 	memset(&h, 0, sizeof(h));
 	h.key_index = (uint8_t)idx;
@@ -103,16 +100,15 @@ int main(int argc, char **argv)
 	/* The receiver may close as soon as the header is refused: later writes may fail. */
 	if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
 	    write(fd, snap, len) != (ssize_t)len || write(fd, mac, sizeof(mac)) != sizeof(mac) ||
-	    read_full(fd, reply, sizeof(reply))) {
+	    read_full(fd, reply, sizeof(reply)))
 		printf("closed\n");
-		return 0;
-	}
-	if (ship_reply_decode(reply, sizeof(reply), &ak.keys[idx], nonce, &r) != SHIP_OK)
+	else if (ship_reply_decode(reply, sizeof(reply), &ak.keys[idx], nonce, &r) != SHIP_OK)
 		printf("bad answer\n");
 	else if (r.status == 0)
 		printf("applied %lld\n", (long long)r.db_seq);
 	else
 		printf("refused %d %lld\n", r.status, (long long)r.db_seq);
+out:
 	close(fd);
 	db_ship_free(snap);
 	db_close(db);

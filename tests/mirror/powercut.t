@@ -40,7 +40,7 @@ everything_off() {
 mr_vdiskd_start a primary nomirror
 mr_vdiskd_start b secondary nomirror
 sb_pair_up
-mr_one_cut a "$SB_DIR/control.log" control
+mr_one_cut a "$SB_DIR/control.seq" control
 ok "$([ "$CUT_LOST" != x ] && [ "$CUT_LOST" -gt 0 ]; echo $?)" \
 	"control (no mirror): the check finds lost writes after a cut ($CUT_LOST lost)"
 ok "$([ "$CUT_LUNCHG" = 0 ]; echo $?)" "control: the client saw the same LUN after the takeover"
@@ -60,7 +60,7 @@ sb_pair_up
 check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 10000
 act=a lost_total=0 bad=0 max_stall=0 stalls=""
 for i in $(seq "$CUTS"); do
-	if ! mr_one_cut "$act" "$SB_DIR/mirrored.log" "cut$i"; then
+	if ! mr_one_cut "$act" "$SB_DIR/mirrored.seq" "cut$i"; then
 		ok 1 "cut $i of $act: the writer ran"
 		bad=1
 		break
