@@ -398,6 +398,19 @@ static int pass(struct sync *s, int send, uint64_t *differ)
 	return 0;
 }
 
+/* --dry-run: one comparison, nothing sent. */
+static int compare_only(struct sync *s)
+{
+	uint64_t differ;
+	int rc = pass(s, 0, &differ);
+
+	if (rc)
+		return rc;
+	printf("image %s: %llu blocks compared, %llu differ (dry run, nothing sent)\n", s->image,
+	       (unsigned long long)s->nblocks, (unsigned long long)differ);
+	return EXIT_OK;
+}
+
 static int finish(struct sync *s)
 {
 	struct scsi_task *t;
@@ -405,6 +418,8 @@ static int finish(struct sync *s)
 	double secs;
 	int rc;
 
+	if (s->cli->dry_run)
+		return compare_only(s);
 	if ((rc = pass(s, 1, &differ)))
 		return rc;
 	progress(s, 1);
@@ -440,6 +455,7 @@ int image_sync(struct cli *cli, int argc, char **argv)
 		{ "peer", required_argument, NULL, OPT_PEER },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		CLI_COMMON_OPTS
 	};
 	const char *secret_path = SYNC_SECRET;
@@ -455,19 +471,22 @@ int image_sync(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		if (opt == OPT_HELP) {
 			printf("usage: vdiskctl image sync NAME [--peer ADDR:PORT] [--secret FILE] "
-			       "[--rate MBPS]\n"
+			       "[--rate MBPS] [--dry-run]\n"
 			       "  makes the peer server's file for image NAME identical to ours,\n"
 			       "  sending only the 64 KiB blocks that differ; run it again to resume\n"
 			       "  --peer    the peer vdiskd's replica listener (default: the other\n"
 			       "            server's ha_addr in the servers table, port " SYNC_PORT ")\n"
 			       "  --secret  the pair secret file (default " SYNC_SECRET ")\n"
-			       "  --rate    at most MBPS megabytes per second sent (default: no cap)\n");
+			       "  --rate    at most MBPS megabytes per second sent (default: no cap)\n"
+			       "  --dry-run only count the blocks that differ\n");
 			return EXIT_OK;
 		}
 		if (opt == OPT_PEER) {
 			if (!valid_portal(optarg) || strlen(optarg) >= sizeof(portal))
 				return cli_usage(cli, "--peer '%s': expected ADDR:PORT", optarg);
 			strcpy(portal, optarg);
+		} else if (opt == OPT_DRY_RUN) {
+			cli->dry_run = 1;
 		} else if (opt == OPT_SECRET) {
 			secret_path = optarg;
 		} else if (opt == OPT_RATE) {

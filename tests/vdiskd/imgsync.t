@@ -138,6 +138,13 @@ VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" server add c --ha-addr 127.0.0.6 >/dev/nul
 VDISK_DB=$tmp/a2.db "$BUILD/vdiskctl" image sync win10 --secret "$tmp/secret" 2>"$tmp/err"
 is $? 2 "two other servers: exit 2, --peer needed"
 
+# --dry-run counts the differing blocks and sends nothing
+before=$(sum "$tmp/b/win10.img")
+sync_img win10 --peer $B_REP --secret "$tmp/secret" --dry-run >"$tmp/out" 2>"$tmp/err"
+is "$?:$(cat "$tmp/out")" "0:image win10: 256 blocks compared, 5 differ (dry run, nothing sent)" \
+	"--dry-run: 5 of 256 blocks differ"
+is "$(sum "$tmp/b/win10.img")" "$before" "--dry-run: b's image unchanged"
+
 # the sync: exactly the 5 differing blocks
 sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is $? 0 "sync win10: exit 0"
