@@ -194,6 +194,12 @@ ok $? "b logs that its file is not whole sectors"
 is "$(sum "$tmp/b/big.img")" "$before" "b's odd-sized file unchanged"
 truncate -s 64M "$tmp/b/big.img"
 
+# an image b's DB does not have: refused there (target not found)
+VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image add solo --path "$tmp/a/other.img" >/dev/null
+sync_img solo --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
+is $? 1 "an image unknown to the peer: exit 1"
+grep -qi "not found" "$tmp/err"; ok $? "says the peer has no such target"
+
 # interrupted: killed midway through a 64 MiB image (1024 blocks, all differ) at 40 MB/s
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 40 >"$tmp/out" 2>"$tmp/err" &
