@@ -1,4 +1,5 @@
-/* vdiskctl image add|list (sync: cmd_image_sync.c) and group add|list: what clients refer to by name. */
+/* vdiskctl image add|list (image sync: cmd_image_sync.c) and group add|list: what clients
+ * refer to by name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -393,6 +393,17 @@ static int disk_reads(struct db_targets *dt, const struct client_disk *d, const 
 	       stat(other.path, &osb) == 0 && osb.st_dev == sb->st_dev && osb.st_ino == sb->st_ino;
 }
 
+/* An image sync refused: an admin is waiting for the reason, so these have a limiter of their
+ * own with a short interval (client refusals must not hide them). */
+static int sync_refuse(struct db_targets *dt, const char *initiator, int status, const char *why)
+{
+	static struct log_ratelimit rl_sync = LOG_RATELIMIT_INIT(1);
+
+	dt->refused++;
+	log_limited(&rl_sync, LOG_NOTICE, "login refused for %s: %s", initiator, why);
+	return -status;
+}
+
 /* `vdiskctl image sync` on the peer writes our copy of a base image: only while we are
  * secondary and no disk here reads that image (image_sync_target.h). */
 static int sync_attach(struct db_targets *dt, const char *initiator, const char *target_name,
@@ -404,23 +415,23 @@ static int sync_attach(struct db_targets *dt, const char *initiator, const char 
 	int have_sb;
 
 	if (!dt->secondary)
-		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "image sync refused: this server is primary (it serves that image)");
 	if (db_image_by_name(dt->db, image, &img) < 0)
-		return refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "image sync: no such image here");
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "image sync: no such image here");
 	have_sb = stat(img.path, &sb) == 0;
 	for (struct client_disk *d = dt->disks; d; d = d->next) {
 		if (disk_reads(dt, d, image, have_sb ? &sb : NULL)) {
 			snprintf(why, sizeof(why), "image sync of %s refused: client %s's disk "
 				 "uses that image", image, d->name);
-			return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);
+			return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);
 		}
 	}
 	if (image_sync_busy(image))
-		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "image sync refused: another sync of that image is running");
 	if (image_sync_open(dt->pool, target_name, image, img.path, &dt->pair, out) < 0)
-		return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR,
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR,
 			      "image sync: cannot open the image file");
 	return 0;
 }

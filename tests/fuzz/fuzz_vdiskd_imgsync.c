@@ -1,9 +1,9 @@
-/* Fuzz the vdiskd side of image sync: READ DIGESTS CDBs from the peer's vdiskctl, run through
- * the SCSI layer (vendor opcodes C0h-FFh) on an image-sync LU over an in-memory image whose size the input also picks,
- * and target names parsed for the image. Input: [0..1] image size in 512-byte sectors (little
- * endian, at most MAX_SECTORS), [2..17] the CDB, the rest a target name. A command that
- * succeeds must return exactly one digest per block asked for within the image; anything else
- * must be ILLEGAL REQUEST without data. */
+/* Fuzz the vdiskd side of image sync: READ DIGESTS CDBs from the peer's vdiskctl, run
+ * through the SCSI layer (vendor opcodes C0h-FFh) on an image-sync LU over an in-memory image
+ * whose size the input also picks, and target names parsed for the image. Input: [0..1] image
+ * size in 512-byte sectors (little endian, at most MAX_SECTORS), [2..17] the CDB, the rest a
+ * target name. A command that succeeds must return exactly one digest per block asked for
+ * within the image; anything else must be ILLEGAL REQUEST without data. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -191,7 +191,8 @@ static void test_vendor(void)
 		is_digest(mem.data + (size_t)b * IS_BLOCK, len, want);
 		all &= memcmp(t->in + b * IS_DIGEST_LEN, want, IS_DIGEST_LEN) == 0;
 	}
-	ok(all && mem.reads == 3, "each is the SHA-256 of its block, the short last one of 4 KiB only (3 reads)");
+	ok(all && mem.reads == 3, "each is the SHA-256 of its block, the short last one of 4 KiB "
+	   "only (3 reads)");
 
 	is_cdb_build(cdb, WHOLE, 1);
 	t = run(cdb);

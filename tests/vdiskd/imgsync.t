@@ -183,8 +183,8 @@ r1=$(ctlb status | awk '/^refused /{print $2}')
 is "$(sum "$tmp/b/other.img")" "$before" "another name: b's copy unchanged"
 kill $hold2 2>/dev/null
 
-# the peer's file is not whole sectors: refused there, nothing changed (after the in-use
-# test: login refusals are logged at most once per 10 s, this one is logged apart)
+# the peer's file is not whole sectors: refused there, nothing changed (its own log line:
+# image-sync login refusals are rate limited, one a second)
 printf 'odd' >>"$tmp/b/big.img"
 before=$(sum "$tmp/b/big.img")
 sync_img big --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
