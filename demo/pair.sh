@@ -162,10 +162,10 @@ io $NS_PC1 pc001 -c 'write -P 0x5a 1M 1M'
 sleep 0.3
 VDISK_RUN_DIR=$DEMO/a/run "$BUILD/vdiskctl" mirror status | sed 's/^/    /'
 
-say "Power cut on srv-a: every process in its namespace killed, its links down"
+say "Power cut on srv-a: its links down, every process in its namespace killed"
 t0=$(date +%s%3N)
-for pid in $(ip netns pids $NS_A); do kill -9 "$pid"; done
 ip -n $NS_A link set lan0 down; ip -n $NS_A link set ha0 down
+for pid in $(ip netns pids $NS_A); do kill -9 "$pid"; done
 for i in $(seq 100); do [ "$(state_of b)" = active ] && break; sleep 0.05; done
 echo "srv-b active $(( $(date +%s%3N) - t0 )) ms after the cut (deadtime 1 s)"
 brief b

@@ -6,17 +6,40 @@
 #   lab_netns NAME      a namespace with lo up, deleted at cleanup
 #   lab_bg NS CMD...    CMD in NS in the background; $last_pid is CMD itself
 #   ...                 see each function
-# Names of namespaces, links and taps must start with ql- (the lab's prefix).
+# Names of namespaces, links and taps must start with ql- or lab- (the lab's prefixes).
 
 LAB_PIDS=()
 LAB_NETNS=()
 
-# Stops PIDs: TERM, then KILL after 2 s for what ignores it (tgtd with targets does).
+# lab_child PID: PID is still a child of this script (running, or exited and not yet reaped,
+# so its number cannot be anyone else's). Only those are signalled: PIDs wrap fast on a busy
+# machine (pid_max 32768 here), and a recorded PID whose process is gone may be another
+# user's process by now.
+lab_child() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }	# past "PID (COMMAND) ", the command may hold spaces
+	set -- $stat
+	[ "$2" = "$$" ]
+}
+
+# lab_alive PID: PID is our child and still running (not a zombie).
+lab_alive() {
+	local stat
+	lab_child "$1" || return 1
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Stops PIDs that are still our children: TERM, then KILL after 2 s for what ignores it
+# (tgtd with targets does).
 lab_stop_pids() {
-	local p w
-	for p in "$@"; do kill "$p" 2>/dev/null; done
-	for p in "$@"; do
-		(sleep 2; kill -9 "$p" 2>/dev/null) &
+	local p w live=()
+	for p in "$@"; do lab_child "$p" && live+=("$p"); done
+	for p in "${live[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${live[@]}"; do
+		(sleep 2; lab_child "$p" && kill -9 "$p" 2>/dev/null) &
 		w=$!
 		wait "$p" 2>/dev/null
 		kill "$w" 2>/dev/null
@@ -24,9 +47,14 @@ lab_stop_pids() {
 }
 
 lab_cleanup() {
-	local ns
+	local ns pid
 	lab_stop_pids "${LAB_PIDS[@]}"
-	for ns in "${LAB_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	# What the daemons started themselves (standbyd's pxed, pxed's in.tftpd) is still in
+	# the namespaces.
+	for ns in "${LAB_NETNS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
 	if [ -n "${QL_KEEP:-}" ]; then echo "# kept $LAB_TMP"; else rm -rf "$LAB_TMP"; fi
 }
 

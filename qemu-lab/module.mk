@@ -32,3 +32,10 @@ $(LAB_OUT)/busybox: $(LAB_CACHE)/tree.stamp
 	cp $(LAB_CACHE)/tree/bin/busybox $@
 
 lab-image: $(LAB_OUT)/disk.img $(LAB_OUT)/busybox
+
+# `make lab` (issue 8): the whole product on a server pair in network namespaces, QEMU
+# clients booting from it, a power cut of the primary and its return (qemu-lab/failover.sh).
+# Root only; LAB_CLIENTS (default 2) clients; serial logs kept in $(BUILD)/qemu-lab/logs.
+.PHONY: lab
+lab: all lab-image
+	SRCDIR=$(CURDIR) BUILD=$(abspath $(BUILD)) qemu-lab/failover.sh

@@ -621,6 +621,8 @@ void db_targets_role(struct db_targets *dt, int secondary)
 		return;
 	dt->secondary = secondary;
 	log_notice("role: %s", secondary ? "secondary (client logins refused)" : "primary");
+	if (!secondary)
+		dt->peer_up = 0;	/* a takeover: the old active is presumed dead */
 	for (d = dt->disks; d; d = next) {
 		next = d->next;
 		if (secondary) {

@@ -27,6 +27,11 @@ struct mirror_config {
 	char chap_user[64];		/* the pair secret (CHAP) */
 	char chap_secret[128];
 	unsigned timeout_ms;		/* no answer for this long: the peer is gone */
+	/* Shared by every mirror of the server: the peer answered the last handshake. While
+	 * it is set, a mirror that is still connecting holds writes (at most timeout_ms)
+	 * instead of acknowledging them locally: a disk opened with the peer up gets no
+	 * write the peer lacks. Cleared by any peer loss and by a takeover. */
+	int *peer_up;
 	uint64_t rate_bps;		/* resync bandwidth cap, bytes/s; 0 none */
 };
 

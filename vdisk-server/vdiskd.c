@@ -306,6 +306,7 @@ static int pair_setup(struct db_targets *dt, const char *node, const char *repli
 		snprintf(dt->mirror.chap_user, sizeof(dt->mirror.chap_user), "%s", MIRROR_CHAP_USER);
 		memcpy(dt->mirror.chap_secret, secret, len + 1);
 		dt->mirror.timeout_ms = timeout_ms;
+		dt->mirror.peer_up = &dt->peer_up;
 		dt->mirror.rate_bps = (uint64_t)rate_mbps * 1000000u;
 	}
 	return 0;

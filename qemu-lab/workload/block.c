@@ -116,6 +116,16 @@ const char *ql_verdict_name(enum ql_verdict v)
 	return "unknown";
 }
 
+uint64_t ql_write_lba(uint64_t seq, uint64_t nblocks)
+{
+	return (seq - 1) % nblocks;
+}
+
+uint64_t ql_sweep_lba(uint64_t seq, uint64_t nblocks)
+{
+	return ql_write_lba(seq + 1, nblocks);
+}
+
 uint32_t ql_crc32(uint32_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;

@@ -35,6 +35,14 @@ enum ql_verdict ql_block_check(const uint8_t *buf, uint64_t run_id, uint64_t lba
 
 const char *ql_verdict_name(enum ql_verdict v);
 
+/* Where write number seq (1, 2, ...) of a run goes on a partition of nblocks blocks. */
+uint64_t ql_write_lba(uint64_t seq, uint64_t nblocks);
+
+/* The block the sweep reads after write seq: the one the next write overwrites, so every block
+ * is judged once more just before it is overwritten, and after a failover every block
+ * acknowledged before it is read again within nblocks writes. */
+uint64_t ql_sweep_lba(uint64_t seq, uint64_t nblocks);
+
 /* CRC-32 (IEEE 802.3, as zlib and gzip compute it); start with crc = 0. */
 uint32_t ql_crc32(uint32_t crc, const void *data, size_t len);
 

@@ -45,7 +45,6 @@ struct workload {
 	uint64_t run_id;
 	uint64_t *last_seq;	/* per block: last acknowledged sequence, 0 = never written */
 	uint64_t seq;
-	uint64_t sweep;
 	uint8_t *buf;		/* one block, aligned for O_DIRECT */
 	uint8_t *chunk;		/* for the checksummed file */
 	uint32_t check_crc;
@@ -133,7 +132,7 @@ static void verify_block(struct workload *w, uint64_t lba, uint64_t want_seq, co
 
 static void write_next(struct workload *w)
 {
-	uint64_t seq = ++w->seq, lba = (seq - 1) % w->nblocks;
+	uint64_t seq = ++w->seq, lba = ql_write_lba(seq, w->nblocks);
 
 	ql_block_fill(w->buf, w->run_id, lba, seq);
 	uint64_t t0 = now_ms();
@@ -151,13 +150,12 @@ static void write_next(struct workload *w)
 	verify_block(w, lba, seq, "read-back");
 }
 
-/* One older block per write: after a failover, every block acknowledged before it is read
- * again within nblocks writes. */
+/* See ql_sweep_lba. (A pointer of its own moving in step with the writes would re-read the
+ * block just written and never see a lost one.) */
 static void sweep_next(struct workload *w)
 {
-	uint64_t lba = w->sweep;
+	uint64_t lba = ql_sweep_lba(w->seq, w->nblocks);
 
-	w->sweep = (w->sweep + 1) % w->nblocks;
 	if (w->last_seq[lba] != 0 && w->last_seq[lba] != UNKNOWN_SEQ)
 		verify_block(w, lba, w->last_seq[lba], "sweep");
 }

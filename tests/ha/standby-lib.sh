@@ -159,13 +159,15 @@ sb_mac() { ip -n "$(ns_of "$1")" -br link show lan0 | awk '{print $3}'; }
 sb_has_vip() { ip -n "$(ns_of "$1")" -br addr show lan0 | grep -q "$SB_VIP/"; }
 sb_lacks_vip() { ! sb_has_vip "$1"; }
 
-# sb_power_cut NODE: every process of the namespace killed with -9, its links down
+# sb_power_cut NODE: its links down, then every process of the namespace killed with -9.
+# Links first: a killed process's kernel would otherwise close its TCP connections and
+# refuse the clients' reconnects, which no dead server does (found by qemu-lab).
 sb_power_cut() {
 	local ns pid
 	ns=$(ns_of "$1")
-	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
 	ip -n "$ns" link set lan0 down
 	ip -n "$ns" link set ha0 down
+	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
 }
 
 # sb_power_on NODE: links up again (addresses the power cut left behind are flushed, as a

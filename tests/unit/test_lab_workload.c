@@ -120,8 +120,39 @@ static void test_report(void)
 	ok(!ql_stats_passed(&idle), "a run that wrote nothing does not pass");
 }
 
+/* A failover after write `cut`: every block acknowledged until then that a later write
+ * overwrites must be swept after the cut and before that write (else a lost write hides
+ * under the new one). The one block write cut+1 overwrites is exempt: the sweep that reads
+ * it follows write cut, possibly before the cut. */
+static void test_sweep(void)
+{
+	const uint64_t n = 8;
+	int all = 1, never_last = 1;
+
+	for (uint64_t cut = 1; cut <= 3 * n; cut++) {
+		for (uint64_t s = cut > n ? cut - n + 1 : 1; s <= cut; s++) {
+			uint64_t lba = ql_write_lba(s, n), over = cut + 1, t;
+			int swept = 0;
+
+			while (ql_write_lba(over, n) != lba)
+				over++;
+			for (t = cut + 1; t < over; t++)
+				swept |= ql_sweep_lba(t, n) == lba;
+			if (over > cut + 1 && !swept)
+				all = 0;
+		}
+		if (ql_sweep_lba(cut, n) == ql_write_lba(cut, n))
+			never_last = 0;
+	}
+	ok(all, "every block acknowledged before a cut is swept before a later write overwrites it");
+	ok(never_last, "the sweep never reads the block just written (that one is read back)");
+	is_int((int)ql_sweep_lba(n, n), 0, "the sweep after the lap's last write reads block 0");
+	is_int((int)ql_write_lba(n + 1, n), 0, "write n+1 wraps to block 0");
+}
+
 int main(void)
 {
+	test_sweep();
 	test_blocks();
 	test_crc();
 	test_report();
