@@ -1,4 +1,5 @@
-/* vdiskctl image add|list and group add|list: what clients refer to by name. */
+/* vdiskctl image add|list (image sync: cmd_image_sync.c) and group add|list: what clients
+ * refer to by name. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,7 @@ static int image_list(struct cli *cli, int argc, char **argv)
 static const struct subcommand image_cmds[] = {
 	{ "add", "image add", image_add },
 	{ "list", "image list", image_list },
+	{ "sync", "image sync", image_sync },
 	{ NULL, NULL, NULL },
 };
 

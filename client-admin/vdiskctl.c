@@ -14,7 +14,7 @@ static const char usage_text[] =
 "                                the diskless PCs; batch selection with --all, --group G,\n"
 "                                --name GLOB, --range PC001-PC080, --mac M[,M], --ip-range A-B\n"
 "  server add|list|mark          the two servers of the pair\n"
-"  image add|list                base images\n"
+"  image add|list|sync           base images (sync: make the peer's copy equal)\n"
 "  group add|list                client groups\n"
 "  setting get|set               settings (auto_register, iqn_prefix, ...)\n"
 "  events                        what the admin must see\n"

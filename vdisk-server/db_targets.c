@@ -9,6 +9,8 @@
 
 #include "common/log.h"
 #include "vdisk-server/db_targets.h"
+#include "vdisk-server/image_sync_proto.h"
+#include "vdisk-server/image_sync_target.h"
 #include "vdisk-server/iscsi_proto.h"
 #include "vdisk-server/replica_lu.h"
 
@@ -360,6 +362,10 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 	struct db_targets *dt = arg;
 	struct client_disk *d = tgt->priv;
 
+	if (image_sync_owns(tgt)) {
+		image_sync_close(tgt);
+		return;
+	}
 	if (tgt == &d->rtgt)
 		d->rsessions--;
 	else
@@ -375,15 +381,74 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 	disk_close(dt, d);
 }
 
-/* The peer's mirror logs in for one hot-standby client. */
+/* Whether disk d reads image, whose file is sb (two image names may name one file). */
+static int disk_reads(struct db_targets *dt, const struct client_disk *d, const char *image,
+		      const struct stat *sb)
+{
+	struct db_image other;
+	struct stat osb;
+
+	if (strcmp(d->image, image) == 0)
+		return 1;
+	return sb && db_image_by_name(dt->db, d->image, &other) == 0 &&
+	       stat(other.path, &osb) == 0 && osb.st_dev == sb->st_dev && osb.st_ino == sb->st_ino;
+}
+
+/* An image sync refused: an admin is waiting for the reason, so these have a limiter of their
+ * own with a short interval (client refusals must not hide them). */
+static int sync_refuse(struct db_targets *dt, const char *initiator, int status, const char *why)
+{
+	static struct log_ratelimit rl_sync = LOG_RATELIMIT_INIT(1);
+
+	dt->refused++;
+	log_limited(&rl_sync, LOG_NOTICE, "login refused for %s: %s", initiator, why);
+	return -status;
+}
+
+/* `vdiskctl image sync` on the peer writes our copy of a base image: only while we are
+ * secondary and no disk here reads that image (image_sync_target.h). */
+static int sync_attach(struct db_targets *dt, const char *initiator, const char *target_name,
+		       const char *image, struct iscsi_target **out)
+{
+	char why[2 * DB_NAME_MAX + 80];
+	struct db_image img;
+	struct stat sb;
+	int have_sb;
+
+	if (!dt->secondary)
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "image sync refused: this server is primary (it serves that image)");
+	if (db_image_by_name(dt->db, image, &img) < 0)
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "image sync: no such image here");
+	have_sb = stat(img.path, &sb) == 0;
+	for (struct client_disk *d = dt->disks; d; d = d->next) {
+		if (disk_reads(dt, d, image, have_sb ? &sb : NULL)) {
+			snprintf(why, sizeof(why), "image sync of %s refused: client %s's disk "
+				 "uses that image", image, d->name);
+			return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);
+		}
+	}
+	if (image_sync_busy(image))
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "image sync refused: another sync of that image is running");
+	if (image_sync_open(dt->pool, target_name, image, img.path, &dt->pair, out) < 0)
+		return sync_refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR,
+			      "image sync: cannot open the image file");
+	return 0;
+}
+
+/* The peer's mirror logs in for one hot-standby client, or its vdiskctl for an image sync. */
 static int rep_attach(void *arg, const char *initiator, const char *target_name,
 		      struct iscsi_target **out)
 {
 	struct db_targets *dt = arg;
+	const char *image = is_target_image(dt->target_name, target_name);
 	struct db_client c;
 	struct client_disk *d;
 	int rc;
 
+	if (image)
+		return sync_attach(dt, initiator, target_name, image, out);
 	if (strcmp(target_name, dt->target_name) != 0)
 		return refuse(dt, initiator, ISCSI_LOGIN_NOT_FOUND, "no such target");
 	if (!dt->secondary)
@@ -396,6 +461,9 @@ static int rep_attach(void *arg, const char *initiator, const char *target_name,
 	if (!c.hot_standby || !c.image[0])
 		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN,
 			      "replication of a client without hot-standby (or image)");
+	if (image_sync_busy(c.image))
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "replication waits: its base image is being synced");
 	d = disk_find(dt, c.name);
 	if (d && d->source)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
@@ -569,6 +637,8 @@ void db_targets_role(struct db_targets *dt, int secondary)
 			iscsi_server_drop_target(dt->rsrv, &d->rtgt);
 		}
 	}
+	if (!secondary && dt->rsrv)
+		image_sync_drop_all(dt->rsrv);	/* a base being rewritten must not be served */
 	if (!secondary)
 		resume_mirrors(dt);
 }
