@@ -158,11 +158,11 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 		return 0;
 	if (d->meta->flags & MIRROR_INCONSISTENT) {
 		/* its copy here is the target of a resync that never finished */
-		log_err("client %s: REFUSED: this server's copy of its disk is not usable (a "
+		log_err("client %s: REFUSED: this server's copy of its disk is incomplete (a "
 			"resync from the peer was cut short, or the peer's base image differs)",
 			c->name);
-		db_event_add(dt->db, "error", "vdiskd", "client %s refused: its copy here is not "
-			     "usable (resync cut short, or another base image)", c->name);
+		db_event_add(dt->db, "error", "vdiskd", "client %s refused: incomplete replica "
+			     "(a resync cut short, or another base image)", c->name);
 		rc = -EIO;
 		goto out_close;
 	}
