@@ -325,6 +325,9 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 	why = not_here(dt, &c);
 	if (why)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE, why);
+	if (image_sync_busy(c.image))	/* its last writes may still be landing */
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "its base image is being synced from the peer");
 	d = disk_find(dt, c.name);
 	if (d && d->rsessions)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,

@@ -20,7 +20,7 @@ struct scsi_task;
 #define TICK_MS 250
 #define RECONNECT_MS 1000
 #define CONNECT_LIMIT_MS 10000		/* TCP connect and login; writes are recorded meanwhile */
-#define BASE_RETRY_MS 30000
+#define BASE_RETRY_MS 5000		/* another base image: until vdiskctl image sync */
 #define WRITEBACK_MS 1000
 #define COPIES_MAX 8			/* resync copies in flight */
 #define UNMAP_DESC_MAX 64u		/* per UNMAP command, as our target accepts */

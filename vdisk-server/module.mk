@@ -26,3 +26,10 @@ conformance: $(BUILD)/vdiskd
 bench-vdiskd: $(BUILD)/vdiskd $(BUILD)/tests/helpers/store_iscsiload
 	BUILD=$(CURDIR)/$(BUILD) bash tests/bench/vdiskd_vs_tgt.sh
 BENCH_TARGETS += bench-vdiskd
+
+# make bench-mirror: mirrored against unmirrored writes on one pair in namespaces, the HA
+# link's round trip and TCP throughput, resync throughput, the stall at a power cut (root).
+.PHONY: bench-mirror
+bench-mirror: all tests
+	BUILD=$(CURDIR)/$(BUILD) bash vdisk-server/bench-mirror.sh
+BENCH_TARGETS += bench-mirror

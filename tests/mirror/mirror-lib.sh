@@ -220,14 +220,6 @@ mr_bring_back() {
 	sb_wait_state "$1" standby 5000 && mr_wait_mirror "$peer" in-sync 20000
 }
 
-# mr_todo STATUS DESCRIPTION REASON: a TAP TODO test, for what the contract asks and vdiskd
-# does not do yet: reported, but neither a failure nor a reason for a non-zero exit.
-mr_todo() {
-	tap_n=$((tap_n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2 # TODO $3"
-	else echo "not ok $tap_n - $2 # TODO $3"; fi
-}
-
 # mr_show_logs: the tail of every daemon log, as TAP comments (after a failure)
 mr_show_logs() {
 	local f

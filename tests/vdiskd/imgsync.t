@@ -254,7 +254,7 @@ is $? 1 "b promoted during a sync: the CLI fails (exit 1)"
 diag "$(tail -1 "$tmp/err")"
 ctlb role secondary >/dev/null
 
-# PC001's mirror retries the peer (every 30 s after base-differs) and finds the same base
+# PC001's mirror retries the peer (every 5 s after base-differs) and finds the same base
 state=
 for _ in $(seq 400); do
 	state=$(ctla status | awk '/^mirror-client PC001 /{print $4}')
