@@ -273,8 +273,9 @@ static int mirror_idle(struct client_disk *d)
 	struct mirror_status ms;
 
 	store_mirror_status(d->st, &ms);
-	/* a split brain or another base stays open: status keeps saying so */
-	return ms.state == MIRROR_IN_SYNC;
+	/* a split brain or another base stays open: status keeps saying so; and a mirror
+	 * closes only once the peer flushed every write (its activity log is empty) */
+	return ms.state == MIRROR_IN_SYNC && !ms.unflushed;
 }
 
 static int refuse(struct db_targets *dt, const char *initiator, int status, const char *why)

@@ -82,6 +82,7 @@ struct mirror {
 	uint64_t bitmap_word;		/* GET BITMAP progress */
 	int full_sync, finishing;
 	int reset_wanted;		/* an overlay reset waits for the copies in flight */
+	int flushing;			/* the periodic peer flush is in flight */
 
 	struct ev_timer tick;
 	uint64_t last_writeback_ms;
@@ -125,6 +126,8 @@ int mr_send_flush(struct mirror *mr, struct mop *m);
 void mr_connect(struct mirror *mr);
 /* Asks the peer's state on the session we have; decides as after a login (docs/mirror.md). */
 void mr_handshake(struct mirror *mr);
+/* Asks the peer to flush; when it has, the activity bits noted now are cleared. */
+void mr_flush_peer(struct mirror *mr);
 /* Starts resync copies while the rate and the in-flight limit allow; ends the resync. */
 void mr_pump(struct mirror *mr);
 

@@ -140,7 +140,8 @@ int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
 	}
 	m->bits = calloc(words ? words : 1, sizeof(uint64_t));
 	m->file_bits = calloc(words ? words : 1, sizeof(uint64_t));
-	if (!m->bits || !m->file_bits) {
+	m->clearable = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!m->bits || !m->file_bits || !m->clearable) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -179,6 +180,7 @@ int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
 out_free:
 	free(m->bits);
 	free(m->file_bits);
+	free(m->clearable);
 	close(m->fd);
 	m->fd = -1;
 	return rc;
@@ -192,6 +194,7 @@ void mirror_meta_close(struct mirror_meta *m)
 	close(m->fd);
 	free(m->bits);
 	free(m->file_bits);
+	free(m->clearable);
 	m->fd = -1;
 }
 
@@ -224,6 +227,7 @@ static int mark(struct mirror_meta *m, uint64_t offset, uint64_t length, int dir
 			m->bits[w] |= bit;
 			m->nset++;
 		}
+		m->clearable[w] &= ~bit;	/* written again: not covered by that flush */
 		if (!(m->file_bits[w] & bit)) {
 			m->file_bits[w] |= bit;
 			changed = 1;
@@ -331,6 +335,58 @@ int mirror_meta_writeback(struct mirror_meta *m, int (*busy)(void *arg, uint64_t
 			rc = -EIO;
 	}
 	return rc;
+}
+
+uint64_t mirror_meta_snapshot(struct mirror_meta *m)
+{
+	uint64_t n = 0;
+
+	for (size_t w = 0; w < words_of(m->nchunks); w++) {
+		m->clearable[w] = m->file_bits[w] & ~m->bits[w];
+		n += (uint64_t)__builtin_popcountll(m->clearable[w]);
+	}
+	return n;
+}
+
+int mirror_meta_active(const struct mirror_meta *m)
+{
+	for (size_t w = 0; w < words_of(m->nchunks); w++)
+		if (m->file_bits[w] & ~m->bits[w])
+			return 1;
+	return 0;
+}
+
+int mirror_meta_clear_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
+			       void *arg)
+{
+	int rc = 0;
+
+	for (size_t w = 0; w < words_of(m->nchunks); w++) {
+		uint64_t clear = m->clearable[w] & ~m->bits[w];
+
+		m->clearable[w] = 0;
+		for (uint64_t v = clear; v; v &= v - 1) {
+			unsigned b = (unsigned)__builtin_ctzll(v);
+
+			if (busy && busy(arg, (uint64_t)w * 64 + b))
+				clear &= ~(1ull << b);
+		}
+		if (!(clear & m->file_bits[w]))
+			continue;
+		m->file_bits[w] &= ~clear;
+		if (write_word(m, w) < 0)
+			rc = -EIO;
+	}
+	return rc;
+}
+
+void mirror_meta_activity_dirty(struct mirror_meta *m)
+{
+	size_t words = words_of(m->nchunks);
+
+	for (size_t w = 0; w < words; w++)
+		m->bits[w] |= m->file_bits[w];
+	m->nset = popcount_all(m->bits, words);
 }
 
 int mirror_meta_sync(struct mirror_meta *m)

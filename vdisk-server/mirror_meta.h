@@ -33,6 +33,7 @@ struct mirror_meta {
 	uint32_t flags;
 	uint64_t *bits;		/* in memory: the truth; file: a superset until written back */
 	uint64_t *file_bits;	/* what the file holds now */
+	uint64_t *clearable;	/* activity bits a peer flush in flight will make clearable */
 	uint64_t nset;		/* bits set in bits */
 	int unsynced;		/* bits written to the file since the last fdatasync */
 };
@@ -67,6 +68,17 @@ uint64_t mirror_meta_next(const struct mirror_meta *m, uint64_t chunk);
  * write is in flight (set bits are written at once by the marks). */
 int mirror_meta_writeback(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
 			  void *arg);
+/* The activity log and the peer's page cache: an activity bit may only be cleared once the
+ * peer has flushed the write it covers. snapshot notes the bits that are clearable when a
+ * peer flush sent now completes (a later mark takes its chunk out again); clear_snapshot
+ * then clears them in the file. activity_dirty, when the peer is lost, makes every activity
+ * bit dirty: those writes may be only in the peer's page cache. */
+uint64_t mirror_meta_snapshot(struct mirror_meta *m);	/* returns the bits noted */
+int mirror_meta_clear_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
+			       void *arg);
+void mirror_meta_activity_dirty(struct mirror_meta *m);
+/* Activity bits still in the file (writes the peer may not have flushed). */
+int mirror_meta_active(const struct mirror_meta *m);
 /* fdatasync when bits were set since the last one. */
 int mirror_meta_sync(struct mirror_meta *m);
 

@@ -343,6 +343,70 @@ fail:
 	mr_peer_down(mr, "refused a state update (out of memory)");
 }
 
+/* SYNCHRONIZE CACHE to the peer, cb on its answer (control steps: the time limit is
+ * ctl_started_ms's). */
+static void send_sync_then(struct mirror *mr, iscsi_command_cb cb)
+{
+	struct pcb *p = mr_pcb_new(mr, NULL);
+
+	if (p)
+		p->task = iscsi_synchronizecache16_task(mr->iscsi, 0, 0, 0, 0, 0, cb, p);
+	if (!p || !p->task) {
+		mr_pcb_free(p);
+		mr_peer_down(mr, "refused a flush (out of memory)");
+		return;
+	}
+	mr->ctl_started_ms = ev_now_ms();
+	mr_update_io(mr);
+}
+
+static void finish_flush_cb(struct iscsi_context *iscsi, int status, void *command_data,
+			    void *priv)
+{
+	struct pcb *p = priv;
+	struct mirror *mr = p->mr;
+	int current = mr_pcb_current(p, command_data);
+
+	(void)iscsi;
+	mr_pcb_free(p);
+	if (!current)
+		return;
+	if (status != SCSI_STATUS_GOOD) {
+		mr_peer_down(mr, "could not flush the resync");
+		return;
+	}
+	send_set_state(mr, mr->meta->gen, mr->meta->gen, MP_SET_CLEAR_BITMAP, finish_cb);
+}
+
+static void flush_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
+{
+	struct pcb *p = priv;
+	struct mirror *mr = p->mr;
+	int current = mr_pcb_current(p, command_data);
+
+	(void)iscsi;
+	mr_pcb_free(p);
+	if (!current)
+		return;
+	mr->flushing = 0;
+	mr->ctl_started_ms = 0;
+	if (status != SCSI_STATUS_GOOD) {
+		mr_peer_down(mr, "could not flush");
+		return;
+	}
+	mirror_meta_clear_snapshot(mr->meta, mr_chunk_busy, mr);
+}
+
+void mr_flush_peer(struct mirror *mr)
+{
+	if (mr->flushing || mr->finishing || mr->ctl_started_ms)
+		return;
+	if (!mirror_meta_snapshot(mr->meta))
+		return;		/* no write since the last flush */
+	mr->flushing = 1;
+	send_sync_then(mr, flush_cb);
+}
+
 void mr_pump(struct mirror *mr)
 {
 	struct mirror_meta *meta = mr->meta;
@@ -381,7 +445,8 @@ void mr_pump(struct mirror *mr)
 	}
 	if (!meta->nset && !mr->copies && !mr->local_only) {
 		mr->finishing = 1;
-		send_set_state(mr, meta->gen, meta->gen, MP_SET_CLEAR_BITMAP, finish_cb);
+		/* the copies durable on the peer first, then its copy may say it equals ours */
+		send_sync_then(mr, finish_flush_cb);
 	}
 }
 

@@ -166,6 +166,9 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
 	leave_peer_gen(mr);
+	/* what the peer acknowledged but never flushed may die with its page cache */
+	mirror_meta_activity_dirty(mr->meta);
+	mr->flushing = 0;
 	for (struct mop *m = mr->inflight; m; m = m->next) {
 		if (!m->peer_pending)
 			continue;
@@ -372,7 +375,11 @@ static void tick_fn(struct ev_timer *t)
 		mr_connect(mr);
 	if (now - mr->last_writeback_ms >= WRITEBACK_MS) {
 		mr->last_writeback_ms = now;
-		mirror_meta_writeback(mr->meta, mr_chunk_busy, mr);
+		/* connected: activity bits go only once the peer flushed their writes */
+		if (mr_connected(mr))
+			mr_flush_peer(mr);
+		else if (!mr->iscsi)
+			mirror_meta_writeback(mr->meta, mr_chunk_busy, mr);
 	}
 	mr_pump(mr);
 	ev_timer_arm(mr->loop, &mr->tick, TICK_MS);
@@ -522,6 +529,7 @@ void store_mirror_status(struct store *st, struct mirror_status *out)
 	out->peer_gen = mr->meta->peer_gen;
 	out->mirrored = mr->mirrored;
 	out->failures = mr->failures;
+	out->unflushed = mirror_meta_active(mr->meta);
 }
 
 int store_mirror_keep_local(struct store *st)

@@ -122,6 +122,20 @@ static void test_meta(void)
 	}
 	mirror_meta_clear_all(&m);
 	is_int((int)m.nset, 0, "clear all");
+
+	/* the activity log waits for the peer's flush */
+	mirror_meta_writeback(&m, NULL, NULL);
+	mirror_meta_mark_active(&m, 10 * (uint64_t)MIRROR_CHUNK, 512);
+	mirror_meta_mark_active(&m, 11 * (uint64_t)MIRROR_CHUNK, 512);
+	ok(mirror_meta_active(&m), "mirrored writes leave activity bits");
+	is_int((int)mirror_meta_snapshot(&m), 2, "a flush to the peer notes 2 clearable bits");
+	mirror_meta_mark_active(&m, 11 * (uint64_t)MIRROR_CHUNK, 512);
+	mirror_meta_clear_snapshot(&m, NULL, NULL);
+	ok(!(m.file_bits[0] & (1ull << 10)) && (m.file_bits[0] & (1ull << 11)),
+	   "its completion clears chunk 10, not chunk 11 written again after the flush was sent");
+	mirror_meta_activity_dirty(&m);
+	ok(m.nset == 1 && mirror_meta_test(&m, 11),
+	   "peer lost: the write it may not have flushed becomes dirty");
 	mirror_meta_close(&m);
 
 	is_int(mirror_meta_open(path, DISK + MIRROR_CHUNK, &m), -EINVAL,
