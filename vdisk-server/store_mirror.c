@@ -420,16 +420,18 @@ static int mr_reset(struct store *st)
 	mirror_meta_clear_all(mr->meta);
 	mirror_meta_writeback(mr->meta, NULL, NULL);
 	rc = mirror_meta_set_gen(mr->meta, mirror_meta_new_gen(), 0, 0);
-	if (mr_connected(mr)) {
-		/* the handshake again on this session: it discards the replica first */
+	if (mr->iscsi && !mr->kill_pending && !mr->connect_started_ms &&
+	    mr->state != MIRROR_SPLIT_BRAIN) {
+		/* logged in: the handshake again on this session (it discards the replica
+		 * first); answers to a handshake step under way are moot from here */
+		mr->conn++;
+		mr->finishing = 0;
+		mr->flushing = 0;
+		mr->ctl_started_ms = 0;
 		mr_set_state(mr, MIRROR_CONNECTING);
 		mr_handshake(mr);
-	} else if (mr->iscsi && mr->state != MIRROR_SPLIT_BRAIN) {
-		/* a handshake under way decided with the old generations: start over */
-		mr->conn++;
-		mr_destroy_context(mr);
-		mr_connect(mr);
 	}
+	/* still logging in: its handshake reads the new generations anyway */
 	return rc;
 }
 
