@@ -75,6 +75,7 @@ struct mirror {
 	uint64_t connect_started_ms;	/* 0 once logged in */
 	struct ev_io io;
 	int io_fd;			/* -1: not registered */
+	int io_events;			/* what the loop watches on it */
 	int in_service, kill_pending;
 	uint64_t ctl_started_ms;	/* the login or handshake step in progress, 0 none */
 	uint64_t next_connect_ms;
