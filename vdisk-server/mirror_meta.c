@@ -141,7 +141,8 @@ int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
 	m->bits = calloc(words ? words : 1, sizeof(uint64_t));
 	m->file_bits = calloc(words ? words : 1, sizeof(uint64_t));
 	m->clearable = calloc(words ? words : 1, sizeof(uint64_t));
-	if (!m->bits || !m->file_bits || !m->clearable) {
+	m->recent = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!m->bits || !m->file_bits || !m->clearable || !m->recent) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -181,6 +182,7 @@ out_free:
 	free(m->bits);
 	free(m->file_bits);
 	free(m->clearable);
+	free(m->recent);
 	close(m->fd);
 	m->fd = -1;
 	return rc;
@@ -195,6 +197,7 @@ void mirror_meta_close(struct mirror_meta *m)
 	free(m->bits);
 	free(m->file_bits);
 	free(m->clearable);
+	free(m->recent);
 	m->fd = -1;
 }
 
@@ -228,6 +231,7 @@ static int mark(struct mirror_meta *m, uint64_t offset, uint64_t length, int dir
 			m->nset++;
 		}
 		m->clearable[w] &= ~bit;	/* written again: not covered by that flush */
+		m->recent[w] |= bit;
 		if (!(m->file_bits[w] & bit)) {
 			m->file_bits[w] |= bit;
 			changed = 1;
@@ -342,7 +346,8 @@ uint64_t mirror_meta_snapshot(struct mirror_meta *m)
 	uint64_t n = 0;
 
 	for (size_t w = 0; w < words_of(m->nchunks); w++) {
-		m->clearable[w] = m->file_bits[w] & ~m->bits[w];
+		m->clearable[w] = m->file_bits[w] & ~m->bits[w] & ~m->recent[w];
+		m->recent[w] = 0;
 		n += (uint64_t)__builtin_popcountll(m->clearable[w]);
 	}
 	return n;

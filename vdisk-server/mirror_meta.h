@@ -34,6 +34,7 @@ struct mirror_meta {
 	uint64_t *bits;		/* in memory: the truth; file: a superset until written back */
 	uint64_t *file_bits;	/* what the file holds now */
 	uint64_t *clearable;	/* activity bits a peer flush in flight will make clearable */
+	uint64_t *recent;	/* chunks marked since the last snapshot: kept (hot) */
 	uint64_t nset;		/* bits set in bits */
 	int unsynced;		/* bits written to the file since the last fdatasync */
 };
@@ -70,7 +71,10 @@ int mirror_meta_writeback(struct mirror_meta *m, int (*busy)(void *arg, uint64_t
 			  void *arg);
 /* The activity log and the peer's page cache: an activity bit may only be cleared once the
  * peer has flushed the write it covers. snapshot notes the bits that are clearable when a
- * peer flush sent now completes (a later mark takes its chunk out again); clear_snapshot
+ * peer flush sent now completes (a later mark takes its chunk out again): those of chunks not
+ * written since the previous snapshot, so a chunk written all the time keeps its bit instead
+ * of costing a state-file write after every flush (DRBD keeps hot extents active for the
+ * same reason); clear_snapshot
  * then clears them in the file. activity_dirty, when the peer is lost, makes every activity
  * bit dirty: those writes may be only in the peer's page cache. */
 uint64_t mirror_meta_snapshot(struct mirror_meta *m);	/* returns the bits noted */
