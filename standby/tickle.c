@@ -59,13 +59,14 @@ static void on_tick(struct ev_timer *t)
 	if (!may_ship(d)) {
 		/* Whatever the peer held may be gone by the time it stands by again. */
 		tk->shipped_valid = 0;
+		tk->mine_valid = 0;
 		return;
 	}
 	if (d->peer_msg.boot_gen != tk->peer_gen) {
 		tk->peer_gen = d->peer_msg.boot_gen;
 		tk->shipped_valid = 0;
 	}
-	if (tk->inflight)
+	if (tk->inflight || now < tk->retry_at_ms)
 		return;
 	if (now >= tk->next_scan_ms) {
 		tk->next_scan_ms = now + TICKLE_SCAN_MS;
@@ -85,8 +86,10 @@ void sb_tickle_shipped(struct standbyd *d, int ok)
 	struct sb_tickle *tk = &d->tickle;
 
 	tk->inflight = 0;
-	if (!ok)
+	if (!ok) {
+		tk->retry_at_ms = ev_now_ms() + TICKLE_RETRY_MS;
 		return;
+	}
 	/* No scan runs while a transfer is under way: mine is what was sent. */
 	tk->shipped = tk->mine;
 	tk->shipped_valid = 1;

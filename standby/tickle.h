@@ -23,6 +23,9 @@
 
 #define TICKLE_SCAN_MS	1000	/* how often the active node reads its connections */
 #define TICKLE_TICK_MS	100	/* how often it looks whether a list waits to be shipped */
+/* After a failed list transfer. Longer than the DB's retry (SHIP_RETRY_MS), so a peer that
+ * keeps refusing lists (an older standbyd) cannot keep the channel from the DB. */
+#define TICKLE_RETRY_MS	3000
 
 struct standbyd;
 
@@ -39,7 +42,7 @@ struct sb_tickle {
 	int shipped_valid;
 	int inflight;			/* a transfer of `mine` is under way */
 	uint64_t peer_gen;		/* the peer `shipped` is about */
-	uint64_t next_scan_ms, seq;
+	uint64_t next_scan_ms, retry_at_ms, seq;
 	/* standby node, then the new active one */
 	struct conn_list held;		/* the peer's latest list */
 	int held_valid;
