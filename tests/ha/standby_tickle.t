@@ -5,7 +5,8 @@
 # time plus 500 ms, whether it was writing (data in flight, as an initiator doing I/O) or
 # only waiting to read. With tickle_acks off the writing client waits for its retransmission
 # back-off to reach the new node, and the idle one does not find out at all. Both figures
-# are printed. TK_RUNS (default 2) sets the writing runs per setting.
+# are printed. Before that, lists made by hand: a signed one is kept, foreign, unsorted and
+# unauthentic ones are refused. TK_RUNS (default 2) sets the writing runs per setting.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 SB_PREFIX=tk
@@ -73,6 +74,25 @@ round() {
 check "topology" -- sb_topology
 sb_pair_up
 is "$(sb_field a tickle_acks | cut -d' ' -f1)" on "tickle_acks on by default"
+
+# Lists made by hand, from a's HA-link address (the only one b takes transfers from): a
+# signed one is kept; one naming an address that is not a service address, an unsorted one
+# and one signed with another key are refused, and b keeps what it held.
+counter() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
+received() { [ "$(counter b lists_received)" -ge "$1" ]; }
+forge() { sb_ns_exec a "$BUILD/tests/helpers/standby_listforge" 10.78.0.2 694 sbtest a "$@"; }
+KEY=2:sbtest-secret-key
+check "b received a's first list" -- wait_for 3000 received 1
+is "$(forge $KEY $SB_VIP:$PORT-10.77.0.10:1000 $SB_VIP:$PORT-10.77.0.11:1000)" applied \
+	"a signed list of two is taken"
+check "b holds it" -- held b 2
+is "$(forge $KEY 10.77.0.1:$PORT-10.77.0.10:1000)" "refused -74" \
+	"a list naming a local address that is not a service address is refused"
+is "$(forge $KEY $SB_VIP:$PORT-10.77.0.11:1000 $SB_VIP:$PORT-10.77.0.10:1000)" "refused -74" \
+	"an unsorted list is refused"
+is "$(forge 2:not-the-key $SB_VIP:$PORT-10.77.0.10:1)" closed \
+	"a list signed with another key is refused"
+check "b still holds the signed list of two" -- held b 2
 
 with=
 for i in $(seq "$RUNS"); do
