@@ -322,8 +322,8 @@ static void on_poll(struct ev_timer *t)
 	int64_t seq;
 
 	ev_timer_arm(d->loop, &s->t_poll, SHIP_POLL_MS);
-	if (!s->db_on || d->fsm.state != FSM_ACTIVE || d->fsm.peer != FSM_PEER_ALIVE || s->out.fd >= 0 ||
-	    now < s->retry_at_ms)
+	if (!s->db_on || d->fsm.state != FSM_ACTIVE || d->fsm.peer != FSM_PEER_ALIVE ||
+	    s->out.fd >= 0 || now < s->retry_at_ms)
 		return;
 	/* A peer that is active too (split brain) or taking over must not get our tables. */
 	if (d->fsm.peer_state != FSM_STANDBY && d->fsm.peer_state != FSM_MAINTENANCE)

@@ -83,8 +83,8 @@ void sb_ship_close(struct standbyd *d);
 void sb_ship_heard(struct standbyd *d, const struct hb_msg *msg, int was_alive);
 void sb_ship_status(const struct standbyd *d, FILE *out);
 /* Starts sending the connection list l (copied) as transfer seq; the end is reported to
- * sb_tickle_shipped. Returns 0, or -EAGAIN when the channel is off, busy or waiting after
- * a failure. */
+ * sb_tickle_shipped. Returns 0, -EAGAIN when the channel is off, busy or waiting after a
+ * failure, or another negative errno (no memory, no socket: counted and logged). */
 int sb_ship_send_conns(struct standbyd *d, const struct conn_list *l, int64_t seq);
 
 #endif

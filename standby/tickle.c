@@ -162,8 +162,9 @@ void sb_tickle_takeover(struct standbyd *d)
 	if (!tk->on || ev_timer_armed(&tk->t_round))
 		return;
 	if (!tk->held_valid) {
-		log_notice("tickle ACKs: no connection list from %s: nothing to tickle",
-			   d->cfg.peer);
+		log_notice("tickle ACKs: no connection list from %s%s: nothing to tickle",
+			   d->cfg.peer, tk->lists_received ? ""
+			   : " (none received since this standbyd started)");
 		tk->last_tickled = 0;
 		return;
 	}
