@@ -52,6 +52,7 @@ struct ha_cf {
 	char cluster[HA_NAME_MAX];
 	unsigned probe_ms;		/* ARP probe / ping wait before a takeover */
 	unsigned monitor_ms;		/* resource status interval */
+	int tickle_acks;		/* tickle clients' connections after a takeover */
 };
 
 enum ha_auth_alg { HA_AUTH_NONE = 0, HA_AUTH_CRC, HA_AUTH_MD5, HA_AUTH_SHA1, HA_AUTH_SHA256 };

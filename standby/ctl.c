@@ -26,6 +26,7 @@ static void print_status(struct standbyd *d, FILE *out)
 	if (f->peer != FSM_PEER_UNKNOWN)
 		fprintf(out, "peer_db_seq: %lld\n", (long long)d->peer_msg.db_seq);
 	sb_ship_status(d, out);
+	sb_tickle_status(d, out);
 	fprintf(out, "preferred: %s\n", d->cfg.res.node);
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
 	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");

@@ -250,6 +250,9 @@ static int job_result(struct standbyd *d, int rc)
 		rt->restarted = 0;
 		if (r == d->svc)
 			garp_start(d);
+		/* Clients still hold connections to the old active node: end them now. */
+		if (r->kind == HA_RES_IPADDR && d->fsm.state == FSM_TAKING_OVER)
+			sb_tickle_takeover(d);
 		log_info("resource %s started", label);
 		if (++j->idx < d->cfg.res.nres)
 			return 1;
@@ -663,7 +666,7 @@ static int setup_service(struct standbyd *d)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return sb_tickle_open(d);
 }
 
 static int ctl_dir(const char *path)
@@ -729,6 +732,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->job.limit, on_script_limit, d);
 	d->job.pidfd = -1;
 	sb_ship_init(d);
+	sb_tickle_init(d);
 
 	rc = setup_service(d);
 	if (rc)
@@ -778,6 +782,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 out_close:
 	ctl_call_cancel(d->repl_req);
 	sb_ship_close(d);
+	sb_tickle_close(d);
 	sb_links_close(d);
 	if (d->ping.fd >= 0)
 		pinger_close(&d->ping);

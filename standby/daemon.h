@@ -16,6 +16,7 @@
 #include "standby/hbpkt.h"
 #include "standby/ping.h"
 #include "standby/resource.h"
+#include "standby/tickle.h"
 
 struct db;
 struct standbyd;
@@ -96,6 +97,7 @@ struct standbyd {
 	struct db *db;
 	const char *db_path;
 	struct sb_ship ship;
+	struct sb_tickle tickle;
 	int stopping;
 };
 

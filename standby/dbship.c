@@ -15,6 +15,7 @@
 #include "common/netaddr.h"
 #include "db/ship.h"
 #include "standby/daemon.h"
+#include "standby/tickle.h"
 
 enum { OUT_CONNECT = 1, OUT_CHALLENGE, OUT_SEND, OUT_REPLY };
 enum { IN_HDR = 1, IN_BODY, IN_TRAILER, IN_APPLY };
@@ -43,7 +44,7 @@ static void conn_close(struct sb_ship_conn *c, int is_out)
 	ev_timer_cancel(d->loop, &c->limit);
 	close(c->fd);
 	c->fd = -1;
-	if (is_out)
+	if (is_out && c->type == SHIP_TYPE_DB)
 		db_ship_free(c->payload);
 	else
 		free(c->payload);
@@ -69,19 +70,28 @@ static int read_some(struct sb_ship_conn *c, uint8_t *buf, size_t want)
 
 /* ---- sender (active node) ---- */
 
+static const char *type_name(uint8_t type)
+{
+	return type == SHIP_TYPE_CONNS ? "connection list" : "DB";
+}
+
 static void out_done(struct standbyd *d, int rc, const char *why)
 {
 	struct sb_ship *s = &d->ship;
 	struct sb_ship_conn *c = &s->out;
+	uint8_t type = c->type;
 
 	if (rc) {
 		s->send_failed++;
 		s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
-		log_limited(&s->rl_out, LOG_WARNING, "DB shipping to %s: %s: %s", d->cfg.peer, why,
-			    strerror(-rc));
+		log_limited(&s->rl_out, LOG_WARNING, "%s transfer to %s: %s: %s", type_name(type),
+			    d->cfg.peer, why, strerror(-rc));
 	}
-	s->out_end_ms = ev_now_ms();
+	if (type == SHIP_TYPE_DB)
+		s->out_end_ms = ev_now_ms();
 	conn_close(c, 1);
+	if (type == SHIP_TYPE_CONNS)
+		sb_tickle_shipped(d, rc == 0);
 }
 
 static void out_limit(struct ev_timer *t)
@@ -152,6 +162,7 @@ static void out_io(struct ev_io *io, uint32_t events)
 		}
 		memset(&h, 0, sizeof(h));
 		h.key_index = (uint8_t)d->cfg.keys.active;
+		h.type = c->type;
 		memcpy(h.cluster, d->cfg.cf.cluster, sizeof(h.cluster));
 		memcpy(h.node, d->cfg.node, sizeof(h.node));
 		memcpy(h.nonce, c->nonce, SHIP_NONCE_LEN);
@@ -195,6 +206,10 @@ static void out_io(struct ev_io *io, uint32_t events)
 			out_done(d, r.status, "the peer did not apply it");
 			return;
 		}
+		if (c->type == SHIP_TYPE_CONNS) {
+			out_done(d, 0, NULL);
+			return;
+		}
 		s->sent++;
 		s->shipped_seq = r.db_seq;
 		s->last_bytes = (unsigned long)c->len;
@@ -208,16 +223,60 @@ static void out_io(struct ev_io *io, uint32_t events)
 	}
 }
 
-static void out_start(struct standbyd *d)
+/* Connects to the peer for the transfer set up in c (type, payload, len, seq); takes
+ * ownership of the payload. Returns 0 or a negative errno (counted and logged). */
+static int out_connect(struct standbyd *d)
 {
 	struct sb_ship *s = &d->ship;
 	struct sb_ship_conn *c = &s->out;
 	struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(s->local) };
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(s->peer),
 				   .sin_port = htons(d->cfg.cf.udpport) };
-	uint64_t t0 = mono_us();
 	int rc, fd;
 
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto out_errno;
+	/* From our HA-link address: the peer accepts transfers from nowhere else. */
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	    (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS))
+		goto out_close;
+	rc = ev_io_add(d->loop, &c->io, fd, EPOLLOUT, out_io, c);
+	if (rc) {
+		errno = -rc;
+		goto out_close;
+	}
+	c->fd = fd;
+	c->step = OUT_CONNECT;
+	ev_timer_arm(d->loop, &c->limit, SHIP_LIMIT_MS);
+	return 0;
+
+out_close:
+	rc = -errno;
+	close(fd);
+	errno = -rc;
+out_errno:
+	rc = -errno;
+	s->send_failed++;
+	s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
+	log_limited(&s->rl_out, LOG_WARNING, "%s transfer to %s: %s", type_name(c->type),
+		    d->cfg.peer, strerror(-rc));
+	if (c->type == SHIP_TYPE_DB)
+		db_ship_free(c->payload);
+	else
+		free(c->payload);
+	c->payload = NULL;
+	return rc;
+}
+
+static void out_start(struct standbyd *d)
+{
+	struct sb_ship *s = &d->ship;
+	struct sb_ship_conn *c = &s->out;
+	uint64_t t0 = mono_us();
+	int rc;
+
+	c->type = SHIP_TYPE_DB;
 	rc = db_ship_snapshot(d->db, &c->payload, &c->len, &c->seq);
 	if (rc) {
 		s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
@@ -234,33 +293,24 @@ static void out_start(struct standbyd *d)
 		c->payload = NULL;
 		return;
 	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto out_errno;
-	/* From our HA-link address: the peer accepts transfers from nowhere else. */
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 && errno != EINPROGRESS))
-		goto out_close;
-	rc = ev_io_add(d->loop, &c->io, fd, EPOLLOUT, out_io, c);
-	if (rc) {
-		errno = -rc;
-		goto out_close;
-	}
-	c->fd = fd;
-	c->step = OUT_CONNECT;
-	ev_timer_arm(d->loop, &c->limit, SHIP_LIMIT_MS);
-	return;
+	out_connect(d);
+}
 
-out_close:
-	rc = -errno;
-	close(fd);
-	errno = -rc;
-out_errno:
-	s->send_failed++;
-	s->retry_at_ms = ev_now_ms() + SHIP_RETRY_MS;
-	log_limited(&s->rl_out, LOG_WARNING, "DB shipping to %s: %s", d->cfg.peer, strerror(errno));
-	db_ship_free(c->payload);
-	c->payload = NULL;
+int sb_ship_send_conns(struct standbyd *d, const struct conn_list *l, int64_t seq)
+{
+	struct sb_ship *s = &d->ship;
+	struct sb_ship_conn *c = &s->out;
+
+	if (!s->enabled || c->fd >= 0 || ev_now_ms() < s->retry_at_ms)
+		return -EAGAIN;
+	c->type = SHIP_TYPE_CONNS;
+	c->payload = malloc(l->n ? (size_t)l->n * CONN_WIRE_LEN : 1);
+	if (!c->payload)
+		return -ENOMEM;
+	c->len = conn_list_encode(l, c->payload);
+	c->seq = seq;
+	c->started_us = mono_us();
+	return out_connect(d);
 }
 
 static void on_poll(struct ev_timer *t)
@@ -272,8 +322,8 @@ static void on_poll(struct ev_timer *t)
 	int64_t seq;
 
 	ev_timer_arm(d->loop, &s->t_poll, SHIP_POLL_MS);
-	if (d->fsm.state != FSM_ACTIVE || d->fsm.peer != FSM_PEER_ALIVE || s->out.fd >= 0 ||
-	    now < s->retry_at_ms)
+	if (!s->db_on || d->fsm.state != FSM_ACTIVE || d->fsm.peer != FSM_PEER_ALIVE ||
+	    s->out.fd >= 0 || now < s->retry_at_ms)
 		return;
 	/* A peer that is active too (split brain) or taking over must not get our tables. */
 	if (d->fsm.peer_state != FSM_STANDBY && d->fsm.peer_state != FSM_MAINTENANCE)
@@ -366,9 +416,18 @@ static void in_apply(struct standbyd *d)
 		return;
 	}
 	if (d->fsm.state == FSM_ACTIVE || d->fsm.state == FSM_TAKING_OVER) {
-		/* Became active meanwhile: our tables are the reference now. */
-		log_warn("DB from %s not applied: this node is active", d->cfg.peer);
+		/* Became active meanwhile: our tables (and connections) are the reference now. */
+		log_warn("%s from %s not applied: this node is active", type_name(c->type),
+			 d->cfg.peer);
 		rc = -EPERM;
+	} else if (c->type == SHIP_TYPE_CONNS) {
+		rc = sb_tickle_received(d, c->payload, c->len, c->seq);
+		in_reply(d, rc, c->seq);
+		return;
+	} else if (!s->db_on) {
+		log_limited(&s->rl_in, LOG_WARNING, "DB from %s not applied: no database here",
+			    d->cfg.peer);
+		rc = -ENODEV;
 	} else {
 		rc = ship_apply_start(&s->apply, d->db_path, c->payload, c->len);
 		c->payload = NULL;	/* the worker's now, even on failure */
@@ -437,6 +496,7 @@ static void in_io(struct ev_io *io, uint32_t events)
 			return;
 		}
 		/* Authentic: now, and only now, room for the payload (capped by the decoder). */
+		c->type = h.type;
 		c->len = h.length;
 		c->seq = h.db_seq;
 		c->payload = malloc(c->len ? c->len : 1);
@@ -565,34 +625,39 @@ int sb_ship_open(struct standbyd *d)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d->cfg.cf.udpport) };
 	char ip[INET_ADDRSTRLEN];
 	unsigned i;
-	int one = 1, rc;
+	int one = 1, rc, db_on = d->db && d->db_path;
 
-	if (!d->db || !d->db_path) {
+	if (!db_on)
 		log_notice("DB shipping off: no database");
+	if (!db_on && !d->tickle.on)
 		return 0;
-	}
 	if (!ship_key(&d->cfg.keys, d->cfg.keys.active)) {
-		sb_event(d, LOG_WARNING, "DB shipping off: authkeys' active key is not an HMAC key");
+		sb_event(d, LOG_WARNING, "DB shipping and connection lists off: authkeys' active "
+			 "key is not an HMAC key");
 		return 0;
 	}
 	for (i = 0; i < d->nlinks && d->links[i].cfg.kind != HA_LINK_UCAST; i++)
 		;
 	if (i == d->nlinks) {
-		log_notice("DB shipping off: no ucast (HA) link in ha.cf");
+		log_notice("DB shipping and connection lists off: no ucast (HA) link in ha.cf");
 		return 0;
 	}
 	s->peer = d->links[i].cfg.addr;
 	snprintf(s->ifname, sizeof(s->ifname), "%s", d->links[i].cfg.ifname);
 	rc = local_addr(s->ifname, s->peer, &s->local);
 	if (rc) {
-		sb_event(d, LOG_WARNING, "DB shipping off: no IPv4 address on %s", s->ifname);
+		sb_event(d, LOG_WARNING, "DB shipping and connection lists off: no IPv4 address "
+			 "on %s", s->ifname);
 		return 0;
 	}
-	rc = ship_apply_init(&s->apply);
-	if (!rc)
-		rc = ev_io_add(d->loop, &s->apply_io, s->apply.pipe[0], EPOLLIN, on_applied, d);
-	if (rc)
-		return rc;
+	if (db_on) {
+		rc = ship_apply_init(&s->apply);
+		if (!rc)
+			rc = ev_io_add(d->loop, &s->apply_io, s->apply.pipe[0], EPOLLIN, on_applied,
+				       d);
+		if (rc)
+			return rc;
+	}
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0)
 		return -errno;
@@ -609,8 +674,11 @@ int sb_ship_open(struct standbyd *d)
 	if (rc)
 		goto out_close;
 	s->enabled = 1;
+	s->db_on = db_on;
 	ev_timer_arm(d->loop, &s->t_poll, SHIP_POLL_MS);
-	log_info("DB shipping on %s TCP %u (%s)", ip, d->cfg.cf.udpport, s->ifname);
+	log_info("HA-link transfers (%s%s%s) on %s TCP %u (%s)", db_on ? "DB" : "",
+		 db_on && d->tickle.on ? ", " : "", d->tickle.on ? "connection lists" : "", ip,
+		 d->cfg.cf.udpport, s->ifname);
 	return 0;
 
 out_close:
@@ -635,13 +703,14 @@ void sb_ship_close(struct standbyd *d)
 		s->lfd = -1;
 	}
 	s->enabled = 0;
+	s->db_on = 0;
 }
 
 void sb_ship_status(const struct standbyd *d, FILE *out)
 {
 	const struct sb_ship *s = &d->ship;
 
-	if (!s->enabled) {
+	if (!s->db_on) {
 		fprintf(out, "db_ship: off\n");
 		return;
 	}

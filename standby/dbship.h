@@ -1,4 +1,6 @@
-/* DB shipping between the two standbyds (wire format: shippkt.h). The active node watches
+/* DB shipping between the two standbyds (wire format: shippkt.h). The same channel carries
+ * the active node's list of clients' connections for tickle ACKs (tickle.h), with or without
+ * a database. The active node watches
  * its DB's change_seq and, when it moved or the peer's heartbeats show another one, sends a
  * snapshot to the standby peer over TCP between the two HA-link (ucast) addresses, port
  * udpport. The standby applies it atomically (db_ship_apply). Only the active node sends and
@@ -33,12 +35,14 @@ struct sb_ship_conn {
 	struct standbyd *d;
 	int fd;				/* -1 when idle */
 	int step;
+	uint8_t type;			/* enum ship_type of the transfer */
 	struct ev_io io;
 	struct ev_timer limit;
 	uint8_t nonce[SHIP_NONCE_LEN];
 	uint8_t hdr[SHIP_HDR_LEN];
 	uint8_t small[SHIP_REPLY_LEN];	/* challenge, trailer or reply being moved */
-	unsigned char *payload;		/* sender: the snapshot; receiver: malloc'd after auth */
+	unsigned char *payload;		/* sender: the snapshot (DB) or malloc'd list; receiver:
+					 * malloc'd after auth */
 	size_t len;			/* payload bytes */
 	size_t off;			/* progress within the step */
 	int64_t seq;			/* change_seq of the payload */
@@ -46,7 +50,8 @@ struct sb_ship_conn {
 };
 
 struct sb_ship {
-	int enabled;
+	int enabled;			/* the channel: listening, may send */
+	int db_on;			/* DB snapshots too (a database is open) */
 	uint32_t local, peer;		/* HA-link addresses, host order */
 	char ifname[IF_NAMESIZE];
 	int lfd;
@@ -68,13 +73,18 @@ struct sb_ship {
 
 /* Sets the idle state; before anything else, so sb_ship_close is always safe. */
 void sb_ship_init(struct standbyd *d);
-/* Finds the HA link, listens on it and starts watching the DB. Shipping stays off (logged)
- * without a ucast link, an HMAC key or a database; that is no error. Returns 0 or a negative
- * errno (a socket that cannot be opened). */
+/* Finds the HA link, listens on it and starts watching the DB. The channel stays off (logged)
+ * without a ucast link or an HMAC key, DB shipping without a database, the whole channel
+ * with neither a database nor tickle ACKs; that is no error. Returns 0 or a negative errno
+ * (a socket that cannot be opened). */
 int sb_ship_open(struct standbyd *d);
 void sb_ship_close(struct standbyd *d);
 /* Every accepted heartbeat: a restarted or returning peer needs the DB again. */
 void sb_ship_heard(struct standbyd *d, const struct hb_msg *msg, int was_alive);
 void sb_ship_status(const struct standbyd *d, FILE *out);
+/* Starts sending the connection list l (copied) as transfer seq; the end is reported to
+ * sb_tickle_shipped. Returns 0, -EAGAIN when the channel is off, busy or waiting after a
+ * failure, or another negative errno (no memory, no socket: counted and logged). */
+int sb_ship_send_conns(struct standbyd *d, const struct conn_list *l, int64_t seq);
 
 #endif

@@ -24,6 +24,7 @@ void ha_cf_defaults(struct ha_cf *cf)
 	snprintf(cf->cluster, sizeof(cf->cluster), "vdisk");
 	cf->probe_ms = 100;
 	cf->monitor_ms = 2000;
+	cf->tickle_acks = 1;
 }
 
 int ha_parse_time_ms(const char *s, unsigned *ms)
@@ -245,23 +246,43 @@ static int d_ping(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
 	return rc;
 }
 
+/* on/yes/true -> 1, off/no/false -> 0, else -1. */
+static int onoff(const char *w)
+{
+	if (strcmp(w, "on") == 0 || strcmp(w, "yes") == 0 || strcmp(w, "true") == 0)
+		return 1;
+	if (strcmp(w, "off") == 0 || strcmp(w, "no") == 0 || strcmp(w, "false") == 0)
+		return 0;
+	return -1;
+}
+
 static int d_auto_failback(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
 {
-	int rc = want_args(r, err, 1, 1);
+	int rc = want_args(r, err, 1, 1), v;
 
 	if (rc)
 		return rc;
-	if (strcmp(r->words[1], "on") == 0 || strcmp(r->words[1], "yes") == 0 ||
-	    strcmp(r->words[1], "true") == 0)
-		cf->auto_failback = 1;
-	else if (strcmp(r->words[1], "off") == 0 || strcmp(r->words[1], "no") == 0 ||
-		 strcmp(r->words[1], "false") == 0)
-		cf->auto_failback = 0;
-	else if (strcmp(r->words[1], "legacy") == 0) {
+	v = onoff(r->words[1]);
+	if (v < 0 && strcmp(r->words[1], "legacy") == 0) {
 		log_warn("%s:%u: auto_failback legacy is treated as off", r->fname, r->lineno);
-		cf->auto_failback = 0;
-	} else
+		v = 0;
+	}
+	if (v < 0)
 		return cfg_fail(r, err, "auto_failback '%.40s': want on or off", r->words[1]);
+	cf->auto_failback = v;
+	return 0;
+}
+
+static int d_tickle_acks(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
+{
+	int rc = want_args(r, err, 1, 1), v;
+
+	if (rc)
+		return rc;
+	v = onoff(r->words[1]);
+	if (v < 0)
+		return cfg_fail(r, err, "tickle_acks '%.40s': want on or off", r->words[1]);
+	cf->tickle_acks = v;
 	return 0;
 }
 
@@ -297,6 +318,7 @@ static const struct directive {
 	{ "auto_failback", d_auto_failback }, { "logfile", d_path }, { "debugfile", d_path },
 	/* standbyd extensions */
 	{ "cluster", d_cluster }, { "probe_wait", d_time }, { "monitor_interval", d_time },
+	{ "tickle_acks", d_tickle_acks },
 	/* Heartbeat directives with no meaning here */
 	{ "hopfudge", NULL }, { "respawn", NULL }, { "apiauth", NULL }, { "crm", NULL },
 	{ "pacemaker", NULL }, { "ping_group", NULL }, { "serial", NULL }, { "baud", NULL },

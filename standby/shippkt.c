@@ -61,16 +61,27 @@ static int mac2(const struct ha_key *k, const uint8_t *a, size_t alen, const uin
 	return rc;
 }
 
+/* The most a transfer of this type may carry; 0 for an unknown type. */
+static uint32_t type_cap(unsigned type)
+{
+	switch (type) {
+	case SHIP_TYPE_DB: return SHIP_MAX_PAYLOAD;
+	case SHIP_TYPE_CONNS: return CONN_LIST_MAX_BYTES;
+	}
+	return 0;
+}
+
 int ship_hdr_encode(const struct ship_hdr *h, const struct ha_authkeys *keys, uint8_t *out)
 {
 	const struct ha_key *k = ship_key(keys, h->key_index);
 
-	if (!k || h->length > SHIP_MAX_PAYLOAD)
+	if (!k || !type_cap(h->type) || h->length > type_cap(h->type))
 		return -EINVAL;
 	memset(out, 0, SHIP_HDR_LEN);
 	put32(out, SHIP_MAGIC);
 	out[4] = SHIP_VERSION;
 	out[5] = h->key_index;
+	out[6] = h->type;
 	hb_name_put(out + 8, h->cluster);
 	hb_name_put(out + 40, h->node);
 	memcpy(out + 72, h->nonce, SHIP_NONCE_LEN);
@@ -97,13 +108,14 @@ enum ship_err ship_hdr_decode(const uint8_t *buf, size_t len, const struct ha_au
 	/* Authentic from here on: the fields may be looked at. */
 	memset(h, 0, sizeof(*h));
 	h->key_index = buf[5];
-	if (buf[6] || buf[7] || get32(buf + 100) || hb_name_get(buf + 8, h->cluster) ||
+	h->type = buf[6];
+	if (!type_cap(h->type) || buf[7] || get32(buf + 100) || hb_name_get(buf + 8, h->cluster) ||
 	    hb_name_get(buf + 40, h->node))
 		return SHIP_ERR_MALFORMED;
 	memcpy(h->nonce, buf + 72, SHIP_NONCE_LEN);
 	h->db_seq = (int64_t)get64(buf + 88);
 	h->length = get32(buf + 96);
-	if (h->length > SHIP_MAX_PAYLOAD || h->db_seq < 0)
+	if (h->length > type_cap(h->type) || h->db_seq < 0)
 		return SHIP_ERR_MALFORMED;
 	if (CRYPTO_memcmp(h->nonce, nonce, SHIP_NONCE_LEN) != 0)
 		return SHIP_ERR_NONCE;

@@ -1,5 +1,6 @@
-/* DB shipping on the wire: the active standbyd sends the peer a db_ship_snapshot over TCP on
- * the HA link. One transfer per connection, four steps:
+/* DB shipping on the wire: the active standbyd sends the peer a db_ship_snapshot, or the list
+ * of clients' connections to tickle after a takeover (connlist.h), over TCP on the HA link.
+ * One transfer per connection, four steps:
  *
  *   receiver -> sender   challenge: SHIP_NONCE_LEN random bytes
  *   sender -> receiver   header (SHIP_HDR_LEN), payload (length bytes), trailer (SHIP_MAC_LEN)
@@ -11,19 +12,24 @@
  *     0    4 magic "SBDB"
  *     4    1 version (1)
  *     5    1 key index (authkeys N; an HMAC key, never crc)
- *     6    2 zero
+ *     6    1 type: 0 a DB snapshot, 1 a connection list
+ *     7    1 zero
  *     8   32 cluster name, NUL padded
  *    40   32 sender node name, NUL padded
  *    72   16 the receiver's challenge, echoed: a recorded transfer cannot be replayed
- *    88    8 change_seq the snapshot holds
- *    96    4 payload length (at most SHIP_MAX_PAYLOAD)
+ *    88    8 change_seq the snapshot holds; for a connection list, the sender's count of
+ *             lists (it only tells transfers apart in the logs)
+ *    96    4 payload length (at most SHIP_MAX_PAYLOAD, CONN_LIST_MAX_BYTES for a list)
  *   100    4 zero
  *   104   32 HMAC-SHA256 of bytes 0..103
  *
  * The header has its own MAC so the receiver allocates for the payload only after the sender
  * proved it holds the key; the trailer is HMAC-SHA256 over the header and the payload. The
  * reply ("SBDA", status as a negative errno or 0, the applied change_seq, the challenge) is
- * signed the same way, so a forged "applied" cannot make the sender stop shipping. */
+ * signed the same way, so a forged "applied" cannot make the sender stop shipping.
+ *
+ * A standbyd from before connection lists refuses type 1 as malformed (counted and logged
+ * as a refused transfer, rate limited): upgrade both nodes together. */
 #ifndef STANDBY_SHIPPKT_H
 #define STANDBY_SHIPPKT_H
 
@@ -31,6 +37,7 @@
 #include <stdint.h>
 
 #include "standby/config.h"
+#include "standby/connlist.h"
 
 #define SHIP_MAGIC	0x53424442u	/* "SBDB" */
 #define SHIP_REPLY_MAGIC 0x53424441u	/* "SBDA" */
@@ -45,8 +52,11 @@
  * growth while bounding what one authenticated peer can make us hold. */
 #define SHIP_MAX_PAYLOAD (64u << 20)
 
+enum ship_type { SHIP_TYPE_DB = 0, SHIP_TYPE_CONNS = 1 };
+
 struct ship_hdr {
 	uint8_t key_index;
+	uint8_t type;		/* enum ship_type */
 	char cluster[HA_NAME_MAX];
 	char node[HA_NAME_MAX];
 	uint8_t nonce[SHIP_NONCE_LEN];
@@ -63,7 +73,8 @@ struct ship_reply {
 /* Why a header or reply was refused. */
 enum ship_err {
 	SHIP_OK = 0,
-	SHIP_ERR_MALFORMED,	/* magic, version, zero fields, names, length over the cap */
+	SHIP_ERR_MALFORMED,	/* magic, version, type, zero fields, names, length over the
+				 * type's cap */
 	SHIP_ERR_AUTH,		/* key not usable (undefined, crc) or MAC mismatch */
 	SHIP_ERR_NONCE,		/* not the challenge this connection sent */
 	SHIP_ERR_CLUSTER,

@@ -1,5 +1,6 @@
 # Shared by tests/ha/*.t and the failover bench: a two-server pair and a client in network
 # namespaces of their own. Source it after tap.sh, then call sb_topology and sb_start.
+# SB_PREFIX (default sb) names the namespaces, for tests that must not share the prefix.
 #
 #   sb-<id>-sw   a bridge: the client LAN (10.77.0.0/24)
 #   sb-<id>-a    server a: lan0 10.77.0.1, ha0 10.78.0.1 (veth straight to b)
@@ -10,7 +11,8 @@
 
 SB_ID=${SB_ID:-$$}
 SB_ID=$((SB_ID % 100000))
-NS_A=sb-$SB_ID-a NS_B=sb-$SB_ID-b NS_C=sb-$SB_ID-c NS_SW=sb-$SB_ID-sw
+SB_PREFIX=${SB_PREFIX:-sb}
+NS_A=$SB_PREFIX-$SB_ID-a NS_B=$SB_PREFIX-$SB_ID-b NS_C=$SB_PREFIX-$SB_ID-c NS_SW=$SB_PREFIX-$SB_ID-sw
 SB_VIP=10.77.0.100
 SB_KEEPALIVE=${SB_KEEPALIVE:-100ms}
 SB_DEADTIME=${SB_DEADTIME:-500ms}
@@ -85,6 +87,7 @@ sb_config() {
 	respawn hacluster /usr/lib/heartbeat/ipfail
 	CF
 	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
+	[ -n "${SB_TICKLE:-}" ] && echo "tickle_acks $SB_TICKLE" >> "$d/ha.cf"
 	printf 'auth 2\n1 crc\n2 sha256 sbtest-secret-key\n' > "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"

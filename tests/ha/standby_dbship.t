@@ -44,6 +44,12 @@ for i in 1 2 3 4 5; do
 done
 diag "five more changes, latency ms:$lats"
 is "$(echo $lats | wc -w)" 5 "five changes in a row all reached b"
+# Tickle ACKs' connection lists share the channel: a's (empty) list reached b, and no
+# transfer of either kind was refused for it.
+lists() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
+ok "$([ "$(lists a lists_sent)" -ge 1 ] && [ "$(lists b lists_received)" -ge 1 ]; echo $?)" \
+	"a's connection list shipped to b beside the DB (sent $(lists a lists_sent), received $(lists b lists_received))"
+is "$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')" 0 "no transfer refused so far"
 diag "a: $(sb_status a | grep '^db_ship' | tr '\n' ' ')"
 diag "b: $(sb_status b | grep '^db_ship' | tr '\n' ' ')"
 is "$(sb_field b db_seq)" "$(sb_field a db_seq)" "b's heartbeat DB version matches a's"

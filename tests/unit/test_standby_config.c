@@ -58,6 +58,7 @@ static void test_seed(void)
 	is_int(cf.nping, 1, "one ping node");
 	is_int(cf.ping[0], 0xc0a80a01, "ping 192.168.10.1");
 	is_int(cf.auto_failback, 1, "auto_failback on");
+	is_int(cf.tickle_acks, 1, "tickle_acks on by default");
 	is_str(cf.logfile, "/var/log/ha_log/ha-log.log", "logfile");
 	is_str(cf.debugfile, "/Datas/logs/ha_log/ha-debug.log", "debugfile");
 }
@@ -93,7 +94,7 @@ static void test_hacf_good(void)
 
 	snprintf(text, sizeof(text), "%skeepalive 100ms\ndeadtime 500ms\nucast eth1 10.0.0.2\n"
 		 "mcast eth2 239.0.0.1 694 1 0\ncluster lab\nauto_failback off\n"
-		 "probe_wait 50ms\nmonitor_interval 1\n", base_nodes);
+		 "probe_wait 50ms\nmonitor_interval 1\ntickle_acks off\n", base_nodes);
 	is_int(parse_cf(text, &cf, &err), 0, "ms timings, ucast, mcast, extensions (%s)", err.msg);
 	is_int(cf.keepalive_ms, 100, "keepalive 100ms");
 	is_int(cf.deadtime_ms, 500, "deadtime 500ms");
@@ -106,6 +107,10 @@ static void test_hacf_good(void)
 	is_int(cf.auto_failback, 0, "auto_failback off");
 	is_int(cf.probe_ms, 50, "probe_wait");
 	is_int(cf.monitor_ms, 1000, "monitor_interval");
+	is_int(cf.tickle_acks, 0, "tickle_acks off");
+	snprintf(text, sizeof(text), "%stickle_acks off\ntickle_acks yes\n", base_nodes);
+	is_int(parse_cf(text, &cf, &err), 0, "tickle_acks yes (%s)", err.msg);
+	is_int(cf.tickle_acks, 1, "the last tickle_acks line wins");
 
 	snprintf(text, sizeof(text), "node a b\r\nbcast eth0 eth1\r\n  # comment only\n\n\t\n");
 	is_int(parse_cf(text, &cf, &err), 0, "CRLF, two names per line, blank lines (%s)", err.msg);
@@ -141,6 +146,9 @@ static void test_hacf_bad(void)
 		{ "node a\nnode b\nmcast eth0 239.0.0.1 695 1 0\n", "ha.cf:3: mcast port 695 differs" },
 		{ "node a\nnode b\nmcast eth0 239.0.0.1 694 0 0\n", "ha.cf:3: mcast ttl" },
 		{ "node a\nnode b\nbcast eth0\nauto_failback maybe\n", "ha.cf:4: auto_failback 'maybe'" },
+		{ "node a\nnode b\nbcast eth0\ntickle_acks maybe\n", "ha.cf:4: tickle_acks 'maybe'" },
+		{ "node a\nnode b\nbcast eth0\ntickle_acks\n", "ha.cf:4: tickle_acks takes 1 argument" },
+		{ "node a\nnode b\nbcast eth0\ntickle_acks legacy\n", "ha.cf:4: tickle_acks 'legacy'" },
 		{ "node a\nnode b\nbcast eth0\nping 300.1.1.1\n", "ha.cf:4: ping '300.1.1.1'" },
 		{ "node a\nnode b\nbcast eth0\nbcast eth0\n", "ha.cf:4: the same link is configured twice" },
 		{ "node a\nnode b\nbcast averyveryverylonginterfacename\n", "ha.cf:3: 'averyveryverylonginterfacename' is not an interface" },

@@ -1,6 +1,7 @@
 /* DB shipping's wire format: header, trailer and reply round trip; truncated, oversize,
  * forged, tampered, replayed (another challenge), foreign and over-the-cap headers are
- * refused with the right reason, and only after the MAC for anything behind it. */
+ * refused with the right reason, and only after the MAC for anything behind it. The
+ * connection-list type has its own, smaller cap; unknown types are refused. */
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
@@ -114,9 +115,17 @@ static void test_header(void)
 	resign(t, "secret");
 	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "negative change_seq");
 	memcpy(t, buf, SHIP_HDR_LEN);
-	t[6] = 1;
+	t[6] = 2;
 	resign(t, "secret");
-	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "reserved byte 6 set");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "unknown type 2");
+	memcpy(t, buf, SHIP_HDR_LEN);
+	t[6] = 0xff;
+	resign(t, "secret");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "unknown type 255");
+	memcpy(t, buf, SHIP_HDR_LEN);
+	t[7] = 1;
+	resign(t, "secret");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "reserved byte 7 set");
 	memcpy(t, buf, SHIP_HDR_LEN);
 	t[101] = 1;
 	resign(t, "secret");
@@ -209,9 +218,49 @@ static void test_reply(void)
 	       "bad reply magic");
 }
 
+/* A connection list: type 1, its own cap (CONN_LIST_MAX entries), the DB's cap no longer. */
+static void test_conns_header(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "secret");
+	struct ship_hdr h = base_hdr(), got;
+	uint8_t buf[SHIP_HDR_LEN], t[SHIP_HDR_LEN];
+	uint32_t v;
+
+	h.type = SHIP_TYPE_CONNS;
+	h.length = CONN_LIST_MAX_BYTES;
+	is_int(ship_hdr_encode(&h, &ak, buf), SHIP_HDR_LEN, "list header at the cap encodes");
+	is_int(ship_hdr_decode(buf, SHIP_HDR_LEN, &ak, nonce, "lab", "alpha", &got), SHIP_OK,
+	       "and decodes");
+	ok(got.type == SHIP_TYPE_CONNS && got.length == CONN_LIST_MAX_BYTES && got.db_seq == 42,
+	   "type, length and sequence round trip");
+	is_int(buf[6], 1, "type is byte 6");
+	h.length = CONN_LIST_MAX_BYTES + 1;
+	is_int(ship_hdr_encode(&h, &ak, t), -EINVAL, "encoding a list over its cap fails");
+	h.type = 7;
+	h.length = 12;
+	is_int(ship_hdr_encode(&h, &ak, t), -EINVAL, "encoding an unknown type fails");
+	/* Signed by the key holder but over the list's cap, though far under the DB's. */
+	memcpy(t, buf, SHIP_HDR_LEN);
+	v = htobe32(CONN_LIST_MAX_BYTES + 1);
+	memcpy(t + 96, &v, 4);
+	resign(t, "secret");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "list length over its cap");
+	v = htobe32(1u << 20);
+	memcpy(t + 96, &v, 4);
+	resign(t, "secret");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_MALFORMED, "a 1 MiB list refused");
+	t[6] = SHIP_TYPE_DB;
+	resign(t, "secret");
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_OK, "the same length is fine for a DB");
+	memcpy(t, buf, SHIP_HDR_LEN);
+	t[6] = SHIP_TYPE_DB;
+	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_AUTH, "the type is covered by the MAC");
+}
+
 int main(void)
 {
 	test_header();
+	test_conns_header();
 	test_trailer();
 	test_reply();
 	is_str(ship_err_name(SHIP_ERR_NONCE), "wrong_challenge", "error names");
