@@ -472,6 +472,11 @@ static int rep_attach(void *arg, const char *initiator, const char *target_name,
 	if (d && d->source)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "our own mirror of this client is still closing");
+	/* The commands of a session the peer gave up on may still be running here: a resync
+	 * copy of the new session could land before one of them and be overwritten by it. */
+	if (d && d->rsessions)
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "replication waits: the previous session is still closing");
 	if (d && d->sessions == 0 && d->rsessions == 0 && strcmp(d->image, c.image) != 0) {
 		disk_close(dt, d);
 		d = NULL;
@@ -699,11 +704,13 @@ void db_targets_status(struct db_targets *dt, FILE *out)
 			store_mirror_status(d->st, &ms);
 			fprintf(out, "mirror-client %s state %s dirty %llu resync_done %llu "
 				"resync_total %llu eta_s %llu gen %016llx peer_gen %016llx "
-				"mirrored %llu failures %llu\n", d->name, mirror_state_name(ms.state),
+				"mirrored %llu failures %llu unflushed %llu\n", d->name,
+				mirror_state_name(ms.state),
 				(unsigned long long)ms.dirty, (unsigned long long)ms.resync_done,
 				(unsigned long long)ms.resync_total, (unsigned long long)ms.eta_s,
 				(unsigned long long)ms.gen, (unsigned long long)ms.peer_gen,
-				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures);
+				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures,
+				(unsigned long long)ms.unflushed);
 		} else if (d->rsessions || d->meta) {
 			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
 				d->name, d->rsessions, (unsigned long long)d->meta->gen,

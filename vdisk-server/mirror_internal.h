@@ -77,6 +77,8 @@ struct mirror {
 	int io_fd;			/* -1: not registered */
 	int io_events;			/* what the loop watches on it */
 	int in_service, kill_pending;
+	int no_complete;		/* inside store_submit(): no request may complete */
+	struct ev_timer later;		/* completes what mr_peer_down could not */
 	uint64_t ctl_started_ms;	/* the login or handshake step in progress, 0 none */
 	uint64_t next_connect_ms;
 	struct mp_state peer;

@@ -231,7 +231,8 @@ static int mark(struct mirror_meta *m, uint64_t offset, uint64_t length, int dir
 			m->nset++;
 		}
 		m->clearable[w] &= ~bit;	/* written again: not covered by that flush */
-		m->recent[w] |= bit;
+		if (!dirty)	/* a dirty bit goes with its resync copy, not with time */
+			m->recent[w] |= bit;
 		if (!(m->file_bits[w] & bit)) {
 			m->file_bits[w] |= bit;
 			changed = 1;
@@ -341,24 +342,35 @@ int mirror_meta_writeback(struct mirror_meta *m, int (*busy)(void *arg, uint64_t
 	return rc;
 }
 
-uint64_t mirror_meta_snapshot(struct mirror_meta *m)
+uint64_t mirror_meta_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
+			      void *arg)
 {
 	uint64_t n = 0;
 
 	for (size_t w = 0; w < words_of(m->nchunks); w++) {
-		m->clearable[w] = m->file_bits[w] & ~m->bits[w] & ~m->recent[w];
+		uint64_t c = m->file_bits[w] & ~m->bits[w] & ~m->recent[w];
+
+		/* a write still in flight may reach the peer after the flush sent now */
+		for (uint64_t v = c; busy && v; v &= v - 1) {
+			unsigned b = (unsigned)__builtin_ctzll(v);
+
+			if (busy(arg, (uint64_t)w * 64 + b))
+				c &= ~(1ull << b);
+		}
+		m->clearable[w] = c;
 		m->recent[w] = 0;
-		n += (uint64_t)__builtin_popcountll(m->clearable[w]);
+		n += (uint64_t)__builtin_popcountll(c);
 	}
 	return n;
 }
 
-int mirror_meta_active(const struct mirror_meta *m)
+uint64_t mirror_meta_active(const struct mirror_meta *m)
 {
+	uint64_t n = 0;
+
 	for (size_t w = 0; w < words_of(m->nchunks); w++)
-		if (m->file_bits[w] & ~m->bits[w])
-			return 1;
-	return 0;
+		n += (uint64_t)__builtin_popcountll(m->file_bits[w] & ~m->bits[w]);
+	return n;
 }
 
 int mirror_meta_clear_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),

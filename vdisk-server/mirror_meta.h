@@ -77,12 +77,14 @@ int mirror_meta_writeback(struct mirror_meta *m, int (*busy)(void *arg, uint64_t
  * same reason); clear_snapshot
  * then clears them in the file. activity_dirty, when the peer is lost, makes every activity
  * bit dirty: those writes may be only in the peer's page cache. */
-uint64_t mirror_meta_snapshot(struct mirror_meta *m);	/* returns the bits noted */
+/* returns the bits noted; chunks busy() says are being written are left out */
+uint64_t mirror_meta_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
+			      void *arg);
 int mirror_meta_clear_snapshot(struct mirror_meta *m, int (*busy)(void *arg, uint64_t chunk),
 			       void *arg);
 void mirror_meta_activity_dirty(struct mirror_meta *m);
 /* Activity bits still in the file (writes the peer may not have flushed). */
-int mirror_meta_active(const struct mirror_meta *m);
+uint64_t mirror_meta_active(const struct mirror_meta *m);
 /* fdatasync when bits were set since the last one. */
 int mirror_meta_sync(struct mirror_meta *m);
 

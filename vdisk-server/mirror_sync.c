@@ -227,6 +227,7 @@ static void copy_read_done(struct store_req *lreq)
 	m->iov.iov_base = m->buf;
 	m->iov.iov_len = m->len;
 	if (mr_send_write(mr, m, &m->iov, 1, 0) < 0) {
+		m->result = -EIO;	/* not copied: its chunk is recorded again when done */
 		mr_peer_down(mr, "refused a resync write (out of memory)");
 		return;
 	}
@@ -296,7 +297,9 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 		return;
 	}
 	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
-	mirror_meta_writeback(meta, mr_chunk_busy, mr);	/* the file agrees with the peer now */
+	/* the bits the finishing flush covered; those of writes after it stay until the next
+	 * periodic flush */
+	mirror_meta_clear_snapshot(meta, mr_chunk_busy, mr);
 	if (meta->nset) {	/* a write failed locally meanwhile: copy it too */
 		mr_pump(mr);
 		return;
@@ -341,7 +344,8 @@ static void send_set_state(struct mirror *mr, uint64_t gen, uint64_t peer_gen, u
 	mr_update_io(mr);
 	return;
 fail:
-	free(t);
+	if (t)
+		scsi_free_scsi_task(t);
 	free(buf);
 	mr_pcb_free(p);
 	mr_peer_down(mr, "refused a state update (out of memory)");
@@ -399,14 +403,15 @@ static void flush_cb(struct iscsi_context *iscsi, int status, void *command_data
 		return;
 	}
 	mirror_meta_clear_snapshot(mr->meta, mr_chunk_busy, mr);
+	mr_pump(mr);	/* a resync that waited for this flush may finish now */
 }
 
 void mr_flush_peer(struct mirror *mr)
 {
 	if (mr->flushing || mr->finishing || mr->ctl_started_ms)
 		return;
-	if (!mirror_meta_snapshot(mr->meta))
-		return;		/* no write since the last flush */
+	if (!mirror_meta_snapshot(mr->meta, mr_chunk_busy, mr))
+		return;		/* nothing a flush would let us clear */
 	mr->flushing = 1;
 	send_sync_then(mr, flush_cb);
 }
@@ -447,9 +452,11 @@ void mr_pump(struct mirror *mr)
 		if (start_copy(mr, c) < 0)
 			return;
 	}
-	if (!meta->nset && !mr->copies && !mr->local_only) {
+	/* after a periodic flush under way: both note what their completion may clear */
+	if (!meta->nset && !mr->copies && !mr->local_only && !mr->flushing) {
 		mr->finishing = 1;
 		/* the copies durable on the peer first, then its copy may say it equals ours */
+		mirror_meta_snapshot(meta, mr_chunk_busy, mr);
 		send_sync_then(mr, finish_flush_cb);
 	}
 }
@@ -559,7 +566,7 @@ static int send_cdb(struct mirror *mr, enum mp_action action, uint64_t arg, uint
 	t->expxferlen = xfer_dir == SCSI_XFER_NONE ? 0 : (int)len;
 	p->task = t;
 	if (iscsi_scsi_command_async(mr->iscsi, 0, t, cb, NULL, p) < 0) {
-		free(t);
+		scsi_free_scsi_task(t);	/* also what libiscsi may have hung on it */
 		p->task = NULL;
 		mr_pcb_free(p);
 		return -EIO;
@@ -597,7 +604,9 @@ static void bitmap_cb(struct iscsi_context *iscsi, int status, void *command_dat
 		return;
 	}
 	mr_pcb_free(p);
-	if (status != SCSI_STATUS_GOOD || !t || t->datain.size <= 0 || t->datain.size % 8) {
+	/* no more than asked for: words past what we requested would run the count over */
+	if (status != SCSI_STATUS_GOOD || !t || t->datain.size <= 0 || t->datain.size % 8 ||
+	    (uint64_t)t->datain.size / 8 > (mr->meta->nchunks + 63) / 64 - mr->bitmap_word) {
 		if (t)
 			scsi_free_scsi_task(t);
 		mr_peer_down(mr, "sent no usable bitmap");

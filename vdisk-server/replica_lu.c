@@ -93,8 +93,12 @@ static void set_state(struct scsi_task *t, struct replica *r)
 
 static void reset(struct scsi_task *t, struct replica *r)
 {
-	int rc = r->st->ops->reset(r->st);
+	/* Inconsistent first, durably: a stop before the overlay is emptied must not leave a
+	 * copy that a takeover would serve (the source retries until the reset is done). */
+	int rc = mirror_meta_set_gen(r->meta, 0, 0, MIRROR_INCONSISTENT);
 
+	if (rc == 0)
+		rc = r->st->ops->reset(r->st);
 	if (rc == -EBUSY) {
 		t->status = SAM_STAT_BUSY;
 		return;
@@ -102,7 +106,6 @@ static void reset(struct scsi_task *t, struct replica *r)
 	if (rc == 0) {
 		mirror_meta_clear_all(r->meta);
 		mirror_meta_writeback(r->meta, NULL, NULL);
-		rc = mirror_meta_set_gen(r->meta, 0, 0, MIRROR_INCONSISTENT);
 	}
 	if (rc < 0) {
 		log_err("mirror: client %s: cannot discard the replica: %s", r->name, strerror(-rc));

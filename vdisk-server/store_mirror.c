@@ -87,10 +87,12 @@ void mr_list_del(struct mirror *mr, struct mop *m)
 		m->next->prev = m->prev;
 }
 
+/* The state file keeps its bits as they are: an activity bit still set covers a write the
+ * peer may not have flushed (an idle mirror closes only with none left); a bit kept for
+ * nothing only costs one chunk copied again. */
 static void final_free(struct mirror *mr)
 {
-	if (mr->state == MIRROR_IN_SYNC)	/* a clean close: the activity log is empty */
-		mirror_meta_writeback(mr->meta, NULL, NULL);
+	ev_timer_cancel(mr->loop, &mr->later);
 	store_close(mr->local);
 	mirror_meta_close(mr->meta);
 	free(mr->meta);
@@ -146,17 +148,43 @@ void mr_mop_done(struct mop *m)
 
 /* From here on writes are recorded: our data moves on from the generation the peer holds.
  * Durable before any write the peer missed is acknowledged. */
-static void leave_peer_gen(struct mirror *mr)
+static int leave_peer_gen(struct mirror *mr)
 {
 	struct mirror_meta *m = mr->meta;
 
-	if (m->gen == m->peer_gen)
-		mirror_meta_set_gen(m, mirror_meta_new_gen(), m->peer_gen, m->flags);
+	if (m->gen != m->peer_gen)
+		return 0;
+	return mirror_meta_set_gen(m, mirror_meta_new_gen(), m->peer_gen, m->flags);
+}
+
+/* Completes the in-flight operations both sides have answered; after mr_peer_down, whose
+ * callers may be where nothing may complete. The last completion may free mr. */
+static void complete_answered(struct mirror *mr)
+{
+	struct mop *done = NULL;
+
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		if (!m->local_pending && !m->peer_pending) {
+			m->wnext = done;
+			done = m;
+		}
+	}
+	while (done) {
+		struct mop *m = done;
+
+		done = m->wnext;
+		mr_mop_done(m);
+	}
+}
+
+static void later_fn(struct ev_timer *t)
+{
+	complete_answered(t->arg);
 }
 
 void mr_peer_down(struct mirror *mr, const char *why)
 {
-	struct mop *done = NULL;
+	int answered = 0;
 
 	if (mr->state != MIRROR_DEGRADED || mr->iscsi)
 		log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, "
@@ -165,7 +193,9 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	mr->conn++;		/* every answer still on its way is moot now */
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
-	leave_peer_gen(mr);
+	if (leave_peer_gen(mr) < 0)
+		log_err("mirror: client %s: cannot record the peer's loss in the state file",
+			mr->name);
 	/* what the peer acknowledged but never flushed may die with its page cache */
 	mirror_meta_activity_dirty(mr->meta);
 	mr->flushing = 0;
@@ -177,10 +207,7 @@ void mr_peer_down(struct mirror *mr, const char *why)
 			m->result = -EIO;	/* re-marked when done */
 		else if (m->kind == MOP_WRITE)
 			mirror_meta_mark(mr->meta, m->off, m->len);
-		if (!m->local_pending) {
-			m->wnext = done;
-			done = m;
-		}
+		answered |= !m->local_pending;
 	}
 	mirror_meta_sync(mr->meta);
 	if (mr->in_service)
@@ -190,12 +217,16 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	mr->finishing = 0;
 	mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
 	mr_set_state(mr, MIRROR_DEGRADED);
-	while (done) {
-		struct mop *m = done;
-
-		done = m->wnext;
-		mr_mop_done(m);
+	if (!answered)
+		return;
+	/* Inside iscsi_service, libiscsi may still send from these operations' buffers later
+	 * in the same call; inside store_submit nothing may complete: the next round then. */
+	if (mr->in_service || mr->no_complete) {
+		if (!ev_timer_armed(&mr->later))
+			ev_timer_arm(mr->loop, &mr->later, 0);
+		return;
 	}
+	complete_answered(mr);
 }
 
 /* ---- client operations ---- */
@@ -222,18 +253,30 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	m->started = 1;
 	m->start_ms = ev_now_ms();
 	mr_list_add(mr, m);
+	rc = 0;
 	if (m->kind == MOP_WRITE) {
 		if (mirrored) {
-			mirror_meta_mark_active(mr->meta, m->off, m->len);
+			rc = mirror_meta_mark_active(mr->meta, m->off, m->len);
 		} else {
-			leave_peer_gen(mr);
-			mirror_meta_mark(mr->meta, m->off, m->len);
+			rc = leave_peer_gen(mr);
+			if (rc == 0)
+				rc = mirror_meta_mark(mr->meta, m->off, m->len);
 			m->local_only = 1;
 			mr->local_only++;
 		}
 	}
-	if ((req->flags & STORE_FUA) || m->kind == MOP_FLUSH)
-		mirror_meta_sync(mr->meta);	/* the record before the data it covers */
+	/* the record before the data it covers */
+	if (rc == 0 && ((req->flags & STORE_FUA) || m->kind == MOP_FLUSH))
+		rc = mirror_meta_sync(mr->meta);
+	if (rc < 0) {
+		/* a write whose record is not kept must not be acknowledged */
+		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state "
+			    "file: %s: write refused", mr->name, strerror(-rc));
+		mr_list_del(mr, m);
+		if (m->local_only)
+			mr->local_only--;
+		return -EIO;
+	}
 	m->local = *req;
 	m->local.done = local_done;
 	m->local.priv = m;
@@ -257,7 +300,13 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	else
 		rc = mr_send_write(mr, m, req->iov, req->iovcnt, !!(req->flags & STORE_FUA));
 	if (rc < 0) {
+		/* the peer never gets it (or only part of an UNMAP): recorded like a write it
+		 * missed; the others complete on the next round, not inside store_submit */
+		if (m->kind == MOP_WRITE)
+			mirror_meta_mark(mr->meta, m->off, m->len);
+		mr->no_complete++;
 		mr_peer_down(mr, "refused a command (out of memory)");
+		mr->no_complete--;
 		return 0;
 	}
 	mr_update_io(mr);
@@ -414,12 +463,17 @@ static int mr_reset(struct store *st)
 		return -EBUSY;
 	}
 	mr->reset_wanted = 0;
+	/* the new generation first, durably: a stop between the two then finds a generation
+	 * the replica does not know and discards it, never an emptied overlay that still
+	 * claims the replica's generation (an incremental resync would keep stale chunks) */
+	rc = mirror_meta_set_gen(mr->meta, mirror_meta_new_gen(), 0, 0);
+	if (rc < 0)
+		return rc;
 	rc = mr->local->ops->reset(mr->local);
 	if (rc < 0)
 		return rc;
 	mirror_meta_clear_all(mr->meta);
 	mirror_meta_writeback(mr->meta, NULL, NULL);
-	rc = mirror_meta_set_gen(mr->meta, mirror_meta_new_gen(), 0, 0);
 	if (mr->iscsi && !mr->kill_pending && !mr->connect_started_ms &&
 	    mr->state != MIRROR_SPLIT_BRAIN) {
 		/* logged in: the handshake again on this session (it discards the replica
@@ -443,6 +497,7 @@ static void mr_close(struct store *st)
 
 	mr->closing = 1;
 	ev_timer_cancel(mr->loop, &mr->tick);
+	ev_timer_cancel(mr->loop, &mr->later);
 	mr->conn++;
 	mr_destroy_context(mr);	/* cancels the resync copies' peer writes */
 	if (!mr->inflight) {
@@ -508,6 +563,7 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	mr->state = MIRROR_CONNECTING;
 	mr->last_writeback_ms = ev_now_ms();
 	ev_timer_init(&mr->tick, tick_fn, mr);
+	ev_timer_init(&mr->later, later_fn, mr);
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);
 	*out = &mr->st;

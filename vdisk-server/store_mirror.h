@@ -51,7 +51,7 @@ struct mirror_status {
 	uint64_t eta_s;
 	uint64_t gen, peer_gen;
 	uint64_t mirrored, failures;	/* writes sent to the peer, peer losses */
-	int unflushed;			/* writes the peer has not flushed yet */
+	uint64_t unflushed;		/* chunks whose writes the peer has not flushed yet */
 };
 
 const char *mirror_state_name(enum mirror_state s);

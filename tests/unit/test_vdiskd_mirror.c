@@ -74,6 +74,12 @@ static int illegal(const struct scsi_task *t)
 	return t->status == SAM_STAT_CHECK_CONDITION && (t->sense[2] & 0x0f) == SENSE_ILLEGAL_REQUEST;
 }
 
+static int busy_20(void *arg, uint64_t chunk)
+{
+	(void)arg;
+	return chunk == 20;
+}
+
 static void test_meta(void)
 {
 	struct mirror_meta m;
@@ -128,18 +134,26 @@ static void test_meta(void)
 	mirror_meta_mark_active(&m, 10 * (uint64_t)MIRROR_CHUNK, 512);
 	mirror_meta_mark_active(&m, 11 * (uint64_t)MIRROR_CHUNK, 512);
 	ok(mirror_meta_active(&m), "mirrored writes leave activity bits");
-	is_int((int)mirror_meta_snapshot(&m), 0,
+	is_int((int)mirror_meta_snapshot(&m, NULL, NULL), 0,
 	       "chunks written since the last snapshot are hot: nothing clearable yet");
 	mirror_meta_mark_active(&m, 12 * (uint64_t)MIRROR_CHUNK, 512);
-	is_int((int)mirror_meta_snapshot(&m), 2,
+	is_int((int)mirror_meta_snapshot(&m, NULL, NULL), 2,
 	       "a flush to the peer notes the 2 chunks idle for an interval, not chunk 12");
 	mirror_meta_mark_active(&m, 11 * (uint64_t)MIRROR_CHUNK, 512);
 	mirror_meta_clear_snapshot(&m, NULL, NULL);
 	ok(!(m.file_bits[0] & (1ull << 10)) && (m.file_bits[0] & (1ull << 11)) &&
 	   (m.file_bits[0] & (1ull << 12)),
 	   "its completion clears chunk 10, not chunk 11 written again after the flush was sent");
+	mirror_meta_mark_active(&m, 20 * (uint64_t)MIRROR_CHUNK, 512);
+	mirror_meta_snapshot(&m, NULL, NULL);	/* chunk 20 no longer recent */
+	is_int((int)mirror_meta_snapshot(&m, busy_20, NULL), 2,
+	       "a chunk still being written is not clearable by a flush sent now");
+	mirror_meta_clear_snapshot(&m, NULL, NULL);
+	ok((m.file_bits[0] & (1ull << 20)) && !(m.file_bits[0] & (1ull << 11)),
+	   "so its bit stays in the file");
+	mirror_meta_mark_active(&m, 11 * (uint64_t)MIRROR_CHUNK, 512);
 	mirror_meta_activity_dirty(&m);
-	ok(m.nset == 2 && mirror_meta_test(&m, 11) && mirror_meta_test(&m, 12),
+	ok(m.nset == 2 && mirror_meta_test(&m, 11) && mirror_meta_test(&m, 20),
 	   "peer lost: the write it may not have flushed becomes dirty");
 	mirror_meta_close(&m);
 
@@ -245,7 +259,8 @@ static void test_replica(void)
 	mp_cdb(cdb, MP_RESET, 0, 0);
 	reset_rc = -EBUSY;
 	t = run(&tg, cdb, NULL, 0);
-	ok(t->status == SAM_STAT_BUSY && m.gen == 42, "RESET while the overlay is busy: BUSY");
+	ok(t->status == SAM_STAT_BUSY && m.gen == 0 && (m.flags & MIRROR_INCONSISTENT),
+	   "RESET while the overlay is busy: BUSY, the copy already unusable (the source retries)");
 	reset_rc = 0;
 	t = run(&tg, cdb, NULL, 0);
 	ok(t->status == SAM_STAT_GOOD && resets == 2 && m.gen == 0 &&
