@@ -23,6 +23,7 @@ struct scsi_task;
 #define BASE_RETRY_MS 5000		/* another base image: until vdiskctl image sync */
 #define WRITEBACK_MS 1000
 #define COPIES_MAX 8			/* resync copies in flight */
+#define RESET_WAIT_MS 5000		/* copies held for a reset the client may not retry */
 #define UNMAP_DESC_MAX 64u		/* per UNMAP command, as our target accepts */
 #define UNMAP_DESC_BLOCKS 65536u
 
@@ -85,6 +86,7 @@ struct mirror {
 	uint64_t bitmap_word;		/* GET BITMAP progress */
 	int full_sync, finishing;
 	int reset_wanted;		/* an overlay reset waits for the copies in flight */
+	uint64_t reset_wanted_ms;	/* since when */
 	int flushing;			/* the periodic peer flush is in flight */
 
 	struct ev_timer tick;

@@ -421,9 +421,12 @@ void mr_pump(struct mirror *mr)
 	struct mirror_meta *meta = mr->meta;
 	uint64_t scanned = 0, now;
 
+	now = ev_now_ms();
+	/* a reset waits for the copies; a client that never asks again releases them */
+	if (mr->reset_wanted && now - mr->reset_wanted_ms > RESET_WAIT_MS)
+		mr->reset_wanted = 0;
 	if (mr->state != MIRROR_SYNCING || !mr_connected(mr) || mr->finishing || mr->reset_wanted)
 		return;
-	now = ev_now_ms();
 	if (mr->cfg.rate_bps) {
 		mr->tokens += (double)(now - mr->tokens_ms) * (double)mr->cfg.rate_bps / 1000.0;
 		if (mr->tokens > (double)mr->cfg.rate_bps / 4 + MIRROR_CHUNK)
@@ -725,6 +728,16 @@ void mr_handshake(struct mirror *mr)
 		mr_peer_down(mr, "refused a state request (out of memory)");
 }
 
+/* A connection that fails at once (no route on a dead HA link, say) never reaches the
+ * tick's time limits: writes held for the handshake would wait for good. */
+static void connect_failed(struct mirror *mr, const char *why)
+{
+	if (mr->state == MIRROR_CONNECTING)
+		mr_peer_down(mr, why);	/* held writes go on locally, recorded */
+	else
+		mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
+}
+
 void mr_connect(struct mirror *mr)
 {
 	struct iscsi_context *iscsi;
@@ -732,7 +745,7 @@ void mr_connect(struct mirror *mr)
 	mr->conn++;
 	iscsi = iscsi_create_context(mr->initiator);
 	if (!iscsi) {
-		mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
+		connect_failed(mr, "cannot start a connection (out of memory)");
 		return;
 	}
 	iscsi_set_targetname(iscsi, mr->cfg.target);
@@ -750,7 +763,7 @@ void mr_connect(struct mirror *mr)
 	mr->login.out = NULL;
 	if (iscsi_full_connect_async(iscsi, mr->cfg.peer, 0, connect_cb, &mr->login) < 0) {
 		mr_destroy_context(mr);
-		mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
+		connect_failed(mr, "cannot be reached");
 		return;
 	}
 	mr->connect_started_ms = ev_now_ms();

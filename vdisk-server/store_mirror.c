@@ -459,6 +459,8 @@ static int mr_reset(struct store *st)
 	int rc;
 
 	if (mr->inflight || mr->wait_head) {
+		if (!mr->reset_wanted)
+			mr->reset_wanted_ms = ev_now_ms();
 		mr->reset_wanted = 1;	/* resync copies hold it: start no more */
 		return -EBUSY;
 	}
