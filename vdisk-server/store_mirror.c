@@ -389,6 +389,22 @@ static int mr_submit(struct store *st, struct store_req *req)
 
 /* ---- the tick: time limits, reconnects, the resync's rate, the activity log ---- */
 
+/* A connection that is slow to come up: the writes held for its handshake go on locally,
+ * recorded, and the connection goes on (libiscsi leaks the state of a connect abandoned
+ * before its callback); its handshake, if it completes, starts the resync. */
+static void stop_holding(struct mirror *mr, const char *why)
+{
+	log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, writes "
+		    "recorded for resync", mr->name, mr->cfg.peer, why);
+	mr->failures++;
+	if (mr->cfg.peer_up)
+		*mr->cfg.peer_up = 0;
+	if (leave_peer_gen(mr) < 0)
+		log_err("mirror: client %s: cannot record the peer's loss in the state file",
+			mr->name);
+	mr_set_state(mr, MIRROR_DEGRADED);	/* runs the held writes */
+}
+
 int mr_chunk_busy(void *arg, uint64_t chunk)
 {
 	struct mirror *mr = arg;
@@ -405,7 +421,7 @@ static void tick_fn(struct ev_timer *t)
 	snprintf(why, sizeof(why), "did not answer within %u ms", mr->cfg.timeout_ms);
 	if (mr->iscsi && mr->connect_started_ms && mr->wait_head && holding(mr) &&
 	    now - mr->connect_started_ms > mr->cfg.timeout_ms) {
-		mr_peer_down(mr, why);	/* held writes go on locally, recorded */
+		stop_holding(mr, why);	/* held writes go on locally, recorded */
 	} else if (mr->iscsi && mr->connect_started_ms &&
 	    now - mr->connect_started_ms > CONNECT_LIMIT_MS) {
 		mr_peer_down(mr, "did not complete a login within 10 s");
