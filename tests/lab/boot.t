@@ -114,6 +114,7 @@ ok $((!$?)) "the guest powered off by itself within $BOOT_LIMIT s"
 grep -aq 'answered a router solicitation' "$tmp/pxe/ra.log"
 ok $? "iPXE's router solicitation was answered"
 for s in "${stages[@]}"; do diag "stage ${s%%:*}: ${seen[${s%%:*}]:-never} s after QEMU started"; done
+diag "boot phases (s after QEMU started, +s the phase took): $(lab_boot_phases "$log.ts")"
 
 [ -n "${seen[workload]:-}" ]
 ok $? "the workload started: boot to workload ${seen[workload]:-never} s"
