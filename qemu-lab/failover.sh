@@ -178,7 +178,7 @@ boot_verdict() {
 		result "$name $2 to the workload" 1 "no workload within $LAB_BOOT_LIMIT s"
 	fi
 	PHASES+=("$name $2: $(lab_boot_phases "${LOG[$i]}.ts")")
-	say "$name boot phases (s after QEMU started, +s the phase took): $(lab_boot_phases "${LOG[$i]}.ts")"
+	say "$name boot phases (s after QEMU started, +s the phase took): ${PHASES[-1]#*: }"
 }
 
 # wait_writes I LINE N SECONDS: 0 once client I has acknowledged N writes past line LINE of
