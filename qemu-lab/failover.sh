@@ -134,7 +134,10 @@ boot() {
 # machine.
 background() {
 	local i
-	for i in "$@"; do renice -n 10 -p "${QEMU_PID[$i]}" >/dev/null; done
+	# Every thread: renice -p changes one, and QEMU's vCPU runs in a thread of its own.
+	for i in "$@"; do
+		renice -n 10 -p $(ls "/proc/${QEMU_PID[$i]}/task" 2>/dev/null) >/dev/null 2>&1
+	done
 }
 
 poweroff_client() {
