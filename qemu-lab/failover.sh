@@ -28,6 +28,8 @@ for p in qemu-system-x86_64 in.tftpd socat; do
 	command -v "$p" >/dev/null ||
 		{ echo "lab: $p missing (make deps installs qemu-lab/deps.txt)" >&2; exit 2; }
 done
+perl -MTime::HiRes -e 1 2>/dev/null ||
+	{ echo "lab: perl's Time::HiRes missing (package perl; make deps)" >&2; exit 2; }
 [ "$LAB_CLIENTS" -ge 2 ] 2>/dev/null ||
 	{ echo "lab: LAB_CLIENTS must be 2 or more (one client has no hot standby)" >&2; exit 2; }
 for p in vdiskd vdiskctl standbyd pxed qemu-lab/disk.img; do
