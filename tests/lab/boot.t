@@ -9,6 +9,7 @@ need_root
 for p in qemu-system-x86_64 in.tftpd perl; do
 	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
 done
+perl -MTime::HiRes -e 1 2>/dev/null || skip_all "perl's Time::HiRes missing (package perl)"
 
 source "$SRCDIR/qemu-lab/lab.sh"
 
