@@ -135,17 +135,61 @@ EOT
 # lab_image_copy DEST KERNEL-PARAMETERS: a client's own copy of the lab image.
 lab_image_copy() {
 	cp --sparse=always "$BUILD/qemu-lab/disk.img" "$1" &&
-	"$SRCDIR/qemu-lab/set-cmdline.sh" "$1" "console=ttyS0,115200 quiet panic=1 $2"
+	"$SRCDIR/qemu-lab/set-cmdline.sh" "$1" "console=ttyS0,115200 loglevel=4 cryptomgr.notests=1 panic=1 $2"
 }
 
 # lab_client NS TAP MAC LOG: a diskless PC: TCG, an e1000 with Debian's iPXE ROM, network
-# boot only, serial console to LOG (-nographic, so SeaBIOS and iPXE reach it too). It exits
-# when the guest powers off, reboots or panics. $last_pid is QEMU.
+# boot only, serial console to LOG (-nographic, so SeaBIOS and iPXE reach it too), and each
+# line of it dated in LOG.ts (serial-ts.pl: seconds since $last_start, when QEMU started).
+# It exits when the guest powers off, reboots or panics. $last_pid is QEMU.
 lab_client() {
+	last_start=$(date +%s.%N)
 	lab_bg "$1" qemu-system-x86_64 -machine pc,accel=tcg -m 512 -smp 1 -nographic \
-		-monitor none -serial "file:$4" -no-reboot -boot n \
+		-monitor none -serial stdio -no-reboot -boot n \
 		-netdev "tap,id=n0,ifname=$2,script=no,downscript=no" \
-		-device "e1000,netdev=n0,mac=$3" >"$4.qemu" 2>&1
+		-device "e1000,netdev=n0,mac=$3,autonegotiation=off" </dev/null 2>"$4.qemu" \
+		> >(exec "$SRCDIR/qemu-lab/serial-ts.pl" "$4" "$last_start")
+}
+
+# The phases of a boot, each ending at the first serial line that matches (name:text):
+# SeaBIOS and the option ROM until iPXE runs; DHCP (with iPXE's wait for IPv6 and for
+# ProxyDHCP offers); the iPXE script fetched by TFTP and running; sanboot's iSCSI login;
+# SYSLINUX from the disk; then SYSLINUX loading kernel and initramfs through INT 13 and the
+# kernel decompressing itself ("kernel": when the guest's clock started, its uptime taken
+# back from the initramfs' first line); the kernel until /init; module loading; the link;
+# iscsistart's login; the root mounted and switch_root; the root's init until the workload.
+LAB_BOOT_PHASES=("ipxe:iPXE initialising devices" "dhcp:Configuring (net0" "script:[script]"
+	"sanboot:Booting from SAN device" "syslinux:SYSLINUX " "loaded:Loading initrd"
+	"kernel:"
+	"initramfs:ql-initramfs: start" "modules:ql-initramfs: modules loaded"
+	"link:ql-initramfs: link " "iscsi:ql-initramfs: iscsistart done"
+	"root:ql-initramfs: root " "workload:ql-workload: start")
+
+# lab_boot_phases TSLOG: "name T (+D) ..." for the phases TSLOG shows: T the seconds after QEMU
+# started at which it ended, D its own length.
+lab_boot_phases() {
+	local ph
+	for ph in "${LAB_BOOT_PHASES[@]}"; do echo "$ph"; done | awk -v ts="$1" '
+	BEGIN { FS = ":" }
+	{ name[NR] = $1; pat[NR] = substr($0, length($1) + 2); n = NR }
+	END {
+		while ((getline l < ts) > 0) {
+			t = substr(l, 1, index(l, " ") - 1); text = substr(l, index(l, " ") + 1)
+			for (i = 1; i <= n; i++)
+				if (pat[i] != "" && !(i in at) && index(text, pat[i])) at[i] = t
+			if (!("k" in at) && text ~ /ql-initramfs: start uptime=/) {
+				u = text; sub(/.*uptime=/, "", u); at["k"] = t - u
+			}
+		}
+		prev = 0; out = ""
+		for (i = 1; i <= n; i++) {
+			if (name[i] == "kernel" && ("k" in at)) at[i] = at["k"]
+			if (!(i in at)) continue
+			out = out sprintf("%s %.1f (+%.1f) ", name[i], at[i], at[i] - prev)
+			prev = at[i]
+		}
+		print (out == "" ? "none" : out)
+	}'
 }
 
 # lab_since START: seconds since START (date +%s.%N), one decimal.

@@ -41,6 +41,6 @@ for m in $MODULES; do add_module "$m"; done
 cp "$tree/$kdir"/modules.{order,builtin,builtin.modinfo} "$work/$kdir/"
 depmod -b "$work" "$kver"
 
-(cd "$work" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 > "$out.tmp"
+(cd "$work" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | zstd -q -19 > "$out.tmp"
 mv "$out.tmp" "$out"
 echo "qemu-lab: $out ($(du -k "$out" | cut -f1) KiB, ${#seen[@]} modules)"

@@ -9,6 +9,7 @@ need_root
 for p in qemu-system-x86_64 in.tftpd perl; do
 	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
 done
+perl -MTime::HiRes -e 1 2>/dev/null || skip_all "perl's Time::HiRes missing (package perl)"
 
 source "$SRCDIR/qemu-lab/lab.sh"
 
@@ -114,6 +115,7 @@ ok $((!$?)) "the guest powered off by itself within $BOOT_LIMIT s"
 grep -aq 'answered a router solicitation' "$tmp/pxe/ra.log"
 ok $? "iPXE's router solicitation was answered"
 for s in "${stages[@]}"; do diag "stage ${s%%:*}: ${seen[${s%%:*}]:-never} s after QEMU started"; done
+diag "boot phases (s after QEMU started, +s the phase took): $(lab_boot_phases "$log.ts")"
 
 [ -n "${seen[workload]:-}" ]
 ok $? "the workload started: boot to workload ${seen[workload]:-never} s"

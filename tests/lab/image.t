@@ -54,7 +54,7 @@ is "$("$L/workload" --sum "$tmp/check.bin")" \
 
 # The initramfs, unpacked: every program's libraries resolve inside it.
 mkdir "$tmp/initramfs"
-(cd "$tmp/initramfs" && gzip -dc "$L/initramfs.img" | cpio -id --quiet 2>/dev/null)
+(cd "$tmp/initramfs" && zstd -qdc "$L/initramfs.img" | cpio -id --quiet 2>/dev/null)
 ok $? "the initramfs unpacks"
 i=$tmp/initramfs
 for f in init sbin/iscsistart bin/busybox etc/iscsi/iscsid.conf; do

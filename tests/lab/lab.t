@@ -10,6 +10,7 @@ need_root
 for p in qemu-system-x86_64 in.tftpd socat; do
 	command -v "$p" >/dev/null || skip_all "$p missing (make deps installs qemu-lab/deps.txt)"
 done
+perl -MTime::HiRes -e 1 2>/dev/null || skip_all "perl's Time::HiRes missing (package perl)"
 
 out=$(mktemp /tmp/lab-t.XXXXXX)
 trap 'rm -f "$out"' EXIT
