@@ -214,6 +214,12 @@ static int address_ok(struct pxe_server *s, const struct dhcp_msg *m, const stru
 	return l && leases_usable(l, m->chaddr, now) && !pxe_reserved(s, ip);
 }
 
+/* iPXE's own options (175), with no-pxedhcp (176) = 1: an iPXE that got an offer without
+ * PXE options waits about 3 s for a ProxyDHCP offer before it requests it (measured in the
+ * lab: 3.05 s between our offer and its request). In dhcp mode we are the only PXE server
+ * of the LAN, so there is none to wait for. */
+static const uint8_t ipxe_no_pxedhcp[] = { 176, 1, 1 };
+
 /* An OFFER or ACK in dhcp mode. lease 0: INFORM (no address, no lease time). */
 static void answer_lan(struct pxe_server *s, const struct dhcp_msg *m, const struct pxe_class *cls,
 		       const struct db_client *c, uint8_t type, uint32_t yiaddr, uint32_t lease)
@@ -232,6 +238,8 @@ static void answer_lan(struct pxe_server *s, const struct dhcp_msg *m, const str
 	if (lease)
 		lease_options(&r, lease);
 	lan_options(s, &r, c);
+	if (cls->kind == PXE_KIND_IPXE)
+		dhcp_reply_opt(&r, OPT_IPXE_ENCAP, ipxe_no_pxedhcp, sizeof(ipxe_no_pxedhcp));
 	if (file) {
 		dhcp_reply_set_addr(&r, DHCP_OFF_SIADDR, s->conf->service_address);
 		dhcp_reply_set_file(&r, file);

@@ -151,6 +151,7 @@ int main(void)
 	is_int(to_ip(&o), 0xffffffff, "broadcast flag: broadcast");
 	is_int(ntohs(o.to.sin_port), 68, "to port 68");
 	is_str((const char *)m.buf + DHCP_OFF_FILE, "undionly.kpxe", "boot file");
+	ok(!dhcp_opt_find(&m, OPT_IPXE_ENCAP, 1, NULL), "a PXE ROM gets no iPXE options");
 
 	req(DHCPDISCOVER, 2, 0, 0, 0, OPTS(""));
 	run(67, &m, &o);
@@ -237,6 +238,13 @@ int main(void)
 	run(67, &m, &o);
 	is_str((const char *)m.buf + DHCP_OFF_FILE, "clients/52-54-00-00-00-05.ipxe",
 	       "iPXE gets its script");
+	{
+		size_t len = 0;
+		const uint8_t *e = dhcp_opt_find(&m, OPT_IPXE_ENCAP, 3, &len);
+
+		ok(e && len == 3 && e[0] == 176 && e[1] == 1 && e[2] == 1,
+		   "and iPXE's no-pxedhcp: no 3 s wait for a ProxyDHCP offer");
+	}
 	db_setting_set(db, "iqn_prefix", "iqn.x; shell");
 	add_client("PC006", "52:54:00:00:00:06", "10.0.0.50");
 	req(DHCPDISCOVER, 6, DHCP_FLAG_BROADCAST, 0, 0, OPTS("\x4d\x04iPXE"));
