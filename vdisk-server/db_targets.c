@@ -156,7 +156,12 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 	}
 	if (dt->secondary || !dt->mirror_on)
 		return 0;
-	if (d->meta->flags & MIRROR_INCONSISTENT) {
+	if ((d->meta->flags & MIRROR_INCONSISTENT) && dt->discarding) {
+		/* a restore-mode boot discards the overlay anyway: the reset gives this copy a
+		 * new generation, and the peer's copy is discarded when it returns */
+		log_notice("client %s: its incomplete copy here is discarded for a new boot",
+			   c->name);
+	} else if (d->meta->flags & MIRROR_INCONSISTENT) {
 		/* its copy here is the target of a resync that never finished */
 		log_err("client %s: REFUSED: this server's copy of its disk is incomplete (a "
 			"resync from the peer was cut short, or the peer's base image differs)",
@@ -558,7 +563,9 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 	}
 	if (!c.image[0])
 		return 0;	/* no disk, nothing to discard */
+	dt->discarding = 1;
 	rc = disk_open(dt, &c, &d);
+	dt->discarding = 0;
 	if (rc < 0)
 		return rc;
 	rc = disk_reset(d);

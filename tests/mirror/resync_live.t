@@ -79,6 +79,14 @@ ok "$([ $? != 0 ]; echo $?)" "a refuses PC001: its copy is incomplete"
 grep -q "incomplete" "$SB_DIR/a-vdiskd.log"; ok $? "a says why"
 "$BUILD/vdiskctl" --db "$SB_DIR/a/vdisk.db" events 2>&1 | grep -q "incomplete replica"
 ok $? "and records it in the events table"
+# A restore-mode PC's PXE boot discards its overlay anyway (pxed asks vdiskd for the reset):
+# then the incomplete copy may go and the PC boots a fresh disk.
+is "$(mr_ctl a overlay-reset PC001 | head -1)" ok "overlay-reset PC001 on a (a restore-mode boot)"
+grep -q "PC001: its incomplete copy here is discarded for a new boot" "$SB_DIR/a-vdiskd.log"
+ok $? "a says the incomplete copy goes"
+ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_HS" "iscsi://$PORTAL_A/$MR_TGT/0" \
+	>/dev/null 2>&1
+ok $? "a serves PC001 again after the reset"
 
 [ "$tap_failed" = 0 ] || mr_show_logs
 diag "wall time $(( $(date +%s) - T_START )) s"
