@@ -47,7 +47,10 @@ is "$(echo $lats | wc -w)" 5 "five changes in a row all reached b"
 # Tickle ACKs' connection lists share the channel: a's (empty) list reached b, and no
 # transfer of either kind was refused for it.
 lists() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
-ok "$([ "$(lists a lists_sent)" -ge 1 ] && [ "$(lists b lists_received)" -ge 1 ]; echo $?)" \
+# a list goes at most once a second, and waits while a DB transfer is under way: poll
+lists_shipped() { [ "$(lists a lists_sent)" -ge 1 ] && [ "$(lists b lists_received)" -ge 1 ]; }
+for _ in $(seq 50); do lists_shipped 2>/dev/null && break; sleep 0.1; done
+ok "$(lists_shipped 2>/dev/null; echo $?)" \
 	"a's connection list shipped to b beside the DB (sent $(lists a lists_sent), received $(lists b lists_received))"
 is "$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')" 0 "no transfer refused so far"
 diag "a: $(sb_status a | grep '^db_ship' | tr '\n' ' ')"
