@@ -278,24 +278,35 @@ static int start_copy(struct mirror *mr, uint64_t chunk)
 	return 0;
 }
 
+/* The answer to a control step: frees its task and pcb. The mirror when the answer is for
+ * the current connection and GOOD; NULL otherwise, the peer taken down for a refusal. */
+static struct mirror *step_done(struct pcb *p, int status, void *command_data,
+				const char *refused)
+{
+	struct mirror *mr = p->mr;
+	int current = mr_pcb_current(p, command_data);
+
+	mr_pcb_free(p);
+	if (!current)
+		return NULL;
+	if (status != SCSI_STATUS_GOOD) {
+		mr_peer_down(mr, refused);
+		return NULL;
+	}
+	return mr;
+}
+
 static void finish_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
-	struct pcb *p = priv;
-	struct mirror *mr = p->mr;
-	struct mirror_meta *meta = mr->meta;
+	struct mirror *mr = step_done(priv, status, command_data, "refused the end of the resync");
+	struct mirror_meta *meta;
 
 	(void)iscsi;
-	if (!mr_pcb_current(p, command_data)) {
-		mr_pcb_free(p);
+	if (!mr)
 		return;
-	}
-	mr_pcb_free(p);
+	meta = mr->meta;
 	mr->finishing = 0;
 	mr->ctl_started_ms = 0;
-	if (status != SCSI_STATUS_GOOD) {
-		mr_peer_down(mr, "refused the end of the resync");
-		return;
-	}
 	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
 	/* the bits the finishing flush covered; those of writes after it stay until the next
 	 * periodic flush */
@@ -371,37 +382,23 @@ static void send_sync_then(struct mirror *mr, iscsi_command_cb cb)
 static void finish_flush_cb(struct iscsi_context *iscsi, int status, void *command_data,
 			    void *priv)
 {
-	struct pcb *p = priv;
-	struct mirror *mr = p->mr;
-	int current = mr_pcb_current(p, command_data);
+	struct mirror *mr = step_done(priv, status, command_data, "could not flush the resync");
 
 	(void)iscsi;
-	mr_pcb_free(p);
-	if (!current)
+	if (!mr)
 		return;
-	if (status != SCSI_STATUS_GOOD) {
-		mr_peer_down(mr, "could not flush the resync");
-		return;
-	}
 	send_set_state(mr, mr->meta->gen, mr->meta->gen, MP_SET_CLEAR_BITMAP, finish_cb);
 }
 
 static void flush_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
-	struct pcb *p = priv;
-	struct mirror *mr = p->mr;
-	int current = mr_pcb_current(p, command_data);
+	struct mirror *mr = step_done(priv, status, command_data, "could not flush");
 
 	(void)iscsi;
-	mr_pcb_free(p);
-	if (!current)
+	if (!mr)
 		return;
 	mr->flushing = 0;
 	mr->ctl_started_ms = 0;
-	if (status != SCSI_STATUS_GOOD) {
-		mr_peer_down(mr, "could not flush");
-		return;
-	}
 	mirror_meta_clear_snapshot(mr->meta, mr_chunk_busy, mr);
 	mr_pump(mr);	/* a resync that waited for this flush may finish now */
 }
@@ -487,20 +484,11 @@ static void begin_resync(struct mirror *mr)
 static void inconsistent_cb(struct iscsi_context *iscsi, int status, void *command_data,
 			    void *priv)
 {
-	struct pcb *p = priv;
-	struct mirror *mr = p->mr;
+	struct mirror *mr = step_done(priv, status, command_data, "refused to start a resync");
 
 	(void)iscsi;
-	if (!mr_pcb_current(p, command_data)) {
-		mr_pcb_free(p);
-		return;
-	}
-	mr_pcb_free(p);
-	if (status != SCSI_STATUS_GOOD) {
-		mr_peer_down(mr, "refused to start a resync");
-		return;
-	}
-	begin_resync(mr);
+	if (mr)
+		begin_resync(mr);
 }
 
 /* Every chunk our overlay holds must be copied: the replica was discarded or is new. */
@@ -533,19 +521,11 @@ static void start_sync(struct mirror *mr)
 
 static void reset_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
-	struct pcb *p = priv;
-	struct mirror *mr = p->mr;
+	struct mirror *mr = step_done(priv, status, command_data, "refused to discard its replica");
 
 	(void)iscsi;
-	if (!mr_pcb_current(p, command_data)) {
-		mr_pcb_free(p);
+	if (!mr)
 		return;
-	}
-	mr_pcb_free(p);
-	if (status != SCSI_STATUS_GOOD) {
-		mr_peer_down(mr, "refused to discard its replica");
-		return;
-	}
 	mr->full_sync = 0;
 	mirror_meta_set_gen(mr->meta, mr->meta->gen, 0, 0);
 	mark_all_mapped(mr);
