@@ -99,9 +99,14 @@ for qd in 1 32; do
 			# no failure is expected here: a long I/O timeout, so a slow moment is
 			# measured rather than turned into a reconnect
 			ca=$(cpu_ticks a) cb=$(cpu_ticks b)
-			out=$(mr_seqio write "$SB_VIP:3260" "$ini" /dev/null --blocks "$BLOCKS" \
+			mr_seqio write "$SB_VIP:3260" "$ini" /dev/null --blocks "$BLOCKS" \
 				--qd $qd --seconds "$SECS" --io-timeout-ms 10000 \
-				--connect-timeout-ms 5000 --quiet 2>&1)
+				--connect-timeout-ms 5000 --quiet >"$SB_DIR/bench.out" 2>&1 &
+			# the mirror's counters near the run's end (an idle disk closes after it)
+			sleep "$(awk -v s="$SECS" 'BEGIN { print s - 0.5 }')"
+			bl=$(mr_vstatus a | grep "^mirror-client PC001 ")
+			wait $!
+			out=$(cat "$SB_DIR/bench.out")
 			ca=$(( $(cpu_ticks a) - ca )) cb=$(( $(cpu_ticks b) - cb ))
 			iops=$(mr_field "$out" iops)
 			[ -n "$iops" ] || die "qd $qd $who: $out"
@@ -114,6 +119,10 @@ for qd in 1 32; do
 				"$(mr_field "$out" lat_avg_us)" "$(mr_field "$out" p99_us)" \
 				"$(per_write "$ca" "$(mr_field "$out" acked)")" \
 				"$(per_write "$cb" "$(mr_field "$out" acked)")"
+			[ $who = hs ] && [ -n "$bl" ] &&
+				say "  writes to the peer so far: $(mr_field "$bl" mirrored)," \
+					"$(mr_field "$bl" batched) of them in $(mr_field "$bl" batches)" \
+					"WRITE BATCH commands"
 			if [ "$iops" -gt "${IOPS[$who$qd]:-0}" ]; then
 				IOPS[$who$qd]=$iops
 				LAT[$who$qd]=$(mr_field "$out" lat_avg_us)

@@ -711,13 +711,15 @@ void db_targets_status(struct db_targets *dt, FILE *out)
 			store_mirror_status(d->st, &ms);
 			fprintf(out, "mirror-client %s state %s dirty %llu resync_done %llu "
 				"resync_total %llu eta_s %llu gen %016llx peer_gen %016llx "
-				"mirrored %llu failures %llu unflushed %llu\n", d->name,
+				"mirrored %llu failures %llu unflushed %llu batches %llu "
+				"batched %llu\n", d->name,
 				mirror_state_name(ms.state),
 				(unsigned long long)ms.dirty, (unsigned long long)ms.resync_done,
 				(unsigned long long)ms.resync_total, (unsigned long long)ms.eta_s,
 				(unsigned long long)ms.gen, (unsigned long long)ms.peer_gen,
 				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures,
-				(unsigned long long)ms.unflushed);
+				(unsigned long long)ms.unflushed, (unsigned long long)ms.batches,
+				(unsigned long long)ms.batched);
 		} else if (d->rsessions || d->meta) {
 			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
 				d->name, d->rsessions, (unsigned long long)d->meta->gen,

@@ -45,6 +45,7 @@ struct mop {
 	struct iovec iov;		/* COPY */
 	struct mop *prev, *next;	/* in flight */
 	struct mop *wnext;		/* waiting */
+	struct mop *snext;		/* queued for the peer (mr_queue_write) */
 };
 
 /* The private data of one libiscsi command. */
@@ -52,6 +53,8 @@ struct pcb {
 	struct mirror *mr;
 	unsigned conn;
 	struct mop *mop;
+	struct mop **mops;	/* a WRITE BATCH's, nmops of them (in out) */
+	unsigned nmops;
 	uint8_t *out;		/* parameter data libiscsi sends from, until the answer */
 	struct scsi_task *task;	/* ours to free: a cancelled command's callback gets NULL */
 };
@@ -80,6 +83,8 @@ struct mirror {
 	int in_service, kill_pending;
 	int no_complete;		/* inside store_submit(): no request may complete */
 	struct ev_timer later;		/* completes what mr_peer_down could not */
+	struct mop *send_head, *send_tail;	/* writes for the peer, sent at the round's end */
+	struct ev_timer send_timer;
 	uint64_t ctl_started_ms;	/* the login or handshake step in progress, 0 none */
 	uint64_t next_connect_ms;
 	struct mp_state peer;
@@ -103,6 +108,7 @@ struct mirror {
 	double tokens;
 	uint64_t tokens_ms;
 	uint64_t mirrored, failures;
+	uint64_t batches, batched;	/* WRITE BATCH commands, the writes they carried */
 };
 
 /* store_mirror.c: the mirror's state, its in-flight list, the peer going away */
@@ -125,6 +131,10 @@ struct pcb *mr_pcb_new(struct mirror *mr, struct mop *mop);
 void mr_pcb_free(struct pcb *p);
 int mr_send_write(struct mirror *mr, struct mop *m, const struct iovec *iov, int iovcnt,
 		  int fua);
+/* A client write for the peer: queued, and sent when the loop's round ends together with the
+ * others queued in it, as one WRITE BATCH (mirror_proto.h) when there are several. */
+int mr_queue_write(struct mirror *mr, struct mop *m);
+void mr_send_queued(struct ev_timer *t);
 int mr_send_unmap(struct mirror *mr, struct mop *m);
 int mr_send_flush(struct mirror *mr, struct mop *m);
 /* Logs in to the peer's replica listener; the handshake and any resync follow. */

@@ -85,6 +85,39 @@ int mp_state_decode(const uint8_t *buf, size_t len, struct mp_state *s)
 	return 0;
 }
 
+void mp_batch_rec_encode(const struct mp_batch_rec *r, uint8_t out[MP_BATCH_REC_LEN])
+{
+	put64(out, r->lba);
+	put32(out + 8, r->nblk);
+	put32(out + 12, r->flags);
+}
+
+int mp_batch_parse(const uint8_t *buf, size_t len, uint64_t count, uint64_t disk_blocks,
+		   struct mp_batch_rec *recs)
+{
+	uint64_t data = 0;
+
+	if (!buf || count == 0 || count > MP_BATCH_MAX || len > MP_BATCH_BYTES ||
+	    len < count * MP_BATCH_REC_LEN)
+		return -EINVAL;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *p = buf + i * MP_BATCH_REC_LEN;
+		struct mp_batch_rec *r = &recs[i];
+
+		r->lba = get64(p);
+		r->nblk = get32(p + 8);
+		r->flags = get32(p + 12);
+		if (r->nblk == 0 || r->lba > disk_blocks || r->nblk > disk_blocks - r->lba ||
+		    (r->flags & ~(uint32_t)MP_REC_FUA))
+			return -EINVAL;
+		for (uint64_t j = 0; j < i; j++)
+			if (r->lba < recs[j].lba + recs[j].nblk && recs[j].lba < r->lba + r->nblk)
+				return -EINVAL;
+		data += (uint64_t)r->nblk * 512u;	/* nblk < 2^32: no overflow */
+	}
+	return data == len - count * MP_BATCH_REC_LEN ? 0 : -EINVAL;
+}
+
 int mirror_fingerprint(const char *path, uint8_t out[MP_FINGERPRINT_LEN])
 {
 	uint8_t block[FP_BLOCK], le[8];

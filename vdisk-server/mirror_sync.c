@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,8 @@ struct pcb *mr_pcb_new(struct mirror *mr, struct mop *mop)
 		p->mr = mr;
 		p->conn = mr->conn;
 		p->mop = mop;
+		p->mops = NULL;
+		p->nmops = 0;
 		p->out = NULL;
 		p->task = NULL;
 	}
@@ -159,6 +162,171 @@ int mr_send_write(struct mirror *mr, struct mop *m, const struct iovec *iov, int
 	p->task = t;
 	m->peer_pending++;
 	return 0;
+}
+
+/* ---- client writes, gathered per loop round ---- */
+
+static void batch_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
+{
+	struct pcb *p = priv;
+	struct mirror *mr = p->mr;
+	char why[96];
+
+	(void)iscsi;
+	if (!mr_pcb_current(p, command_data)) {
+		mr_pcb_free(p);
+		return;
+	}
+	if (status != SCSI_STATUS_GOOD) {
+		mr_pcb_free(p);
+		snprintf(why, sizeof(why), "answered a write batch with status 0x%x",
+			 (unsigned)status);
+		mr_peer_down(mr, why);
+		return;
+	}
+	/* the last completion may free mr, and only the last: one still listed keeps it */
+	for (unsigned i = 0; i < p->nmops; i++) {
+		p->mops[i]->peer_pending--;
+		mr_mop_done(p->mops[i]);
+	}
+	mr_pcb_free(p);
+}
+
+/* One WRITE BATCH for the n queued writes from first (bytes: its parameter list). */
+static int send_batch(struct mirror *mr, struct mop *first, unsigned n, size_t bytes)
+{
+	size_t hdr = n * MP_BATCH_REC_LEN, niov = 1;
+	struct scsi_iovec *iov;
+	struct scsi_task *t;
+	struct pcb *p;
+	struct mop *m;
+	unsigned i;
+
+	m = first;
+	for (i = 0; i < n; i++, m = m->snext)
+		niov += (size_t)m->req->iovcnt;
+	t = calloc(1, sizeof(*t));
+	p = mr_pcb_new(mr, NULL);
+	/* one block: the records, the iovec libiscsi sends from, the writes it carries */
+	if (p)
+		p->out = malloc(hdr + niov * sizeof(*iov) + n * sizeof(*p->mops));
+	if (!t || !p || !p->out) {
+		free(t);
+		mr_pcb_free(p);
+		return -ENOMEM;
+	}
+	iov = (struct scsi_iovec *)(p->out + hdr);
+	p->mops = (struct mop **)(iov + niov);
+	p->nmops = n;
+	iov[0].iov_base = p->out;
+	iov[0].iov_len = hdr;
+	niov = 1;
+	m = first;
+	for (i = 0; i < n; i++, m = m->snext) {
+		struct mp_batch_rec rec = {
+			.lba = m->off / STORE_BLOCK_SIZE,
+			.nblk = (uint32_t)(m->len / STORE_BLOCK_SIZE),
+			.flags = m->req->flags & STORE_FUA ? MP_REC_FUA : 0,
+		};
+		uint64_t left = m->len;
+
+		mp_batch_rec_encode(&rec, p->out + i * MP_BATCH_REC_LEN);
+		/* the caller's iovec may be longer than the write: only the write goes */
+		for (int j = 0; j < m->req->iovcnt && left; j++) {
+			size_t l = m->req->iov[j].iov_len < left ? m->req->iov[j].iov_len : left;
+
+			iov[niov].iov_base = m->req->iov[j].iov_base;
+			iov[niov].iov_len = l;
+			niov++;
+			left -= l;
+		}
+		p->mops[i] = m;
+	}
+	mp_cdb(t->cdb, MP_WRITE_BATCH, n, (uint32_t)bytes);
+	t->cdb_size = 16;
+	t->xfer_dir = SCSI_XFER_WRITE;
+	t->expxferlen = (int)bytes;
+	scsi_task_set_iov_out(t, iov, (int)niov);
+	p->task = t;
+	if (iscsi_scsi_command_async(mr->iscsi, 0, t, batch_cb, NULL, p) < 0) {
+		scsi_free_scsi_task(t);
+		p->task = NULL;
+		mr_pcb_free(p);
+		return -EIO;
+	}
+	for (i = 0; i < n; i++)
+		p->mops[i]->peer_pending++;
+	mr->batches++;
+	mr->batched += n;
+	return 0;
+}
+
+int mr_queue_write(struct mirror *mr, struct mop *m)
+{
+	if (!ev_timer_armed(&mr->send_timer) && ev_timer_arm(mr->loop, &mr->send_timer, 0) < 0)
+		return mr_send_write(mr, m, m->req->iov, m->req->iovcnt,
+				     !!(m->req->flags & STORE_FUA));
+	m->snext = NULL;
+	if (mr->send_tail)
+		mr->send_tail->snext = m;
+	else
+		mr->send_head = m;
+	mr->send_tail = m;
+	m->peer_pending++;	/* mr_peer_down records it like one sent */
+	return 0;
+}
+
+/* Larger writes go alone: a batch stays within one burst with several writes in it. */
+static int batchable(const struct mop *m)
+{
+	return m->len <= MP_BATCH_BYTES / 4;
+}
+
+void mr_send_queued(struct ev_timer *timer)
+{
+	struct mirror *mr = timer->arg;
+
+	while (mr->send_head) {
+		struct mop *first = mr->send_head, *m = first;
+		size_t bytes = 0;
+		unsigned n = 0, i;
+		int rc;
+
+		while (m && n < MP_BATCH_MAX && batchable(m) &&
+		       bytes + MP_BATCH_REC_LEN + m->len <= MP_BATCH_BYTES) {
+			bytes += MP_BATCH_REC_LEN + m->len;
+			n++;
+			m = m->snext;
+		}
+		if (n < 2) {
+			n = 1;
+			m = first->snext;
+		}
+		mr->send_head = m;
+		if (!m)
+			mr->send_tail = NULL;
+		m = first;
+		for (i = 0; i < n; i++, m = m->snext)
+			m->peer_pending--;
+		if (n == 1)
+			rc = mr_send_write(mr, first, first->req->iov, first->req->iovcnt,
+					   !!(first->req->flags & STORE_FUA));
+		else
+			rc = send_batch(mr, first, n, bytes);
+		if (rc < 0) {
+			/* recorded by mr_peer_down, with the rest of the queue */
+			m = first;
+			for (i = 0; i < n; i++, m = m->snext)
+				m->peer_pending++;
+			mr_peer_down(mr, "refused a write (out of memory)");
+			return;
+		}
+	}
+	/* the round's writes go now, in one system call where they fit */
+	if (mr->io_fd >= 0)
+		io_fn(&mr->io, POLLOUT);
+	else
+		mr_update_io(mr);
 }
 
 int mr_send_unmap(struct mirror *mr, struct mop *m)

@@ -116,6 +116,93 @@ static void reset(struct scsi_task *t, struct replica *r)
 		   r->name);
 }
 
+/* ---- WRITE BATCH: every record a store request of its own, the task done with the last ---- */
+
+struct batch {
+	struct scsi_task *t;
+	unsigned pending;
+	int result;
+	struct store_req reqs[MP_BATCH_MAX];
+	struct iovec iov[MP_BATCH_MAX];
+};
+
+static void batch_end(struct batch *b)
+{
+	struct scsi_task *t = b->t;
+
+	if (b->result < 0)
+		scsi_fail_errno(t, b->result, 1);
+	free(b);
+	scsi_finish(t);
+}
+
+static void batch_rec_done(struct store_req *req)
+{
+	struct batch *b = req->priv;
+
+	b->t->lu->inflight--;
+	if (req->result < 0 && b->result == 0)
+		b->result = req->result;
+	if (--b->pending == 0)
+		batch_end(b);
+}
+
+static void write_batch(struct scsi_task *t)
+{
+	struct mp_batch_rec recs[MP_BATCH_MAX];
+	struct scsi_lu *lu = t->lu;
+	uint64_t count = cdb_arg(t->cdb);
+	const uint8_t *data;
+	struct batch *b;
+
+	t->out_want = cdb_len(t->cdb);
+	if (t->out_want != t->out_len ||
+	    mp_batch_parse(t->out, t->out_len, count, lu->nblocks, recs) < 0) {
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM, 0);
+		scsi_finish(t);
+		return;
+	}
+	b = malloc(sizeof(*b));
+	if (!b) {
+		scsi_fail_errno(t, -ENOMEM, 1);
+		scsi_finish(t);
+		return;
+	}
+	b->t = t;
+	b->result = 0;
+	b->pending = 1;		/* until every record is submitted */
+	data = t->out + count * MP_BATCH_REC_LEN;
+	for (unsigned i = 0; i < count; i++) {
+		struct store_req *req = &b->reqs[i];
+		size_t len = (size_t)recs[i].nblk * SCSI_BLOCK;
+		int rc;
+
+		memset(req, 0, sizeof(*req));
+		req->op = STORE_OP_WRITE;
+		req->flags = (recs[i].flags & MP_REC_FUA) || !lu->wce ? STORE_FUA : 0;
+		req->offset = recs[i].lba * SCSI_BLOCK;
+		req->length = len;
+		b->iov[i].iov_base = (void *)data;
+		b->iov[i].iov_len = len;
+		req->iov = &b->iov[i];
+		req->iovcnt = 1;
+		req->done = batch_rec_done;
+		req->priv = b;
+		data += len;
+		rc = store_submit(lu->st, req);
+		if (rc < 0) {
+			b->result = rc;
+			break;
+		}
+		lu->inflight++;
+		b->pending++;
+		lu->writes++;
+		lu->bytes_written += len;
+	}
+	if (--b->pending == 0)
+		batch_end(b);
+}
+
 static void replica_vendor(struct scsi_task *t)
 {
 	struct replica *r = t->lu->vendor_arg;
@@ -138,6 +225,9 @@ static void replica_vendor(struct scsi_task *t)
 	case MP_RESET:
 		reset(t, r);
 		break;
+	case MP_WRITE_BATCH:
+		write_batch(t);	/* finishes t, maybe later */
+		return;
 	default:
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 1);
 	}

@@ -93,6 +93,7 @@ void mr_list_del(struct mirror *mr, struct mop *m)
 static void final_free(struct mirror *mr)
 {
 	ev_timer_cancel(mr->loop, &mr->later);
+	ev_timer_cancel(mr->loop, &mr->send_timer);
 	store_close(mr->local);
 	mirror_meta_close(mr->meta);
 	free(mr->meta);
@@ -199,6 +200,7 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	/* what the peer acknowledged but never flushed may die with its page cache */
 	mirror_meta_activity_dirty(mr->meta);
 	mr->flushing = 0;
+	mr->send_head = mr->send_tail = NULL;	/* still listed, recorded below */
 	for (struct mop *m = mr->inflight; m; m = m->next) {
 		if (!m->peer_pending)
 			continue;
@@ -298,7 +300,7 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	else if (req->op == STORE_OP_UNMAP)
 		rc = mr_send_unmap(mr, m);
 	else
-		rc = mr_send_write(mr, m, req->iov, req->iovcnt, !!(req->flags & STORE_FUA));
+		rc = mr_queue_write(mr, m);
 	if (rc < 0) {
 		/* the peer never gets it (or only part of an UNMAP): recorded like a write it
 		 * missed; the others complete on the next round, not inside store_submit */
@@ -582,6 +584,7 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	mr->last_writeback_ms = ev_now_ms();
 	ev_timer_init(&mr->tick, tick_fn, mr);
 	ev_timer_init(&mr->later, later_fn, mr);
+	ev_timer_init(&mr->send_timer, mr_send_queued, mr);
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);
 	*out = &mr->st;
@@ -604,6 +607,8 @@ void store_mirror_status(struct store *st, struct mirror_status *out)
 	out->gen = mr->meta->gen;
 	out->peer_gen = mr->meta->peer_gen;
 	out->mirrored = mr->mirrored;
+	out->batches = mr->batches;
+	out->batched = mr->batched;
 	out->failures = mr->failures;
 	out->unflushed = mirror_meta_active(mr->meta);
 }

@@ -52,6 +52,7 @@ struct mirror_status {
 	uint64_t gen, peer_gen;
 	uint64_t mirrored, failures;	/* writes sent to the peer, peer losses */
 	uint64_t unflushed;		/* chunks whose writes the peer has not flushed yet */
+	uint64_t batches, batched;	/* WRITE BATCH commands sent, the writes they carried */
 };
 
 const char *mirror_state_name(enum mirror_state s);

@@ -1,6 +1,8 @@
 /* libFuzzer: the replica side of the replication protocol. The peer is authenticated (CHAP
  * with the pair secret), but a bug or a damaged copy on the other server must still be
- * refused cleanly: input = a 16-byte CDB, then the Data-Out, run on a replica LU. */
+ * refused cleanly: input = a 16-byte CDB, then the Data-Out, run on a replica LU (WRITE BATCH
+ * included: its records go to a store that refuses them). The same bytes also go to the
+ * decoders alone. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tg.nlu = 1;
 	}
 	mp_state_decode(data, size, &s);
+	if (size >= 8) {
+		/* a WRITE BATCH's records: the first byte says how many, the rest is the list */
+		struct mp_batch_rec recs[MP_BATCH_MAX];
+
+		mp_batch_parse(data + 1, size - 1, data[0], 1u << 15, recs);
+	}
 	if (size < 16)
 		return 0;
 	memset(&t, 0, sizeof(t));

@@ -170,12 +170,14 @@ mr_wait_records() {
 
 # mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
 # moment, waits for the other node to serve, stops the writer, verifies LOG through the
-# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG. MR_WRITER_OPTS: more
-# mirror_seqio options for the writer (--io-timeout-ms, --connect-timeout-ms).
+# service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG, and CUT_STATUS (the
+# mirror-client line of MR_CUT_CLIENT, default PC001, on ACTIVE just before the cut).
+# MR_WRITER_OPTS: more mirror_seqio options for the writer (--io-timeout-ms,
+# --connect-timeout-ms, --qd).
 mr_one_cut() {
 	local act=$1 log=$2 tag=$3 stby w n0 t0 t1 out vout delay
 	stby=$(mr_other "$act")
-	CUT_LOST=x CUT_STALL=x CUT_TAKEOVER=x CUT_LUNCHG=x
+	CUT_LOST=x CUT_STALL=x CUT_TAKEOVER=x CUT_LUNCHG=x CUT_STATUS=
 	mr_seqio_bg "$SB_DIR/$tag.out" "$SB_DIR/$tag.err" write "$SB_VIP:3260" "$MR_INI_HS" \
 		"$log" --blocks 4096 --qd 16 ${MR_WRITER_OPTS:-}
 	w=$MR_BG
@@ -188,6 +190,8 @@ mr_one_cut() {
 	# meet a mirror still connecting or resyncing
 	delay=$(( ${MR_CUT_MIN_MS:-0} + RANDOM % ${MR_CUT_SPAN_MS:-1200} ))
 	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+	# the active's mirror counters just before (batch.t)
+	CUT_STATUS=$(mr_vstatus "$act" | grep "^mirror-client ${MR_CUT_CLIENT:-PC001} ")
 	t0=$(date +%s%3N)
 	mr_power_cut "$act"
 	n0=$(mr_log_records "$log")

@@ -1,6 +1,6 @@
 /* The mirror's pieces that need no peer: the state file (generations, dirty bits, activity
- * log, write-back), the wire encoding of a copy's state, and the replica side of the vendor
- * command, including malformed CDBs and parameter lists. */
+ * log, write-back), the wire encoding of a copy's state and of a write batch, and the replica
+ * side of the vendor command, including malformed CDBs and parameter lists. */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +20,30 @@
 static char dir[] = "/tmp/test_mirror.XXXXXX";
 static char path[256];
 
-/* ---- a store that only counts resets, for the replica ---- */
+/* ---- a store that counts resets and keeps the writes it is given, for the replica ---- */
 static int resets, reset_rc;
+static struct store_req *held[MP_BATCH_MAX];
+static unsigned nheld, submit_fail_at = ~0u;
 
-static int nop_submit(struct store *st, struct store_req *req)
+static int hold_submit(struct store *st, struct store_req *req)
 {
-	(void)st, (void)req;
-	return -ENOSYS;
+	(void)st;
+	if (nheld == submit_fail_at || nheld == MP_BATCH_MAX)
+		return -ENOMEM;
+	held[nheld++] = req;
+	return 0;
+}
+
+/* The store completes what it holds, the i-th with result rc (the others 0). */
+static void complete_held(unsigned i_fail, int rc)
+{
+	unsigned n = nheld;
+
+	nheld = 0;
+	for (unsigned i = 0; i < n; i++) {
+		held[i]->result = i == i_fail ? rc : 0;
+		held[i]->done(held[i]);
+	}
 }
 
 static int count_reset(struct store *st)
@@ -41,13 +58,16 @@ static void nop_close(struct store *st)
 	(void)st;
 }
 
-static const struct store_ops ops = { .submit = nop_submit, .reset = count_reset,
+static const struct store_ops ops = { .submit = hold_submit, .reset = count_reset,
 				      .close = nop_close };
 static struct store mem = { .ops = &ops, .size = DISK };
+
+static int finished;
 
 static void on_done(struct scsi_task *t)
 {
 	(void)t;
+	finished++;
 }
 
 static struct scsi_task *run(struct scsi_target *tg, const uint8_t cdb[16], uint8_t *out,
@@ -190,6 +210,102 @@ static void test_wire(void)
 	is_int(mp_state_decode(buf, MP_STATE_LEN, &d), -EINVAL, "more bits set than chunks: refused");
 }
 
+static void test_batch_parse(void)
+{
+	struct mp_batch_rec in[3] = {
+		{ .lba = 8, .nblk = 8, .flags = 0 },
+		{ .lba = 0, .nblk = 1, .flags = MP_REC_FUA },
+		{ .lba = 100, .nblk = 16, .flags = 0 },
+	}, out[MP_BATCH_MAX];
+	size_t len = 3 * MP_BATCH_REC_LEN + (8 + 1 + 16) * 512;
+	uint8_t *buf = calloc(1, MP_BATCH_BYTES + 16);
+
+	for (int i = 0; i < 3; i++)
+		mp_batch_rec_encode(&in[i], buf + i * MP_BATCH_REC_LEN);
+	is_int(mp_batch_parse(buf, len, 3, 116, out), 0, "batch: round trip");
+	ok(out[0].lba == 8 && out[0].nblk == 8 && out[1].flags == MP_REC_FUA &&
+	   out[2].lba == 100 && out[2].nblk == 16, "batch: records kept");
+	is_int(mp_batch_parse(buf, len - 512, 3, 116, out), -EINVAL, "batch: data short: refused");
+	is_int(mp_batch_parse(buf, len + 512, 3, 116, out), -EINVAL, "batch: data long: refused");
+	is_int(mp_batch_parse(buf, 2 * MP_BATCH_REC_LEN, 3, 116, out), -EINVAL,
+	       "batch: shorter than its records: refused");
+	is_int(mp_batch_parse(buf, len, 0, 116, out), -EINVAL, "batch: no record: refused");
+	is_int(mp_batch_parse(buf, len, MP_BATCH_MAX + 1, 116, out), -EINVAL,
+	       "batch: too many records: refused");
+	is_int(mp_batch_parse(buf, MP_BATCH_BYTES + 16, 3, 116, out), -EINVAL,
+	       "batch: too long: refused");
+	is_int(mp_batch_parse(NULL, 0, 1, 116, out), -EINVAL, "batch: nothing: refused");
+	is_int(mp_batch_parse(buf, len, 3, 115, out), -EINVAL, "batch: past the disk's end: refused");
+	in[2].lba = UINT64_MAX - 4;
+	mp_batch_rec_encode(&in[2], buf + 2 * MP_BATCH_REC_LEN);
+	is_int(mp_batch_parse(buf, len, 3, 116, out), -EINVAL, "batch: LBA wrapping: refused");
+	in[2].lba = 100;
+	in[2].nblk = 0;
+	mp_batch_rec_encode(&in[2], buf + 2 * MP_BATCH_REC_LEN);
+	is_int(mp_batch_parse(buf, len - 16 * 512, 3, 116, out), -EINVAL,
+	       "batch: an empty record: refused");
+	in[2].nblk = 16;
+	in[2].flags = 2;
+	mp_batch_rec_encode(&in[2], buf + 2 * MP_BATCH_REC_LEN);
+	is_int(mp_batch_parse(buf, len, 3, 116, out), -EINVAL, "batch: unknown flags: refused");
+	in[2].flags = 0;
+	in[2].lba = 15;		/* overlaps [8, 16) */
+	mp_batch_rec_encode(&in[2], buf + 2 * MP_BATCH_REC_LEN);
+	is_int(mp_batch_parse(buf, len, 3, 116, out), -EINVAL, "batch: overlapping records: refused");
+	free(buf);
+}
+
+static void test_replica_batch(struct scsi_target *tg)
+{
+	struct mp_batch_rec recs[2] = {
+		{ .lba = 16, .nblk = 8, .flags = 0 },
+		{ .lba = 2, .nblk = 1, .flags = MP_REC_FUA },
+	};
+	uint8_t cdb[16], buf[2 * MP_BATCH_REC_LEN + 9 * 512];
+	uint32_t len = sizeof(buf);
+	struct scsi_task *t;
+
+	mp_batch_rec_encode(&recs[0], buf);
+	mp_batch_rec_encode(&recs[1], buf + MP_BATCH_REC_LEN);
+	memset(buf + 2 * MP_BATCH_REC_LEN, 0xa1, 8 * 512);
+	memset(buf + 2 * MP_BATCH_REC_LEN + 8 * 512, 0xb2, 512);
+	mp_cdb(cdb, MP_WRITE_BATCH, 2, len);
+	finished = 0;
+	t = run(tg, cdb, buf, len);
+	ok(nheld == 2 && finished == 0, "WRITE BATCH: one store write per record, none done yet");
+	ok(held[0]->offset == 16 * 512 && held[0]->length == 8 * 512 && !held[0]->flags &&
+	   held[0]->iov[0].iov_len == 8 * 512 && ((uint8_t *)held[0]->iov[0].iov_base)[0] == 0xa1 &&
+	   held[1]->offset == 2 * 512 && held[1]->length == 512 && held[1]->flags == STORE_FUA &&
+	   ((uint8_t *)held[1]->iov[0].iov_base)[511] == 0xb2,
+	   "WRITE BATCH: each record's range, flags and data");
+	complete_held(~0u, 0);
+	ok(finished == 1 && t->status == SAM_STAT_GOOD, "WRITE BATCH: GOOD once every write is done");
+
+	t = run(tg, cdb, buf, len);
+	complete_held(1, -EIO);
+	ok(finished == 2 && t->status == SAM_STAT_CHECK_CONDITION &&
+	   (t->sense[2] & 0x0f) == SENSE_MEDIUM_ERROR, "WRITE BATCH: a failed write fails it");
+	submit_fail_at = 1;
+	t = run(tg, cdb, buf, len);
+	ok(nheld == 1 && finished == 2, "WRITE BATCH: a refused record: the ones before still run");
+	complete_held(~0u, 0);
+	submit_fail_at = ~0u;
+	ok(finished == 3 && t->status == SAM_STAT_CHECK_CONDITION,
+	   "WRITE BATCH: a refused record fails it, after the ones submitted are done");
+	mp_cdb(cdb, MP_WRITE_BATCH, 2, len - 512);
+	t = run(tg, cdb, buf, len - 512);
+	ok(illegal(t) && nheld == 0, "WRITE BATCH: data shorter than the records: refused, nothing "
+	   "written");
+	mp_cdb(cdb, MP_WRITE_BATCH, 2, len);
+	t = run(tg, cdb, buf, len - 512);
+	ok(illegal(t) && nheld == 0, "WRITE BATCH: less Data-Out than the CDB says: refused");
+	recs[1].lba = DISK / 512;
+	mp_batch_rec_encode(&recs[1], buf + MP_BATCH_REC_LEN);
+	t = run(tg, cdb, buf, len);
+	ok(illegal(t) && nheld == 0, "WRITE BATCH: a record past the disk's end: refused, nothing "
+	   "written");
+}
+
 static void test_replica(void)
 {
 	static struct scsi_lu lu;
@@ -265,6 +381,7 @@ static void test_replica(void)
 	t = run(&tg, cdb, NULL, 0);
 	ok(t->status == SAM_STAT_GOOD && resets == 2 && m.gen == 0 &&
 	   (m.flags & MIRROR_INCONSISTENT), "RESET: overlay discarded, copy inconsistent");
+	test_replica_batch(&tg);
 	mp_cdb(cdb, 9, 0, 0);
 	ok(illegal(run(&tg, cdb, NULL, 0)), "an unknown service action is refused");
 	cdb[0] = 0xC7;
@@ -279,6 +396,7 @@ int main(void)
 		skip_all("no temporary directory");
 	test_meta();
 	test_wire();
+	test_batch_parse();
 	test_replica();
 	rmdir(dir);
 	return done_testing();
