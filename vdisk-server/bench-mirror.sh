@@ -193,6 +193,10 @@ verdict() { [ "$1" = 1 ] && echo "goal met" || echo "GOAL MISSED"; }
 echo
 r=$(ratio "${IOPS[hs32]}" "${IOPS[nohs32]}")
 say "mirrored/unmirrored QD32 IOPS: $r (goal >= 0.75): $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.75) }')")"
+# every mirrored write crosses the HA link once: its TCP throughput caps mirrored IOPS
+[ -n "$tcp_mbs" ] && say "  the HA link carries at most $(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" \
+	"4 KiB writes/s, a bound of $(ratio "$(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" "${IOPS[nohs32]}")" \
+	"on this ratio"
 r=$(ratio "${LAT[hs1]}" "${LAT[nohs1]}")
 limit=$(awk -v u="${LAT[nohs1]}" -v rtt="$rtt_ms" 'BEGIN { printf "%.0f", 1.3 * u + rtt * 1000 }')
 say "QD1 latency mirrored/unmirrored: $r; mirrored ${LAT[hs1]} us vs 1.3 x ${LAT[nohs1]} us" \
