@@ -31,6 +31,7 @@ struct db_targets {
 	struct chap_cred pair;
 	char pair_state[16];		/* the last one the events table was told */
 	int peer_up;			/* mirror_config.peer_up */
+	int fault;			/* mirror_config.fault (tests) */
 	int discarding;			/* opening a disk only to reset its overlay */
 	struct client_disk *disks;	/* clients with a session, a reset pending, or a
 					 * mirror not yet in sync */

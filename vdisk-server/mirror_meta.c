@@ -152,6 +152,7 @@ int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
 		goto out_free;
 	}
 	if (len == 0) {
+		m->created = 1;
 		m->gen = mirror_meta_new_gen();
 		if (ftruncate(m->fd, (off_t)(MM_HDR_SIZE + bytes)) < 0) {
 			rc = -errno;

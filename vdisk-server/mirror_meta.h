@@ -37,10 +37,11 @@ struct mirror_meta {
 	uint64_t *recent;	/* chunks marked since the last snapshot: kept (hot) */
 	uint64_t nset;		/* bits set in bits */
 	int unsynced;		/* bits written to the file since the last fdatasync */
+	int created;		/* mirror_meta_open made the file */
 };
 
 /* Opens or creates path for a disk of size bytes. A new file gets a random generation,
- * peer_gen 0 and no bit set. -EINVAL for a file that is not a mirror state file or belongs to
+ * peer_gen 0 and no bit set (and created set). -EINVAL for a file that is not a mirror state file or belongs to
  * a disk of another size (named in the log). */
 int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m);
 void mirror_meta_close(struct mirror_meta *m);

@@ -472,8 +472,16 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 	(void)iscsi;
 	if (!mr)
 		return;
+	if (mr->cfg.fault && *mr->cfg.fault == MIRROR_FAULT_LOSE_ANSWER) {
+		*mr->cfg.fault = 0;
+		log_notice("mirror: client %s: test fault: the answer to the resync's last step "
+			   "is lost", mr->name);
+		mr_peer_down(mr, "test fault");
+		return;
+	}
 	meta = mr->meta;
 	mr->finishing = 0;
+	mr->final_sent = 0;
 	mr->ctl_started_ms = 0;
 	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
 	/* the bits the finishing flush covered; those of writes after it stay until the next
@@ -555,6 +563,14 @@ static void finish_flush_cb(struct iscsi_context *iscsi, int status, void *comma
 	(void)iscsi;
 	if (!mr)
 		return;
+	mr->final_sent = 1;
+	if (mr->cfg.fault && *mr->cfg.fault == MIRROR_FAULT_LOSE_REQUEST) {
+		*mr->cfg.fault = 0;
+		log_notice("mirror: client %s: test fault: the resync's last step is lost on the "
+			   "way", mr->name);
+		mr_peer_down(mr, "test fault");
+		return;
+	}
 	send_set_state(mr, mr->meta->gen, mr->meta->gen, MP_SET_CLEAR_BITMAP, finish_cb);
 }
 
@@ -835,6 +851,16 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 			fetch_bitmap(mr);
 		else
 			start_sync(mr);
+		return;
+	}
+	if (mr->peer.flags & MIRROR_INCONSISTENT) {
+		/* the target of a resync that never finished, from a generation we no longer
+		 * know (its last step lost on the way): such a copy is never served, so it took
+		 * no writes of its own and copying everything loses nothing */
+		log_notice("mirror: client %s: the copy on %s is an unfinished resync of another "
+			   "generation: full resync", mr->name, mr->cfg.peer);
+		if (send_cdb(mr, MP_RESET, 0, 0, SCSI_XFER_NONE, reset_cb) < 0)
+			mr_peer_down(mr, "refused a reset (out of memory)");
 		return;
 	}
 	/* both copies moved on from where they last agreed */

@@ -33,6 +33,15 @@ struct mirror_config {
 	 * write the peer lacks. Cleared by any peer loss and by a takeover. */
 	int *peer_up;
 	uint64_t rate_bps;		/* resync bandwidth cap, bytes/s; 0 none */
+	/* Tests only (vdiskd --test-fault): the next final state update of a resync is lost,
+	 * its answer (MIRROR_FAULT_LOSE_ANSWER: the peer applied it) or itself (..._REQUEST),
+	 * and the connection dropped; then cleared. Shared by every mirror of the server. */
+	int *fault;
+};
+
+enum {
+	MIRROR_FAULT_LOSE_ANSWER = 1,
+	MIRROR_FAULT_LOSE_REQUEST = 2,
 };
 
 enum mirror_state {

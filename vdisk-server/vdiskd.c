@@ -60,6 +60,9 @@ static void usage(FILE *f)
 "  --mirror-timeout-ms N  the peer is given up after N ms without an answer (default\n"
 "                         3000): writes then go on, recorded for resync\n"
 "  --resync-rate MBPS     resync bandwidth cap in MB/s (default 0: none)\n"
+"  --test-fault lose-final-answer|lose-final-request  for tests: the next resync's last\n"
+"                         step (the peer's copy declared equal) loses its answer or\n"
+"                         itself, and the connection drops (docs/mirror.md)\n"
 "  --threads N            disk worker threads (default 4)\n"
 "  --nop-interval SEC     NOP-In keepalive on idle connections (default 5, 0 off)\n"
 "  --verbose              log every login and connection\n"
@@ -332,6 +335,7 @@ int main(int argc, char **argv)
 		{ "mirror-secret", required_argument, NULL, 's' },
 		{ "mirror-timeout-ms", required_argument, NULL, 'M' },
 		{ "resync-rate", required_argument, NULL, 'b' },
+		{ "test-fault", required_argument, NULL, 'F' },
 		{ "nop-interval", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -359,6 +363,7 @@ int main(int argc, char **argv)
 	char raddr[64];
 	uint16_t rport = 0;
 	unsigned mirror_timeout = 3000, rate_mbps = 0;
+	int test_fault = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -487,6 +492,17 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'F':
+			if (strcmp(optarg, "lose-final-answer") == 0) {
+				test_fault = MIRROR_FAULT_LOSE_ANSWER;
+			} else if (strcmp(optarg, "lose-final-request") == 0) {
+				test_fault = MIRROR_FAULT_LOSE_REQUEST;
+			} else {
+				fprintf(stderr, "vdiskd: --test-fault: lose-final-answer or "
+					"lose-final-request\n");
+				return 2;
+			}
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -562,6 +578,8 @@ int main(int argc, char **argv)
 				mirror_timeout, rate_mbps);
 		if (rc < 0)
 			goto out_close_luns;
+		d.dbt.fault = test_fault;
+		d.dbt.mirror.fault = &d.dbt.fault;
 		db_targets_provider(&d.dbt, &prov);
 	} else {
 		rc = lun_table_open(&d.luns, pool, specs, nspecs, errbuf, sizeof(errbuf));

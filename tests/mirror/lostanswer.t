@@ -1,0 +1,110 @@
+#!/bin/bash
+# The last step of a resync (SET STATE: the peer's copy now equals ours, same generation) is
+# where a lost message matters: the active cannot know whether the peer took it. vdiskd's
+# --test-fault loses it on purpose, once, and the connection drops.
+# - The answer is lost, the peer took the step: the active must count our generation as the
+#   peer's, so that the writes it makes degraded afterwards get a generation the peer cannot
+#   hold. Then the active dies, the peer takes over and writes, the old active returns: both
+#   took writes apart, which must be reported as split brain (before, the new active saw the
+#   old one's generation as the common one and resynced over its writes).
+# - The step itself is lost: the peer's copy stays inconsistent, from a generation the active
+#   no longer counts as common; the next handshake copies everything (no false split brain)
+#   and the copy then serves every acknowledged write.
+# Roles are set over vdiskd's control socket (no standbyd).
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
+source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+"$BUILD/vdiskd" --help 2>&1 | grep -q -- '--test-fault' || skip_all "this vdiskd has no --test-fault"
+
+PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
+
+fill() {	# fill LOG FIRST COUNT PORTAL: 64 KiB apart, each acknowledged
+	local out
+	out=$(mr_seqio fill "$4" "$MR_INI_HS" "$1" --first "$2" --count "$3" --stride 128 \
+		--quiet --replacement-ms 5000 2>&1)
+	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
+}
+verify() {	# verify LOG PORTAL: the number of lost blocks ("x": the check could not run)
+	local out
+	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
+	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
+}
+wait_log() {	# wait_log NODE TEXT MS: TEXT in NODE's vdiskd log within MS
+	local end=$(( $(date +%s%3N) + $3 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		grep -q "$2" "$SB_DIR/$1-vdiskd.log" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+hold_on() {	# a session on a keeps PC001's disk (and its mirror) open
+	mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \
+		--replacement-ms 60000
+	HOLD=$MR_BG
+}
+hold_off() { kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null; }
+# a in sync with b; then b away and a restarted with FAULT (no handshake can meet it) writes;
+# b back: the resync of those writes meets the fault at its last step
+resync_with_fault() {
+	mr_vdiskd_start a primary
+	mr_vdiskd_start b secondary
+	hold_on
+	check "$1: a's mirror of PC001 in sync" -- mr_wait_mirror a in-sync 10000
+	hold_off
+	mr_vdiskd_stop b
+	mr_vdiskd_stop a
+	MR_VDISKD_OPTS="--test-fault $2" mr_vdiskd_start a primary
+	hold_on
+	check "$1: b away, a (restarted) writes 8 blocks" -- \
+		fill "$SB_DIR/$1.dirty.seq" 0 8 $PORTAL_A
+	mr_vdiskd_start b secondary
+}
+
+check "topology" -- sb_topology
+check "database, pair secret" -- mr_setup
+
+# ---- the answer is lost, b took the step
+resync_with_fault answer lose-final-answer
+check "answer: the fault hit the resync's last step" -- wait_log a "answer to the resync's last step is lost" 15000
+# a reconnects a second later: the HA link goes first, so a goes on degraded
+ip -n "$NS_A" link set ha0 down
+ip -n "$NS_B" link set ha0 down
+check "answer: a degraded" -- mr_wait_mirror a degraded 5000
+check "answer: a writes 8 blocks while degraded" -- fill "$SB_DIR/a_apart.seq" 4096 8 $PORTAL_A
+hold_off
+mr_vdiskd_stop a
+is "$(mr_ctl b role primary | head -1)" ok "answer: a gone, b takes over"
+# an inconsistent copy would be refused: b took the step
+is "$(verify "$SB_DIR/answer.dirty.seq" $PORTAL_B)" 0 "answer: b serves the resynced writes"
+check "answer: b writes 8 other blocks" -- fill "$SB_DIR/b_apart.seq" 8192 8 $PORTAL_B
+ip -n "$NS_A" link set ha0 up
+ip -n "$NS_B" link set ha0 up
+mr_vdiskd_start a secondary
+check "answer: b (primary) reports split-brain when a returns" -- mr_wait_mirror b split-brain 10000
+grep -q "SPLIT BRAIN" "$SB_DIR/b-vdiskd.log"; ok $? "answer: b logs the split brain"
+sleep 1.5	# time for a resync, had one started
+is "$(mr_mirror_state b)" split-brain "answer: still split-brain, nothing copied over a's writes"
+mr_vdiskd_stop a
+mr_vdiskd_stop b
+rm -rf "$SB_DIR/a/ov" "$SB_DIR/b/ov"
+mkdir -p "$SB_DIR/a/ov" "$SB_DIR/b/ov"
+
+# ---- the step itself is lost: b's copy stays inconsistent, of a generation a moved past
+resync_with_fault request lose-final-request
+check "request: the fault hit the resync's last step" -- wait_log a "last step is lost on the way" 15000
+check "request: a back in sync, by a full resync" -- mr_wait_mirror a in-sync 15000
+grep -q "unfinished resync of another generation: full resync" "$SB_DIR/a-vdiskd.log"
+ok $? "request: a copied everything to b's unfinished copy"
+ok "$(grep -q "SPLIT BRAIN" "$SB_DIR/a-vdiskd.log"; [ $? != 0 ]; echo $?)" \
+	"request: no split brain reported"
+hold_off
+mr_vdiskd_stop a
+is "$(mr_ctl b role primary | head -1)" ok "request: a gone, b takes over"
+is "$(verify "$SB_DIR/request.dirty.seq" $PORTAL_B)" 0 "request: b serves every acknowledged write"
+
+[ "$tap_failed" = 0 ] || mr_show_logs
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing
