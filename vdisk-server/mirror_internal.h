@@ -90,7 +90,6 @@ struct mirror {
 	struct mp_state peer;
 	uint64_t bitmap_word;		/* GET BITMAP progress */
 	int full_sync, finishing;
-	int final_sent;			/* the final SET STATE may have reached the peer */
 	int reset_wanted;		/* an overlay reset waits for the copies in flight */
 	uint64_t reset_wanted_ms;	/* since when */
 	int flushing;			/* the periodic peer flush is in flight */

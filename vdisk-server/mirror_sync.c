@@ -481,9 +481,7 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 	}
 	meta = mr->meta;
 	mr->finishing = 0;
-	mr->final_sent = 0;
 	mr->ctl_started_ms = 0;
-	mirror_meta_set_gen(meta, meta->gen, meta->gen, 0);
 	/* the bits the finishing flush covered; those of writes after it stay until the next
 	 * periodic flush */
 	mirror_meta_clear_snapshot(meta, mr_chunk_busy, mr);
@@ -563,7 +561,17 @@ static void finish_flush_cb(struct iscsi_context *iscsi, int status, void *comma
 	(void)iscsi;
 	if (!mr)
 		return;
-	mr->final_sent = 1;
+	/* The peer may take our generation with the next step whether or not its answer comes
+	 * back: ours counts it as the peer's from now, durably, so that a write we make apart
+	 * from here on (also after a restart) gets a generation the peer cannot hold. If the
+	 * peer does not take it, its copy stays marked inconsistent with its older generation,
+	 * which the next handshake answers with a full resync (state_cb). */
+	if (mirror_meta_set_gen(mr->meta, mr->meta->gen, mr->meta->gen, 0) < 0) {
+		log_err("mirror: client %s: cannot write its state file: resync not finished",
+			mr->name);
+		mr_peer_down(mr, "not told (our state file failed)");
+		return;
+	}
 	if (mr->cfg.fault && *mr->cfg.fault == MIRROR_FAULT_LOSE_REQUEST) {
 		*mr->cfg.fault = 0;
 		log_notice("mirror: client %s: test fault: the resync's last step is lost on the "

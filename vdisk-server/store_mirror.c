@@ -194,14 +194,6 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	mr->conn++;		/* every answer still on its way is moot now */
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
-	if (mr->final_sent) {
-		/* The peer may have taken our generation with the resync's last step: count it
-		 * as the peer's, so that the writes from here on get a generation it cannot
-		 * hold. If it did not take it, its copy is still marked inconsistent and the
-		 * next handshake copies everything (mirror_sync.c, state_cb). */
-		mr->final_sent = 0;
-		mr->meta->peer_gen = mr->meta->gen;
-	}
 	if (leave_peer_gen(mr) < 0)
 		log_err("mirror: client %s: cannot record the peer's loss in the state file",
 			mr->name);
@@ -508,7 +500,6 @@ static int mr_reset(struct store *st)
 		 * first); answers to a handshake step under way are moot from here */
 		mr->conn++;
 		mr->finishing = 0;
-		mr->final_sent = 0;
 		mr->flushing = 0;
 		mr->ctl_started_ms = 0;
 		mr_set_state(mr, MIRROR_CONNECTING);

@@ -2,11 +2,12 @@
 # The last step of a resync (SET STATE: the peer's copy now equals ours, same generation) is
 # where a lost message matters: the active cannot know whether the peer took it. vdiskd's
 # --test-fault loses it on purpose, once, and the connection drops.
-# - The answer is lost, the peer took the step: the active must count our generation as the
-#   peer's, so that the writes it makes degraded afterwards get a generation the peer cannot
-#   hold. Then the active dies, the peer takes over and writes, the old active returns: both
-#   took writes apart, which must be reported as split brain (before, the new active saw the
-#   old one's generation as the common one and resynced over its writes).
+# - The answer is lost, the peer took the step: the active must count its generation as the
+#   peer's, durably before the step, so that the writes it makes degraded afterwards (here
+#   after a crash and restart) get a generation the peer cannot hold. Then the active dies,
+#   the peer takes over and writes, the old active returns: both took writes apart, which
+#   must be reported as split brain (before, the new active saw the old one's generation as
+#   the common one and resynced over its writes).
 # - The step itself is lost: the peer's copy stays inconsistent, from a generation the active
 #   no longer counts as common; the next handshake copies everything (no false split brain)
 #   and the copy then serves every acknowledged write.
@@ -72,9 +73,14 @@ check "answer: the fault hit the resync's last step" -- wait_log a "answer to th
 # a reconnects a second later: the HA link goes first, so a goes on degraded
 ip -n "$NS_A" link set ha0 down
 ip -n "$NS_B" link set ha0 down
-check "answer: a degraded" -- mr_wait_mirror a degraded 5000
-check "answer: a writes 8 blocks while degraded" -- fill "$SB_DIR/a_apart.seq" 4096 8 $PORTAL_A
+# a crashes and restarts: what it knows of the step must be on disk
 hold_off
+kill -9 "$MR_VPID_a"
+while kill -0 "$MR_VPID_a" 2>/dev/null; do sleep 0.02; done
+mr_vdiskd_start a primary
+check "answer: a (restarted) writes 8 blocks while b is unreachable" -- \
+	fill "$SB_DIR/a_apart.seq" 4096 8 $PORTAL_A
+check "answer: a degraded" -- mr_wait_mirror a degraded 5000
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "answer: a gone, b takes over"
 # an inconsistent copy would be refused: b took the step
