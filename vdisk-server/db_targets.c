@@ -145,17 +145,13 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 	if (!d->meta)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%s.mirror", dt->overlay_dir, c->name);
-	rc = mirror_meta_open(path, d->overlay->size, d->meta);
-	if (rc < 0)
-		goto out_free;
 	/* A copy this secondary knows nothing about (new, or its state file lost) is no copy
 	 * of the client's disk until the first handshake fills it: a takeover before that must
 	 * refuse the client rather than serve the base image (or a stale overlay) as its disk. */
-	if (d->meta->created && dt->secondary) {
-		rc = mirror_meta_set_gen(d->meta, 0, 0, MIRROR_INCONSISTENT);
-		if (rc < 0)
-			goto out_close;
-	}
+	rc = mirror_meta_open(path, d->overlay->size, dt->secondary ? MIRROR_INCONSISTENT : 0,
+			      d->meta);
+	if (rc < 0)
+		goto out_free;
 	rc = mirror_fingerprint(img->path, d->rep.fingerprint);
 	if (rc < 0) {
 		log_err("client %s: cannot read base image %s: %s", c->name, img->path,

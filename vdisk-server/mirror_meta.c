@@ -121,7 +121,7 @@ static uint64_t popcount_all(const uint64_t *bits, size_t words)
 	return n;
 }
 
-int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
+int mirror_meta_open(const char *path, uint64_t size, uint32_t new_flags, struct mirror_meta *m)
 {
 	size_t words, bytes;
 	off_t len;
@@ -152,8 +152,8 @@ int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m)
 		goto out_free;
 	}
 	if (len == 0) {
-		m->created = 1;
-		m->gen = mirror_meta_new_gen();
+		m->flags = new_flags;
+		m->gen = new_flags & MIRROR_INCONSISTENT ? 0 : mirror_meta_new_gen();
 		if (ftruncate(m->fd, (off_t)(MM_HDR_SIZE + bytes)) < 0) {
 			rc = -errno;
 			goto out_free;

@@ -37,13 +37,13 @@ struct mirror_meta {
 	uint64_t *recent;	/* chunks marked since the last snapshot: kept (hot) */
 	uint64_t nset;		/* bits set in bits */
 	int unsynced;		/* bits written to the file since the last fdatasync */
-	int created;		/* mirror_meta_open made the file */
 };
 
-/* Opens or creates path for a disk of size bytes. A new file gets a random generation,
- * peer_gen 0 and no bit set (and created set). -EINVAL for a file that is not a mirror state file or belongs to
- * a disk of another size (named in the log). */
-int mirror_meta_open(const char *path, uint64_t size, struct mirror_meta *m);
+/* Opens or creates path for a disk of size bytes. A new file gets new_flags, a random
+ * generation (0 with MIRROR_INCONSISTENT: a copy of nothing yet), peer_gen 0 and no bit
+ * set, in one header write. -EINVAL for a file that is not a mirror state file or belongs
+ * to a disk of another size (named in the log). */
+int mirror_meta_open(const char *path, uint64_t size, uint32_t new_flags, struct mirror_meta *m);
 void mirror_meta_close(struct mirror_meta *m);
 
 /* Writes gen, peer_gen and flags (fdatasync'd: a generation change must not be lost). */

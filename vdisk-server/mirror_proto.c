@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #define MP_MAGIC "VDMS"
-#define MP_VERSION 1u
+#define MP_VERSION 2u	/* 2: WRITE BATCH; both servers are upgraded together */
 #define FP_SAMPLES 64u
 #define FP_BLOCK 4096u
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "vdisk-server/mirror_internal.h"
@@ -184,10 +185,14 @@ static void batch_cb(struct iscsi_context *iscsi, int status, void *command_data
 		mr_peer_down(mr, why);
 		return;
 	}
-	/* the last completion may free mr, and only the last: one still listed keeps it */
+	/* The last completion may free mr, and only the last: one still listed keeps it. A
+	 * completion can start commands whose failure gives the peer up: mr_peer_down then
+	 * owns the writes not completed yet. */
 	for (unsigned i = 0; i < p->nmops; i++) {
 		p->mops[i]->peer_pending--;
 		mr_mop_done(p->mops[i]);
+		if (i + 1 < p->nmops && p->conn != mr->conn)
+			break;
 	}
 	mr_pcb_free(p);
 }
@@ -286,6 +291,8 @@ void mr_send_queued(struct ev_timer *timer)
 {
 	struct mirror *mr = timer->arg;
 
+	if (!mr->send_head)
+		return;
 	while (mr->send_head) {
 		struct mop *first = mr->send_head, *m = first;
 		size_t bytes = 0;
@@ -472,12 +479,10 @@ static void finish_cb(struct iscsi_context *iscsi, int status, void *command_dat
 	(void)iscsi;
 	if (!mr)
 		return;
-	if (mr->cfg.fault && *mr->cfg.fault == MIRROR_FAULT_LOSE_ANSWER) {
-		*mr->cfg.fault = 0;
-		log_notice("mirror: client %s: test fault: the answer to the resync's last step "
-			   "is lost", mr->name);
-		mr_peer_down(mr, "test fault");
-		return;
+	if (mr->cfg.fault && *mr->cfg.fault == MIRROR_FAULT_CRASH_AT_ANSWER) {
+		log_notice("mirror: client %s: test fault: stopping dead at the answer to the "
+			   "resync's last step", mr->name);
+		_exit(70);	/* a power cut here: nothing more reaches the disk */
 	}
 	meta = mr->meta;
 	mr->finishing = 0;

@@ -139,12 +139,16 @@ static void batch_end(struct batch *b)
 static void batch_rec_done(struct store_req *req)
 {
 	struct batch *b = req->priv;
+	struct scsi_lu *lu = b->t->lu;
 
-	b->t->lu->inflight--;
+	lu->inflight--;
 	if (req->result < 0 && b->result == 0)
 		b->result = req->result;
 	if (--b->pending == 0)
 		batch_end(b);
+	/* as scsi_submit's completions: a SANITIZE may wait for the last request in flight */
+	if (lu->inflight == 0 && lu->sanitize_wait)
+		scsi_sanitize_resume(lu);
 }
 
 static void write_batch(struct scsi_task *t)
@@ -159,6 +163,12 @@ static void write_batch(struct scsi_task *t)
 	if (t->out_want != t->out_len ||
 	    mp_batch_parse(t->out, t->out_len, count, lu->nblocks, recs) < 0) {
 		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_PARAM, 0);
+		scsi_finish(t);
+		return;
+	}
+	if (lu->sanitizing)
+		scsi_sense_sanitizing(t);
+	if (lu->sanitizing || scsi_write_protected(t)) {
 		scsi_finish(t);
 		return;
 	}

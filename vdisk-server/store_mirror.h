@@ -33,14 +33,15 @@ struct mirror_config {
 	 * write the peer lacks. Cleared by any peer loss and by a takeover. */
 	int *peer_up;
 	uint64_t rate_bps;		/* resync bandwidth cap, bytes/s; 0 none */
-	/* Tests only (vdiskd --test-fault): the next final state update of a resync is lost,
-	 * its answer (MIRROR_FAULT_LOSE_ANSWER: the peer applied it) or itself (..._REQUEST),
-	 * and the connection dropped; then cleared. Shared by every mirror of the server. */
+	/* Tests only (vdiskd --test-fault), at the next resync's last step (SET STATE):
+	 * MIRROR_FAULT_CRASH_AT_ANSWER: the process exits at once when the peer's answer comes
+	 * (the peer applied it; nothing here knows); MIRROR_FAULT_LOSE_REQUEST: the step is
+	 * not sent and the connection drops, once. Shared by every mirror of the server. */
 	int *fault;
 };
 
 enum {
-	MIRROR_FAULT_LOSE_ANSWER = 1,
+	MIRROR_FAULT_CRASH_AT_ANSWER = 1,
 	MIRROR_FAULT_LOSE_REQUEST = 2,
 };
 

@@ -60,9 +60,10 @@ static void usage(FILE *f)
 "  --mirror-timeout-ms N  the peer is given up after N ms without an answer (default\n"
 "                         3000): writes then go on, recorded for resync\n"
 "  --resync-rate MBPS     resync bandwidth cap in MB/s (default 0: none)\n"
-"  --test-fault lose-final-answer|lose-final-request  for tests: the next resync's last\n"
-"                         step (the peer's copy declared equal) loses its answer or\n"
-"                         itself, and the connection drops (docs/mirror.md)\n"
+"  --test-fault crash-at-final-answer|lose-final-request  for tests: at the next\n"
+"                         resync's last step (the peer's copy declared equal) exit when\n"
+"                         its answer comes, or lose the step and drop the connection\n"
+"                         (docs/mirror.md)\n"
 "  --threads N            disk worker threads (default 4)\n"
 "  --nop-interval SEC     NOP-In keepalive on idle connections (default 5, 0 off)\n"
 "  --verbose              log every login and connection\n"
@@ -493,12 +494,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'F':
-			if (strcmp(optarg, "lose-final-answer") == 0) {
-				test_fault = MIRROR_FAULT_LOSE_ANSWER;
+			if (strcmp(optarg, "crash-at-final-answer") == 0) {
+				test_fault = MIRROR_FAULT_CRASH_AT_ANSWER;
 			} else if (strcmp(optarg, "lose-final-request") == 0) {
 				test_fault = MIRROR_FAULT_LOSE_REQUEST;
 			} else {
-				fprintf(stderr, "vdiskd: --test-fault: lose-final-answer or "
+				fprintf(stderr, "vdiskd: --test-fault: crash-at-final-answer or "
 					"lose-final-request\n");
 				return 2;
 			}

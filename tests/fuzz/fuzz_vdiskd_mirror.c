@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		close(fd);
 		unlink(path);
-		if (mirror_meta_open(path, mem.size, &meta) < 0)
+		if (mirror_meta_open(path, mem.size, 0, &meta) < 0)
 			abort();
 		unlink(path);	/* the descriptor stays */
 		scsi_lu_init(&lu, &mem, "fuzz/img");

@@ -1,10 +1,10 @@
 #!/bin/bash
 # The last step of a resync (SET STATE: the peer's copy now equals ours, same generation) is
 # where a lost message matters: the active cannot know whether the peer took it. vdiskd's
-# --test-fault loses it on purpose, once, and the connection drops.
-# - The answer is lost, the peer took the step: the active must count its generation as the
-#   peer's, durably before the step, so that the writes it makes degraded afterwards (here
-#   after a crash and restart) get a generation the peer cannot hold. Then the active dies,
+# --test-fault makes it happen on purpose.
+# - The peer took the step, and the active dies as the answer arrives: it must have counted
+#   its generation as the peer's, durably before the step, so that the writes it makes
+#   degraded after its restart get a generation the peer cannot hold. Then the active dies,
 #   the peer takes over and writes, the old active returns: both took writes apart, which
 #   must be reported as split brain (before, the new active saw the old one's generation as
 #   the common one and resynced over its writes).
@@ -47,13 +47,20 @@ hold_on() {	# a session on a keeps PC001's disk (and its mirror) open
 	HOLD=$MR_BG
 }
 hold_off() { kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null; }
+pc001_in_sync() {	# PC001's own mirror on a (the pair's state says in-sync with none open)
+	for _ in $(seq 200); do
+		[ "$(mr_client_field a PC001 state)" = in-sync ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 # a in sync with b; then b away and a restarted with FAULT (no handshake can meet it) writes;
 # b back: the resync of those writes meets the fault at its last step
 resync_with_fault() {
 	mr_vdiskd_start a primary
 	mr_vdiskd_start b secondary
 	hold_on
-	check "$1: a's mirror of PC001 in sync" -- mr_wait_mirror a in-sync 10000
+	check "$1: a's mirror of PC001 in sync" -- pc001_in_sync
 	hold_off
 	mr_vdiskd_stop b
 	mr_vdiskd_stop a
@@ -67,16 +74,16 @@ resync_with_fault() {
 check "topology" -- sb_topology
 check "database, pair secret" -- mr_setup
 
-# ---- the answer is lost, b took the step
-resync_with_fault answer lose-final-answer
-check "answer: the fault hit the resync's last step" -- wait_log a "answer to the resync's last step is lost" 15000
-# a reconnects a second later: the HA link goes first, so a goes on degraded
+# ---- b took the step, a died as its answer came
+resync_with_fault answer crash-at-final-answer
+check "answer: the fault hit the resync's last step" -- \
+	wait_log a "stopping dead at the answer to the resync's last step" 15000
+for _ in $(seq 100); do kill -0 "$MR_VPID_a" 2>/dev/null || break; sleep 0.02; done
+ok "$(kill -0 "$MR_VPID_a" 2>/dev/null; [ $? != 0 ]; echo $?)" "answer: a's vdiskd is gone"
+# a restarts with b unreachable: what it knew of the step must have been on disk
 ip -n "$NS_A" link set ha0 down
 ip -n "$NS_B" link set ha0 down
-# a crashes and restarts: what it knows of the step must be on disk
 hold_off
-kill -9 "$MR_VPID_a"
-while kill -0 "$MR_VPID_a" 2>/dev/null; do sleep 0.02; done
 mr_vdiskd_start a primary
 check "answer: a (restarted) writes 8 blocks while b is unreachable" -- \
 	fill "$SB_DIR/a_apart.seq" 4096 8 $PORTAL_A

@@ -106,8 +106,18 @@ static void test_meta(void)
 	uint64_t gen;
 	int fd;
 
+	/* as a secondary creates one: no copy of anything yet, in the one header write */
+	snprintf(path, sizeof(path), "%s/PC009.mirror", dir);
+	is_int(mirror_meta_open(path, DISK, MIRROR_INCONSISTENT, &m), 0, "created inconsistent");
+	mirror_meta_close(&m);
+	is_int(mirror_meta_open(path, DISK, 0, &m), 0, "reopened");
+	ok(m.gen == 0 && m.peer_gen == 0 && (m.flags & MIRROR_INCONSISTENT),
+	   "a file created inconsistent: generation 0 and inconsistent on disk");
+	mirror_meta_close(&m);
+	unlink(path);
+
 	snprintf(path, sizeof(path), "%s/PC001.mirror", dir);
-	is_int(mirror_meta_open(path, DISK, &m), 0, "state file created");
+	is_int(mirror_meta_open(path, DISK, 0, &m), 0, "state file created");
 	ok(m.gen != 0 && m.peer_gen == 0 && m.nset == 0 && m.nchunks == 101,
 	   "new: a random generation, no peer generation, 101 chunks, no bit");
 	gen = m.gen;
@@ -126,15 +136,16 @@ static void test_meta(void)
 	mirror_meta_set_gen(&m, gen + 1, gen, 0);
 	mirror_meta_close(&m);
 
-	is_int(mirror_meta_open(path, DISK, &m), 0, "reopened");
-	ok(m.gen == gen + 1 && m.peer_gen == gen, "generations survive a close");
+	is_int(mirror_meta_open(path, DISK, MIRROR_INCONSISTENT, &m), 0, "reopened");
+	ok(m.gen == gen + 1 && m.peer_gen == gen && !(m.flags & MIRROR_INCONSISTENT),
+	   "generations survive a close; a new file's flags do not touch an existing one");
 	ok(m.nset == 4 && mirror_meta_test(&m, 50),
 	   "after a restart the activity log counts as dirty (3 + 1)");
 	mirror_meta_clear(&m, 50);
 	mirror_meta_clear(&m, 0);
 	mirror_meta_writeback(&m, NULL, NULL);
 	mirror_meta_close(&m);
-	mirror_meta_open(path, DISK, &m);
+	mirror_meta_open(path, DISK, 0, &m);
 	ok(m.nset == 2 && !mirror_meta_test(&m, 0) && !mirror_meta_test(&m, 50),
 	   "write-back persists cleared bits");
 	{
@@ -177,12 +188,12 @@ static void test_meta(void)
 	   "peer lost: the write it may not have flushed becomes dirty");
 	mirror_meta_close(&m);
 
-	is_int(mirror_meta_open(path, DISK + MIRROR_CHUNK, &m), -EINVAL,
+	is_int(mirror_meta_open(path, DISK + MIRROR_CHUNK, 0, &m), -EINVAL,
 	       "a state file of another disk size is refused");
 	fd = open(path, O_WRONLY);
 	ok(fd >= 0 && pwrite(fd, "garbage!", 8, 0) == 8, "header damaged");
 	close(fd);
-	is_int(mirror_meta_open(path, DISK, &m), -EINVAL, "a damaged header is refused");
+	is_int(mirror_meta_open(path, DISK, 0, &m), -EINVAL, "a damaged header is refused");
 	unlink(path);
 }
 
@@ -318,7 +329,7 @@ static void test_replica(void)
 	uint64_t le;
 
 	snprintf(path, sizeof(path), "%s/PC002.mirror", dir);
-	mirror_meta_open(path, DISK, &m);
+	mirror_meta_open(path, DISK, 0, &m);
 	mirror_meta_mark(&m, 3 * (uint64_t)MIRROR_CHUNK, 512);
 	scsi_lu_init(&lu, &mem, "PC002/img");
 	tg.lu[0] = &lu;

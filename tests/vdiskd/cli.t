@@ -23,7 +23,7 @@ grep -q "not an iSCSI name" "$tmp/err"; ok $? "names the problem"
 "$V" --lun $IQN=/x,bogus 2>"$tmp/err"; is $? 2 "unknown --lun option: usage error"
 "$V" --listen 127.0.0.1:99999 --lun $IQN=/x 2>"$tmp/err"; is $? 2 "bad port: usage error"
 "$V" --test-fault lose-everything --lun $IQN=/x 2>"$tmp/err"; is $? 2 "unknown --test-fault: usage error"
-grep -q "lose-final-answer or lose-final-request" "$tmp/err"; ok $? "names the faults there are"
+grep -q "crash-at-final-answer or lose-final-request" "$tmp/err"; ok $? "names the faults there are"
 "$V" --listen 127.0.0.1:$PORT --lun $IQN=$tmp/missing.img 2>"$tmp/err"; is $? 1 "missing file: runtime error"
 grep -q "missing.img" "$tmp/err"; ok $? "names the file"
 
