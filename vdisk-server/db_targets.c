@@ -147,9 +147,11 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 	snprintf(path, sizeof(path), "%s/%s.mirror", dt->overlay_dir, c->name);
 	/* A copy this secondary knows nothing about (new, or its state file lost) is no copy
 	 * of the client's disk until the first handshake fills it: a takeover before that must
-	 * refuse the client rather than serve the base image (or a stale overlay) as its disk. */
-	rc = mirror_meta_open(path, d->overlay->size, dt->secondary ? MIRROR_INCONSISTENT : 0,
-			      d->meta);
+	 * refuse the client rather than serve the base image (or a stale overlay) as its disk.
+	 * One a primary starts is the client's disk, but it never was the peer's: a copy the
+	 * peer holds is then not discarded unasked (mirror_sync.c, state_cb). */
+	rc = mirror_meta_open(path, d->overlay->size,
+			      dt->secondary ? MIRROR_INCONSISTENT : MIRROR_NEVER_SYNCED, d->meta);
 	if (rc < 0)
 		goto out_free;
 	rc = mirror_fingerprint(img->path, d->rep.fingerprint);

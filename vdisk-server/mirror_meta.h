@@ -22,6 +22,8 @@
 
 enum {
 	MIRROR_INCONSISTENT = 1u << 0,	/* a resync into this copy did not finish */
+	MIRROR_NEVER_SYNCED = 1u << 1,	/* started here as a new copy, never in sync with a
+					 * peer's since (cleared by a resync or a reset) */
 };
 
 struct mirror_meta {

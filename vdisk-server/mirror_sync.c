@@ -815,6 +815,24 @@ static void base_differs_cb(struct iscsi_context *iscsi, int status, void *comma
 	mr_set_state(mr, MIRROR_BASE_DIFFERS);
 }
 
+/* Nothing is copied either way until an admin chooses (vdiskctl mirror resolve). */
+static void split_brain(struct mirror *mr, const char *why)
+{
+	struct mirror_meta *meta = mr->meta;
+
+	log_err("mirror: client %s: SPLIT BRAIN: this server and %s %s (ours %016llx, theirs "
+		"%016llx, last common %016llx); nothing is copied until an admin runs: vdiskctl "
+		"mirror resolve %s --keep NODE", mr->name, mr->cfg.peer, why,
+		(unsigned long long)meta->gen, (unsigned long long)mr->peer.gen,
+		(unsigned long long)meta->peer_gen, mr->name);
+	mr->conn++;
+	if (mr->in_service)
+		mr->kill_pending = 1;
+	else
+		mr_destroy_context(mr);
+	mr_set_state(mr, MIRROR_SPLIT_BRAIN);
+}
+
 static void state_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)
 {
 	struct pcb *p = priv;
@@ -851,8 +869,18 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 		send_set_state(mr, 0, 0, 0, base_differs_cb);
 		return;
 	}
+	if (!mr->full_sync && meta->peer_gen == 0 && (meta->flags & MIRROR_NEVER_SYNCED) &&
+	    mr->peer.gen != 0 && !(mr->peer.flags & MIRROR_INCONSISTENT)) {
+		/* Our copy was started here without the peer's (our state file lost, or a
+		 * takeover of a disk the peer never replicated here) while the peer's is a
+		 * whole copy with writes of its own: which one holds the client's disk is
+		 * not ours to guess, and discarding the peer's could lose the only copy. */
+		split_brain(mr, "both hold a copy, ours made here without the peer's");
+		return;
+	}
 	if (mr->full_sync || mr->peer.gen == 0 || meta->peer_gen == 0) {
-		/* a new replica, a discarded one, or a split brain settled for us */
+		/* a new replica, a discarded one, our overlay reset, or a split brain settled
+		 * for us */
 		log_notice("mirror: client %s: full resync to %s", mr->name, mr->cfg.peer);
 		if (send_cdb(mr, MP_RESET, 0, 0, SCSI_XFER_NONE, reset_cb) < 0)
 			mr_peer_down(mr, "refused a reset (out of memory)");
@@ -877,17 +905,7 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 		return;
 	}
 	/* both copies moved on from where they last agreed */
-	log_err("mirror: client %s: SPLIT BRAIN: this server and %s both took writes while "
-		"apart (ours %016llx, theirs %016llx, last common %016llx); nothing is copied "
-		"until an admin runs: vdiskctl mirror resolve %s --keep NODE", mr->name,
-		mr->cfg.peer, (unsigned long long)meta->gen, (unsigned long long)mr->peer.gen,
-		(unsigned long long)meta->peer_gen, mr->name);
-	mr->conn++;
-	if (mr->in_service)
-		mr->kill_pending = 1;
-	else
-		mr_destroy_context(mr);
-	mr_set_state(mr, MIRROR_SPLIT_BRAIN);
+	split_brain(mr, "both took writes while apart");
 }
 
 static void connect_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)

@@ -1,0 +1,72 @@
+#!/bin/bash
+# A copy that a primary starts from nothing (its state file lost, or a takeover of a disk the
+# peer never replicated there) was never the peer's: when the peer holds a whole copy with a
+# generation of its own, that copy must not be discarded unasked (before, the handshake
+# discarded it and copied ours over it, which loses the only copy when ours is the stale
+# one). It is reported as split brain; `mirror-resolve CLIENT keep-local` (what vdiskctl
+# mirror resolve --keep sends) then copies ours, and the peer serves it after a takeover.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
+source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+
+PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
+fill() {	# fill LOG FIRST COUNT PORTAL: 64 KiB apart, each acknowledged
+	local out
+	out=$(mr_seqio fill "$4" "$MR_INI_HS" "$1" --first "$2" --count "$3" --stride 128 \
+		--quiet --replacement-ms 5000 2>&1)
+	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
+}
+verify() {	# verify LOG PORTAL: the number of lost blocks ("x": the check could not run)
+	local out
+	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
+	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
+}
+pc001_state() {	# pc001_state STATE: PC001's own mirror on a reaches STATE within 10 s
+	for _ in $(seq 200); do
+		[ "$(mr_client_field a PC001 state)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+check "topology" -- sb_topology
+check "database, pair secret" -- mr_setup
+mr_vdiskd_start a primary
+mr_vdiskd_start b secondary
+mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \
+	--replacement-ms 60000
+HOLD=$MR_BG
+check "a's mirror of PC001 in sync" -- pc001_state in-sync
+check "8 blocks written through a, mirrored" -- fill "$SB_DIR/w.seq" 0 8 $PORTAL_A
+check "in sync after them" -- pc001_state in-sync
+kill "$HOLD"; wait "$HOLD" 2>/dev/null
+
+# a loses PC001's state file (its overlay stays): its copy restarts as a new one
+discards() { grep -c "replica discarded" "$SB_DIR/b-vdiskd.log"; }
+n0=$(discards)	# the first handshake discarded b's empty new copy
+mr_vdiskd_stop a
+rm -f "$SB_DIR/a/ov/PC001.mirror"
+mr_vdiskd_start a primary
+mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \
+	--replacement-ms 60000
+HOLD=$MR_BG
+check "a reports split-brain: b holds a copy a's new one never was" -- pc001_state split-brain
+grep -q "ours made here without the peer's" "$SB_DIR/a-vdiskd.log"
+ok $? "a logs why"
+is "$(discards)" "$n0" "b's copy was not discarded"
+
+# the admin keeps a's copy: b's is discarded and filled from a
+is "$(mr_ctl a mirror-resolve PC001 keep-local | head -1)" ok "resolve: keep a's copy"
+check "a in sync with b after the resolve" -- pc001_state in-sync
+is "$(discards)" $((n0 + 1)) "b's copy discarded on request"
+kill "$HOLD"; wait "$HOLD" 2>/dev/null
+mr_vdiskd_stop a
+is "$(mr_ctl b role primary | head -1)" ok "a gone, b takes over"
+is "$(verify "$SB_DIR/w.seq" $PORTAL_B)" 0 "b serves every acknowledged write"
+
+[ "$tap_failed" = 0 ] || mr_show_logs
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing
