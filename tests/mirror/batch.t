@@ -22,11 +22,7 @@ check "a's mirror in sync" -- mr_wait_mirror a in-sync 10000
 mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold "$SB_VIP:3260" "$MR_INI_HS" /dev/null \
 	--replacement-ms 60000
 HOLD=$MR_BG
-for _ in $(seq 100); do
-	[ "$(mr_client_field a PC001 state)" = in-sync ] && break
-	sleep 0.05
-done
-is "$(mr_client_field a PC001 state)" in-sync "PC001's disk open on a, its mirror in sync"
+check "PC001's disk open on a, its mirror in sync" -- mr_wait_client a PC001 in-sync 5000
 mirrored0=$(mr_client_field a PC001 mirrored)
 out=$(mr_seqio write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" --qd 1 --seconds 1 --quiet 2>&1)
 ok "$([ "$(mr_field "$out" acked)" -gt 100 ] 2>/dev/null; echo $?)" \

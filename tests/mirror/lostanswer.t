@@ -22,17 +22,6 @@ mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
 
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 
-fill() {	# fill LOG FIRST COUNT PORTAL: 64 KiB apart, each acknowledged
-	local out
-	out=$(mr_seqio fill "$4" "$MR_INI_HS" "$1" --first "$2" --count "$3" --stride 128 \
-		--quiet --replacement-ms 5000 2>&1)
-	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
-}
-verify() {	# verify LOG PORTAL: the number of lost blocks ("x": the check could not run)
-	local out
-	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
-	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
-}
 wait_log() {	# wait_log NODE TEXT MS: TEXT in NODE's vdiskd log within MS
 	local end=$(( $(date +%s%3N) + $3 ))
 	while [ "$(date +%s%3N)" -lt "$end" ]; do
@@ -47,27 +36,20 @@ hold_on() {	# a session on a keeps PC001's disk (and its mirror) open
 	HOLD=$MR_BG
 }
 hold_off() { kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null; }
-pc001_in_sync() {	# PC001's own mirror on a (the pair's state says in-sync with none open)
-	for _ in $(seq 200); do
-		[ "$(mr_client_field a PC001 state)" = in-sync ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # a in sync with b; then b away and a restarted with FAULT (no handshake can meet it) writes;
 # b back: the resync of those writes meets the fault at its last step
 resync_with_fault() {
 	mr_vdiskd_start a primary
 	mr_vdiskd_start b secondary
 	hold_on
-	check "$1: a's mirror of PC001 in sync" -- pc001_in_sync
+	check "$1: a's mirror of PC001 in sync" -- mr_wait_client a PC001 in-sync 10000
 	hold_off
 	mr_vdiskd_stop b
 	mr_vdiskd_stop a
 	MR_VDISKD_OPTS="--test-fault $2" mr_vdiskd_start a primary
 	hold_on
 	check "$1: b away, a (restarted) writes 8 blocks" -- \
-		fill "$SB_DIR/$1.dirty.seq" 0 8 $PORTAL_A
+		mr_fill "$SB_DIR/$1.dirty.seq" 0 8 128 $PORTAL_A
 	mr_vdiskd_start b secondary
 }
 
@@ -86,13 +68,13 @@ ip -n "$NS_B" link set ha0 down
 hold_off
 mr_vdiskd_start a primary
 check "answer: a (restarted) writes 8 blocks while b is unreachable" -- \
-	fill "$SB_DIR/a_apart.seq" 4096 8 $PORTAL_A
+	mr_fill "$SB_DIR/a_apart.seq" 4096 8 128 $PORTAL_A
 check "answer: a degraded" -- mr_wait_mirror a degraded 5000
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "answer: a gone, b takes over"
 # an inconsistent copy would be refused: b took the step
-is "$(verify "$SB_DIR/answer.dirty.seq" $PORTAL_B)" 0 "answer: b serves the resynced writes"
-check "answer: b writes 8 other blocks" -- fill "$SB_DIR/b_apart.seq" 8192 8 $PORTAL_B
+is "$(mr_verify "$SB_DIR/answer.dirty.seq" $PORTAL_B)" 0 "answer: b serves the resynced writes"
+check "answer: b writes 8 other blocks" -- mr_fill "$SB_DIR/b_apart.seq" 8192 8 128 $PORTAL_B
 ip -n "$NS_A" link set ha0 up
 ip -n "$NS_B" link set ha0 up
 mr_vdiskd_start a secondary
@@ -116,7 +98,7 @@ ok "$(grep -q "SPLIT BRAIN" "$SB_DIR/a-vdiskd.log"; [ $? != 0 ]; echo $?)" \
 hold_off
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "request: a gone, b takes over"
-is "$(verify "$SB_DIR/request.dirty.seq" $PORTAL_B)" 0 "request: b serves every acknowledged write"
+is "$(mr_verify "$SB_DIR/request.dirty.seq" $PORTAL_B)" 0 "request: b serves every acknowledged write"
 
 [ "$tap_failed" = 0 ] || mr_show_logs
 check "no sanitizer report from the daemons" -- sb_logs_clean

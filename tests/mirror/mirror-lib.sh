@@ -155,6 +155,33 @@ mr_seqio_bg() {
 # mr_field LINE NAME: the value after NAME in a "name value name value" line
 mr_field() { awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) { print $(i + 1); exit } }' <<<"$1"; }
 
+# mr_fill LOG FIRST COUNT STRIDE PORTAL [INITIATOR]: blocks FIRST, FIRST + STRIDE, ... each
+# written once; 0 when all COUNT were acknowledged (the initiator defaults to PC001's)
+mr_fill() {
+	local out
+	out=$(mr_seqio fill "$5" "${6:-$MR_INI_HS}" "$1" --first "$2" --count "$3" \
+		--stride "$4" --quiet --replacement-ms 5000 2>&1)
+	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
+}
+
+# mr_verify LOG PORTAL: prints the number of PC001's lost blocks ("x": the check could not run)
+mr_verify() {
+	local out
+	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
+	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
+}
+
+# mr_wait_client NODE CLIENT STATE MS: CLIENT's own mirror on NODE is in STATE within MS
+# (the pair's "mirror" line says in-sync while no mirror is open)
+mr_wait_client() {
+	local end=$(( $(date +%s%3N) + $4 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		[ "$(mr_client_field "$1" "$2" state)" = "$3" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # mr_log_records LOG: acknowledged writes in a mirror_seqio log
 mr_log_records() { echo $(( $(stat -c %s "$1" 2>/dev/null || echo 0) / 16 )); }
 

@@ -13,24 +13,6 @@ source "$SRCDIR/tests/mirror/mirror-lib.sh"
 mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
 
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
-fill() {	# fill LOG FIRST COUNT PORTAL: 64 KiB apart, each acknowledged
-	local out
-	out=$(mr_seqio fill "$4" "$MR_INI_HS" "$1" --first "$2" --count "$3" --stride 128 \
-		--quiet --replacement-ms 5000 2>&1)
-	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
-}
-verify() {	# verify LOG PORTAL: the number of lost blocks ("x": the check could not run)
-	local out
-	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
-	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
-}
-pc001_state() {	# pc001_state STATE: PC001's own mirror on a reaches STATE within 10 s
-	for _ in $(seq 200); do
-		[ "$(mr_client_field a PC001 state)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 check "topology" -- sb_topology
 check "database, pair secret" -- mr_setup
@@ -39,9 +21,9 @@ mr_vdiskd_start b secondary
 mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \
 	--replacement-ms 60000
 HOLD=$MR_BG
-check "a's mirror of PC001 in sync" -- pc001_state in-sync
-check "8 blocks written through a, mirrored" -- fill "$SB_DIR/w.seq" 0 8 $PORTAL_A
-check "in sync after them" -- pc001_state in-sync
+check "a's mirror of PC001 in sync" -- mr_wait_client a PC001 in-sync 10000
+check "8 blocks written through a, mirrored" -- mr_fill "$SB_DIR/w.seq" 0 8 128 $PORTAL_A
+check "in sync after them" -- mr_wait_client a PC001 in-sync 10000
 kill "$HOLD"; wait "$HOLD" 2>/dev/null
 
 # a loses PC001's state file (its overlay stays): its copy restarts as a new one
@@ -53,19 +35,19 @@ mr_vdiskd_start a primary
 mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \
 	--replacement-ms 60000
 HOLD=$MR_BG
-check "a reports split-brain: b holds a copy a's new one never was" -- pc001_state split-brain
+check "a reports split-brain: b holds a copy a's new one never was" -- mr_wait_client a PC001 split-brain 10000
 grep -q "ours made here without the peer's" "$SB_DIR/a-vdiskd.log"
 ok $? "a logs why"
 is "$(discards)" "$n0" "b's copy was not discarded"
 
 # the admin keeps a's copy: b's is discarded and filled from a
 is "$(mr_ctl a mirror-resolve PC001 keep-local | head -1)" ok "resolve: keep a's copy"
-check "a in sync with b after the resolve" -- pc001_state in-sync
+check "a in sync with b after the resolve" -- mr_wait_client a PC001 in-sync 10000
 is "$(discards)" $((n0 + 1)) "b's copy discarded on request"
 kill "$HOLD"; wait "$HOLD" 2>/dev/null
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "a gone, b takes over"
-is "$(verify "$SB_DIR/w.seq" $PORTAL_B)" 0 "b serves every acknowledged write"
+is "$(mr_verify "$SB_DIR/w.seq" $PORTAL_B)" 0 "b serves every acknowledged write"
 
 [ "$tap_failed" = 0 ] || mr_show_logs
 check "no sanitizer report from the daemons" -- sb_logs_clean

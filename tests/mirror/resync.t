@@ -25,26 +25,12 @@ mr_vdiskd_start a primary
 mr_vdiskd_start b secondary
 check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 10000
 
-# fill LOG FIRST COUNT STRIDE PORTAL [INITIATOR]: each block written once, acknowledged
-fill() {
-	local out
-	out=$(mr_seqio fill "$5" "${6:-$MR_INI_HS}" "$1" --first "$2" --count "$3" \
-		--stride "$4" --quiet --replacement-ms 5000 2>&1)
-	[ "$(mr_field "$out" acked)" = "$3" ] || { diag "fill: $out"; return 1; }
-}
-# verify LOG PORTAL: prints the number of lost blocks ("x" when the check could not run)
-verify() {
-	local out
-	out=$(mr_seqio verify "$2" "$MR_INI_HS" "$1" --replacement-ms 5000 2>/dev/null)
-	echo "${out:+$(mr_field "$out" lost)}" | sed 's/^$/x/'
-}
-
 # A session held open keeps PC001's disk, and so its mirror-client status line, open on a
 # (vdiskd closes an idle client's mirror once it is in sync).
 mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null
 HOLD=$MR_BG
 check "PC001: 32 blocks written through a while in sync" -- \
-	fill "$SB_DIR/base.seq" 0 32 1 $PORTAL_A
+	mr_fill "$SB_DIR/base.seq" 0 32 1 $PORTAL_A
 check "a's mirror in sync" -- mr_wait_mirror a in-sync 5000
 is "$(mr_client_field a PC001 dirty)" 0 "in sync: no dirty chunk"
 # those writes leave activity bits until a periodic peer flush covers them (a chunk written
@@ -62,10 +48,10 @@ check "the peer flushed them: no activity bit left" -- unflushed_drains
 mr_vdiskd_stop b
 # K chunks, twice each (blocks 0 and 1 of chunk 64 + 2i): a chunk is dirty once.
 check "b away: $K blocks written through a, one per 64 KiB chunk" -- \
-	fill "$SB_DIR/dirty.seq" 1024 "$K" 32 $PORTAL_A
-check "a second block in each of those chunks" -- fill "$SB_DIR/dirty.seq" 1025 "$K" 32 $PORTAL_A
+	mr_fill "$SB_DIR/dirty.seq" 1024 "$K" 32 $PORTAL_A
+check "a second block in each of those chunks" -- mr_fill "$SB_DIR/dirty.seq" 1025 "$K" 32 $PORTAL_A
 check "PC002 (no hot standby) written too" -- \
-	fill "$SB_DIR/nohs.seq" 1024 8 32 $PORTAL_A "$MR_INI_NOHS"
+	mr_fill "$SB_DIR/nohs.seq" 1024 8 32 $PORTAL_A "$MR_INI_NOHS"
 check "a reports degraded" -- mr_wait_mirror a degraded 5000
 is "$(mr_client_field a PC001 dirty)" "$K" "a counts $K dirty chunks for PC001"
 pc2=$(mr_client_field a PC002 dirty)
@@ -87,8 +73,8 @@ wait $HOLD
 is "$(cat "$SB_DIR/hold.out")" "held reconnects 0" "the session held on a stayed up throughout"
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
-is "$(verify "$SB_DIR/base.seq" $PORTAL_B)" 0 "b serves the blocks written while in sync"
-is "$(verify "$SB_DIR/dirty.seq" $PORTAL_B)" 0 "b serves the blocks resynced to it"
+is "$(mr_verify "$SB_DIR/base.seq" $PORTAL_B)" 0 "b serves the blocks written while in sync"
+is "$(mr_verify "$SB_DIR/dirty.seq" $PORTAL_B)" 0 "b serves the blocks resynced to it"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_NOHS" "iscsi://$PORTAL_B/$MR_TGT/0" \
 	>/dev/null 2>&1
 ok "$([ $? != 0 ]; echo $?)" "b refuses PC002 (no hot standby) after the takeover"
@@ -105,10 +91,10 @@ ok "$(t=$(mr_field "$line" resync_total); [ -z "$t" ] || [ "$t" = 0 ]; echo $?)"
 ip -n "$NS_A" link set ha0 down
 ip -n "$NS_B" link set ha0 down
 # (blocks far from those written above: a stale copy of an older write must not pass)
-check "split: b writes 16 blocks" -- fill "$SB_DIR/sb_b.seq" 5120 16 32 $PORTAL_B
+check "split: b writes 16 blocks" -- mr_fill "$SB_DIR/sb_b.seq" 5120 16 32 $PORTAL_B
 check "b reports degraded" -- mr_wait_mirror b degraded 5000
 is "$(mr_ctl a role primary | head -1)" ok "a: role primary while apart"
-check "split: a writes 16 other blocks" -- fill "$SB_DIR/sb_a.seq" 4096 16 32 $PORTAL_A
+check "split: a writes 16 other blocks" -- mr_fill "$SB_DIR/sb_a.seq" 4096 16 32 $PORTAL_A
 ip -n "$NS_A" link set ha0 up
 ip -n "$NS_B" link set ha0 up
 # Two primaries that see each other again refuse each other's replication login ("this
@@ -122,8 +108,8 @@ is "$(mr_ctl a role secondary | head -1)" ok "a: role secondary"
 check "b (primary) reports split-brain once a is secondary" -- mr_wait_mirror b split-brain 10000
 sleep 2	# time for a resync, had one started
 is "$(mr_mirror_state b)" split-brain "b: still split-brain 2 s later"
-is "$(verify "$SB_DIR/sb_b.seq" $PORTAL_B)" 0 "b keeps its own split writes"
-n=$(verify "$SB_DIR/sb_a.seq" $PORTAL_B)
+is "$(mr_verify "$SB_DIR/sb_b.seq" $PORTAL_B)" 0 "b keeps its own split writes"
+n=$(mr_verify "$SB_DIR/sb_a.seq" $PORTAL_B)
 ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "a's split writes were not copied to b ($n missing)"
 grep -q "SPLIT BRAIN" "$SB_DIR/b-vdiskd.log"; ok $? "b logs the split brain"
 is "$(mr_ctl b role secondary | head -1)" ok "b: role secondary"
@@ -131,8 +117,8 @@ is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
 check "a (primary) reports split-brain" -- mr_wait_mirror a split-brain 10000
 sleep 2
 is "$(mr_mirror_state a)" split-brain "a: still split-brain 2 s later"
-is "$(verify "$SB_DIR/sb_a.seq" $PORTAL_A)" 0 "a keeps its own split writes"
-n=$(verify "$SB_DIR/sb_b.seq" $PORTAL_A)
+is "$(mr_verify "$SB_DIR/sb_a.seq" $PORTAL_A)" 0 "a keeps its own split writes"
+n=$(mr_verify "$SB_DIR/sb_b.seq" $PORTAL_A)
 ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "b's split writes were not copied to a ($n missing)"
 grep -q "SPLIT BRAIN" "$SB_DIR/a-vdiskd.log"; ok $? "a logs the split brain"
 for n in a b; do
