@@ -426,6 +426,23 @@ static int ov_try_now(struct pool_job *job)
 	return 0;
 }
 
+/* A write into chunks the overlay already holds, not FUA: one pwritev into the page cache. */
+static int ov_is_short(const struct pool_job *job)
+{
+	const struct overlay *ov = (const struct overlay *)job->st;
+	const struct store_req *req = job->req;
+	uint64_t c, last;
+
+	if (req->op != STORE_OP_WRITE || (req->flags & STORE_FUA) ||
+	    req->length > POOL_INLINE_MAX)
+		return 0;
+	last = (req->offset + req->length - 1) >> ov->shift;
+	for (c = req->offset >> ov->shift; c <= last; c++)
+		if (!bit_get(ov->map, c))
+			return 0;
+	return 1;
+}
+
 static void ov_complete(struct pool_job *job)
 {
 	struct overlay *ov = (struct overlay *)job->st;
@@ -436,10 +453,14 @@ static void ov_complete(struct pool_job *job)
 	req->done(req);
 }
 
+static const struct pool_ops ov_jobs = {
+	.run = ov_run, .complete = ov_complete, .try_now = ov_try_now, .is_short = ov_is_short,
+};
+
 static int ov_submit(struct store *st, struct store_req *req)
 {
 	struct overlay *ov = (struct overlay *)st;
-	int rc = pool_submit(ov->pool, st, req, ov_run, ov_complete, ov_try_now);
+	int rc = pool_submit(ov->pool, st, req, &ov_jobs);
 
 	if (!rc)
 		ov->inflight++;

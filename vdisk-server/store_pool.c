@@ -1,6 +1,8 @@
 /* The worker pool: N threads take jobs from one queue and run the blocking disk calls; each
  * finished job goes on a completion list and the loop thread is woken through an eventfd only
- * when that list goes from empty to non-empty, so a burst of completions costs one wakeup. */
+ * when that list goes from empty to non-empty, so a burst of completions costs one wakeup.
+ * Short jobs (store_pool.h) of one store submitted back to back form a group, queued as one
+ * entry when the loop round ends: one worker woken, one completion post. */
 #include "vdisk-server/store.h"
 #include "vdisk-server/store_pool.h"
 
@@ -38,6 +40,10 @@ struct store_pool {
 	 * zero-delay timer: no system call, and done never runs inside store_submit(). */
 	struct pool_job *now_head, *now_tail;
 	struct ev_timer now_timer;
+	/* The open group of short jobs (linked by ->group), queued when the round ends. */
+	struct pool_job *group_head, *group_tail;
+	unsigned group_len;
+	struct ev_timer group_timer;
 	/* Loop thread only. */
 	struct pool_job *free_jobs;
 	struct pool_slab *slabs;
@@ -93,19 +99,23 @@ void pool_job_put(struct store_pool *pool, struct pool_job *job)
 	pool->free_jobs = job;
 }
 
+/* Posts job and the rest of its group, in order, with one lock and at most one wakeup. */
 static void post_done(struct store_pool *pool, struct pool_job *job)
 {
+	struct pool_job *last = job;
 	uint64_t one = 1;
 	int was_empty;
 
-	job->next = NULL;
+	for (; last->group; last = last->group)
+		last->next = last->group;
+	last->next = NULL;
 	pthread_mutex_lock(&pool->done_lock);
 	was_empty = !pool->done_head;
 	if (pool->done_tail)
 		pool->done_tail->next = job;
 	else
 		pool->done_head = job;
-	pool->done_tail = job;
+	pool->done_tail = last;
 	pthread_mutex_unlock(&pool->done_lock);
 	/* An eventfd write only fails when the counter would overflow, which the loop's reads
 	 * make impossible; the wakeup is then already pending anyway. */
@@ -113,7 +123,8 @@ static void post_done(struct store_pool *pool, struct pool_job *job)
 		log_debug("store pool: eventfd write: %m");
 }
 
-/* Loop thread: job->run on a worker, then job->complete on the loop. */
+/* Loop thread: job->ops->run on a worker, then job->ops->complete on the loop; the same for
+ * the rest of its group, on the same worker. */
 static void pool_queue(struct store_pool *pool, struct pool_job *job)
 {
 	job->next = NULL;
@@ -167,8 +178,43 @@ static void now_ready(struct ev_timer *t)
 	pool->now_head = pool->now_tail = NULL;
 	for (; job; job = next) {
 		next = job->next;
-		job->complete(job);
+		job->ops->complete(job);
 	}
+}
+
+static void group_flush(struct store_pool *pool)
+{
+	struct pool_job *head = pool->group_head;
+
+	if (!head)
+		return;
+	pool->group_head = pool->group_tail = NULL;
+	pool->group_len = 0;
+	pool_queue(pool, head);
+}
+
+static void group_ready(struct ev_timer *t)
+{
+	group_flush(t->arg);
+}
+
+/* Adds a short job to the open group, which must hold the same store's jobs only. */
+static void group_add(struct store_pool *pool, struct pool_job *job)
+{
+	if (pool->group_head && pool->group_head->st != job->st)
+		group_flush(pool);
+	if (!pool->group_head && !ev_timer_armed(&pool->group_timer) &&
+	    ev_timer_arm(pool->loop, &pool->group_timer, 0)) {
+		pool_queue(pool, job);	/* no timer to end the group: the job goes alone */
+		return;
+	}
+	if (pool->group_tail)
+		pool->group_tail->group = job;
+	else
+		pool->group_head = job;
+	pool->group_tail = job;
+	if (++pool->group_len == POOL_GROUP_MAX)
+		group_flush(pool);
 }
 
 /* Returns 0, or -ENOMEM if the timer could not be armed (the job then goes to a worker). */
@@ -187,24 +233,29 @@ static int post_now(struct store_pool *pool, struct pool_job *job)
 }
 
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
-		void (*run)(struct pool_job *), void (*complete)(struct pool_job *),
-		int (*try_now)(struct pool_job *))
+		const struct pool_ops *ops)
 {
 	struct pool_job *job = pool_job_get(pool);
 
 	if (!job)
 		return -ENOMEM;
-	job->run = run;
-	job->complete = complete;
+	job->ops = ops;
 	job->st = st;
 	job->req = req;
+	job->group = NULL;
 	req->result = req_check(st, req);
 	if (req->result || (req->op != STORE_OP_FLUSH && !req->length)) {
 		if (post_now(pool, job))
 			post_done(pool, job);
-	} else if (!try_now || try_now(job) || post_now(pool, job)) {
-		/* Also when try_now did the work but its completion cannot be deferred: try_now
+	} else if (ops->try_now && ops->try_now(job) == 0 && post_now(pool, job) == 0) {
+		;	/* done at once, completed when the round ends */
+	} else if (ops->is_short && ops->is_short(job)) {
+		group_add(pool, job);
+	} else {
+		/* Queued behind the open group, so the queue keeps the order of submission.
+		 * Also when try_now did the work but its completion cannot be deferred: try_now
 		 * only takes reads, which a worker may simply do again. */
+		group_flush(pool);
 		pool_queue(pool, job);
 	}
 	return 0;
@@ -231,7 +282,8 @@ static void *worker(void *arg)
 		if (!pool->head)
 			pool->tail = NULL;
 		pthread_mutex_unlock(&pool->lock);
-		job->run(job);
+		for (struct pool_job *g = job; g; g = g->group)
+			g->ops->run(g);
 		post_done(pool, job);
 	}
 	free(scratch);
@@ -257,7 +309,7 @@ static void completions_ready(struct ev_io *io, uint32_t events)
 	pthread_mutex_unlock(&pool->done_lock);
 	for (; job; job = next) {
 		next = job->next;
-		job->complete(job);
+		job->ops->complete(job);
 	}
 }
 
@@ -286,6 +338,7 @@ int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **o
 		return -ENOMEM;
 	pool->loop = loop;
 	ev_timer_init(&pool->now_timer, now_ready, pool);
+	ev_timer_init(&pool->group_timer, group_ready, pool);
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	pthread_mutex_init(&pool->done_lock, NULL);
@@ -325,7 +378,9 @@ void store_pool_free(struct store_pool *pool)
 
 	if (!pool)
 		return;
+	group_flush(pool);	/* run, like every queued job; nobody waits for them now */
 	stop_workers(pool);
+	ev_timer_cancel(pool->loop, &pool->group_timer);
 	ev_timer_cancel(pool->loop, &pool->now_timer);
 	ev_io_del(pool->loop, &pool->efd_io);
 	close(pool->efd);

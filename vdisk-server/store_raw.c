@@ -70,10 +70,24 @@ static void raw_complete(struct pool_job *job)
 	req->done(req);
 }
 
+/* A small write, not FUA: a copy into the page cache (a block device's too). */
+static int raw_is_short(const struct pool_job *job)
+{
+	const struct store_req *req = job->req;
+
+	return req->op == STORE_OP_WRITE && !(req->flags & STORE_FUA) &&
+	       req->length <= POOL_INLINE_MAX;
+}
+
+static const struct pool_ops raw_jobs = {
+	.run = raw_run, .complete = raw_complete, .try_now = raw_try_now,
+	.is_short = raw_is_short,
+};
+
 static int raw_submit(struct store *st, struct store_req *req)
 {
 	struct raw_store *rs = (struct raw_store *)st;
-	int rc = pool_submit(rs->pool, st, req, raw_run, raw_complete, raw_try_now);
+	int rc = pool_submit(rs->pool, st, req, &raw_jobs);
 
 	if (!rc)
 		rs->inflight++;

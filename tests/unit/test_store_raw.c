@@ -1,7 +1,8 @@
 /* Raw store and worker pool: data round trips through the pool, completions arrive on the loop
  * thread and never inside store_submit(), refusals (alignment, range, read-only, not thin) come
  * back as results, injected I/O errors and a full disk become -EIO and -ENOSPC, UNMAP punches
- * holes that GET LBA STATUS then reports. */
+ * holes that GET LBA STATUS then reports. Small writes submitted back to back run as one group
+ * on one worker, in order; FUA writes do not, and neither does a group past POOL_GROUP_MAX. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include "tests/lib/tap.h"
 #include "vdisk-server/store.h"
 #include "vdisk-server/store_io.h"
+#include "vdisk-server/store_pool.h"
 
 #define IMG_SIZE (1u << 20)
 
@@ -163,6 +165,81 @@ static void test_faults(struct store *st)
 	is_int(one(st, STORE_OP_READ, 0, 0, 4096, buf), 0, "reads work again without the fault");
 }
 
+/* Which worker ran each write, in the order they ran (the fault hook sees every disk call). */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t seen_thread[256];
+static uint64_t seen_off[256];
+static unsigned nseen, seen_sleep_us;
+
+static int seen(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	(void)arg; (void)fd; (void)len;
+	if (kind != STORE_IO_WRITE)
+		return 0;
+	pthread_mutex_lock(&seen_lock);
+	if (nseen < 256) {
+		seen_thread[nseen] = pthread_self();
+		seen_off[nseen++] = off;
+	}
+	pthread_mutex_unlock(&seen_lock);
+	if (seen_sleep_us)
+		usleep(seen_sleep_us);
+	return 0;
+}
+
+/* Submits n 4 KiB writes back to back in one loop round and waits for all of them; returns
+ * how many of them ran on the first one's worker. */
+static unsigned burst(struct store *st, unsigned n, unsigned flags, int *bad)
+{
+	static char bufs[POOL_GROUP_MAX + 8][4096];
+	struct iovec iov[POOL_GROUP_MAX + 8];
+	struct store_req req[POOL_GROUP_MAX + 8];
+	unsigned i, same = 0;
+
+	nseen = 0;
+	for (i = 0; i < n; i++) {
+		memset(bufs[i], 'A' + i % 26, 4096);
+		iov[i] = (struct iovec){ bufs[i], 4096 };
+		req[i] = (struct store_req){ .op = STORE_OP_WRITE, .flags = flags,
+					     .offset = (uint64_t)i * 4096, .length = 4096,
+					     .iov = &iov[i], .iovcnt = 1 };
+		submit(st, &req[i]);
+	}
+	drain();
+	for (i = 0; i < n; i++)
+		*bad += req[i].result != 0;
+	for (i = 0; i < nseen; i++)
+		same += pthread_equal(seen_thread[i], seen_thread[0]);
+	return same;
+}
+
+static void test_groups(struct store *st)
+{
+	static char buf[4096];
+	unsigned i, in_order = 1;
+	int bad = 0;
+
+	store_io_set_fault(seen, NULL);
+	is_int(burst(st, 16, 0, &bad), 16, "16 small writes in one round run on one worker");
+	is_int(nseen, 16, "each of them once");
+	for (i = 0; i < nseen; i++)
+		in_order &= seen_off[i] == (uint64_t)i * 4096;
+	ok(in_order, "in the order they were submitted");
+	is_int(bad, 0, "and all succeed");
+	is_int(one(st, STORE_OP_READ, 0, 15 * 4096, 4096, buf), 0, "the last one reads back");
+	ok(buf[0] == 'A' + 15 && buf[4095] == 'A' + 15, "with its data");
+
+	/* a worker blocked in one of them must not hold up the others */
+	seen_sleep_us = 20000;
+	ok(burst(st, 8, STORE_FUA, &bad) < 8, "FUA writes are spread over the workers");
+	seen_sleep_us = 2000;
+	ok(burst(st, POOL_GROUP_MAX + 8, 0, &bad) <= POOL_GROUP_MAX,
+	   "a group holds at most POOL_GROUP_MAX writes");
+	seen_sleep_us = 0;
+	is_int(bad, 0, "every write succeeds");
+	store_io_set_fault(NULL, NULL);
+}
+
 static void test_unmap(struct store *st)
 {
 	static char buf[65536], zero[65536];
@@ -242,6 +319,7 @@ int main(void)
 	test_round_trip(st);
 	test_refusals(st);
 	test_faults(st);
+	test_groups(st);
 	test_unmap(st);
 	test_queue_depth(st);
 	is_int(done_in_submit, 0, "done never called inside store_submit");
