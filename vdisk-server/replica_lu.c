@@ -189,7 +189,8 @@ static void write_batch(struct scsi_task *t)
 
 		memset(req, 0, sizeof(*req));
 		req->op = STORE_OP_WRITE;
-		req->flags = (recs[i].flags & MP_REC_FUA) || !lu->wce ? STORE_FUA : 0;
+		req->flags = lu->write_flags |
+			     ((recs[i].flags & MP_REC_FUA) || !lu->wce ? STORE_FUA : 0);
 		req->offset = recs[i].lba * SCSI_BLOCK;
 		req->length = len;
 		b->iov[i].iov_base = (void *)data;
@@ -248,4 +249,8 @@ void replica_lu_attach(struct scsi_lu *lu, struct replica *r)
 {
 	lu->vendor = replica_vendor;
 	lu->vendor_arg = r;
+	/* The replica's writes are the peer's mirror waiting: on the loop thread, a small one
+	 * skips two thread wake-ups (QD 1 mirrored latency 178 -> 149 us here, docs/mirror.md).
+	 * Nothing else waits on this loop: a secondary serves no client. */
+	lu->write_flags = STORE_LOOP_OK;
 }

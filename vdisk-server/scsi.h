@@ -88,6 +88,8 @@ struct scsi_lu {
 	 * replication session's (replica_lu.c). Must finish t, like any command. */
 	void (*vendor)(struct scsi_task *t);
 	void *vendor_arg;
+	/* store flags added to every write this LU submits (STORE_LOOP_OK on the replica's) */
+	unsigned write_flags;
 };
 
 /* The LUNs of one target, for REPORT LUNS and routing. */

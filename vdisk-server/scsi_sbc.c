@@ -79,6 +79,8 @@ void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t
 	 * durable when it completes. */
 	if (op == STORE_OP_WRITE && !t->lu->wce)
 		req->flags |= STORE_FUA;
+	if (op == STORE_OP_WRITE)
+		req->flags |= t->lu->write_flags;
 	req->offset = lba * SCSI_BLOCK;
 	req->length = (uint64_t)nblk * SCSI_BLOCK;
 	t->iov.iov_base = buf;

@@ -250,7 +250,13 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 	} else if (ops->try_now && ops->try_now(job) == 0 && post_now(pool, job) == 0) {
 		;	/* done at once, completed when the round ends */
 	} else if (ops->is_short && ops->is_short(job)) {
-		group_add(pool, job);
+		if (!(req->flags & STORE_LOOP_OK)) {
+			group_add(pool, job);
+		} else {
+			ops->run(job);
+			if (post_now(pool, job))
+				post_done(pool, job);
+		}
 	} else {
 		/* Queued behind the open group, so the queue keeps the order of submission.
 		 * Also when try_now did the work but its completion cannot be deferred: try_now

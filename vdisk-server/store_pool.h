@@ -23,7 +23,9 @@ struct pool_ops {
 	 * back are held until the loop round ends and then run by one worker in turn, their
 	 * completions coming back together: waking a worker and waking the loop cost this
 	 * machine about 7 us a job, more than such a copy (2 us), and writes to one file take
-	 * its inode lock one at a time anyway. Only a hint: run must still do the whole job. */
+	 * its inode lock one at a time anyway. A short job whose request has STORE_LOOP_OK
+	 * runs on the loop thread instead, at once. Only a hint: run must still do the whole
+	 * job. */
 	int (*is_short)(const struct pool_job *job);
 };
 
@@ -49,7 +51,7 @@ void pool_job_put(struct store_pool *pool, struct pool_job *job);
 /* Loop thread: the common front of every store's submit. Checks req against st (alignment,
  * range, iov length, writes and unmaps on a read-only store, unmaps on a store that is not
  * thin). Then ops->try_now gets its chance; otherwise ops->run is queued for a worker, held
- * in the round's group when ops->is_short says so. A refused request gets its result set.
+ * in the round's group when ops->is_short says so (or run here with STORE_LOOP_OK). A refused request gets its result set.
  * Every completion runs later on the loop, never inside this call. Returns 0, or -ENOMEM
  * when no job could be had (req->done will then not be called). */
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,

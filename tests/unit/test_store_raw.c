@@ -2,7 +2,8 @@
  * thread and never inside store_submit(), refusals (alignment, range, read-only, not thin) come
  * back as results, injected I/O errors and a full disk become -EIO and -ENOSPC, UNMAP punches
  * holes that GET LBA STATUS then reports. Small writes submitted back to back run as one group
- * on one worker, in order; FUA writes do not, and neither does a group past POOL_GROUP_MAX. */
+ * on one worker, in order; FUA writes do not, and neither does a group past POOL_GROUP_MAX.
+ * With STORE_LOOP_OK the loop thread does a small write itself, never a FUA one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -237,6 +238,18 @@ static void test_groups(struct store *st)
 	   "a group holds at most POOL_GROUP_MAX writes");
 	seen_sleep_us = 0;
 	is_int(bad, 0, "every write succeeds");
+
+	/* STORE_LOOP_OK: a short write is done by the loop thread itself, a FUA one is not */
+	burst(st, 4, STORE_LOOP_OK, &bad);
+	ok(nseen == 4 && pthread_equal(seen_thread[0], loop_thread) &&
+	   pthread_equal(seen_thread[3], loop_thread),
+	   "small writes the loop may do run on the loop thread");
+	burst(st, 1, STORE_LOOP_OK | STORE_FUA, &bad);
+	ok(nseen == 1 && !pthread_equal(seen_thread[0], loop_thread),
+	   "a FUA write still goes to a worker");
+	is_int(bad, 0, "and they succeed");
+	is_int(one(st, STORE_OP_READ, 0, 3 * 4096, 4096, buf), 0, "read back");
+	ok(buf[0] == 'A' + 3, "what the loop wrote");
 	store_io_set_fault(NULL, NULL);
 }
 

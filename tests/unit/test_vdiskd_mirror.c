@@ -13,6 +13,7 @@
 #include "vdisk-server/mirror_proto.h"
 #include "vdisk-server/replica_lu.h"
 #include "vdisk-server/scsi.h"
+#include "vdisk-server/scsi_cdb.h"
 #include "tests/lib/tap.h"
 
 #define DISK (100ull * MIRROR_CHUNK + 4096)	/* 101 chunks, the last one short */
@@ -284,13 +285,26 @@ static void test_replica_batch(struct scsi_target *tg)
 	finished = 0;
 	t = run(tg, cdb, buf, len);
 	ok(nheld == 2 && finished == 0, "WRITE BATCH: one store write per record, none done yet");
-	ok(held[0]->offset == 16 * 512 && held[0]->length == 8 * 512 && !held[0]->flags &&
-	   held[0]->iov[0].iov_len == 8 * 512 && ((uint8_t *)held[0]->iov[0].iov_base)[0] == 0xa1 &&
-	   held[1]->offset == 2 * 512 && held[1]->length == 512 && held[1]->flags == STORE_FUA &&
+	ok(held[0]->offset == 16 * 512 && held[0]->length == 8 * 512 &&
+	   held[0]->flags == STORE_LOOP_OK && held[0]->iov[0].iov_len == 8 * 512 &&
+	   ((uint8_t *)held[0]->iov[0].iov_base)[0] == 0xa1 &&
+	   held[1]->offset == 2 * 512 && held[1]->length == 512 &&
+	   held[1]->flags == (STORE_FUA | STORE_LOOP_OK) &&
 	   ((uint8_t *)held[1]->iov[0].iov_base)[511] == 0xb2,
-	   "WRITE BATCH: each record's range, flags and data");
+	   "WRITE BATCH: each record's range, flags (the loop may write it) and data");
 	complete_held(~0u, 0);
 	ok(finished == 1 && t->status == SAM_STAT_GOOD, "WRITE BATCH: GOOD once every write is done");
+
+	{
+		static const uint8_t w16[16] = { WRITE_16, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1 };
+
+		finished = 0;
+		t = run(tg, w16, buf, 512);
+		ok(nheld == 1 && held[0]->offset == 4 * 512 && held[0]->flags == STORE_LOOP_OK,
+		   "a plain WRITE(16) to the replica: the loop may write it too");
+		complete_held(~0u, 0);
+		ok(finished == 1 && t->status == SAM_STAT_GOOD, "WRITE(16) to the replica: GOOD");
+	}
 
 	t = run(tg, cdb, buf, len);
 	complete_held(1, -EIO);
