@@ -8,7 +8,11 @@
 #   from "syncing" to "in-sync"); the client's stall at power cuts with deadtime 500ms.
 # Prints the figures, then each ratio against its goal from issue 7.
 # The HA link is shaped to BENCH_HA_RATE (default 1gbit, a GbE cable; "none": the bare veth,
-# far faster than any disk path). BENCH_SECONDS per write run (3), BENCH_REPEAT runs of each
+# far faster than any disk path). The write runs are made twice, on the shaped link and on
+# the bare veth: on a GbE link the link itself caps mirrored 4 KiB writes (about 29,000/s)
+# below 0.75 of what the local disk path does here, so the QD32 goal can only be judged on
+# the bare link; the shaped figures say what a GbE cable does. Resync is timed on the shaped
+# link (its goal is a share of the link's throughput). BENCH_SECONDS per write run (3), BENCH_REPEAT runs of each
 # (3, the best counts), BENCH_CUTS (3),
 # BENCH_MIRROR_TIMEOUT_MS (vdiskd's default, 3000), BENCH_RESYNC_MB (128), BENCH_IMAGE_MB (256).
 # Needs root.
@@ -39,12 +43,20 @@ die() { echo "bench-mirror: $*" >&2; mr_show_logs >&2; exit 1; }
 
 sb_topology >/dev/null || die "topology"
 mr_setup || die "database"
-if [ "$RATE" != none ]; then
+# shape on|off: the HA link at RATE, or the bare veth
+shape() {
+	local ns
+	[ "$RATE" != none ] || return 0
 	for ns in "$NS_A" "$NS_B"; do
-		ip netns exec "$ns" tc qdisc add dev ha0 root tbf rate "$RATE" burst 512kb \
-			latency 10ms || die "cannot shape ha0 to $RATE (BENCH_HA_RATE=none runs unshaped)"
+		if [ "$1" = on ]; then
+			ip netns exec "$ns" tc qdisc add dev ha0 root tbf rate "$RATE" burst 512kb \
+				latency 10ms || die "cannot shape ha0 to $RATE (BENCH_HA_RATE=none runs unshaped)"
+		else
+			ip netns exec "$ns" tc qdisc del dev ha0 root || die "cannot unshape ha0"
+		fi
 	done
-fi
+}
+shape on
 mr_vdiskd_start a primary
 mr_vdiskd_start b secondary
 sb_pair_up >/dev/null
@@ -55,10 +67,17 @@ say "HA link: ${RATE/none/unshaped veth}; image ${MR_IMAGE_MB} MiB; write runs $
 	"--mirror-timeout-ms $MR_MIRROR_TIMEOUT_MS"
 
 # ---- the HA link
-rtt_ms=$(ip netns exec "$NS_A" ping -c 50 -i 0.01 -q "$(mr_ha_addr b)" 2>/dev/null |
-	sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
-[ -n "$rtt_ms" ] || die "ping over the HA link failed"
-say "HA link round trip (ping, 50 x): avg $rtt_ms ms"
+declare -A RTT
+# ping_rtt LINK: the HA link's round trip now, kept as RTT[LINK]
+ping_rtt() {
+	RTT[$1]=$(ip netns exec "$NS_A" ping -c 50 -i 0.01 -q "$(mr_ha_addr b)" 2>/dev/null |
+		sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	[ -n "${RTT[$1]}" ] || die "ping over the HA link failed"
+	say "HA link round trip ($1, ping, 50 x): avg ${RTT[$1]} ms"
+}
+LINKS="shaped bare"
+[ "$RATE" != none ] || LINKS=bare
+ping_rtt "${LINKS%% *}"
 tcp_mbs=
 if command -v iperf3 >/dev/null; then
 	ip netns exec "$NS_B" iperf3 -s -1 -B "$(mr_ha_addr b)" -p 5201 >/dev/null 2>&1 &
@@ -90,8 +109,11 @@ cpu_ticks() {
 hz=$(getconf CLK_TCK)
 declare -A IOPS LAT P99
 per_write() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.1f", n ? t / hz * 1e6 / n : 0 }'; }
-# Best of REPEAT runs, mirrored and unmirrored in turn: the machine is shared with other
-# work, and the best run is the one it disturbed least.
+# write_runs LINK: best of REPEAT runs, mirrored and unmirrored in turn (the machine is
+# shared with other work, and the best run is the one it disturbed least), kept as
+# IOPS/LAT/P99[LINK who qd]
+write_runs() {
+local link=$1 qd rep who ini ca cb bl out iops
 for qd in 1 32; do
 	for rep in $(seq "$REPEAT"); do
 		for who in hs nohs; do
@@ -114,8 +136,8 @@ for qd in 1 32; do
 				say "note: qd $qd $who lost its session: $out"
 			# CPU per write: both servers share this machine's cores, so a mirrored
 			# write pays for two vdiskds here where real servers each have their own
-			printf '4 KiB randwrite QD%-2s %-10s run %s %7s IOPS  avg %6s us  p99 %6s us  vdiskd CPU/write a %s us, b %s us\n' \
-				$qd "$([ $who = hs ] && echo mirrored || echo unmirrored)" "$rep" "$iops" \
+			printf '%-6s 4 KiB randwrite QD%-2s %-10s run %s %7s IOPS  avg %6s us  p99 %6s us  vdiskd CPU/write a %s us, b %s us\n' \
+				"$link" $qd "$([ $who = hs ] && echo mirrored || echo unmirrored)" "$rep" "$iops" \
 				"$(mr_field "$out" lat_avg_us)" "$(mr_field "$out" p99_us)" \
 				"$(per_write "$ca" "$(mr_field "$out" acked)")" \
 				"$(per_write "$cb" "$(mr_field "$out" acked)")"
@@ -123,21 +145,30 @@ for qd in 1 32; do
 				say "  writes to the peer so far: $(mr_field "$bl" mirrored)," \
 					"$(mr_field "$bl" batched) of them in $(mr_field "$bl" batches)" \
 					"WRITE BATCH commands"
-			if [ "$iops" -gt "${IOPS[$who$qd]:-0}" ]; then
-				IOPS[$who$qd]=$iops
-				LAT[$who$qd]=$(mr_field "$out" lat_avg_us)
-				P99[$who$qd]=$(mr_field "$out" p99_us)
+			if [ "$iops" -gt "${IOPS[$link$who$qd]:-0}" ]; then
+				IOPS[$link$who$qd]=$iops
+				LAT[$link$who$qd]=$(mr_field "$out" lat_avg_us)
+				P99[$link$who$qd]=$(mr_field "$out" p99_us)
 			fi
 		done
 	done
 done
 for qd in 1 32; do
 	for who in hs nohs; do
-		printf '  best: QD%-2s %-10s %7s IOPS  avg %6s us  p99 %6s us\n' $qd \
-			"$([ $who = hs ] && echo mirrored || echo unmirrored)" "${IOPS[$who$qd]}" \
-			"${LAT[$who$qd]}" "${P99[$who$qd]}"
+		printf '  best, %s link: QD%-2s %-10s %7s IOPS  avg %6s us  p99 %6s us\n' "$link" $qd \
+			"$([ $who = hs ] && echo mirrored || echo unmirrored)" "${IOPS[$link$who$qd]}" \
+			"${LAT[$link$who$qd]}" "${P99[$link$who$qd]}"
 	done
 done
+}
+for link in $LINKS; do
+	if [ "$link" = bare ] && [ "$RATE" != none ]; then
+		shape off
+		ping_rtt bare
+	fi
+	write_runs "$link"
+done
+shape on
 [ "$(mr_mirror_state a)" = in-sync ] || say "note: a's mirror is $(mr_mirror_state a) after the runs"
 
 # ---- resync: b's vdiskd away while RESYNC_MB are written, then back
@@ -191,16 +222,22 @@ wait $HOLD
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 verdict() { [ "$1" = 1 ] && echo "goal met" || echo "GOAL MISSED"; }
 echo
-r=$(ratio "${IOPS[hs32]}" "${IOPS[nohs32]}")
-say "mirrored/unmirrored QD32 IOPS: $r (goal >= 0.75): $(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.75) }')")"
-# every mirrored write crosses the HA link once: its TCP throughput caps mirrored IOPS
-[ -n "$tcp_mbs" ] && say "  the HA link carries at most $(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" \
-	"4 KiB writes/s, a bound of $(ratio "$(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" "${IOPS[nohs32]}")" \
-	"on this ratio"
-r=$(ratio "${LAT[hs1]}" "${LAT[nohs1]}")
-limit=$(awk -v u="${LAT[nohs1]}" -v rtt="$rtt_ms" 'BEGIN { printf "%.0f", 1.3 * u + rtt * 1000 }')
-say "QD1 latency mirrored/unmirrored: $r; mirrored ${LAT[hs1]} us vs 1.3 x ${LAT[nohs1]} us" \
-	"+ RTT $rtt_ms ms = $limit us: $(verdict "$(awk -v m="${LAT[hs1]}" -v l="$limit" 'BEGIN { print (m <= l) }')")"
+for link in $LINKS; do
+	name="HA link $([ "$link" = bare ] && echo "unshaped (bare veth)" || echo "shaped to $RATE")"
+	r=$(ratio "${IOPS[${link}hs32]}" "${IOPS[${link}nohs32]}")
+	say "mirrored/unmirrored QD32 IOPS, $name: $r (goal >= 0.75):" \
+		"$(verdict "$(awk -v r="$r" 'BEGIN { print (r >= 0.75) }')")"
+	# every mirrored write crosses the HA link once: its TCP throughput caps mirrored IOPS
+	[ "$link" = shaped ] && [ -n "$tcp_mbs" ] &&
+		say "  the shaped link carries at most $(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" \
+			"4 KiB writes/s, a bound of $(ratio "$(awk -v t="$tcp_mbs" 'BEGIN { printf "%.0f", t * 1e6 / 4096 }')" "${IOPS[${link}nohs32]}")" \
+			"on this ratio"
+	r=$(ratio "${LAT[${link}hs1]}" "${LAT[${link}nohs1]}")
+	limit=$(awk -v u="${LAT[${link}nohs1]}" -v rtt="${RTT[$link]}" 'BEGIN { printf "%.0f", 1.3 * u + rtt * 1000 }')
+	say "QD1 latency mirrored/unmirrored, $name: $r; mirrored ${LAT[${link}hs1]} us vs 1.3 x" \
+		"${LAT[${link}nohs1]} us + RTT ${RTT[$link]} ms = $limit us:" \
+		"$(verdict "$(awk -v m="${LAT[${link}hs1]}" -v l="$limit" 'BEGIN { print (m <= l) }')")"
+done
 if [ -n "$tcp_mbs" ]; then
 	r=$(ratio "$resync_mbs" "$tcp_mbs")
 	say "resync/TCP throughput: $resync_mbs / $tcp_mbs MB/s = $r (goal >= 0.8):" \
