@@ -488,6 +488,11 @@ static int rep_attach(void *arg, const char *initiator, const char *target_name,
 	if (d && d->rsessions)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "replication waits: the previous session is still closing");
+	/* The same for a client's own session after this server stepped down: its writes must
+	 * not be overtaken by the replica's (done on the loop thread, replica_lu.c). */
+	if (d && d->sessions)
+		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
+			      "replication waits: a client session of this disk is still closing");
 	if (d && d->sessions == 0 && d->rsessions == 0 && strcmp(d->image, c.image) != 0) {
 		disk_close(dt, d);
 		d = NULL;

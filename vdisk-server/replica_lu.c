@@ -251,6 +251,7 @@ void replica_lu_attach(struct scsi_lu *lu, struct replica *r)
 	lu->vendor_arg = r;
 	/* The replica's writes are the peer's mirror waiting: on the loop thread, a small one
 	 * skips two thread wake-ups (QD 1 mirrored latency 178 -> 149 us here, docs/mirror.md).
-	 * Nothing else waits on this loop: a secondary serves no client. */
+	 * A secondary serves no client, so a throttled write holds up only the mirror sessions,
+	 * whose writes meet the same throttle, and the control socket (standbyd allows 3 s). */
 	lu->write_flags = STORE_LOOP_OK;
 }

@@ -25,9 +25,10 @@ enum store_op {
 
 enum store_flags {
 	STORE_FUA = 1 << 0,	/* this write is durable when it completes */
-	/* If this write is short (store_pool.h), the submitting loop thread may do it itself.
-	 * Only for a loop that serves no client, for which a page-cache wait holds up nothing
-	 * that the write would not hold up anyway: the replica's (replica_lu.c). */
+	/* If this write is short (store_pool.h) and covers whole pages, the submitting loop
+	 * thread may do it itself. It can then still wait when the kernel throttles writers of
+	 * dirty pages (up to about 200 ms at a time), holding up everything else on the loop:
+	 * only for a loop that serves no client, the replica's (replica_lu.c). */
 	STORE_LOOP_OK = 1 << 1,
 };
 

@@ -87,6 +87,10 @@ struct overlay {
 	struct syncer data_sync;
 	struct syncer map_sync;
 	unsigned inflight;	/* loop thread only */
+	/* loop thread only: UNMAPs in flight, whose hole punching holds the data file's lock
+	 * (a write meanwhile is not short), and the only thing that clears map bits while
+	 * requests are in flight */
+	unsigned unmaps;
 };
 
 /* log_limited keeps plain counters; workers share this one under its own lock. */
@@ -426,7 +430,9 @@ static int ov_try_now(struct pool_job *job)
 	return 0;
 }
 
-/* A write into chunks the overlay already holds, not FUA: one pwritev into the page cache. */
+/* A write into chunks the overlay already holds, not FUA, no UNMAP in flight: one pwritev
+ * into the page cache. With no UNMAP in flight nothing can unmap those chunks before the
+ * write runs, so ov_write takes its one-pwritev path for it. */
 static int ov_is_short(const struct pool_job *job)
 {
 	const struct overlay *ov = (const struct overlay *)job->st;
@@ -434,7 +440,7 @@ static int ov_is_short(const struct pool_job *job)
 	uint64_t c, last;
 
 	if (req->op != STORE_OP_WRITE || (req->flags & STORE_FUA) ||
-	    req->length > POOL_INLINE_MAX)
+	    req->length > POOL_INLINE_MAX || ov->unmaps)
 		return 0;
 	last = (req->offset + req->length - 1) >> ov->shift;
 	for (c = req->offset >> ov->shift; c <= last; c++)
@@ -450,6 +456,8 @@ static void ov_complete(struct pool_job *job)
 
 	pool_job_put(ov->pool, job);
 	ov->inflight--;
+	if (req->op == STORE_OP_UNMAP)
+		ov->unmaps--;
 	req->done(req);
 }
 
@@ -462,8 +470,11 @@ static int ov_submit(struct store *st, struct store_req *req)
 	struct overlay *ov = (struct overlay *)st;
 	int rc = pool_submit(ov->pool, st, req, &ov_jobs);
 
-	if (!rc)
+	if (!rc) {
 		ov->inflight++;
+		if (req->op == STORE_OP_UNMAP)
+			ov->unmaps++;
+	}
 	return rc;
 }
 

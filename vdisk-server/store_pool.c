@@ -44,6 +44,7 @@ struct store_pool {
 	struct pool_job *group_head, *group_tail;
 	unsigned group_len;
 	struct ev_timer group_timer;
+	uint64_t page;			/* the page cache's page size */
 	/* Loop thread only. */
 	struct pool_job *free_jobs;
 	struct pool_slab *slabs;
@@ -250,7 +251,9 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 	} else if (ops->try_now && ops->try_now(job) == 0 && post_now(pool, job) == 0) {
 		;	/* done at once, completed when the round ends */
 	} else if (ops->is_short && ops->is_short(job)) {
-		if (!(req->flags & STORE_LOOP_OK)) {
+		/* whole pages only: a part of a page that is not cached would be read first */
+		if (!(req->flags & STORE_LOOP_OK) || req->offset % pool->page ||
+		    req->length % pool->page) {
 			group_add(pool, job);
 		} else {
 			ops->run(job);
@@ -345,6 +348,7 @@ int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **o
 	pool->loop = loop;
 	ev_timer_init(&pool->now_timer, now_ready, pool);
 	ev_timer_init(&pool->group_timer, group_ready, pool);
+	pool->page = (uint64_t)sysconf(_SC_PAGESIZE);
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	pthread_mutex_init(&pool->done_lock, NULL);
@@ -384,7 +388,9 @@ void store_pool_free(struct store_pool *pool)
 
 	if (!pool)
 		return;
-	group_flush(pool);	/* run, like every queued job; nobody waits for them now */
+	/* A group still held (the loop stopped inside a round) is dropped, not run: its stores
+	 * may be closed by now. */
+	pool->group_head = pool->group_tail = NULL;
 	stop_workers(pool);
 	ev_timer_cancel(pool->loop, &pool->group_timer);
 	ev_timer_cancel(pool->loop, &pool->now_timer);

@@ -20,6 +20,7 @@ struct raw_store {
 	struct store_pool *pool;
 	int fd;
 	unsigned inflight;	/* loop thread only */
+	unsigned unmaps;	/* loop thread only: in flight, their hole punching holds the lock */
 };
 
 static void raw_run(struct pool_job *job)
@@ -67,16 +68,20 @@ static void raw_complete(struct pool_job *job)
 
 	pool_job_put(rs->pool, job);
 	rs->inflight--;
+	if (req->op == STORE_OP_UNMAP)
+		rs->unmaps--;
 	req->done(req);
 }
 
-/* A small write, not FUA: a copy into the page cache (a block device's too). */
+/* A small write, not FUA, no UNMAP in flight: a copy into the page cache (a block
+ * device's too). */
 static int raw_is_short(const struct pool_job *job)
 {
+	const struct raw_store *rs = (const struct raw_store *)job->st;
 	const struct store_req *req = job->req;
 
 	return req->op == STORE_OP_WRITE && !(req->flags & STORE_FUA) &&
-	       req->length <= POOL_INLINE_MAX;
+	       req->length <= POOL_INLINE_MAX && !rs->unmaps;
 }
 
 static const struct pool_ops raw_jobs = {
@@ -89,8 +94,11 @@ static int raw_submit(struct store *st, struct store_req *req)
 	struct raw_store *rs = (struct raw_store *)st;
 	int rc = pool_submit(rs->pool, st, req, &raw_jobs);
 
-	if (!rc)
+	if (!rc) {
 		rs->inflight++;
+		if (req->op == STORE_OP_UNMAP)
+			rs->unmaps++;
+	}
 	return rc;
 }
 

@@ -247,6 +247,30 @@ static void test_groups(struct store *st)
 	burst(st, 1, STORE_LOOP_OK | STORE_FUA, &bad);
 	ok(nseen == 1 && !pthread_equal(seen_thread[0], loop_thread),
 	   "a FUA write still goes to a worker");
+	{
+		/* a part of a page, or any write while an UNMAP punches: a worker's */
+		struct iovec iov = { buf, 512 };
+		struct store_req part = { .op = STORE_OP_WRITE, .flags = STORE_LOOP_OK,
+					  .offset = 512, .length = 512, .iov = &iov, .iovcnt = 1 };
+		struct store_req unmap = { .op = STORE_OP_UNMAP, .offset = 64 * 4096,
+					   .length = 4096 };
+		struct store_req whole = { .op = STORE_OP_WRITE, .flags = STORE_LOOP_OK,
+					   .offset = 0, .length = 4096,
+					   .iov = &(struct iovec){ buf, 4096 }, .iovcnt = 1 };
+
+		nseen = 0;
+		submit(st, &part);
+		drain();
+		ok(part.result == 0 && nseen == 1 && !pthread_equal(seen_thread[0], loop_thread),
+		   "a write of part of a page goes to a worker");
+		nseen = 0;
+		submit(st, &unmap);
+		submit(st, &whole);
+		drain();
+		ok(unmap.result == 0 && whole.result == 0 && nseen == 1 &&
+		   !pthread_equal(seen_thread[0], loop_thread),
+		   "a whole-page write while an UNMAP is in flight goes to a worker");
+	}
 	is_int(bad, 0, "and they succeed");
 	is_int(one(st, STORE_OP_READ, 0, 3 * 4096, 4096, buf), 0, "read back");
 	ok(buf[0] == 'A' + 3, "what the loop wrote");
