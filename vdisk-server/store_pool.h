@@ -51,9 +51,10 @@ void pool_job_put(struct store_pool *pool, struct pool_job *job);
 /* Loop thread: the common front of every store's submit. Checks req against st (alignment,
  * range, iov length, writes and unmaps on a read-only store, unmaps on a store that is not
  * thin). Then ops->try_now gets its chance; otherwise ops->run is queued for a worker, held
- * in the round's group when ops->is_short says so (or run here with STORE_LOOP_OK). A refused request gets its result set.
- * Every completion runs later on the loop, never inside this call. Returns 0, or -ENOMEM
- * when no job could be had (req->done will then not be called). */
+ * in the round's group when ops->is_short says so (or run here: STORE_LOOP_OK and whole
+ * pages). A refused request gets its result set. Every completion runs later on the loop,
+ * never inside this call. Returns 0, or -ENOMEM when no job could be had (req->done will
+ * then not be called). */
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
 		const struct pool_ops *ops);
 
