@@ -133,14 +133,8 @@ sb_state() { sb_field "$1" state; }
 sb_cmd() { "$SB_CLI" "$2" "$3" --ctl "$SB_DIR/$1.sock"; }
 
 # sb_wait_state NODE STATE MS: 0 once NODE reports STATE within MS
-sb_wait_state() {
-	local end=$(( $(date +%s%3N) + $3 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(sb_state "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+sb_state_is() { [ "$(sb_state "$1")" = "$2" ]; }
+sb_wait_state() { wait_until "$3" sb_state_is "$1" "$2"; }
 
 # sb_fetch: what the service at the address answers the client ("" if nothing)
 sb_fetch() {
@@ -149,14 +143,8 @@ sb_fetch() {
 }
 
 # sb_wait_fetch WORD MS: the client gets WORD from the service address within MS
-sb_wait_fetch() {
-	local end=$(( $(date +%s%3N) + $2 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(sb_fetch)" = "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+sb_fetch_is() { [ "$(sb_fetch)" = "$1" ]; }
+sb_wait_fetch() { wait_until "$2" sb_fetch_is "$1"; }
 
 sb_mac() { ip -n "$(ns_of "$1")" -br link show lan0 | awk '{print $3}'; }
 sb_has_vip() { ip -n "$(ns_of "$1")" -br addr show lan0 | grep -q "$SB_VIP/"; }
@@ -185,14 +173,8 @@ sb_power_on() {
 }
 
 # sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer line within MS
-sb_wait_peer() {
-	local end=$(( $(date +%s%3N) + $3 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(sb_field "$1" peer)" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+sb_peer_is() { [ "$(sb_field "$1" peer)" = "$2" ]; }
+sb_wait_peer() { wait_until "$3" sb_peer_is "$1" "$2"; }
 
 # sb_logs_clean: no sanitizer report in any daemon log (check-asan runs these tests too)
 sb_logs_clean() {

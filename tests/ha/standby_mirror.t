@@ -29,14 +29,8 @@ check "a active" -- sb_wait_state a active 3000
 check "b standby" -- sb_wait_state b standby 1000
 
 # wait_field NODE FIELD VALUE MS
-wait_field() {
-	local end=$(( $(date +%s%3N) + $4 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(sb_field "$1" "$2")" = "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+field_is() { [ "$(sb_field "$1" "$2")" = "$3" ]; }
+wait_field() { wait_until "$4" field_is "$1" "$2" "$3"; }
 check "a's vdiskd says in-sync: a's heartbeats say in_sync" -- wait_field b peer_replication in_sync 2000
 mirror a degraded
 check "a's vdiskd says degraded: b sees it within a monitor interval" -- \

@@ -26,4 +26,15 @@ skip() {        # skip DESCRIPTION REASON
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root (network namespaces)"; }
 diag() { echo "# $*"; }
+# wait_until MS COMMAND...: 0 once COMMAND succeeds within MS milliseconds, polled every
+# WAIT_STEP seconds (0.05)
+wait_until() {
+	local end=$(( $(date +%s%3N) + $1 ))
+	shift
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		"$@" && return 0
+		sleep "${WAIT_STEP:-0.05}"
+	done
+	return 1
+}
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; exit $?; }

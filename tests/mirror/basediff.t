@@ -4,12 +4,9 @@
 # says base-differs for it and mirrors nothing; b, promoted, should refuse PC001 (its replica
 # is another disk) instead of serving it: the handshake's SET STATE marks it unusable.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
-command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
+command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 
 check "topology" -- sb_topology

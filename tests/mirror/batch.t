@@ -4,11 +4,8 @@
 # at queue depth 32 sends most of its writes in batches. The batched copy must be the disk:
 # after a power cut of the active, every acknowledged write reads back from the other server.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
 LOG=$SB_DIR/w.seq
 
 check "topology" -- sb_topology

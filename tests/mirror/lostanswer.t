@@ -13,22 +13,14 @@
 #   and the copy then serves every acknowledged write.
 # Roles are set over vdiskd's control socket (no standbyd).
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
 "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--test-fault' || skip_all "this vdiskd has no --test-fault"
 
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 
 wait_log() {	# wait_log NODE TEXT MS: TEXT in NODE's vdiskd log within MS
-	local end=$(( $(date +%s%3N) + $3 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		grep -q "$2" "$SB_DIR/$1-vdiskd.log" && return 0
-		sleep 0.02
-	done
-	return 1
+	WAIT_STEP=0.02 wait_until "$3" grep -q "$2" "$SB_DIR/$1-vdiskd.log"
 }
 hold_on() {	# a session on a keeps PC001's disk (and its mirror) open
 	mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null \

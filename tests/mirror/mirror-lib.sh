@@ -32,6 +32,15 @@ mr_other() { case $1 in a) echo b ;; b) echo a ;; esac; }
 # mr_have_mirror: this vdiskd has the mirror options
 mr_have_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--mirror-peer'; }
 
+# mr_require: for tests, skips them all unless root, the test helpers, sqlite3 and a vdiskd
+# with the mirror options are here
+mr_require() {
+	need_root
+	[ -x "$MR_SEQIO" ] || skip_all "test helpers not built (make tests)"
+	command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
+	mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+}
+
 # mr_make_db DB IMAGE: the pair's database at DB, its one image "base" at IMAGE.
 mr_make_db() {
 	local V=("$BUILD/vdiskctl" --db "$1")
@@ -77,14 +86,8 @@ mr_client_field() {
 }
 
 # mr_wait_mirror NODE STATE MS: NODE's vdiskd reports "mirror STATE" within MS
-mr_wait_mirror() {
-	local end=$(( $(date +%s%3N) + $3 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(mr_mirror_state "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+mr_mirror_is() { [ "$(mr_mirror_state "$1")" = "$2" ]; }
+mr_wait_mirror() { wait_until "$3" mr_mirror_is "$1" "$2"; }
 
 # mr_vdiskd_start NODE primary|secondary [nomirror]: vdiskd in NODE's namespace, log in
 # DIR/NODE-vdiskd.log; returns once its control socket answers.
@@ -173,27 +176,15 @@ mr_verify() {
 
 # mr_wait_client NODE CLIENT STATE MS: CLIENT's own mirror on NODE is in STATE within MS
 # (the pair's "mirror" line says in-sync while no mirror is open)
-mr_wait_client() {
-	local end=$(( $(date +%s%3N) + $4 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(mr_client_field "$1" "$2" state)" = "$3" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+mr_client_is() { [ "$(mr_client_field "$1" "$2" state)" = "$3" ]; }
+mr_wait_client() { wait_until "$4" mr_client_is "$1" "$2" "$3"; }
 
 # mr_log_records LOG: acknowledged writes in a mirror_seqio log
 mr_log_records() { echo $(( $(stat -c %s "$1" 2>/dev/null || echo 0) / 16 )); }
 
 # mr_wait_records LOG N MS: LOG holds more than N records within MS
-mr_wait_records() {
-	local end=$(( $(date +%s%3N) + $3 ))
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		[ "$(mr_log_records "$1")" -gt "$2" ] && return 0
-		sleep 0.02
-	done
-	return 1
-}
+mr_has_records() { [ "$(mr_log_records "$1")" -gt "$2" ]; }
+mr_wait_records() { WAIT_STEP=0.02 wait_until "$3" mr_has_records "$1" "$2"; }
 
 # mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
 # moment, waits for the other node to serve, stops the writer, verifies LOG through the

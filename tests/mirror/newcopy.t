@@ -6,11 +6,8 @@
 # one). It is reported as split brain; `mirror-resolve CLIENT keep-local` (what vdiskctl
 # mirror resolve --keep sends) then copies ours, and the peer serves it after a takeover.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
 
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 

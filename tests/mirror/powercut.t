@@ -11,10 +11,8 @@
 # A control run first, without --mirror-peer: the same cut must lose writes, which shows the
 # check can fail. MIRROR_SEED makes the cut moments repeatable.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_require
 
 CUTS=${MIRROR_CUTS:-20}
 [ -n "${SANITIZED:-}" ] && CUTS=${MIRROR_CUTS:-6}

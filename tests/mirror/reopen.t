@@ -7,11 +7,8 @@
 # acknowledging them locally; before that, a cut in the window (1 run in 4) left the survivor
 # refusing the client, or serving a copy without those writes.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
 LOG=$SB_DIR/w.seq
 
 check "topology" -- sb_topology

@@ -3,11 +3,8 @@
 # after `overlay-reset PC001` on the active, the promoted peer serves PC001 the bare base
 # image, as the active does, not the writes of the previous boot.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 
 check "topology" -- sb_topology

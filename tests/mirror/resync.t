@@ -8,12 +8,9 @@
 #   demoted as standbyd would, then the other) is reported as split-brain by whichever is
 #   primary, and neither side's writes are copied to the other.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
-command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
+command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 
 K=${MIRROR_RESYNC_CHUNKS:-37}	# distinct 64 KiB chunks written while b is away
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260

@@ -7,12 +7,9 @@
 # - a returns to 16 MiB written on b meanwhile and b's power is cut before the resync ends:
 #   a, promoted, refuses PC001 (its copy is half old, half new) instead of serving it.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-[ -x "$BUILD/tests/helpers/mirror_seqio" ] || skip_all "test helpers not built (make tests)"
-command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
-command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
+mr_require
+command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
 "$BUILD/vdiskd" --help 2>&1 | grep -q -- --resync-rate || skip_all "no --resync-rate"
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 MR_VDISKD_OPTS="--resync-rate 8"	# MB/s: 16 MiB take about 2 s
