@@ -18,16 +18,6 @@ ACTIVE=a
 
 other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
 
-# wait_for MS COMMAND...: the command succeeds within MS
-wait_for() {
-	local end=$(( $(date +%s%3N) + $1 ))
-	shift
-	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 listening() { ip netns exec "$(ns_of "$1")" ss -Hltn "sport = :$PORT" | grep -q .; }
 held() { sb_field "$1" tickle_acks | grep -q " held $2 "; }
 client_line() { grep -q "^$1" "$SB_DIR/client"; }
@@ -42,13 +32,13 @@ round() {
 	STALL= TAKEOVER=
 	ip netns exec "$(ns_of "$act")" "$HOLD" serve $PORT </dev/null >/dev/null 2>&1 &
 	disown	# the power cut kills it
-	wait_for 2000 listening "$act" || { ok 1 "listener on $act"; return; }
+	wait_until 2000 listening "$act" || { ok 1 "listener on $act"; return; }
 	ip netns exec "$NS_C" "$HOLD" client $SB_VIP $PORT 4000 "$mode" >"$SB_DIR/client" &
 	cpid=$!
-	wait_for 2000 client_line connected || { ok 1 "client connected to $act"; return; }
+	wait_until 2000 client_line connected || { ok 1 "client connected to $act"; return; }
 	if [ "$tickle" = on ]; then
 		check "$sby holds the list of $act's one connection ($mode)" -- \
-			wait_for 3000 held "$sby" 1
+			wait_until 3000 held "$sby" 1
 	else
 		sleep 1.2	# as long as a list would take, so both settings start alike
 	fi
@@ -82,7 +72,7 @@ counter() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
 received() { [ "$(counter b lists_received)" -ge "$1" ]; }
 forge() { sb_ns_exec a "$BUILD/tests/helpers/standby_listforge" 10.78.0.2 694 sbtest a "$@"; }
 KEY=2:sbtest-secret-key
-check "b received a's first list" -- wait_for 3000 received 1
+check "b received a's first list" -- wait_until 3000 received 1
 is "$(forge $KEY $SB_VIP:$PORT-10.77.0.10:1000 $SB_VIP:$PORT-10.77.0.11:1000)" applied \
 	"a signed list of two is taken"
 check "b holds it" -- held b 2
