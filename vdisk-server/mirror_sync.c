@@ -145,17 +145,45 @@ static void data_cb(struct iscsi_context *iscsi, int status, void *command_data,
 	mr_mop_done(m);
 }
 
+/* Copies into out the entries of iov that hold its first len bytes, the last one cut to fit;
+ * returns how many. libiscsi must send from an array of its own: while it writes a command's
+ * data it moves and shortens the entries it was given (restoring them afterwards), and a disk
+ * worker may be reading the caller's array for the local leg of the same write at that very
+ * moment (it then saw a short iovec and failed the write with EINVAL). */
+static size_t iov_copy(struct scsi_iovec *out, const struct iovec *iov, int iovcnt, uint64_t len)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt && len; i++) {
+		size_t l = iov[i].iov_len < len ? iov[i].iov_len : (size_t)len;
+
+		out[n].iov_base = iov[i].iov_base;
+		out[n].iov_len = l;
+		n++;
+		len -= l;
+	}
+	return n;
+}
+
 int mr_send_write(struct mirror *mr, struct mop *m, const struct iovec *iov, int iovcnt,
-		      int fua)
+		  int fua)
 {
 	struct pcb *p = mr_pcb_new(mr, m);
+	struct scsi_iovec *own;
 	struct scsi_task *t;
+	size_t n;
 
-	if (!p)
+	if (p)
+		p->out = malloc((size_t)iovcnt * sizeof(*own));
+	if (!p || !p->out) {
+		mr_pcb_free(p);
 		return -ENOMEM;
+	}
+	own = (struct scsi_iovec *)p->out;
+	n = iov_copy(own, iov, iovcnt, m->len);
 	t = iscsi_write16_iov_task(mr->iscsi, 0, m->off / STORE_BLOCK_SIZE, NULL,
 				   (uint32_t)m->len, STORE_BLOCK_SIZE, 0, 0, fua, 0, 0, data_cb, p,
-				   (struct scsi_iovec *)iov, iovcnt);
+				   own, (int)n);
 	if (!t) {
 		mr_pcb_free(p);
 		return -EIO;
@@ -233,18 +261,9 @@ static int send_batch(struct mirror *mr, struct mop *first, unsigned n, size_t b
 			.nblk = (uint32_t)(m->len / STORE_BLOCK_SIZE),
 			.flags = m->req->flags & STORE_FUA ? MP_REC_FUA : 0,
 		};
-		uint64_t left = m->len;
 
 		mp_batch_rec_encode(&rec, p->out + i * MP_BATCH_REC_LEN);
-		/* the caller's iovec may be longer than the write: only the write goes */
-		for (int j = 0; j < m->req->iovcnt && left; j++) {
-			size_t l = m->req->iov[j].iov_len < left ? m->req->iov[j].iov_len : left;
-
-			iov[niov].iov_base = m->req->iov[j].iov_base;
-			iov[niov].iov_len = l;
-			niov++;
-			left -= l;
-		}
+		niov += iov_copy(iov + niov, m->req->iov, m->req->iovcnt, m->len);
 		p->mops[i] = m;
 	}
 	mp_cdb(t->cdb, MP_WRITE_BATCH, n, (uint32_t)bytes);

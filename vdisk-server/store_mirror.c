@@ -128,6 +128,12 @@ void mr_mop_done(struct mop *m)
 		free(m->buf);
 		free(m);
 	} else {
+		if (m->kind == MOP_WRITE && m->result < 0)
+			log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: local %s of %llu "
+				    "bytes at %llu failed: %s", mr->name,
+				    req->op == STORE_OP_UNMAP ? "unmap" : "write",
+				    (unsigned long long)m->len, (unsigned long long)m->off,
+				    strerror(-m->result));
 		if (m->kind == MOP_WRITE && m->result < 0 && !m->local_only) {
 			/* the peer may hold what our disk refused: copy ours there again */
 			mirror_meta_mark(mr->meta, m->off, m->len);
