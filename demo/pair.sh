@@ -105,11 +105,11 @@ for n in a b; do
 		--overlay-dir "$DEMO/$n/overlays" --ctl "$DEMO/$n/run/vdiskd.sock" \
 		--role secondary --node "srv-$n" --replica-listen $ha:3261 \
 		--mirror-peer $peer:3261 --mirror-secret "$DEMO/$n/mirror.secret" \
-		>"$DEMO/$n/vdiskd.log" 2>&1 &
+		--fence "$DEMO/$n/run/standbyd.sock" >"$DEMO/$n/vdiskd.log" 2>&1 &
 	disown
 	ip netns exec "$PFX-$n" "$BUILD/standbyd" -c "$DEMO/$n/ha.d" --node "srv-$n" \
 		--ctl "$DEMO/$n/run/standbyd.sock" --db "$DEMO/$n/vdisk.db" \
-		>"$DEMO/$n/standbyd.log" 2>&1 &
+		--state-dir "$DEMO/$n" >"$DEMO/$n/standbyd.log" 2>&1 &
 	disown
 done
 

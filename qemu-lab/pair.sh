@@ -124,7 +124,7 @@ lab_vdiskd_start() {
 	if lab_has_mirror; then
 		args+=(--role secondary --node "srv-$n" --replica-listen "$(lab_ha_ip "$n"):3261"
 			--mirror-peer "$(lab_ha_ip "$peer"):3261" --mirror-secret "$d/mirror.secret"
-			--mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS")
+			--mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS" --fence "$d/run/standbyd.sock")
 	fi
 	lab_bg "$(lab_ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$d/vdiskd.log" 2>&1
 	LAB_VDISKD_PID[$n]=$last_pid
@@ -137,7 +137,8 @@ lab_vdiskd_start() {
 lab_standbyd_start() {
 	local n=$1 d=$LAB_TMP/$1
 	lab_bg "$(lab_ns_of "$n")" "$BUILD/standbyd" -c "$d/ha.d" --node "srv-$n" \
-		--ctl "$d/run/standbyd.sock" --db "$d/vdisk.db" >>"$d/standbyd.log" 2>&1
+		--ctl "$d/run/standbyd.sock" --db "$d/vdisk.db" --state-dir "$d" \
+		>>"$d/standbyd.log" 2>&1
 	LAB_STANDBYD_PID[$n]=$last_pid
 }
 

@@ -20,6 +20,7 @@ static void print_status(struct standbyd *d, FILE *out)
 	fprintf(out, "peer_state: %s\n", f->peer == FSM_PEER_UNKNOWN ? "unknown"
 		: fsm_state_name(f->peer_state));
 	fprintf(out, "replication: %s\n", hb_repl_name(d->repl));
+	sb_fence_status(d, out);
 	fprintf(out, "peer_replication: %s\n", f->peer == FSM_PEER_UNKNOWN ? "unknown"
 		: hb_repl_name(f->peer_repl));
 	fprintf(out, "db_seq: %lld\n", (long long)d->db_seq);
@@ -31,9 +32,11 @@ static void print_status(struct standbyd *d, FILE *out)
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
 	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");
 	if (f->peer != FSM_PEER_UNKNOWN)
-		fprintf(out, "peer_flags:%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
+		fprintf(out, "peer_flags:%s%s%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
 			f->peer_flags & HB_F_WANT ? " want" : "",
-			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "");
+			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "",
+			d->peer_msg.flags & HB_F_OUTDATE_PEER ? " outdating_us" : "",
+			d->peer_msg.flags & HB_F_OUTDATED ? " outdated" : "");
 	if (d->svc) {
 		char ip[INET_ADDRSTRLEN];
 
@@ -86,7 +89,7 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 	struct standbyd *d = arg;
 	enum fsm_event ev;
 	const char *cmd = argv[0];
-	int to_peer;
+	int to_peer, force = 0;
 
 	if (strcmp(cmd, "status") == 0 && argc == 1) {
 		print_status(d, out);
@@ -107,6 +110,15 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 			"split_brain, unknown)\n", argv[1]);
 		return;
 	}
+	if (strcmp(cmd, "fence-peer") == 0 && argc == 1) {
+		sb_fence_request(d, out);
+		return;
+	}
+	/* "takeover [NODE] force": also with an outdated copy, losing what it lacks */
+	if (strcmp(cmd, "takeover") == 0 && argc >= 2 && strcmp(argv[argc - 1], "force") == 0) {
+		force = 1;
+		argc--;
+	}
 	if (strcmp(cmd, "takeover") == 0)
 		ev = FSM_EV_ADMIN_TAKEOVER;
 	else if (strcmp(cmd, "release") == 0)
@@ -114,8 +126,8 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 	else if (strcmp(cmd, "maintenance") == 0)
 		ev = FSM_EV_ADMIN_MAINTENANCE;
 	else {
-		fprintf(out, "error: unknown request '%.40s' (status, takeover, release, "
-			"maintenance, replication)\n", cmd);
+		fprintf(out, "error: unknown request '%.40s' (status, takeover [NODE] [force], "
+			"release, maintenance, replication, fence-peer)\n", cmd);
 		return;
 	}
 	if (argc > 2) {
@@ -136,6 +148,14 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 			return;
 		}
 		ev = ev == FSM_EV_ADMIN_TAKEOVER ? FSM_EV_ADMIN_RELEASE : FSM_EV_ADMIN_TAKEOVER;
+	}
+	if (force && ev != FSM_EV_ADMIN_TAKEOVER) {
+		fprintf(out, "error: force goes with a takeover by this node\n");
+		return;
+	}
+	if (force && sb_fence_force(d) < 0) {
+		fprintf(out, "error: cannot clear the outdated mark in the state file\n");
+		return;
 	}
 	admin(d, ev, out);
 }

@@ -41,7 +41,7 @@ static uint32_t res_bits(const struct standbyd *d, int failed)
 	return bits;
 }
 
-static void send_heartbeat(struct standbyd *d)
+void sb_send_heartbeat(struct standbyd *d)
 {
 	struct hb_msg m;
 	uint8_t pkt[HB_LEN];
@@ -58,7 +58,8 @@ static void send_heartbeat(struct standbyd *d)
 	m.key_index = (uint8_t)d->cfg.keys.active;
 	m.state = (uint8_t)d->fsm.state;
 	m.flags = (uint8_t)(fsm_flags(&d->fsm) |
-			    (d->svc_rt && d->svc_rt->running ? HB_F_HOLDING : 0));
+			    (d->svc_rt && d->svc_rt->running ? HB_F_HOLDING : 0) |
+			    sb_fence_flags(d, &m.fence_epoch));
 	memcpy(m.cluster, d->cfg.cf.cluster, sizeof(m.cluster));
 	memcpy(m.node, d->cfg.node, sizeof(m.node));
 	m.boot_gen = d->boot_gen;
@@ -77,7 +78,7 @@ static void on_hb_timer(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	send_heartbeat(d);
+	sb_send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, d->cfg.cf.keepalive_ms);
 }
 
@@ -436,7 +437,7 @@ void sb_set_repl(struct standbyd *d, enum hb_repl repl)
 		log_notice("replication %s -> %s", hb_repl_name(d->repl), hb_repl_name(repl));
 	d->repl = repl;
 	sb_feed(d, &in, NULL);
-	send_heartbeat(d);	/* the peer's failback decision waits on it */
+	sb_send_heartbeat(d);	/* the peer's failback decision waits on it */
 }
 
 static void on_repl_reply(void *arg, int rc, const char *reply)
@@ -447,6 +448,8 @@ static void on_repl_reply(void *arg, int rc, const char *reply)
 	/* A vdiskd that does not answer cannot vouch for its replicas. */
 	sb_set_repl(d, rc || strncmp(reply, "ok", 2) ? HB_REPL_UNKNOWN
 		    : (enum hb_repl)res_vdiskd_mirror(reply));
+	if (d->repl == HB_REPL_IN_SYNC)
+		sb_fence_vdiskd(d, !res_vdiskd_fencing(reply), d->repl_asked_ms);
 }
 
 /* On both nodes, whatever the role: the standby's replica side counts for failback too. */
@@ -455,6 +458,8 @@ static void on_repl_timer(struct ev_timer *t)
 	struct standbyd *d = t->arg;
 
 	ev_timer_arm(d->loop, &d->t_repl, d->cfg.cf.monitor_ms);
+	if (!d->repl_req)
+		d->repl_asked_ms = ev_now_ms();
 	if (!d->repl_req &&
 	    ctl_call_start(d->loop, res_vdiskd_socket(d->vdiskd), "status",
 			   RES_VDISKD_TIMEOUT_MS, on_repl_reply, d, &d->repl_req))
@@ -526,7 +531,7 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 		else
 			ev_timer_cancel(d->loop, &d->t_monitor);
 		/* Tell the peer now rather than at the next keepalive. */
-		send_heartbeat(d);
+		sb_send_heartbeat(d);
 	}
 	if (out.actions & FSM_ACT_PROBE)
 		probe_start(d);
@@ -585,6 +590,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
+	sb_fence_heard(d, msg);
 	sb_ship_heard(d, msg, was_alive);
 	arm_liveness(d, d->cfg.cf.deadtime_ms);
 	in.peer_state = msg->state;
@@ -737,6 +743,9 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	rc = setup_service(d);
 	if (rc)
 		goto out_close;
+	rc = sb_fence_open(d, opts->state_dir);
+	if (rc)
+		goto out_close;
 	rc = sb_links_open(d);
 	if (rc)
 		goto out_close;
@@ -767,7 +776,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
 	arm_liveness(d, cfg->cf.initdead_ms);
-	send_heartbeat(d);
+	sb_send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
 	if (d->vdiskd)
 		ev_timer_arm(d->loop, &d->t_repl, 0);
@@ -776,7 +785,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		sb_feed_ev(d, FSM_EV_RESUME);
 
 	rc = evloop_run(d->loop);
-	send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
+	sb_send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
 	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
 	ctl_server_close(d->ctl);
 out_close:

@@ -12,6 +12,7 @@
 #include "standby/arp.h"
 #include "standby/config.h"
 #include "standby/dbship.h"
+#include "standby/fence.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 #include "standby/ping.h"
@@ -51,6 +52,7 @@ struct standbyd_opts {
 	const char *node;		/* NULL: uname -n */
 	const char *ctl_path;
 	const char *db_path;		/* events, and the DB shipped to / from the peer */
+	const char *state_dir;		/* standbyd.state: whether our copy is outdated */
 };
 
 struct standbyd {
@@ -85,6 +87,8 @@ struct standbyd {
 	enum hb_repl repl;		/* ours, as the data side reports it */
 	const struct ha_resource *vdiskd;	/* the vdiskd resource, asked for repl; or NULL */
 	struct ctl_req *repl_req;	/* its status request in flight */
+	uint64_t repl_asked_ms;		/* when that request went out (monotonic) */
+	struct sb_fence fence;
 	struct ev_timer t_repl;
 	const char *failback_held;	/* last reason auto_failback waited, for the log */
 	struct hb_msg peer_msg;		/* last accepted heartbeat */
@@ -115,6 +119,9 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out);
  * not NULL it receives the machine's output for this event. */
 void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);
 void sb_feed_ev(struct standbyd *d, enum fsm_event ev);
+
+/* A heartbeat now, rather than at the next keepalive: the peer must learn a change soon. */
+void sb_send_heartbeat(struct standbyd *d);
 
 /* Our replication state changed (vdiskd's status, or the control socket): logs it, tells the
  * state machine and the peer. */

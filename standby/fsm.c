@@ -35,7 +35,7 @@ const char *fsm_event_name(enum fsm_event e)
 		"heartbeat", "peer_suspect", "peer_dead", "probe_clear", "probe_busy",
 		"probe_ping_fail", "probe_error", "retry", "started", "start_failed", "stopped",
 		"resource_failed", "admin_takeover", "admin_release", "admin_maintenance", "resume",
-		"shutdown", "repl",
+		"shutdown", "repl", "outdated",
 	};
 
 	return (unsigned)e < FSM_NEVENTS ? names[e] : "?";
@@ -73,14 +73,16 @@ static int should_take(const struct fsm *f)
 {
 	unsigned pf = f->peer_flags;
 
-	if (f->state != FSM_STANDBY || f->peer == FSM_PEER_UNKNOWN)
+	if (f->state != FSM_STANDBY || f->peer == FSM_PEER_UNKNOWN || f->outdated)
 		return 0;
 	if (f->peer == FSM_PEER_DEAD || f->peer_state == FSM_MAINTENANCE)
 		return 1;
 	if (f->peer_state != FSM_STANDBY)
 		return 0;
-	/* Both standing by: an admin's wish first, then whoever does not yield, then the
-	 * preferred node. */
+	/* Both standing by: a current copy before an outdated one, then an admin's wish, then
+	 * whoever does not yield, then the preferred node. */
+	if (pf & FSM_F_OUTDATED)
+		return 1;
 	if (f->want != !!(pf & FSM_F_WANT))
 		return f->want;
 	if (f->yield != !!(pf & FSM_F_YIELD))
@@ -168,9 +170,14 @@ static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_o
 	case FSM_ACTIVE:
 		if (f->peer_state == FSM_ACTIVE) {
 			out->split_brain = 1;
-			/* Clients followed the last gratuitous ARPs: whoever took the role last
-			 * keeps it, so the address moves no more than it already has. */
-			if (f->active_since < f->peer_active_since ||
+			/* The copy that lacks acknowledged writes gives way; otherwise clients
+			 * followed the last gratuitous ARPs: whoever took the role last keeps it,
+			 * so the address moves no more than it already has. */
+			if (f->outdated != !!(f->peer_flags & FSM_F_OUTDATED)) {
+				if (f->outdated)
+					release(f, in, out, "split brain: this node's copy is "
+						"outdated");
+			} else if (f->active_since < f->peer_active_since ||
 			    (f->active_since == f->peer_active_since && !f->cfg.preferred))
 				release(f, in, out, "split brain: the peer took the role after us");
 		} else if (f->peer_state == FSM_STANDBY && (f->peer_flags & FSM_F_WANT)) {
@@ -186,9 +193,14 @@ static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_o
 	}
 }
 
+static const char outdated_why[] = "this node's copy of the hot-standby disks is outdated "
+	"(the peer acknowledged writes it lacks): 'vdiskctl standby takeover NODE --force' "
+	"serves it anyway and loses them";
+
 static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 {
-	int peer_ready = f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY;
+	int peer_ready = f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY &&
+			 !(f->peer_flags & FSM_F_OUTDATED);
 
 	if (f->state == FSM_TAKING_OVER || f->state == FSM_RELEASING) {
 		out->admin_rc = -EBUSY;
@@ -199,6 +211,11 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 	case FSM_EV_ADMIN_TAKEOVER:
 		if (f->state == FSM_ACTIVE) {
 			out->admin_msg = "already active";
+			return;
+		}
+		if (f->outdated) {
+			out->admin_rc = -EPERM;
+			out->admin_msg = outdated_why;
 			return;
 		}
 		if (f->state == FSM_MAINTENANCE)
@@ -213,7 +230,9 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		if (f->state == FSM_ACTIVE) {
 			if (!peer_ready) {
 				out->admin_rc = -EAGAIN;
-				out->admin_msg = "the peer is not standing by to take over";
+				out->admin_msg = f->peer_flags & FSM_F_OUTDATED
+					? "the peer's copy is outdated (its resync is not done)"
+					: "the peer is not standing by to take over";
 				return;
 			}
 			release(f, in, out, "release requested");
@@ -234,7 +253,9 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		if (f->state == FSM_ACTIVE) {
 			if (!peer_ready) {
 				out->admin_rc = -EAGAIN;
-				out->admin_msg = "the peer is not standing by to take over";
+				out->admin_msg = f->peer_flags & FSM_F_OUTDATED
+					? "the peer's copy is outdated (its resync is not done)"
+					: "the peer is not standing by to take over";
 				return;
 			}
 			release(f, in, out, "maintenance requested");
@@ -279,6 +300,8 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 		f->peer = FSM_PEER_DEAD;
 		if (f->state == FSM_MAINTENANCE)
 			out->refused = "this node is in maintenance";
+		else if (f->state == FSM_STANDBY && f->outdated)
+			out->refused = outdated_why;
 		evaluate(f, in, out);
 		break;
 	case FSM_EV_PROBE_CLEAR:
@@ -345,6 +368,12 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 		break;
 	case FSM_EV_REPL:
 		f->repl = in->repl;
+		break;
+	case FSM_EV_OUTDATED:
+		f->outdated = in->outdated;
+		if (f->outdated && f->state == FSM_STANDBY)
+			f->probe = FSM_PROBE_NONE;	/* a takeover under way stops here */
+		evaluate(f, in, out);
 		break;
 	case FSM_NEVENTS:
 		break;

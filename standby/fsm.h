@@ -45,6 +45,7 @@ enum fsm_event {
 	FSM_EV_RESUME,		/* at start: the service address is already configured here */
 	FSM_EV_SHUTDOWN,	/* standbyd is asked to stop: hand the role over */
 	FSM_EV_REPL,		/* our data side's replication state changed: repl is set */
+	FSM_EV_OUTDATED,	/* our copy became outdated or current again: outdated is set */
 	FSM_NEVENTS
 };
 
@@ -56,7 +57,7 @@ enum fsm_action {
 };
 
 /* Flags this node advertises in its heartbeats (same bits as HB_F_*). */
-enum { FSM_F_YIELD = 1 << 0, FSM_F_WANT = 1 << 1 };
+enum { FSM_F_YIELD = 1 << 0, FSM_F_WANT = 1 << 1, FSM_F_OUTDATED = 1 << 4 };
 
 struct fsm_config {
 	int preferred;		/* this node is haresources' node */
@@ -76,6 +77,9 @@ struct fsm {
 	uint8_t peer_state, peer_flags, peer_repl;
 	uint64_t peer_active_since;
 	uint8_t repl;			/* ours (enum hb_repl) */
+	/* Our copy of the hot-standby disks lacks writes the peer acknowledged (fence.h): we
+	 * do not take the role, and give it up to a current peer. */
+	int outdated;
 };
 
 struct fsm_input {
@@ -86,6 +90,8 @@ struct fsm_input {
 	uint64_t peer_active_since;
 	/* FSM_EV_REPL only */
 	uint8_t repl;
+	/* FSM_EV_OUTDATED only */
+	int outdated;
 };
 
 struct fsm_output {

@@ -100,6 +100,8 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 	put32(out + 100, msg->res_failed);
 	put64(out + 104, (uint64_t)msg->db_seq);
 	out[112] = msg->repl;
+	out[114] = (uint8_t)(msg->fence_epoch >> 8);
+	out[115] = (uint8_t)msg->fence_epoch;
 	put64(out + 116, msg->active_since);
 	return hb_sign(out, keys, msg->key_index);
 }
@@ -132,7 +134,7 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 {
 	uint8_t mac[HB_MAC_MAX];
 	const struct ha_key *k;
-	unsigned maclen;
+	unsigned maclen, fence;
 
 	if (len != HB_LEN || get32(buf) != HB_MAGIC || buf[4] != HB_VERSION)
 		return HB_DROP_MALFORMED;
@@ -160,9 +162,14 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	msg->res_failed = get32(buf + 100);
 	msg->db_seq = (int64_t)get64(buf + 104);
 	msg->repl = buf[112];
+	msg->fence_epoch = (uint16_t)(buf[114] << 8 | buf[115]);
 	msg->active_since = get64(buf + 116);
-	if (buf[113] || buf[114] || buf[115] || msg->repl > HB_REPL_MAX || msg->state >= FSM_NSTATES || msg->seq == 0 ||
-	    msg->boot_gen == 0 || (msg->flags & ~(HB_F_YIELD | HB_F_WANT | HB_F_HOLDING)))
+	if (buf[113] || msg->repl > HB_REPL_MAX || msg->state >= FSM_NSTATES || msg->seq == 0 ||
+	    msg->boot_gen == 0 || (msg->flags & ~HB_F_ALL))
+		return HB_DROP_MALFORMED;
+	/* one fence role at a time, and an epoch only with it */
+	fence = msg->flags & (HB_F_OUTDATE_PEER | HB_F_OUTDATED);
+	if (fence == (HB_F_OUTDATE_PEER | HB_F_OUTDATED) || (!fence && msg->fence_epoch))
 		return HB_DROP_MALFORMED;
 	return HB_OK;
 }

@@ -18,7 +18,9 @@
  *   100    4 resources failed
  *   104    8 DB change sequence (data version)
  *   112    1 replication state (enum hb_repl)
- *   113    3 zero
+ *   113    1 zero
+ *   114    2 fence epoch: with HB_F_OUTDATE_PEER the request's, with HB_F_OUTDATED the one
+ *            acknowledged (standby/fence.h); 0 with neither
  *   116    8 active since (sender's wall clock, ms; 0 when not active): on a split brain the
  *            node that took the role last keeps it, since clients followed its GARPs last
  *   124   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded */
@@ -46,7 +48,12 @@ enum {
 	HB_F_YIELD   = 1 << 0,	/* does not want the role (after release, resource failure) */
 	HB_F_WANT    = 1 << 1,	/* asks the active peer to hand the role over */
 	HB_F_HOLDING = 1 << 2,	/* has the service address configured */
+	/* Fencing (standby/fence.h). Both nodes must know these bits: an older receiver drops
+	 * the packet as malformed. */
+	HB_F_OUTDATE_PEER = 1 << 3,	/* acknowledges writes the receiver's copy lacks */
+	HB_F_OUTDATED = 1 << 4,		/* the sender's copy is marked outdated */
 };
+#define HB_F_ALL (HB_F_YIELD | HB_F_WANT | HB_F_HOLDING | HB_F_OUTDATE_PEER | HB_F_OUTDATED)
 
 /* The data side's replication state, as vdiskd's status reports it ("mirror STATE"). A new
  * value needs both nodes upgraded: an older receiver drops it as malformed. */
@@ -66,6 +73,7 @@ struct hb_msg {
 	uint32_t res_running, res_failed;
 	int64_t db_seq;
 	uint8_t repl;
+	uint16_t fence_epoch;
 	uint64_t active_since;
 };
 

@@ -192,6 +192,27 @@ int res_vdiskd_result(enum res_op op, int rc, const char *reply)
 	return 0;
 }
 
+/* The value of the first "KEY VALUE" (or "KEY: VALUE") line of reply, and its length up to
+ * the next blank; NULL when no line has that key. */
+static const char *line_value(const char *reply, const char *key, size_t *n)
+{
+	size_t klen = strlen(key);
+	const char *p = reply;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == ':')) {
+			p += klen + (p[klen] == ':');
+			p += strspn(p, " ");
+			*n = strcspn(p, " \r\n");
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
 int res_vdiskd_mirror(const char *reply)
 {
 	static const struct { const char *name; enum hb_repl repl; } states[] = {
@@ -199,25 +220,22 @@ int res_vdiskd_mirror(const char *reply)
 		{ "syncing", HB_REPL_SYNCING }, { "degraded", HB_REPL_DEGRADED },
 		{ "split-brain", HB_REPL_SPLIT_BRAIN },
 	};
-	const char *p = reply;
 	size_t i, n;
+	const char *v = line_value(reply, "mirror", &n);
 
-	while (p && *p) {
-		/* "mirror STATE" as agreed; "mirror: STATE" like vdiskd's other lines too. */
-		if (strncmp(p, "mirror", 6) == 0 && (p[6] == ' ' || p[6] == ':')) {
-			p += 6 + (p[6] == ':');
-			p += strspn(p, " ");
-			n = strcspn(p, " \r\n");
-			for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-				if (strlen(states[i].name) == n && strncmp(p, states[i].name, n) == 0)
-					return states[i].repl;
-			return HB_REPL_UNKNOWN;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
+	for (i = 0; v && i < sizeof(states) / sizeof(states[0]); i++)
+		if (strlen(states[i].name) == n && strncmp(v, states[i].name, n) == 0)
+			return states[i].repl;
 	return HB_REPL_UNKNOWN;
+}
+
+int res_vdiskd_fencing(const char *reply)
+{
+	size_t n;
+	const char *v = line_value(reply, "fence", &n);
+
+	return v && ((n == 6 && strncmp(v, "asking", 6) == 0) ||
+		     (n == 4 && strncmp(v, "done", 4) == 0));
 }
 
 static int pxed_status(struct res_runtime *rt)

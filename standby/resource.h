@@ -52,6 +52,9 @@ int res_vdiskd_result(enum res_op op, int rc, const char *reply);
  * then syncing, degraded, split-brain. No such line (an older vdiskd) or an unknown STATE:
  * unknown. */
 int res_vdiskd_mirror(const char *reply);
+/* Whether vdiskd's status answer says it is fencing the peer or has (its "fence STATE"
+ * line says asking or done): 1, else 0 (none, off, or no such line). */
+int res_vdiskd_fencing(const char *reply);
 
 /* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
 int res_finish(struct res_runtime *rt, enum res_op op);

@@ -13,9 +13,11 @@
 #define DEFAULT_CONFDIR "/etc/ha.d"
 #define DEFAULT_CTL     "/run/vdisk/standbyd.sock"
 #define DEFAULT_DB      "/var/lib/vdisk/vdisk.db"	/* as vdiskctl's */
+#define DEFAULT_STATE   "/var/lib/vdisk"
 
 static const char usage_text[] =
-"usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--syslog] [-v]\n"
+"usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--state-dir DIR]\n"
+"                [--syslog] [-v]\n"
 "       standbyd [-c DIR] [--node NAME] --check-config\n"
 "\n"
 "  -c, --config DIR   read DIR/ha.cf, DIR/authkeys, DIR/haresources (" DEFAULT_CONFDIR ")\n"
@@ -23,13 +25,15 @@ static const char usage_text[] =
 "  --ctl PATH         control socket (" DEFAULT_CTL ")\n"
 "  --db PATH          the database: events are recorded in it, and the active node ships\n"
 "                     it to the peer (default $VDISK_DB, else " DEFAULT_DB ")\n"
+"  --state-dir DIR    where standbyd.state records that this node's copy is outdated\n"
+"                     (" DEFAULT_STATE ")\n"
 "  --check-config     check the three files and exit\n"
 "  --syslog           log to syslog as well as stderr\n"
 "  -v, --verbose      debug logging\n"
 "\n"
 "Exit status: 0 ok, 1 failure (including a bad configuration), 2 usage.\n";
 
-enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_CHECK, OPT_SYSLOG };
+enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_CHECK, OPT_SYSLOG };
 
 int main(int argc, char **argv)
 {
@@ -38,13 +42,14 @@ int main(int argc, char **argv)
 		{ "node", required_argument, NULL, OPT_NODE },
 		{ "ctl", required_argument, NULL, OPT_CTL },
 		{ "db", required_argument, NULL, OPT_DB },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL };
+	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL, DEFAULT_STATE };
 	int check = 0, use_syslog = 0, level = LOG_INFO, opt, rc;
 	struct ha_config *cfg;
 	struct cfg_err err;
@@ -55,6 +60,7 @@ int main(int argc, char **argv)
 		case OPT_NODE: o.node = optarg; break;
 		case OPT_CTL: o.ctl_path = optarg; break;
 		case OPT_DB: o.db_path = optarg; break;
+		case OPT_STATE: o.state_dir = optarg; break;
 		case OPT_CHECK: check = 1; break;
 		case OPT_SYSLOG: use_syslog = 1; break;
 		case 'v': level = LOG_DEBUG; break;

@@ -77,6 +77,8 @@ void db_targets_fini(struct db_targets *dt)
 		ev_timer_cancel(dt->loop, &dt->sweep);
 	while (dt->disks)
 		disk_close(dt, dt->disks);
+	if (dt->loop && dt->mirror_on)
+		fence_fini(&dt->fence);
 }
 
 static struct client_disk *disk_find(struct db_targets *dt, const char *name)
@@ -123,6 +125,8 @@ static void mirror_changed(void *arg)
 		db_event_add(dt->db, "error", "vdiskd", "%s is not mirrored: the peer's base image "
 			     "%s differs (vdiskctl image sync %s)", d->name, d->image, d->image);
 	now = pair_state(dt);
+	if (strcmp(now, "in-sync") == 0)
+		fence_reset(&dt->fence);
 	if (strcmp(now, dt->pair_state) == 0)
 		return;
 	if (strcmp(now, "degraded") == 0)
@@ -627,6 +631,9 @@ static void sweep_fn(struct ev_timer *t)
 		    (dt->secondary || mirror_idle(d)))
 			disk_close(dt, d);
 	}
+	/* closing the last mirror that was apart makes the pair in sync too */
+	if (strcmp(pair_state(dt), "in-sync") == 0)
+		fence_reset(&dt->fence);
 	ev_timer_arm(dt->loop, &dt->sweep, SWEEP_MS);
 }
 
@@ -635,6 +642,8 @@ void db_targets_start(struct db_targets *dt, struct evloop *loop)
 	dt->loop = loop;
 	if (!dt->mirror_on)
 		return;
+	fence_init(&dt->fence, loop, dt->fence_path);
+	dt->mirror.fence = &dt->fence;
 	snprintf(dt->pair_state, sizeof(dt->pair_state), "in-sync");
 	ev_timer_init(&dt->sweep, sweep_fn, dt);
 	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
@@ -655,6 +664,8 @@ void db_targets_role(struct db_targets *dt, int secondary)
 		next = d->next;
 		if (secondary) {
 			/* the other server is active now: our mirrors stop, clients go */
+			if (d->source)
+				store_mirror_drop_held(d->st);
 			if (d->sessions && dt->srv)
 				iscsi_server_drop_target(dt->srv, &d->tgt);
 			else if (d->source && !d->rsessions)
@@ -709,6 +720,8 @@ void db_targets_status(struct db_targets *dt, FILE *out)
 	fprintf(out, "role %s\nclients %u\nrefused %llu\nmirror %s\n",
 		dt->secondary ? "secondary" : "primary", dt->ndisks,
 		(unsigned long long)dt->refused, pair_state(dt));
+	if (dt->mirror_on)
+		fence_status(&dt->fence, out);
 	for (struct client_disk *d = dt->disks; d; d = d->next) {
 		fprintf(out, "client %s image %s sessions %u reads %llu writes %llu bytes_read %llu "
 			"bytes_written %llu%s\n", d->name, d->image, d->sessions,
@@ -723,14 +736,14 @@ void db_targets_status(struct db_targets *dt, FILE *out)
 			fprintf(out, "mirror-client %s state %s dirty %llu resync_done %llu "
 				"resync_total %llu eta_s %llu gen %016llx peer_gen %016llx "
 				"mirrored %llu failures %llu unflushed %llu batches %llu "
-				"batched %llu\n", d->name,
+				"batched %llu held %u\n", d->name,
 				mirror_state_name(ms.state),
 				(unsigned long long)ms.dirty, (unsigned long long)ms.resync_done,
 				(unsigned long long)ms.resync_total, (unsigned long long)ms.eta_s,
 				(unsigned long long)ms.gen, (unsigned long long)ms.peer_gen,
 				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures,
 				(unsigned long long)ms.unflushed, (unsigned long long)ms.batches,
-				(unsigned long long)ms.batched);
+				(unsigned long long)ms.batched, ms.held);
 		} else if (d->rsessions || d->meta) {
 			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
 				d->name, d->rsessions, (unsigned long long)d->meta->gen,

@@ -9,6 +9,7 @@
 
 #include "db/db.h"
 #include "vdisk-server/iscsi_target.h"
+#include "vdisk-server/mirror_fence.h"
 #include "vdisk-server/store.h"
 #include "vdisk-server/store_mirror.h"
 
@@ -32,6 +33,8 @@ struct db_targets {
 	char pair_state[16];		/* the last one the events table was told */
 	int peer_up;			/* mirror_config.peer_up */
 	int fault;			/* mirror_config.fault (tests) */
+	char fence_path[FENCE_PATH_MAX];	/* standbyd's socket; "" : no fencing */
+	struct mirror_fence fence;	/* mirror_config.fence, set up by db_targets_start */
 	int discarding;			/* opening a disk only to reset its overlay */
 	struct client_disk *disks;	/* clients with a session, a reset pending, or a
 					 * mirror not yet in sync */

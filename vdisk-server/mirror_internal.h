@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "vdisk-server/mirror_fence.h"
 #include "vdisk-server/store_mirror.h"
 
 struct iscsi_context;
@@ -38,6 +39,8 @@ struct mop {
 	struct store_req local;
 	uint64_t off, len;		/* WRITE/UNMAP/COPY range */
 	int local_pending, peer_pending, local_only, started;
+	int apart;			/* the peer did not take it: acknowledged once fenced */
+	int held;			/* done here, waiting for the fence to be acknowledged */
 	int result;
 	uint64_t start_ms;
 	uint64_t chunk;			/* COPY */
@@ -99,6 +102,8 @@ struct mirror {
 	struct mop *inflight;
 	struct mop *wait_head, *wait_tail;
 	unsigned local_only;		/* in-flight writes not sent to the peer */
+	unsigned held;			/* writes done apart, held until the peer is fenced */
+	struct fence_waiter fence_wait;
 	unsigned internal;		/* copies whose local read is in flight */
 	int closing;
 

@@ -4,6 +4,7 @@
 #include "vdisk-server/store_mirror.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ void mr_list_del(struct mirror *mr, struct mop *m)
  * nothing only costs one chunk copied again. */
 static void final_free(struct mirror *mr)
 {
+	fence_cancel(mr->cfg.fence, &mr->fence_wait);
 	ev_timer_cancel(mr->loop, &mr->later);
 	ev_timer_cancel(mr->loop, &mr->send_timer);
 	store_close(mr->local);
@@ -114,6 +116,18 @@ void mr_mop_done(struct mop *m)
 
 	if (m->local_pending || m->peer_pending)
 		return;
+	/* A write the peer lacks is acknowledged only once the peer cannot take over without
+	 * knowing that its copy is outdated (DRBD's resource fencing): until then it stays
+	 * listed, so overlapping writes keep waiting behind it. */
+	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
+	    !fence_allows(mr->cfg.fence, &mr->fence_wait)) {
+		if (!m->held)
+			mr->held++;
+		m->held = 1;
+		return;
+	}
+	if (m->held)
+		mr->held--;
 	mr_list_del(mr, m);
 	if (m->local_only)
 		mr->local_only--;
@@ -189,6 +203,12 @@ static void later_fn(struct ev_timer *t)
 	complete_answered(t->arg);
 }
 
+/* The peer is fenced: the writes held for it are acknowledged. */
+static void fence_released(struct fence_waiter *w)
+{
+	complete_answered((struct mirror *)((char *)w - offsetof(struct mirror, fence_wait)));
+}
+
 void mr_peer_down(struct mirror *mr, const char *why)
 {
 	int answered = 0;
@@ -211,10 +231,12 @@ void mr_peer_down(struct mirror *mr, const char *why)
 		if (!m->peer_pending)
 			continue;
 		m->peer_pending = 0;
-		if (m->kind == MOP_COPY)
+		if (m->kind == MOP_COPY) {
 			m->result = -EIO;	/* re-marked when done */
-		else if (m->kind == MOP_WRITE)
+		} else if (m->kind == MOP_WRITE) {
 			mirror_meta_mark(mr->meta, m->off, m->len);
+			m->apart = 1;
+		}
 		answered |= !m->local_pending;
 	}
 	mirror_meta_sync(mr->meta);
@@ -270,6 +292,7 @@ static int mop_start(struct mirror *mr, struct mop *m)
 			if (rc == 0)
 				rc = mirror_meta_mark(mr->meta, m->off, m->len);
 			m->local_only = 1;
+			m->apart = 1;
 			mr->local_only++;
 		}
 	}
@@ -310,8 +333,10 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	if (rc < 0) {
 		/* the peer never gets it (or only part of an UNMAP): recorded like a write it
 		 * missed; the others complete on the next round, not inside store_submit */
-		if (m->kind == MOP_WRITE)
+		if (m->kind == MOP_WRITE) {
 			mirror_meta_mark(mr->meta, m->off, m->len);
+			m->apart = 1;
+		}
 		mr->no_complete++;
 		mr_peer_down(mr, "refused a command (out of memory)");
 		mr->no_complete--;
@@ -591,6 +616,7 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	ev_timer_init(&mr->tick, tick_fn, mr);
 	ev_timer_init(&mr->later, later_fn, mr);
 	ev_timer_init(&mr->send_timer, mr_send_queued, mr);
+	mr->fence_wait.fn = fence_released;
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);
 	*out = &mr->st;
@@ -617,6 +643,7 @@ void store_mirror_status(struct store *st, struct mirror_status *out)
 	out->batched = mr->batched;
 	out->failures = mr->failures;
 	out->unflushed = mirror_meta_active(mr->meta);
+	out->held = mr->held;
 }
 
 int store_mirror_keep_local(struct store *st)
@@ -631,4 +658,22 @@ int store_mirror_keep_local(struct store *st)
 	mr->next_connect_ms = 0;
 	mr_set_state(mr, MIRROR_DEGRADED);
 	return 0;
+}
+
+void store_mirror_drop_held(struct store *st)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	if (!mr->held)
+		return;
+	log_warn("mirror: client %s: %u writes held for the fence fail: this server is no "
+		 "longer active", mr->name, mr->held);
+	fence_cancel(mr->cfg.fence, &mr->fence_wait);
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		if (m->held) {
+			m->apart = 0;	/* not acknowledged: failed */
+			m->req->result = -EIO;
+		}
+	}
+	complete_answered(mr);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/evloop.h"
+#include "vdisk-server/mirror_fence.h"
 #include "vdisk-server/mirror_meta.h"
 #include "vdisk-server/mirror_proto.h"
 #include "vdisk-server/store.h"
@@ -38,6 +39,9 @@ struct mirror_config {
 	 * (the peer applied it; nothing here knows); MIRROR_FAULT_LOSE_REQUEST: the step is
 	 * not sent and the connection drops, once. Shared by every mirror of the server. */
 	int *fault;
+	/* Shared by every mirror of the server: writes the peer lacks are acknowledged only
+	 * once it is fenced (mirror_fence.h). NULL: at once. */
+	struct mirror_fence *fence;
 };
 
 enum {
@@ -63,6 +67,7 @@ struct mirror_status {
 	uint64_t mirrored, failures;	/* writes sent to the peer, peer losses */
 	uint64_t unflushed;		/* chunks whose writes the peer has not flushed yet */
 	uint64_t batches, batched;	/* WRITE BATCH commands sent, the writes they carried */
+	unsigned held;			/* writes done apart from the peer, held for the fence */
 };
 
 const char *mirror_state_name(enum mirror_state s);
@@ -77,5 +82,8 @@ void store_mirror_status(struct store *st, struct mirror_status *out);
 /* Split brain settled in favour of this copy: the peer's is discarded and fully resynced.
  * -EINVAL when not in split brain. */
 int store_mirror_keep_local(struct store *st);
+/* This server is no longer the active one: writes held for the fence fail (nothing of them
+ * was acknowledged; the peer that took over lacks them). */
+void store_mirror_drop_held(struct store *st);
 
 #endif

@@ -59,6 +59,10 @@ static void usage(FILE *f)
 "  --mirror-secret FILE   the pair secret (first line; the same file on both servers)\n"
 "  --mirror-timeout-ms N  the peer is given up after N ms without an answer (default\n"
 "                         3000): writes then go on, recorded for resync\n"
+"  --fence SOCKET|none    writes the peer lacks are acknowledged only once standbyd at\n"
+"                         SOCKET has the peer's copy marked outdated, or the peer dead\n"
+"                         (default /run/vdisk/standbyd.sock); none: at once, and a\n"
+"                         takeover can then lose them (docs/mirror.md, Fencing)\n"
 "  --resync-rate MBPS     resync bandwidth cap in MB/s (default 0: none)\n"
 "  --test-fault crash-at-final-answer|lose-final-request  for tests: at the next\n"
 "                         resync's last step (the peer's copy declared equal) exit when\n"
@@ -73,6 +77,7 @@ static void usage(FILE *f)
 #define DEFAULT_TARGET		"iqn.2026-11.lan.vdisk:disk"
 #define DEFAULT_OVERLAY_DIR	"/var/lib/vdisk/overlays"
 #define DEFAULT_CTL		"/run/vdisk/vdiskd.sock"
+#define DEFAULT_FENCE		"/run/vdisk/standbyd.sock"
 #define MIRROR_CHAP_USER	"vdisk-mirror"
 
 struct daemon_state {
@@ -335,6 +340,7 @@ int main(int argc, char **argv)
 		{ "mirror-peer", required_argument, NULL, 'p' },
 		{ "mirror-secret", required_argument, NULL, 's' },
 		{ "mirror-timeout-ms", required_argument, NULL, 'M' },
+		{ "fence", required_argument, NULL, 'f' },
 		{ "resync-rate", required_argument, NULL, 'b' },
 		{ "test-fault", required_argument, NULL, 'F' },
 		{ "nop-interval", required_argument, NULL, 'n' },
@@ -364,6 +370,7 @@ int main(int argc, char **argv)
 	char raddr[64];
 	uint16_t rport = 0;
 	unsigned mirror_timeout = 3000, rate_mbps = 0;
+	const char *fence = DEFAULT_FENCE;
 	int test_fault = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -486,6 +493,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'f':
+			if (strlen(optarg) >= FENCE_PATH_MAX) {
+				fprintf(stderr, "vdiskd: --fence: a socket path of at most %d "
+					"characters, or none\n", FENCE_PATH_MAX - 1);
+				return 2;
+			}
+			fence = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
 		case 'b':
 			rate_mbps = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || rate_mbps > 100000) {
@@ -581,6 +596,11 @@ int main(int argc, char **argv)
 			goto out_close_luns;
 		d.dbt.fault = test_fault;
 		d.dbt.mirror.fault = &d.dbt.fault;
+		if (fence)
+			snprintf(d.dbt.fence_path, sizeof(d.dbt.fence_path), "%s", fence);
+		else if (d.dbt.mirror_on)
+			log_warn("--fence none: hot-standby writes made while the mirror is down are "
+				 "acknowledged at once; a takeover then serves a copy without them");
 		db_targets_provider(&d.dbt, &prov);
 	} else {
 		rc = lun_table_open(&d.luns, pool, specs, nspecs, errbuf, sizeof(errbuf));

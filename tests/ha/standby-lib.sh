@@ -114,7 +114,8 @@ sb_config() {
 # sb_start NODE: standbyd in the node's namespace, log in DIR/NODE.log
 sb_start() {
 	ip netns exec "$(ns_of "$1")" "$BUILD/standbyd" -c "$SB_DIR/$1" --node "$1" \
-		--ctl "$SB_DIR/$1.sock" ${SB_DB:+--db "$SB_DB"} >>"$SB_DIR/$1.log" 2>&1 &
+		--ctl "$SB_DIR/$1.sock" --state-dir "$SB_DIR/$1" ${SB_DB:+--db "$SB_DB"} \
+		>>"$SB_DIR/$1.log" 2>&1 &
 	eval "SB_PID_$1=$!"
 	disown
 }

@@ -101,6 +101,13 @@ mr_vdiskd_start() {
 			--mirror-peer "$(mr_ha_addr "$peer"):$MR_REPL_PORT"
 			--mirror-secret "$SB_DIR/mirror.secret"
 			--mirror-timeout-ms "$MR_MIRROR_TIMEOUT_MS")
+		# MR_FENCE=standbyd: fenced through the node's standbyd (sb_start); else none:
+		# these tests run the mirror alone, writes apart acknowledged at once
+		if [ "${MR_FENCE:-none}" = standbyd ]; then
+			args+=(--fence "$SB_DIR/$n.sock")
+		else
+			args+=(--fence none)
+		fi
 	fi
 	# MR_VDISKD_OPTS: more options for every vdiskd started (--resync-rate, ...)
 	args+=(${MR_VDISKD_OPTS:-})

@@ -1,7 +1,8 @@
 /* The mirror against a real replica in one process: a mirror store (libiscsi) logs in to an
  * iSCSI server whose one target is a replica LU, both on this loop over loopback. The local
  * leg of each write is held by the test, so what the peer leg does while the local one runs
- * can be checked exactly.
+ * can be checked exactly. A stand-in for standbyd's control socket answers the fence's
+ * questions as each test says.
  *
  * writev is interposed (libiscsi sends data with it): a write's data must leave from an iovec
  * array of the mirror's own, never from the caller's. libiscsi moves and shortens the entries
@@ -18,9 +19,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/ctlsock.h"
 #include "common/evloop.h"
 #include "vdisk-server/iscsi_proto.h"
 #include "vdisk-server/iscsi_target.h"
+#include "vdisk-server/mirror_fence.h"
 #include "vdisk-server/mirror_meta.h"
 #include "vdisk-server/replica_lu.h"
 #include "vdisk-server/store_mirror.h"
@@ -54,6 +57,7 @@ struct mem_store {
 	struct store_req *queue;
 	struct ev_timer later;
 	unsigned writes;
+	int hold;		/* the peer's disk answers nothing for now */
 };
 
 static void mem_later(struct ev_timer *t)
@@ -90,7 +94,7 @@ static int mem_submit(struct store *st, struct store_req *req)
 	}
 	req->next = ms->queue;
 	ms->queue = req;
-	if (!ev_timer_armed(&ms->later))
+	if (!ms->hold && !ev_timer_armed(&ms->later))
 		ev_timer_arm(loop, &ms->later, 0);
 	return 0;
 }
@@ -116,13 +120,16 @@ static void nop_close(struct store *st)
 static const struct store_ops mem_ops = { .submit = mem_submit, .lba_status = mem_lba_status,
 					  .reset = mem_reset, .close = nop_close };
 
-/* ---- the source's disk: holds every request until the test completes it ---- */
+/* ---- the source's disk: holds every write until the test completes it ---- */
 
 static struct store_req *held;
+static struct mem_store local_disk;	/* reads (resync copies) and flushes */
 
 static int hold_submit(struct store *st, struct store_req *req)
 {
 	(void)st;
+	if (req->op != STORE_OP_WRITE)
+		return mem_submit(&local_disk.st, req);
 	req->next = held;
 	held = req;
 	return 0;
@@ -150,11 +157,14 @@ static struct replica rep;
 static struct scsi_lu rlu;
 static struct iscsi_target rtgt;
 static const struct chap_cred pair = { "vdisk-pair", "mirror-test-pair-secret-0123456789" };
+static int peer_away;	/* the replica listener refuses logins */
 
 static int rep_attach(void *arg, const char *initiator, const char *target_name,
 		      struct iscsi_target **out)
 {
 	(void)arg, (void)initiator;
+	if (peer_away)
+		return -ISCSI_LOGIN_UNAVAILABLE;
 	if (strcmp(target_name, TARGET) != 0)
 		return -ISCSI_LOGIN_NOT_FOUND;
 	*out = &rtgt;
@@ -297,10 +307,133 @@ static void test_write_iov_own(void)
 	watched = NULL;
 }
 
+/* ---- fencing: writes the peer lacks wait for standbyd's answer ---- */
+
+static struct mirror_fence fence;
+static const char *fence_answer = "pending";
+static unsigned fence_asked;
+
+static void standbyd_standin(void *arg, int argc, char **argv, FILE *out)
+{
+	(void)arg;
+	if (argc == 1 && strcmp(argv[0], "fence-peer") == 0) {
+		fence_asked++;
+		fprintf(out, "ok\nfence: %s\n", fence_answer);
+	} else {
+		fprintf(out, "error: unknown\n");
+	}
+}
+
+static struct iscsi_server *peer_srv;
+static struct mirror_status ms;
+
+static enum mirror_state mstate(void)
+{
+	store_mirror_status(mirror, &ms);
+	return ms.state;
+}
+
+static int degraded(void)
+{
+	return mstate() == MIRROR_DEGRADED;
+}
+
+static int fence_is_asking(void)
+{
+	return fence.state == FENCE_ASKING && fence_asked >= 2;
+}
+
+static int fence_is_done(void)
+{
+	return fence.state == FENCE_DONE;
+}
+
+static int done_twice(void)
+{
+	return done_count == 2;
+}
+
+static void peer_goes(void)
+{
+	peer_away = 1;
+	iscsi_server_drop_target(peer_srv, &rtgt);
+}
+
+/* One block written at off; its local leg completed at once (the peer's is the test). */
+static void write_block(struct store_req *req, struct iovec *iov, uint64_t off)
+{
+	static uint8_t buf[STORE_BLOCK_SIZE];
+
+	iov->iov_base = buf;
+	iov->iov_len = sizeof(buf);
+	*req = (struct store_req){ .op = STORE_OP_WRITE, .offset = off, .length = sizeof(buf),
+				   .iov = iov, .iovcnt = 1, .done = write_done };
+	store_submit(mirror, req);
+	complete_held();
+}
+
+static void test_fence(void)
+{
+	struct store_req a, b;
+	struct iovec ia, ib;
+
+	/* a write the peer never answers, then the peer goes: its leg is given up */
+	done_count = 0;
+	peer_disk.hold = 1;
+	write_block(&a, &ia, 0);
+	ok(run_until(peer_has_write, 5000), "a write reaches the replica, which does not answer");
+	peer_goes();
+	ok(run_until(degraded, 5000), "the peer goes: degraded");
+	ok(run_until(fence_is_asking, 5000) && done_count == 0 && (mstate(), ms.held == 1),
+	   "the write it never acknowledged is held; standbyd is asked, and asked again while "
+	   "it says pending");
+	write_block(&b, &ib, 8 * MIRROR_CHUNK);
+	run_until(fence_is_done, 300);
+	ok(done_count == 0 && mstate() == MIRROR_DEGRADED && ms.held == 2,
+	   "a new write while degraded: done here, recorded, held too");
+	fence_answer = "outdated";
+	ok(run_until(done_twice, 5000) && a.result == 0 && b.result == 0 &&
+	   fence.state == FENCE_DONE && strcmp(fence.how, "outdated") == 0,
+	   "standbyd says the peer's copy is outdated: both writes acknowledged");
+	fence_asked = 0;
+	done_count = 0;
+	write_block(&a, &ia, 9 * MIRROR_CHUNK);
+	ok(run_until(write_done_once, 5000) && fence_asked == 0,
+	   "fenced: the next write apart goes on without asking again");
+
+	/* the peer back and in sync: the next loss needs a new answer */
+	peer_disk.hold = 0;
+	mem_later(&peer_disk.later);
+	peer_away = 0;
+	ok(run_until(in_sync, 10000), "the peer back: resync, in sync");
+	fence_reset(&fence);
+	ok(fence.state == FENCE_NONE, "in sync: the fence is forgotten");
+	fence_answer = "pending";
+	peer_goes();
+	run_until(degraded, 5000);
+	done_count = 0;
+	write_block(&a, &ia, 0);
+	ok(run_until(fence_is_asking, 5000) && done_count == 0, "lost again: held, asking");
+	fence_answer = "peer-dead";
+	ok(run_until(write_done_once, 5000) && a.result == 0 && strcmp(fence.how, "peer-dead") == 0,
+	   "standbyd holds the peer dead: acknowledged");
+
+	/* a server that stops being active: held writes fail, nothing acknowledged */
+	fence_reset(&fence);
+	fence_answer = "pending";
+	done_count = 0;
+	write_block(&a, &ia, 0);
+	ok(run_until(fence_is_asking, 5000) && done_count == 0, "held again");
+	store_mirror_drop_held(mirror);
+	ok(run_until(write_done_once, 5000) && a.result == -EIO && mstate() == MIRROR_DEGRADED,
+	   "this server goes secondary: the held write fails with EIO");
+}
+
 int main(void)
 {
 	static struct iscsi_server srv;
 	static struct store local = { .ops = &hold_ops, .size = DISK, .thin = 1 };
+	struct ctl_server *standin;
 	struct mirror_meta *meta = calloc(1, sizeof(*meta));
 	struct mirror_config cfg = { .timeout_ms = 3000, .target = TARGET };
 	uint8_t fp[MP_FINGERPRINT_LEN];
@@ -310,6 +443,9 @@ int main(void)
 
 	if (!mkdtemp(dir) || !meta || !(loop = evloop_new()))
 		return 1;
+	local_disk.st = (struct store){ .ops = &mem_ops, .size = DISK, .thin = 1 };
+	local_disk.data = calloc(1, DISK);
+	ev_timer_init(&local_disk.later, mem_later, &local_disk);
 	if (peer_open(&srv, &port) < 0) {
 		printf("1..0 # SKIP cannot listen on loopback\n");
 		return 0;
@@ -318,6 +454,12 @@ int main(void)
 	snprintf(cfg.chap_user, sizeof(cfg.chap_user), "%s", pair.user);
 	snprintf(cfg.chap_secret, sizeof(cfg.chap_secret), "%s", pair.secret);
 	cfg.peer_up = &peer_up;
+	snprintf(path, sizeof(path), "%s/standbyd.sock", dir);
+	if (ctl_server_open(loop, path, standbyd_standin, NULL, &standin) < 0)
+		return 1;
+	fence_init(&fence, loop, path);
+	cfg.fence = &fence;
+	peer_srv = &srv;
 	snprintf(path, sizeof(path), "%s/source.mirror", dir);
 	memset(fp, 0x5a, sizeof(fp));
 	ok(mirror_meta_open(path, DISK, MIRROR_NEVER_SYNCED, meta) == 0 &&
@@ -325,12 +467,16 @@ int main(void)
 			     &mirror) == 0, "a mirror store over a held local disk");
 	ok(run_until(in_sync, 10000), "it logs in to the replica and is in sync");
 	test_write_iov_own();
+	test_fence();
 
 	store_close(mirror);
+	fence_fini(&fence);
+	ctl_server_close(standin);
 	iscsi_server_close(&srv);
 	scsi_lu_fini(&rlu);
 	mirror_meta_close(&peer_meta);
 	free(peer_disk.data);
+	free(local_disk.data);
 	evloop_free(loop);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

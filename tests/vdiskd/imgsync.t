@@ -73,7 +73,7 @@ start_pair() {
 		bpid=$!
 		"$BUILD/vdiskd" --db "$tmp/a.db" --listen 127.0.0.1:$P --role primary --node a \
 			--replica-listen $A_REP --mirror-peer $B_REP --mirror-secret "$tmp/secret" \
-			--mirror-timeout-ms 1000 --overlay-dir "$tmp/a/ov" --ctl "$tmp/a.sock" \
+			--mirror-timeout-ms 1000 --fence none --overlay-dir "$tmp/a/ov" --ctl "$tmp/a.sock" \
 			2>"$tmp/a.log" &
 		apid=$!
 		sleep 0.3

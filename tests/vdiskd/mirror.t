@@ -48,6 +48,7 @@ start() {	# start NODE ROLE
 	"$BUILD/vdiskd" --db "$tmp/$me.db" --listen "$addr:3260" --overlay-dir "$tmp/ov-$me" \
 		--ctl "$tmp/$me.sock" --node "$me" --role "$2" --replica-listen "$addr:3261" \
 		--mirror-peer "$paddr:3261" --mirror-secret "$tmp/secret" --mirror-timeout-ms 1000 \
+		--fence none \
 		2>>"$tmp/$me.log" &
 	for _ in $(seq 50); do [ -S "$tmp/$me.sock" ] && return 0; sleep 0.1; done
 	return 1

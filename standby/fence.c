@@ -1,0 +1,204 @@
+/* Fencing the peer's data; see fence.h. */
+#include "standby/fence.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "standby/daemon.h"
+
+/* ---- the state file: "outdated EPOCH" or nothing ---- */
+
+static int state_write(const struct sb_fence *f)
+{
+	char tmp[sizeof(f->path) + 8], line[32];
+	int fd, n, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
+	n = f->outdated ? snprintf(line, sizeof(line), "outdated %u\n", f->acked_epoch) : 0;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)
+		rc = errno ? -errno : -EIO;
+	close(fd);
+	if (rc == 0 && rename(tmp, f->path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int sb_fence_open(struct standbyd *d, const char *dir)
+{
+	struct sb_fence *f = &d->fence;
+	char line[64];
+	unsigned epoch;
+	FILE *fp;
+
+	snprintf(f->path, sizeof(f->path), "%s/%s", dir, SB_STATE_FILE);
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		log_err("--state-dir %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (getrandom(&f->epoch, sizeof(f->epoch), 0) != sizeof(f->epoch))
+		f->epoch = (uint16_t)getpid();
+	fp = fopen(f->path, "r");
+	if (!fp) {
+		if (errno == ENOENT)
+			return 0;
+		log_err("state file %s: %s", f->path, strerror(errno));
+		return -errno;
+	}
+	if (fgets(line, sizeof(line), fp) && sscanf(line, "outdated %u", &epoch) == 1 &&
+	    epoch <= 0xffff) {
+		f->outdated = 1;
+		f->acked_epoch = (uint16_t)epoch;
+	} else if (!feof(fp) || line[0]) {
+		fclose(fp);
+		log_err("state file %s: not 'outdated EPOCH': remove it only if this node's copy "
+			"is known current", f->path);
+		return -EINVAL;
+	}
+	fclose(fp);
+	if (f->outdated)
+		sb_event(d, LOG_ERR, "this node's copy of the hot-standby disks is outdated (state "
+			 "file %s): it will not take over until %s has resynced it", f->path,
+			 d->cfg.peer);
+	return 0;
+}
+
+static void set_outdated(struct standbyd *d, int outdated, uint16_t epoch)
+{
+	struct sb_fence *f = &d->fence;
+	struct fsm_input in = { .ev = FSM_EV_OUTDATED, .outdated = outdated };
+	int was = f->outdated, rc;
+
+	f->outdated = outdated;
+	f->acked_epoch = epoch;
+	rc = state_write(f);
+	if (rc < 0) {
+		/* an outdated mark we cannot keep must not be acknowledged */
+		log_err("state file %s: %s", f->path, strerror(-rc));
+		f->outdated = was;
+		return;
+	}
+	if (outdated && !was)
+		sb_event(d, LOG_WARNING, "this node's copy is outdated: %s acknowledges writes it "
+			 "lacks (the mirror is down); no takeover until it is resynced", d->cfg.peer);
+	else if (!outdated && was)
+		sb_event(d, LOG_NOTICE, "this node's copy is current again: %s says its mirror is "
+			 "in sync", d->cfg.peer);
+	sb_feed(d, &in, NULL);
+}
+
+/* ---- the active side ---- */
+
+void sb_fence_request(struct standbyd *d, FILE *out)
+{
+	struct sb_fence *f = &d->fence;
+
+	f->asked_ms = ev_now_ms();
+	if (!f->outdating) {
+		f->outdating = 1;
+		f->acked = 0;
+		f->epoch++;
+		log_warn("fence: vdiskd's mirror is down: marking %s's copy outdated (epoch %u)",
+			 d->cfg.peer, f->epoch);
+		sb_send_heartbeat(d);	/* now, not at the next keepalive */
+	}
+	fprintf(out, "ok\nfence: %s\n", f->acked ? "outdated"
+		: d->fsm.peer == FSM_PEER_DEAD ? "peer-dead" : "pending");
+}
+
+void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms)
+{
+	struct sb_fence *f = &d->fence;
+
+	/* a status asked before the last fence-peer may predate the mirror going down */
+	if (!f->outdating || !in_sync_unfenced || asked_ms <= f->asked_ms)
+		return;
+	f->outdating = 0;
+	f->acked = 0;
+	log_notice("fence: vdiskd's mirror is in sync: %s's copy is current again", d->cfg.peer);
+	sb_send_heartbeat(d);
+}
+
+/* ---- both ---- */
+
+static int newest(struct sb_fence *f, const struct hb_msg *msg)
+{
+	if (msg->boot_gen < f->heard_gen ||
+	    (msg->boot_gen == f->heard_gen && msg->seq <= f->heard_seq))
+		return 0;
+	f->heard_gen = msg->boot_gen;
+	f->heard_seq = msg->seq;
+	return 1;
+}
+
+void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg)
+{
+	struct sb_fence *f = &d->fence;
+	int serving = msg->state == FSM_ACTIVE || msg->state == FSM_TAKING_OVER;
+
+	if (!newest(f, msg))
+		return;
+	if (f->outdating && !f->acked && (msg->flags & HB_F_OUTDATED) &&
+	    msg->fence_epoch == f->epoch) {
+		f->acked = 1;
+		log_notice("fence: %s has its copy marked outdated (epoch %u)", d->cfg.peer,
+			   f->epoch);
+	}
+	if ((msg->flags & HB_F_OUTDATE_PEER) && serving &&
+	    (!f->outdated || f->acked_epoch != msg->fence_epoch)) {
+		set_outdated(d, 1, msg->fence_epoch);
+		if (f->outdated)
+			sb_send_heartbeat(d);	/* the acknowledgement, now */
+	} else if (f->outdated && serving && !(msg->flags & HB_F_OUTDATE_PEER) &&
+		   msg->repl == HB_REPL_IN_SYNC) {
+		set_outdated(d, 0, 0);
+	}
+}
+
+unsigned sb_fence_flags(const struct standbyd *d, uint16_t *epoch)
+{
+	const struct sb_fence *f = &d->fence;
+
+	*epoch = 0;
+	if (f->outdated) {
+		*epoch = f->acked_epoch;
+		return HB_F_OUTDATED;
+	}
+	if (f->outdating) {
+		*epoch = f->epoch;
+		return HB_F_OUTDATE_PEER;
+	}
+	return 0;
+}
+
+int sb_fence_force(struct standbyd *d)
+{
+	if (!d->fence.outdated)
+		return 0;
+	sb_event(d, LOG_ERR, "FORCED: this node's outdated copy is served as current by an "
+		 "admin's decision; writes %s acknowledged while the mirror was down are lost",
+		 d->cfg.peer);
+	set_outdated(d, 0, 0);
+	return d->fence.outdated ? -EIO : 0;
+}
+
+void sb_fence_status(const struct standbyd *d, FILE *out)
+{
+	const struct sb_fence *f = &d->fence;
+
+	fprintf(out, "data: %s\n", f->outdated ? "outdated (the peer acknowledged writes this "
+		"copy lacks)" : "current");
+	if (f->outdating)
+		fprintf(out, "fence: %s's copy marked outdated: %s (epoch %u)\n", d->cfg.peer,
+			f->acked ? "acknowledged" : "pending", f->epoch);
+}
