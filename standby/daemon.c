@@ -493,6 +493,8 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 			 ? "peer %s dead: no heartbeat on any link for %u ms"
 			 : "peer %s not heard from within initdead (%u ms)", d->cfg.peer,
 			 d->fsm.peer_alive_since ? d->cfg.cf.deadtime_ms : d->cfg.cf.initdead_ms);
+	if (out.peer_died)
+		d->last_refusal = NULL;	/* a new death: its refusal is news again */
 	if (out.split_brain && !d->split_reported)
 		sb_event(d, LOG_ERR, "split brain: %s and %s are both active", d->cfg.node,
 			 d->cfg.peer);

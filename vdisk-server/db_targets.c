@@ -77,8 +77,10 @@ void db_targets_fini(struct db_targets *dt)
 		ev_timer_cancel(dt->loop, &dt->sweep);
 	while (dt->disks)
 		disk_close(dt, dt->disks);
-	if (dt->loop && dt->mirror_on)
+	if (dt->loop && dt->mirror_on) {
 		fence_fini(&dt->fence);
+		linkwatch_close(&dt->link);
+	}
 }
 
 static struct client_disk *disk_find(struct db_targets *dt, const char *name)
@@ -637,6 +639,29 @@ static void sweep_fn(struct ev_timer *t)
 	ev_timer_arm(dt->loop, &dt->sweep, SWEEP_MS);
 }
 
+static void link_changed(void *arg, int up)
+{
+	struct db_targets *dt = arg;
+
+	for (struct client_disk *d = dt->disks; d; d = d->next)
+		if (d->source)
+			store_mirror_link(d->st, up);
+}
+
+/* A pulled HA cable is seen at once, not after --mirror-timeout-ms of silence. */
+static void watch_link(struct db_targets *dt)
+{
+	char addr[sizeof(dt->mirror.peer)];
+	int rc;
+
+	snprintf(addr, sizeof(addr), "%s", dt->mirror.peer);
+	*strrchr(addr, ':') = '\0';	/* vdiskd.c checked "ADDR:PORT" */
+	rc = linkwatch_open(&dt->link, dt->loop, addr, link_changed, dt);
+	if (rc < 0)
+		log_warn("the link to the mirror peer %s is not watched (%s): its loss shows "
+			 "after --mirror-timeout-ms", addr, strerror(-rc));
+}
+
 void db_targets_start(struct db_targets *dt, struct evloop *loop)
 {
 	dt->loop = loop;
@@ -644,6 +669,7 @@ void db_targets_start(struct db_targets *dt, struct evloop *loop)
 		return;
 	fence_init(&dt->fence, loop, dt->fence_path);
 	dt->mirror.fence = &dt->fence;
+	watch_link(dt);
 	snprintf(dt->pair_state, sizeof(dt->pair_state), "in-sync");
 	ev_timer_init(&dt->sweep, sweep_fn, dt);
 	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "common/linkwatch.h"
 #include "db/db.h"
 #include "vdisk-server/iscsi_target.h"
 #include "vdisk-server/mirror_fence.h"
@@ -35,6 +36,7 @@ struct db_targets {
 	int fault;			/* mirror_config.fault (tests) */
 	char fence_path[FENCE_PATH_MAX];	/* standbyd's socket; "" : no fencing */
 	struct mirror_fence fence;	/* mirror_config.fence, set up by db_targets_start */
+	struct linkwatch link;		/* the carrier towards the mirror peer */
 	int discarding;			/* opening a disk only to reset its overlay */
 	struct client_disk *disks;	/* clients with a session, a reset pending, or a
 					 * mirror not yet in sync */

@@ -15,6 +15,7 @@
 static struct log_ratelimit rl_mirror = LOG_RATELIMIT_INIT(20);
 
 static void run_waiters(struct mirror *mr);
+static int leave_peer_gen(struct mirror *mr);
 
 const char *mirror_state_name(enum mirror_state s)
 {
@@ -128,6 +129,12 @@ void mr_mop_done(struct mop *m)
 	}
 	if (m->held)
 		mr->held--;
+	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
+	    leave_peer_gen(mr) < 0) {
+		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state file: "
+			    "a write made apart from the peer is refused", mr->name);
+		req->result = -EIO;
+	}
 	mr_list_del(mr, m);
 	if (m->local_only)
 		mr->local_only--;
@@ -167,8 +174,10 @@ void mr_mop_done(struct mop *m)
 
 /* ---- the peer goes away ---- */
 
-/* From here on writes are recorded: our data moves on from the generation the peer holds.
- * Durable before any write the peer missed is acknowledged. */
+/* Our data moves on from the generation the peer holds: durable before the first write the
+ * peer missed is acknowledged, and not before (a write done here but never acknowledged is
+ * in our bitmap, which the peer reads at the handshake: if the peer took over meanwhile, it
+ * copies its chunks over ours, and no false split brain is reported). */
 static int leave_peer_gen(struct mirror *mr)
 {
 	struct mirror_meta *m = mr->meta;
@@ -220,9 +229,6 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	mr->conn++;		/* every answer still on its way is moot now */
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
-	if (leave_peer_gen(mr) < 0)
-		log_err("mirror: client %s: cannot record the peer's loss in the state file",
-			mr->name);
 	/* what the peer acknowledged but never flushed may die with its page cache */
 	mirror_meta_activity_dirty(mr->meta);
 	mr->flushing = 0;
@@ -288,9 +294,7 @@ static int mop_start(struct mirror *mr, struct mop *m)
 		if (mirrored) {
 			rc = mirror_meta_mark_active(mr->meta, m->off, m->len);
 		} else {
-			rc = leave_peer_gen(mr);
-			if (rc == 0)
-				rc = mirror_meta_mark(mr->meta, m->off, m->len);
+			rc = mirror_meta_mark(mr->meta, m->off, m->len);
 			m->local_only = 1;
 			m->apart = 1;
 			mr->local_only++;
@@ -432,9 +436,6 @@ static void stop_holding(struct mirror *mr, const char *why)
 	mr->failures++;
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
-	if (leave_peer_gen(mr) < 0)
-		log_err("mirror: client %s: cannot record the peer's loss in the state file",
-			mr->name);
 	mr_set_state(mr, MIRROR_DEGRADED);	/* runs the held writes */
 }
 
@@ -676,4 +677,14 @@ void store_mirror_drop_held(struct store *st)
 		}
 	}
 	complete_answered(mr);
+}
+
+void store_mirror_link(struct store *st, int up)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	if (up)
+		mr->next_connect_ms = ev_now_ms();
+	else if (mr->iscsi && !mr->kill_pending)
+		mr_peer_down(mr, "is behind a link that lost its carrier");
 }

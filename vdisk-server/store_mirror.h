@@ -85,5 +85,8 @@ int store_mirror_keep_local(struct store *st);
 /* This server is no longer the active one: writes held for the fence fail (nothing of them
  * was acknowledged; the peer that took over lacks them). */
 void store_mirror_drop_held(struct store *st);
+/* The carrier of the link to the peer (common/linkwatch.h): lost, the peer is given up at
+ * once instead of after the timeout; back, a reconnect is tried at the next tick. */
+void store_mirror_link(struct store *st, int up);
 
 #endif

@@ -1,0 +1,204 @@
+#!/bin/bash
+# Fencing of a degraded primary (docs/mirror.md, "Fencing"): no acknowledged write is lost
+# through a single fault, nor through the compound fault "the HA link fails, then the primary
+# loses power". A pair with standbyd and vdiskd in namespaces (heartbeats on the LAN and on
+# the HA link), PC001 writing through the service address with a patient initiator; every
+# acknowledged write is read back right after each reconnect. Each trial is one of:
+#   hacut     the HA cable pulled: the active's writes go on once the standby's copy is
+#             marked outdated over the LAN; the standby does not take over; the stall is
+#             measured (goal under 1 s); the cable back: resync, the mark cleared.
+#   compound  the HA cable pulled, then the active's power cut: the standby refuses to take
+#             over with its outdated copy (a loud event); the power back: the old active
+#             serves every acknowledged write.
+#   mirror    only the standby's vdiskd dies (kill -9), its standbyd alive: fenced through
+#             the heartbeats; then the active's power cut: the standby refuses.
+#   standby   the standby's power cut: the active holds writes until it is dead (deadtime),
+#             then goes on.
+#   active    the active's power cut: the standby takes over with every acknowledged write.
+# FENCE_TRIALS rounds of the five (default 1; FENCE_SCENARIOS names fewer), deadtime
+# SB_DEADTIME (default 1s); make soak runs 20 rounds with 1s and with 30s.
+source "$(dirname "$0")/../lib/tap.sh"
+SB_DEADTIME=${SB_DEADTIME:-1s}
+SB_KEEPALIVE=${SB_KEEPALIVE:-200ms}
+SB_WARNTIME=${SB_WARNTIME:-600ms}
+SB_INITDEAD=${SB_INITDEAD:-2s}
+MR_MIRROR_TIMEOUT_MS=${MR_MIRROR_TIMEOUT_MS:-3000}	# the product's default
+MR_FENCE=standbyd
+source "$SRCDIR/tests/mirror/mirror-lib.sh"
+mr_require
+TRIALS=${FENCE_TRIALS:-1}
+DEAD_MS=$(( ${SB_DEADTIME%s} * 1000 ))
+T_START=$(date +%s)
+
+check "topology" -- sb_topology
+check "database, secret, haresources" -- mr_setup
+check "a's vdiskd" -- mr_vdiskd_start a secondary
+check "b's vdiskd" -- mr_vdiskd_start b secondary
+SB_DB=$SB_DIR/a/vdisk.db sb_start a
+SB_DB=$SB_DIR/b/vdisk.db sb_start b
+check "a active" -- sb_wait_state a active 10000
+check "b standby" -- sb_wait_state b standby 5000
+# a PC stays logged in, so the mirror stays open between trials (reopen.t covers reopening)
+mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold "$SB_VIP:3260" "$MR_INI_HS" /dev/null \
+	--replacement-ms 600000
+HOLD=$MR_BG
+check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 20000
+
+act=a stb=b
+LOG=$SB_DIR/writes.seq
+lost_total=0 stalls=""
+
+data_is() { [ "$(sb_field "$1" data | cut -d' ' -f1)" = "$2" ]; }
+fence_is() { mr_vstatus "$1" | grep -q "^fence $2"; }
+# refusals NODE: how many times NODE's standbyd refused a takeover for its outdated copy
+refusals() { grep -c "takeover refused: this node's copy of the hot-standby disks is outdated" \
+	"$SB_DIR/$1.log"; }
+refused_more() { [ "$(refusals "$1")" -gt "$2" ]; }
+
+# writer_start TAG: PC001 writes through the service address until writer_stop; an
+# initiator that waits out an outage (Windows' iSCSI defaults hold I/O for 60 s and more)
+writer_start() {
+	mr_seqio_bg "$SB_DIR/$1.out" "$SB_DIR/$1.err" write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" \
+		--blocks 4096 --qd 8 --replacement-ms 600000 --io-timeout-ms 120000
+	W=$MR_BG
+	mr_wait_records "$LOG" "$(mr_log_records "$LOG")" 10000
+}
+# writer_more N MS: N more writes acknowledged within MS
+writer_more() { mr_wait_records "$LOG" $(( $(mr_log_records "$LOG") + $1 )) "$2"; }
+writer_stop() {
+	kill -TERM "$W"
+	wait "$W"
+	W_OUT=$(cat "$SB_DIR/$1.out")
+}
+# verify TAG: every acknowledged write reads back through the service address
+verify() {
+	local out n
+	out=$(mr_seqio verify "$SB_VIP:3260" "$MR_INI_HS" "$LOG" --replacement-ms 30000 \
+		2>"$SB_DIR/$1.verify.err")
+	n=$(mr_field "$out" lost)
+	is "${n:-x}" 0 "$1: every acknowledged write reads back ($out)"
+	[ "${n:-x}" = 0 ] || { lost_total=$((lost_total + 1)); head -5 "$SB_DIR/$1.verify.err" |
+		sed 's/^/#   /'; }
+}
+# random_ms LO SPAN: sleeps LO + a random part of SPAN ms (writes go on meanwhile)
+random_ms() { local d=$(( $1 + RANDOM % $2 )); sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"; }
+# back_in_sync: both standbyds up, the active's mirror in sync, the standby's copy current
+back_in_sync() {
+	mr_wait_mirror "$act" in-sync 60000 && wait_until 10000 data_is "$stb" current
+}
+# power_back NODE: NODE powered on: its vdiskd and standbyd start, it stands by (or takes the
+# role, when the other's copy is outdated)
+power_back() {
+	sb_power_on "$1"
+	mr_vdiskd_start "$1" secondary
+	SB_DB=$SB_DIR/$1/vdisk.db sb_start "$1"
+}
+
+trial_hacut() {
+	local tag=hacut$1 t0
+	writer_start "$tag"
+	random_ms 200 800
+	t0=$(date +%s%3N)
+	ip -n "$(ns_of "$act")" link set ha0 down
+	check "$tag: $stb's copy marked outdated over the LAN" -- wait_until 5000 data_is "$stb" outdated
+	check "$tag: $act's vdiskd fenced it and goes on" -- wait_until 5000 fence_is "$act" "done peer outdated"
+	check "$tag: writes go on" -- writer_more 200 10000
+	diag "$tag: fenced $(( $(date +%s%3N) - t0 )) ms after the cable was pulled"
+	is "$(sb_state "$stb")" standby "$tag: $stb stays standby (heartbeats on the LAN)"
+	ip -n "$(ns_of "$act")" link set ha0 up
+	check "$tag: cable back: resync, in sync, $stb's copy current" -- back_in_sync
+	writer_stop "$tag"
+	stalls="$stalls $(mr_field "$W_OUT" stall_ms)"
+	ok "$([ "$(mr_field "$W_OUT" stall_ms | cut -d. -f1)" -lt 1000 ]; echo $?)" \
+		"$tag: the PC's longest stall is under 1 s ($(mr_field "$W_OUT" stall_ms) ms)"
+	verify "$tag"
+}
+
+# cut_refused TAG [vdiskd]: the active's power cut with the standby's copy outdated: the
+# standby refuses, says why; the power back (and with "vdiskd" the standby's vdiskd, which the
+# trial killed), the old active serves again
+cut_refused() {
+	local tag=$1 n0
+	n0=$(refusals "$stb")
+	mr_power_cut "$act"
+	check "$tag: $stb refuses to take over with its outdated copy" -- \
+		wait_until $((DEAD_MS + 5000)) refused_more "$stb" "$n0"
+	is "$(sb_state "$stb")" standby "$tag: $stb stays standby"
+	check "$tag: the refusal is an event in $stb's DB" -- bash -c \
+		"'$BUILD/vdiskctl' --db '$SB_DIR/$stb/vdisk.db' events | grep -q 'copy of the hot-standby disks is outdated'"
+	[ "${2:-}" = vdiskd ] && mr_vdiskd_start "$stb" secondary
+	power_back "$act"
+	check "$tag: $act back: it takes the role again ($stb's copy is outdated)" -- \
+		sb_wait_state "$act" active $((DEAD_MS * 3 + 10000))
+	check "$tag: the PC writes again" -- writer_more 100 30000
+	writer_stop "$tag"
+	verify "$tag"
+	check "$tag: resync, in sync, $stb's copy current" -- back_in_sync
+}
+
+trial_compound() {
+	local tag=compound$1
+	writer_start "$tag"
+	ip -n "$(ns_of "$act")" link set ha0 down
+	check "$tag: $stb's copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
+	check "$tag: writes go on, apart from $stb" -- writer_more 100 10000
+	random_ms 300 2500
+	cut_refused "$tag"
+}
+
+trial_mirror() {
+	local tag=mirror$1 pid
+	writer_start "$tag"
+	random_ms 200 800
+	eval "pid=\${MR_VPID_$stb}"
+	kill -9 "$pid"
+	check "$tag: $stb's vdiskd gone: its copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
+	check "$tag: writes go on" -- writer_more 100 10000
+	random_ms 100 1500
+	cut_refused "$tag" vdiskd
+}
+
+trial_standby() {
+	local tag=standby$1 t0
+	writer_start "$tag"
+	random_ms 200 800
+	t0=$(date +%s%3N)
+	mr_power_cut "$stb"
+	check "$tag: $act holds writes until $stb is dead, then goes on" -- \
+		wait_until $((DEAD_MS + 10000)) fence_is "$act" "done peer peer-dead"
+	check "$tag: writes go on" -- writer_more 200 10000
+	diag "$tag: $act went on $(( $(date +%s%3N) - t0 )) ms after $stb's power cut"
+	power_back "$stb"
+	check "$tag: $stb back standing by" -- sb_wait_state "$stb" standby $((DEAD_MS * 3 + 10000))
+	check "$tag: resync, in sync, $stb's copy current" -- back_in_sync
+	writer_stop "$tag"
+	verify "$tag"
+}
+
+trial_active() {
+	local tag=active$1
+	writer_start "$tag"
+	random_ms 200 1500
+	mr_power_cut "$act"
+	check "$tag: $stb takes over" -- sb_wait_state "$stb" active $((DEAD_MS + 10000))
+	check "$tag: the PC writes on $stb" -- writer_more 200 20000
+	writer_stop "$tag"
+	verify "$tag"
+	power_back "$act"
+	check "$tag: $act back standing by" -- sb_wait_state "$act" standby $((DEAD_MS * 3 + 10000))
+	local t=$act; act=$stb; stb=$t
+	check "$tag: resync to $stb, in sync" -- back_in_sync
+}
+
+for i in $(seq "$TRIALS"); do
+	for s in ${FENCE_SCENARIOS:-hacut compound mirror standby active}; do
+		"trial_$s" "$i"
+	done
+done
+kill -TERM "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
+diag "deadtime $SB_DEADTIME, $TRIALS rounds: PC stalls at a pulled HA cable (ms):$stalls"
+diag "trials with a lost write: $lost_total; wall time $(( $(date +%s) - T_START )) s"
+[ "$tap_failed" = 0 ] || mr_show_logs
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing
