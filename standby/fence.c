@@ -198,6 +198,9 @@ void sb_fence_status(const struct standbyd *d, FILE *out)
 
 	fprintf(out, "data: %s\n", f->outdated ? "outdated (the peer acknowledged writes this "
 		"copy lacks)" : "current");
+	if (d->fsm.peer == FSM_PEER_ALIVE)
+		fprintf(out, "peer_data: %s\n", d->peer_msg.flags & HB_F_OUTDATED ? "outdated"
+			: "current");
 	if (f->outdating)
 		fprintf(out, "fence: %s's copy marked outdated: %s (epoch %u)\n", d->cfg.peer,
 			f->acked ? "acknowledged" : "pending", f->epoch);
