@@ -29,6 +29,7 @@ source "$SRCDIR/tests/lib/tap.sh" >/dev/null
 MR_IMAGE_MB=${BENCH_IMAGE_MB:-256}
 # vdiskd's own default: a shorter one gives up on a peer that is only slow on a busy machine
 MR_MIRROR_TIMEOUT_MS=${BENCH_MIRROR_TIMEOUT_MS:-3000}
+MR_FENCE=standbyd	# as a pair runs: writes made apart wait for the fence
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
 mr_have_mirror || { echo "bench-mirror: this vdiskd has no --mirror-peer" >&2; exit 1; }
 

@@ -21,7 +21,7 @@ source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
 SB_KEEPALIVE=${SB_KEEPALIVE:-200ms}
 SB_WARNTIME=${SB_WARNTIME:-600ms}
-SB_INITDEAD=${SB_INITDEAD:-2s}
+SB_INITDEAD=${SB_INITDEAD:-$(( ${SB_DEADTIME%s} * 2 ))s}
 MR_MIRROR_TIMEOUT_MS=${MR_MIRROR_TIMEOUT_MS:-3000}	# the product's default
 MR_FENCE=standbyd
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
