@@ -25,11 +25,31 @@ static void task_unlink(struct iscsi_conn *c, struct iscsi_task *t)
 	c->ntasks--;
 }
 
-static void task_free(struct iscsi_task *t)
+void cmd_task_free(struct iscsi_task *t)
 {
+	if (t->buf) {
+		t->conn->wbuf -= t->edtl;
+		t->conn->srv->wbuf_total -= t->edtl;
+	}
 	scsi_task_release(&t->st);
 	free(t->buf);
 	free(t);
+}
+
+/* A write buffer for t, within the connection's and the server's budget: 0, -ENOBUFS when
+ * over (the command gets TASK SET FULL), -ENOMEM. */
+static int wbuf_alloc(struct iscsi_conn *c, struct iscsi_task *t)
+{
+	struct iscsi_server *srv = c->srv;
+
+	if (c->wbuf + t->edtl > ISCSI_WBUF_CONN || srv->wbuf_total + t->edtl > ISCSI_WBUF_TOTAL)
+		return -ENOBUFS;
+	t->buf = malloc(t->edtl);
+	if (!t->buf)
+		return -ENOMEM;
+	c->wbuf += t->edtl;
+	srv->wbuf_total += t->edtl;
+	return 0;
 }
 
 static struct iscsi_task *task_find(struct iscsi_conn *c, uint32_t itt)
@@ -103,7 +123,7 @@ static void send_response(struct iscsi_conn *c, struct iscsi_task *t)
 	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_SCSI_RSP);
 
 	if (!p) {
-		task_free(t);
+		cmd_task_free(t);
 		return;
 	}
 	p->hdr[1] = ISCSI_FLAG_FINAL;
@@ -159,7 +179,7 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 		p = conn_pdu(c, ISCSI_OP_DATA_IN);
 		if (!p) {
 			conn_close(c, "out of memory");
-			task_free(t);
+			cmd_task_free(t);
 			return;
 		}
 		if (last || (off + n) % burst == 0)
@@ -200,7 +220,7 @@ static void task_done(struct scsi_task *st)
 	if (t->aborted || c->state == CONN_CLOSING) {
 		struct iscsi_tmf *tmf = t->tmf;
 
-		task_free(t);
+		cmd_task_free(t);
 		if (tmf && --tmf->waiting == 0) {
 			if (c->state == CONN_CLOSING)
 				free(tmf);
@@ -330,11 +350,25 @@ static int scsi_command(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	if (t->edtl > MAX_WRITE_BUFFER) {
 		t->discard = 1;
 	} else {
-		t->buf = malloc(t->edtl);
-		if (!t->buf) {
+		int rc = wbuf_alloc(c, t);
+
+		if (rc == -ENOMEM) {
 			task_unlink(c, t);
 			free(t);
-			return -ENOMEM;
+			return rc;
+		}
+		if (rc == -ENOBUFS) {
+			/* its Data-Out, if any comes, finds no task and is dropped */
+			c->srv->wbuf_full++;
+			log_limited(&rl_cmd, LOG_WARNING, "%s: write buffers full (%llu bytes here, "
+				    "%llu in all): TASK SET FULL", c->peer,
+				    (unsigned long long)c->wbuf,
+				    (unsigned long long)c->srv->wbuf_total);
+			t->executing = 1;
+			t->st.priv = t;
+			t->st.status = SAM_STAT_TASK_SET_FULL;
+			task_done(&t->st);
+			return 0;
 		}
 		memcpy(t->buf, pdu->data, pdu->data_len);
 	}
@@ -392,7 +426,7 @@ static void abort_task(struct iscsi_conn *c, struct iscsi_task *t, struct iscsi_
 		return;
 	if (!t->executing) {
 		task_unlink(c, t);
-		task_free(t);
+		cmd_task_free(t);
 		return;
 	}
 	t->aborted = 1;
@@ -524,15 +558,24 @@ static int logout(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	return 0;
 }
 
-/* CmdSN rules (RFC 7143 4.2.2.1): immediate PDUs do not advance it; a non-immediate PDU
- * outside the window is dropped silently. One connection per session means no gaps. */
+/* CmdSN rules (RFC 7143 4.2.2.1): a non-immediate PDU is taken at ExpCmdSN while the window
+ * we announced is open (conn_max_cmdsn), else dropped silently: an initiator that ignores
+ * MaxCmdSN gets no more tasks, and no more memory, than one that keeps to it. Immediate PDUs
+ * do not advance it but count: past ISCSI_IMMEDIATE_MAX more tasks they are rejected. One
+ * connection per session means no gaps. */
 static int cmdsn_accept(struct iscsi_conn *c, const uint8_t *h)
 {
 	uint32_t sn = get_be32(h + BHS_CMDSN);
 
-	if (h[0] & ISCSI_IMMEDIATE)
-		return 1;
-	if (sn == c->exp_cmdsn) {
+	if (h[0] & ISCSI_IMMEDIATE) {
+		if (c->ntasks < ISCSI_QUEUE_DEPTH + ISCSI_IMMEDIATE_MAX)
+			return 1;
+		log_limited(&rl_cmd, LOG_WARNING, "%s: too many immediate commands (%u tasks): "
+			    "rejected", c->peer, c->ntasks);
+		conn_reject(c, h, ISCSI_REJECT_IMMEDIATE);
+		return 0;
+	}
+	if (sn == c->exp_cmdsn && c->ntasks < ISCSI_QUEUE_DEPTH) {
 		c->exp_cmdsn++;
 		return 1;
 	}

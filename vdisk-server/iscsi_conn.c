@@ -26,9 +26,10 @@ static struct log_ratelimit rl_proto = LOG_RATELIMIT_INIT(10);
 
 static void conn_io(struct ev_io *io, uint32_t events);
 
+/* The window closes (MaxCmdSN = ExpCmdSN - 1) while ISCSI_QUEUE_DEPTH tasks are in flight. */
 uint32_t conn_max_cmdsn(struct iscsi_conn *c)
 {
-	unsigned room = c->ntasks < ISCSI_QUEUE_DEPTH ? ISCSI_QUEUE_DEPTH - c->ntasks : 1;
+	unsigned room = c->ntasks < ISCSI_QUEUE_DEPTH ? ISCSI_QUEUE_DEPTH - c->ntasks : 0;
 
 	return c->exp_cmdsn + room - 1;
 }
@@ -60,11 +61,8 @@ struct tx_pdu *conn_pdu(struct iscsi_conn *c, uint8_t opcode)
 static void pdu_release(struct iscsi_conn *c, struct tx_pdu *p, unsigned *nfree)
 {
 	free(p->own);
-	if (p->release) {
-		scsi_task_release(&p->release->st);
-		free(p->release->buf);
-		free(p->release);
-	}
+	if (p->release)
+		cmd_task_free(p->release);
 	if (*nfree < TX_FREE_MAX) {
 		p->next = c->tx_free;
 		c->tx_free = p;
@@ -398,15 +396,30 @@ static void conn_io(struct ev_io *io, uint32_t events)
 		conn_close(c, NULL);
 }
 
-/* Target NOP-In as keepalive: an idle connection is pinged; a peer that never answers is
- * dropped, freeing its session. */
+/* The connection's timer: a login that does not complete in time is dropped (one PC holding
+ * sockets in the login phase must not starve the others' boots); then the target NOP-In as
+ * keepalive: an idle connection is pinged; a peer that never answers is dropped, freeing its
+ * session. */
 static void nop_timer_fn(struct ev_timer *t)
 {
 	struct iscsi_conn *c = t->arg;
 	struct iscsi_server *srv = c->srv;
-	uint64_t idle = ev_now_ms() - c->last_rx_ms;
+	uint64_t now = ev_now_ms(), idle = now - c->last_rx_ms;
 	struct tx_pdu *p;
 
+	if (c->state == CONN_LOGIN) {
+		if (now - c->accepted_ms >= srv->login_timeout_ms) {
+			log_limited(&rl_proto, LOG_WARNING, "%s: login not complete within %u ms: "
+				    "dropped", c->peer, srv->login_timeout_ms);
+			conn_close(c, NULL);
+			return;
+		}
+		ev_timer_arm(srv->loop, &c->nop_timer,
+			     srv->login_timeout_ms - (now - c->accepted_ms));
+		return;
+	}
+	if (!srv->nop_interval_ms)
+		return;
 	if (c->nop_pending && idle >= srv->nop_timeout_ms) {
 		conn_close(c, "no answer to NOP-In");
 		return;
@@ -427,6 +440,33 @@ static void nop_timer_fn(struct ev_timer *t)
 	ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms / 2 + 1);
 }
 
+/* Over the server's cap, or over the cap of one address (not for loopback): refused,
+ * counted, logged at most once a second (a flood must not flood the log too). */
+static int refuse_conn(struct iscsi_server *srv, uint32_t addr)
+{
+	static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(1);
+	unsigned same = 0;
+	char ip[INET_ADDRSTRLEN];
+
+	/* local processes (the admin's tools, tests, benchmarks) are not PCs on the LAN */
+	if (srv->max_conns_per_addr && (ntohl(addr) >> 24) != 127)
+		for (struct iscsi_conn *c = srv->conns; c; c = c->next)
+			same += c->addr == addr && c->state != CONN_CLOSING;
+	if (srv->nconns < srv->max_conns &&
+	    (!srv->max_conns_per_addr || same < srv->max_conns_per_addr))
+		return 0;
+	srv->refused_conns++;
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	if (srv->nconns >= srv->max_conns)
+		log_limited(&rl_refuse, LOG_WARNING, "connection from %s refused: %u connections "
+			    "open (%llu refused so far)", ip, srv->nconns,
+			    (unsigned long long)srv->refused_conns);
+	else
+		log_limited(&rl_refuse, LOG_WARNING, "connection from %s refused: it has %u open "
+			    "(%llu refused so far)", ip, same, (unsigned long long)srv->refused_conns);
+	return 1;
+}
+
 static void server_accept(struct ev_io *io, uint32_t events)
 {
 	struct iscsi_server *srv = io->arg;
@@ -444,8 +484,7 @@ static void server_accept(struct ev_io *io, uint32_t events)
 				log_warn("accept: %s", strerror(errno));
 			return;
 		}
-		if (srv->nconns >= srv->max_conns) {
-			log_warn("connection refused: %u connections open", srv->nconns);
+		if (refuse_conn(srv, sin.sin_addr.s_addr)) {
 			close(fd);
 			continue;
 		}
@@ -462,7 +501,8 @@ static void server_accept(struct ev_io *io, uint32_t events)
 		c->srv = srv;
 		c->fd = fd;
 		c->state = CONN_LOGIN;
-		c->last_rx_ms = ev_now_ms();
+		c->addr = sin.sin_addr.s_addr;
+		c->last_rx_ms = c->accepted_ms = ev_now_ms();
 		iscsi_params_rfc_default(&c->params);
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", inet_ntoa(sin.sin_addr),
 			 ntohs(sin.sin_port));
@@ -471,8 +511,7 @@ static void server_accept(struct ev_io *io, uint32_t events)
 		c->events = EPOLLIN;
 		if (ev_io_add(srv->loop, &c->io, fd, EPOLLIN, conn_io, c) < 0)
 			goto out_free_rx;
-		if (srv->nop_interval_ms)
-			ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms);
+		ev_timer_arm(srv->loop, &c->nop_timer, srv->login_timeout_ms);
 		c->next = srv->conns;
 		if (srv->conns)
 			srv->conns->prev = c;
@@ -502,6 +541,8 @@ int iscsi_server_open(struct iscsi_server *srv, struct evloop *loop, const char 
 	srv->loop = loop;
 	srv->prov = *prov;
 	srv->max_conns = 4096;
+	srv->max_conns_per_addr = ISCSI_CONNS_PER_ADDR;
+	srv->login_timeout_ms = ISCSI_LOGIN_TIMEOUT_MS;
 	srv->next_tsih = 1;
 	srv->next_nexus = 1;
 	srv->nop_interval_ms = 5000;

@@ -17,7 +17,12 @@
 #define ISCSI_LOGIN_MAX_DATA	8192u	/* data segment cap before login completes */
 #define ISCSI_LOGIN_TEXT_MAX	32768u	/* login keys accumulated over C-bit PDUs */
 #define ISCSI_OUR_MAX_RECV_DSL	262144u
-#define ISCSI_QUEUE_DEPTH	128u	/* commands in flight per session */
+#define ISCSI_QUEUE_DEPTH	128u	/* commands in flight per session: the CmdSN window */
+#define ISCSI_IMMEDIATE_MAX	16u	/* immediate commands beyond it before they are rejected */
+/* Write buffers (Data-Out not yet executed) one connection, and all of them, may hold: a
+ * command past either gets TASK SET FULL and the initiator retries it. */
+#define ISCSI_WBUF_CONN		(64u << 20)
+#define ISCSI_WBUF_TOTAL	(1024ull << 20)
 #define ISCSI_TX_HIGH_WATER	(64u << 20)	/* stop reading while this much is unsent */
 
 struct tx_pdu {
@@ -72,6 +77,8 @@ struct iscsi_conn {
 	enum conn_state state;
 	int rx_stopped;		/* a final PDU is queued: read nothing more */
 	char peer[64];
+	uint32_t addr;		/* the initiator's IPv4 address, network order */
+	uint64_t accepted_ms;
 	struct iscsi_rx rx;
 	uint8_t *rbuf;
 
@@ -97,6 +104,7 @@ struct iscsi_conn {
 	uint32_t exp_cmdsn, stat_sn;
 	struct iscsi_task *tasks;
 	unsigned ntasks;
+	uint64_t wbuf;		/* bytes of its tasks' write buffers */
 	/* reinstatement: this closed session's commands are awaited by reinstated_by, whose
 	 * final login response (deferred_login) leaves when reinstate_wait drops to 0 */
 	struct iscsi_conn *reinstated_by;
@@ -126,6 +134,8 @@ void login_fini(struct iscsi_conn *c);
 /* full feature phase (iscsi_cmd.c) */
 int cmd_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu);
 void cmd_abort_all(struct iscsi_conn *c);
+/* Frees a task and gives its write buffer back to the budgets. */
+void cmd_task_free(struct iscsi_task *t);
 void cmd_logout_check(struct iscsi_conn *c);
 
 #endif

@@ -367,6 +367,8 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	iscsi_text_out_free(&out);
 	if (transit && nsg == ISCSI_STAGE_FULL) {
 		c->state = CONN_FULL;
+		if (c->srv->nop_interval_ms)	/* the login phase's time limit no more */
+			ev_timer_arm(c->srv->loop, &c->nop_timer, c->srv->nop_interval_ms);
 		if (iscsi_rx_set_max_data(&c->rx, c->srv->ours.max_recv_dsl) < 0)
 			return -ENOMEM;
 		/* digests apply from the first PDU after the final login response */

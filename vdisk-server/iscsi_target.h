@@ -12,6 +12,8 @@
 #include "vdisk-server/scsi.h"
 
 #define ISCSI_NAME_MAX 224	/* 223 bytes plus NUL (RFC 7143 4.2.7.1) */
+#define ISCSI_CONNS_PER_ADDR 8	/* a PC: a session, a reconnect overlapping it, a boot loader's */
+#define ISCSI_LOGIN_TIMEOUT_MS 15000	/* LIO's login timeout */
 
 struct iscsi_target {
 	char name[ISCSI_NAME_MAX];
@@ -52,6 +54,13 @@ struct iscsi_server {
 	char portal[80];		/* "ADDR:PORT,1" for SendTargets */
 	struct iscsi_conn *conns;
 	unsigned nconns, max_conns;
+	/* Limits a hostile initiator meets (LIO's): connections from one address (0: none),
+	 * and how long a connection may stay in the login phase. */
+	unsigned max_conns_per_addr;
+	unsigned login_timeout_ms;
+	uint64_t refused_conns;
+	uint64_t wbuf_total;		/* write buffers of every connection, bytes */
+	uint64_t wbuf_full;		/* commands answered TASK SET FULL for want of it */
 	uint16_t next_tsih;
 	uint64_t next_nexus;
 	unsigned nop_interval_ms;	/* target NOP-In keepalive, 0 off */

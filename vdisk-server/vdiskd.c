@@ -70,6 +70,9 @@ static void usage(FILE *f)
 "                         (docs/mirror.md)\n"
 "  --threads N            disk worker threads (default 4)\n"
 "  --nop-interval SEC     NOP-In keepalive on idle connections (default 5, 0 off)\n"
+"  --login-timeout SEC    a connection still logging in after SEC is dropped (default 15)\n"
+"  --max-conns-per-addr N  connections one initiator address may hold (default 8; the\n"
+"                         replica listener: no cap, the peer opens one per client)\n"
 "  --verbose              log every login and connection\n"
 "  --help                 this text\n");
 }
@@ -120,6 +123,9 @@ static void ctl_status(struct daemon_state *d, FILE *out)
 	fprintf(out, "bytes_in %llu\nbytes_out %llu\ncommands %llu\niops %.0f\n",
 		(unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
 		(unsigned long long)s->commands, d->iops);
+	fprintf(out, "connections_refused %llu\nwrite_buffers %llu\ntask_set_full %llu\n",
+		(unsigned long long)d->srv.refused_conns,
+		(unsigned long long)d->srv.wbuf_total, (unsigned long long)d->srv.wbuf_full);
 	if (d->db) {
 		db_targets_status(&d->dbt, out);
 		return;
@@ -344,6 +350,8 @@ int main(int argc, char **argv)
 		{ "resync-rate", required_argument, NULL, 'b' },
 		{ "test-fault", required_argument, NULL, 'F' },
 		{ "nop-interval", required_argument, NULL, 'n' },
+		{ "login-timeout", required_argument, NULL, 'g' },
+		{ "max-conns-per-addr", required_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -352,7 +360,8 @@ int main(int argc, char **argv)
 	static struct daemon_state d;
 	struct chap_cred chap, mutual;
 	int have_chap = 0, have_mutual = 0, verbose = 0, opt, rc, exit_code = 1;
-	unsigned nspecs = 0, threads = 4, nop_s = 5;
+	unsigned nspecs = 0, threads = 4, nop_s = 5, login_s = ISCSI_LOGIN_TIMEOUT_MS / 1000;
+	unsigned per_addr = ISCSI_CONNS_PER_ADDR;
 	char addr[64] = "0.0.0.0", errbuf[512] = "";
 	const char *ctl_path = NULL, *db_path = NULL, *overlay_dir = DEFAULT_OVERLAY_DIR;
 	const char *target = NULL, *why, *dberr;
@@ -445,6 +454,20 @@ int main(int argc, char **argv)
 			nop_s = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || nop_s > 3600) {
 				fprintf(stderr, "vdiskd: --nop-interval: 0 to 3600 seconds\n");
+				return 2;
+			}
+			break;
+		case 'g':
+			login_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || login_s < 1 || login_s > 3600) {
+				fprintf(stderr, "vdiskd: --login-timeout: 1 to 3600 seconds\n");
+				return 2;
+			}
+			break;
+		case 'x':
+			per_addr = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || per_addr < 1 || per_addr > 4096) {
+				fprintf(stderr, "vdiskd: --max-conns-per-addr: 1 to 4096\n");
 				return 2;
 			}
 			break;
@@ -619,6 +642,8 @@ int main(int argc, char **argv)
 		goto out_close_luns;
 	}
 	d.srv.nop_interval_ms = nop_s * 1000;
+	d.srv.login_timeout_ms = login_s * 1000;
+	d.srv.max_conns_per_addr = per_addr;
 	d.dbt.srv = &d.srv;
 	d.rsrv.listen_fd = -1;
 	if (replica_listen) {
@@ -631,6 +656,8 @@ int main(int argc, char **argv)
 			goto out_close_server;
 		}
 		d.rsrv.nop_interval_ms = nop_s * 1000;
+		d.rsrv.login_timeout_ms = login_s * 1000;
+		d.rsrv.max_conns_per_addr = 0;	/* the peer: one connection per client */
 		d.dbt.rsrv = &d.rsrv;
 	}
 	if (d.db)

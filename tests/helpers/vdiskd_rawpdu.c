@@ -17,8 +17,15 @@
  *   nop-in         log in, wait for the target's NOP-In keepalive, answer it, ping
  *   read LBA N     log in, READ(10) N blocks at LBA, the data on stdout (checks DataSN,
  *                  buffer offsets and the status)
- * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR.
- * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. Loopback only. */
+ *   idle N SECS    N connections that never log in: prints "refused R dropped D open O":
+ *                  closed by the target within 500 ms, later within SECS, still open
+ *   flood N        log in with ImmediateData and a 256 KiB FirstBurstLength, then N 8 MiB
+ *                  WRITE(10)s with 256 KiB of immediate data each, CmdSN counting on
+ *                  whatever MaxCmdSN says; prints "sent N answered A full F", where F were
+ *                  answered TASK SET FULL; 0 when a ping still works afterwards
+ * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR. The target
+ * is on loopback, or at $RAWPDU_ADDR; $RAWPDU_SRC binds our end to that address.
+ * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,10 +45,15 @@ static uint32_t g_cmdsn, g_statsn, g_itt = 1;
 static int conn_open(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(g_port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	const char *addr = getenv("RAWPDU_ADDR"), *from = getenv("RAWPDU_SRC");
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	if (fd < 0 || (addr && inet_pton(AF_INET, addr, &sin.sin_addr) != 1) ||
+	    (from && (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+		      bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)) ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		perror("connect");
 		exit(1);
 	}
@@ -203,6 +215,79 @@ static int fail(const char *what)
 	return 1;
 }
 
+/* n connections that send nothing; how the target ends them */
+static int idle_conns(int n, int secs)
+{
+	int fds[4096], refused = 0, dropped = 0, open = 0;
+	uint8_t b;
+
+	if (n < 1 || n > 4096)
+		return fail("idle: 1 to 4096 connections");
+	for (int i = 0; i < n; i++)
+		fds[i] = conn_open();
+	usleep(500000);
+	for (int i = 0; i < n; i++) {
+		struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) == 1 && read(fds[i], &b, 1) <= 0) {
+			refused++;
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+
+		if (fds[i] < 0)
+			continue;
+		if (poll(&pfd, 1, secs * 1000) == 1 && read(fds[i], &b, 1) <= 0)
+			dropped++;
+		else
+			open++;
+		close(fds[i]);
+	}
+	printf("refused %d dropped %d open %d\n", refused, dropped, open);
+	return 0;
+}
+
+/* Writes past any window, each with 256 KiB of immediate data; the answers read as they
+ * come (the target's R2Ts for the rest are ignored). */
+static int flood(int fd, int n)
+{
+	static uint8_t data[262144], in[1 << 16];
+	uint8_t bhs[ISCSI_BHS_LEN];
+	int answered = 0, full = 0;
+
+	memset(data, 0xa5, sizeof(data));
+	for (int i = 0; i < n; i++) {
+		memset(bhs, 0, sizeof(bhs));
+		bhs[0] = ISCSI_OP_SCSI_CMD;
+		bhs[1] = ISCSI_FLAG_FINAL | ISCSI_CMD_WRITE;
+		put_be32(bhs + BHS_ITT, g_itt++);
+		put_be32(bhs + 20, 8u << 20);
+		put_be32(bhs + BHS_CMDSN, g_cmdsn++);
+		put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+		bhs[32] = 0x2a;			/* WRITE(10) of 16384 blocks at LBA 0 */
+		put_be16(bhs + 39, 16384);
+		if (send_pdu(fd, bhs, data, sizeof(data)) < 0)
+			return fail("flood: the target closed the connection");
+		while (recv_pdu(fd, bhs, in, sizeof(in), 0) == 0) {
+			if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_SCSI_RSP)
+				continue;
+			answered++;
+			full += bhs[3] == 0x28;
+		}
+	}
+	while (recv_pdu(fd, bhs, in, sizeof(in), 500) == 0) {
+		if ((bhs[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_SCSI_RSP) {
+			answered++;
+			full += bhs[3] == 0x28;
+		}
+	}
+	printf("sent %d answered %d full %d\n", n, answered, full);
+	return ping(fd) == 0 ? 0 : fail("flood: no answer to a ping afterwards");
+}
+
 int main(int argc, char **argv)
 {
 	const char *sc;
@@ -229,7 +314,23 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (strcmp(sc, "idle") == 0 && argc > 5)
+		return idle_conns(atoi(argv[4]), atoi(argv[5]));
 	fd = conn_open();
+	if (strcmp(sc, "flood") == 0 && argc > 4) {
+		static const char keys[] = "InitiatorName=iqn.2026-11.lan.vdisk.test:flood\0"
+			"SessionType=Normal\0HeaderDigest=None\0DataDigest=None\0"
+			"MaxRecvDataSegmentLength=65536\0ImmediateData=Yes\0InitialR2T=No\0"
+			"FirstBurstLength=262144\0MaxBurstLength=16776192\0TargetName=";
+		char text[1024];
+		int len = (int)sizeof(keys) - 1;
+
+		memcpy(text, keys, sizeof(keys) - 1);
+		len += snprintf(text + len, sizeof(text) - (size_t)len, "%s", g_iqn) + 1;
+		if (login_text(fd, text, (size_t)len) != 0)
+			return fail("flood: login failed");
+		return flood(fd, atoi(argv[4]));
+	}
 	if (strcmp(sc, "garbage-keys") == 0) {
 		st = login_text(fd, "\x01\x02\x03garbage\0=\0", 12);
 		return (st >> 8) == 2 ? 0 : fail("garbage keys not refused as an initiator error");
