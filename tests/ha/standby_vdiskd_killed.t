@@ -10,7 +10,9 @@
 #   kill -9: b takes over within the bound below, a does not take the role back while its
 #       vdiskd is down, and few state changes happen;
 #   vdiskd back (started by hand, as the service manager would): a notices, stops yielding,
-#       and auto_failback hands the role back once a has been ready for its delay.
+#       and auto_failback hands the role back once a has been ready for its delay;
+#   vdiskd restarted quickly in the secondary role (before a status check saw it gone):
+#       standbyd gives it the primary role back.
 source "$(dirname "$0")/../lib/tap.sh"
 SB_FAILBACK=on
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
@@ -104,6 +106,13 @@ check "b's log names auto_failback" -- grep -q "auto_failback: the preferred nod
 	"$SB_DIR/b.log"
 check "a's vdiskd is primary" -- bash -c "'$MR_CTL' '$SB_DIR/a/vdiskd.sock' status |
 	grep -qx 'role primary'"
+
+# ---- vdiskd restarted in the secondary role before standbyd saw it gone
+check "a's vdiskd put in the secondary role by hand" -- mr_ctl a role secondary
+vrole_is() { mr_vstatus "$1" | grep -qx "role $2"; }
+check "a's standbyd gives it the primary role back within $((MONITOR + KEEPALIVE)) ms" -- \
+	wait_until $((MONITOR + KEEPALIVE)) vrole_is a primary
+is "$(sb_state a)/$(sb_state b)" "active/standby" "the role did not move"
 
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing
