@@ -30,10 +30,12 @@ static void print_status(struct standbyd *d, FILE *out)
 	sb_tickle_status(d, out);
 	fprintf(out, "preferred: %s\n", d->cfg.res.node);
 	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
-	fprintf(out, "flags:%s%s\n", f->yield ? " yield" : "", f->want ? " want" : "");
+	/* As the heartbeats advertise them; failed: a resource failed here (or there). */
+	fprintf(out, "flags:%s%s%s\n", fsm_flags(f) & FSM_F_YIELD ? " yield" : "",
+		f->want ? " want" : "", f->failed ? " failed" : "");
 	if (f->peer != FSM_PEER_UNKNOWN)
-		fprintf(out, "peer_flags:%s%s%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
-			f->peer_flags & HB_F_WANT ? " want" : "",
+		fprintf(out, "peer_flags:%s%s%s%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
+			f->peer_flags & HB_F_WANT ? " want" : "", f->peer_failed ? " failed" : "",
 			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "",
 			d->peer_msg.flags & HB_F_OUTDATE_PEER ? " outdating_us" : "",
 			d->peer_msg.flags & HB_F_OUTDATED ? " outdated" : "");

@@ -215,6 +215,14 @@ static const char *res_label(const struct ha_resource *r, char *buf, size_t len)
 
 static void job_run(struct standbyd *d);
 
+/* Every resource that failed here can run again: tell the state machine, which clears the
+ * node's failed mark (and its yield) and lets it hold the role again. */
+static void resources_ok(struct standbyd *d)
+{
+	if (d->fsm.failed && !res_bits(d, 1))
+		sb_feed_ev(d, FSM_EV_RESOURCES_OK);
+}
+
 static unsigned script_limit_ms(enum res_op op)
 {
 	return op == RES_STATUS ? RES_STATUS_TIMEOUT_MS : RES_SCRIPT_TIMEOUT_MS;
@@ -276,6 +284,7 @@ static int job_result(struct standbyd *d, int rc)
 		}
 		if (j->restarting == 2 && rc == 0) {
 			j->restarting = 0;
+			rt->failed = 0;
 			if (r == d->svc)
 				garp_start(d);
 			log_notice("resource %s restarted", label);
@@ -286,15 +295,23 @@ static int job_result(struct standbyd *d, int rc)
 			j->restarting = 1;
 			return 1;
 		} else if (rc) {
+			/* Said once: a node that keeps the role (nobody can take over) checks on. */
+			if (!rt->failed)
+				sb_event(d, LOG_ERR, "resource %s failed again after its restart (%s)",
+					 label, strerror(-rc));
 			rt->failed = 1;
-			sb_event(d, LOG_ERR, "resource %s failed again after its restart (%s)", label,
-				 strerror(-rc));
 			job_end(d, FSM_EV_RESOURCE_FAILED);
 			return 0;
+		} else if (rt->failed) {
+			/* Back after a failure the node kept the role through: start it again,
+			 * so that vdiskd, restarted in the secondary role, is told primary. */
+			j->restarting = 2;
+			return 1;
 		}
 		if (++j->idx < d->cfg.res.nres)
 			return 1;
 		job_end(d, FSM_NEVENTS);
+		resources_ok(d);
 		return 0;
 	case JOB_IDLE:
 		break;
@@ -440,14 +457,31 @@ void sb_set_repl(struct standbyd *d, enum hb_repl repl)
 	sb_send_heartbeat(d);	/* the peer's failback decision waits on it */
 }
 
+/* vdiskd answers. If it had failed here, its service manager restarted it: a node standing
+ * by needs nothing more (vdiskd starts in the secondary role), so it can hold the role again.
+ * An active node's monitor sees it too, and gives it the primary role first. */
+static void vdiskd_back(struct standbyd *d)
+{
+	struct res_runtime *rt = &d->rt[d->vdiskd - d->cfg.res.res];
+
+	if (d->fsm.state != FSM_STANDBY && d->fsm.state != FSM_MAINTENANCE)
+		return;
+	if (rt->failed)
+		sb_event(d, LOG_NOTICE, "resource vdiskd answers again: its failure is over");
+	rt->failed = 0;
+	resources_ok(d);
+}
+
 static void on_repl_reply(void *arg, int rc, const char *reply)
 {
 	struct standbyd *d = arg;
+	int answered = rc == 0 && strncmp(reply, "ok", 2) == 0;
 
 	d->repl_req = NULL;
 	/* A vdiskd that does not answer cannot vouch for its replicas. */
-	sb_set_repl(d, rc || strncmp(reply, "ok", 2) ? HB_REPL_UNKNOWN
-		    : (enum hb_repl)res_vdiskd_mirror(reply));
+	sb_set_repl(d, answered ? (enum hb_repl)res_vdiskd_mirror(reply) : HB_REPL_UNKNOWN);
+	if (answered)
+		vdiskd_back(d);
 	if (d->repl == HB_REPL_IN_SYNC)
 		sb_fence_vdiskd(d, !res_vdiskd_fencing(reply), d->repl_asked_ms);
 }
@@ -480,14 +514,30 @@ void sb_feed_ev(struct standbyd *d, enum fsm_event ev)
 	sb_feed(d, &in, NULL);
 }
 
+/* The failed mark went away in the state machine (resources back, or an admin takeover that
+ * vouches for them): the resources' own marks, which the heartbeats carry, go with it. */
+static void clear_failures(struct standbyd *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->cfg.res.nres; i++)
+		d->rt[i].failed = 0;
+}
+
 void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result)
 {
 	struct fsm_output out;
+	unsigned flags = fsm_flags(&d->fsm);
+	int failed = d->fsm.failed;
 
 	in->now_ms = sb_wall_ms();
 	fsm_step(&d->fsm, in, &out);
 	if (result)
 		*result = out;
+	if (failed && !d->fsm.failed) {
+		clear_failures(d);
+		sb_event(d, LOG_NOTICE, "resources can run here again: no longer failed");
+	}
 	if (out.peer_died)
 		sb_event(d, LOG_ERR, d->fsm.peer_alive_since
 			 ? "peer %s dead: no heartbeat on any link for %u ms"
@@ -532,9 +582,11 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 			ev_timer_arm(d->loop, &d->t_monitor, d->cfg.cf.monitor_ms);
 		else
 			ev_timer_cancel(d->loop, &d->t_monitor);
-		/* Tell the peer now rather than at the next keepalive. */
-		sb_send_heartbeat(d);
 	}
+	/* Tell the peer now rather than at the next keepalive: it decides on our state and
+	 * flags. */
+	if (out.changed || flags != fsm_flags(&d->fsm) || failed != d->fsm.failed)
+		sb_send_heartbeat(d);
 	if (out.actions & FSM_ACT_PROBE)
 		probe_start(d);
 	if (out.actions & FSM_ACT_RETRY)
@@ -597,6 +649,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 	arm_liveness(d, d->cfg.cf.deadtime_ms);
 	in.peer_state = msg->state;
 	in.peer_flags = msg->flags;
+	in.peer_failed = msg->res_failed != 0;
 	in.peer_repl = msg->repl;
 	in.peer_active_since = msg->active_since;
 	sb_feed(d, &in, NULL);
@@ -778,13 +831,14 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
 	arm_liveness(d, cfg->cf.initdead_ms);
+	/* Restarted while the host kept the address: take the role back as it is, before a
+	 * first heartbeat says standby (the peer would read that as the role given up). */
+	if (d->svc && ipaddr_is_local(d->svc->addr) == 1)
+		sb_feed_ev(d, FSM_EV_RESUME);
 	sb_send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
 	if (d->vdiskd)
 		ev_timer_arm(d->loop, &d->t_repl, 0);
-	/* Restarted while the host kept the address: take the role back as it is. */
-	if (d->svc && ipaddr_is_local(d->svc->addr) == 1)
-		sb_feed_ev(d, FSM_EV_RESUME);
 
 	rc = evloop_run(d->loop);
 	sb_send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */

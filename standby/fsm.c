@@ -34,8 +34,8 @@ const char *fsm_event_name(enum fsm_event e)
 	static const char *const names[FSM_NEVENTS] = {
 		"heartbeat", "peer_suspect", "peer_dead", "probe_clear", "probe_busy",
 		"probe_ping_fail", "probe_error", "retry", "started", "start_failed", "stopped",
-		"resource_failed", "admin_takeover", "admin_release", "admin_maintenance", "resume",
-		"shutdown", "repl", "outdated",
+		"resource_failed", "resources_ok", "admin_takeover", "admin_release",
+		"admin_maintenance", "resume", "shutdown", "repl", "outdated",
 	};
 
 	return (unsigned)e < FSM_NEVENTS ? names[e] : "?";
@@ -51,7 +51,13 @@ void fsm_init(struct fsm *f, const struct fsm_config *cfg)
 
 unsigned fsm_flags(const struct fsm *f)
 {
-	return (f->yield ? FSM_F_YIELD : 0) | (f->want ? FSM_F_WANT : 0);
+	return (f->yield || f->failed ? FSM_F_YIELD : 0) | (f->want ? FSM_F_WANT : 0);
+}
+
+static void set_yield(struct fsm *f, int yield)
+{
+	f->yield = yield;
+	f->peer_took = 0;
 }
 
 static void set_state(struct fsm *f, const struct fsm_input *in, struct fsm_output *out,
@@ -62,10 +68,22 @@ static void set_state(struct fsm *f, const struct fsm_input *in, struct fsm_outp
 	out->changed = 1;
 	out->why = why;
 	f->state = s;
-	if (s == FSM_ACTIVE)
+	if (s == FSM_ACTIVE) {
 		f->active_since = in->now_ms;
-	else if (s != FSM_RELEASING)
+		f->peer_yield_moot = 0;
+	} else if (s != FSM_RELEASING) {
 		f->active_since = 0;
+	}
+}
+
+/* Whether the peer yields, as far as the tie between two standing-by nodes goes. A yield
+ * it advertised while we held the role ends when we give the role up (track_handover, on its
+ * side); its heartbeats may say so only after we decide, so we do not wait for them. */
+static int peer_yields(const struct fsm *f)
+{
+	if (!(f->peer_flags & FSM_F_YIELD))
+		return 0;
+	return f->peer_failed || !f->peer_yield_moot;
 }
 
 /* Should this standby node have the role now, given what it knows of the peer? */
@@ -75,18 +93,25 @@ static int should_take(const struct fsm *f)
 
 	if (f->state != FSM_STANDBY || f->peer == FSM_PEER_UNKNOWN || f->outdated)
 		return 0;
+	/* Failed and released: not again before the retry timer, so a resource that cannot
+	 * run does not spin start/stop when nobody else can take the role either. */
+	if (f->failed && f->holdoff)
+		return 0;
 	if (f->peer == FSM_PEER_DEAD || f->peer_state == FSM_MAINTENANCE)
 		return 1;
 	if (f->peer_state != FSM_STANDBY)
 		return 0;
 	/* Both standing by: a current copy before an outdated one, then an admin's wish, then
+	 * the node whose resources can run (Heartbeat's rule: a failed node yields), then
 	 * whoever does not yield, then the preferred node. */
 	if (pf & FSM_F_OUTDATED)
 		return 1;
 	if (f->want != !!(pf & FSM_F_WANT))
 		return f->want;
-	if (f->yield != !!(pf & FSM_F_YIELD))
-		return !f->yield;
+	if (f->failed != !!f->peer_failed)
+		return !f->failed;
+	if (!!(fsm_flags(f) & FSM_F_YIELD) != peer_yields(f))
+		return !(fsm_flags(f) & FSM_F_YIELD);
 	return f->cfg.preferred;
 }
 
@@ -110,6 +135,7 @@ static void evaluate(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 			  f->peer == FSM_PEER_DEAD ? "peer dead and the service address is silent"
 			  : f->peer_state == FSM_MAINTENANCE ? "peer in maintenance"
 			  : f->want ? "takeover requested"
+			  : f->peer_failed && !f->failed ? "the peer's resources failed"
 			  : "peer standing by and this node should hold the role");
 		return;
 	case FSM_PROBE_BUSY:
@@ -127,13 +153,30 @@ static void evaluate(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 	out->actions |= FSM_ACT_RETRY;
 }
 
-static void release(struct fsm *f, const struct fsm_input *in, struct fsm_output *out,
-		    const char *why)
+static void stop_all(struct fsm *f, const struct fsm_input *in, struct fsm_output *out,
+		     const char *why)
 {
-	f->yield = 1;
+	f->peer_yield_moot = 1;
 	f->want = 0;
 	out->actions |= FSM_ACT_STOP;
 	set_state(f, in, out, FSM_RELEASING, why);
+}
+
+/* Hands the role over: yield until the peer, having taken it, gives it up in its turn. */
+static void release(struct fsm *f, const struct fsm_input *in, struct fsm_output *out,
+		    const char *why)
+{
+	set_yield(f, 1);
+	stop_all(f, in, out, why);
+}
+
+/* A resource failed: yield until the daemon says every failed resource can run again, not
+ * for as long as the peer holds the role, so auto_failback can bring it back. */
+static void give_up(struct fsm *f, const struct fsm_input *in, struct fsm_output *out,
+		    const char *why)
+{
+	f->failed = 1;
+	stop_all(f, in, out, why);
 }
 
 /* auto_failback is due: hand the role back only when both data sides say in sync (ours is
@@ -151,6 +194,32 @@ static void failback(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 	}
 }
 
+/* Our yield says "I handed the role over". Once the peer, having taken the role, gives it
+ * up (released, failed, went into maintenance), that is the newer move and the yield is
+ * stale: kept, it would let the preferred node win every tie, whatever the last move was. */
+static void track_handover(struct fsm *f)
+{
+	if (!f->yield)
+		return;
+	if (f->peer_state == FSM_ACTIVE || f->peer_state == FSM_TAKING_OVER)
+		f->peer_took = 1;
+	else if (f->peer_took)
+		set_yield(f, 0);
+}
+
+/* auto_failback counts from when the peer became ready to hold the role, not from when it
+ * came up: a preferred node whose resource just came back must stay well that long. */
+static void track_peer_ready(struct fsm *f, const struct fsm_input *in)
+{
+	int ready = f->peer_state == FSM_STANDBY && !(f->peer_flags & FSM_F_YIELD) &&
+		    !f->peer_failed;
+
+	if (!ready)
+		f->peer_ready_since = 0;
+	else if (!f->peer_ready_since)
+		f->peer_ready_since = in->now_ms;
+}
+
 static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 {
 	if (f->peer != FSM_PEER_ALIVE)
@@ -158,8 +227,13 @@ static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_o
 	f->peer = FSM_PEER_ALIVE;
 	f->peer_state = in->peer_state;
 	f->peer_flags = in->peer_flags;
+	f->peer_failed = in->peer_failed;
 	f->peer_repl = in->peer_repl;
 	f->peer_active_since = in->peer_active_since;
+	if (!(f->peer_flags & FSM_F_YIELD))
+		f->peer_yield_moot = 0;	/* it heard: its flags say it all again */
+	track_handover(f);
+	track_peer_ready(f, in);
 
 	switch (f->state) {
 	case FSM_STANDBY:
@@ -182,9 +256,8 @@ static void on_heartbeat(struct fsm *f, const struct fsm_input *in, struct fsm_o
 				release(f, in, out, "split brain: the peer took the role after us");
 		} else if (f->peer_state == FSM_STANDBY && (f->peer_flags & FSM_F_WANT)) {
 			release(f, in, out, "the peer asked for the role");
-		} else if (f->cfg.auto_failback && !f->cfg.preferred &&
-			   f->peer_state == FSM_STANDBY && !(f->peer_flags & FSM_F_YIELD) &&
-			   in->now_ms - f->peer_alive_since >= f->cfg.failback_after_ms) {
+		} else if (f->cfg.auto_failback && !f->cfg.preferred && f->peer_ready_since &&
+			   in->now_ms - f->peer_ready_since >= f->cfg.failback_after_ms) {
 			failback(f, in, out);
 		}
 		break;
@@ -197,10 +270,18 @@ static const char outdated_why[] = "this node's copy of the hot-standby disks is
 	"(the peer acknowledged writes it lacks): 'vdiskctl standby takeover NODE --force' "
 	"serves it anyway and loses them";
 
+static const char *peer_not_ready(const struct fsm *f)
+{
+	return f->peer_failed ? "the peer's resources failed: it cannot take over"
+	       : f->peer_flags & FSM_F_OUTDATED
+	       ? "the peer's copy is outdated (its resync is not done)"
+	       : "the peer is not standing by to take over";
+}
+
 static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 {
 	int peer_ready = f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY &&
-			 !(f->peer_flags & FSM_F_OUTDATED);
+			 !f->peer_failed && !(f->peer_flags & FSM_F_OUTDATED);
 
 	if (f->state == FSM_TAKING_OVER || f->state == FSM_RELEASING) {
 		out->admin_rc = -EBUSY;
@@ -221,7 +302,11 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		if (f->state == FSM_MAINTENANCE)
 			set_state(f, in, out, FSM_STANDBY, "leaving maintenance");
 		f->want = 1;
-		f->yield = 0;
+		set_yield(f, 0);
+		/* The admin vouches for this node's resources; a start that fails marks them
+		 * again and hands the role back. */
+		f->failed = 0;
+		f->holdoff = 0;
 		out->admin_msg = f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_ACTIVE
 				 ? "asked the peer to hand the role over" : "taking over";
 		evaluate(f, in, out);
@@ -230,9 +315,7 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		if (f->state == FSM_ACTIVE) {
 			if (!peer_ready) {
 				out->admin_rc = -EAGAIN;
-				out->admin_msg = f->peer_flags & FSM_F_OUTDATED
-					? "the peer's copy is outdated (its resync is not done)"
-					: "the peer is not standing by to take over";
+				out->admin_msg = peer_not_ready(f);
 				return;
 			}
 			release(f, in, out, "release requested");
@@ -241,7 +324,7 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		}
 		if (f->state == FSM_MAINTENANCE)
 			set_state(f, in, out, FSM_STANDBY, "leaving maintenance");
-		f->yield = 1;
+		set_yield(f, 1);
 		f->want = 0;
 		out->admin_msg = "standing by";
 		return;
@@ -253,9 +336,7 @@ static void on_admin(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		if (f->state == FSM_ACTIVE) {
 			if (!peer_ready) {
 				out->admin_rc = -EAGAIN;
-				out->admin_msg = f->peer_flags & FSM_F_OUTDATED
-					? "the peer's copy is outdated (its resync is not done)"
-					: "the peer is not standing by to take over";
+				out->admin_msg = peer_not_ready(f);
 				return;
 			}
 			release(f, in, out, "maintenance requested");
@@ -298,6 +379,7 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 	case FSM_EV_PEER_DEAD:
 		out->peer_died = f->peer != FSM_PEER_DEAD;
 		f->peer = FSM_PEER_DEAD;
+		f->peer_ready_since = 0;
 		if (f->state == FSM_MAINTENANCE)
 			out->refused = "this node is in maintenance";
 		else if (f->state == FSM_STANDBY && f->outdated)
@@ -311,27 +393,32 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 		on_probe(f, in, out);
 		break;
 	case FSM_EV_RETRY:
+		f->holdoff = 0;
 		evaluate(f, in, out);
 		break;
 	case FSM_EV_STARTED:
 		if (f->state == FSM_TAKING_OVER) {
 			f->want = 0;
-			f->yield = 0;
+			set_yield(f, 0);
+			f->failed = 0;	/* they all run: whatever failed before works now */
+			f->holdoff = 0;
 			set_state(f, in, out, FSM_ACTIVE, "resources started");
 		}
 		break;
 	case FSM_EV_START_FAILED:
 		if (f->state == FSM_TAKING_OVER)
-			release(f, in, out, "a resource failed to start");
+			give_up(f, in, out, "a resource failed to start");
 		break;
 	case FSM_EV_STOPPED:
 		if (f->state == FSM_RELEASING) {
 			set_state(f, in, out, f->to_maintenance ? FSM_MAINTENANCE : FSM_STANDBY,
 				  "resources stopped");
 			f->to_maintenance = 0;
-			/* After a failure with nobody to hand over to, try again only after the retry
-			 * delay, so a broken resource cannot spin start/stop. */
-			if (f->yield && f->peer != FSM_PEER_ALIVE)
+			/* After a failure, try again only after the retry delay (and only if nobody
+			 * healthy takes the role meanwhile), so a broken resource cannot spin
+			 * start/stop; the same after a handover with nobody to take the role. */
+			f->holdoff = f->failed;
+			if (f->failed || (f->yield && f->peer != FSM_PEER_ALIVE))
 				out->actions |= FSM_ACT_RETRY;
 			else
 				evaluate(f, in, out);
@@ -340,11 +427,19 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 	case FSM_EV_RESOURCE_FAILED:
 		if (f->state != FSM_ACTIVE)
 			break;
-		if (f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY)
-			release(f, in, out, "a resource failed after its restart");
+		f->failed = 1;
+		if (f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY && !f->peer_failed)
+			give_up(f, in, out, "a resource failed after its restart");
 		else
 			out->refused = "a resource failed but the peer cannot take over: keeping "
 				       "the role";
+		break;
+	case FSM_EV_RESOURCES_OK:
+		/* Flags are cleared when they stop being true: eligible again at once, and a
+		 * lone node (or one whose peer failed too) takes the role now. */
+		f->failed = 0;
+		f->holdoff = 0;
+		evaluate(f, in, out);
 		break;
 	case FSM_EV_ADMIN_TAKEOVER:
 	case FSM_EV_ADMIN_RELEASE:

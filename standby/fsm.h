@@ -39,6 +39,7 @@ enum fsm_event {
 	FSM_EV_START_FAILED,
 	FSM_EV_STOPPED,		/* every resource stopped */
 	FSM_EV_RESOURCE_FAILED,	/* a resource failed again after its one restart */
+	FSM_EV_RESOURCES_OK,	/* every resource that failed here can run again */
 	FSM_EV_ADMIN_TAKEOVER,
 	FSM_EV_ADMIN_RELEASE,
 	FSM_EV_ADMIN_MAINTENANCE,
@@ -56,7 +57,10 @@ enum fsm_action {
 	FSM_ACT_RETRY = 1 << 3,	/* arm the retry timer */
 };
 
-/* Flags this node advertises in its heartbeats (same bits as HB_F_*). */
+/* Flags this node advertises in its heartbeats (same bits as HB_F_*). A node yields when it
+ * handed the role over (until the peer gives it up in its turn) or when its resources failed
+ * (until they can run again); it wants the role after an admin takeover; the peer's OUTDATED
+ * says its copy lacks acknowledged writes (fence.h). */
 enum { FSM_F_YIELD = 1 << 0, FSM_F_WANT = 1 << 1, FSM_F_OUTDATED = 1 << 4 };
 
 struct fsm_config {
@@ -70,11 +74,20 @@ struct fsm {
 	enum fsm_state state;
 	enum fsm_peer peer;
 	enum fsm_probe probe;
-	int yield, want, to_maintenance;
+	int yield;		/* handed the role over */
+	int peer_took;		/* ... and the peer took it since: its giving up ends our yield */
+	/* we gave up the role the peer's yield handed us: that yield is moot until the peer's
+	 * heartbeats drop it (they will once it hears of our release) */
+	int peer_yield_moot;
+	int failed;		/* a resource failed here: cannot hold the role */
+	int holdoff;		/* failed and released: wait for the retry timer before trying */
+	int want, to_maintenance;
 	uint64_t active_since;		/* wall clock ms when we became active, 0 if not */
 	uint64_t peer_alive_since;
+	/* since when the peer stands by, neither yielding nor failed; 0 while it does not */
+	uint64_t peer_ready_since;
 	/* last heartbeat's view of the peer */
-	uint8_t peer_state, peer_flags, peer_repl;
+	uint8_t peer_state, peer_flags, peer_repl, peer_failed;
 	uint64_t peer_active_since;
 	uint8_t repl;			/* ours (enum hb_repl) */
 	/* Our copy of the hot-standby disks lacks writes the peer acknowledged (fence.h): we
@@ -87,6 +100,7 @@ struct fsm_input {
 	uint64_t now_ms;	/* wall clock */
 	/* FSM_EV_HEARTBEAT only */
 	uint8_t peer_state, peer_flags, peer_repl;	/* peer_repl: enum hb_repl */
+	uint8_t peer_failed;	/* the peer reports a failed resource */
 	uint64_t peer_active_since;
 	/* FSM_EV_REPL only */
 	uint8_t repl;

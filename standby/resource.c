@@ -181,6 +181,22 @@ const char *res_vdiskd_request(enum res_op op)
 	return req[op];
 }
 
+/* Whether reply holds the line `line` exactly. */
+static int has_line(const char *reply, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p = reply;
+
+	while (p && *p) {
+		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\r' || p[n] == '\0'))
+			return 1;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
 int res_vdiskd_result(enum res_op op, int rc, const char *reply)
 {
 	if (rc)
@@ -188,6 +204,13 @@ int res_vdiskd_result(enum res_op op, int rc, const char *reply)
 	if (strncmp(reply, "ok", 2) != 0) {
 		log_warn("vdiskd answered '%s': %.200s", res_vdiskd_request(op), reply);
 		return -EIO;
+	}
+	/* Only the active node checks its vdiskd's status. One that says secondary was
+	 * restarted (by its service manager, in the role it starts in) between two checks: not
+	 * running as the resource, so the monitor's restart tells it primary again. */
+	if (op == RES_STATUS && has_line(reply, "role secondary")) {
+		log_warn("vdiskd is in the secondary role on the active node (restarted?)");
+		return -ESRCH;
 	}
 	return 0;
 }

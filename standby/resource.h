@@ -43,7 +43,8 @@ int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct r
 int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd);
 /* The vdiskd resource is a request on vdiskd's control socket, sent without blocking by the
  * daemon's loop (res_begin does not run it): where, what for op, and the step's result from
- * the answer (rc and reply as ctl_call_start gives them). */
+ * the answer (rc and reply as ctl_call_start gives them). A status (asked on the active node
+ * only) whose answer has the line "role secondary" is -ESRCH: not running as the resource. */
 const char *res_vdiskd_socket(const struct ha_resource *r);
 const char *res_vdiskd_request(enum res_op op);
 int res_vdiskd_result(enum res_op op, int rc, const char *reply);

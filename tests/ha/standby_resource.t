@@ -34,6 +34,6 @@ check "a stands by" -- sb_wait_state a standby 1000
 check "failure logged" -- grep -q "resource svc failed again after its restart" "$SB_DIR/a.log"
 check "service on b" -- sb_wait_fetch b 2000
 check "a released the address" -- sb_lacks_vip a
-is "$(sb_field a flags)" "yield" "a yields the role"
+is "$(sb_field a flags)" "yield failed" "a yields the role: its resource failed"
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

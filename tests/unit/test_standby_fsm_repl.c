@@ -1,6 +1,7 @@
 /* Replication state and auto_failback: vdiskd's "mirror STATE" line read into the heartbeat's
  * state, and the failback decisions it drives. The role goes back only when both replicas
  * say in sync; a split brain refuses it (and says so), whatever else holds. */
+#include <errno.h>
 #include <string.h>
 
 #include "standby/fsm.h"
@@ -75,6 +76,30 @@ static void test_mirror_line(void)
 	is_str(hb_repl_name(HB_REPL_SPLIT_BRAIN), "split_brain", "split_brain has a name");
 }
 
+/* The active node's status check: a vdiskd restarted in the secondary role between two
+ * checks is not running as the resource, so the monitor's restart tells it primary again. */
+static void test_status_role(void)
+{
+	static const struct { const char *reply; int rc, want; const char *what; } v[] = {
+		{ "ok\nrole primary\nclients 2\nmirror in-sync\n", 0, 0, "primary" },
+		{ "ok\nsessions 0\nrole secondary\nclients 0\n", 0, -ESRCH, "secondary: restart" },
+		{ "ok\nrole secondary", 0, -ESRCH, "secondary, last line without newline" },
+		{ "ok\nrole secondary\r\n", 0, -ESRCH, "secondary, CRLF" },
+		{ "ok\nstate: active\nsessions: 3\n", 0, 0, "no role line (an older vdiskd)" },
+		{ "ok\nrole secondaryx\n", 0, 0, "not the word secondary" },
+		{ "ok\nxrole secondary\n", 0, 0, "not at the start of a line" },
+		{ "error: busy\n", 0, -EIO, "an error answer" },
+		{ "", -ECONNREFUSED, -ECONNREFUSED, "nobody listening (killed)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		is_int(res_vdiskd_result(RES_STATUS, v[i].rc, v[i].reply), v[i].want,
+		       "status: %s", v[i].what);
+	is_int(res_vdiskd_result(RES_START, 0, "ok\nrole secondary\n"), 0,
+	       "only a status answer is read for the role");
+}
+
 static void test_failback(void)
 {
 	struct fsm f;
@@ -130,6 +155,7 @@ static void test_failback(void)
 int main(void)
 {
 	test_mirror_line();
+	test_status_role();
 	test_failback();
 	return done_testing();
 }
