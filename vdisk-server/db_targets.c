@@ -515,6 +515,19 @@ static int rep_attach(void *arg, const char *initiator, const char *target_name,
 	return 0;
 }
 
+/* Every login on the replica listener (the peer's mirror, its image sync) passes CHAP with
+ * the pair secret before anything is opened for it. */
+static int rep_credentials(void *arg, const char *initiator, const char *target_name,
+			   struct chap_cred *chap, struct chap_cred *mutual)
+{
+	struct db_targets *dt = arg;
+
+	(void)initiator, (void)target_name;
+	*chap = dt->pair;
+	memset(mutual, 0, sizeof(*mutual));
+	return 0;
+}
+
 static void rep_discover(void *arg, const char *initiator, const char *name,
 			 void (*emit)(void *ctx, const char *target), void *ctx)
 {
@@ -546,6 +559,7 @@ void db_targets_provider(struct db_targets *dt, struct iscsi_provider *out)
 void db_targets_replica_provider(struct db_targets *dt, struct iscsi_provider *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->credentials = rep_credentials;
 	out->attach = rep_attach;
 	out->detach = dbt_detach;
 	out->discover = rep_discover;

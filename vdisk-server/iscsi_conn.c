@@ -440,30 +440,75 @@ static void nop_timer_fn(struct ev_timer *t)
 	ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms / 2 + 1);
 }
 
-/* Over the server's cap, or over the cap of one address (not for loopback): refused,
- * counted, logged at most once a second (a flood must not flood the log too). */
+static struct auth_penalty *penalty_of(struct iscsi_server *srv, uint32_t addr)
+{
+	for (unsigned i = 0; i < ISCSI_PENALTIES; i++)
+		if (srv->penalties[i].addr == addr && srv->penalties[i].failures)
+			return &srv->penalties[i];
+	return NULL;
+}
+
+/* local processes (the admin's tools, tests, benchmarks) are not PCs on the LAN */
+static int loopback(uint32_t addr)
+{
+	return (ntohl(addr) >> 24) == 127;
+}
+
+void iscsi_server_penalize(struct iscsi_server *srv, uint32_t addr)
+{
+	struct auth_penalty *p = penalty_of(srv, addr), *oldest = &srv->penalties[0];
+	uint64_t now = ev_now_ms(), ms;
+
+	if (loopback(addr))
+		return;
+	for (unsigned i = 0; !p && i < ISCSI_PENALTIES; i++)
+		if (srv->penalties[i].until_ms < oldest->until_ms)
+			oldest = &srv->penalties[i];
+	if (!p) {
+		p = oldest;	/* the one whose wait ended first: forgotten */
+		*p = (struct auth_penalty){ .addr = addr };
+	}
+	if (p->failures < 16)
+		p->failures++;
+	ms = 100ull << (p->failures - 1);
+	p->until_ms = now + (ms < ISCSI_PENALTY_MAX_MS ? ms : ISCSI_PENALTY_MAX_MS);
+}
+
+/* Why a connection from addr is refused now, or NULL: not the one address allowed, waiting
+ * out a failed authentication, over the server's cap, over the cap of one address. */
+static const char *refusal(struct iscsi_server *srv, uint32_t addr, unsigned *same)
+{
+	struct auth_penalty *p = penalty_of(srv, addr);
+
+	if (srv->only_addr && addr != srv->only_addr && !loopback(addr))
+		return "not the peer's address";
+	if (p && ev_now_ms() < p->until_ms)
+		return "it failed to authenticate: waiting";
+	if (srv->nconns >= srv->max_conns)
+		return "too many connections open";
+	if (srv->max_conns_per_addr && !loopback(addr))
+		for (struct iscsi_conn *c = srv->conns; c; c = c->next)
+			*same += c->addr == addr && c->state != CONN_CLOSING;
+	if (srv->max_conns_per_addr && *same >= srv->max_conns_per_addr)
+		return "too many connections from it";
+	return NULL;
+}
+
+/* Refused, counted, logged at most once a second (a flood must not flood the log too). */
 static int refuse_conn(struct iscsi_server *srv, uint32_t addr)
 {
 	static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(1);
 	unsigned same = 0;
 	char ip[INET_ADDRSTRLEN];
+	const char *why = refusal(srv, addr, &same);
 
-	/* local processes (the admin's tools, tests, benchmarks) are not PCs on the LAN */
-	if (srv->max_conns_per_addr && (ntohl(addr) >> 24) != 127)
-		for (struct iscsi_conn *c = srv->conns; c; c = c->next)
-			same += c->addr == addr && c->state != CONN_CLOSING;
-	if (srv->nconns < srv->max_conns &&
-	    (!srv->max_conns_per_addr || same < srv->max_conns_per_addr))
+	if (!why)
 		return 0;
 	srv->refused_conns++;
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-	if (srv->nconns >= srv->max_conns)
-		log_limited(&rl_refuse, LOG_WARNING, "connection from %s refused: %u connections "
-			    "open (%llu refused so far)", ip, srv->nconns,
-			    (unsigned long long)srv->refused_conns);
-	else
-		log_limited(&rl_refuse, LOG_WARNING, "connection from %s refused: it has %u open "
-			    "(%llu refused so far)", ip, same, (unsigned long long)srv->refused_conns);
+	log_limited(&rl_refuse, LOG_WARNING, "connection from %s refused: %s (%u open, %u from "
+		    "it; %llu refused so far)", ip, why, srv->nconns, same,
+		    (unsigned long long)srv->refused_conns);
 	return 1;
 }
 

@@ -96,6 +96,9 @@ struct iscsi_conn {
 	char *login_text;
 	uint32_t login_text_len;
 	struct chap_state chap;
+	/* what this login must pass: the provider's credentials, or the target's */
+	struct chap_cred auth, auth_mutual;
+	char tname[ISCSI_NAME_MAX];	/* the target asked for, attached once authenticated */
 	struct iscsi_params params;
 
 	/* session */

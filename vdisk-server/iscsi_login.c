@@ -66,6 +66,15 @@ static const char *kv_get(const struct iscsi_kv *kv, int n, const char *key)
 	return NULL;
 }
 
+static int attach(struct iscsi_conn *c)
+{
+	int rc = c->srv->prov.attach(c->srv->prov.arg, c->initiator, c->tname, &c->target);
+
+	if (rc == 0)
+		c->target->sessions++;
+	return rc;
+}
+
 /* First PDU of the login: who is it, which session type and target. */
 static int login_start(struct iscsi_conn *c, const uint8_t *req, struct iscsi_kv *kv, int n)
 {
@@ -85,12 +94,21 @@ static int login_start(struct iscsi_conn *c, const uint8_t *req, struct iscsi_kv
 	} else if (type && strcmp(type, "Normal") != 0) {
 		return -ISCSI_LOGIN_UNSUPPORTED_TYPE;
 	} else {
-		if (!tname || !*tname)
+		if (!tname || !*tname || strlen(tname) >= sizeof(c->tname))
 			return -ISCSI_LOGIN_MISSING_PARAM;
-		rc = c->srv->prov.attach(c->srv->prov.arg, c->initiator, tname, &c->target);
-		if (rc < 0)
-			return rc;
-		c->target->sessions++;
+		snprintf(c->tname, sizeof(c->tname), "%s", tname);
+		if (c->srv->prov.credentials) {
+			rc = c->srv->prov.credentials(c->srv->prov.arg, c->initiator, tname,
+						      &c->auth, &c->auth_mutual);
+			if (rc < 0)
+				return rc;
+		} else {
+			rc = attach(c);
+			if (rc < 0)
+				return rc;
+			c->auth = c->target->chap;
+			c->auth_mutual = c->target->mutual;
+		}
 	}
 	memcpy(c->isid, req + 8, 6);
 	c->cid = get_be16(req + 20);
@@ -106,7 +124,6 @@ static int login_start(struct iscsi_conn *c, const uint8_t *req, struct iscsi_kv
 static int login_chap(struct iscsi_conn *c, struct iscsi_kv *kv, int n,
 		      struct iscsi_text_out *out)
 {
-	struct iscsi_target *tg = c->target;
 	const char *a = kv_get(kv, n, "CHAP_A"), *name, *resp, *ci, *cc;
 	char hex[2 * CHAP_MAX_BINARY + 3];
 	uint8_t chal[CHAP_MAX_BINARY];
@@ -136,12 +153,12 @@ static int login_chap(struct iscsi_conn *c, struct iscsi_kv *kv, int n,
 	resp = kv_get(kv, n, "CHAP_R");
 	if (!name || !resp)
 		return -ISCSI_LOGIN_AUTH_FAILED;
-	if (strcmp(name, tg->chap.user) != 0 || chap_verify(&c->chap, tg->chap.secret, resp) < 0)
+	if (strcmp(name, c->auth.user) != 0 || chap_verify(&c->chap, c->auth.secret, resp) < 0)
 		return -ISCSI_LOGIN_AUTH_FAILED;
 	ci = kv_get(kv, n, "CHAP_I");
 	cc = kv_get(kv, n, "CHAP_C");
 	if (ci || cc) {		/* the initiator wants the target to prove itself */
-		if (!ci || !cc || !tg->mutual.user[0])
+		if (!ci || !cc || !c->auth_mutual.user[0])
 			return -ISCSI_LOGIN_AUTH_FAILED;
 		if (iscsi_parse_u32(ci, &id) < 0 || id > 255 ||
 		    chap_decode(cc, chal, sizeof(chal), &clen) < 0 || clen < 8)
@@ -149,12 +166,12 @@ static int login_chap(struct iscsi_conn *c, struct iscsi_kv *kv, int n,
 		/* a reflected challenge would let an attacker use us as an oracle */
 		if (clen == CHAP_CHALLENGE_LEN && memcmp(chal, c->chap.challenge, clen) == 0)
 			return -ISCSI_LOGIN_AUTH_FAILED;
-		if (chap_answer(c->chap.alg, (uint8_t)id, tg->mutual.secret, chal, clen, hex,
+		if (chap_answer(c->chap.alg, (uint8_t)id, c->auth_mutual.secret, chal, clen, hex,
 				sizeof(hex)) < 0)
 			return -ISCSI_LOGIN_TARGET_ERROR;
-		iscsi_text_add(out, "CHAP_N", "%s", tg->mutual.user);
+		iscsi_text_add(out, "CHAP_N", "%s", c->auth_mutual.user);
 		iscsi_text_add(out, "CHAP_R", "%s", hex);
-	} else if (tg->mutual.user[0]) {
+	} else if (c->auth_mutual.user[0]) {
 		return -ISCSI_LOGIN_AUTH_FAILED;	/* we require mutual CHAP */
 	}
 	c->chap_step = CHAP_DONE;
@@ -163,7 +180,7 @@ static int login_chap(struct iscsi_conn *c, struct iscsi_kv *kv, int n,
 
 static int auth_required(struct iscsi_conn *c)
 {
-	return c->target && c->target->chap.user[0];
+	return c->auth.user[0] != '\0';
 }
 
 /* Keys of one login PDU; returns 0 or a negative login status. */
@@ -313,7 +330,7 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	}
 	if (iscsi_text_out_init(&out, ISCSI_LOGIN_MAX_DATA) < 0)
 		return login_fail(c, req, ISCSI_LOGIN_NO_RESOURCES, "out of memory");
-	if (first && c->target) {
+	if (first && !c->discovery) {
 		/* first response of a leading connection names the portal group */
 		static const char tpgt[] = "TargetPortalGroupTag";
 
@@ -326,6 +343,8 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	c->login_text_len = 0;
 	if (rc < 0) {
 		iscsi_text_out_free(&out);
+		if (rc == -ISCSI_LOGIN_AUTH_FAILED)
+			iscsi_server_penalize(c->srv, c->addr);
 		return login_fail(c, req, (uint16_t)-rc, rc == -ISCSI_LOGIN_AUTH_FAILED ?
 				  "authentication failed" : "bad keys");
 	}
@@ -341,6 +360,16 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	if (csg == ISCSI_STAGE_OPERATIONAL && auth_required(c) && c->chap_step != CHAP_DONE) {
 		iscsi_text_out_free(&out);
 		return login_fail(c, req, ISCSI_LOGIN_AUTH_FAILED, "skipped authentication");
+	}
+	/* authenticated (or nothing to pass): only now is the target opened */
+	if (!c->discovery && !c->target &&
+	    (auth_required(c) ? c->chap_step == CHAP_DONE : 1)) {
+		rc = attach(c);
+		if (rc < 0) {
+			iscsi_text_out_free(&out);
+			return login_fail(c, req, (uint16_t)-rc, rc == -ISCSI_LOGIN_NOT_FOUND ?
+					  "no such target" : "refused by the target");
+		}
 	}
 	if (out.overflow) {
 		iscsi_text_out_free(&out);

@@ -14,6 +14,8 @@
 #define ISCSI_NAME_MAX 224	/* 223 bytes plus NUL (RFC 7143 4.2.7.1) */
 #define ISCSI_CONNS_PER_ADDR 8	/* a PC: a session, a reconnect overlapping it, a boot loader's */
 #define ISCSI_LOGIN_TIMEOUT_MS 15000	/* LIO's login timeout */
+#define ISCSI_PENALTIES 64		/* addresses remembered for failed authentication */
+#define ISCSI_PENALTY_MAX_MS 30000
 
 struct iscsi_target {
 	char name[ISCSI_NAME_MAX];
@@ -26,6 +28,13 @@ struct iscsi_target {
 };
 
 struct iscsi_provider {
+	/* Optional: the CHAP credentials a login from initiator for target_name must pass
+	 * (chap->user "": none), looked up without opening anything; 0 or a negative login
+	 * status. With it, attach runs only once the login is authenticated, so an initiator
+	 * without the secret makes the provider open nothing; without it, attach runs on the
+	 * first login PDU and the target's own chap and mutual apply. */
+	int (*credentials)(void *arg, const char *initiator, const char *target_name,
+			   struct chap_cred *chap, struct chap_cred *mutual);
 	/* A login from initiator for target_name: 0 and *out, or a negative login status
 	 * (-ISCSI_LOGIN_NOT_FOUND, -ISCSI_LOGIN_FORBIDDEN...). */
 	int (*attach)(void *arg, const char *initiator, const char *target_name,
@@ -59,6 +68,14 @@ struct iscsi_server {
 	unsigned max_conns_per_addr;
 	unsigned login_timeout_ms;
 	uint64_t refused_conns;
+	uint32_t only_addr;		/* network order; not 0: connections from it alone */
+	/* Initiators that failed authentication, by address: their next connections are
+	 * refused for a time that doubles with each failure (30 s at most). */
+	struct auth_penalty {
+		uint32_t addr;
+		unsigned failures;
+		uint64_t until_ms;
+	} penalties[ISCSI_PENALTIES];
 	uint64_t wbuf_total;		/* write buffers of every connection, bytes */
 	uint64_t wbuf_full;		/* commands answered TASK SET FULL for want of it */
 	uint16_t next_tsih;
@@ -71,6 +88,8 @@ struct iscsi_server {
 /* Listens on addr:port (IPv4) with the provider's targets. */
 int iscsi_server_open(struct iscsi_server *srv, struct evloop *loop, const char *addr,
 		      uint16_t port, const struct iscsi_provider *prov);
+/* A login from addr (network order) failed authentication: its next connections wait. */
+void iscsi_server_penalize(struct iscsi_server *srv, uint32_t addr);
 /* Drops every connection and closes the listener. */
 void iscsi_server_close(struct iscsi_server *srv);
 /* Drops every session on tgt (an overlay reset while a client is logged in). */

@@ -4,8 +4,10 @@
  * Database:    vdiskd --db PATH [--overlay-dir DIR] [--target IQN] [--ctl PATH]
  * Layers: TCP transport and PDUs (iscsi_conn, iscsi_rx), login and sessions (iscsi_login,
  * iscsi_cmd), SCSI block device (scsi_*), store (store.h). Exit: 0 ok, 1 runtime, 2 usage. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,6 +269,37 @@ static int parse_cred(const char *arg, struct chap_cred *c)
 	memcpy(c->user, arg, (size_t)(colon - arg));
 	strcpy(c->secret, colon + 1);
 	return 0;
+}
+
+/* The replica listener takes the peer alone (the address of --mirror-peer), and only by the
+ * interface its own address is on (the HA link): a PC that routes to the HA address through
+ * our LAN interface reaches nothing. */
+static void replica_guard(struct iscsi_server *rsrv, const char *raddr, const char *peer)
+{
+	char host[64];
+	struct ifaddrs *ifs, *i;
+	struct in_addr a;
+
+	if (peer) {
+		snprintf(host, sizeof(host), "%s", peer);
+		*strrchr(host, ':') = '\0';	/* main checked "ADDR:PORT" */
+		if (inet_pton(AF_INET, host, &a) == 1)
+			rsrv->only_addr = a.s_addr;
+	}
+	if (inet_pton(AF_INET, raddr, &a) != 1 || a.s_addr == INADDR_ANY || getifaddrs(&ifs) < 0)
+		return;
+	for (i = ifs; i; i = i->ifa_next) {
+		const struct sockaddr_in *sa = (const struct sockaddr_in *)i->ifa_addr;
+
+		if (!sa || sa->sin_family != AF_INET || sa->sin_addr.s_addr != a.s_addr)
+			continue;
+		if (setsockopt(rsrv->listen_fd, SOL_SOCKET, SO_BINDTODEVICE, i->ifa_name,
+			       (socklen_t)strlen(i->ifa_name) + 1) < 0)
+			log_warn("replica listener: cannot bind to %s: %s", i->ifa_name,
+				 strerror(errno));
+		break;
+	}
+	freeifaddrs(ifs);
 }
 
 /* The pair settings of database mode: who we are, the peer's replica listener, the secret. */
@@ -658,6 +691,7 @@ int main(int argc, char **argv)
 		d.rsrv.nop_interval_ms = nop_s * 1000;
 		d.rsrv.login_timeout_ms = login_s * 1000;
 		d.rsrv.max_conns_per_addr = 0;	/* the peer: one connection per client */
+		replica_guard(&d.rsrv, raddr, mirror_peer);
 		d.dbt.rsrv = &d.rsrv;
 	}
 	if (d.db)

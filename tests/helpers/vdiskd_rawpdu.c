@@ -19,6 +19,8 @@
  *                  buffer offsets and the status)
  *   idle N SECS    N connections that never log in: prints "refused R dropped D open O":
  *                  closed by the target within 500 ms, later within SECS, still open
+ *   hold-login SECS  the first login PDU (security stage, AuthMethod=CHAP), then nothing
+ *                  for SECS: a login that never authenticates; 0 when the target answered
  *   flood N        log in with ImmediateData and a 256 KiB FirstBurstLength, then N 8 MiB
  *                  WRITE(10)s with 256 KiB of immediate data each, CmdSN counting on
  *                  whatever MaxCmdSN says; prints "sent N answered A full F", where F were
@@ -330,6 +332,24 @@ int main(int argc, char **argv)
 		if (login_text(fd, text, (size_t)len) != 0)
 			return fail("flood: login failed");
 		return flood(fd, atoi(argv[4]));
+	}
+	if (strcmp(sc, "hold-login") == 0 && argc > 4) {
+		char text[512];
+		int len = snprintf(text, sizeof(text), "InitiatorName=%s%cTargetName=%s%c"
+				   "SessionType=Normal%cAuthMethod=CHAP%c",
+				   getenv("RAWPDU_INITIATOR") ? getenv("RAWPDU_INITIATOR") :
+				   "iqn.2026-11.lan.vdisk.test:rawpdu", 0, g_iqn, 0, 0, 0);
+
+		bhs[0] = ISCSI_OP_LOGIN_REQ | ISCSI_IMMEDIATE;
+		bhs[8] = 0x80;
+		put_be32(bhs + BHS_ITT, g_itt++);
+		put_be32(bhs + BHS_CMDSN, 1);
+		if (send_pdu(fd, bhs, text, (uint32_t)len) < 0 ||
+		    recv_pdu(fd, bhs, NULL, 0, 2000) < 0 ||
+		    (bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP)
+			return fail("hold-login: no answer to the first login PDU");
+		sleep((unsigned)atoi(argv[4]));
+		return 0;
 	}
 	if (strcmp(sc, "garbage-keys") == 0) {
 		st = login_text(fd, "\x01\x02\x03garbage\0=\0", 12);

@@ -184,7 +184,8 @@ static void rep_discover(void *arg, const char *initiator, const char *name,
 
 static int peer_open(struct iscsi_server *srv, uint16_t *port)
 {
-	static const struct iscsi_provider prov = { rep_attach, rep_detach, rep_discover, NULL };
+	static const struct iscsi_provider prov = { .attach = rep_attach, .detach = rep_detach,
+						    .discover = rep_discover };
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 	char path[300];
