@@ -15,6 +15,7 @@
 #include "vdisk-server/replica_lu.h"
 
 #define SWEEP_MS 1000
+#define RESET_PROBE_MS 1500	/* a running PC answers a NOP-In well within this */
 
 struct client_disk {
 	struct client_disk *next;
@@ -33,6 +34,9 @@ struct client_disk {
 	struct replica rep;
 	unsigned sessions, rsessions;
 	int reset_pending;
+	struct ev_timer probe;		/* a reset asked while a session is open: is it alive? */
+	int probing;
+	char mac[DB_MAC_MAX];		/* the client's, for the event of a refused reset */
 };
 
 static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10);
@@ -60,6 +64,8 @@ static void disk_close(struct db_targets *dt, struct client_disk *d)
 		}
 	}
 	dt->ndisks--;
+	if (d->probing)
+		ev_timer_cancel(dt->loop, &d->probe);
 	scsi_lu_fini(&d->lu);
 	if (d->rtgt.scsi.nlu)
 		scsi_lu_fini(&d->rlu);
@@ -356,6 +362,13 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 		disk_close(dt, d);
 		d = NULL;
 	}
+	if (d && d->probing) {
+		/* the PC logs in again while a reset waits on its old session: it rebooted */
+		ev_timer_cancel(dt->loop, &d->probe);
+		d->probing = 0;
+		d->reset_pending = 1;
+		iscsi_server_drop_target(dt->srv, &d->tgt);
+	}
 	if (d && d->reset_pending) {
 		/* its old session is still closing: the new one must not see the old overlay */
 		if (d->sessions)
@@ -391,6 +404,12 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 		d->rsessions--;
 	else
 		d->sessions--;
+	if (d->probing && !d->sessions) {
+		/* the session a reset was asked over ended: the PC was not running */
+		ev_timer_cancel(dt->loop, &d->probe);
+		d->probing = 0;
+		d->reset_pending = 1;
+	}
 	if (d->sessions || d->rsessions)
 		return;
 	if (d->reset_pending)
@@ -566,6 +585,28 @@ void db_targets_replica_provider(struct db_targets *dt, struct iscsi_provider *o
 	out->arg = dt;
 }
 
+/* A reset was asked (a PXE boot with the client's MAC) while its session is open: a PC that
+ * reboots leaves a dead session behind, which does not answer; a running PC answers, and
+ * then the reset is a spoofed request: refused, and the admin told. */
+static void probe_fn(struct ev_timer *t)
+{
+	struct client_disk *d = t->arg;
+	struct db_targets *dt = d->dt;
+
+	d->probing = 0;
+	if (iscsi_server_answered(dt->srv, &d->tgt)) {
+		log_warn("client %s: overlay reset refused: its session answered within %u ms "
+			 "(a PXE request with its MAC %s while it runs)", d->name, RESET_PROBE_MS,
+			 d->mac);
+		db_event_add(dt->db, "warning", "vdiskd", "overlay reset of %s refused: its session "
+			     "is alive; a PXE request came with its MAC %s while it runs (a spoofed "
+			     "MAC?)", d->name, d->mac);
+		return;
+	}
+	d->reset_pending = 1;
+	iscsi_server_drop_target(dt->srv, &d->tgt);
+}
+
 int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 {
 	struct db_client c;
@@ -578,10 +619,14 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 		return rc;
 	d = disk_find(dt, c.name);
 	if (d && d->sessions) {
-		d->reset_pending = 1;
 		*deferred = 1;
-		if (dt->srv)
-			iscsi_server_drop_target(dt->srv, &d->tgt);
+		if (!d->probing && dt->srv && dt->loop) {
+			snprintf(d->mac, sizeof(d->mac), "%s", c.mac);
+			iscsi_server_ping_target(dt->srv, &d->tgt);
+			ev_timer_init(&d->probe, probe_fn, d);
+			ev_timer_arm(dt->loop, &d->probe, RESET_PROBE_MS);
+			d->probing = 1;
+		}
 		return 0;
 	}
 	if (d) {

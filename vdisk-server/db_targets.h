@@ -58,10 +58,12 @@ void db_targets_start(struct db_targets *dt, struct evloop *loop);
 /* `mirror-resolve CLIENT keep-local`: settles a split brain for this server's copy. */
 int db_targets_keep_local(struct db_targets *dt, const char *client);
 
-/* `overlay-reset NAME`: discards the client's overlay. With a session open the session is
- * dropped (the client is PXE-booting: that session is dead) and the reset happens when it
- * has closed, before any new login of that client is served. Returns 0 with *deferred set
- * accordingly, -ENOENT for an unknown client, or a negative errno. */
+/* `overlay-reset NAME`: discards the client's overlay. With a session open, the session is
+ * pinged first: one that answers within 1.5 s is a running PC, whose overlay is kept (a
+ * spoofed PXE request: logged, an event); one that does not is the dead session of a PC that
+ * reboots: it is dropped and the reset happens when it has closed, before any new login of
+ * that client is served. Returns 0 with *deferred set accordingly, -ENOENT for an unknown
+ * client, or a negative errno. */
 int db_targets_reset(struct db_targets *dt, const char *client, int *deferred);
 /* `role primary|secondary`: a secondary refuses logins and drops the sessions it has. */
 void db_targets_role(struct db_targets *dt, int secondary);

@@ -396,6 +396,42 @@ static void conn_io(struct ev_io *io, uint32_t events)
 		conn_close(c, NULL);
 }
 
+/* A NOP-In that asks for an answer. */
+static void send_ping(struct iscsi_conn *c)
+{
+	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_NOP_IN);
+
+	if (!p)
+		return;
+	p->hdr[1] = ISCSI_FLAG_FINAL;
+	memset(p->hdr + BHS_LUN, 0, 8);
+	put_be32(p->hdr + BHS_ITT, ISCSI_RESERVED_TAG);
+	c->nop_ttt = (c->nop_ttt + 1) & 0x7fffffff;
+	put_be32(p->hdr + BHS_TTT, c->nop_ttt);
+	conn_stamp_sn(c, p, 0);
+	conn_queue(c, p);
+	c->nop_pending = 1;
+}
+
+void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt)
+{
+	for (struct iscsi_conn *c = srv->conns; c; c = c->next) {
+		if (c->target != tgt || c->state != CONN_FULL)
+			continue;
+		c->pinged_ms = ev_now_ms();
+		send_ping(c);
+	}
+}
+
+int iscsi_server_answered(struct iscsi_server *srv, struct iscsi_target *tgt)
+{
+	for (struct iscsi_conn *c = srv->conns; c; c = c->next)
+		if (c->target == tgt && c->state == CONN_FULL && c->pinged_ms &&
+		    c->last_rx_ms > c->pinged_ms)
+			return 1;
+	return 0;
+}
+
 /* The connection's timer: a login that does not complete in time is dropped (one PC holding
  * sockets in the login phase must not starve the others' boots); then the target NOP-In as
  * keepalive: an idle connection is pinged; a peer that never answers is dropped, freeing its
@@ -405,7 +441,6 @@ static void nop_timer_fn(struct ev_timer *t)
 	struct iscsi_conn *c = t->arg;
 	struct iscsi_server *srv = c->srv;
 	uint64_t now = ev_now_ms(), idle = now - c->last_rx_ms;
-	struct tx_pdu *p;
 
 	if (c->state == CONN_LOGIN) {
 		if (now - c->accepted_ms >= srv->login_timeout_ms) {
@@ -424,19 +459,8 @@ static void nop_timer_fn(struct ev_timer *t)
 		conn_close(c, "no answer to NOP-In");
 		return;
 	}
-	if (c->state == CONN_FULL && !c->nop_pending && idle >= srv->nop_interval_ms) {
-		p = conn_pdu(c, ISCSI_OP_NOP_IN);
-		if (p) {
-			p->hdr[1] = ISCSI_FLAG_FINAL;
-			memset(p->hdr + BHS_LUN, 0, 8);
-			put_be32(p->hdr + BHS_ITT, ISCSI_RESERVED_TAG);
-			c->nop_ttt = (c->nop_ttt + 1) & 0x7fffffff;
-			put_be32(p->hdr + BHS_TTT, c->nop_ttt);
-			conn_stamp_sn(c, p, 0);
-			conn_queue(c, p);
-			c->nop_pending = 1;
-		}
-	}
+	if (c->state == CONN_FULL && !c->nop_pending && idle >= srv->nop_interval_ms)
+		send_ping(c);
 	ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms / 2 + 1);
 }
 

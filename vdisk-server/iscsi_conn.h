@@ -117,6 +117,7 @@ struct iscsi_conn {
 	uint32_t logout_itt;
 	uint32_t nop_ttt, nop_pending;
 	uint64_t last_rx_ms;
+	uint64_t pinged_ms;	/* iscsi_server_ping_target's, 0: never */
 	uint64_t bytes_in, bytes_out, commands;
 };
 

@@ -88,6 +88,10 @@ struct iscsi_server {
 /* Listens on addr:port (IPv4) with the provider's targets. */
 int iscsi_server_open(struct iscsi_server *srv, struct evloop *loop, const char *addr,
 		      uint16_t port, const struct iscsi_provider *prov);
+/* Whether tgt's sessions are alive: ping_target sends a NOP-In on each of its connections
+ * now; answered then says whether any of those connections sent anything since. */
+void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt);
+int iscsi_server_answered(struct iscsi_server *srv, struct iscsi_target *tgt);
 /* A login from addr (network order) failed authentication: its next connections wait. */
 void iscsi_server_penalize(struct iscsi_server *srv, uint32_t addr);
 /* Drops every connection and closes the listener. */

@@ -178,8 +178,9 @@ static void ctl_overlay_reset(struct daemon_state *d, int argc, char **argv, FIL
 	} else {
 		fprintf(out, "ok\n");
 		if (deferred)
-			fprintf(out, "session of %s dropped; overlay discarded once it has closed, "
-				"before its next login\n", argv[1]);
+			fprintf(out, "a session of %s is open: the overlay is discarded once it has "
+				"closed, if it does not answer within 1.5 s (a running PC is not "
+				"reset)\n", argv[1]);
 	}
 }
 

@@ -53,17 +53,27 @@ is "$size" 4194304 "LUN 0 is the client's image"
 iscsi-inq -i "$ini1" -e 1 -c 0x80 $url >"$tmp/serial1" 2>&1
 grep -qi serial "$tmp/serial1"; ok $? "VPD 80 answered"
 
-RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 2 &
+# a running PC (its session answers pings) is not reset by a PXE request with its MAC
+RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 6 &
 hold=$!
-sleep 0.5
-out=$(ctl status)
-echo "$out" | grep -q "^client PC001 image win10 sessions 1"; ok $? "status lists PC001's session"
+has_session() { ctl status | grep -q "^client PC001 image win10 sessions 1"; }
+check "status lists PC001's session" -- wait_until 5000 has_session
 out=$(ctl overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a session open: ok"
-echo "$out" | grep -q "dropped"; ok $? "says the session was dropped"
-wait $hold; [ $? -ne 0 ]; ok $? "the session was dropped"
-sleep 0.3
-ctl status | grep -q "^client PC001"; [ $? -ne 0 ]; ok $? "no disk left open for PC001"
+echo "$out" | grep -q "does not answer"; ok $? "says a session that answers is not reset"
+refused() { grep -q "PC001: overlay reset refused: its session answered" "$tmp/log"; }
+check "the running PC's session answered: the reset is refused" -- wait_until 5000 refused
+check "and recorded as an event" -- bash -c \
+	"'$BUILD/vdiskctl' --db '$VDISK_DB' events | grep -q 'overlay reset of PC001 refused'"
+check "its session goes on" -- has_session
+# a PC that reboots leaves a dead session: no answer, dropped, then the overlay goes
+kill -STOP $hold
+out=$(ctl overlay-reset PC001)
+echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a dead session open: ok"
+no_disk() { ! ctl status | grep -q "^client PC001"; }
+check "the dead session is dropped, no disk left open for PC001" -- wait_until 5000 no_disk
+kill -CONT $hold
+wait $hold; [ $? -ne 0 ]; ok $? "the frozen initiator finds its session gone"
 out=$(ctl overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
 out=$(ctl overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
 ok $? "persistent overlay kept unless forced"
