@@ -258,14 +258,56 @@ out_free:
 	return rc;
 }
 
+/* `show --json --secrets`: the record with the two secrets added as members. */
+static int print_json_with_secrets(const struct table *t, const struct db_client *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return -ENOMEM;
+	table_print_record(t, 0, m);
+	if (fclose(m) || len < 2 || buf[len - 1] != '}') {
+		free(buf);
+		return -ENOMEM;
+	}
+	buf[len - 1] = '\0';
+	fputs(buf, stdout);
+	fputs(",\"chap_secret\":", stdout);
+	json_string(stdout, c->chap_secret);
+	fputs(",\"chap_target_secret\":", stdout);
+	json_string(stdout, c->chap_target_secret);
+	fputs("}\n", stdout);
+	explicit_bzero(buf, len);
+	free(buf);
+	return 0;
+}
+
 static int client_show(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "secrets", no_argument, NULL, OPT_SECRETS },
+		CLI_COMMON_OPTS
+	};
 	struct db_client c;
 	struct table t;
-	int rc;
+	int opt, rc, secrets = 0;
 
-	if ((rc = cli_simple_args(cli, argc, argv, "client show NAME|MAC [--json]", 1, 1)) >= 0)
-		return rc;
+	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
+		if (opt == '?')
+			return EXIT_USAGE;
+		if (opt == OPT_HELP) {
+			printf("usage: vdiskctl client show NAME|MAC [--secrets] [--json]\n"
+			       "  --secrets also prints the client's CHAP secrets (initiator and "
+			       "target)\n");
+			return EXIT_OK;
+		}
+		if (opt == OPT_SECRETS)
+			secrets = 1;
+	}
+	if (argc - optind != 1)
+		return cli_usage(cli, "expected one client NAME or MAC");
 	if ((rc = cli_open_db(cli, DB_OPEN_READONLY)))
 		return rc;
 	rc = db_client_by_name(cli->db, argv[optind], &c);
@@ -277,11 +319,14 @@ static int client_show(struct cli *cli, int argc, char **argv)
 		return cli_db_fail(cli, argv[optind]);
 	if (cli->json) {
 		rc = clients_table(&t, &c, 1, NULL);
-		if (rc == 0) {
+		if (rc == 0 && secrets) {
+			rc = print_json_with_secrets(&t, &c);
+		} else if (rc == 0) {
 			table_print_record(&t, 0, stdout);
 			putchar('\n');
 		}
 		table_free(&t);
+		explicit_bzero(&c, sizeof(c));
 		return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
 	}
 	printf("name:        %s\nmac:         %s\nip:          %s\ngroup:       %s\n"
@@ -291,11 +336,16 @@ static int client_show(struct cli *cli, int argc, char **argv)
 	       c.image[0] ? c.image : "-", c.server[0] ? c.server : "-",
 	       c.hot_standby ? "on" : "off", db_overlay_name(c.overlay),
 	       c.enabled ? "yes" : "no", c.iqn);
+	if (secrets)
+		printf("chap-secret: %s\nchap-target-secret: %s\n", c.chap_secret,
+		       c.chap_target_secret);
+	explicit_bzero(&c, sizeof(c));
 	return EXIT_OK;
 }
 
-/* Applies fc to every selected client in one transaction (or only prints, on --dry-run). */
-static int set_selected(struct cli *cli, const struct field_changes *fc,
+/* Applies fc to every selected client in one transaction (or only prints, on --dry-run);
+ * new_secrets: each also gets two new CHAP secrets. */
+static int set_selected(struct cli *cli, const struct field_changes *fc, int new_secrets,
 			struct db_client *all, size_t n, char *keep, size_t nmatch)
 {
 	char desc[512], names[160];
@@ -311,16 +361,20 @@ static int set_selected(struct cli *cli, const struct field_changes *fc,
 	for (i = 0; i < n; i++) {
 		if (!keep[i])
 			continue;
-		if (!fields_apply(fc, &all[i], desc, sizeof(desc))) {
+		int fields = fields_apply(fc, &all[i], desc, sizeof(desc));
+
+		if (!fields && !new_secrets) {
 			keep[i] = 0;
 			continue;
 		}
 		changed++;
 		if (cli->dry_run) {
-			printf("%s: %s\n", all[i].name, desc);
+			printf("%s: %s%s%s\n", all[i].name, desc, fields && new_secrets ? ", " : "",
+			       new_secrets ? "new CHAP secrets" : "");
 			continue;
 		}
-		if (db_client_update(cli->db, &all[i])) {
+		if ((fields && db_client_update(cli->db, &all[i])) ||
+		    (new_secrets && db_client_new_secrets(cli->db, all[i].id, NULL))) {
 			rc = cli_db_fail(cli, all[i].name);
 			db_rollback(cli->db);
 			return rc;
@@ -332,6 +386,11 @@ static int set_selected(struct cli *cli, const struct field_changes *fc,
 		return EXIT_OK;
 	}
 	fields_summary(fc, desc, sizeof(desc));
+	if (new_secrets) {
+		size_t used = strlen(desc);
+
+		snprintf(desc + used, sizeof(desc) - used, "%snew CHAP secrets", used ? ", " : "");
+	}
 	describe_names(all, n, keep, names, sizeof(names));
 	if ((changed && db_event_add(cli->db, "info", "vdiskctl",
 				     "client set: %zu clients changed (%s): %s", changed, names,
@@ -352,6 +411,7 @@ static int client_set(struct cli *cli, int argc, char **argv)
 		{ "new-name", required_argument, NULL, OPT_NEW_NAME },
 		{ "new-mac", required_argument, NULL, OPT_NEW_MAC },
 		{ "set-group", required_argument, NULL, OPT_SET_GROUP },
+		{ "new-secrets", no_argument, NULL, OPT_NEW_SECRETS },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		CLI_COMMON_OPTS
 	};
@@ -360,7 +420,7 @@ static int client_set(struct cli *cli, int argc, char **argv)
 	struct db_client *all;
 	size_t n, nmatch;
 	char *keep;
-	int opt, rc;
+	int opt, rc, new_secrets = 0;
 
 	while ((opt = cli_getopt(cli, argc, argv, opts)) != -1) {
 		if (opt == '?')
@@ -371,11 +431,15 @@ static int client_set(struct cli *cli, int argc, char **argv)
 			       "--mac M[,M...] --ip-range A-B (combined with AND)\n"
 			       "  FIELDS: --ip A --set-group G --image I --server S "
 			       "--hot-standby on|off --overlay restore|persistent --enabled on|off "
-			       "--new-name N --new-mac M ('none' clears ip/group/image/server)\n");
+			       "--new-name N --new-mac M ('none' clears ip/group/image/server)\n"
+			       "  --new-secrets: new CHAP secrets for each selected client (it needs "
+			       "its next PXE boot to get them)\n");
 			return EXIT_OK;
 		}
 		if (opt == OPT_DRY_RUN)
 			cli->dry_run = 1;
+		else if (opt == OPT_NEW_SECRETS)
+			new_secrets = 1;
 		else if (opt == OPT_SET_GROUP)
 			rc = fields_take(cli, &fc, OPT_GROUP, optarg);
 		else if (selection_optname(opt))
@@ -392,13 +456,13 @@ static int client_set(struct cli *cli, int argc, char **argv)
 	if (!sel.any)
 		return cli_usage(cli, "no selection: give --all or --group/--name/--range/--mac/"
 				 "--ip-range");
-	if (!fc.set)
+	if (!fc.set && !new_secrets)
 		return cli_usage(cli, "nothing to change: give a field such as --hot-standby on");
 	if ((rc = cli_open_db(cli, 0)) || (rc = fields_check_refs(cli, &fc)))
 		return rc;
 	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
 		return rc;
-	rc = set_selected(cli, &fc, all, n, keep, nmatch);
+	rc = set_selected(cli, &fc, new_secrets, all, n, keep, nmatch);
 	free(all);
 	free(keep);
 	return rc;
@@ -503,7 +567,8 @@ static int client_import(struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		if (opt == OPT_HELP) {
 			printf("usage: vdiskctl client import FILE|- [--dry-run]\n"
-			       "  CSV with the header %s (any order; name and mac required)\n",
+			       "  CSV with the header %s (any order; name and mac required)\n"
+			       "  each client gets new CHAP secrets; a secret column is refused\n",
 			       CLIENT_CSV_HEADER);
 			return EXIT_OK;
 		}

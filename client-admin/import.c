@@ -98,7 +98,14 @@ static int read_header(struct import_ctx *ctx, char **f, int nf, unsigned line)
 		for (k = 0; k < COL_COUNT; k++)
 			if (strcmp(f[i], col_names[k]) == 0)
 				break;
-		if (k == COL_COUNT) {
+		if (k == COL_COUNT && strstr(f[i], "secret")) {
+			/* Secrets are made by the database; taking them from a file would put
+			 * one admin's spreadsheet between the PCs and their disks. */
+			bad(ctx, line, "column '%s': CHAP secrets are not imported (every imported "
+			    "client gets new ones; renew them with 'vdiskctl client set ... "
+			    "--new-secrets')", f[i]);
+			ok = 0;
+		} else if (k == COL_COUNT) {
 			bad(ctx, line, "unknown column '%s' (expected %s)", f[i],
 			    "name,mac,ip,group,image,server,hot_standby,overlay");
 			ok = 0;

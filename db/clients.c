@@ -45,6 +45,8 @@ static void read_client(sqlite3_stmt *st, void *row)
 	c->created = sqlite3_column_int64(st, 11);
 	c->updated = sqlite3_column_int64(st, 12);
 	c->last_boot = sqlite3_column_int64(st, 13);
+	db_column_copy(st, 14, c->chap_secret, sizeof(c->chap_secret));
+	db_column_copy(st, 15, c->chap_target_secret, sizeof(c->chap_target_secret));
 }
 
 static int client_lookup(struct db *db, enum stmt_id id, const char *key, struct db_client *out)
@@ -140,9 +142,15 @@ int db_client_insert(struct db *db, struct db_client *c)
 	st = db_stmt(db, STMT_CLIENT_INSERT);
 	if (!st)
 		return -EIO;
+	rc = db_secret_pair(c->chap_secret, c->chap_target_secret);
+	if (rc)
+		return db_error(db, rc, "no random bytes for %s's CHAP secrets: %s", c->name,
+				strerror(-rc));
 	c->created = c->updated = time(NULL);
 	bind_client_fields(st, c, 1);
 	sqlite3_bind_int64(st, 11, c->created);
+	sqlite3_bind_text(st, 12, c->chap_secret, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, c->chap_target_secret, -1, SQLITE_STATIC);
 	rc = db_exec_stmt(db, st);
 	if (rc)
 		return rc;
@@ -170,6 +178,37 @@ int db_client_update(struct db *db, struct db_client *c)
 	if (sqlite3_changes(db->h) == 0)
 		return db_error(db, -ENOENT, "no client with id %lld", (long long)c->id);
 	return db_mark_changed(db);
+}
+
+int db_client_new_secrets(struct db *db, int64_t id, struct db_client *c)
+{
+	char secret[DB_SECRET_MAX], target[DB_SECRET_MAX];
+	sqlite3_stmt *st = db_stmt(db, STMT_CLIENT_SECRETS);
+	int64_t now = time(NULL);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = db_secret_pair(secret, target);
+	if (rc)
+		return db_error(db, rc, "no random bytes for new CHAP secrets: %s", strerror(-rc));
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, secret, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	rc = db_exec_stmt(db, st);
+	if (!rc && sqlite3_changes(db->h) == 0)
+		rc = db_error(db, -ENOENT, "no client with id %lld", (long long)id);
+	if (!rc)
+		rc = db_mark_changed(db);
+	if (!rc && c) {
+		memcpy(c->chap_secret, secret, sizeof(secret));
+		memcpy(c->chap_target_secret, target, sizeof(target));
+		c->updated = now;
+	}
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(target, sizeof(target));
+	return rc;
 }
 
 int db_client_delete(struct db *db, int64_t id)

@@ -23,6 +23,10 @@ struct db;
 #define DB_IQN_MAX    224	/* RFC 3720: 223 bytes plus NUL */
 #define DB_ADDR_MAX   16	/* dotted IPv4 plus NUL */
 #define DB_MAC_MAX    18
+/* A client's CHAP secrets: 16 characters from [A-Za-z0-9] plus NUL. Microsoft's iSCSI
+ * initiator takes 12 to 16 characters; iPXE and open-iscsi take any length. */
+#define DB_SECRET_LEN 16
+#define DB_SECRET_MAX 17
 
 /* The initiator name a client's iPXE script sets and vdiskd looks up: prefix + ":" + the
  * client's name in lower case. The prefix is the setting "iqn_prefix". */
@@ -65,6 +69,12 @@ struct db_client {
 	int enabled;
 	char iqn[DB_IQN_MAX];		/* OUT: derived from name */
 	int64_t created, updated, last_boot;	/* OUT: unix seconds, 0 = never */
+	/* OUT: per-client CHAP, made by the database (insert, db_client_new_secrets, the
+	 * schema upgrade) from the kernel's CSPRNG, never by a caller, and never equal.
+	 * chap_secret is what the PC proves (CHAP_N = iqn); chap_target_secret is what the
+	 * target proves to the PC in mutual CHAP (CHAP_N = the target's IQN). */
+	char chap_secret[DB_SECRET_MAX];
+	char chap_target_secret[DB_SECRET_MAX];
 };
 
 const char *db_overlay_name(enum db_overlay o);
@@ -81,10 +91,21 @@ int db_client_by_iqn(struct db *db, const char *iqn, struct db_client *out);
  * references). */
 int db_client_check(struct db *db, struct db_client *c);
 
-/* Inserts c (id, iqn, created, updated are set on return). */
+/* Inserts c (id, iqn, both CHAP secrets, created, updated are set on return; secrets the
+ * caller put in c are replaced). */
 int db_client_insert(struct db *db, struct db_client *c);
-/* Updates every field of the row with c->id; iqn follows the name. */
+/* Updates every field of the row with c->id but the CHAP secrets, which only
+ * db_client_new_secrets changes; iqn follows the name. */
 int db_client_update(struct db *db, struct db_client *c);
+/* Gives client id two new CHAP secrets. If c is not NULL its secrets and updated are set to
+ * the new values (IN/OUT: the rest of c is left alone). */
+int db_client_new_secrets(struct db *db, int64_t id, struct db_client *c);
+
+/* A fresh secret of DB_SECRET_LEN characters [A-Za-z0-9] from getrandom(2), without modulo
+ * bias. Returns 0 or a negative errno; never falls back to a weaker source. */
+int db_secret_generate(char out[DB_SECRET_MAX]);
+/* Whether s is a well-formed secret (length and characters). */
+int db_secret_valid(const char *s);
 int db_client_delete(struct db *db, int64_t id);
 /* Records a PXE boot now. */
 int db_client_boot(struct db *db, int64_t id);

@@ -52,6 +52,11 @@ int db_read_one(struct db *db, sqlite3_stmt *st, db_read_row_fn read, void *out,
 /* Runs a prepared statement that returns no rows. */
 int db_exec_stmt(struct db *db, sqlite3_stmt *st);
 
+/* Two different fresh secrets (db_secret_generate), or a negative errno. */
+int db_secret_pair(char secret[DB_SECRET_MAX], char target_secret[DB_SECRET_MAX]);
+/* Tests only: replaces getrandom(2) (to inject failures or fixed bytes); NULL = getrandom. */
+extern int (*db_random_hook)(void *buf, size_t len);
+
 /* Schema: migrates h from its user_version up to target (<= db_schema_version()) in one
  * transaction. Exposed to tests so they can build an old-version database. */
 int db_migrate(sqlite3 *h, int target, char *err, size_t errlen);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "db/db_internal.h"
 
@@ -130,6 +132,44 @@ static int set_pragmas(struct db *db, int flags)
 	return rc;
 }
 
+/* The file holds every client's CHAP secrets, so nobody but its owner and group may read
+ * it. SQLite would create it 0644 (less the umask); it is made here first, 0640 less the
+ * umask, and SQLite gives its -wal and -shm files the same mode. A read-write open also
+ * takes the world's bits off an older database and its -wal/-shm (made 0644 before). */
+static int secure_mode(const char *path, int flags, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[DB_PATH_MAX + 8];
+	struct stat sb;
+	size_t i;
+	int fd, e;
+
+	if (!*path || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	if ((flags & DB_OPEN_CREATE) && lstat(path, &sb) < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (fd < 0 && errno != EEXIST) {
+			e = errno;
+			snprintf(err, errlen, "cannot create database %s: %s", path, strerror(e));
+			return -e;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, suffix[i]) >= sizeof(p))
+			return 0;
+		if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0007) &&
+		    chmod(p, sb.st_mode & 07770) < 0 && i == 0) {
+			e = errno;
+			snprintf(err, errlen, "database %s is readable by everyone and its mode "
+				 "cannot be changed: %s", path, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
 int db_open(const char *path, int flags, struct db **out, const char **errmsg)
 {
 	static char static_err[256];
@@ -148,6 +188,11 @@ int db_open(const char *path, int flags, struct db **out, const char **errmsg)
 	db = calloc(1, sizeof(*db));
 	if (!db)
 		return -ENOMEM;
+	if (!(flags & DB_OPEN_READONLY)) {
+		rc = secure_mode(path, flags, db->err, sizeof(db->err));
+		if (rc)
+			goto out_fail;
+	}
 	oflags = (flags & DB_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
 		 SQLITE_OPEN_READWRITE | ((flags & DB_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
 	rc = sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_NOMUTEX, NULL);

@@ -3,13 +3,24 @@
  * so a foreign SQLite file is never mistaken for ours. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "db/db_internal.h"
 
 #define DB_APPLICATION_ID 0x56444b31	/* "VDK1" */
 
-static const char *const migrations[] = {
-	/* 1: the pair's inventory. Optional references are NULL, never ''. */
+/* The clients table's columns from version 1 on, in order, for copies between versions. */
+#define CLIENT_V1_COLS "id, name, mac, ip, grp, image, server, hot_standby, overlay, enabled, " \
+	"iqn, created, updated, last_boot"
+
+static int add_chap_secrets(sqlite3 *h, char *err, size_t errlen);
+
+/* Version N is migrations[N-1]: SQL, then (if any) a step in C for what SQL cannot do. */
+static const struct migration {
+	const char *sql;
+	int (*step)(sqlite3 *h, char *err, size_t errlen);
+} migrations[] = {
+	{ /* 1: the pair's inventory. Optional references are NULL, never ''. */
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE images ("
 	"  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,"
@@ -37,17 +48,98 @@ static const char *const migrations[] = {
 	"  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
 	"  iqn TEXT NOT NULL UNIQUE,"
 	"  created INTEGER NOT NULL, updated INTEGER NOT NULL, last_boot INTEGER);"
-	"CREATE INDEX clients_grp ON clients (grp);",
+	"CREATE INDEX clients_grp ON clients (grp);", NULL },
 
-	/* 2: what the admin must see, and the data version shipped to the peer. */
+	{ /* 2: what the admin must see, and the data version shipped to the peer. */
 	"CREATE TABLE events ("
 	"  id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	"  level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'error')),"
 	"  source TEXT NOT NULL, message TEXT NOT NULL);"
-	"INSERT INTO settings (key, value) VALUES ('change_seq', '0');",
+	"INSERT INTO settings (key, value) VALUES ('change_seq', '0');", NULL },
+
+	/* 3: per-client CHAP secrets (issue 16). SQLite checks a new column's CHECK against the
+	 * rows already there, and the secrets must come from C (getrandom), so the table is
+	 * rebuilt as SQLite's ALTER TABLE documentation describes: a new table with the
+	 * constraints, every row copied with its secrets, the old one dropped, the new renamed.
+	 * Nothing references clients, so the drop breaks no foreign key. */
+	{ "CREATE TABLE clients_v3 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  ip TEXT UNIQUE,"
+	"  grp TEXT REFERENCES groups(name) ON UPDATE CASCADE,"
+	"  image TEXT REFERENCES images(name) ON UPDATE CASCADE,"
+	"  server TEXT REFERENCES servers(name) ON UPDATE CASCADE,"
+	"  hot_standby INTEGER NOT NULL DEFAULT 0 CHECK (hot_standby IN (0, 1)),"
+	"  overlay TEXT NOT NULL DEFAULT 'restore' CHECK (overlay IN ('restore', 'persistent')),"
+	"  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+	"  iqn TEXT NOT NULL UNIQUE,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL, last_boot INTEGER,"
+	"  chap_secret TEXT NOT NULL CHECK (length(chap_secret) = 16 AND"
+	"    chap_secret NOT GLOB '*[^A-Za-z0-9]*'),"
+	"  chap_target_secret TEXT NOT NULL CHECK (length(chap_target_secret) = 16 AND"
+	"    chap_target_secret NOT GLOB '*[^A-Za-z0-9]*' AND chap_target_secret <> chap_secret));",
+	  add_chap_secrets },
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int step_error(sqlite3 *h, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "schema upgrade failed: %s", sqlite3_errmsg(h));
+	return sqlite3_errcode(h) == SQLITE_BUSY ? -EBUSY : -EIO;
+}
+
+/* Version 3's step: every existing client gets its two secrets while its row is copied into
+ * clients_v3, which then becomes clients. */
+static int add_chap_secrets(sqlite3 *h, char *err, size_t errlen)
+{
+	char secret[DB_SECRET_MAX], target[DB_SECRET_MAX];
+	sqlite3_stmt *ids = NULL, *copy = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(h, "SELECT id FROM clients ORDER BY id", -1, &ids, NULL) ||
+	    sqlite3_prepare_v2(h, "INSERT INTO clients_v3 (" CLIENT_V1_COLS ", chap_secret, "
+			       "chap_target_secret) SELECT " CLIENT_V1_COLS ", ?2, ?3 FROM clients "
+			       "WHERE id = ?1", -1, &copy, NULL)) {
+		rc = step_error(h, err, errlen);
+		goto out;
+	}
+	while ((rc = sqlite3_step(ids)) == SQLITE_ROW) {
+		rc = db_secret_pair(secret, target);
+		if (rc) {
+			snprintf(err, errlen, "schema upgrade failed: no random bytes for the CHAP "
+				 "secrets: %s", strerror(-rc));
+			goto out;
+		}
+		sqlite3_bind_int64(copy, 1, sqlite3_column_int64(ids, 0));
+		sqlite3_bind_text(copy, 2, secret, -1, SQLITE_STATIC);
+		sqlite3_bind_text(copy, 3, target, -1, SQLITE_STATIC);
+		rc = sqlite3_step(copy);
+		sqlite3_reset(copy);
+		if (rc != SQLITE_DONE) {
+			rc = step_error(h, err, errlen);
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = step_error(h, err, errlen);
+		goto out;
+	}
+	sqlite3_finalize(ids);
+	ids = NULL;
+	if (sqlite3_exec(h, "DROP TABLE clients; ALTER TABLE clients_v3 RENAME TO clients;"
+			 "CREATE INDEX clients_grp ON clients (grp);", NULL, NULL, NULL))
+		rc = step_error(h, err, errlen);
+	else
+		rc = 0;
+out:
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(target, sizeof(target));
+	sqlite3_finalize(ids);
+	sqlite3_finalize(copy);
+	return rc;
+}
 
 int db_schema_version(void)
 {
@@ -146,9 +238,13 @@ int db_migrate(sqlite3 *h, int target, char *err, size_t errlen)
 		return rc;
 	}
 	for (v = version; v < target; v++) {
-		rc = sqlite3_exec(h, migrations[v], NULL, NULL, &msg);
+		rc = sqlite3_exec(h, migrations[v].sql, NULL, NULL, &msg);
 		if (rc != SQLITE_OK)
 			goto out_rollback;
+		if (migrations[v].step && (rc = migrations[v].step(h, err, errlen))) {
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
 	}
 	/* PRAGMA takes no bound parameters; both numbers are this program's own. */
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",

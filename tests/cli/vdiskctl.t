@@ -29,7 +29,8 @@ grep -q "no database at $VDISK_DB" "$T/err"; ok $? "message says there is no dat
 
 run init
 is "$rc" 0 "init creates the database"
-is "$(sqlite3 "$VDISK_DB" 'PRAGMA user_version')" 2 "schema version recorded"
+is "$(sqlite3 "$VDISK_DB" 'PRAGMA user_version')" 3 "schema version recorded"
+is "$(stat -c %a "$VDISK_DB")" 640 "the database (CHAP secrets) is not world-readable"
 is "$(sqlite3 "$VDISK_DB" 'PRAGMA journal_mode')" wal "WAL mode"
 run init
 is "$rc" 0 "init again is harmless"
@@ -164,6 +165,36 @@ run client import "$T/export.csv"
 is "$rc" 0 "an export imports back"
 run client export --format json --output "$T/e.json" --range PC200-PC209
 is "$(grep -c '"name"' "$T/e.json")" 10 "JSON export of a range to a file"
+
+# CHAP secrets: made for every imported client, shown only when asked, renewed in a batch.
+is "$(sqlite3 "$VDISK_DB" "SELECT count(*) FROM clients WHERE length(chap_secret) = 16 AND length(chap_target_secret) = 16 AND chap_secret <> chap_target_secret")" "$(sqlite3 "$VDISK_DB" "SELECT count(*) FROM clients")" "every client has two different 16-character secrets"
+s201=$(sqlite3 "$VDISK_DB" "SELECT chap_secret FROM clients WHERE name = 'PC201'")
+t201=$(sqlite3 "$VDISK_DB" "SELECT chap_target_secret FROM clients WHERE name = 'PC201'")
+run client show PC201
+check "show without --secrets prints no secret" -- sh -c "! grep -q -e '$s201' -e '$t201' -e chap '$T/out'"
+run client show PC201 --json
+check "nor does show --json" -- sh -c "! grep -q -e '$s201' -e '$t201' '$T/out'"
+run client list --all --json
+check "nor list --json" -- sh -c "! grep -q -e '$s201' -e '$t201' -e chap '$T/out'"
+run client export --all
+check "nor the CSV export" -- sh -c "! grep -q -e '$s201' -e '$t201' -e secret '$T/out'"
+run client show PC201 --secrets
+is "$(sed -n 's/^chap-secret: //p' "$T/out")" "$s201" "show --secrets prints the initiator's secret"
+is "$(sed -n 's/^chap-target-secret: //p' "$T/out")" "$t201" "and the target's"
+run client show PC201 --secrets --json
+check "show --secrets --json has both as members" -- grep -q "\"chap_secret\":\"$s201\",\"chap_target_secret\":\"$t201\"}" "$T/out"
+run client set --range PC200-PC202 --new-secrets --dry-run
+is "$(grep -c 'new CHAP secrets' "$T/out")" 3 "--new-secrets --dry-run lists the three clients"
+is "$(sqlite3 "$VDISK_DB" "SELECT chap_secret FROM clients WHERE name = 'PC201'")" "$s201" "and changes nothing"
+run client set --range PC200-PC202 --new-secrets
+grep -q '^3 clients changed' "$T/out"; ok $? "--new-secrets renews three clients' secrets"
+ns=$(sqlite3 "$VDISK_DB" "SELECT chap_secret FROM clients WHERE name = 'PC201'")
+nt=$(sqlite3 "$VDISK_DB" "SELECT chap_target_secret FROM clients WHERE name = 'PC201'")
+ok $([ "$ns" != "$s201" ] && [ "$nt" != "$t201" ] && [ ${#ns} = 16 ]; echo $?) "both of PC201's secrets are new"
+run events --limit 1
+check "an event says so, without the secrets" -- sh -c "grep -q 'new CHAP secrets' '$T/out' && ! grep -q -e '$ns' -e '$nt' '$T/out'"
+printf 'name,mac,chap_secret\nPC900,52:54:00:00:09:00,abcdefghijklmnop\n' >"$T/secret.csv"
+expect_fail 1 "CHAP secrets are not imported" "import refuses a secret column" -- client import "$T/secret.csv"
 
 run setting set auto_register on
 run setting get auto_register

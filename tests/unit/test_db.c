@@ -1,6 +1,9 @@
 /* db/: schema creation and upgrade from version 1, constraints, lookups, the pair's role
- * rule, change sequence, foreign files refused. */
+ * rule, change sequence, foreign files refused; CHAP secrets (made on insert, by the upgrade
+ * and on renewal, never equal, never changed by an update, no biased or failed random
+ * source accepted) and the file's mode. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,12 +43,36 @@ static void test_upgrade_from_v1(void)
 	ok(sqlite3_exec(h, "INSERT INTO clients (name, mac, iqn, created, updated) VALUES "
 			"('PC001', '52:54:00:00:00:01', 'iqn.x:pc001', 1, 1)",
 			NULL, NULL, NULL) == SQLITE_OK, "a v1 row");
+	ok(sqlite3_exec(h, "INSERT INTO clients (name, mac, iqn, created, updated) VALUES "
+			"('PC002', '52:54:00:00:00:02', 'iqn.x:pc002', 1, 1)",
+			NULL, NULL, NULL) == SQLITE_OK, "a second v1 row");
 	sqlite3_close(h);
+	chmod(path, 0644);	/* as SQLite made it before */
 
 	is_int(db_open(path, 0, &db, &msg), 0, "open upgrades the v1 database");
 	if (!db)
 		return;
 	is_int(db_client_by_name(db, "PC001", &c), 0, "v1 client survives the upgrade");
+	{
+		struct db_client c2;
+
+		ok(db_secret_valid(c.chap_secret) && db_secret_valid(c.chap_target_secret),
+		   "the upgrade gave PC001 two well-formed secrets");
+		ok(strcmp(c.chap_secret, c.chap_target_secret) != 0, "and they differ");
+		is_int(db_client_by_name(db, "PC002", &c2), 0, "PC002 survives too");
+		ok(db_secret_valid(c2.chap_secret) && strcmp(c2.chap_secret, c.chap_secret) != 0 &&
+		   strcmp(c2.chap_target_secret, c.chap_target_secret) != 0,
+		   "with secrets of its own");
+		is_str(c.iqn, "iqn.x:pc001", "and every old column is kept");
+		ok(c.created == 1 && c.updated == 1, "times too");
+	}
+	{
+		struct stat sb;
+
+		ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640,
+		   "the read-write open took the world's read bit off an old 0644 file (%o)",
+		   (unsigned)(sb.st_mode & 0777));
+	}
 	is_int(db_event_add(db, "info", "test", "upgraded"), 0, "v2 events table usable");
 	db_close(db);
 	ok(sqlite3_open(path, &h) == SQLITE_OK, "reopen raw");
@@ -57,6 +84,163 @@ static void test_upgrade_from_v1(void)
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(h);
+}
+
+/* Random source for the tests: fails, repeats one byte, or serves a script of bytes. */
+static int rnd_mode;		/* 0 fail, 1 constant, 2 script then getrandom */
+static const unsigned char *rnd_script;
+static size_t rnd_left;
+
+static int fake_random(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	if (rnd_mode == 0)
+		return -ENOSYS;
+	for (i = 0; i < len; i++)
+		if (rnd_mode == 1)
+			p[i] = 7;
+		else if (rnd_left) {
+			p[i] = *rnd_script++;
+			rnd_left--;
+		} else
+			p[i] = (unsigned char)(i * 37 + 11) % 62;
+	return 0;
+}
+
+static void test_secrets(struct db *db)
+{
+	struct db_client c = client("PC200", "52:54:00:aa:cc:00"), d, e;
+	char s[DB_SECRET_MAX];
+	unsigned char script[64];
+	int64_t seq0, seq1;
+	int i;
+
+	is_int(db_secret_generate(s), 0, "generate a secret");
+	ok(db_secret_valid(s), "16 characters of [A-Za-z0-9]: %zu", strlen(s));
+	ok(!db_secret_valid(""), "must fail: empty");
+	ok(!db_secret_valid("abcdefghijklmno"), "must fail: 15 characters");
+	ok(!db_secret_valid("abcdefghijklmnopq"), "must fail: 17 characters");
+	ok(!db_secret_valid("abcdefghijklmn-p"), "must fail: a '-'");
+	ok(!db_secret_valid("abcdefghijklmn p"), "must fail: a space");
+	ok(!db_secret_valid("abcdefghijklmn\xe9"), "must fail: a byte over 127");
+
+	strcpy(c.chap_secret, "AAAAAAAAAAAAAAAA");
+	strcpy(c.chap_target_secret, "AAAAAAAAAAAAAAAA");
+	is_int(db_client_insert(db, &c), 0, "insert PC200 with secrets of its own");
+	ok(db_secret_valid(c.chap_secret) && db_secret_valid(c.chap_target_secret),
+	   "insert made two secrets");
+	ok(strcmp(c.chap_secret, "AAAAAAAAAAAAAAAA") != 0, "the caller's were replaced");
+	ok(strcmp(c.chap_secret, c.chap_target_secret) != 0, "and they differ");
+	is_int(db_client_by_name(db, "PC200", &d), 0, "read back");
+	ok(strcmp(d.chap_secret, c.chap_secret) == 0 &&
+	   strcmp(d.chap_target_secret, c.chap_target_secret) == 0, "the stored secrets");
+
+	e = d;
+	e.chap_secret[0] = '\0';
+	strcpy(e.chap_target_secret, "x");
+	e.hot_standby = 1;
+	is_int(db_client_update(db, &e), 0, "update with the secrets blanked in the struct");
+	is_int(db_client_by_name(db, "PC200", &e), 0, "read back");
+	ok(e.hot_standby == 1 && strcmp(e.chap_secret, d.chap_secret) == 0 &&
+	   strcmp(e.chap_target_secret, d.chap_target_secret) == 0,
+	   "an update never changes the secrets");
+
+	db_change_seq(db, &seq0);
+	is_int(db_client_new_secrets(db, d.id, &e), 0, "renew PC200's secrets");
+	db_change_seq(db, &seq1);
+	ok(seq1 == seq0 + 1, "renewal is an admin change (shipped to the peer)");
+	ok(strcmp(e.chap_secret, d.chap_secret) != 0 &&
+	   strcmp(e.chap_target_secret, d.chap_target_secret) != 0, "both are new");
+	is_int(db_client_by_name(db, "PC200", &d), 0, "read back");
+	ok(strcmp(d.chap_secret, e.chap_secret) == 0 && strcmp(d.chap_target_secret,
+	   e.chap_target_secret) == 0, "stored as returned");
+	is_int(db_client_new_secrets(db, 999999, NULL), -ENOENT, "no such client: -ENOENT");
+
+	/* The database refuses what the C code would never write. */
+	ok(sqlite3_exec(db->h, "UPDATE clients SET chap_target_secret = chap_secret WHERE "
+			"name = 'PC200'", NULL, NULL, NULL) != SQLITE_OK,
+	   "must fail: equal secrets (CHECK)");
+	ok(sqlite3_exec(db->h, "UPDATE clients SET chap_secret = 'short' WHERE name = 'PC200'",
+			NULL, NULL, NULL) != SQLITE_OK, "must fail: a short secret (CHECK)");
+	ok(sqlite3_exec(db->h, "UPDATE clients SET chap_secret = 'abcdefghijklmn;p' WHERE "
+			"name = 'PC200'", NULL, NULL, NULL) != SQLITE_OK,
+	   "must fail: a ';' in a secret (CHECK)");
+
+	/* A random source that fails, or repeats itself, makes no client. */
+	db_random_hook = fake_random;
+	rnd_mode = 0;
+	c = client("PC201", "52:54:00:aa:cc:01");
+	is_int(db_client_insert(db, &c), -ENOSYS, "no random bytes: insert fails");
+	is_int(db_client_by_name(db, "PC201", &d), -ENOENT, "and nothing was inserted");
+	is_int(db_client_new_secrets(db, e.id, NULL), -ENOSYS, "renewal fails too");
+	rnd_mode = 1;
+	is_int(db_client_insert(db, &c), -EIO, "a source that repeats itself: equal secrets "
+	       "are refused");
+	is_int(db_client_by_name(db, "PC201", &d), -ENOENT, "and nothing was inserted");
+	/* Bytes 248..255 would favour 'A'..'H' under % 62: they are drawn again. */
+	for (i = 0; i < 64; i++)
+		script[i] = (unsigned char)(i < 48 ? 248 + i % 8 : 26 + i % 16);
+	rnd_mode = 2;
+	rnd_script = script;
+	rnd_left = sizeof(script);
+	is_int(db_secret_generate(s), 0, "generate from biased bytes");
+	is_str(s, "abcdefghijklmnop", "bytes at or over 248 were skipped");
+	db_random_hook = NULL;
+}
+
+/* The upgrade to version 3 needs random bytes: without them it changes nothing. */
+static void test_upgrade_no_random(void)
+{
+	char path[256], err[256];
+	struct db_client c;
+	struct db *db = NULL;
+	const char *msg = NULL;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+
+	path_in(path, sizeof(path), "v2.db");
+	ok(sqlite3_open(path, &h) == SQLITE_OK, "raw open");
+	is_int(db_migrate(h, 2, err, sizeof(err)), 0, "build a version-2 database");
+	sqlite3_exec(h, "INSERT INTO clients (name, mac, iqn, created, updated) VALUES "
+		     "('PC001', '52:54:00:00:00:01', 'iqn.x:pc001', 1, 1)", NULL, NULL, NULL);
+	sqlite3_close(h);
+	db_random_hook = fake_random;
+	rnd_mode = 0;
+	ok(db_open(path, 0, &db, &msg) != 0, "no random bytes: the upgrade fails: %s",
+	   msg ? msg : "?");
+	ok(msg && strstr(msg, "CHAP secrets"), "and says why");
+	db_random_hook = NULL;
+	sqlite3_open(path, &h);
+	sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL);
+	sqlite3_step(st);
+	is_int(sqlite3_column_int(st, 0), 2, "the database is still version 2");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	is_int(db_open(path, 0, &db, &msg), 0, "with random bytes the upgrade goes through");
+	ok(db && db_client_by_name(db, "PC001", &c) == 0 && db_secret_valid(c.chap_secret),
+	   "PC001 has its secrets");
+	db_close(db);
+}
+
+static void test_file_mode(void)
+{
+	char path[256], wal[280];
+	struct stat sb;
+	struct db *db;
+	mode_t old = umask(022);
+
+	path_in(path, sizeof(path), "mode.db");
+	is_int(db_open(path, DB_OPEN_CREATE, &db, NULL), 0, "create a database (umask 022)");
+	ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640, "created 0640, not 0644: %o",
+	   (unsigned)(sb.st_mode & 0777));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	db_event_add(db, "info", "test", "a write makes the WAL");
+	ok(stat(wal, &sb) == 0 && (sb.st_mode & 0777) == 0640, "its -wal too: %o",
+	   (unsigned)(sb.st_mode & 0777));
+	db_close(db);
+	umask(old);
 }
 
 static void test_foreign_and_corrupt(void)
@@ -183,11 +367,14 @@ int main(void)
 		return 1;
 	test_upgrade_from_v1();
 	test_foreign_and_corrupt();
+	test_file_mode();
+	test_upgrade_no_random();
 	path_in(path, sizeof(path), "main.db");
 	is_int(db_open(path, DB_OPEN_CREATE, &db, &msg), 0, "create a database");
 	test_clients(db);
 	test_servers(db);
 	test_txn(db);
+	test_secrets(db);
 	db_close(db);
 	is_int(db_open(path, DB_OPEN_READONLY, &db, &msg), 0, "read-only open of a current db");
 	db_close(db);

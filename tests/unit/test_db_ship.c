@@ -76,6 +76,15 @@ int main(void)
 	ok(db_client_by_name(b, "OLD001", &c) == -ENOENT, "B's old client is gone");
 	ok(db_client_by_name(b, "PC001", &c) == 0 && c.hot_standby == 1 &&
 	   strcmp(c.iqn, "iqn.2026-11.lan.vdisk:pc001") == 0, "hot-standby flag and iqn shipped");
+	{
+		struct db_client ca;
+
+		ok(db_client_by_name(a, "PC001", &ca) == 0 &&
+		   strcmp(c.chap_secret, ca.chap_secret) == 0 &&
+		   strcmp(c.chap_target_secret, ca.chap_target_secret) == 0 &&
+		   db_secret_valid(c.chap_secret),
+		   "both CHAP secrets shipped: the standby's vdiskd checks the same ones");
+	}
 	ok(db_server_by_name(b, "srv-a", &s) == 0 && strcmp(s.role, "primary") == 0,
 	   "servers shipped");
 	ok(db_event_recent(b, 0, &ev, &n) == 0 && n >= 1 &&
