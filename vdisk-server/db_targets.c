@@ -1,5 +1,6 @@
 /* Targets from the database; see db_targets.h. Lookups run on the loop thread: they are
  * single-row SELECTs on a local SQLite file, done once per login. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct client_disk {
 	struct scsi_lu rlu;		/* rtgt's: answers the replication commands */
 	struct replica rep;
 	unsigned sessions, rsessions;
+	uint32_t session_addr;		/* where its client session comes from, network order */
 	int reset_pending;
 	struct ev_timer probe;		/* a reset asked while a session is open: is it alive? */
 	int probing;
@@ -44,6 +46,8 @@ static struct log_ratelimit rl_refuse = LOG_RATELIMIT_INIT(10);
 int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *pool,
 		    const char *target_name, const char *overlay_dir)
 {
+	char auth[16];
+
 	memset(dt, 0, sizeof(*dt));
 	if (strlen(target_name) >= sizeof(dt->target_name) ||
 	    strlen(overlay_dir) >= sizeof(dt->overlay_dir) - DB_NAME_MAX - 2)
@@ -52,6 +56,11 @@ int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *poo
 	dt->pool = pool;
 	strcpy(dt->target_name, target_name);
 	strcpy(dt->overlay_dir, overlay_dir);
+	dt->client_chap = db_setting_get(db, "client_auth", auth, sizeof(auth)) < 0 ||
+			  strcmp(auth, "none") != 0;
+	if (!dt->client_chap)
+		log_warn("client_auth is none: client logins need no CHAP secret, so any PC can "
+			 "use any PC's disk (for test fixtures only)");
 	return 0;
 }
 
@@ -308,6 +317,28 @@ static int refuse(struct db_targets *dt, const char *initiator, int status, cons
 	return -status;
 }
 
+/* A login a PC should never make (authenticated, but from another address than its own or
+ * than its running session's): refused, and the admin told through the events table, once
+ * every 10 s for the same initiator and reason. */
+static int refuse_loudly(struct db_targets *dt, const char *initiator, uint32_t addr,
+			 const char *why)
+{
+	char ip[INET_ADDRSTRLEN];
+	uint64_t now = ev_now_ms();
+
+	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	if (now - dt->last_alarm_ms >= 10000 || !dt->last_alarm_why ||
+	    strcmp(dt->last_alarm_why, why) != 0 ||
+	    strcmp(dt->last_alarm_ini, initiator) != 0) {
+		dt->last_alarm_ms = now;
+		dt->last_alarm_why = why;
+		snprintf(dt->last_alarm_ini, sizeof(dt->last_alarm_ini), "%s", initiator);
+		db_event_add(dt->db, "warning", "vdiskd", "login of %s from %s refused: %s",
+			     initiator, ip, why);
+	}
+	return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, why);
+}
+
 /* In a pair, a client without hot-standby has its disk on one server only: its assigned
  * one, or else the primary. NULL when this server may serve it, else why not. */
 static const char *not_here(struct db_targets *dt, const struct db_client *c)
@@ -324,8 +355,40 @@ static const char *not_here(struct db_targets *dt, const struct db_client *c)
 	return NULL;
 }
 
+static int same_addr(const char *ip, uint32_t addr)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, ip, &a) == 1 && a.s_addr == addr;
+}
+
+/* A PC proves who it is with its own CHAP secret (DB: chap_secret, with CHAP_N its IQN), and
+ * answers the target's challenge with chap_target_secret when it asks (mutual CHAP); nothing
+ * is opened for it before. The DB setting client_auth=none turns that off (test fixtures). */
+static int dbt_credentials(void *arg, const char *initiator, const char *target_name,
+			   uint32_t addr, struct chap_cred *chap, struct chap_cred *mutual)
+{
+	struct db_targets *dt = arg;
+	struct db_client c;
+
+	(void)addr;
+	memset(chap, 0, sizeof(*chap));
+	memset(mutual, 0, sizeof(*mutual));
+	if (!dt->client_chap || strcmp(target_name, dt->target_name) != 0 ||
+	    db_client_by_iqn(dt->db, initiator, &c) < 0)
+		return 0;	/* attach refuses it, with nothing opened */
+	if (!c.chap_secret[0] || !c.chap_target_secret[0])
+		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, "no CHAP secret in the "
+			      "database (vdiskctl client set --new-secrets)");
+	snprintf(chap->user, sizeof(chap->user), "%s", c.iqn);
+	snprintf(chap->secret, sizeof(chap->secret), "%s", c.chap_secret);
+	snprintf(mutual->user, sizeof(mutual->user), "%s", dt->target_name);
+	snprintf(mutual->secret, sizeof(mutual->secret), "%s", c.chap_target_secret);
+	return 0;
+}
+
 static int dbt_attach(void *arg, const char *initiator, const char *target_name,
-		      struct iscsi_target **out)
+		      uint32_t addr, struct iscsi_target **out)
 {
 	struct db_targets *dt = arg;
 	struct db_client c;
@@ -352,7 +415,12 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 	if (image_sync_busy(c.image))	/* its last writes may still be landing */
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "its base image is being synced from the peer");
+	if (c.ip[0] && !same_addr(c.ip, addr))
+		return refuse_loudly(dt, initiator, addr, "not from the client's address");
 	d = disk_find(dt, c.name);
+	if (d && d->sessions && d->session_addr != addr)
+		return refuse_loudly(dt, initiator, addr, "a second session from another address "
+				     "while the client's runs");
 	if (d && d->rsessions)
 		return refuse(dt, initiator, ISCSI_LOGIN_UNAVAILABLE,
 			      "the peer's replication session is still closing");
@@ -387,6 +455,7 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 			return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, "disk unavailable");
 	}
 	d->sessions++;
+	d->session_addr = addr;
 	*out = &d->tgt;
 	return 0;
 }
@@ -479,9 +548,11 @@ static int sync_attach(struct db_targets *dt, const char *initiator, const char 
 
 /* The peer's mirror logs in for one hot-standby client, or its vdiskctl for an image sync. */
 static int rep_attach(void *arg, const char *initiator, const char *target_name,
-		      struct iscsi_target **out)
+		      uint32_t addr, struct iscsi_target **out)
 {
 	struct db_targets *dt = arg;
+
+	(void)addr;	/* the listener takes the peer's address alone */
 	const char *image = is_target_image(dt->target_name, target_name);
 	struct db_client c;
 	struct client_disk *d;
@@ -537,11 +608,11 @@ static int rep_attach(void *arg, const char *initiator, const char *target_name,
 /* Every login on the replica listener (the peer's mirror, its image sync) passes CHAP with
  * the pair secret before anything is opened for it. */
 static int rep_credentials(void *arg, const char *initiator, const char *target_name,
-			   struct chap_cred *chap, struct chap_cred *mutual)
+			   uint32_t addr, struct chap_cred *chap, struct chap_cred *mutual)
 {
 	struct db_targets *dt = arg;
 
-	(void)initiator, (void)target_name;
+	(void)initiator, (void)target_name, (void)addr;
 	*chap = dt->pair;
 	memset(mutual, 0, sizeof(*mutual));
 	return 0;
@@ -569,6 +640,8 @@ static void dbt_discover(void *arg, const char *initiator, const char *name,
 void db_targets_provider(struct db_targets *dt, struct iscsi_provider *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->credentials = dbt_credentials;
+	out->mutual_optional = 1;
 	out->attach = dbt_attach;
 	out->detach = dbt_detach;
 	out->discover = dbt_discover;

@@ -42,6 +42,10 @@ struct db_targets {
 					 * mirror not yet in sync */
 	unsigned ndisks;
 	uint64_t refused;
+	int client_chap;		/* client logins need the PC's CHAP secret (DB setting) */
+	uint64_t last_alarm_ms;		/* the last refusal recorded as an event: when, */
+	const char *last_alarm_why;	/* why, */
+	char last_alarm_ini[ISCSI_NAME_MAX];	/* and whose */
 	struct ev_timer sweep;
 };
 

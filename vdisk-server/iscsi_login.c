@@ -68,7 +68,8 @@ static const char *kv_get(const struct iscsi_kv *kv, int n, const char *key)
 
 static int attach(struct iscsi_conn *c)
 {
-	int rc = c->srv->prov.attach(c->srv->prov.arg, c->initiator, c->tname, &c->target);
+	int rc = c->srv->prov.attach(c->srv->prov.arg, c->initiator, c->tname, c->addr,
+				     &c->target);
 
 	if (rc == 0)
 		c->target->sessions++;
@@ -99,7 +100,7 @@ static int login_start(struct iscsi_conn *c, const uint8_t *req, struct iscsi_kv
 		snprintf(c->tname, sizeof(c->tname), "%s", tname);
 		if (c->srv->prov.credentials) {
 			rc = c->srv->prov.credentials(c->srv->prov.arg, c->initiator, tname,
-						      &c->auth, &c->auth_mutual);
+						      c->addr, &c->auth, &c->auth_mutual);
 			if (rc < 0)
 				return rc;
 		} else {
@@ -171,7 +172,7 @@ static int login_chap(struct iscsi_conn *c, struct iscsi_kv *kv, int n,
 			return -ISCSI_LOGIN_TARGET_ERROR;
 		iscsi_text_add(out, "CHAP_N", "%s", c->auth_mutual.user);
 		iscsi_text_add(out, "CHAP_R", "%s", hex);
-	} else if (c->auth_mutual.user[0]) {
+	} else if (c->auth_mutual.user[0] && !c->srv->prov.mutual_optional) {
 		return -ISCSI_LOGIN_AUTH_FAILED;	/* we require mutual CHAP */
 	}
 	c->chap_step = CHAP_DONE;

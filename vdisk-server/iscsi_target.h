@@ -34,10 +34,10 @@ struct iscsi_provider {
 	 * without the secret makes the provider open nothing; without it, attach runs on the
 	 * first login PDU and the target's own chap and mutual apply. */
 	int (*credentials)(void *arg, const char *initiator, const char *target_name,
-			   struct chap_cred *chap, struct chap_cred *mutual);
-	/* A login from initiator for target_name: 0 and *out, or a negative login status
-	 * (-ISCSI_LOGIN_NOT_FOUND, -ISCSI_LOGIN_FORBIDDEN...). */
-	int (*attach)(void *arg, const char *initiator, const char *target_name,
+			   uint32_t addr, struct chap_cred *chap, struct chap_cred *mutual);
+	/* A login from initiator at addr (IPv4, network order) for target_name: 0 and *out, or
+	 * a negative login status (-ISCSI_LOGIN_NOT_FOUND, -ISCSI_LOGIN_FORBIDDEN...). */
+	int (*attach)(void *arg, const char *initiator, const char *target_name, uint32_t addr,
 		      struct iscsi_target **out);
 	/* The session on tgt ended. */
 	void (*detach)(void *arg, struct iscsi_target *tgt);
@@ -45,6 +45,9 @@ struct iscsi_provider {
 	void (*discover)(void *arg, const char *initiator, const char *name,
 			 void (*emit)(void *ctx, const char *target), void *ctx);
 	void *arg;
+	/* With credentials: a mutual CHAP answer is given when the initiator asks for it, not
+	 * required (iPXE and the boot firmware of PCs may not ask). */
+	int mutual_optional;
 };
 
 struct iscsi_conn;

@@ -173,12 +173,13 @@ void lun_table_close(struct lun_table *tb)
 	memset(tb, 0, sizeof(*tb));
 }
 
-static int static_attach(void *arg, const char *initiator, const char *name,
+static int static_attach(void *arg, const char *initiator, const char *name, uint32_t addr,
 			 struct iscsi_target **out)
 {
 	struct lun_table *tb = arg;
 	int allowed = tb->nallowed == 0;
 
+	(void)addr;	/* --allow names initiators; addresses are the DB mode's */
 	if (tb->secondary)
 		return -ISCSI_LOGIN_UNAVAILABLE;
 	for (unsigned i = 0; i < tb->nallowed; i++)

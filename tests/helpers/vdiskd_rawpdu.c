@@ -26,7 +26,9 @@
  *                  whatever MaxCmdSN says; prints "sent N answered A full F", where F were
  *                  answered TASK SET FULL; 0 when a ping still works afterwards
  * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR. The target
- * is on loopback, or at $RAWPDU_ADDR; $RAWPDU_SRC binds our end to that address.
+ * is on loopback, or at $RAWPDU_ADDR; $RAWPDU_SRC binds our end to that address. With
+ * $RAWPDU_CHAP_SECRET the login passes CHAP (MD5, CHAP_N the initiator name) first, and with
+ * $RAWPDU_CHAP_TARGET_SECRET too it asks the target to prove itself (mutual CHAP).
  * Exit: 0 when the target behaved, 1 when it did not, 2 on usage. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,11 +40,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vdisk-server/iscsi_chap.h"
 #include "vdisk-server/iscsi_proto.h"
 
 static const char *g_iqn;
 static uint16_t g_port;
-static uint32_t g_cmdsn, g_statsn, g_itt = 1;
+static uint32_t g_cmdsn, g_statsn, g_itt = 1, g_isid;
 
 static int conn_open(void)
 {
@@ -133,7 +136,7 @@ static int login_text(int fd, const char *text, size_t len)
 	bhs[0] = ISCSI_OP_LOGIN_REQ | ISCSI_IMMEDIATE;
 	bhs[1] = ISCSI_LOGIN_TRANSIT | (ISCSI_STAGE_OPERATIONAL << 2) | ISCSI_STAGE_FULL;
 	bhs[8] = 0x80;
-	put_be32(bhs + 10, (uint32_t)getpid() ^ (uint32_t)rand());
+	put_be32(bhs + 10, g_isid);
 	put_be32(bhs + BHS_ITT, g_itt++);
 	g_cmdsn = 1;
 	put_be32(bhs + BHS_CMDSN, g_cmdsn);
@@ -148,16 +151,101 @@ static int login_text(int fd, const char *text, size_t len)
 	return bhs[36] << 8 | bhs[37];
 }
 
+/* One login PDU of the security stage; the answer's status, its text in ans (NUL-separated). */
+static int security_step(int fd, const char *text, size_t len, int transit, char *ans,
+			 size_t anslen)
+{
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+
+	bhs[0] = ISCSI_OP_LOGIN_REQ | ISCSI_IMMEDIATE;
+	bhs[1] = transit ? (uint8_t)(ISCSI_LOGIN_TRANSIT | ISCSI_STAGE_OPERATIONAL) : 0;
+	bhs[8] = 0x80;
+	put_be32(bhs + 10, g_isid);
+	put_be32(bhs + BHS_ITT, g_itt);	/* the whole login's, login_text's too */
+	put_be32(bhs + BHS_CMDSN, 1);
+	memset(ans, 0, anslen);
+	if (send_pdu(fd, bhs, text, (uint32_t)len) < 0 ||
+	    recv_pdu(fd, bhs, (uint8_t *)ans, anslen - 1, 2000) < 0 ||
+	    (bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP)
+		return -1;
+	return bhs[36] << 8 | bhs[37];
+}
+
+/* The value of key in a NUL-separated answer, or NULL. */
+static const char *ans_value(const char *ans, size_t len, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = ans; p < ans + len && *p; p += strlen(p) + 1)
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+			return p + kl + 1;
+	return NULL;
+}
+
+/* CHAP in the security stage; the status of the last step, 0 when authenticated. */
+static int chap_login(int fd, const char *ini, const char *target, const char *secret)
+{
+	const char *tsecret = getenv("RAWPDU_CHAP_TARGET_SECRET"), *i, *c;
+	char text[1024], ans[8192], resp[2 * CHAP_MAX_BINARY + 3];
+	uint8_t chal[CHAP_MAX_BINARY];
+	static const uint8_t mine[16] = "rawpdu-challenge";
+	size_t clen;
+	int n, st;
+
+	n = snprintf(text, sizeof(text), "InitiatorName=%s%cTargetName=%s%cSessionType=Normal%c"
+		     "AuthMethod=CHAP%c", ini, 0, target, 0, 0, 0);
+	st = security_step(fd, text, (size_t)n, 0, ans, sizeof(ans));
+	if (st != 0)
+		return st;
+	n = snprintf(text, sizeof(text), "CHAP_A=5%c", 0);
+	st = security_step(fd, text, (size_t)n, 0, ans, sizeof(ans));
+	i = ans_value(ans, sizeof(ans), "CHAP_I");
+	c = ans_value(ans, sizeof(ans), "CHAP_C");
+	if (st != 0 || !i || !c || chap_decode(c, chal, sizeof(chal), &clen) < 0 ||
+	    chap_answer(CHAP_ALG_MD5, (uint8_t)atoi(i), secret, chal, clen, resp,
+			sizeof(resp)) < 0)
+		return st ? st : -1;
+	n = snprintf(text, sizeof(text), "CHAP_N=%s%cCHAP_R=%s%c", ini, 0, resp, 0);
+	if (tsecret) {
+		char hex[64];
+
+		chap_hex(mine, sizeof(mine), hex, sizeof(hex));
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "CHAP_I=7%cCHAP_C=%s%c", 0, hex, 0);
+	}
+	st = security_step(fd, text, (size_t)n, 1, ans, sizeof(ans));
+	if (st == 0 && tsecret) {
+		char want[sizeof(resp)];
+		const char *r = ans_value(ans, sizeof(ans), "CHAP_R");
+
+		if (chap_answer(CHAP_ALG_MD5, 7, tsecret, mine, sizeof(mine), want,
+				sizeof(want)) < 0 || !r || strcmp(r, want) != 0)
+			return -2;	/* the target could not prove itself */
+	}
+	return st;
+}
+
 static int login(int fd, const char *target)
 {
-	const char *ini = getenv("RAWPDU_INITIATOR");
+	const char *ini = getenv("RAWPDU_INITIATOR"), *secret = getenv("RAWPDU_CHAP_SECRET");
 	char text[1024];
-	int n = snprintf(text, sizeof(text),
-			 "InitiatorName=%s%c"
-			 "TargetName=%s%cSessionType=Normal%cHeaderDigest=None%c"
-			 "DataDigest=None%cMaxRecvDataSegmentLength=65536%c",
-			 ini ? ini : "iqn.2026-11.lan.vdisk.test:rawpdu", 0, target, 0, 0, 0, 0, 0);
+	int n;
 
+	if (!ini)
+		ini = "iqn.2026-11.lan.vdisk.test:rawpdu";
+	g_isid = (uint32_t)getpid() ^ (uint32_t)rand();	/* a session of its own */
+	if (secret) {
+		int st = chap_login(fd, ini, target, secret);
+
+		if (st != 0)
+			return st;
+		n = snprintf(text, sizeof(text), "HeaderDigest=None%cDataDigest=None%c"
+			     "MaxRecvDataSegmentLength=65536%c", 0, 0, 0);
+		return login_text(fd, text, (size_t)n);
+	}
+	n = snprintf(text, sizeof(text), "InitiatorName=%s%c"
+		     "TargetName=%s%cSessionType=Normal%cHeaderDigest=None%c"
+		     "DataDigest=None%cMaxRecvDataSegmentLength=65536%c",
+		     ini, 0, target, 0, 0, 0, 0, 0);
 	return login_text(fd, text, (size_t)n);
 }
 

@@ -45,6 +45,8 @@ mr_require() {
 mr_make_db() {
 	local V=("$BUILD/vdiskctl" --db "$1")
 	"${V[@]}" init >/dev/null || return 1
+	# the PCs here are test initiators without CHAP (tests/vdiskd/clientauth.t tests it)
+	"${V[@]}" setting set client_auth none >/dev/null || return 1
 	"${V[@]}" image add base --path "$2" >/dev/null || return 1
 	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
 	# served by the primary only

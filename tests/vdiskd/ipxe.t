@@ -59,24 +59,39 @@ export VDISK_DB=$tmp/vdisk.db
 start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" --verbose \
 	2>"$tmp/vdiskd.log" || skip_all "no free port in 32655-32695"
 
-# The script only ever contacts 10.0.2.2: this host's loopback through QEMU's user network.
-mkdir "$tmp/tftp"
-printf '#!ipxe\nset initiator-iqn iqn.2026-11.lan.vdisk:pc001\nsanboot iscsi:10.0.2.2::%s::%s\n' \
-	$PORT $TGT >"$tmp/tftp/boot.ipxe"
-qemu-system-x86_64 -nographic -m 128 -serial file:"$tmp/serial.log" -monitor none \
-	-display none -boot n -device e1000,netdev=n0 \
-	-netdev user,id=n0,tftp="$tmp/tftp",bootfile=boot.ipxe >"$tmp/qemu.out" 2>&1 &
-qpid=$!
-limit=90
-[ -n "$SANITIZED" ] && limit=150
-for _ in $(seq $limit); do
-	grep -qa "VDISK-SANBOOT-OK" "$tmp/serial.log" 2>/dev/null && break
-	kill -0 $qpid 2>/dev/null || break
-	sleep 1
-done
-grep -qa "VDISK-SANBOOT-OK" "$tmp/serial.log"
+# PC001's CHAP secrets, as pxed puts them in its script: iPXE proves itself with the first
+# and asks the target to prove itself with the second (mutual CHAP).
+secret() { "$BUILD/vdiskctl" client show PC001 --secrets | sed -n "s/^$1: *//p"; }
+SECRET=$(secret chap-secret) TSECRET=$(secret chap-target-secret)
+# boot SECRET TAG: iPXE sanboots PC001 with that secret; 0 once the boot sector ran
+boot() {
+	rm -rf "$tmp/tftp"; mkdir "$tmp/tftp"
+	# The script only ever contacts 10.0.2.2: this host's loopback through QEMU's user network.
+	printf '#!ipxe\nset initiator-iqn iqn.2026-11.lan.vdisk:pc001\nset username %s\n%s\n%s\n%s\nsanboot iscsi:10.0.2.2::%s::%s\n' \
+		iqn.2026-11.lan.vdisk:pc001 "set password $1" "set reverse-username $TGT" \
+		"set reverse-password $TSECRET" $PORT $TGT >"$tmp/tftp/boot.ipxe"
+	: >"$tmp/serial.log"
+	qemu-system-x86_64 -nographic -m 128 -serial file:"$tmp/serial.log" -monitor none \
+		-display none -boot n -device e1000,netdev=n0 \
+		-netdev user,id=n0,tftp="$tmp/tftp",bootfile=boot.ipxe >"$tmp/qemu.out" 2>&1 &
+	qpid=$!
+	limit=90
+	[ -n "$SANITIZED" ] && limit=150
+	for _ in $(seq $limit); do
+		grep -qa "VDISK-SANBOOT-OK\|Could not boot" "$tmp/serial.log" 2>/dev/null && break
+		kill -0 $qpid 2>/dev/null || break
+		sleep 1
+	done
+	grep -qa "VDISK-SANBOOT-OK" "$tmp/serial.log"
+}
+boot "${SECRET}x"
+ok "$([ $? != 0 ]; echo $?)" "iPXE with a wrong CHAP secret does not boot PC001's disk"
+grep -q "login refused.*authentication failed" "$tmp/vdiskd.log"
+ok $? "vdiskd refused the login: authentication failed"
+kill $qpid; wait $qpid 2>/dev/null; qpid=
+boot "$SECRET"
 booted=$?
-ok $booted "iPXE sanboot read the boot sector from vdiskd and ran it"
+ok $booted "iPXE sanboot with PC001's CHAP secret (mutual) read the boot sector from vdiskd and ran it"
 if [ $booted -ne 0 ]; then
 	tr -d '\033' <"$tmp/serial.log" | tail -15 | sed 's/^/# serial: /'
 	tail -5 "$tmp/vdiskd.log" | sed 's/^/# vdiskd: /'

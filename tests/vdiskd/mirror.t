@@ -29,6 +29,7 @@ INI2=iqn.2026-11.lan.vdisk:pc002
 export VDISK_DB=$tmp/a.db
 V() { "$BUILD/vdiskctl" "$@" >/dev/null; }
 V init
+V setting set client_auth none	# logins without CHAP: tests/vdiskd/clientauth.t has it
 head -c 64M /dev/zero | tr '\0' 'B' >"$tmp/base.img"
 cp "$tmp/base.img" "$tmp/base-b.img"
 V image add img --path "$tmp/base.img"
