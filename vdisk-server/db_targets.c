@@ -17,6 +17,16 @@
 
 #define SWEEP_MS 1000
 #define RESET_PROBE_MS 1500	/* a running PC answers a NOP-In well within this */
+/* A restore-mode PC whose session ended (shut down, or a USB stick booted in its place) and
+ * that has not logged in again for this long: its overlay goes, so the last customer's data
+ * is not there for the next. Longer than a takeover's or a switch's reboot's reconnect. */
+#define RESTORE_GRACE_S 60
+
+struct ended_session {
+	struct ended_session *next;
+	char name[DB_NAME_MAX];
+	uint64_t at_ms;
+};
 
 struct client_disk {
 	struct client_disk *next;
@@ -34,6 +44,7 @@ struct client_disk {
 	struct scsi_lu rlu;		/* rtgt's: answers the replication commands */
 	struct replica rep;
 	unsigned sessions, rsessions;
+	int restore;			/* overlay mode restore: discarded after its session */
 	uint32_t session_addr;		/* where its client session comes from, network order */
 	int reset_pending;
 	struct ev_timer probe;		/* a reset asked while a session is open: is it alive? */
@@ -58,6 +69,9 @@ int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *poo
 	strcpy(dt->overlay_dir, overlay_dir);
 	dt->client_chap = db_setting_get(db, "client_auth", auth, sizeof(auth)) < 0 ||
 			  strcmp(auth, "none") != 0;
+	dt->restore_grace_ms = RESTORE_GRACE_S * 1000ull;
+	if (db_setting_get(db, "restore_discard_s", auth, sizeof(auth)) == 0)
+		dt->restore_grace_ms = strtoull(auth, NULL, 10) * 1000;
 	if (!dt->client_chap)
 		log_warn("client_auth is none: client logins need no CHAP secret, so any PC can "
 			 "use any PC's disk (for test fixtures only)");
@@ -88,10 +102,16 @@ static void disk_close(struct db_targets *dt, struct client_disk *d)
 
 void db_targets_fini(struct db_targets *dt)
 {
-	if (dt->loop && dt->mirror_on)
+	if (dt->loop)
 		ev_timer_cancel(dt->loop, &dt->sweep);
 	while (dt->disks)
 		disk_close(dt, dt->disks);
+	while (dt->ended) {
+		struct ended_session *e = dt->ended;
+
+		dt->ended = e->next;
+		free(e);
+	}
 	if (dt->loop && dt->mirror_on) {
 		fence_fini(&dt->fence);
 		linkwatch_close(&dt->link);
@@ -227,6 +247,7 @@ static int disk_open(struct db_targets *dt, const struct db_client *c, struct cl
 		return -ENOMEM;
 	d->dt = dt;
 	snprintf(d->name, sizeof(d->name), "%s", c->name);
+	d->restore = c->overlay == DB_OVERLAY_RESTORE;
 	snprintf(d->image, sizeof(d->image), "%s", c->image);
 	rc = client_store_open(dt, c, &img, &d->overlay);
 	if (rc < 0) {
@@ -387,6 +408,58 @@ static int dbt_credentials(void *arg, const char *initiator, const char *target_
 	return 0;
 }
 
+static void forget_ended(struct db_targets *dt, const char *name)
+{
+	for (struct ended_session **pp = &dt->ended; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->name, name) == 0) {
+			struct ended_session *e = *pp;
+
+			*pp = e->next;
+			free(e);
+			return;
+		}
+	}
+}
+
+static void note_ended(struct db_targets *dt, const char *name)
+{
+	struct ended_session *e;
+
+	if (!dt->restore_grace_ms)
+		return;
+	forget_ended(dt, name);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return;	/* its next PXE boot resets it */
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->at_ms = ev_now_ms();
+	e->next = dt->ended;
+	dt->ended = e;
+}
+
+/* The restore-mode PCs whose session ended longer than the grace ago lose their overlay. */
+static void discard_ended(struct db_targets *dt)
+{
+	struct ended_session **pp = &dt->ended;
+	uint64_t now = ev_now_ms();
+
+	while (*pp) {
+		struct ended_session *e = *pp;
+		int deferred;
+
+		if (now - e->at_ms < dt->restore_grace_ms) {
+			pp = &e->next;
+			continue;
+		}
+		*pp = e->next;
+		if (db_targets_reset(dt, e->name, &deferred) == 0 && !deferred)
+			log_notice("client %s: overlay discarded: its session ended %llu s ago and "
+				   "it did not log in again (restore mode)", e->name,
+				   (unsigned long long)((now - e->at_ms) / 1000));
+		free(e);
+	}
+}
+
 static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 		      uint32_t addr, struct iscsi_target **out)
 {
@@ -456,6 +529,7 @@ static int dbt_attach(void *arg, const char *initiator, const char *target_name,
 	}
 	d->sessions++;
 	d->session_addr = addr;
+	forget_ended(dt, c.name);
 	*out = &d->tgt;
 	return 0;
 }
@@ -479,6 +553,8 @@ static void dbt_detach(void *arg, struct iscsi_target *tgt)
 		d->probing = 0;
 		d->reset_pending = 1;
 	}
+	if (tgt == &d->tgt && !d->sessions && d->restore && !dt->secondary)
+		note_ended(dt, d->name);
 	if (d->sessions || d->rsessions)
 		return;
 	if (d->reset_pending)
@@ -766,8 +842,9 @@ static void sweep_fn(struct ev_timer *t)
 			disk_close(dt, d);
 	}
 	/* closing the last mirror that was apart makes the pair in sync too */
-	if (strcmp(pair_state(dt), "in-sync") == 0)
+	if (dt->mirror_on && strcmp(pair_state(dt), "in-sync") == 0)
 		fence_reset(&dt->fence);
+	discard_ended(dt);
 	ev_timer_arm(dt->loop, &dt->sweep, SWEEP_MS);
 }
 
@@ -797,14 +874,14 @@ static void watch_link(struct db_targets *dt)
 void db_targets_start(struct db_targets *dt, struct evloop *loop)
 {
 	dt->loop = loop;
+	ev_timer_init(&dt->sweep, sweep_fn, dt);
+	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
 	if (!dt->mirror_on)
 		return;
 	fence_init(&dt->fence, loop, dt->fence_path);
 	dt->mirror.fence = &dt->fence;
 	watch_link(dt);
 	snprintf(dt->pair_state, sizeof(dt->pair_state), "in-sync");
-	ev_timer_init(&dt->sweep, sweep_fn, dt);
-	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
 	resume_mirrors(dt);
 }
 
@@ -816,6 +893,12 @@ void db_targets_role(struct db_targets *dt, int secondary)
 		return;
 	dt->secondary = secondary;
 	log_notice("role: %s", secondary ? "secondary (client logins refused)" : "primary");
+	while (secondary && dt->ended) {	/* the active server's business now */
+		struct ended_session *e = dt->ended;
+
+		dt->ended = e->next;
+		free(e);
+	}
 	if (!secondary)
 		dt->peer_up = 0;	/* a takeover: the old active is presumed dead */
 	for (d = dt->disks; d; d = next) {

@@ -43,11 +43,17 @@ struct db_targets {
 	unsigned ndisks;
 	uint64_t refused;
 	int client_chap;		/* client logins need the PC's CHAP secret (DB setting) */
+	/* Restore mode: a PC's overlay is discarded once its session has ended and it has not
+	 * logged in again for this long (DB setting restore_discard_s; 0 never). */
+	uint64_t restore_grace_ms;
+	struct ended_session *ended;
 	uint64_t last_alarm_ms;		/* the last refusal recorded as an event: when, */
 	const char *last_alarm_why;	/* why, */
 	char last_alarm_ini[ISCSI_NAME_MAX];	/* and whose */
 	struct ev_timer sweep;
 };
+
+struct ended_session;
 
 int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *pool,
 		    const char *target_name, const char *overlay_dir);

@@ -47,6 +47,8 @@ mr_make_db() {
 	"${V[@]}" init >/dev/null || return 1
 	# the PCs here are test initiators without CHAP (tests/vdiskd/clientauth.t tests it)
 	"${V[@]}" setting set client_auth none >/dev/null || return 1
+	# and their overlays stay between sessions (tests/vdiskd/clientauth.t: restore_discard_s)
+	"${V[@]}" setting set restore_discard_s 0 >/dev/null || return 1
 	"${V[@]}" image add base --path "$2" >/dev/null || return 1
 	# the servers by the names vdiskd's --node gives: a non-hot-standby client is then
 	# served by the primary only

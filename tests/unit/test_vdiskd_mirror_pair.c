@@ -160,9 +160,9 @@ static const struct chap_cred pair = { "vdisk-pair", "mirror-test-pair-secret-01
 static int peer_away;	/* the replica listener refuses logins */
 
 static int rep_attach(void *arg, const char *initiator, const char *target_name,
-		      struct iscsi_target **out)
+		      uint32_t addr, struct iscsi_target **out)
 {
-	(void)arg, (void)initiator;
+	(void)arg, (void)initiator, (void)addr;
 	if (peer_away)
 		return -ISCSI_LOGIN_UNAVAILABLE;
 	if (strcmp(target_name, TARGET) != 0)

@@ -61,6 +61,22 @@ is "$(login $INI1 127.0.0.1 "$S1")" 0x0000 "another session from PC001's own add
 wait $HOLD
 ok $? "PC001's running session was never disturbed"
 
+# restore mode: a PC whose session ended and that does not come back loses its overlay
+stop_vdiskd
+V setting set restore_discard_s 2
+PORT=32657
+start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" \
+	2>"$tmp/log1" || skip_all "no free port"
+write1() { qemu-io --object "secret,id=s1,data=$S1" --image-opts \
+	"driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$TGT,lun=0,initiator-name=$INI1,user=$INI1,password-secret=s1" \
+	-c 'write -P 0x5a 0 64k' 2>&1 | grep -q "wrote 65536"; }
+mapped() { ls "$tmp/ov/PC001.data" >/dev/null 2>&1 && [ "$(du -k "$tmp/ov/PC001.data" | cut -f1)" -gt 0 ]; }
+check "PC001 writes with its CHAP secret (qemu-io), then its session ends" -- write1
+check "its overlay holds the write" -- mapped
+discarded() { grep -q "client PC001: overlay discarded: its session ended" "$tmp/log1"; }
+check "2 s later, with no new login, its overlay is discarded" -- wait_until 10000 discarded
+ok "$(mapped; [ $? != 0 ]; echo $?)" "nothing of it is left in the overlay file"
+
 # client_auth none: the old behaviour, with a warning at start
 stop_vdiskd
 V setting set client_auth none

@@ -23,6 +23,7 @@ export VDISK_DB=$tmp/vdisk.db
 V() { "$BUILD/vdiskctl" "$@" >/dev/null; }
 V init
 V setting set client_auth none	# logins without CHAP: tests/vdiskd/clientauth.t has it
+V setting set restore_discard_s 0	# overlays kept between sessions: clientauth.t has it
 head -c 4M /dev/zero | tr '\0' 'B' >"$tmp/base.img"
 V image add win10 --path "$tmp/base.img"
 V client add --name PC001 --mac 52:54:00:00:00:01 --image win10 --overlay restore

@@ -37,6 +37,7 @@ mkdb() {
 	V() { VDISK_DB=$db "$BUILD/vdiskctl" "$@" >/dev/null; }
 	V init
 	V setting set client_auth none	# logins without CHAP: tests/vdiskd/clientauth.t has it
+	V setting set restore_discard_s 0	# overlays kept between sessions: clientauth.t has it
 	V image add win10 --path "$dir/win10.img"
 	V image add big --path "$dir/big.img"
 	V image add other --path "$dir/other.img"

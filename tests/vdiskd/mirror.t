@@ -30,6 +30,7 @@ export VDISK_DB=$tmp/a.db
 V() { "$BUILD/vdiskctl" "$@" >/dev/null; }
 V init
 V setting set client_auth none	# logins without CHAP: tests/vdiskd/clientauth.t has it
+V setting set restore_discard_s 0	# overlays kept between sessions: clientauth.t has it
 head -c 64M /dev/zero | tr '\0' 'B' >"$tmp/base.img"
 cp "$tmp/base.img" "$tmp/base-b.img"
 V image add img --path "$tmp/base.img"
