@@ -32,7 +32,7 @@ ini1=$("$BUILD/vdiskctl" client show PC001 | awk '/iqn/{print $NF}' | grep iqn |
 
 start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" 2>"$tmp/log" ||
 	skip_all "no free port in 32654-32694"
-for _ in $(seq 50); do [ -S "$tmp/vdiskd.sock" ] && break; sleep 0.1; done
+wait_until 5000 test -S "$tmp/vdiskd.sock"
 
 # the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call)
 ctl() { "$CTL" "$tmp/vdiskd.sock" "$@"; }
@@ -53,17 +53,18 @@ is "$size" 4194304 "LUN 0 is the client's image"
 iscsi-inq -i "$ini1" -e 1 -c 0x80 $url >"$tmp/serial1" 2>&1
 grep -qi serial "$tmp/serial1"; ok $? "VPD 80 answered"
 
-RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 2 &
+# a session that pings until it is dropped (the overlay reset below must end it, not time)
+RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 30 &
 hold=$!
-sleep 0.5
-out=$(ctl status)
-echo "$out" | grep -q "^client PC001 image win10 sessions 1"; ok $? "status lists PC001's session"
+has_session() { ctl status | grep -q "^client PC001 image win10 sessions 1"; }
+check "status lists PC001's session" -- wait_until 10000 has_session
 out=$(ctl overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a session open: ok"
 echo "$out" | grep -q "dropped"; ok $? "says the session was dropped"
 wait $hold; [ $? -ne 0 ]; ok $? "the session was dropped"
-sleep 0.3
-ctl status | grep -q "^client PC001"; [ $? -ne 0 ]; ok $? "no disk left open for PC001"
+# the disk closes once vdiskd has closed the dropped session
+no_disk() { local st; st=$(ctl status) && ! grep -q "^client PC001" <<<"$st"; }
+check "no disk left open for PC001" -- wait_until 5000 no_disk
 out=$(ctl overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
 out=$(ctl overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
 ok $? "persistent overlay kept unless forced"
