@@ -211,10 +211,17 @@ grep -q 'corrupt or not a database\|not a vdisk database' "$T/err"; ok $? "says 
 
 # A database locked by another writer: clear busy error, nothing changed.
 before=$(dump)
-( sqlite3 "$VDISK_DB" 'BEGIN IMMEDIATE; SELECT 1;' '.shell sleep 2' 'COMMIT;' >/dev/null ) &
-sleep 0.5
+# The writer says when it holds the lock and keeps it until told (or 30 s): no race with its
+# start, nor with the end of its hold.
+rm -f "$T/locked" "$T/release"
+sqlite3 "$VDISK_DB" 'BEGIN IMMEDIATE; SELECT 1;' ".shell touch '$T/locked'" \
+	".shell for i in \$(seq 600); do [ -e '$T/release' ] && break; sleep 0.05; done" \
+	'COMMIT;' >/dev/null &
+locker=$!
+wait_until 10000 test -e "$T/locked" || diag "the writer never took the lock"
 VDISK_DB_TIMEOUT_MS=200 run client set --all --hot-standby off
-wait
+touch "$T/release"
+wait $locker
 is "$rc" 1 "locked database: runtime failure"
 grep -q 'busy' "$T/err"; ok $? "says the database is busy: $(cat "$T/err")"
 is "$(dump)" "$before" "database unchanged"

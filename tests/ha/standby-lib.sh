@@ -173,6 +173,22 @@ sb_power_on() {
 	ip -n "$ns" link set ha0 up
 }
 
+# sb_arpwatch OLD_MAC MS OUT: standby_arpwatch in the client's namespace in the background,
+# its pid in SB_WATCH; returns once its capture is open (it probes every 5 ms from then on), so
+# a power cut that follows is seen from its first moment
+sb_packet_socket() { [ "$(ip netns exec "$NS_C" cat /proc/net/packet | wc -l)" -gt 1 ]; }
+sb_arpwatch() {
+	ip netns exec "$NS_C" "$BUILD/tests/helpers/standby_arpwatch" lan0 $SB_VIP 10.77.0.10 \
+		"$1" "$2" >"$3" &
+	SB_WATCH=$!
+	wait_until 5000 sb_packet_socket
+}
+
+# sb_log_has NODE PATTERN: NODE's standbyd log has a line matching PATTERN (grep -E)
+sb_log_has() { grep -qE "$2" "$SB_DIR/$1.log"; }
+# sb_wait_log NODE PATTERN MS: ... within MS
+sb_wait_log() { wait_until "$3" sb_log_has "$1" "$2"; }
+
 # sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer line within MS
 sb_peer_is() { [ "$(sb_field "$1" peer)" = "$2" ]; }
 sb_wait_peer() { wait_until "$3" sb_peer_is "$1" "$2"; }

@@ -19,7 +19,7 @@ ctl_req() { perl -MIO::Socket::UNIX -e '
 	my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
 	print $s "$ARGV[1]\n"; my $r = join "", <$s>; print $r; exit($r =~ /^ok/ ? 0 : 1)' "$@"; }
 check "replication syncing reported" -- ctl_req "$SB_DIR/a.sock" "replication syncing"
-sleep 2.5	# past the failback delay (4 x deadtime)
+sleep 2.5	# a negative check: past the failback delay (4 x deadtime), nothing moved
 is "$(sb_state b)" "active" "no failback while the preferred node is syncing"
 check "replication in_sync reported" -- ctl_req "$SB_DIR/a.sock" "replication in_sync"
 check "a takes its role back" -- sb_wait_state a active 4000

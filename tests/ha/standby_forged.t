@@ -13,7 +13,13 @@ sb_pair_up
 check "forged heartbeats sent" -- ip netns exec "$NS_C" "$INJ" forge 10.77.0.255 694 20 10 sbtest a
 check "garbage sent" -- ip netns exec "$NS_C" "$INJ" garbage 10.77.0.255 694 20 5
 check "replayed heartbeats sent" -- ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 20 5 sbtest a
-sleep 0.2
+# the daemons count what they read: wait for the last of it
+counted() {
+	[ "$(sb_counter a dropped_bad_auth)" -ge 20 ] && [ "$(sb_counter b dropped_bad_auth)" -ge 20 ] &&
+	[ "$(sb_counter a dropped_malformed)" -ge 10 ] &&
+	[ "$(sb_counter b dropped_malformed)" -ge 10 ] && [ "$(sb_counter b dropped_replayed)" -ge 19 ]
+}
+wait_until 5000 counted
 for n in a b; do
 	ok "$([ "$(sb_counter $n dropped_bad_auth)" -ge 20 ]; echo $?)" \
 		"$n counted forged packets ($(sb_counter $n dropped_bad_auth))"
@@ -27,13 +33,17 @@ ok "$([ "$(sb_counter b dropped_replayed)" -ge 19 ]; echo $?)" \
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing acted on"
 check "burst of bad packets logged" -- grep -q "burst of bad heartbeat packets" "$SB_DIR/b.log"
 
-# a dies; an attacker keeps replaying a's last heartbeats to hold b back.
-ip netns exec "$NS_C" ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 60 30 sbtest a &
-sleep 0.15
+# a dies; an attacker keeps replaying a's last heartbeats to hold b back. The power cut
+# comes once b counts the replays: the injector has captured one of a's heartbeats.
+replayed0=$(sb_counter b dropped_replayed)
+ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 60 30 sbtest a &
 inj=$!
+replaying() { [ "$(sb_counter b dropped_replayed)" -gt "$replayed0" ]; }
+check "the replay of a's heartbeats is under way" -- wait_until 5000 replaying
 sb_power_cut a
 check "b takes over despite the replayed heartbeats" -- sb_wait_state b active 3000
 wait $inj
+ok $? "the replay went on to its end (60 packets)"
 check "service on b" -- sb_wait_fetch b 2000
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -54,21 +54,22 @@ mirror a in-sync
 sb_power_on a
 SB_DB=$SB_DIR/a.db sb_start a
 check "a back, standby first" -- sb_wait_state a standby 3000
-sleep 3	# past the failback delay (4 x deadtime)
+check "b logged that auto_failback waits" -- sb_wait_log b "auto_failback waits for both replicas" 5000
+sleep 3	# a negative check: past the failback delay (4 x deadtime), nothing moved
 is "$(sb_state b)" active "no failback while b's mirror is degraded"
-check "b logged that auto_failback waits" -- grep -q "auto_failback waits for both replicas" "$SB_DIR/b.log"
 
 mirror b split-brain
 check "b's heartbeats carry split_brain" -- wait_field a peer_replication split_brain 2000
-sleep 1
-is "$(sb_state b)" active "no failback across a split brain"
-check "loud event on b: split brain between the replicas" -- bash -c \
-	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'split brain between the replicas'"
+b_event() { "$CTL" --db "$SB_DIR/b.db" events | grep -q "$1"; }
+check "loud event on b: split brain between the replicas" -- \
+	wait_until 5000 b_event 'split brain between the replicas'
 check "auto_failback refusal logged as an error" -- \
-	grep -q "error: split brain between the replicas: auto_failback refused" "$SB_DIR/b.log"
+	sb_wait_log b "error: split brain between the replicas: auto_failback refused" 5000
+sleep 1	# a negative check: a failback would show within this time
+is "$(sb_state b)" active "no failback across a split brain"
 
 mirror b syncing
-sleep 1
+sleep 1	# a negative check: a failback would show within this time
 is "$(sb_state b)" active "no failback while syncing"
 t0=$(date +%s%3N)
 mirror b in-sync

@@ -27,7 +27,7 @@ for l in lan0 ha0; do
 done
 ok "$(grep -q "directive 'respawn' is not implemented" "$SB_DIR/a.log"; echo $?)" \
 	"ignored directive warned about"
-sleep 1
+sleep 1	# a negative check: nothing moves within this time
 is "$(sb_state a)/$(sb_state b)" "active/standby" "pair stays stable"
 check "takeover b asked on b" -- sb_cmd b takeover b
 check "b becomes active on request" -- sb_wait_state b active 3000

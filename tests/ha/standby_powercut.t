@@ -15,10 +15,8 @@ check "client reaches a" -- sb_wait_fetch a 2000
 mac_a=$(sb_mac a) mac_b=$(sb_mac b)
 is "$(ip -n "$NS_C" neigh show $SB_VIP | awk '{print $5}')" "$mac_a" "client's ARP entry: a's MAC"
 
-ip netns exec "$NS_C" "$BUILD/tests/helpers/standby_arpwatch" lan0 $SB_VIP 10.77.0.10 \
-	"$mac_a" 5000 > "$SB_DIR/watch" &
-watch=$!
-sleep 0.2
+sb_arpwatch "$mac_a" 5000 "$SB_DIR/watch"
+watch=$SB_WATCH
 t0=$(date +%s%3N)
 sb_power_cut a
 check "b takes over" -- sb_wait_state b active 3000
@@ -40,7 +38,7 @@ ok "$(echo "$events" | grep -q "state standby -> taking_over"; echo $?)" "state 
 sb_power_on a
 sb_start a
 check "a back, standing by (auto_failback off)" -- sb_wait_state a standby 3000
-sleep 2.5	# longer than the failback delay (4 x deadtime)
+sleep 2.5	# a negative check: longer than the failback delay (4 x deadtime), nothing moved
 is "$(sb_state a)/$(sb_state b)" "standby/active" "the role stays on b"
 check "service still on b" -- sb_wait_fetch b 1000
 check "no sanitizer report from the daemons" -- sb_logs_clean

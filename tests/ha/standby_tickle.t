@@ -40,12 +40,10 @@ round() {
 		check "$sby holds the list of $act's one connection ($mode)" -- \
 			wait_until 3000 held "$sby" 1
 	else
-		sleep 1.2	# as long as a list would take, so both settings start alike
+		sleep 1.2	# not a wait: as long as a list would take, so both settings start alike
 	fi
-	ip netns exec "$NS_C" "$BUILD/tests/helpers/standby_arpwatch" lan0 $SB_VIP 10.77.0.10 \
-		"$(sb_mac "$act")" 3000 >"$SB_DIR/watch" &
-	watch=$!
-	sleep 0.2
+	sb_arpwatch "$(sb_mac "$act")" 3000 "$SB_DIR/watch"
+	watch=$SB_WATCH
 	t0=$(date +%s%3N)
 	sb_power_cut "$act"
 	wait $watch
@@ -101,7 +99,8 @@ with_idle="$STALL/$TAKEOVER"
 
 # The same without tickle ACKs: both daemons restarted on the changed ha.cf.
 for n in a b; do kill "$(eval echo "\$SB_PID_$n")"; done
-sleep 0.5
+gone() { ! kill -0 "$SB_PID_a" 2>/dev/null && ! kill -0 "$SB_PID_b" 2>/dev/null; }
+wait_until 5000 gone
 for n in a b; do SB_TICKLE=off sb_config "$n"; done
 ACTIVE=a
 sb_pair_up

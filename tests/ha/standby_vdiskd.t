@@ -17,7 +17,7 @@ for n in a b; do
 done
 sb_pair_up
 check "a told its vdiskd 'role primary'" -- grep -qx "role primary" "$SB_DIR/a/vdiskd.log"
-check "and keeps checking it" -- bash -c "sleep 1; grep -qx status '$SB_DIR/a/vdiskd.log'"
+check "and keeps checking it" -- wait_until 5000 grep -qx status "$SB_DIR/a/vdiskd.log"
 
 # vdiskd hangs: it accepts connections and never answers.
 kill "$FAKE_a"; wait "$FAKE_a" 2>/dev/null

@@ -22,11 +22,11 @@ mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /d
 HOLD=$MR_BG
 out=$(mr_seqio fill $PORTAL_A "$MR_INI_HS" "$SB_DIR/w.seq" --first 0 --count 64 --quiet 2>&1)
 is "$(mr_field "$out" acked)" 64 "a acknowledges PC001's writes"
-for _ in $(seq 100); do
+differs() {
 	[ "$(mr_client_field a PC001 resync_total)" != "" ] &&
-		mr_vstatus a | grep -q "^mirror-client PC001 state base-differs" && break
-	sleep 0.05
-done
+		mr_vstatus a | grep -q "^mirror-client PC001 state base-differs"
+}
+wait_until 10000 differs
 line=$(mr_vstatus a | grep "^mirror-client PC001 ")
 diag "a: $line"
 ok "$(grep -q "state base-differs" <<<"$line"; echo $?)" "a reports base-differs for PC001"

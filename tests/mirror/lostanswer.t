@@ -52,7 +52,8 @@ check "database, pair secret" -- mr_setup
 resync_with_fault answer crash-at-final-answer
 check "answer: the fault hit the resync's last step" -- \
 	wait_log a "stopping dead at the answer to the resync's last step" 15000
-for _ in $(seq 100); do kill -0 "$MR_VPID_a" 2>/dev/null || break; sleep 0.02; done
+a_gone() { ! kill -0 "$MR_VPID_a" 2>/dev/null; }
+wait_until 5000 a_gone
 ok "$(kill -0 "$MR_VPID_a" 2>/dev/null; [ $? != 0 ]; echo $?)" "answer: a's vdiskd is gone"
 # a restarts with b unreachable: what it knew of the step must have been on disk
 ip -n "$NS_A" link set ha0 down
@@ -72,7 +73,7 @@ ip -n "$NS_B" link set ha0 up
 mr_vdiskd_start a secondary
 check "answer: b (primary) reports split-brain when a returns" -- mr_wait_mirror b split-brain 10000
 grep -q "SPLIT BRAIN" "$SB_DIR/b-vdiskd.log"; ok $? "answer: b logs the split brain"
-sleep 1.5	# time for a resync, had one started
+sleep 1.5	# a negative check: time for a resync, had one started
 is "$(mr_mirror_state b)" split-brain "answer: still split-brain, nothing copied over a's writes"
 mr_vdiskd_stop a
 mr_vdiskd_stop b

@@ -21,10 +21,8 @@ ok "$([ "$(mr_field "$out" acked)" -gt 0 ] 2>/dev/null; echo $?)" "PC001 wrote t
 check "a's mirror in sync" -- mr_wait_mirror a in-sync 10000
 # no session: vdiskd closes the idle, in-sync mirror once the peer flushed its writes (its
 # sweep runs every second; a chunk written in the last interval keeps its activity bit)
-for _ in $(seq 50); do
-	[ "$(mr_vstatus a | grep -c '^mirror-client')" = 0 ] && break
-	sleep 0.1
-done
+no_mirror() { [ "$(mr_vstatus a | grep -c '^mirror-client')" = 0 ]; }
+wait_until 10000 no_mirror
 is "$(mr_vstatus a | grep -c '^mirror-client')" 0 "PC001's idle disk closed on a"
 
 mr_seqio_bg "$SB_DIR/w.out" "$SB_DIR/w.err" write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" \

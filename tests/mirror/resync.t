@@ -32,14 +32,8 @@ check "a's mirror in sync" -- mr_wait_mirror a in-sync 5000
 is "$(mr_client_field a PC001 dirty)" 0 "in sync: no dirty chunk"
 # those writes leave activity bits until a periodic peer flush covers them (a chunk written
 # in the last second keeps its bit): a peer lost before that makes them dirty, rightly
-unflushed_drains() {
-	for _ in $(seq 50); do
-		[ "$(mr_client_field a PC001 unflushed)" = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check "the peer flushed them: no activity bit left" -- unflushed_drains
+no_unflushed() { [ "$(mr_client_field a PC001 unflushed)" = 0 ]; }
+check "the peer flushed them: no activity bit left" -- wait_until 10000 no_unflushed
 
 # ---- b away: a counts dirty chunks
 mr_vdiskd_stop b
@@ -97,13 +91,13 @@ ip -n "$NS_B" link set ha0 up
 # Two primaries that see each other again refuse each other's replication login ("this
 # server is primary": a primary takes no writes from another), so both stay degraded, and
 # nothing is copied either way, until standbyd demotes one (docs/mirror.md).
-sleep 1.5
+sleep 1.5	# a negative check: a copy, had one started, would show within this time
 is "$(mr_vstatus b | awk '$1 == "mirror" { print $2 }')" degraded \
 	"both primary, HA link back: b stays degraded, copies nothing"
 # standbyd demotes one side when the link is back; here a goes first, then b.
 is "$(mr_ctl a role secondary | head -1)" ok "a: role secondary"
 check "b (primary) reports split-brain once a is secondary" -- mr_wait_mirror b split-brain 10000
-sleep 2	# time for a resync, had one started
+sleep 2	# a negative check: time for a resync, had one started
 is "$(mr_mirror_state b)" split-brain "b: still split-brain 2 s later"
 is "$(mr_verify "$SB_DIR/sb_b.seq" $PORTAL_B)" 0 "b keeps its own split writes"
 n=$(mr_verify "$SB_DIR/sb_a.seq" $PORTAL_B)
@@ -112,7 +106,7 @@ grep -q "SPLIT BRAIN" "$SB_DIR/b-vdiskd.log"; ok $? "b logs the split brain"
 is "$(mr_ctl b role secondary | head -1)" ok "b: role secondary"
 is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
 check "a (primary) reports split-brain" -- mr_wait_mirror a split-brain 10000
-sleep 2
+sleep 2	# a negative check: time for a resync, had one started
 is "$(mr_mirror_state a)" split-brain "a: still split-brain 2 s later"
 is "$(mr_verify "$SB_DIR/sb_a.seq" $PORTAL_A)" 0 "a keeps its own split writes"
 n=$(mr_verify "$SB_DIR/sb_b.seq" $PORTAL_A)

@@ -42,7 +42,8 @@ mr_seqio_bg "$SB_DIR/live.out" "$SB_DIR/live.err" write $PORTAL_A "$MR_INI_HS" \
 	"$SB_DIR/away.seq" --blocks 4096 --qd 16
 w=$MR_BG
 check "in sync while the client writes" -- mr_wait_mirror a in-sync 30000
-sleep 0.3
+# and goes on writing in sync a while: 100 more writes acknowledged
+mr_wait_records "$SB_DIR/away.seq" $(( $(mr_log_records "$SB_DIR/away.seq") + 100 )) 10000
 kill -TERM $w
 wait $w
 out=$(cat "$SB_DIR/live.out")
@@ -65,7 +66,9 @@ mr_vdiskd_stop a
 check "a away: 16 MiB written through b" -- fill "$SB_DIR/away2.seq" $PORTAL_B 4096 4096
 mr_vdiskd_start a secondary
 check "b resyncs a" -- mr_wait_mirror b syncing 5000
-sleep 0.5
+# the cut comes once the resync has copied something, and before it ends
+copied_some() { [ "$(mr_client_field b PC001 resync_done)" -gt 0 ] 2>/dev/null; }
+wait_until 10000 copied_some
 line=$(mr_vstatus b | grep "^mirror-client PC001 ")
 diag "b when its power is cut: $line"
 mr_power_cut b

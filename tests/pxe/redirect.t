@@ -16,6 +16,8 @@ db client PC001 52:54:00:00:00:01 server=A hot_standby=1
 db client PC002 52:54:00:00:00:02 server=A hot_standby=0
 db client PC003 52:54:00:00:00:03 server=B
 db client PC004 52:54:00:00:00:04
+# standby STATE PEER: the fake standbyd's answer from now on. Then a wait for a time, not a
+# condition: pxed keeps standbyd's last answer for 1 s (STANDBY_REFRESH_MS in pxe_clients.c).
 standby() { printf 'ok\nstate: %s\npeer: A %s\n' "$1" "$2" > "$T/standbyd.reply"; sleep 1.1; }
 events() { "$BUILD/tests/helpers/pxe_dbseed" "$T/db" events; }
 answer() { px_client -m "$1" --pxe 0 --timeout 600 | px_field type; }
@@ -53,7 +55,7 @@ answer 52:54:00:00:00:02 >/dev/null
 is "$(events | grep -c 'PC002 belongs to A and has no hot standby')" "$n" "a retry does not add the same event again"
 
 kill $PX_PIDS; wait $PX_PIDS 2>/dev/null; PX_PIDS=
-sleep 1.1
+sleep 1.1	# past pxed's 1 s cache of standbyd's answer (above)
 is "$(answer 52:54:00:00:00:01)" "" "standbyd gone: A's clients get silence"
 check "event: standbyd not reachable" -- sh -c "'$BUILD/tests/helpers/pxe_dbseed' '$T/db' events | grep -q 'standbyd not reachable'"
 is "$(answer 52:54:00:00:00:03)" OFFER "B's own client is still answered"

@@ -34,7 +34,7 @@ ini1=$("$BUILD/vdiskctl" client show PC001 | awk '/iqn/{print $NF}' | grep iqn |
 
 start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" 2>"$tmp/log" ||
 	skip_all "no free port in 32654-32694"
-for _ in $(seq 50); do [ -S "$tmp/vdiskd.sock" ] && break; sleep 0.1; done
+wait_until 5000 test -S "$tmp/vdiskd.sock"
 
 # the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call)
 ctl() { "$CTL" "$tmp/vdiskd.sock" "$@"; }
@@ -59,7 +59,7 @@ grep -qi serial "$tmp/serial1"; ok $? "VPD 80 answered"
 RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 6 &
 hold=$!
 has_session() { ctl status | grep -q "^client PC001 image win10 sessions 1"; }
-check "status lists PC001's session" -- wait_until 5000 has_session
+check "status lists PC001's session" -- wait_until 10000 has_session
 out=$(ctl overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a session open: ok"
 echo "$out" | grep -q "does not answer"; ok $? "says a session that answers is not reset"
@@ -72,7 +72,7 @@ check "its session goes on" -- has_session
 kill -STOP $hold
 out=$(ctl overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a dead session open: ok"
-no_disk() { ! ctl status | grep -q "^client PC001"; }
+no_disk() { local st; st=$(ctl status) && ! grep -q "^client PC001" <<<"$st"; }
 check "the dead session is dropped, no disk left open for PC001" -- wait_until 5000 no_disk
 kill -CONT $hold
 wait $hold; [ $? -ne 0 ]; ok $? "the frozen initiator finds its session gone"

@@ -65,6 +65,8 @@ truncate -s 64M "$tmp/b/big.img"
 mkdb a
 mkdb b
 
+# started NAME LOG PID: vdiskd PID logged that it listens, or has exited (a port was taken)
+started() { grep -q "listening on" "$2" || ! kill -0 "$3" 2>/dev/null; }
 start_pair() {
 	local base
 	for base in 33400 33410 33420 33430 33440 33450 33460 33470 33480 33490; do
@@ -78,7 +80,8 @@ start_pair() {
 			--mirror-timeout-ms 1000 --fence none --overlay-dir "$tmp/a/ov" --ctl "$tmp/a.sock" \
 			2>"$tmp/a.log" &
 		apid=$!
-		sleep 0.3
+		wait_until 10000 started a "$tmp/a.log" $apid
+		wait_until 10000 started b "$tmp/b.log" $bpid
 		if kill -0 $apid 2>/dev/null && kill -0 $bpid 2>/dev/null; then
 			pids+=($apid $bpid)
 			return 0
@@ -89,19 +92,21 @@ start_pair() {
 	return 1
 }
 start_pair || skip_all "no free ports in 33400-33499"
-for _ in $(seq 50); do [ -S "$tmp/a.sock" ] && [ -S "$tmp/b.sock" ] && break; sleep 0.1; done
 
 # PC001 (hot-standby, image win10) logs in to a: its mirror finds b's base different
 RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc001 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 60 \
 	>/dev/null 2>&1 &
 hold1=$!
 pids+=($hold1)
-state=
-for _ in $(seq 100); do
+# pc001_in STATE...: PC001's mirror on a is in one of these states (the last one seen in $state)
+pc001_in() {
+	local s
 	state=$(ctla status | awk '/^mirror-client PC001 /{print $4}')
-	[ "$state" = base-differs ] && break
-	sleep 0.1
-done
+	for s; do [ "$state" = "$s" ] && return 0; done
+	return 1
+}
+state=
+wait_until 10000 pc001_in base-differs
 is "$state" base-differs "before the sync, PC001's mirror reports base-differs"
 
 # a wrong secret: refused with the reason, exit 1, nothing written
@@ -165,11 +170,8 @@ RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc002 "$RAW" $P iqn.2026-11.lan.vdisk:dis
 	>/dev/null 2>&1 &
 hold2=$!
 pids+=($hold2)
-for _ in $(seq 100); do
-	ctlb status | grep -q "^replica-client PC002 sessions 1" && break
-	sleep 0.1
-done
-ctlb status | grep -q "^replica-client PC002 sessions 1"; ok $? "PC002's replica is open on b"
+pc002_replica() { ctlb status | grep -q "^replica-client PC002 sessions 1"; }
+check "PC002's replica is open on b" -- wait_until 10000 pc002_replica
 before=$(sum "$tmp/b/other.img")
 printf 'X' | dd of="$tmp/a/other.img" bs=1 seek=5000 conv=notrunc status=none
 sync_img other --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
@@ -202,21 +204,28 @@ sync_img solo --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is $? 1 "an image unknown to the peer: exit 1"
 grep -qi "not found" "$tmp/err"; ok $? "says the peer has no such target"
 
-# interrupted: killed midway through a 64 MiB image (1024 blocks, all differ) at 40 MB/s
+# A sync has written to b once b's first block of the image is a's (b's starts all zeros, a's
+# is random). At --rate 10 a 64 MiB sync lasts 6.7 s: the checks below that must happen
+# during one have that long.
+first_block_sent() { cmp -s -n 65536 "$tmp/a/big.img" "$tmp/b/big.img"; }
+# image-sync sessions of big b has closed
+big_closed() { grep -c "image sync: big closed" "$tmp/b.log"; }
+
+# interrupted: killed midway through a 64 MiB image (1024 blocks, all differ)
+closed0=$(big_closed)
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
-	--rate 40 >"$tmp/out" 2>"$tmp/err" &
+	--rate 10 >"$tmp/out" 2>"$tmp/err" &
 cli=$!
-sleep 0.8
+wait_until 20000 first_block_sent
 kill $cli
 wait $cli
 rc=$?
 [ $rc -ne 0 ] && ! grep -q identical "$tmp/out"
 ok $? "the first run was killed before it finished"
-sleep 0.3
-for try in 1 2 3; do
-	sync_img big --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err" && break
-	sleep 0.5	# b may still be closing the killed run's session
-done
+# b refuses a second sync of an image while the killed run's session is open
+b_closed_it() { [ "$(big_closed)" -gt "$closed0" ]; }
+check "b closed the killed run's session" -- wait_until 10000 b_closed_it
+sync_img big --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 sent=$(sed -n 's/^image big: 1024 blocks compared, \([0-9]*\) sent.*identical$/\1/p' "$tmp/out")
 diag "resumed run: ${sent:-?} of 1024 blocks still to send; $(tail -1 "$tmp/err")"
 [ -n "$sent" ] && [ "$sent" -gt 0 ] && [ "$sent" -lt 1024 ]
@@ -226,19 +235,26 @@ cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is now a's"
 # while big is being synced, b refuses to be the replica of PC003 (image big)
 truncate -s 0 "$tmp/b/big.img"
 truncate -s 64M "$tmp/b/big.img"
-VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
-	--rate 30 >"$tmp/out" 2>"$tmp/err" &
-cli=$!
 refused() { ctlb status | awk '/^refused /{print $2}'; }
 r0=$(refused)
-sleep 0.3
-RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc003 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 1 \
-	>/dev/null 2>&1
+VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
+	--rate 10 >"$tmp/out" 2>"$tmp/err" &
+cli=$!
+wait_until 20000 first_block_sent
+# PC003 logs in to a; a's mirror tries to replicate it on b while the sync runs
+RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc003 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 30 \
+	>/dev/null 2>&1 &
+hold3=$!
+pids+=($hold3)
+refused_more() { [ "$(refused)" -gt "$r0" ]; }
+wait_until 10000 refused_more
 r1=$(refused)
-ctlb status | grep -q "^replica-client PC003"; [ $? -ne 0 ]
+st=$(ctlb status) && ! grep -q "^replica-client PC003" <<<"$st"
 ok $? "during the sync b opens no replica of PC003 (image big)"
 [ "$r1" -gt "$r0" ]; ok $? "b refused PC003's replication logins ($r0 -> $r1 refusals)"
 kill -0 $cli 2>/dev/null; ok $? "(the sync was still running then)"
+kill $hold3 2>/dev/null
+wait $hold3 2>/dev/null
 wait $cli
 is $? 0 "a sync with a hot-standby client of that image logged in on a: exit 0"
 cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is a's again"
@@ -247,9 +263,9 @@ cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is a's again"
 truncate -s 0 "$tmp/b/big.img"
 truncate -s 64M "$tmp/b/big.img"
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
-	--rate 40 >"$tmp/out" 2>"$tmp/err" &
+	--rate 10 >"$tmp/out" 2>"$tmp/err" &
 cli=$!
-sleep 0.5
+wait_until 20000 first_block_sent
 ctlb role primary >/dev/null
 wait $cli
 is $? 1 "b promoted during a sync: the CLI fails (exit 1)"
@@ -258,11 +274,7 @@ ctlb role secondary >/dev/null
 
 # PC001's mirror retries the peer (every 5 s after base-differs) and finds the same base
 state=
-for _ in $(seq 400); do
-	state=$(ctla status | awk '/^mirror-client PC001 /{print $4}')
-	[ "$state" = syncing ] || [ "$state" = in-sync ] && break
-	sleep 0.1
-done
+wait_until 40000 pc001_in syncing in-sync
 ok "$([ "$state" = syncing ] || [ "$state" = in-sync ]; echo $?)" \
 	"after the sync, PC001's mirror is no longer base-differs (state ${state:-none})"
 kill $hold1 2>/dev/null

@@ -27,15 +27,14 @@ head -c 1M /dev/zero | tr '\0' 'V' >"$tmp/disk.img"
 truncate -s 16M "$tmp/disk.img"
 "$BUILD/vdiskd" --listen 127.0.0.1:$PORT --lun "$IQN=$tmp/disk.img" 2>"$tmp/log" &
 pid=$!
-sleep 0.3
+wait_until 10000 grep -q "listening on" "$tmp/log" || diag "vdiskd did not start: $(cat "$tmp/log")"
 
 iscsiadm -m discovery -t sendtargets -p 127.0.0.1:$PORT | grep -q "$IQN"
 ok $? "SendTargets lists the target"
 iscsiadm -m node -T $IQN -p 127.0.0.1:$PORT -l >/dev/null
 ok $? "login"
 dev=/dev/disk/by-path/ip-127.0.0.1:$PORT-iscsi-$IQN-lun-0
-for _ in $(seq 50); do [ -b "$dev" ] && break; sleep 0.1; done
-[ -b "$dev" ]; ok $? "block device appeared"
+check "block device appeared" -- wait_until 10000 test -b "$dev"
 is "$(dd if="$dev" bs=512 count=1 iflag=direct 2>/dev/null | head -c 4)" "VVVV" "reads the file"
 printf 'WRITTEN!' | dd of="$dev" bs=512 seek=100 conv=sync,fsync oflag=direct 2>/dev/null
 is "$(dd if="$tmp/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 8)" "WRITTEN!" \

@@ -18,7 +18,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 truncate -s 16M "$tmp/disk.img"
 start_vdiskd --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" || skip_all "no free port in 32651-32691"
-for _ in $(seq 50); do "$RAW" $PORT $IQN login 2>/dev/null && break; sleep 0.1; done
+wait_until 10000 "$RAW" $PORT $IQN login 2>/dev/null
 
 "$RAW" $PORT $IQN hold 4 2>"$tmp/hold.err" &
 hold=$!
@@ -43,8 +43,12 @@ fds_before=$(ls /proc/$pid/fd | wc -l)
 n=1000
 "$RAW" $PORT $IQN sessions $n
 ok $? "$n sessions opened and closed"
-sleep 0.2
-fds_after=$(ls /proc/$pid/fd | wc -l)
+# vdiskd closes a session's descriptor once it has read the close: wait for the count to
+# come back; a leak keeps it above fds_before and the check below fails
+fds_now() { ls /proc/$pid/fd | wc -l; }
+fds_back() { [ "$(fds_now)" -le "$fds_before" ]; }
+wait_until 10000 fds_back
+fds_after=$(fds_now)
 is "$fds_after" "$fds_before" "no descriptor leaked"
 kill -0 $pid 2>/dev/null
 ok $? "vdiskd still running"
