@@ -192,10 +192,17 @@ grep -q '^sanboot iscsi:' "$DEMO/pc1.ipxe" || fail "the script has no sanboot li
 echo "PC001's iPXE script, fetched by TFTP from $VIP:"
 sed 's/^/    /' "$DEMO/pc1.ipxe"
 
+# secret NAME: the PC's CHAP secret, which its iPXE script gives it (vdiskd wants it at login)
+secret() {
+	VDISK_DB=$DEMO/a/vdisk.db "$BUILD/vdiskctl" client show "$1" --secrets |
+		sed -n 's/^chap-secret: *//p'
+}
 # disk NS NAME: what the PC's disk says through the service address (iSCSI login with the
-# PC's initiator name, then INQUIRY's unit serial number page).
+# PC's initiator name and CHAP secret, then INQUIRY's unit serial number page).
 disk() {
-	ip netns exec "$1" timeout 5 iscsi-inq -i "iqn.2026-11.lan.vdisk:$2" -e 1 -c 128 \
+	ip netns exec "$1" env LIBISCSI_CHAP_USERNAME="iqn.2026-11.lan.vdisk:$2" \
+		LIBISCSI_CHAP_PASSWORD="$(secret "$2")" timeout 5 iscsi-inq \
+		-i "iqn.2026-11.lan.vdisk:$2" -e 1 -c 128 \
 		"iscsi://$VIP/iqn.2026-11.lan.vdisk:disk/0" 2>&1 | grep -i -m1 'serial' ||
 		echo "no disk"
 }
@@ -208,8 +215,8 @@ grep -q '^Unit Serial Number:\[.\+\]$' <<<"$serial" || fail "no serial number: $
 # prints qemu-io's lines that say what happened; its status is qemu-io's
 io() {
 	local out rc
-	out=$(ip netns exec "$1" timeout 20 qemu-io --image-opts \
-		"driver=iscsi,transport=tcp,portal=$VIP:3260,target=iqn.2026-11.lan.vdisk:disk,lun=0,initiator-name=iqn.2026-11.lan.vdisk:$2" \
+	out=$(ip netns exec "$1" timeout 20 qemu-io --object "secret,id=chap,data=$(secret "$2")" \
+		--image-opts "driver=iscsi,transport=tcp,portal=$VIP:3260,target=iqn.2026-11.lan.vdisk:disk,lun=0,initiator-name=iqn.2026-11.lan.vdisk:$2,user=iqn.2026-11.lan.vdisk:$2,password-secret=chap" \
 		"${@:3}" 2>&1)
 	rc=$?
 	IO_OUT=$(grep -E 'wrote|read|fail|Pattern|error|can.t' <<<"$out")
