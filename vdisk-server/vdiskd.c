@@ -309,6 +309,7 @@ static int pair_setup(struct db_targets *dt, const char *node, const char *repli
 		      unsigned rate_mbps)
 {
 	char secret[sizeof(dt->pair.secret) + 2];
+	struct stat sb;
 	FILE *f;
 	size_t len;
 
@@ -333,6 +334,13 @@ static int pair_setup(struct db_targets *dt, const char *node, const char *repli
 	if (!f) {
 		log_err("--mirror-secret %s: %s", secret_file, strerror(errno));
 		return -errno;
+	}
+	/* as heartbeat's authkeys: a secret others can read is no secret */
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
+		log_err("--mirror-secret %s: readable by group or others (mode %03o): chmod 600 it",
+			secret_file, (unsigned)(sb.st_mode & 0777));
+		fclose(f);
+		return -EPERM;
 	}
 	if (!fgets(secret, sizeof(secret), f))
 		secret[0] = '\0';

@@ -24,6 +24,7 @@ trap cleanup EXIT
 # b: 127.0.0.3:P+2 and 127.0.0.4:P+3. P from 33400, 33410, ... (parallel checkouts).
 echo "imgsync-pair-secret" >"$tmp/secret"
 echo "not-the-pair-secret" >"$tmp/badsecret"
+chmod 600 "$tmp/secret" "$tmp/badsecret"
 A_REP= B_REP= P=
 sum() { md5sum <"$1" | cut -d' ' -f1; }
 ctla() { "$CTL" "$tmp/a.sock" "$@"; }

@@ -43,6 +43,13 @@ cp "$tmp/a.db" "$tmp/b.db"
 	{ ok 1 "the DB has its server rows"; done_testing; }
 sqlite3 "$tmp/b.db" "UPDATE images SET path='$tmp/base-b.img'"
 echo "pair-secret-for-the-test" >"$tmp/secret"
+chmod 644 "$tmp/secret"
+"$BUILD/vdiskd" --db "$tmp/a.db" --listen "$A:3260" --replica-listen "$A:3261" \
+	--mirror-secret "$tmp/secret" --fence none 2>"$tmp/mode.err"
+is "$?" 1 "a pair secret others can read: vdiskd refuses to start"
+grep -q "readable by group or others (mode 644): chmod 600" "$tmp/mode.err"
+ok $? "and says why"
+chmod 600 "$tmp/secret"
 
 start() {	# start NODE ROLE
 	local me=$1 peer addr paddr
