@@ -482,8 +482,11 @@ static void on_repl_reply(void *arg, int rc, const char *reply)
 	sb_set_repl(d, answered ? (enum hb_repl)res_vdiskd_mirror(reply) : HB_REPL_UNKNOWN);
 	if (answered)
 		vdiskd_back(d);
+	/* in sync as a primary that has reopened every mirror its state files name: a vdiskd
+	 * that restarted says in-sync while it stands by with nothing open, which is no news */
 	if (d->repl == HB_REPL_IN_SYNC)
-		sb_fence_vdiskd(d, !res_vdiskd_fencing(reply), d->repl_asked_ms);
+		sb_fence_vdiskd(d, !res_vdiskd_fencing(reply) && res_vdiskd_primary(reply),
+				d->repl_asked_ms);
 }
 
 /* On both nodes, whatever the role: the standby's replica side counts for failback too. */

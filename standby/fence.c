@@ -14,6 +14,27 @@
 
 /* ---- the state file: "outdated EPOCH" or nothing ---- */
 
+/* The rename durable too: the directory holding path, fsync'd. */
+static int sync_dir(const char *path)
+{
+	char dir[sizeof(((struct sb_fence *)0)->path)];
+	char *slash;
+	int fd, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 static int state_write(const struct sb_fence *f)
 {
 	char tmp[sizeof(f->path) + 8], line[32];
@@ -29,9 +50,11 @@ static int state_write(const struct sb_fence *f)
 	close(fd);
 	if (rc == 0 && rename(tmp, f->path) < 0)
 		rc = -errno;
-	if (rc < 0)
+	if (rc < 0) {
 		unlink(tmp);
-	return rc;
+		return rc;
+	}
+	return sync_dir(f->path);
 }
 
 int sb_fence_open(struct standbyd *d, const char *dir)

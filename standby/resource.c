@@ -252,6 +252,14 @@ int res_vdiskd_mirror(const char *reply)
 	return HB_REPL_UNKNOWN;
 }
 
+int res_vdiskd_primary(const char *reply)
+{
+	size_t n;
+	const char *v = line_value(reply, "role", &n);
+
+	return v && n == 7 && strncmp(v, "primary", 7) == 0;
+}
+
 int res_vdiskd_fencing(const char *reply)
 {
 	size_t n;

@@ -56,6 +56,8 @@ int res_vdiskd_mirror(const char *reply);
 /* Whether vdiskd's status answer says it is fencing the peer or has (its "fence STATE"
  * line says asking or done): 1, else 0 (none, off, or no such line). */
 int res_vdiskd_fencing(const char *reply);
+/* Whether vdiskd's status answer says "role primary". */
+int res_vdiskd_primary(const char *reply);
 
 /* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
 int res_finish(struct res_runtime *rt, enum res_op op);

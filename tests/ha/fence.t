@@ -12,10 +12,13 @@
 #             serves every acknowledged write.
 #   mirror    only the standby's vdiskd dies (kill -9), its standbyd alive: fenced through
 #             the heartbeats; then the active's power cut: the standby refuses.
+#   restart   the HA cable pulled, then the active's vdiskd killed and started again: the
+#             standby's copy stays outdated (the new vdiskd says in-sync before it has
+#             reopened anything).
 #   standby   the standby's power cut: the active holds writes until it is dead (deadtime),
 #             then goes on.
 #   active    the active's power cut: the standby takes over with every acknowledged write.
-# FENCE_TRIALS rounds of the five (default 1; FENCE_SCENARIOS names fewer), deadtime
+# FENCE_TRIALS rounds of the six (default 1; FENCE_SCENARIOS names fewer), deadtime
 # SB_DEADTIME (default 1s); make soak runs 20 rounds with 1s and with 30s.
 source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
@@ -158,6 +161,35 @@ trial_mirror() {
 	cut_refused "$tag" vdiskd
 }
 
+# stays_outdated NODE MS: NODE's copy is outdated at every look for MS (a negative check)
+stays_outdated() {
+	local end=$(( $(date +%s%3N) + $2 ))
+	while [ "$(date +%s%3N)" -lt "$end" ]; do
+		data_is "$1" outdated || return 1
+		sleep 0.1
+	done
+}
+
+trial_restart() {
+	local tag=restart$1 pid
+	writer_start "$tag"
+	ip -n "$(ns_of "$act")" link set ha0 down
+	check "$tag: $stb's copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
+	check "$tag: writes go on, apart from $stb" -- writer_more 100 10000
+	eval "pid=\${MR_VPID_$act}"
+	kill -9 "$pid"
+	mr_vdiskd_start "$act" secondary
+	# a vdiskd that starts again says in-sync while it stands by with nothing open
+	check "$tag: $act's vdiskd killed and started again: $stb's copy stays outdated" -- \
+		stays_outdated "$stb" 3000
+	check "$tag: $act's standbyd makes it primary again and the PC writes" -- \
+		writer_more 100 20000
+	ip -n "$(ns_of "$act")" link set ha0 up
+	check "$tag: cable back: resync, in sync, $stb's copy current" -- back_in_sync
+	writer_stop "$tag"
+	verify "$tag"
+}
+
 trial_standby() {
 	local tag=standby$1 t0
 	writer_start "$tag"
@@ -191,7 +223,7 @@ trial_active() {
 }
 
 for i in $(seq "$TRIALS"); do
-	for s in ${FENCE_SCENARIOS:-hacut compound mirror standby active}; do
+	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart standby active}; do
 		"trial_$s" "$i"
 	done
 done

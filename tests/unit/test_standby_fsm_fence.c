@@ -193,6 +193,11 @@ static void test_status_line(void)
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		is_int(res_vdiskd_fencing(v[i].reply), v[i].want, "fence line: %s", v[i].what);
+	/* a restarted vdiskd says in-sync while secondary with nothing open: no news then */
+	ok(res_vdiskd_primary("ok\nnode a\nrole primary\nmirror in-sync\n"), "role primary");
+	ok(!res_vdiskd_primary("ok\nrole secondary\nmirror in-sync\n"), "role secondary");
+	ok(!res_vdiskd_primary("ok\nmirror in-sync\n"), "no role line");
+	ok(!res_vdiskd_primary("ok\nrole primaryx\n"), "a longer word is not primary");
 }
 
 int main(void)
