@@ -16,6 +16,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "db/db.h"
+#include "pxe/bindings.h"
 #include "pxe/dhcp_pkt.h"
 #include "pxe/leases.h"
 #include "pxe/pxe_class.h"
@@ -86,6 +87,8 @@ struct pxe_server {
 
 	struct pxe_seen seen[PXE_SEEN_SLOTS];
 	struct pxe_counters c;
+	/* The address each client's last ACK gave it: where its script may be fetched from. */
+	struct pxe_bindings bindings;
 
 	struct pxe_outgoing out[PXE_BATCH];
 	unsigned nout;
