@@ -360,8 +360,13 @@ static void proxy_answer(struct pxe_server *s, const struct dhcp_msg *m,
 		bindings_set(&s->bindings, m->chaddr, ntohl(to->sin_addr.s_addr),
 			     time(NULL) + PXE_BIND_WINDOW_S);
 	dhcp_reply_init(&r, m, type);
-	dhcp_reply_set_addr(&r, DHCP_OFF_SIADDR, s->conf->service_address);
-	dhcp_reply_set_file(&r, file);
+	/* iPXE skips the ProxyDHCP REQUEST when the offer already names a next server and a
+	 * file (dhcp.c, dhcp_has_pxeopts): its offer names neither, so it asks on port 4011
+	 * from the address the LAN's server gave it, and that is where its script is served. */
+	if (type == DHCPACK || cls->kind != PXE_KIND_IPXE) {
+		dhcp_reply_set_addr(&r, DHCP_OFF_SIADDR, s->conf->service_address);
+		dhcp_reply_set_file(&r, file);
+	}
 	dhcp_reply_opt_u32(&r, OPT_SERVER_ID, s->server_id);
 	dhcp_reply_opt_str(&r, OPT_VENDOR_CLASS, "PXEClient");
 	dhcp_reply_opt(&r, OPT_VENDOR, pxe_vendor_opts, sizeof(pxe_vendor_opts));

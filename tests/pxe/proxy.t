@@ -24,7 +24,8 @@ is "$(px_field siaddr <<<"$out")" 10.77.0.1 "and the next server"
 is "$(px_field vendor <<<"$out")" PXEClient "option 60 PXEClient, as PXE requires"
 is "$(px_field pxe_discovery_control <<<"$out")" 8 "discovery control: boot the named file"
 out=$(px_client -m 52:54:00:00:00:01 --ipxe)
-is "$(px_field file <<<"$out")" http://10.77.0.1:8069/ipxe/52-54-00-00-00-01.ipxe "iPXE gets its script's URL"
+is "$(px_field type <<<"$out")" OFFER "iPXE gets a proxy OFFER"
+is "$(px_field file <<<"$out")" "" "naming no file, so iPXE asks on port 4011 from its address"
 
 out=$(px_client -m 52:54:00:00:00:01 --timeout 500)
 is "$out" none "a plain DHCP client is left to the LAN's server"
