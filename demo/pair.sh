@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo pair: two servers and two diskless PCs in network namespaces on this machine, run
 # as an admin would run them. Server A is primary; PC001 has hot standby, PC021 has not.
-# The demo shows both servers' status, a PC getting its boot answer and iPXE script and
+# The demo shows both servers' status, a PC getting its boot answer and iPXE script (over
+# HTTP, with its CHAP credentials; another PC asking for it is refused) and
 # logging in to its disk through the service address, then cuts A's power and shows B taking
 # the address, answering PC001 but not PC021, and serving PC001's disk with the same identity
 # and the data PC001 wrote before the cut (vdiskd mirrored it to srv-b synchronously).
@@ -96,6 +97,9 @@ ip -n $NS_A link add ha0 type veth peer name ha0 netns $NS_B
 ip -n $NS_A link set ha0 up && ip -n $NS_B link set ha0 up
 echo "srv-a: lan 192.168.50.2, ha 10.99.0.1   srv-b: lan 192.168.50.3, ha 10.99.0.2   service address $VIP"
 
+# One-way CHAP in the PCs' scripts until vdiskd answers mutual CHAP (issue 16): iPXE with
+# reverse credentials refuses a target that does not prove itself.
+VDISK_DB=$DEMO/vdisk.db "$BUILD/vdiskctl" setting set chap_mutual off >/dev/null
 server_files a srv-a 192.168.50.2 10.99.0.1
 server_files b srv-b 192.168.50.3 10.99.0.2
 for n in a b; do
@@ -136,11 +140,18 @@ dhcp() {
 say "PC001 (hot standby) and PC021 (no hot standby) ask for a boot"
 echo "PC001: $(dhcp $NS_PC1)"
 echo "PC021: $(dhcp $NS_PC2)"
-if ip netns exec $NS_PC1 timeout 5 tftp $VIP -c get clients/52-54-00-12-00-01.ipxe \
-	"$DEMO/pc1.ipxe" && [ -s "$DEMO/pc1.ipxe" ]; then
-	echo "PC001's iPXE script, fetched by TFTP from $VIP:"
-	sed 's/^/    /' "$DEMO/pc1.ipxe"
+# script NS MAC: what pxed's HTTP server answers NS asking for the script of MAC (iPXE asks
+# right after its DHCP; the script holds the PC's CHAP secret, so only that PC gets it).
+script() {
+	ip netns exec "$1" curl -s -m 5 -o "$DEMO/script.out" -w '%{http_code}' \
+		"http://$VIP:8069/ipxe/$2.ipxe"
+}
+if [ "$(script $NS_PC1 52-54-00-12-00-01)" = 200 ]; then
+	echo "PC001's iPXE script, fetched over HTTP from pxed at $VIP (secret shown masked):"
+	sed -e 's/^\(set [a-z-]*password \).*/\1****************/' -e 's/^/    /' "$DEMO/script.out"
 fi
+echo "PC021 asks for PC001's script: HTTP $(script $NS_PC2 52-54-00-12-00-01) (only PC001's address gets it)"
+rm -f "$DEMO/script.out"
 
 # disk NS NAME: what the PC's disk says through the service address (iSCSI login with the
 # PC's initiator name, then INQUIRY's unit serial number page).

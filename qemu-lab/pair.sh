@@ -56,6 +56,11 @@ lab_pair_db() {
 	V server add srv-a --role primary --service-addr "$LAB_VIP" --ha-addr "$(lab_ha_ip a)" &&
 	V server add srv-b --role secondary --service-addr "$LAB_VIP" --ha-addr "$(lab_ha_ip b)" &&
 	V image add lab --path "$base" || return 1
+	# One-way CHAP in the clients' scripts: iPXE with reverse credentials insists that the
+	# target prove itself, which vdiskd does not do yet (issue 16; measured with boot.t:
+	# "login refused (0x0201) ... authentication failed"). Remove once vdiskd answers
+	# mutual CHAP.
+	V setting set chap_mutual off || return 1
 	for i in $(seq "$n"); do
 		hs=on
 		[ "$i" = "$nohs" ] && hs=off
