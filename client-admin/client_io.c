@@ -20,6 +20,7 @@ static const struct column client_cols[] = {
 	{ NULL, "updated", 1 },
 	{ "LAST-BOOT", NULL, 0 },
 	{ NULL, "last_boot", 1 },
+	{ NULL, "auto_registered", 1 },
 };
 #define NCOLS (sizeof(client_cols) / sizeof(client_cols[0]))
 
@@ -49,6 +50,7 @@ int clients_table(struct table *t, const struct db_client *c, size_t n, const ch
 			db_overlay_name(c[i].overlay),
 			c[i].enabled ? "yes" : "no", c[i].enabled ? "true" : "false",
 			c[i].iqn, created, updated, boot, last,
+			c[i].auto_registered ? "true" : "false",
 		};
 
 		if (keep && !keep[i])

@@ -26,7 +26,8 @@
 	{ "server", required_argument, NULL, OPT_SERVER },              \
 	{ "hot-standby", required_argument, NULL, OPT_HOT_STANDBY },    \
 	{ "overlay", required_argument, NULL, OPT_OVERLAY },            \
-	{ "enabled", required_argument, NULL, OPT_ENABLED }
+	{ "enabled", required_argument, NULL, OPT_ENABLED },            \
+	{ "auto-registered", required_argument, NULL, OPT_AUTO_REGISTERED }
 
 static const char *selection_optname(int opt)
 {
@@ -336,6 +337,8 @@ static int client_show(struct cli *cli, int argc, char **argv)
 	       c.image[0] ? c.image : "-", c.server[0] ? c.server : "-",
 	       c.hot_standby ? "on" : "off", db_overlay_name(c.overlay),
 	       c.enabled ? "yes" : "no", c.iqn);
+	if (c.auto_registered)
+		printf("auto-registered: yes (counts against auto_register_max)\n");
 	if (secrets)
 		printf("chap-secret: %s\nchap-target-secret: %s\n", c.chap_secret,
 		       c.chap_target_secret);
@@ -431,7 +434,8 @@ static int client_set(struct cli *cli, int argc, char **argv)
 			       "--mac M[,M...] --ip-range A-B (combined with AND)\n"
 			       "  FIELDS: --ip A --set-group G --image I --server S "
 			       "--hot-standby on|off --overlay restore|persistent --enabled on|off "
-			       "--new-name N --new-mac M ('none' clears ip/group/image/server)\n"
+			       "--new-name N --new-mac M --auto-registered on|off ('none' clears "
+			       "ip/group/image/server)\n"
 			       "  --new-secrets: new CHAP secrets for each selected client (it needs "
 			       "its next PXE boot to get them)\n");
 			return EXIT_OK;

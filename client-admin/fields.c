@@ -56,6 +56,12 @@ int fields_take(struct cli *cli, struct field_changes *fc, int opt, const char *
 		c->enabled = b;
 		fc->set |= F_ENABLED;
 		break;
+	case OPT_AUTO_REGISTERED:
+		if ((b = cli_parse_bool(v)) < 0)
+			return cli_usage(cli, "--auto-registered '%s': expected on or off", v);
+		c->auto_registered = b;
+		fc->set |= F_AUTO;
+		break;
 	case OPT_OVERLAY:
 		if (db_overlay_parse(v, &c->overlay))
 			return cli_usage(cli, "--overlay '%s': expected restore or persistent", v);
@@ -146,6 +152,7 @@ int fields_apply(const struct field_changes *fc, struct db_client *c, char *desc
 	APPLY_FLAG(F_HOT_STANDBY, hot_standby, "hot_standby", onoff)
 	APPLY_FLAG(F_OVERLAY, overlay, "overlay", db_overlay_name)
 	APPLY_FLAG(F_ENABLED, enabled, "enabled", onoff)
+	APPLY_FLAG(F_AUTO, auto_registered, "auto_registered", onoff)
 #undef APPLY_STR
 #undef APPLY_FLAG
 	return changed;
@@ -176,5 +183,6 @@ void fields_summary(const struct field_changes *fc, char *buf, size_t len)
 	PUT(F_HOT_STANDBY, "hot_standby=%s", v->hot_standby ? "on" : "off")
 	PUT(F_OVERLAY, "overlay=%s", db_overlay_name(v->overlay))
 	PUT(F_ENABLED, "enabled=%s", v->enabled ? "on" : "off")
+	PUT(F_AUTO, "auto_registered=%s", v->auto_registered ? "on" : "off")
 #undef PUT
 }

@@ -8,7 +8,7 @@
 enum field_bit {
 	F_IP = 1 << 0, F_GROUP = 1 << 1, F_IMAGE = 1 << 2, F_SERVER = 1 << 3,
 	F_HOT_STANDBY = 1 << 4, F_OVERLAY = 1 << 5, F_ENABLED = 1 << 6,
-	F_NAME = 1 << 7, F_MAC = 1 << 8,
+	F_NAME = 1 << 7, F_MAC = 1 << 8, F_AUTO = 1 << 9,
 };
 
 struct field_changes {
@@ -21,6 +21,7 @@ enum {
 	OPT_ENABLED, OPT_NAME, OPT_MAC, OPT_NEW_NAME, OPT_NEW_MAC, OPT_ALL, OPT_RANGE,
 	OPT_IP_RANGE, OPT_FORMAT, OPT_OUTPUT, OPT_LIMIT, OPT_PATH, OPT_SIZE, OPT_ROLE,
 	OPT_SERVICE_ADDR, OPT_HA_ADDR, OPT_SET_GROUP, OPT_FORCE, OPT_SECRETS, OPT_NEW_SECRETS,
+	OPT_AUTO_REGISTERED,
 };
 
 /* Takes one field option (OPT_IP ... OPT_ENABLED, OPT_NEW_NAME, OPT_NEW_MAC) into fc.

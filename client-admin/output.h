@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#define TABLE_MAX_COLS 16
+#define TABLE_MAX_COLS 20
 
 /* head: the table's column title, NULL for a JSON-only column; key: the JSON member name,
  * NULL for a table-only column; raw: the JSON value is written as is (numbers, true/false)

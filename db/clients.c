@@ -47,6 +47,7 @@ static void read_client(sqlite3_stmt *st, void *row)
 	c->last_boot = sqlite3_column_int64(st, 13);
 	db_column_copy(st, 14, c->chap_secret, sizeof(c->chap_secret));
 	db_column_copy(st, 15, c->chap_target_secret, sizeof(c->chap_target_secret));
+	c->auto_registered = sqlite3_column_int(st, 16);
 }
 
 static int client_lookup(struct db *db, enum stmt_id id, const char *key, struct db_client *out)
@@ -151,6 +152,7 @@ int db_client_insert(struct db *db, struct db_client *c)
 	sqlite3_bind_int64(st, 11, c->created);
 	sqlite3_bind_text(st, 12, c->chap_secret, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, c->chap_target_secret, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, !!c->auto_registered);
 	rc = db_exec_stmt(db, st);
 	if (rc)
 		return rc;
@@ -172,6 +174,7 @@ int db_client_update(struct db *db, struct db_client *c)
 	sqlite3_bind_int64(st, 1, c->id);
 	bind_client_fields(st, c, 2);
 	sqlite3_bind_int64(st, 12, c->updated);
+	sqlite3_bind_int(st, 13, !!c->auto_registered);
 	rc = db_exec_stmt(db, st);
 	if (rc)
 		return rc;
@@ -209,6 +212,23 @@ int db_client_new_secrets(struct db *db, int64_t id, struct db_client *c)
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(target, sizeof(target));
 	return rc;
+}
+
+int db_client_count_auto(struct db *db, int64_t *n)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_CLIENT_COUNT_AUTO);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return db_fail(db, rc);
+	}
+	*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
 }
 
 int db_client_delete(struct db *db, int64_t id)

@@ -75,6 +75,9 @@ struct db_client {
 	 * target proves to the PC in mutual CHAP (CHAP_N = the target's IQN). */
 	char chap_secret[DB_SECRET_MAX];
 	char chap_target_secret[DB_SECRET_MAX];
+	/* Registered by pxed on its own (auto_register), until an admin clears it: what the
+	 * setting auto_register_max counts. */
+	int auto_registered;
 };
 
 const char *db_overlay_name(enum db_overlay o);
@@ -109,6 +112,9 @@ int db_secret_valid(const char *s);
 int db_client_delete(struct db *db, int64_t id);
 /* Records a PXE boot now. */
 int db_client_boot(struct db *db, int64_t id);
+
+/* How many clients have auto_registered set. */
+int db_client_count_auto(struct db *db, int64_t *n);
 
 /* All clients ordered by name; *out is an array the caller frees. */
 int db_client_all(struct db *db, struct db_client **out, size_t *n);

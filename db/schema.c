@@ -80,6 +80,11 @@ static const struct migration {
 	"  chap_target_secret TEXT NOT NULL CHECK (length(chap_target_secret) = 16 AND"
 	"    chap_target_secret NOT GLOB '*[^A-Za-z0-9]*' AND chap_target_secret <> chap_secret));",
 	  add_chap_secrets },
+
+	/* 4: which clients pxed registered by itself (issue 16, item 7: a cap on how many). */
+	{ "ALTER TABLE clients ADD COLUMN auto_registered INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (auto_registered IN (0, 1));"
+	"CREATE INDEX clients_auto ON clients (auto_registered) WHERE auto_registered = 1;", NULL },
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

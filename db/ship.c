@@ -17,7 +17,7 @@ static const struct {
 	{ "groups", "id, name, image" },
 	{ "servers", "id, name, role, service_addr, ha_addr, mark" },
 	{ "clients", "id, name, mac, ip, grp, image, server, hot_standby, overlay, enabled, iqn, "
-		     "created, updated, last_boot, chap_secret, chap_target_secret" },
+		     "created, updated, last_boot, chap_secret, chap_target_secret, auto_registered" },
 };
 #define NSHIPPED (sizeof(shipped) / sizeof(shipped[0]))
 

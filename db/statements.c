@@ -4,7 +4,7 @@
  * Column lists of SELECTs match the readers in clients.c, servers.c, ... */
 #define CLIENT_COLS "id, name, mac, ifnull(ip,''), ifnull(grp,''), ifnull(image,''), " \
 	"ifnull(server,''), hot_standby, overlay, enabled, iqn, created, updated, ifnull(last_boot,0), " \
-	"chap_secret, chap_target_secret"
+	"chap_secret, chap_target_secret, auto_registered"
 
 const char *const db_statement_sql[STMT_COUNT] = {
 	[STMT_BEGIN]           = "BEGIN IMMEDIATE",
@@ -20,13 +20,15 @@ const char *const db_statement_sql[STMT_COUNT] = {
 	[STMT_CLIENT_ALL]      = "SELECT " CLIENT_COLS " FROM clients ORDER BY name",
 	[STMT_CLIENT_INSERT]   = "INSERT INTO clients (name, mac, ip, grp, image, server, "
 				 "hot_standby, overlay, enabled, iqn, created, updated, chap_secret, "
-				 "chap_target_secret) "
-				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+				 "chap_target_secret, auto_registered) "
+				 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
 	[STMT_CLIENT_UPDATE]   = "UPDATE clients SET name = ?2, mac = ?3, ip = ?4, grp = ?5, "
 				 "image = ?6, server = ?7, hot_standby = ?8, overlay = ?9, "
-				 "enabled = ?10, iqn = ?11, updated = ?12 WHERE id = ?1",
+				 "enabled = ?10, iqn = ?11, updated = ?12, auto_registered = ?13 "
+				 "WHERE id = ?1",
 	[STMT_CLIENT_SECRETS]  = "UPDATE clients SET chap_secret = ?2, chap_target_secret = ?3, "
 				 "updated = ?4 WHERE id = ?1",
+	[STMT_CLIENT_COUNT_AUTO] = "SELECT count(*) FROM clients WHERE auto_registered = 1",
 	[STMT_CLIENT_DELETE]   = "DELETE FROM clients WHERE id = ?1",
 	[STMT_CLIENT_BOOT]     = "UPDATE clients SET last_boot = ?2 WHERE id = ?1",
 	[STMT_CLIENT_NAMES_LIKE] = "SELECT name FROM clients WHERE substr(name, 1, ?2) = ?1 "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo pair: two servers and two diskless PCs in network namespaces on this machine, run
 # as an admin would run them. Server A is primary; PC001 has hot standby, PC021 has not.
-# The demo shows both servers' status, a PC getting its boot answer and iPXE script and
+# The demo shows both servers' status, a PC getting its boot answer and iPXE script (over
+# HTTP, with its CHAP credentials; another PC asking for it is refused) and
 # logging in to its disk through the service address, then cuts A's power and shows B taking
 # the address, answering PC001 but not PC021, and serving PC001's disk with the same identity
 # and the data PC001 wrote before the cut (vdiskd mirrored it to srv-b synchronously).
@@ -180,17 +181,29 @@ boot() {
 		grep -q "lease of .* obtained from $3," <<<"$out" || fail "no lease from $3"
 	fi
 }
+# script NS MAC: what pxed's HTTP server answers NS asking for the script of MAC (iPXE asks
+# right after its DHCP; the script holds the PC's CHAP secrets, so only that PC gets it);
+# the script in $DEMO/script.out
+script() {
+	ip netns exec "$1" curl -s -m 5 -o "$DEMO/script.out" -w '%{http_code}' \
+		"http://$VIP:8069/ipxe/$2.ipxe"
+}
 
 say "PC001 (hot standby) and PC021 (no hot standby) ask for a boot"
 boot $NS_PC1 PC001 192.168.50.2
 boot $NS_PC2 PC021 192.168.50.2
-step "PC001 fetches its iPXE script by TFTP"
-rm -f "$DEMO/pc1.ipxe"
-ip netns exec $NS_PC1 timeout 5 tftp $VIP -c get clients/52-54-00-12-00-01.ipxe \
-	"$DEMO/pc1.ipxe" && [ -s "$DEMO/pc1.ipxe" ] || fail "no script from $VIP"
-grep -q '^sanboot iscsi:' "$DEMO/pc1.ipxe" || fail "the script has no sanboot line"
-echo "PC001's iPXE script, fetched by TFTP from $VIP:"
-sed 's/^/    /' "$DEMO/pc1.ipxe"
+step "PC001 fetches its iPXE script over HTTP from pxed"
+code=$(script $NS_PC1 52-54-00-12-00-01)
+[ "$code" = 200 ] || fail "HTTP $code for PC001's own script"
+grep -q '^sanboot iscsi:' "$DEMO/script.out" || fail "the script has no sanboot line"
+grep -q '^set password ' "$DEMO/script.out" || fail "the script gives no CHAP secret"
+echo "PC001's iPXE script, fetched over HTTP from pxed at $VIP (secrets shown masked):"
+sed -e 's/^\(set [a-z-]*password \).*/\1****************/' -e 's/^/    /' "$DEMO/script.out"
+step "PC021 asks for PC001's script"
+code=$(script $NS_PC2 52-54-00-12-00-01)
+echo "PC021 asks for PC001's script: HTTP $code (only PC001's address gets it)"
+[ "$code" = 403 ] || fail "PC021 got HTTP $code for PC001's script, not 403"
+rm -f "$DEMO/script.out"
 
 # secret NAME: the PC's CHAP secret, which its iPXE script gives it (vdiskd wants it at login)
 secret() {

@@ -1,5 +1,6 @@
 #include "pxe/ipxe_script.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,32 +15,96 @@
 /* iPXE builds are a few hundred kilobytes; anything far larger is not one. */
 #define IPXE_FILE_MAX (16 << 20)
 
-void ipxe_script_name(const uint8_t mac[6], char out[IPXE_SCRIPT_NAME_MAX])
-{
-	snprintf(out, IPXE_SCRIPT_NAME_MAX, "clients/%02x-%02x-%02x-%02x-%02x-%02x.ipxe",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
-int ipxe_script_render(const struct db_client *c, uint32_t service_addr, const char *target_iqn,
-		       char *out, size_t len)
+int ipxe_script_url(char *out, size_t len, uint32_t service_addr, unsigned port,
+		    const uint8_t mac[6])
 {
 	char addr[INET_ADDRSTRLEN];
 	int n;
 
 	ipv4_format(service_addr, addr);
-	/* The names come from the DB, which allows only [A-Za-z0-9_-] in client names and
-	 * derives the IQN from them: nothing here can break out of an iPXE command line. */
+	n = snprintf(out, len, "http://%s:%u" IPXE_PATH_PREFIX "%02x-%02x-%02x-%02x-%02x-%02x.ipxe",
+		     addr, port, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+static int hex_nibble(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int ipxe_script_path_parse(const char *path, uint8_t mac[6])
+{
+	const size_t pre = sizeof(IPXE_PATH_PREFIX) - 1;
+	const char *p;
+	int i, hi, lo;
+
+	/* One exact shape: the length first, so nothing past it is ever read. */
+	if (strnlen(path, IPXE_PATH_LEN + 1) != IPXE_PATH_LEN ||
+	    memcmp(path, IPXE_PATH_PREFIX, pre) != 0 ||
+	    memcmp(path + IPXE_PATH_LEN - 5, ".ipxe", 5) != 0)
+		return -EINVAL;
+	p = path + pre;
+	for (i = 0; i < 6; i++, p += 3) {
+		hi = hex_nibble(p[0]);
+		lo = hex_nibble(p[1]);
+		if (hi < 0 || lo < 0 || (i < 5 && p[2] != '-'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static int name_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return i > 0 && i < DB_NAME_MAX;
+}
+
+int ipxe_script_render(const struct db_client *c, uint32_t service_addr, const char *target_iqn,
+		       int mutual, char *out, size_t len)
+{
+	char addr[INET_ADDRSTRLEN], chap[512];
+	int n;
+
+	/* The DB allows only these already; checked again because a script line is where a
+	 * stray ' ', '#', '$' or newline would become iPXE syntax. */
+	if (!name_valid(c->name) || !ipxe_iqn_valid(c->iqn) || !ipxe_iqn_valid(target_iqn) ||
+	    !db_secret_valid(c->chap_secret) || (mutual && !db_secret_valid(c->chap_target_secret)))
+		return -EINVAL;
+	ipv4_format(service_addr, addr);
+	n = snprintf(chap, sizeof(chap), "set username %s\nset password %s\n", c->iqn,
+		     c->chap_secret);
+	if (mutual && n > 0 && (size_t)n < sizeof(chap))
+		n += snprintf(chap + n, sizeof(chap) - (size_t)n,
+			      "set reverse-username %s\nset reverse-password %s\n", target_iqn,
+			      c->chap_target_secret);
+	if (n < 0 || (size_t)n >= sizeof(chap))
+		return -ENOSPC;
 	n = snprintf(out, len,
 		     "#!ipxe\n"
-		     "# Written by pxed from the database for %s (%s); rewritten at every boot.\n"
+		     "# Written by pxed from the database for %s (%s); for this PC only.\n"
 		     "echo vdisk: %s booting from %s\n"
 		     "set initiator-iqn %s\n"
+		     "%s"
 		     "sanboot iscsi:%s::::%s || goto failed\n"
 		     ":failed\n"
 		     "echo vdisk: %s could not boot from %s, retrying in 10 s\n"
 		     "sleep 10\n"
 		     "reboot\n",
-		     c->name, c->mac, c->name, addr, c->iqn, addr, target_iqn, c->name, addr);
+		     c->name, c->mac, c->name, addr, c->iqn, chap, addr, target_iqn, c->name,
+		     addr);
+	explicit_bzero(chap, sizeof(chap));
 	if (n < 0 || (size_t)n >= len)
 		return -ENOSPC;
 	return n;
@@ -51,14 +116,14 @@ int ipxe_iqn_valid(const char *s)
 
 	/* RFC 3722 allows far more, but this is what our names use, and none of it means
 	 * anything to iPXE's command parser. */
-	for (i = 0; s[i]; i++)
+	for (i = 0; i < DB_IQN_MAX && s[i]; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
 		      s[i] == '.' || s[i] == '-' || s[i] == ':'))
 			return 0;
 	return i > 0 && i < DB_IQN_MAX;
 }
 
-/* Writes len bytes of data to dir/name through a temporary file and a rename, so a reader
+/* Writes len bytes of data to path through a temporary file and a rename, so a reader
  * (in.tftpd) sees the old file or the new one, never a part. */
 static int write_atomic(const char *path, const void *data, size_t len)
 {
@@ -107,15 +172,6 @@ out_unlink:
 	return rc;
 }
 
-int ipxe_script_write(const char *root, const char *name, const char *text, size_t len)
-{
-	char path[PATH_MAX_LOCAL];
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, name) >= sizeof(path))
-		return -ENAMETOOLONG;
-	return write_atomic(path, text, len);
-}
-
 static int make_dir(const char *path)
 {
 	if (mkdir(path, 0755) && errno != EEXIST)
@@ -157,6 +213,30 @@ out_close:
 	return rc;
 }
 
+/* Earlier versions wrote every client's script to root/clients/<mac>.ipxe, readable by
+ * anyone on the LAN over TFTP. Those files (and the folder, once empty) go. */
+static void remove_old_scripts(const char *root)
+{
+	char dir[PATH_MAX_LOCAL], path[PATH_MAX_LOCAL + 300];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/clients", root);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (n > 5 && strcmp(e->d_name + n - 5, ".ipxe") == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 int tftp_root_prepare(const char *root, const char *ipxe_dir, const char *const *files,
 		      char *err, size_t errlen)
 {
@@ -164,14 +244,11 @@ int tftp_root_prepare(const char *root, const char *ipxe_dir, const char *const 
 	int rc;
 
 	rc = make_dir(root);
-	if (!rc) {
-		snprintf(dst, sizeof(dst), "%s/clients", root);
-		rc = make_dir(dst);
-	}
 	if (rc) {
-		snprintf(err, errlen, "cannot create %s/clients: %s", root, strerror(-rc));
+		snprintf(err, errlen, "cannot create %s: %s", root, strerror(-rc));
 		return rc;
 	}
+	remove_old_scripts(root);
 	for (; *files; files++) {
 		struct stat ss, ds;
 		char *data = NULL;

@@ -19,12 +19,13 @@ static struct pxe_outgoing *queue(struct pxe_server *s)
 }
 
 /* The file a client boots next; NULL for a plain DHCP client or a ROM we have no iPXE for.
- * For iPXE this writes its script first. Returns -errno when the script cannot be written. */
+ * For iPXE it is the URL of its script on our HTTP server (the script itself, with its
+ * secrets, is made only when the client asks from the address it was given). Returns
+ * -errno when the client cannot be given a script. */
 static int boot_file(struct pxe_server *s, const struct dhcp_msg *m, const struct pxe_class *cls,
-		     const struct db_client *c, const char **file, char name[IPXE_SCRIPT_NAME_MAX])
+		     const struct db_client *c, const char **file, char url[IPXE_URL_MAX])
 {
-	char script[IPXE_SCRIPT_MAX], target[DB_IQN_MAX] = "";
-	int n, rc;
+	int rc;
 
 	*file = NULL;
 	if (cls->kind == PXE_KIND_ROM) {
@@ -42,9 +43,6 @@ static int boot_file(struct pxe_server *s, const struct dhcp_msg *m, const struc
 	}
 	if (cls->kind != PXE_KIND_IPXE)
 		return 0;
-	if (db_setting_get(s->db, "target_iqn", target, sizeof(target)) || !ipxe_iqn_valid(target))
-		snprintf(target, sizeof(target), "%s", IPXE_DEFAULT_TARGET);
-	ipxe_script_name(m->chaddr, name);
 	/* The IQN follows the admin's iqn_prefix setting: it must not carry script syntax. */
 	if (!ipxe_iqn_valid(c->iqn)) {
 		s->c.script_errors++;
@@ -52,15 +50,13 @@ static int boot_file(struct pxe_server *s, const struct dhcp_msg *m, const struc
 			    "an iPXE script cannot carry; not booted", c->name, c->iqn);
 		return -EINVAL;
 	}
-	n = ipxe_script_render(c, s->conf->service_address, target, script, sizeof(script));
-	rc = n < 0 ? n : ipxe_script_write(s->conf->tftp_root, name, script, (size_t)n);
-	if (rc) {
+	rc = ipxe_script_url(url, IPXE_URL_MAX, s->conf->service_address,
+			     (unsigned)s->conf->http_port, m->chaddr);
+	if (rc < 0) {
 		s->c.script_errors++;
-		log_limited(&s->rl_db, LOG_ERR, "ipxe: cannot write %s/%s: %s", s->conf->tftp_root,
-			    name, strerror(-rc));
 		return rc;
 	}
-	*file = name;
+	*file = url;
 	return 0;
 }
 
@@ -224,12 +220,15 @@ static const uint8_t ipxe_no_pxedhcp[] = { 176, 1, 1 };
 static void answer_lan(struct pxe_server *s, const struct dhcp_msg *m, const struct pxe_class *cls,
 		       const struct db_client *c, uint8_t type, uint32_t yiaddr, uint32_t lease)
 {
-	char name[IPXE_SCRIPT_NAME_MAX];
+	char name[IPXE_URL_MAX];
 	const char *file;
 	struct dhcp_reply r;
 
 	if (boot_file(s, m, cls, c, &file, name))
 		return;
+	/* From this ACK on, the client's script is served to yiaddr (pxe/bindings.h). */
+	if (type == DHCPACK && yiaddr)
+		bindings_set(&s->bindings, m->chaddr, yiaddr, time(NULL) + PXE_BIND_WINDOW_S);
 	dhcp_reply_init(&r, m, type);
 	dhcp_reply_set_addr(&r, DHCP_OFF_YIADDR, yiaddr);
 	if (type == DHCPACK && !lease)
@@ -337,8 +336,10 @@ static void dhcp_release(struct pxe_server *s, const struct dhcp_msg *m, time_t 
 	struct lease *l = leases_slot(&s->leases, m->ciaddr);
 
 	if (ours(s, m) && l && memcmp(l->mac, m->chaddr, 6) == 0 && l->state == LEASE_BOUND &&
-	    l->expires > now)
+	    l->expires > now) {
 		leases_release(&s->leases, l);
+		bindings_clear(&s->bindings, m->chaddr);
+	}
 }
 
 /* proxyDHCP: boot information only, never an address (the café's router leases). */
@@ -346,16 +347,26 @@ static void proxy_answer(struct pxe_server *s, const struct dhcp_msg *m,
 			 const struct pxe_class *cls, const struct db_client *c,
 			 const struct sockaddr_in *to)
 {
-	char name[IPXE_SCRIPT_NAME_MAX];
+	char name[IPXE_URL_MAX];
 	const char *file;
 	struct dhcp_reply r;
 	uint8_t type = to ? DHCPACK : DHCPOFFER;
 
 	if (boot_file(s, m, cls, c, &file, name) || !file)
 		return;
+	/* The ProxyDHCP REQUEST (port 4011) comes from the address the LAN's server gave the
+	 * client: its script is served there. */
+	if (to && to->sin_addr.s_addr != htonl(INADDR_ANY))
+		bindings_set(&s->bindings, m->chaddr, ntohl(to->sin_addr.s_addr),
+			     time(NULL) + PXE_BIND_WINDOW_S);
 	dhcp_reply_init(&r, m, type);
-	dhcp_reply_set_addr(&r, DHCP_OFF_SIADDR, s->conf->service_address);
-	dhcp_reply_set_file(&r, file);
+	/* iPXE skips the ProxyDHCP REQUEST when the offer already names a next server and a
+	 * file (dhcp.c, dhcp_has_pxeopts): its offer names neither, so it asks on port 4011
+	 * from the address the LAN's server gave it, and that is where its script is served. */
+	if (type == DHCPACK || cls->kind != PXE_KIND_IPXE) {
+		dhcp_reply_set_addr(&r, DHCP_OFF_SIADDR, s->conf->service_address);
+		dhcp_reply_set_file(&r, file);
+	}
 	dhcp_reply_opt_u32(&r, OPT_SERVER_ID, s->server_id);
 	dhcp_reply_opt_str(&r, OPT_VENDOR_CLASS, "PXEClient");
 	dhcp_reply_opt(&r, OPT_VENDOR, pxe_vendor_opts, sizeof(pxe_vendor_opts));

@@ -125,6 +125,83 @@ static const struct standby_status *standby_view(struct pxe_server *s)
 	return s->sb_ok ? &s->sb : NULL;
 }
 
+/* An integer setting within [min, max], or def when unset or not a number. */
+static long setting_long(struct db *db, const char *key, long def, long min, long max)
+{
+	char buf[32], *end;
+	long v;
+
+	if (db_setting_get(db, key, buf, sizeof(buf)) || !buf[0])
+		return def;
+	v = strtol(buf, &end, 10);
+	return (*end || v < min || v > max) ? def : v;
+}
+
+/* One event per cap and minute, however many MACs the cap turns away. */
+static void cap_event(struct pxe_server *s, time_t *last, time_t now, const char *mac,
+		      const char *fmt, long cap)
+{
+	char what[200];
+
+	s->autoreg_refused_since_event++;
+	if (*last && now - *last < PXE_AUTOREG_EVENT_S)
+		return;
+	snprintf(what, sizeof(what), fmt, cap);
+	log_warn("auto-registration: %s; %s and %llu unknown MACs not registered since the last "
+		 "such event", what, mac, (unsigned long long)s->autoreg_refused_since_event - 1);
+	if (db_event_add(s->db, "warning", "pxed", "auto-registration stopped: %s; %s and %llu "
+			 "other unknown MACs not registered since the last such event", what, mac,
+			 (unsigned long long)s->autoreg_refused_since_event - 1))
+		s->c.db_errors++;
+	*last = now;
+	s->autoreg_refused_since_event = 0;
+}
+
+/* Whether the caps let one more client be registered now (issue 16, item 7: 300 random-MAC
+ * DISCOVERs made 300 clients and starved DHCP). Cheap when refusing: the per-minute count
+ * is in memory, and the total is counted in the DB only when the DB changed. */
+static int autoreg_allowed(struct pxe_server *s, const char *mac, time_t now)
+{
+	long per_minute = setting_long(s->db, "auto_register_per_minute", PXE_AUTOREG_PER_MINUTE,
+				       0, 100000);
+	long max = setting_long(s->db, "auto_register_max", PXE_AUTOREG_MAX, 0, 1000000);
+	int64_t seq = -1, n;
+
+	if (now - s->autoreg_window >= 60 || now < s->autoreg_window) {
+		s->autoreg_window = now;
+		s->autoreg_in_window = 0;
+	}
+	if (s->autoreg_in_window >= (unsigned long)per_minute) {
+		s->c.autoreg_refused_rate++;
+		cap_event(s, &s->autoreg_rate_event, now, mac,
+			  "%ld clients registered within a minute (auto_register_per_minute)",
+			  per_minute);
+		return 0;
+	}
+	if (db_change_seq(s->db, &seq) == 0 && s->autoreg_full && seq == s->autoreg_full_seq) {
+		s->c.autoreg_refused_total++;
+		cap_event(s, &s->autoreg_total_event, now, mac,
+			  "%ld auto-registered clients in the database (auto_register_max); delete "
+			  "them or clear their auto_registered flag", max);
+		return 0;
+	}
+	s->autoreg_full = 0;
+	if (db_client_count_auto(s->db, &n)) {
+		s->c.db_errors++;
+		return 0;
+	}
+	if (n >= max) {
+		s->autoreg_full = 1;
+		s->autoreg_full_seq = seq;
+		s->c.autoreg_refused_total++;
+		cap_event(s, &s->autoreg_total_event, now, mac,
+			  "%ld auto-registered clients in the database (auto_register_max); delete "
+			  "them or clear their auto_registered flag", max);
+		return 0;
+	}
+	return 1;
+}
+
 static int auto_register(struct pxe_server *s, const char *mac, struct db_client *c)
 {
 	char on[16] = "", prefix[DB_NAME_MAX] = "PC", group[DB_NAME_MAX] = "";
@@ -132,6 +209,8 @@ static int auto_register(struct pxe_server *s, const char *mac, struct db_client
 	int rc;
 
 	if (db_setting_get(s->db, "auto_register", on, sizeof(on)) || strcmp(on, "on") != 0)
+		return -ENOENT;
+	if (!autoreg_allowed(s, mac, time(NULL)))
 		return -ENOENT;
 	db_setting_get(s->db, "auto_register_prefix", prefix, sizeof(prefix));
 	db_setting_get(s->db, "auto_register_group", group, sizeof(group));
@@ -147,9 +226,11 @@ static int auto_register(struct pxe_server *s, const char *mac, struct db_client
 	}
 	c->overlay = DB_OVERLAY_RESTORE;
 	c->enabled = 1;
+	c->auto_registered = 1;
 	rc = db_client_insert(s->db, c);
 	if (rc)
 		goto out_err;
+	s->autoreg_in_window++;
 	s->c.auto_registered++;
 	return 0;
 

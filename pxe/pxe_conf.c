@@ -89,6 +89,7 @@ static const struct kv_key keys[] = {
 	{ "standbyd_ctl",    KV_STR,    F(standbyd_ctl),    S(standbyd_ctl), 0, 0, "/run/vdisk/standbyd.sock", NULL, NULL },
 	{ "node",            KV_STR,    F(node),            S(node),         0, 0, "", NULL, NULL },
 	{ "router_advert",   KV_BOOL,   F(router_advert),   0, 0, 0, "on", NULL, NULL },
+	{ "http_port",       KV_INT,    F(http_port),       0, 1, 65535, "8069", NULL, NULL },
 };
 #undef F
 #undef S

@@ -48,6 +48,7 @@ struct pxe_conf {
 	char standbyd_ctl[PXE_PATH_MAX];
 	char node[PXE_NAME_MAX];	/* this server's name in the DB; "" = no redirection */
 	int router_advert;		/* answer IPv6 router solicitations (see pxe/ra.h) */
+	int http_port;			/* iPXE scripts over HTTP on service_address */
 };
 
 /* Reads path into *c (defaults first). Returns 0, or a negative errno with "FILE:LINE: why"

@@ -327,6 +327,10 @@ void pxe_server_status(struct pxe_server *s, FILE *out)
 	fprintf(out, "refused: %llu\n", (unsigned long long)c->refused);
 	fprintf(out, "takeover_answers: %llu\n", (unsigned long long)c->takeovers);
 	fprintf(out, "auto_registered: %llu\n", (unsigned long long)c->auto_registered);
+	fprintf(out, "auto_register_refused_rate: %llu\n",
+		(unsigned long long)c->autoreg_refused_rate);
+	fprintf(out, "auto_register_refused_total: %llu\n",
+		(unsigned long long)c->autoreg_refused_total);
 	fprintf(out, "pool_exhausted: %llu\n", (unsigned long long)c->pool_exhausted);
 	fprintf(out, "no_boot_file: %llu\n", (unsigned long long)c->no_boot_file);
 	fprintf(out, "wrong_subnet: %llu\n", (unsigned long long)c->wrong_subnet);

@@ -16,6 +16,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "db/db.h"
+#include "pxe/bindings.h"
 #include "pxe/dhcp_pkt.h"
 #include "pxe/leases.h"
 #include "pxe/pxe_class.h"
@@ -26,6 +27,10 @@
 #define PXE_SEEN_SLOTS 1024	/* clients remembered for boot and event de-duplication */
 #define PXE_PROXY_PORT 4011
 #define PXE_EVENT_REPEAT_S 60	/* the same event for the same client at most this often */
+/* Auto-registration caps (DB settings) and their defaults. */
+#define PXE_AUTOREG_PER_MINUTE 10	/* auto_register_per_minute */
+#define PXE_AUTOREG_MAX        50	/* auto_register_max: auto-registered clients in the DB */
+#define PXE_AUTOREG_EVENT_S    60	/* a cap's event at most this often */
 
 struct pxe_counters {
 	uint64_t received, sent, send_errors;
@@ -36,6 +41,7 @@ struct pxe_counters {
 	uint64_t unknown, refused, takeovers, auto_registered, pool_exhausted;
 	uint64_t no_boot_file, ignored, db_errors, script_errors, boots, overlay_resets;
 	uint64_t wrong_subnet;
+	uint64_t autoreg_refused_rate, autoreg_refused_total;	/* over a cap: not registered */
 };
 
 enum pxe_sock { PXE_SOCK_DHCP, PXE_SOCK_PROXY };
@@ -84,8 +90,19 @@ struct pxe_server {
 	int sb_ok;
 	uint64_t sb_ms;
 
+	/* Auto-registration caps: registrations in the current minute, and whether the total
+	 * was full at data version autoreg_full_seq (rechecked only when the DB changes). */
+	time_t autoreg_window;
+	unsigned autoreg_in_window;
+	int autoreg_full;
+	int64_t autoreg_full_seq;
+	time_t autoreg_rate_event, autoreg_total_event;
+	uint64_t autoreg_refused_since_event;
+
 	struct pxe_seen seen[PXE_SEEN_SLOTS];
 	struct pxe_counters c;
+	/* The address each client's last ACK gave it: where its script may be fetched from. */
+	struct pxe_bindings bindings;
 
 	struct pxe_outgoing out[PXE_BATCH];
 	unsigned nout;

@@ -14,6 +14,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "db/db.h"
+#include "pxe/http_scripts.h"
 #include "pxe/ipxe_script.h"
 #include "pxe/pxe_conf.h"
 #include "pxe/privs.h"
@@ -30,6 +31,7 @@ struct pxed {
 	struct evloop *loop;
 	struct db *db;
 	struct pxe_server srv;
+	struct pxe_http http;
 	struct tftpd_sup tftpd;
 	struct ctl_server *ctl;
 	struct ra_sender ra;
@@ -39,8 +41,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pxed [--db PATH] [-c FILE] [options]\n"
-		"DHCP or proxyDHCP server for PXE and iPXE clients of the vdisk pair; writes\n"
-		"each client's iPXE script and runs tftp-hpa's in.tftpd on the TFTP root.\n"
+		"DHCP or proxyDHCP server for PXE and iPXE clients of the vdisk pair; serves\n"
+		"each client its own iPXE script over HTTP and runs tftp-hpa's in.tftpd.\n"
 		"\n"
 		"  -c, --config FILE   key = value configuration (see pxed.conf.example);\n"
 		"                      default " PXED_DEFAULT_CONF "\n"
@@ -75,6 +77,7 @@ static void on_ctl(void *arg, int argc, char **argv, FILE *out)
 		fprintf(out, "router_solicitations: %llu\n",
 			(unsigned long long)d->ra.solicitations);
 		fprintf(out, "router_adverts: %llu\n", (unsigned long long)d->ra.sent);
+		pxe_http_status(&d->http, out);
 	} else if (argc == 1 && strcmp(argv[0], "leases") == 0) {
 		fprintf(out, "ok\n");
 		pxe_server_leases(&d->srv, out);
@@ -153,11 +156,14 @@ static int run(struct pxed *d, const char *db_path)
 		goto out_loop;
 	if (pxe_server_listen(&d->srv))
 		goto out_loop;
+	/* Each client's iPXE script (with its CHAP secrets) over HTTP, to that client only. */
+	if (pxe_http_start(&d->http, &d->srv, d->loop))
+		goto out_server;
 	make_parent(d->conf.ctl_socket);
 	rc = ctl_server_open(d->loop, d->conf.ctl_socket, on_ctl, d, &d->ctl);
 	if (rc) {
 		log_err("control socket %s: %s", d->conf.ctl_socket, strerror(-rc));
-		goto out_server;
+		goto out_http;
 	}
 	d->ra.io.fd = -1;
 	if (d->conf.router_advert) {
@@ -183,6 +189,8 @@ out_tftpd:
 out_ctl:
 	ra_close(&d->ra);
 	ctl_server_close(d->ctl);
+out_http:
+	pxe_http_stop(&d->http);
 out_server:
 	pxe_server_close(&d->srv);
 out_loop:

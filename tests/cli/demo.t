@@ -34,7 +34,9 @@ ok "$(grep -q '^\$ vdiskctl client set' "$T/bad.out"; [ $? = 1 ]; echo $?)" "no 
 if [ "$(id -u)" != 0 ]; then skip "the pair" "needs root"; done_testing; fi
 grep -q '^demo: every step checked out$' "$T/out"; ok $? "the pair's steps all checked out"
 grep -q 'state: active' "$T/out"; ok $? "a server became active"
-grep -q "PC001's iPXE script, fetched by TFTP" "$T/out"; ok $? "PC001 fetched its iPXE script over TFTP"
+grep -q "PC001's iPXE script, fetched over HTTP" "$T/out"; ok $? "PC001 fetched its iPXE script over HTTP"
+grep -q '^    set password \*\{16\}$' "$T/out"; ok $? "with its CHAP credentials (shown masked)"
+grep -q "^PC021 asks for PC001's script: HTTP 403" "$T/out"; ok $? "PC021 asking for PC001's script is refused"
 before=$(sed -n "s/^PC001's disk through [0-9.]*: Unit Serial Number:\[\(.*\)\]/\1/p" "$T/out")
 ok "$([ -n "$before" ]; echo $?)" "PC001 logs in to its disk through the service address ($before)"
 grep -q '^srv-b active [0-9]* ms after the cut' "$T/out"; ok $? "srv-b took over after the power cut"

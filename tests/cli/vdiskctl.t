@@ -29,7 +29,7 @@ grep -q "no database at $VDISK_DB" "$T/err"; ok $? "message says there is no dat
 
 run init
 is "$rc" 0 "init creates the database"
-is "$(sqlite3 "$VDISK_DB" 'PRAGMA user_version')" 3 "schema version recorded"
+is "$(sqlite3 "$VDISK_DB" 'PRAGMA user_version')" 4 "schema version recorded"
 is "$(stat -c %a "$VDISK_DB")" 640 "the database (CHAP secrets) is not world-readable"
 is "$(sqlite3 "$VDISK_DB" 'PRAGMA journal_mode')" wal "WAL mode"
 run init

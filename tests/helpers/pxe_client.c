@@ -15,7 +15,9 @@
  *   --bad KIND        send a malformed packet: short, optlen, overload, many, magic, type
  *   --timeout MS      wait this long for replies (default 1500)
  *   --all             print every reply until the timeout, not just the first
- *   --xid N           transaction id */
+ *   --xid N           transaction id
+ *   --flood N         send N such requests at once, each from a random MAC (and xid), then
+ *                     exit printing "sent=N" without waiting for replies */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -232,6 +234,7 @@ int main(int argc, char **argv)
 		{ "unicast", no_argument, NULL, 'u' }, { "dora", no_argument, NULL, 'd' },
 		{ "bad", required_argument, NULL, 'b' }, { "timeout", required_argument, NULL, 'w' },
 		{ "xid", required_argument, NULL, 'x' }, { "all", no_argument, NULL, 'a' },
+		{ "flood", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const types[] = { "", "discover", "", "request", "decline", "", "",
@@ -240,7 +243,7 @@ int main(int argc, char **argv)
 	struct opts o = { .type = DHCPDISCOVER, .arch = -1, .timeout_ms = 1500, .sport = 68 };
 	struct sockaddr_in me = { .sin_family = AF_INET };
 	struct dhcp_msg offer;
-	int c, fd, on = 1, i, got;
+	int c, fd, on = 1, i, got, flood = 0;
 	size_t n;
 	char *colon;
 
@@ -284,6 +287,7 @@ int main(int argc, char **argv)
 		case 'w': o.timeout_ms = atoi(optarg); break;
 		case 'a': o.all = 1; break;
 		case 'x': o.xid = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'F': flood = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -299,6 +303,23 @@ int main(int argc, char **argv)
 	    bind(fd, (struct sockaddr *)&me, sizeof(me))) {
 		perror("pxe_client: socket");
 		return 1;
+	}
+	if (flood > 0) {
+		FILE *r = fopen("/dev/urandom", "rb");
+
+		for (i = 0; r && i < flood; i++) {
+			if (fread(o.mac, 1, 6, r) != 6 || fread(&o.xid, 1, 4, r) != 4)
+				break;
+			o.mac[0] &= 0xfe;	/* unicast */
+			n = build(&o, o.type, pkt);
+			if (sendto(fd, pkt, n, 0, (struct sockaddr *)&o.to, sizeof(o.to)) < 0)
+				break;
+		}
+		if (r)
+			fclose(r);
+		printf("sent=%d\n", i);
+		close(fd);
+		return i == flood ? 0 : 1;
 	}
 	if (o.dora)
 		o.type = DHCPDISCOVER;

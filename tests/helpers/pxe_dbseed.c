@@ -7,7 +7,8 @@
  *   pxe_dbseed DB group NAME
  *   pxe_dbseed DB set KEY VALUE
  *   pxe_dbseed DB events                 one line per event: LEVEL MESSAGE
- *   pxe_dbseed DB show NAME              the client's fields, one key=value a line */
+ *   pxe_dbseed DB show NAME              the client's fields (CHAP secrets too), one
+ *                                        key=value a line */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,8 +126,10 @@ int main(int argc, char **argv)
 		if (db_client_by_name(db, argv[3], &c))
 			rc = fail(db, "show");
 		else
-			printf("name=%s\nmac=%s\nip=%s\ngroup=%s\niqn=%s\nlast_boot=%lld\n", c.name,
-			       c.mac, c.ip, c.group, c.iqn, (long long)c.last_boot);
+			printf("name=%s\nmac=%s\nip=%s\ngroup=%s\niqn=%s\nlast_boot=%lld\n"
+			       "chap_secret=%s\nchap_target_secret=%s\n", c.name, c.mac, c.ip,
+			       c.group, c.iqn, (long long)c.last_boot, c.chap_secret,
+			       c.chap_target_secret);
 	} else {
 		fprintf(stderr, "pxe_dbseed: bad arguments\n");
 		rc = 2;

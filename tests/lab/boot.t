@@ -80,9 +80,13 @@ restart_target() {
 start_target
 ok $? "$target serves the image copy on $SRV_IP:3260"
 
-# DHCP, TFTP and RAs: iPXE gets an address and its script.
+# DHCP, TFTP and RAs: iPXE gets an address and its script, with CHAP credentials as pxed's
+# scripts carry them (one-way, as the lab runs pxed: chap_mutual off). The target asks for no
+# CHAP, so this checks that iPXE, iscsistart (from the iBFT) and iscsid log in with them.
 lab_pxe_standin "$NS_SRV" ql-srv0 "$SRV_IP" "#!ipxe
 set initiator-iqn $CLIENT_IQN
+set username $CLIENT_IQN
+set password Abcdefgh12345678
 sanboot iscsi:$SRV_IP:::$lun:$IQN"
 
 log=$tmp/serial.log

@@ -63,17 +63,10 @@ out=$(px_client -m 52:54:00:00:00:01 --pxe 11)
 is "$(px_field file <<<"$out")" "" "ARM64 ROM gets an address but no file"
 is "$(px_status no_boot_file)" 1 "and is counted"
 
-# iPXE gets its own script, written from the DB.
+# iPXE gets the URL of its own script on pxed's HTTP server (tests/pxe/http.t: who gets it).
 out=$(px_client -m 52:54:00:00:00:01 --ipxe)
-is "$(px_field file <<<"$out")" clients/52-54-00-00-00-01.ipxe "iPXE gets its script, not iPXE again"
-script=$T/tftp/clients/52-54-00-00-00-01.ipxe
-check "the script exists" -- test -f "$script"
-check "it sets the initiator IQN from the client record" -- \
-	grep -qx 'set initiator-iqn iqn.2026-11.lan.vdisk:pc001' "$script"
-check "it sanboots the target at the service address" -- \
-	grep -q '^sanboot iscsi:10.77.0.1::::iqn.2026-11.lan.vdisk:disk' "$script"
-is "$(stat -c %a "$script")" 644 "the script is readable by in.tftpd's user"
-check "no temporary file is left beside it" -- test "$(ls "$T/tftp/clients" | wc -l)" = 1
+is "$(px_field file <<<"$out")" http://10.77.0.1:8069/ipxe/52-54-00-00-00-01.ipxe "iPXE gets its script's URL, not iPXE again"
+check "no script is written to the TFTP root" -- sh -c "! find '$T/tftp' -name '*.ipxe' | grep -q ."
 
 # The full exchange; the PXE ROM's boot is recorded and its overlay reset.
 out=$(px_client -m 52:54:00:00:00:01 --pxe 0 --dora --xid 0x1001)
@@ -128,8 +121,6 @@ out=$(px_client -m 52:54:00:00:00:01 --pxe 0)
 is "$(px_field type <<<"$out")" OFFER "still answering after the garbage"
 
 # TFTP through tftp-hpa's server and client.
-(cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get clients/52-54-00-00-00-01.ipxe got.ipxe)
-check "tftp fetches the client's script" -- cmp "$T/got.ipxe" "$script"
 (cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get undionly.kpxe got.kpxe)
 check "tftp fetches undionly.kpxe" -- cmp "$T/got.kpxe" /usr/lib/ipxe/undionly.kpxe
 
@@ -145,9 +136,9 @@ ok $([ -n "$new" ] && [ "$new" != "$old" ]; echo $?) "in.tftpd restarted after b
 diag "in.tftpd pid $old -> $new"
 is "$(px_status tftpd_restarts)" 1 "restart counted"
 is "$(px_status tftpd_last_exit)" "killed by signal 9" "status says how it died"
-rm -f "$T/got.ipxe"
-(cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get clients/52-54-00-00-00-01.ipxe got.ipxe)
-check "the restarted in.tftpd serves (started with pxed's reduced capabilities)" -- cmp "$T/got.ipxe" "$script"
+rm -f "$T/got.kpxe"
+(cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get undionly.kpxe got.kpxe)
+check "the restarted in.tftpd serves (started with pxed's reduced capabilities)" -- cmp "$T/got.kpxe" /usr/lib/ipxe/undionly.kpxe
 
 # Release, then a restart keeps the bound leases.
 px_client -m 52:54:00:00:00:02 -t release --ciaddr 10.77.0.50 --to 10.77.0.1 --timeout 200 >/dev/null

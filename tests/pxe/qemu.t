@@ -1,7 +1,8 @@
 #!/bin/bash
 # A real diskless client: QEMU (software emulation) with an e1000 NIC and Debian's iPXE ROM
 # (ipxe-qemu) on a tap in the test's bridge boots from pxed and runs its per-client script,
-# which echoes a marker onto the serial console; first with pxed as the DHCP server, then in
+# (over HTTP from pxed, to that PC only), which echoes a marker onto the serial console;
+# first with pxed as the DHCP server, then in
 # proxy mode beside the café router's DHCP server (busybox udhcpd). About 10 s each (pxed's
 # empty IPv6 router advertisement spares iPXE its 13 s autoconfiguration wait).
 source "${SRCDIR:-$(dirname "$0")/../..}/tests/lib/tap.sh"
@@ -47,8 +48,9 @@ px_start
 ok $? "pxed starts in dhcp mode"
 boot_qemu dhcp
 check "iPXE got an address from pxed" -- grep -q 'net0: 10.77.0.1[0-9][0-9]/255.255.255.0 gw 10.77.0.1' "$T/serial.txt"
-check "iPXE was given its per-client script, not iPXE again" -- grep -q 'Filename: clients/52-54-00-00-00-21.ipxe' "$T/serial.txt"
-check "it fetched the script over TFTP from in.tftpd" -- grep -q 'tftp://10.77.0.1/clients/52-54-00-00-00-21.ipxe... ok' "$T/serial.txt"
+check "iPXE was given its per-client script's URL, not iPXE again" -- grep -q 'Filename: http://10.77.0.1:8069/ipxe/52-54-00-00-00-21.ipxe' "$T/serial.txt"
+check "it fetched the script over HTTP from pxed" -- grep -q 'http://10.77.0.1:8069/ipxe/52-54-00-00-00-21.ipxe... ok' "$T/serial.txt"
+is "$(px_status http_scripts_served)" 1 "pxed served it to the address it leased"
 check "the script ran (its marker is on the serial console)" -- grep -q 'vdisk: PC021 booting from 10.77.0.1' "$T/serial.txt"
 check "and tried to sanboot" -- grep -q -e 'SAN device' -e 'could not boot' "$T/serial.txt"
 ok $([ "$(px_status router_adverts)" -ge 1 ]; echo $?) "pxed answered iPXE's IPv6 router solicitation (no 13 s autoconf wait)"
@@ -63,8 +65,9 @@ px_start
 ok $? "pxed starts in proxy mode"
 boot_qemu proxy
 check "proxy: the address and gateway come from the router" -- grep -q 'net0: 10.77.0.1[0-9][0-9]/255.255.255.0 gw 10.77.0.254' "$T/serial.txt"
-check "proxy: the next server and script from pxed" -- grep -q 'Filename: clients/52-54-00-00-00-21.ipxe' "$T/serial.txt"
+check "proxy: the next server and script from pxed" -- grep -q 'Filename: http://10.77.0.1:8069/ipxe/52-54-00-00-00-21.ipxe' "$T/serial.txt"
 check "proxy: the script ran" -- grep -q 'vdisk: PC021 booting from 10.77.0.1' "$T/serial.txt"
+is "$(px_status http_scripts_served)" 1 "proxy: served to the address the router leased (the 4011 REQUEST's)"
 is "$(px_status leases_bound)" 0 "proxy: pxed leased nothing"
 a=$(px_status tx_ACK); diag "proxy: pxed sent $(px_status tx_OFFER) offers (port 67), ${a:-0} ACKs (port 4011)"
 show

@@ -46,8 +46,7 @@ check "event: answered for dead A" -- sh -c "'$BUILD/tests/helpers/pxe_dbseed' '
 is "$(answer 52:54:00:00:00:02)" "" "A's client without hot standby gets silence"
 check "event: no hot standby" -- sh -c "'$BUILD/tests/helpers/pxe_dbseed' '$T/db' events | grep -q 'PC002 belongs to A and has no hot standby'"
 out=$(px_client -m 52:54:00:00:00:01 --ipxe)
-is "$(px_field file <<<"$out")" clients/52-54-00-00-00-01.ipxe "the redirected client's iPXE gets its script"
-check "pointing at the service address" -- grep -q '^sanboot iscsi:10.77.0.1:' "$T/tftp/clients/52-54-00-00-00-01.ipxe"
+is "$(px_field file <<<"$out")" http://10.77.0.1:8069/ipxe/52-54-00-00-00-01.ipxe "the redirected client's iPXE gets its script's URL, on the service address"
 is "$(px_status takeover_answers)" 2 "takeover answers counted"
 
 n=$(events | grep -c 'PC002 belongs to A and has no hot standby')

@@ -347,6 +347,24 @@ static void test_servers(struct db *db)
 	is_int(db_server_by_name(db, "srv-c", &got), -ENOENT, "unknown server");
 }
 
+static void test_auto_registered(struct db *db)
+{
+	struct db_client c = client("PC300", "52:54:00:aa:dd:00"), d;
+	int64_t n0, n;
+
+	is_int(db_client_count_auto(db, &n0), 0, "count auto-registered clients");
+	c.auto_registered = 1;
+	is_int(db_client_insert(db, &c), 0, "insert an auto-registered client");
+	db_client_count_auto(db, &n);
+	is_int(n, n0 + 1, "counted");
+	is_int(db_client_by_name(db, "PC300", &d), 0, "read back");
+	is_int(d.auto_registered, 1, "the flag is stored");
+	d.auto_registered = 0;
+	is_int(db_client_update(db, &d), 0, "an admin accepts it");
+	db_client_count_auto(db, &n);
+	is_int(n, n0, "no longer counted");
+}
+
 static void test_txn(struct db *db)
 {
 	struct db_client c = client("PC050", "52:54:00:aa:bb:50"), d;
@@ -375,6 +393,7 @@ int main(void)
 	test_servers(db);
 	test_txn(db);
 	test_secrets(db);
+	test_auto_registered(db);
 	db_close(db);
 	is_int(db_open(path, DB_OPEN_READONLY, &db, &msg), 0, "read-only open of a current db");
 	db_close(db);

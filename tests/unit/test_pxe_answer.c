@@ -109,6 +109,7 @@ static void start(int mode)
 	conf.decline_time = 600;
 	conf.service_address = 0x0a000001;
 	conf.server_address = 0x0a000001;
+	conf.http_port = 8069;
 	snprintf(conf.tftp_root, sizeof(conf.tftp_root), "%s", dir);
 	snprintf(conf.state_dir, sizeof(conf.state_dir), "%s", dir);
 	snprintf(conf.bios_file, sizeof(conf.bios_file), "undionly.kpxe");
@@ -236,8 +237,17 @@ int main(void)
 	/* iPXE: its script, unless the admin's iqn_prefix would break the script's syntax. */
 	req(DHCPREQUEST, 5, 0, 0x0a000065, 0, OPTS("\x4d\x04iPXE"));
 	run(67, &m, &o);
-	is_str((const char *)m.buf + DHCP_OFF_FILE, "clients/52-54-00-00-00-05.ipxe",
-	       "iPXE gets its script");
+	is_str((const char *)m.buf + DHCP_OFF_FILE, "http://10.0.0.1:8069/ipxe/52-54-00-00-00-05.ipxe",
+	       "iPXE gets its script's URL on pxed's HTTP server");
+	{
+		const struct pxe_binding *b = bindings_find(&srv.bindings, m.chaddr, time(NULL));
+		char f[128];
+
+		ok(m.type == DHCPACK && b && b->ip == 0x0a000065,
+		   "the ACK binds the client's script to the address it gave");
+		snprintf(f, sizeof(f), "%s/clients/52-54-00-00-00-05.ipxe", dir);
+		ok(access(f, F_OK) != 0, "no script file is written (it would hold the secrets)");
+	}
 	{
 		size_t len = 0;
 		const uint8_t *e = dhcp_opt_find(&m, OPT_IPXE_ENCAP, 3, &len);
@@ -273,6 +283,12 @@ int main(void)
 	is_int(m.type, DHCPACK, "proxy: REQUEST on 4011 gets an ACK");
 	is_int(o.sock, PXE_SOCK_PROXY, "from port 4011");
 	is_int(to_ip(&o), 0x0a000063, "back to the sender");
+	{
+		const struct pxe_binding *b = bindings_find(&srv.bindings, m.chaddr, time(NULL));
+
+		ok(b && b->ip == 0x0a000063,
+		   "proxy: the 4011 REQUEST's source is where the client's script is served");
+	}
 	req(DHCPDISCOVER, 1, DHCP_FLAG_BROADCAST, 0, 0, OPTS("\x3c\x09PXEClient\x5d\x02\x00\x0b"));
 	is_int(run(67, &m, &o), 0, "proxy: no iPXE build for ARM64: silence");
 	pxe_server_close(&srv);

@@ -50,6 +50,13 @@ int main(void)
 	is_int(c.tftp, 1, "tftp on by default");
 	is_int(c.router, 0, "no router by default");
 	is_int(c.dns.n, 0, "no dns by default");
+	is_int(c.http_port, 8069, "http_port default");
+	is_int(load(BASE "http_port = 80\n", &c, err, sizeof(err)), 0, "http_port 80");
+	is_int(c.http_port, 80, "read");
+	ok(load(BASE "http_port = 0\n", &c, err, sizeof(err)) != 0 && strstr(err, ":4:"),
+	   "must fail: http_port 0, naming the line: %s", err);
+	ok(load(BASE "http_port = 65536\n", &c, err, sizeof(err)) != 0, "must fail: http_port 65536");
+	ok(load(BASE "http_port = 80x\n", &c, err, sizeof(err)) != 0, "must fail: http_port 80x");
 
 	is_int(load(BASE "  # indented comment\n\n mode=proxy \ntftp = OFF\n"
 		    "dns = 10.0.0.1,10.0.0.2 10.0.0.3\nlease_time = 120\n", &c, err, sizeof(err)), 0,

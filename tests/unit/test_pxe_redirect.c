@@ -1,5 +1,4 @@
-/* standbyd's status reply and the hot-standby decision table; the iPXE script's name and
- * content. */
+/* standbyd's status reply and the hot-standby decision table (the iPXE script: test_pxe_script.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -25,8 +24,7 @@ int main(void)
 	struct standby_status st;
 	struct db_client a_hs = client("PC001", "A", 1), a = client("PC002", "A", 0);
 	struct db_client b = client("PC003", "B", 0), none = client("PC004", "", 0);
-	char why[300], script[IPXE_SCRIPT_MAX], name[IPXE_SCRIPT_NAME_MAX];
-	int n;
+	char why[300];
 
 	/* Parsing standbyd's answer. */
 	is_int(standby_parse("ok\nstate: active\npeer: A dead\nlinks: 2\n", &st), 0, "status parses");
@@ -73,18 +71,5 @@ int main(void)
 	is_int(redirect_decide("B", &a_hs, &st, why, sizeof(why)), REDIRECT_REFUSE,
 	       "the dead peer is not the client's server");
 
-	/* The script. */
-	ipxe_script_name((const uint8_t *)"\x52\x54\x00\xab\xcd\xef", name);
-	is_str(name, "clients/52-54-00-ab-cd-ef.ipxe", "script name: MAC with '-'");
-	n = ipxe_script_render(&a_hs, 0x0a000001, "iqn.2026-11.lan.vdisk:disk", script, sizeof(script));
-	ok(n > 0 && (size_t)n == strlen(script), "script rendered");
-	ok(strncmp(script, "#!ipxe\n", 7) == 0, "starts with #!ipxe");
-	ok(strstr(script, "\nset initiator-iqn iqn.2026-11.lan.vdisk:pc001\n") != NULL, "initiator IQN");
-	ok(strstr(script, "\nsanboot iscsi:10.0.0.1::::iqn.2026-11.lan.vdisk:disk ") != NULL, "sanboot line");
-	is_int(ipxe_script_render(&a_hs, 0x0a000001, "t", script, 100), -ENOSPC, "too small a buffer");
-	ok(ipxe_iqn_valid("iqn.2026-11.lan.vdisk:disk"), "a target IQN is valid");
-	ok(!ipxe_iqn_valid("iqn.x:disk\nshell"), "a newline is not");
-	ok(!ipxe_iqn_valid("iqn.x:disk ; reboot"), "nor spaces");
-	ok(!ipxe_iqn_valid(""), "nor nothing");
 	return done_testing();
 }
