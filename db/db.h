@@ -93,6 +93,12 @@ int db_client_by_iqn(struct db *db, const char *iqn, struct db_client *out);
  * to report every bad row. The database's constraints catch the rest (uniqueness,
  * references). */
 int db_client_check(struct db *db, struct db_client *c);
+struct db_image;
+struct db_server;
+/* The same for an image (a name fit for a target name, an absolute path without '..' or
+ * control characters) and a server (role, mark, addresses); 0 or -EINVAL with the message. */
+int db_image_check(struct db *db, const struct db_image *img);
+int db_server_check(struct db *db, const struct db_server *s);
 
 /* Inserts c (id, iqn, both CHAP secrets, created, updated are set on return; secrets the
  * caller put in c are replaced). */

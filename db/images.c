@@ -1,5 +1,6 @@
 /* Base images and client groups: what clients refer to by name. */
 #include <errno.h>
+#include <string.h>
 
 #include "db/db_internal.h"
 
@@ -13,15 +14,42 @@ static void read_image(sqlite3_stmt *st, void *row)
 	img->size = sqlite3_column_int64(st, 3);
 }
 
+/* Whether path has a ".." component. */
+static int climbs(const char *path)
+{
+	size_t n = strlen(path);
+
+	return strstr(path, "/../") || (n >= 3 && strcmp(path + n - 3, "/..") == 0);
+}
+
+int db_image_check(struct db *db, const struct db_image *img)
+{
+	if (!img->name[0] || !img->path[0])
+		return db_error(db, -EINVAL, "an image needs a name and a path");
+	for (const char *p = img->name; *p; p++)
+		if (*p == '/' || (unsigned char)*p <= ' ' || *p == 0x7f)
+			return db_error(db, -EINVAL, "image name '%s': no '/', blank or control "
+					"character", img->name);
+	if (img->path[0] != '/' || climbs(img->path))
+		return db_error(db, -EINVAL, "image path '%s': an absolute path without '..'",
+				img->path);
+	for (const char *p = img->path; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return db_error(db, -EINVAL, "image path of '%s' has a control character",
+					img->name);
+	if (img->size < 0)
+		return db_error(db, -EINVAL, "image size is negative");
+	return 0;
+}
+
 int db_image_insert(struct db *db, struct db_image *img)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!img->name[0] || !img->path[0])
-		return db_error(db, -EINVAL, "an image needs a name and a path");
-	if (img->size < 0)
-		return db_error(db, -EINVAL, "image size is negative");
+	rc = db_image_check(db, img);
+	if (rc)
+		return rc;
 	st = db_stmt(db, STMT_IMAGE_INSERT);
 	if (!st)
 		return -EIO;

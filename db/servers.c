@@ -17,7 +17,7 @@ static void read_server(sqlite3_stmt *st, void *row)
 	db_column_copy(st, 5, s->mark, sizeof(s->mark));
 }
 
-static int server_check(struct db *db, const struct db_server *s)
+int db_server_check(struct db *db, const struct db_server *s)
 {
 	uint32_t a;
 
@@ -55,7 +55,7 @@ static int role_taken(struct db *db, int rc, const struct db_server *s)
 int db_server_insert(struct db *db, struct db_server *s)
 {
 	sqlite3_stmt *st;
-	int rc = server_check(db, s);
+	int rc = db_server_check(db, s);
 
 	if (rc)
 		return rc;
@@ -74,7 +74,7 @@ int db_server_insert(struct db *db, struct db_server *s)
 int db_server_update(struct db *db, const struct db_server *s)
 {
 	sqlite3_stmt *st;
-	int rc = server_check(db, s);
+	int rc = db_server_check(db, s);
 
 	if (rc)
 		return rc;

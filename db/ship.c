@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/db_internal.h"
@@ -97,6 +98,47 @@ static int shipped_version(struct db *db, int *version)
 	return rc;
 }
 
+/* The shipped rows, now in main, pass the checks the CLI makes of what an admin types: a
+ * peer's name or path must not reach file paths, target names or iPXE scripts unchecked. */
+static int validate_shipped(struct db *db)
+{
+	struct db_client *c = NULL;
+	struct db_image *img = NULL;
+	struct db_server *srv = NULL;
+	size_t n, i;
+	int rc;
+
+	rc = db_client_all(db, &c, &n);
+	for (i = 0; !rc && i < n; i++) {
+		struct db_client k = c[i];
+
+		rc = db_client_check(db, &k);
+		if (!rc && (strcmp(k.iqn, c[i].iqn) || strcmp(k.mac, c[i].mac) ||
+			    !db_secret_valid(c[i].chap_secret) ||
+			    !db_secret_valid(c[i].chap_target_secret)))
+			rc = db_error(db, -EINVAL, "client '%s': its IQN, MAC or secrets are not "
+				      "what this server would make", c[i].name);
+	}
+	free(c);
+	if (!rc)
+		rc = db_image_all(db, &img, &n);
+	for (i = 0; !rc && img && i < n; i++)
+		rc = db_image_check(db, &img[i]);
+	free(img);
+	if (!rc)
+		rc = db_server_all(db, &srv, &n);
+	for (i = 0; !rc && srv && i < n; i++)
+		rc = db_server_check(db, &srv[i]);
+	free(srv);
+	if (rc) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", db_errmsg(db));
+		return db_error(db, -EINVAL, "shipped database refused: %s", why);
+	}
+	return 0;
+}
+
 int db_ship_apply(struct db *db, const unsigned char *snap, size_t len, int64_t *seq)
 {
 	unsigned char *copy;
@@ -140,10 +182,14 @@ int db_ship_apply(struct db *db, const unsigned char *snap, size_t len, int64_t 
 	for (i = 0; i < NSHIPPED && !rc; i++)
 		rc = exec_fmt(db, "INSERT INTO main.%1$s (%2$s) SELECT %2$s FROM shipped.%1$s",
 			      shipped[i].table, shipped[i].cols);
+	db->iqn_prefix[0] = '\0';	/* IQNs are checked against the shipped prefix */
+	if (!rc)
+		rc = validate_shipped(db);
 	if (!rc)
 		rc = db_change_seq(db, seq);
 	if (rc) {
 		db_rollback(db);
+		db->iqn_prefix[0] = '\0';
 		goto out_detach;
 	}
 	/* Not db_commit: it would count this as a local admin change and bump change_seq. */

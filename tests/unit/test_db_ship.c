@@ -39,6 +39,46 @@ static size_t nclients(struct db *db)
 	return n;
 }
 
+/* Rows an admin could never have typed, written straight into A's file: a snapshot carrying
+ * them is refused as a whole and B keeps what it had. */
+static void test_forged_rows(const char *dir, struct db *a, struct db *b)
+{
+	static const struct { const char *sql, *what; } v[] = {
+		{ "UPDATE images SET path = '../../etc/shadow'", "a relative image path" },
+		{ "UPDATE images SET path = '/srv/../etc/shadow'", "an image path with '..'" },
+		{ "UPDATE clients SET name = 'x/../../y' WHERE name = 'PC002'",
+		  "a client name with '/'" },
+		{ "UPDATE clients SET iqn = 'iqn.2026-11.lan.vdisk:pc001x' WHERE name = 'PC001'",
+		  "an IQN not made from the name" },
+		{ "UPDATE servers SET service_addr = '10.0.0.1; reboot'", "a server address" },
+	};
+	unsigned char *snap;
+	size_t len;
+	int64_t seq;
+	char cmd[600];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		/* .backup: a copy of the file alone would miss what sits in its -wal */
+		snprintf(cmd, sizeof(cmd), "sqlite3 %s/a.db \".backup '%s/f.db'\" && "
+			 "sqlite3 %s/f.db \"%s\"", dir, dir, dir, v[i].sql);
+		if (system(cmd) != 0) {
+			ok(0, "forge %s", v[i].what);
+			continue;
+		}
+		{
+			struct db *f = open_db(dir, "f.db");
+
+			db_ship_snapshot(f, &snap, &len, &seq);
+			db_close(f);
+		}
+		ok(db_ship_apply(b, snap, len, &seq) == -EINVAL, "a snapshot with %s is refused: %s",
+		   v[i].what, db_errmsg(b));
+		db_ship_free(snap);
+	}
+	(void)a;
+	is_int(nclients(b), 2, "B kept its clients");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_db_ship.XXXXXX", cmd[300];
@@ -115,6 +155,7 @@ int main(void)
 	is_int(seq, seq_a, "change_seq follows");
 	db_ship_free(snap);
 
+	test_forged_rows(dir, a, b);
 	db_close(a);
 	db_close(b);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
