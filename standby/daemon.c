@@ -585,6 +585,8 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 			ev_timer_arm(d->loop, &d->t_monitor, d->cfg.cf.monitor_ms);
 		else
 			ev_timer_cancel(d->loop, &d->t_monitor);
+		if (d->fsm.state == FSM_STANDBY || d->fsm.state == FSM_MAINTENANCE)
+			sb_fence_stop(d);
 	}
 	/* Tell the peer now rather than at the next keepalive: it decides on our state and
 	 * flags. */

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "standby/arp.h"
 #include "standby/daemon.h"
+
+static long lan_downs(const struct standbyd *d);
 
 /* ---- the state file: "outdated EPOCH" or nothing ---- */
 
@@ -65,6 +68,7 @@ int sb_fence_open(struct standbyd *d, const char *dir)
 	FILE *fp;
 
 	snprintf(f->path, sizeof(f->path), "%s/%s", dir, SB_STATE_FILE);
+	f->lan_downs = lan_downs(d);
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		log_err("--state-dir %s: %s", dir, strerror(errno));
 		return -errno;
@@ -122,6 +126,45 @@ static void set_outdated(struct standbyd *d, int outdated, uint16_t epoch)
 
 /* ---- the active side ---- */
 
+/* How many times the LAN link lost its carrier (sysfs), -1 when unknown. */
+static long lan_downs(const struct standbyd *d)
+{
+	char path[96];
+	long n = -1;
+	FILE *f;
+
+	if (!d->svc)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier_down_count", d->svc_rt->ifname);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* The peer is dead as far as writes made apart go: silent on every link for deadtime while
+ * our own LAN link kept its carrier all along. A node whose LAN link went down (even if it
+ * is back) may be the one that was cut off, or its power is going: the peer may have taken
+ * over, and what this node did apart must not count as the newer copy. */
+static int peer_dead(struct standbyd *d)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(1);
+
+	if (d->fsm.peer != FSM_PEER_DEAD)
+		return 0;
+	if (d->svc && (if_running(d->svc_rt->ifname) <= 0 ||
+		       lan_downs(d) != d->fence.lan_downs)) {
+		log_limited(&rl, LOG_WARNING, "fence: %s is silent, but %s lost its carrier here "
+			    "since: this node may be the one cut off; writes made apart stay held",
+			    d->cfg.peer, d->svc_rt->ifname);
+		return 0;
+	}
+	return 1;
+}
+
 void sb_fence_request(struct standbyd *d, FILE *out)
 {
 	struct sb_fence *f = &d->fence;
@@ -135,8 +178,8 @@ void sb_fence_request(struct standbyd *d, FILE *out)
 			 d->cfg.peer, f->epoch);
 		sb_send_heartbeat(d);	/* now, not at the next keepalive */
 	}
-	fprintf(out, "ok\nfence: %s\n", f->acked ? "outdated"
-		: d->fsm.peer == FSM_PEER_DEAD ? "peer-dead" : "pending");
+	fprintf(out, "ok\nfence: %s\n", f->acked ? "outdated" : peer_dead(d) ? "peer-dead"
+		: "pending");
 }
 
 void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms)
@@ -153,6 +196,11 @@ void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms
 }
 
 /* ---- both ---- */
+
+static int we_serve(const struct standbyd *d)
+{
+	return d->fsm.state == FSM_ACTIVE || d->fsm.state == FSM_TAKING_OVER;
+}
 
 static int newest(struct sb_fence *f, const struct hb_msg *msg)
 {
@@ -171,13 +219,17 @@ void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg)
 
 	if (!newest(f, msg))
 		return;
+	f->lan_downs = lan_downs(d);
 	if (f->outdating && !f->acked && (msg->flags & HB_F_OUTDATED) &&
 	    msg->fence_epoch == f->epoch) {
 		f->acked = 1;
 		log_notice("fence: %s has its copy marked outdated (epoch %u)", d->cfg.peer,
 			   f->epoch);
 	}
-	if ((msg->flags & HB_F_OUTDATE_PEER) && serving &&
+	/* Both serving, both outdating the other: each was cut off from the other and neither
+	 * copy is outdated by the other's word; the role goes to one (fsm.c), whose flag then
+	 * outdates the one that stood down. */
+	if ((msg->flags & HB_F_OUTDATE_PEER) && serving && !(f->outdating && we_serve(d)) &&
 	    (!f->outdated || f->acked_epoch != msg->fence_epoch)) {
 		set_outdated(d, 1, msg->fence_epoch);
 		if (f->outdated)
@@ -186,6 +238,17 @@ void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg)
 		   msg->repl == HB_REPL_IN_SYNC) {
 		set_outdated(d, 0, 0);
 	}
+}
+
+void sb_fence_stop(struct standbyd *d)
+{
+	struct sb_fence *f = &d->fence;
+
+	if (!f->outdating)
+		return;
+	f->outdating = 0;
+	f->acked = 0;
+	log_notice("fence: this node serves no more: it outdates %s no longer", d->cfg.peer);
 }
 
 unsigned sb_fence_flags(const struct standbyd *d, uint16_t *epoch)

@@ -31,6 +31,9 @@ struct sb_fence {
 	int outdated;			/* our copy lacks writes the peer acknowledged */
 	uint16_t acked_epoch;		/* the epoch our heartbeats acknowledge */
 	uint64_t heard_gen, heard_seq;	/* the newest heartbeat acted on (packets reorder) */
+	/* the LAN link's carrier losses (sysfs) when the peer was last heard (or at start): one
+	 * since means this node may be the one that was cut off */
+	long lan_downs;
 	char path[300];			/* DIR/standbyd.state */
 };
 
@@ -45,6 +48,8 @@ void sb_fence_request(struct standbyd *d, FILE *out);
 void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg);
 /* vdiskd's status, asked at asked_ms (monotonic): in_sync and no fence under way there. */
 void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms);
+/* This node stopped serving: it acknowledges nothing any more, and outdates nobody. */
+void sb_fence_stop(struct standbyd *d);
 /* Our heartbeat's HB_F_OUTDATE_PEER / HB_F_OUTDATED bits and the epoch they carry. */
 unsigned sb_fence_flags(const struct standbyd *d, uint16_t *epoch);
 /* An admin forced a takeover of an outdated copy: it is current from now on. */

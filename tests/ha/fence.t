@@ -17,8 +17,11 @@
 #             reopened anything).
 #   standby   the standby's power cut: the active holds writes until it is dead (deadtime),
 #             then goes on.
+#   isolated  the active's LAN and HA links down while it runs: it never counts its writes
+#             apart as done; the standby takes over; the links back, it gives way and is
+#             resynced without a split brain.
 #   active    the active's power cut: the standby takes over with every acknowledged write.
-# FENCE_TRIALS rounds of the six (default 1; FENCE_SCENARIOS names fewer), deadtime
+# FENCE_TRIALS rounds of the seven (default 1; FENCE_SCENARIOS names fewer), deadtime
 # SB_DEADTIME (default 1s); make soak runs 20 rounds with 1s and with 30s.
 source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
@@ -58,11 +61,12 @@ refusals() { grep -c "takeover refused: this node's copy of the hot-standby disk
 	"$SB_DIR/$1.log"; }
 refused_more() { [ "$(refusals "$1")" -gt "$2" ]; }
 
-# writer_start TAG: PC001 writes through the service address until writer_stop; an
-# initiator that waits out an outage (Windows' iSCSI defaults hold I/O for 60 s and more)
+# writer_start TAG [IO_TIMEOUT_MS]: PC001 writes through the service address until
+# writer_stop; an initiator that waits out an outage (Windows' iSCSI defaults hold I/O for
+# 60 s and more), 120 s unless told
 writer_start() {
 	mr_seqio_bg "$SB_DIR/$1.out" "$SB_DIR/$1.err" write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" \
-		--blocks 4096 --qd 8 --replacement-ms 600000 --io-timeout-ms 120000
+		--blocks 4096 --qd 8 --replacement-ms 600000 --io-timeout-ms "${2:-120000}"
 	W=$MR_BG
 	mr_wait_records "$LOG" "$(mr_log_records "$LOG")" 10000
 }
@@ -207,6 +211,32 @@ trial_standby() {
 	verify "$tag"
 }
 
+# the active cut off from both LANs while it runs: it never counts what it did apart as the
+# newer copy (its LAN is down: the PCs cannot reach it); the standby takes over; the links
+# back, the old active gives way and is resynced from the new one, without a split brain
+trial_isolated() {
+	local tag=isolated$1 t
+	# a connection the survivor does not know of (listed after the last shipped list) is
+	# not tickled: this PC gives up on the cut-off server by itself after 3 s
+	writer_start "$tag" 3000
+	random_ms 200 800
+	# both at once, writes in flight: they are done there, and apart from the peer
+	printf 'link set ha0 down\nlink set lan0 down\n' | ip -n "$(ns_of "$act")" -batch -
+	check "$tag: $stb takes over" -- sb_wait_state "$stb" active $((DEAD_MS + 10000))
+	check "$tag: the PC writes on $stb" -- writer_more 200 20000
+	! fence_is "$act" "done"
+	ok $? "$tag: cut off, $act never took its writes apart as done"
+	ip -n "$(ns_of "$act")" link set lan0 up
+	ip -n "$(ns_of "$act")" link set ha0 up
+	check "$tag: the links back, $act stands by" -- sb_wait_state "$act" standby $((DEAD_MS * 3 + 10000))
+	t=$act; act=$stb; stb=$t
+	check "$tag: $act resyncs $stb, in sync, $stb's copy current" -- back_in_sync
+	! grep -q "SPLIT BRAIN" "$SB_DIR/$act-vdiskd.log"
+	ok $? "$tag: no split brain"
+	writer_stop "$tag"
+	verify "$tag"
+}
+
 trial_active() {
 	local tag=active$1
 	writer_start "$tag"
@@ -223,7 +253,7 @@ trial_active() {
 }
 
 for i in $(seq "$TRIALS"); do
-	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart standby active}; do
+	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart standby isolated active}; do
 		"trial_$s" "$i"
 	done
 done
