@@ -22,6 +22,11 @@
 struct db;
 struct standbyd;
 
+/* Packets read from one link per loop round: a flood on the LAN must not keep the loop from
+ * its timers (our own heartbeats, deadtime). The socket is level-triggered, so what is left
+ * is read in the next round, after the timers. */
+#define SB_RX_BATCH 16
+
 struct sb_link {
 	struct ha_link cfg;
 	struct standbyd *d;
