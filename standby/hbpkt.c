@@ -196,6 +196,11 @@ enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char
 		return HB_DROP_NODE;
 	if (skew > HB_MAX_SKEW_MS || msg->boot_gen < w->gen)
 		return HB_DROP_STALE;
+	/* The generation is the sender's start time (us): one past our clock by more than the
+	 * skew is no restart, and following it would make the real peer's packets stale until
+	 * it restarts after that time. */
+	if (msg->boot_gen / 1000 > now_ms + HB_MAX_SKEW_MS)
+		return HB_DROP_STALE;
 	link %= HB_MAX_LINKS;
 	if (msg->boot_gen > w->gen) {
 		/* The peer restarted: a new generation opens a fresh window. */

@@ -124,7 +124,8 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 		       struct hb_msg *msg);
 
 /* Checks the authenticated fields against who we are and the window, and advances the window
- * when the packet is accepted. link: index (< HB_MAX_LINKS) of the link it came by. */
+ * when the packet is accepted. A boot generation further ahead of now_ms than the allowed
+ * skew is stale. link: index (< HB_MAX_LINKS) of the link it came by. */
 enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char *self,
 		       const char *peer, uint64_t now_ms, unsigned link, struct hb_window *w);
 

@@ -27,6 +27,17 @@ ok "$([ "$(sb_counter b dropped_replayed)" -ge 19 ]; echo $?)" \
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing acted on"
 check "burst of bad packets logged" -- grep -q "burst of bad heartbeat packets" "$SB_DIR/b.log"
 
+# One who holds the key (a weak key broken) claims a restart of a's a day ahead. Followed,
+# that generation would make every real heartbeat of a's stale until a restarted a day later.
+check "far-future boot generation sent, signed" -- \
+	ip netns exec "$NS_C" "$INJ" future 10.77.0.2 694 3 10 sbtest a "$SB_HBKEY"
+sleep 1.5	# three deadtimes: long enough for b to declare a dead
+is "$(sb_field b peer)" "a alive" "b still hears a after the far-future generation"
+ok "$(grep -q "peer a dead" "$SB_DIR/b.log"; [ $? = 1 ]; echo $?)" "b never saw a dead"
+ok "$([ "$(sb_counter b dropped_stale)" -ge 3 ]; echo $?)" \
+	"b counted the forged generation as stale ($(sb_counter b dropped_stale))"
+is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
+
 # a dies; an attacker keeps replaying a's last heartbeats to hold b back.
 ip netns exec "$NS_C" ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 60 30 sbtest a &
 sleep 0.15

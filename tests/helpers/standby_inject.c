@@ -1,8 +1,10 @@
 /* Hostile heartbeats for the HA tests, sent from the client LAN to the heartbeat port:
  *   replay: capture one real heartbeat (of NODE if given), then send it again COUNT times;
  *   forge:  well-formed packets from NODE in CLUSTER signed with a wrong key;
+ *   future: packets from NODE signed with the right key N:KEY (as one who broke a weak key
+ *           would) claiming a boot generation a day ahead;
  *   garbage: short and random packets.
- * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE] */
+ * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE [N:KEY]] */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,8 @@ int main(int argc, char **argv)
 	ssize_t len = HB_LEN;
 
 	if (argc < 6 || ipv4_parse(argv[2], &dest)) {
-		fprintf(stderr, "usage: standby_inject replay|forge|garbage DEST PORT COUNT "
-			"INTERVAL_MS [CLUSTER NODE]\n");
+		fprintf(stderr, "usage: standby_inject replay|forge|future|garbage DEST PORT COUNT "
+			"INTERVAL_MS [CLUSTER NODE [N:KEY]]\n");
 		return 2;
 	}
 	to.sin_addr.s_addr = htonl(dest);
@@ -52,23 +54,31 @@ int main(int argc, char **argv)
 			fprintf(stderr, "standby_inject: no heartbeat captured\n");
 			return 1;
 		}
-	} else if (strcmp(argv[1], "forge") == 0 && argc == 8) {
+	} else if ((strcmp(argv[1], "forge") == 0 && argc == 8) ||
+		   (strcmp(argv[1], "future") == 0 && argc == 9)) {
+		int future = argv[1][1] == 'u';
+		const char *key = future ? strchr(argv[8], ':') : ":wrong";
+		unsigned idx = future ? (unsigned)atoi(argv[8]) : 1;
 		struct ha_authkeys ak;
 		struct hb_msg m;
 		struct timespec ts;
 
+		if (!key || idx < 1 || idx >= HA_MAX_KEYS) {
+			fprintf(stderr, "standby_inject: want N:KEY\n");
+			return 2;
+		}
 		memset(&ak, 0, sizeof(ak));
-		ak.active = 1;
-		ak.keys[1].alg = HA_AUTH_SHA256;
-		ak.keys[1].keylen = 5;
-		memcpy(ak.keys[1].key, "wrong", 5);
+		ak.active = idx;
+		ak.keys[idx].alg = HA_AUTH_SHA256;
+		ak.keys[idx].keylen = strnlen(key + 1, HA_KEY_MAX);
+		memcpy(ak.keys[idx].key, key + 1, ak.keys[idx].keylen);
 		memset(&m, 0, sizeof(m));
-		m.key_index = 1;
+		m.key_index = (uint8_t)idx;
 		m.state = FSM_ACTIVE;
 		snprintf(m.cluster, sizeof(m.cluster), "%s", argv[6]);
 		snprintf(m.node, sizeof(m.node), "%s", argv[7]);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		m.boot_gen = (uint64_t)ts.tv_sec * 1000000 + 999999999ull;
+		m.boot_gen = (uint64_t)ts.tv_sec * 1000000 + (future ? 86400000000ull : 999999999ull);
 		m.time_ms = (uint64_t)ts.tv_sec * 1000;
 		m.seq = 1;
 		m.repl = HB_REPL_IN_SYNC;
@@ -90,6 +100,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[1], "forge") == 0) {
 			pkt[80 + 7]++;	/* a fresh sequence each time; the MAC is wrong anyway */
 		}
+		/* future: the same signed packet each time; the first one accepted is enough */
 		if (sendto(fd, pkt, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 			perror("sendto");
 		usleep((useconds_t)interval * 1000);

@@ -222,6 +222,36 @@ static void test_replay(void)
 	       "previous generation's packet: stale");
 }
 
+/* A boot generation is the sender's start time in microseconds: one further ahead of our
+ * clock than the allowed skew cannot be real, and once accepted it would make every real
+ * packet of the peer stale (a lower generation) until the peer restarted after it. */
+static void test_future_generation(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
+	struct hb_window w = { 0 };
+	struct hb_msg m, got;
+	uint8_t buf[HB_LEN];
+
+	m = base_msg(NOW * 1000 - 5000000, 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "the peer, started 5 s ago");
+	m = base_msg((NOW + HB_MAX_SKEW_MS + 1) * 1000, 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_STALE,
+	       "a generation past our clock + skew: stale");
+	m = base_msg(UINT64_MAX, 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_STALE, "the largest generation: stale");
+	is_int(w.gen, NOW * 1000 - 5000000, "the window keeps the real generation");
+	m = base_msg(NOW * 1000 - 5000000, 2);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK, "the real peer's next packet is accepted");
+	m = base_msg((NOW + HB_MAX_SKEW_MS) * 1000, 1);
+	hb_encode(&m, &ak, buf);
+	is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_OK,
+	       "a restart by a peer whose clock is ahead by the whole skew is accepted");
+}
+
 static void test_links(void)
 {
 	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "k");
@@ -257,6 +287,7 @@ int main(void)
 	test_malformed();
 	test_fields();
 	test_replay();
+	test_future_generation();
 	test_links();
 	return done_testing();
 }
