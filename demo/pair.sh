@@ -44,7 +44,8 @@ server_files() {
 	node srv-b
 	auto_failback off
 	CF
-	printf 'auth 1\n1 sha256 demo-pair-secret\n' >"$d/ha.d/authkeys"
+	# 32 bytes or more (standbyd refuses shorter keys); make a real one with openssl rand -hex 32
+	printf 'auth 1\n1 sha256 demo-pair-heartbeat-key-0123456789abcdef\n' >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
 	echo "demo-mirror-secret" >"$d/mirror.secret"
 	chmod 600 "$d/mirror.secret"

@@ -1,6 +1,7 @@
 /* authkeys: "auth N" picks the key heartbeats are signed with; "N ALG [KEY]" defines key N.
  * Heartbeat's format, kept so that admins can reuse their file. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ int ha_authkeys_parse(struct ha_authkeys *ak, const char *fname, const char *buf
 		k = &ak->keys[idx];
 		if (k->alg != HA_AUTH_NONE)
 			return cfg_fail(&r, err, "key %u defined twice", idx);
+		k->line = r.lineno;
 		if (r.nwords < 2)
 			return cfg_fail(&r, err, "key %u has no method", idx);
 		if (strcmp(r.words[1], "crc") == 0) {
@@ -97,8 +99,55 @@ int ha_authkeys_parse(struct ha_authkeys *ak, const char *fname, const char *buf
 	}
 	if (ak->keys[ak->active].alg == HA_AUTH_NONE)
 		return cfg_fail(&r, err, "auth %u names a key that is not defined", ak->active);
-	if (ak->keys[ak->active].alg == HA_AUTH_CRC)
-		log_warn("%s:%u: crc authenticates nothing: anyone on the link can forge heartbeats "
-			 "and trigger failovers; use sha256", fname, auth_line);
+	return 0;
+}
+
+/* Every listed key is checked, not only the active one: a packet signed with any listed
+ * HMAC key is accepted (key rotation), so a short one beside a strong one is a way in. */
+static int key_weak(const struct ha_key *k)
+{
+	return k->alg == HA_AUTH_CRC || (k->alg != HA_AUTH_NONE && k->keylen < HA_KEY_MIN);
+}
+
+static void describe(const struct ha_key *k, char *buf, size_t len)
+{
+	if (k->alg == HA_AUTH_CRC)
+		snprintf(buf, len, "crc, which authenticates nothing");
+	else
+		snprintf(buf, len, "%zu byte%s", k->keylen, k->keylen == 1 ? "" : "s");
+}
+
+unsigned ha_authkeys_weak(const struct ha_authkeys *ak)
+{
+	unsigned i, n = 0;
+
+	for (i = 1; i < HA_MAX_KEYS; i++)
+		n += (unsigned)key_weak(&ak->keys[i]);
+	return n;
+}
+
+int ha_authkeys_policy(const struct ha_authkeys *ak, const char *akname, const char *cfname,
+		       unsigned insecure_line, struct cfg_err *err)
+{
+	char what[48];
+	unsigned i;
+
+	for (i = 1; i < HA_MAX_KEYS; i++) {
+		const struct ha_key *k = &ak->keys[i];
+
+		if (!key_weak(k))
+			continue;
+		describe(k, what, sizeof(what));
+		if (!insecure_line) {
+			snprintf(err->msg, sizeof(err->msg), "%.300s:%u: key %u is %s: anyone on the "
+				 "links could forge heartbeats; use 'N sha256 KEY' with %d bytes or "
+				 "more (openssl rand -hex 32), or force it with 'insecure_auth yes' "
+				 "in ha.cf", akname, k->line, i, what, HA_KEY_MIN);
+			return -EINVAL;
+		}
+		log_warn("%s:%u: insecure_auth yes: %s:%u: key %u is %s: accepted, INSECURE: "
+			 "heartbeats signed with it can be forged, and a forged one can move the "
+			 "role", cfname, insecure_line, akname, k->line, i, what);
+	}
 	return 0;
 }

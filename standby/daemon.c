@@ -830,6 +830,12 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
 		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
+	/* At every start, in the events table too: the admin must not forget it is on. */
+	if (ha_authkeys_weak(&cfg->keys))
+		sb_event(d, LOG_WARNING, "INSECURE: authkeys holds %u weak key%s (crc or under %d "
+			 "bytes), allowed by insecure_auth in ha.cf: whoever breaks one can forge "
+			 "heartbeats and move the role", ha_authkeys_weak(&cfg->keys),
+			 ha_authkeys_weak(&cfg->keys) == 1 ? "" : "s", HA_KEY_MIN);
 	arm_liveness(d, cfg->cf.initdead_ms);
 	/* Restarted while the host kept the address: take the role back as it is, before a
 	 * first heartbeat says standby (the peer would read that as the role given up). */

@@ -21,8 +21,9 @@ SB_INITDEAD=${SB_INITDEAD:-1s}
 SB_FAILBACK=${SB_FAILBACK:-off}
 SB_MONITOR=${SB_MONITOR:-300ms}
 SB_HALINK=${SB_HALINK:-$'ucast ha0 10.78.0.1\nucast ha0 10.78.0.2'}
-# The heartbeat key as N:KEY, for the helpers that sign as a key holder would
-SB_HBKEY=2:sbtest-secret-key
+# The heartbeat key as N:KEY, for the helpers that sign as a key holder would (32 bytes or
+# more: standbyd refuses shorter ones)
+SB_HBKEY=2:sbtest-heartbeat-key-0123456789abcdef
 SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
 # "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
 SB_CLI=$SB_DIR/vdiskctl-standby
@@ -90,7 +91,8 @@ sb_config() {
 	CF
 	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
 	[ -n "${SB_TICKLE:-}" ] && echo "tickle_acks $SB_TICKLE" >> "$d/ha.cf"
-	printf 'auth 2\n1 crc\n2 sha256 %s\n' "${SB_HBKEY#*:}" > "$d/authkeys"
+	printf 'auth %s\n%s sha256 %s\n' "${SB_HBKEY%%:*}" "${SB_HBKEY%%:*}" "${SB_HBKEY#*:}" \
+		> "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
 	cat > "$d/resource.d/svc" <<-SH

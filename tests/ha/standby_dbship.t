@@ -62,8 +62,8 @@ is "$(sb_field b db_seq)" "$(sb_field a db_seq)" "b's heartbeat DB version match
 "$CTL" --db "$SB_DIR/forged.db" client add --name FORGED --mac 02:00:00:00:00:99 >/dev/null
 sum_before=$("$CTL" --db "$SB_DIR/b.db" client list)
 forge() { sb_ns_exec a "$FORGE" "$1" 10.78.0.2 694 sbtest a "$2" "$SB_DIR/forged.db"; }
-for how in "wrongkey 2:not-the-key" "badmac 2:sbtest-secret-key" "replay 2:sbtest-secret-key" \
-	   "garbage 2:sbtest-secret-key"; do
+for how in "wrongkey 2:not-the-key" "badmac $SB_HBKEY" "replay $SB_HBKEY" \
+	   "garbage $SB_HBKEY"; do
 	set -- $how
 	is "$(forge "$1" "$2")" closed "$1 transfer refused (connection closed, nothing applied)"
 done
@@ -75,12 +75,12 @@ ok "$([ "${refused:-0}" -ge 4 ]; echo $?)" "b counted the four refusals ($refuse
 check "b recorded the refusal as an event" -- bash -c \
 	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'DB transfer from a refused'"
 # From anywhere but the peer's HA-link address: refused before the challenge.
-is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a 2:sbtest-secret-key "$SB_DIR/forged.db" 2>&1)" \
+is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a $SB_HBKEY "$SB_DIR/forged.db" 2>&1)" \
 	closed "a transfer from the client LAN, even with the key, is refused"
 
 # Positive control: the same helper with the right key is applied, so the refusals above
 # were the authentication's doing; then a notices b's other version and ships its own again.
-is "$(forge good 2:sbtest-secret-key | cut -d' ' -f1)" applied "a correctly signed transfer is applied"
+is "$(forge good $SB_HBKEY | cut -d' ' -f1)" applied "a correctly signed transfer is applied"
 check "FORGED visible in b after the good transfer" -- \
 	"$CTL" --db "$SB_DIR/b.db" client show FORGED
 end=$(( $(date +%s%3N) + 6000 ))
