@@ -44,8 +44,10 @@ server_files() {
 	node srv-b
 	auto_failback off
 	CF
-	# 32 bytes or more (standbyd refuses shorter keys); make a real one with openssl rand -hex 32
-	printf 'auth 1\n1 sha256 demo-pair-heartbeat-key-0123456789abcdef\n' >"$d/ha.d/authkeys"
+	# Keys of 32 bytes or more (standbyd refuses shorter ones): make real ones with
+	# openssl rand -hex 32. DB shipping has its own ("ship 2").
+	printf 'auth 1\n1 sha256 demo-pair-heartbeat-key-0123456789abcdef\nship 2\n2 sha256 %s\n' \
+		demo-pair-dbship-key-0123456789abcdef >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
 	echo "demo-mirror-secret" >"$d/mirror.secret"
 	chmod 600 "$d/mirror.secret"

@@ -69,6 +69,8 @@ struct ha_key {
 
 struct ha_authkeys {
 	unsigned active;	/* index chosen by "auth N" */
+	unsigned ship;		/* index chosen by "ship N": DB shipping's own key, never
+				 * accepted on a heartbeat; 0 when none (shipping off) */
 	struct ha_key keys[HA_MAX_KEYS];
 };
 

@@ -141,7 +141,8 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	if (buf[5] >= HA_MAX_KEYS)
 		return HB_DROP_AUTH;
 	k = &keys->keys[buf[5]];
-	if (k->alg == HA_AUTH_NONE ||
+	/* The ship key signs DB transfers only: one who learns it must not get heartbeats. */
+	if (k->alg == HA_AUTH_NONE || (keys->ship && buf[5] == keys->ship) ||
 	    (k->alg == HA_AUTH_CRC && keys->keys[keys->active].alg != HA_AUTH_CRC))
 		return HB_DROP_AUTH;
 	maclen = compute_mac(k, buf, mac);

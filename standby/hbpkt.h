@@ -119,7 +119,8 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 int hb_sign(uint8_t *buf, const struct ha_authkeys *keys, unsigned key_index);
 
 /* Checks length, framing and MAC only; fills *msg. Accepts a crc-signed packet only when the
- * active key is crc, so a listed-but-unused crc key cannot be used to forge. */
+ * active key is crc, so a listed-but-unused crc key cannot be used to forge; never one signed
+ * with the ship key (DB shipping's own). */
 enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys *keys,
 		       struct hb_msg *msg);
 

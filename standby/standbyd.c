@@ -108,12 +108,13 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		printf("%s: configuration ok: node %s, peer %s, %u link%s, %u resource%s, "
-		       "keepalive %u ms, deadtime %u ms, auth %s%s\n", o.confdir, cfg->node,
+		       "keepalive %u ms, deadtime %u ms, auth %s%s, %s\n", o.confdir, cfg->node,
 		       cfg->peer, cfg->cf.nlinks, cfg->cf.nlinks == 1 ? "" : "s", cfg->res.nres,
 		       cfg->res.nres == 1 ? "" : "s", cfg->cf.keepalive_ms, cfg->cf.deadtime_ms,
 		       ha_auth_alg_name(cfg->keys.keys[cfg->keys.active].alg),
 		       ha_authkeys_weak(&cfg->keys) ? " (INSECURE: weak keys forced by "
-		       "insecure_auth)" : "");
+		       "insecure_auth)" : "", cfg->keys.ship ? "DB shipping key of its own"
+		       : "no 'ship N' key: DB shipping and connection lists off");
 		free(cfg);
 		return 0;
 	}

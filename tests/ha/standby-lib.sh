@@ -24,6 +24,8 @@ SB_HALINK=${SB_HALINK:-$'ucast ha0 10.78.0.1\nucast ha0 10.78.0.2'}
 # The heartbeat key as N:KEY, for the helpers that sign as a key holder would (32 bytes or
 # more: standbyd refuses shorter ones)
 SB_HBKEY=2:sbtest-heartbeat-key-0123456789abcdef
+# DB shipping's own key ("ship 3"), for the helpers that forge transfers
+SB_SHIPKEY=3:sbtest-dbship-key-0123456789abcdef0123
 SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
 # "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
 SB_CLI=$SB_DIR/vdiskctl-standby
@@ -91,7 +93,8 @@ sb_config() {
 	CF
 	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
 	[ -n "${SB_TICKLE:-}" ] && echo "tickle_acks $SB_TICKLE" >> "$d/ha.cf"
-	printf 'auth %s\n%s sha256 %s\n' "${SB_HBKEY%%:*}" "${SB_HBKEY%%:*}" "${SB_HBKEY#*:}" \
+	printf 'auth %s\n%s sha256 %s\nship %s\n%s sha256 %s\n' "${SB_HBKEY%%:*}" "${SB_HBKEY%%:*}" \
+		"${SB_HBKEY#*:}" "${SB_SHIPKEY%%:*}" "${SB_SHIPKEY%%:*}" "${SB_SHIPKEY#*:}" \
 		> "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"

@@ -61,6 +61,17 @@ for k in 'crc' 'sha256 short-key'; do
 done
 sed -i '/^insecure_auth/d' "$D/ha.cf"
 printf 'auth 1\n1 sha256 %s\n' "$KEY" > "$D/authkeys"
+ok "$("$SBD" -c "$D" --node server201 --check-config 2>&1 |
+	grep -q "no 'ship N' key: DB shipping and connection lists off"; echo $?)" \
+	"without a ship line the summary says DB shipping is off"
+printf 'auth 1\n1 sha256 %s\nship 2\n2 sha256 %s\n' "$KEY" "$KEY" > "$D/authkeys"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 1 "a ship key with the heartbeat key's secret: exit 1"
+ok "$(echo "$out" | grep -q "authkeys:3: ship 2: key 2 has the same secret as heartbeat key 1"; echo $?)" \
+	"the ship line named"
+printf 'auth 1\n1 sha256 %s\nship 2\n2 sha256 %s\n' "$KEY" "${KEY}x" > "$D/authkeys"
+ok "$("$SBD" -c "$D" --node server201 --check-config 2>&1 | grep -q "DB shipping key of its own"; echo $?)" \
+	"with its own ship key: said in the summary"
 
 rm "$D/resource.d/httpd"
 out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?

@@ -202,8 +202,19 @@ static void test_authkeys(void)
 		{ "auth 1\n1 crc k\n", "authkeys:2: crc takes no key" },
 		{ "auth 1\n1 sha1 k\n1 md5 k\n", "authkeys:3: key 1 defined twice" },
 		{ "auth 1\n1\n", "authkeys:2: key 1 has no method" },
-		{ "auth 1\nx sha1 k\n", "authkeys:2: want 'auth N' or" },
-		{ "auth 1\n-1 sha1 k\n", "authkeys:2: want 'auth N' or" },
+		{ "auth 1\nx sha1 k\n", "authkeys:2: want 'auth N', 'ship N' or" },
+		{ "auth 1\n-1 sha1 k\n", "authkeys:2: want 'auth N', 'ship N' or" },
+		/* the ship key: DB shipping's own, never the heartbeats' */
+		{ "auth 1\n1 sha1 k\nship\n", "authkeys:3: want 'ship N'" },
+		{ "auth 1\n1 sha1 k\nship 16\n", "authkeys:3: want 'ship N'" },
+		{ "auth 1\n1 sha1 k\nship 2\n2 sha1 s\nship 2\n",
+		  "authkeys:5: second ship line (first on line 3)" },
+		{ "auth 1\n1 sha1 k\nship 3\n", "authkeys:3: ship 3 names a key that is not defined" },
+		{ "auth 1\n1 sha1 k\nship 1\n",
+		  "authkeys:3: ship 1 names the heartbeat key (auth 1): DB shipping needs a key of its own" },
+		{ "auth 1\n1 sha1 k\nship 2\n2 crc\n", "authkeys:3: ship 2 names a crc key" },
+		{ "ship 3\nauth 1\n1 sha1 k\n2 md5 s\n3 sha256 s\n",
+		  "authkeys:1: ship 3: key 3 has the same secret as heartbeat key 2" },
 	};
 	struct ha_authkeys ak;
 	struct cfg_err err = { "" };
@@ -219,6 +230,12 @@ static void test_authkeys(void)
 	is_int(ak.keys[3].alg, HA_AUTH_MD5, "key 3 md5");
 	is_int(ak.keys[4].alg, HA_AUTH_SHA1, "key 4 sha1");
 	is_int(ak.keys[5].alg, HA_AUTH_NONE, "key 5 undefined");
+	is_int(ak.ship, 0, "no ship line: no ship key");
+	good = "ship 3\nauth 1\n1 sha256 k\n3 sha256 s\n";
+	is_int(ha_authkeys_parse(&ak, "authkeys", good, strlen(good), &err), 0,
+	       "a ship line before the key it names");
+	is_int(ak.ship, 3, "ship 3");
+	is_int(ak.keys[3].line, 4, "key 3 on line 4");
 	good = "auth 1\n1 crc\n";
 	is_int(ha_authkeys_parse(&ak, "authkeys", good, strlen(good), &err), 0,
 	       "crc parses (the key policy refuses it at load)");

@@ -114,6 +114,23 @@ static void test_forged(void)
 		buf[5] = 200;
 		is_int(rx(buf, HB_LEN, &ak, &w, &got), HB_DROP_AUTH, "key index past table: bad_auth");
 	}
+	{
+		/* The ship key signs DB transfers only, never a heartbeat. */
+		struct ha_authkeys shipper = ak, rxkeys = ak;
+
+		shipper.keys[3] = bad.keys[1];
+		shipper.active = 3;
+		rxkeys.keys[3] = bad.keys[1];
+		m.key_index = 3;
+		hb_encode(&m, &shipper, buf);
+		is_int(rx(buf, HB_LEN, &rxkeys, &w, &got), HB_OK, "key 3 as a heartbeat key: accepted");
+		rxkeys.ship = 3;
+		m.seq = 2;
+		hb_encode(&m, &shipper, buf);
+		is_int(rx(buf, HB_LEN, &rxkeys, &w, &got), HB_DROP_AUTH,
+		       "key 3 as the ship key: a heartbeat signed with it is bad_auth");
+		m.key_index = 1;
+	}
 }
 
 static void test_malformed(void)
