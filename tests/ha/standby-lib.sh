@@ -13,6 +13,7 @@ SB_ID=${SB_ID:-$$}
 SB_ID=$((SB_ID % 100000))
 SB_PREFIX=${SB_PREFIX:-sb}
 NS_A=$SB_PREFIX-$SB_ID-a NS_B=$SB_PREFIX-$SB_ID-b NS_C=$SB_PREFIX-$SB_ID-c NS_SW=$SB_PREFIX-$SB_ID-sw
+NS_PC=$SB_PREFIX-$SB_ID-pc	# only after sb_pc_join
 SB_VIP=10.77.0.100
 SB_KEEPALIVE=${SB_KEEPALIVE:-100ms}
 SB_DEADTIME=${SB_DEADTIME:-500ms}
@@ -36,7 +37,7 @@ ns_of() { case $1 in a) echo "$NS_A" ;; b) echo "$NS_B" ;; c) echo "$NS_C" ;; es
 
 sb_cleanup() {
 	local ns pid
-	for ns in "$NS_A" "$NS_B" "$NS_C" "$NS_SW"; do
+	for ns in "$NS_A" "$NS_B" "$NS_C" "$NS_PC" "$NS_SW"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -68,6 +69,19 @@ sb_topology() {
 	ip -n "$NS_A" link set ha0 up
 	ip -n "$NS_B" link set ha0 up
 	for n in a b; do sb_config "$n" || return 1; done
+}
+
+# sb_pc_join: one more PC on the client LAN (namespace $NS_PC), lan0 10.77.0.20 with MAC
+# $SB_PC_MAC, for tests where a PC misbehaves
+SB_PC_MAC=52:54:00:12:00:42
+sb_pc_join() {
+	ip netns add "$NS_PC" || return 1
+	ip -n "$NS_PC" link set lo up
+	ip -n "$NS_SW" link add p-pc type veth peer name lan0 netns "$NS_PC" || return 1
+	ip -n "$NS_SW" link set p-pc master br0 up
+	ip -n "$NS_PC" link set lan0 address $SB_PC_MAC
+	ip -n "$NS_PC" link set lan0 up
+	ip -n "$NS_PC" addr add 10.77.0.20/24 dev lan0
 }
 
 # sb_config NODE: DIR/NODE/{ha.cf,authkeys,haresources,resource.d/svc}

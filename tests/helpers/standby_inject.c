@@ -3,7 +3,11 @@
  *   forge:  well-formed packets from NODE in CLUSTER signed with a wrong key;
  *   future: packets from NODE signed with the right key N:KEY (as one who broke a weak key
  *           would) claiming a boot generation a day ahead;
- *   garbage: short and random packets.
+ *   garbage: short and random packets;
+ * and, not hostile, an old peer:
+ *   v1peer: NODE as a standbyd from before heartbeat version 2 runs it, active and holding
+ *           the address: COUNT version 1 heartbeats signed with N:KEY, one per INTERVAL_MS,
+ *           while it counts what it receives by version; prints "v1 N v2 M".
  * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE [N:KEY]] */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -18,6 +22,86 @@
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 
+/* N:KEY into ak as sha256 key N, the active one. 0 or -1. */
+static int key_arg(const char *arg, struct ha_authkeys *ak)
+{
+	const char *key = strchr(arg, ':');
+	unsigned idx = (unsigned)atoi(arg);
+
+	if (!key || idx < 1 || idx >= HA_MAX_KEYS) {
+		fprintf(stderr, "standby_inject: want N:KEY, not '%s'\n", arg);
+		return -1;
+	}
+	memset(ak, 0, sizeof(*ak));
+	ak->active = idx;
+	ak->keys[idx].alg = HA_AUTH_SHA256;
+	ak->keys[idx].keylen = strnlen(key + 1, HA_KEY_MAX);
+	memcpy(ak->keys[idx].key, key + 1, ak->keys[idx].keylen);
+	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Counts the heartbeats from others that arrive on fd until the wall clock reaches until. */
+static void count_rx(int fd, const char *self, uint64_t until, unsigned *v1, unsigned *v2)
+{
+	uint8_t buf[HB_LEN + 1];
+	ssize_t n;
+
+	while (now_ms() < until) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < HB_V1_LEN || strncmp((char *)buf + 40, self, 32) == 0)
+			continue;
+		*v1 += n == HB_V1_LEN && buf[4] == 1;
+		*v2 += n == HB_LEN && buf[4] == 2;
+	}
+}
+
+static int old_peer(int fd, struct sockaddr_in *to, int count, int interval, char **argv)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = to->sin_port };
+	struct timeval tv = { 0, 10000 };
+	struct ha_authkeys ak;
+	uint8_t pkt[HB_LEN];
+	struct hb_msg m;
+	unsigned v1 = 0, v2 = 0;
+	int i;
+
+	if (key_arg(argv[8], &ak))
+		return 2;
+	if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0) {
+		perror("bind");
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&m, 0, sizeof(m));
+	m.version = 1;
+	m.key_index = (uint8_t)ak.active;
+	m.state = FSM_ACTIVE;
+	m.flags = HB_F_HOLDING;
+	snprintf(m.cluster, sizeof(m.cluster), "%s", argv[6]);
+	snprintf(m.node, sizeof(m.node), "%s", argv[7]);
+	m.boot_gen = now_ms() * 1000;
+	m.repl = HB_REPL_IN_SYNC;
+	for (i = 0; i < count; i++) {
+		m.seq = (uint64_t)i + 1;
+		m.time_ms = now_ms();
+		m.active_since = m.boot_gen / 1000;
+		if (hb_encode(&m, &ak, pkt) != HB_V1_LEN ||
+		    sendto(fd, pkt, HB_V1_LEN, 0, (struct sockaddr *)to, sizeof(*to)) < 0)
+			perror("sendto");
+		count_rx(fd, m.node, m.time_ms + (uint64_t)interval, &v1, &v2);
+	}
+	printf("v1 %u v2 %u\n", v1, v2);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET }, any = { .sin_family = AF_INET };
@@ -27,8 +111,8 @@ int main(int argc, char **argv)
 	ssize_t len = HB_LEN;
 
 	if (argc < 6 || ipv4_parse(argv[2], &dest)) {
-		fprintf(stderr, "usage: standby_inject replay|forge|future|garbage DEST PORT COUNT "
-			"INTERVAL_MS [CLUSTER NODE [N:KEY]]\n");
+		fprintf(stderr, "usage: standby_inject replay|forge|future|garbage|v1peer DEST PORT "
+			"COUNT INTERVAL_MS [CLUSTER NODE [N:KEY]]\n");
 		return 2;
 	}
 	to.sin_addr.s_addr = htonl(dest);
@@ -54,26 +138,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "standby_inject: no heartbeat captured\n");
 			return 1;
 		}
+	} else if (strcmp(argv[1], "v1peer") == 0 && argc == 9) {
+		return old_peer(fd, &to, count, interval, argv);
 	} else if ((strcmp(argv[1], "forge") == 0 && argc == 8) ||
 		   (strcmp(argv[1], "future") == 0 && argc == 9)) {
 		int future = argv[1][1] == 'u';
-		const char *key = future ? strchr(argv[8], ':') : ":wrong";
-		unsigned idx = future ? (unsigned)atoi(argv[8]) : 1;
 		struct ha_authkeys ak;
 		struct hb_msg m;
 		struct timespec ts;
 
-		if (!key || idx < 1 || idx >= HA_MAX_KEYS) {
-			fprintf(stderr, "standby_inject: want N:KEY\n");
+		if (key_arg(future ? argv[8] : "1:wrong", &ak))
 			return 2;
-		}
-		memset(&ak, 0, sizeof(ak));
-		ak.active = idx;
-		ak.keys[idx].alg = HA_AUTH_SHA256;
-		ak.keys[idx].keylen = strnlen(key + 1, HA_KEY_MAX);
-		memcpy(ak.keys[idx].key, key + 1, ak.keys[idx].keylen);
 		memset(&m, 0, sizeof(m));
-		m.key_index = (uint8_t)idx;
+		m.key_index = (uint8_t)ak.active;
 		m.state = FSM_ACTIVE;
 		snprintf(m.cluster, sizeof(m.cluster), "%s", argv[6]);
 		snprintf(m.node, sizeof(m.node), "%s", argv[7]);
