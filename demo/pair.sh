@@ -26,6 +26,8 @@ trap cleanup EXIT INT TERM
 
 # One server's files: its copy of the database (standbyd ships the active's changes),
 # ha.cf/authkeys/haresources, pxed.conf, the mirror's pair secret, and its run directory.
+# Heartbeats go unicast, on the HA link first (DB shipping takes the first ucast link) and on
+# the LAN as a second path: never broadcast to the PCs.
 server_files() {
 	local n=$1 me=$2 lan=$3 ha=$4 d=$DEMO/$1
 	rm -rf "$d"	# a stale -wal file beside a fresh copy would be replayed into it
@@ -37,9 +39,10 @@ server_files() {
 	warntime 600ms
 	deadtime 1s
 	initdead 2s
-	bcast lan0
 	ucast ha0 10.99.0.1
 	ucast ha0 10.99.0.2
+	ucast lan0 192.168.50.2
+	ucast lan0 192.168.50.3
 	node srv-a
 	node srv-b
 	auto_failback off

@@ -85,9 +85,10 @@ lab_pair_config() {
 	deadtime $LAB_DEADTIME
 	initdead 2s
 	udpport 694
-	bcast lan0
 	ucast ha0 $(lab_ha_ip a)
 	ucast ha0 $(lab_ha_ip b)
+	ucast lan0 $(lab_lan_ip a)
+	ucast lan0 $(lab_lan_ip b)
 	node srv-a
 	node srv-b
 	auto_failback on

@@ -823,6 +823,27 @@ static int setup_service(struct standbyd *d)
 	return sb_tickle_open(d);
 }
 
+/* At every start, in the events table too: what the admin allowed against advice must not
+ * be forgotten. */
+static void start_warnings(struct standbyd *d)
+{
+	unsigned i, weak = ha_authkeys_weak(&d->cfg.keys);
+
+	if (weak)
+		sb_event(d, LOG_WARNING, "INSECURE: authkeys holds %u weak key%s (crc or under %d "
+			 "bytes), allowed by insecure_auth in ha.cf: whoever breaks one can forge "
+			 "heartbeats and move the role", weak, weak == 1 ? "" : "s", HA_KEY_MIN);
+	/* Broadcast on the clients' LAN hands every PC heartbeats to replay and to work on. */
+	for (i = 0; i < d->nlinks; i++) {
+		const struct ha_link *c = &d->links[i].cfg;
+
+		if (c->kind == HA_LINK_BCAST && d->svc_rt && strcmp(c->ifname, d->svc_rt->ifname) == 0)
+			sb_event(d, LOG_WARNING, "ha.cf line %u: bcast %s broadcasts heartbeats to "
+				 "every PC on the service address's LAN; use 'ucast %s PEER' there",
+				 c->line, c->ifname, c->ifname);
+	}
+}
+
 static int ctl_dir(const char *path)
 {
 	char dir[256];
@@ -924,12 +945,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
 		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
-	/* At every start, in the events table too: the admin must not forget it is on. */
-	if (ha_authkeys_weak(&cfg->keys))
-		sb_event(d, LOG_WARNING, "INSECURE: authkeys holds %u weak key%s (crc or under %d "
-			 "bytes), allowed by insecure_auth in ha.cf: whoever breaks one can forge "
-			 "heartbeats and move the role", ha_authkeys_weak(&cfg->keys),
-			 ha_authkeys_weak(&cfg->keys) == 1 ? "" : "s", HA_KEY_MIN);
+	start_warnings(d);
 	arm_liveness(d, cfg->cf.initdead_ms);
 	/* Restarted while the host kept the address: take the role back as it is, before a
 	 * first heartbeat says standby (the peer would read that as the role given up). */

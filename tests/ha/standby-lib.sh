@@ -7,7 +7,8 @@
 #   sb-<id>-b    server b: lan0 10.77.0.2, ha0 10.78.0.2
 #   sb-<id>-c    the client: lan0 10.77.0.10
 # Service address 10.77.0.100/24 on lan0, a TCP service on port 7000 answering the node name.
-# Heartbeats broadcast on lan0 and unicast on ha0; everything is removed on exit.
+# Heartbeats unicast on ha0 and on lan0 (never broadcast to the PCs; SB_LANLINK overrides);
+# everything is removed on exit.
 
 SB_ID=${SB_ID:-$$}
 SB_ID=$((SB_ID % 100000))
@@ -22,6 +23,7 @@ SB_INITDEAD=${SB_INITDEAD:-1s}
 SB_FAILBACK=${SB_FAILBACK:-off}
 SB_MONITOR=${SB_MONITOR:-300ms}
 SB_HALINK=${SB_HALINK:-$'ucast ha0 10.78.0.1\nucast ha0 10.78.0.2'}
+SB_LANLINK=${SB_LANLINK:-$'ucast lan0 10.77.0.1\nucast lan0 10.77.0.2'}
 # The heartbeat key as N:KEY, for the helpers that sign as a key holder would (32 bytes or
 # more: standbyd refuses shorter ones)
 SB_HBKEY=2:sbtest-heartbeat-key-0123456789abcdef
@@ -96,8 +98,8 @@ sb_config() {
 	deadtime $SB_DEADTIME
 	initdead $SB_INITDEAD
 	udpport 694
-	bcast lan0
 	$SB_HALINK
+	$SB_LANLINK
 	node a
 	node b
 	auto_failback $SB_FAILBACK

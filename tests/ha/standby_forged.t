@@ -1,6 +1,7 @@
 #!/bin/bash
 # Hostile heartbeats from the client LAN: forged (wrong key), replayed (a real packet of a's,
-# sent again) and garbage are dropped and counted, never acted on; a burst is an event. After a
+# captured on its switch port, sent again) and garbage are dropped and counted, never acted
+# on; a burst is an event; a signed far-future boot generation does not blind b. After a
 # power cut of a, replaying a's captured heartbeats does not keep b from taking over.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
@@ -12,7 +13,10 @@ sb_pair_up
 
 check "forged heartbeats sent" -- ip netns exec "$NS_C" "$INJ" forge 10.77.0.255 694 20 10 sbtest a
 check "garbage sent" -- ip netns exec "$NS_C" "$INJ" garbage 10.77.0.255 694 20 5
-check "replayed heartbeats sent" -- ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 20 5 sbtest a
+# The heartbeats are unicast: a PC sees them only from a switch port that carries them.
+check "a heartbeat of a's captured on a's switch port" -- \
+	ip netns exec "$NS_SW" "$INJ" capture p-a a "$SB_DIR/a.hb"
+check "replayed heartbeats sent" -- ip netns exec "$NS_C" "$INJ" replay 10.77.0.2 694 20 5 "$SB_DIR/a.hb"
 sleep 0.2
 for n in a b; do
 	ok "$([ "$(sb_counter $n dropped_bad_auth)" -ge 20 ]; echo $?)" \
@@ -39,9 +43,10 @@ ok "$([ "$(sb_counter b dropped_stale)" -ge 3 ]; echo $?)" \
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
 
 # a dies; an attacker keeps replaying a's last heartbeats to hold b back.
-ip netns exec "$NS_C" ip netns exec "$NS_C" "$INJ" replay 10.77.0.255 694 60 30 sbtest a &
-sleep 0.15
+check "a's latest heartbeat captured" -- ip netns exec "$NS_SW" "$INJ" capture p-a a "$SB_DIR/a.hb"
+ip netns exec "$NS_C" "$INJ" replay 10.77.0.2 694 60 30 "$SB_DIR/a.hb" &
 inj=$!
+sleep 0.15
 sb_power_cut a
 check "b takes over despite the replayed heartbeats" -- sb_wait_state b active 3000
 wait $inj

@@ -1,5 +1,6 @@
 /* Hostile heartbeats for the HA tests, sent from the client LAN to the heartbeat port:
- *   replay: capture one real heartbeat (of NODE if given), then send it again COUNT times;
+ *   replay: one real heartbeat (from FILE, else the first one received, of NODE if given)
+ *           sent again COUNT times;
  *   forge:  well-formed packets from NODE in CLUSTER signed with a wrong key;
  *   future: packets from NODE signed with the right key N:KEY (as one who broke a weak key
  *           would) claiming a boot generation a day ahead;
@@ -8,8 +9,16 @@
  *   v1peer: NODE as a standbyd from before heartbeat version 2 runs it, active and holding
  *           the address: COUNT version 1 heartbeats signed with N:KEY, one per INTERVAL_MS,
  *           while it counts what it receives by version; prints "v1 N v2 M".
- * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE [N:KEY]] */
+ * usage: standby_inject MODE DEST_IP PORT COUNT INTERVAL_MS [CLUSTER NODE [N:KEY] | FILE]
+ *
+ * Heartbeats unicast between the servers do not reach a PC on a switched LAN: capture takes
+ * one where it passes (run in the switch's namespace on a node's port, as one who mirrors
+ * that port or poisons ARP to get in the path would):
+ *        standby_inject capture IF NODE FILE     (5 s at most) */
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +111,70 @@ static int old_peer(int fd, struct sockaddr_in *to, int count, int interval, cha
 	return 0;
 }
 
+/* The UDP payload of an IPv4 packet, or NULL. */
+static const uint8_t *udp_payload(const uint8_t *p, size_t n, size_t *len)
+{
+	size_t ihl;
+
+	if (n < 20 || (p[0] >> 4) != 4 || p[9] != 17)
+		return NULL;
+	ihl = (size_t)(p[0] & 0xf) * 4;
+	if (ihl < 20 || n < ihl + 8)
+		return NULL;
+	*len = n - ihl - 8;
+	return p + ihl + 8;
+}
+
+static int capture(const char *ifname, const char *node, const char *file)
+{
+	/* ETH_P_ALL: a bridge port's frames reach only the taps, not a protocol's handlers */
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)if_nametoindex(ifname) };
+	struct timeval tv = { 0, 100000 };
+	uint64_t deadline = now_ms() + 5000;
+	int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
+	uint8_t buf[2048];
+	FILE *f;
+
+	if (fd < 0 || !sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		perror(ifname);
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ms() < deadline) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		const uint8_t *hb;
+		size_t len;
+
+		hb = n > 0 && from.sll_protocol == htons(ETH_P_IP) ?
+		     udp_payload(buf, (size_t)n, &len) : NULL;
+		if (!hb || len != HB_LEN || memcmp(hb, "SBHB", 4) != 0 ||
+		    strncmp((const char *)hb + 40, node, 32) != 0)
+			continue;
+		f = fopen(file, "w");
+		if (!f || fwrite(hb, 1, len, f) != len || fclose(f)) {
+			perror(file);
+			return 1;
+		}
+		return 0;
+	}
+	fprintf(stderr, "standby_inject: no heartbeat of %s on %s\n", node, ifname);
+	return 1;
+}
+
+/* A heartbeat saved by capture. Returns its length or -1. */
+static ssize_t load(const char *file, uint8_t *pkt, size_t size)
+{
+	FILE *f = fopen(file, "r");
+	size_t n = f ? fread(pkt, 1, size, f) : 0;
+
+	if (f)
+		fclose(f);
+	return n == HB_LEN || n == HB_V1_LEN ? (ssize_t)n : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET }, any = { .sin_family = AF_INET };
@@ -110,6 +183,8 @@ int main(int argc, char **argv)
 	int fd, one = 1, count, interval, i;
 	ssize_t len = HB_LEN;
 
+	if (argc == 5 && strcmp(argv[1], "capture") == 0)
+		return capture(argv[2], argv[3], argv[4]);
 	if (argc < 6 || ipv4_parse(argv[2], &dest)) {
 		fprintf(stderr, "usage: standby_inject replay|forge|future|garbage|v1peer DEST PORT "
 			"COUNT INTERVAL_MS [CLUSTER NODE [N:KEY]]\n");
@@ -122,7 +197,13 @@ int main(int argc, char **argv)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (strcmp(argv[1], "replay") == 0) {
+	if (strcmp(argv[1], "replay") == 0 && argc == 7) {
+		len = load(argv[6], pkt, sizeof(pkt));
+		if (len < 0) {
+			fprintf(stderr, "standby_inject: no heartbeat in %s\n", argv[6]);
+			return 1;
+		}
+	} else if (strcmp(argv[1], "replay") == 0) {
 		struct timeval tv = { 5, 0 };
 
 		if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0) {
