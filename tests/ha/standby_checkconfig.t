@@ -73,6 +73,15 @@ printf 'auth 1\n1 sha256 %s\nship 2\n2 sha256 %s\n' "$KEY" "${KEY}x" > "$D/authk
 ok "$("$SBD" -c "$D" --node server201 --check-config 2>&1 | grep -q "DB shipping key of its own"; echo $?)" \
 	"with its own ship key: said in the summary"
 
+ok "$(echo "$out" | grep -q "warning: .*bcast"; [ $? = 1 ]; echo $?)" \
+	"bcast on eth1, the address on eth0: no bcast warning"
+sed -i 's|/eth0 |/eth1 |' "$D/haresources"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+is "$rc" 0 "the service address on eth1, bcast there too: still ok"
+ok "$(echo "$out" | grep -q "ha.cf line 2: bcast eth1 broadcasts heartbeats to every PC"; echo $?)" \
+	"but warned about: heartbeats broadcast on the clients' LAN"
+sed -i 's|/eth1 |/eth0 |' "$D/haresources"
+
 rm "$D/resource.d/httpd"
 out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
 is "$rc" 1 "missing resource script: exit 1"
