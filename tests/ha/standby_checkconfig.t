@@ -73,8 +73,9 @@ printf 'auth 1\n1 sha256 %s\nship 2\n2 sha256 %s\n' "$KEY" "${KEY}x" > "$D/authk
 ok "$("$SBD" -c "$D" --node server201 --check-config 2>&1 | grep -q "DB shipping key of its own"; echo $?)" \
 	"with its own ship key: said in the summary"
 
-ok "$(echo "$out" | grep -q "warning: .*bcast"; [ $? = 1 ]; echo $?)" \
-	"bcast on eth1, the address on eth0: no bcast warning"
+out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
+ok "$([ $rc = 0 ] && ! echo "$out" | grep -q "warning: .*bcast"; echo $?)" \
+	"bcast on eth1, the address on eth0: ok, no bcast warning"
 sed -i 's|/eth0 |/eth1 |' "$D/haresources"
 out=$("$SBD" -c "$D" --node server201 --check-config 2>&1); rc=$?
 is "$rc" 0 "the service address on eth1, bcast there too: still ok"
