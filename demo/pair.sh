@@ -52,6 +52,8 @@ trap 'fail "interrupted"' INT TERM
 
 # One server's files: its copy of the database (standbyd ships the active's changes),
 # ha.cf/authkeys/haresources, pxed.conf, the mirror's pair secret, and its run directory.
+# Heartbeats go unicast, on the HA link first (DB shipping takes the first ucast link) and on
+# the LAN as a second path: never broadcast to the PCs.
 server_files() {
 	local n=$1 me=$2 lan=$3 ha=$4 d=$DEMO/$1
 	rm -rf "$d"	# a stale -wal file beside a fresh copy would be replayed into it
@@ -63,14 +65,18 @@ server_files() {
 	warntime 600ms
 	deadtime 1s
 	initdead 2s
-	bcast lan0
 	ucast ha0 10.99.0.1
 	ucast ha0 10.99.0.2
+	ucast lan0 192.168.50.2
+	ucast lan0 192.168.50.3
 	node srv-a
 	node srv-b
 	auto_failback off
 	CF
-	printf 'auth 1\n1 sha256 demo-pair-secret\n' >"$d/ha.d/authkeys"
+	# Keys of 32 bytes or more (standbyd refuses shorter ones): make real ones with
+	# openssl rand -hex 32. DB shipping has its own ("ship 2").
+	printf 'auth 1\n1 sha256 demo-pair-heartbeat-key-0123456789abcdef\nship 2\n2 sha256 %s\n' \
+		demo-pair-dbship-key-0123456789abcdef >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
 	echo "demo-mirror-secret" >"$d/mirror.secret"
 	chmod 600 "$d/mirror.secret"

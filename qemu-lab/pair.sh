@@ -85,15 +85,17 @@ lab_pair_config() {
 	deadtime $LAB_DEADTIME
 	initdead 2s
 	udpport 694
-	bcast lan0
 	ucast ha0 $(lab_ha_ip a)
 	ucast ha0 $(lab_ha_ip b)
+	ucast lan0 $(lab_lan_ip a)
+	ucast lan0 $(lab_lan_ip b)
 	node srv-a
 	node srv-b
 	auto_failback on
 	monitor_interval 1s
 	CF
-	printf 'auth 1\n1 sha256 lab-pair-heartbeat-key\n' >"$d/ha.d/authkeys"
+	printf 'auth 1\n1 sha256 lab-pair-heartbeat-key-0123456789abcdef\nship 2\n2 sha256 %s\n' \
+		lab-pair-dbship-key-0123456789abcdef >"$d/ha.d/authkeys"
 	chmod 600 "$d/ha.d/authkeys"
 	echo "srv-a vdiskd::$d/run/vdiskd.sock IPaddr::$LAB_VIP/24/lan0" \
 		"pxed::$BUILD/pxed::--db::$d/vdisk.db::-c::$d/pxed.conf" >"$d/ha.d/haresources"

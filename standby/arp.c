@@ -174,24 +174,40 @@ int arp_frame_claims(const uint8_t *f, size_t len, uint32_t addr, const uint8_t 
 	return 1;
 }
 
+enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
+			    const uint8_t own[6], const uint8_t *peer, uint8_t sender[6])
+{
+	uint8_t who[6];
+
+	if (!arp_frame_claims(frame, len, addr, own, who))
+		return ARP_CLAIM_NONE;
+	memcpy(sender, who, 6);
+	return !peer || memcmp(who, peer, 6) == 0 ? ARP_CLAIM_HOLDER : ARP_CLAIM_STRANGER;
+}
+
 struct claim_ctx {
 	uint32_t addr;
-	const uint8_t *mac;
+	const uint8_t *own, *peer;
 	uint8_t *who;
-	int found;
+	enum arp_claim found;
 };
 
 static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct claim_ctx *c = (struct claim_ctx *)arg;
+	uint8_t who[6];
+	enum arp_claim k = arp_classify(bytes, h->caplen, c->addr, c->own, c->peer, who);
 
-	if (!c->found && arp_frame_claims(bytes, h->caplen, c->addr, c->mac, c->who))
-		c->found = 1;
+	/* The first claimant of the strongest kind is the one reported. */
+	if (k > c->found) {
+		c->found = k;
+		memcpy(c->who, who, 6);
+	}
 }
 
-int arp_read_claims(struct arp_port *p, uint32_t addr, uint8_t who[6])
+int arp_read_claims(struct arp_port *p, uint32_t addr, const uint8_t *peer, uint8_t who[6])
 {
-	struct claim_ctx c = { addr, p->mac, who, 0 };
+	struct claim_ctx c = { addr, p->mac, peer, who, ARP_CLAIM_NONE };
 	int n;
 
 	if (!p->pcap)
@@ -199,5 +215,5 @@ int arp_read_claims(struct arp_port *p, uint32_t addr, uint8_t who[6])
 	n = pcap_dispatch(p->pcap, 64, on_frame, (u_char *)&c);
 	if (n < 0)
 		return -EIO;
-	return c.found;
+	return (int)c.found;
 }

@@ -36,9 +36,23 @@ int arp_send_garp(struct arp_port *p, uint32_t addr);
 int arp_frame_claims(const uint8_t *frame, size_t len, uint32_t addr, const uint8_t mac[6],
 		     uint8_t sender_mac[6]);
 
-/* Reads what is queued; returns 1 if some frame claimed addr (sender MAC into who), else 0,
- * or a negative errno. */
-int arp_read_claims(struct arp_port *p, uint32_t addr, uint8_t who[6]);
+/* What a claim of the service address means to a takeover. Any PC on the LAN can answer ARP
+ * for the address; only the peer holding it is a reason not to take it. */
+enum arp_claim {
+	ARP_CLAIM_NONE = 0,
+	ARP_CLAIM_STRANGER,	/* from a MAC that is not the peer's: a conflict */
+	ARP_CLAIM_HOLDER,	/* from the peer's MAC, or from anyone when it is unknown */
+};
+
+/* Classifies frame (any length) as a claim of addr, against our MAC own and the peer's LAN
+ * MAC peer (from its authenticated heartbeat; NULL when unknown, and then every claim counts
+ * as the peer's, the safe side). The claimant's MAC goes to sender. */
+enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
+			    const uint8_t own[6], const uint8_t *peer, uint8_t sender[6]);
+
+/* Reads what is queued (at most 64 frames); returns the strongest claim of addr seen (holder
+ * over stranger), its claimant into who, or a negative errno. peer as arp_classify's. */
+int arp_read_claims(struct arp_port *p, uint32_t addr, const uint8_t *peer, uint8_t who[6]);
 
 /* 1 if the interface is up with carrier, 0 if not, negative errno on failure. */
 int if_running(const char *ifname);

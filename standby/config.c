@@ -104,6 +104,12 @@ int ha_config_load(struct ha_config *c, const char *dir, const char *node, struc
 		goto out_free_buf;
 	}
 	rc = ha_authkeys_parse(&c->keys, path, buf, len, err);
+	if (!rc) {
+		char cfpath[HA_PATH_MAX + 32];
+
+		snprintf(cfpath, sizeof(cfpath), "%s/ha.cf", dir);
+		rc = ha_authkeys_policy(&c->keys, path, cfpath, c->cf.insecure_auth, err);
+	}
 	if (rc)
 		goto out_free_buf;
 

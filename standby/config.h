@@ -18,6 +18,7 @@
 #define HA_MAX_RES     16
 #define HA_RES_ARG_MAX 256
 #define HA_KEY_MAX     128
+#define HA_KEY_MIN     32	/* shorter keys, and crc, only with insecure_auth yes */
 #define HA_MAX_KEYS    16	/* authkeys indexes 1..15 */
 #define HA_PATH_MAX    256
 #define HA_FILE_MAX    (64 * 1024)	/* config files are small; anything larger is a mistake */
@@ -53,6 +54,8 @@ struct ha_cf {
 	unsigned probe_ms;		/* ARP probe / ping wait before a takeover */
 	unsigned monitor_ms;		/* resource status interval */
 	int tickle_acks;		/* tickle clients' connections after a takeover */
+	unsigned insecure_auth;		/* line of "insecure_auth yes" (crc and short keys
+					 * allowed), 0 when off */
 };
 
 enum ha_auth_alg { HA_AUTH_NONE = 0, HA_AUTH_CRC, HA_AUTH_MD5, HA_AUTH_SHA1, HA_AUTH_SHA256 };
@@ -61,10 +64,13 @@ struct ha_key {
 	enum ha_auth_alg alg;	/* HA_AUTH_NONE: index not defined */
 	uint8_t key[HA_KEY_MAX];
 	size_t keylen;
+	unsigned line;		/* authkeys line that defines it */
 };
 
 struct ha_authkeys {
 	unsigned active;	/* index chosen by "auth N" */
+	unsigned ship;		/* index chosen by "ship N": DB shipping's own key, never
+				 * accepted on a heartbeat; 0 when none (shipping off) */
 	struct ha_key keys[HA_MAX_KEYS];
 };
 
@@ -99,6 +105,12 @@ int ha_cf_finish(struct ha_cf *cf, const char *fname, struct cfg_err *err);
 
 int ha_authkeys_parse(struct ha_authkeys *ak, const char *fname, const char *buf, size_t len,
 		      struct cfg_err *err);
+/* How many defined keys are weak: crc, or an HMAC key under HA_KEY_MIN bytes. */
+unsigned ha_authkeys_weak(const struct ha_authkeys *ak);
+/* The key policy: a weak key is refused (naming its line in akname) unless ha.cf (cfname)
+ * says insecure_auth yes on line insecure_line; then each one is warned about. */
+int ha_authkeys_policy(const struct ha_authkeys *ak, const char *akname, const char *cfname,
+		       unsigned insecure_line, struct cfg_err *err);
 int ha_resources_parse(struct ha_resources *hr, const char *fname, const char *buf, size_t len,
 		       struct cfg_err *err);
 

@@ -39,6 +39,16 @@ static void print_status(struct standbyd *d, FILE *out)
 			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "",
 			d->peer_msg.flags & HB_F_OUTDATE_PEER ? " outdating_us" : "",
 			d->peer_msg.flags & HB_F_OUTDATED ? " outdated" : "");
+	if (f->peer != FSM_PEER_UNKNOWN) {
+		uint8_t mac[6];
+		char m[MAC_STRLEN] = "unknown";
+
+		if (sb_peer_lan_mac(d, mac))
+			mac_format(mac, m);
+		/* The ARP probe counts an answer from this address only (unknown: any). */
+		fprintf(out, "peer_heartbeat: version %u\n", d->peer_msg.version);
+		fprintf(out, "peer_lan_mac: %s\n", m);
+	}
 	if (d->svc) {
 		char ip[INET_ADDRSTRLEN];
 

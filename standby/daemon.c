@@ -46,6 +46,7 @@ void sb_send_heartbeat(struct standbyd *d)
 	struct hb_msg m;
 	uint8_t pkt[HB_LEN];
 	uint64_t now = ev_now_ms();
+	int len;
 
 	if (d->db && now - d->db_seq_at_ms >= 1000) {
 		int64_t seq;
@@ -55,6 +56,9 @@ void sb_send_heartbeat(struct standbyd *d)
 		d->db_seq_at_ms = now;
 	}
 	memset(&m, 0, sizeof(m));
+	m.version = (uint8_t)hb_tx_version(d->win.gen, d->peer_v2_gen, now, &d->v2_probe_ms);
+	if (d->svc)
+		memcpy(m.lan_mac, d->arp.mac, 6);	/* what our ARP answers come from */
 	m.key_index = (uint8_t)d->cfg.keys.active;
 	m.state = (uint8_t)d->fsm.state;
 	m.flags = (uint8_t)(fsm_flags(&d->fsm) |
@@ -70,8 +74,9 @@ void sb_send_heartbeat(struct standbyd *d)
 	m.db_seq = d->db_seq;
 	m.repl = (uint8_t)d->repl;
 	m.active_since = d->fsm.active_since;
-	if (hb_encode(&m, &d->cfg.keys, pkt) == HB_LEN)
-		sb_links_send(d, pkt, HB_LEN);
+	len = hb_encode(&m, &d->cfg.keys, pkt);
+	if (len > 0)
+		sb_links_send(d, pkt, (size_t)len);
 }
 
 static void on_hb_timer(struct ev_timer *t)
@@ -109,7 +114,8 @@ static void probe_start(struct standbyd *d)
 			probe_finish(d, FSM_EV_PROBE_ERROR);
 			return;
 		}
-		arp_read_claims(&d->arp, d->svc->addr, who);	/* drop frames from before now */
+		arp_read_claims(&d->arp, d->svc->addr, NULL, who);	/* drop what came before */
+		d->probe_conflict = 0;
 		rc = arp_send_probe(&d->arp, d->svc->addr);
 		if (rc) {
 			log_warn("probe: cannot send on %s: %s", d->svc_rt->ifname, strerror(-rc));
@@ -170,29 +176,89 @@ static void on_garp_timer(struct ev_timer *t)
 			     garp_delays[d->garp_round] - garp_delays[d->garp_round - 1]);
 }
 
+int sb_peer_lan_mac(const struct standbyd *d, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	if (!d->peer_v2_gen || d->peer_v2_gen != d->win.gen ||
+	    memcmp(d->peer_lan_mac, zero, 6) == 0)
+		return 0;
+	memcpy(mac, d->peer_lan_mac, 6);
+	return 1;
+}
+
+/* A claim of the service address from a MAC that is not the peer's: some PC configured with
+ * it, or answering for it. It is no reason to leave the address to it: the takeover goes on,
+ * the gratuitous ARPs move clients back, and the admin hears of it once per probe. */
+static void probe_conflict(struct standbyd *d, const char *ip, const char *mac,
+			   const uint8_t peer[6])
+{
+	char pmac[MAC_STRLEN];
+
+	if (d->probe_conflict)
+		return;
+	d->probe_conflict = 1;
+	mac_format(peer, pmac);
+	sb_event(d, LOG_ERR, "address conflict: %s is answered on the LAN by %s, which is not %s "
+		 "(%s): a takeover goes ahead anyway and its gratuitous ARPs win the address back; "
+		 "find that machine", ip, mac, d->cfg.peer, pmac);
+}
+
+static void probe_claim(struct standbyd *d, enum arp_claim k, const char *ip, const char *mac,
+			const uint8_t *peer)
+{
+	if (k == ARP_CLAIM_STRANGER) {
+		probe_conflict(d, ip, mac, peer);
+		return;
+	}
+	if (peer)
+		log_notice("probe: %s answered by %s, %s's LAN address", ip, mac, d->cfg.peer);
+	else
+		log_notice("probe: %s answered by %s (%s's LAN address is unknown: counted as its "
+			   "answer)", ip, mac, d->cfg.peer);
+	probe_finish(d, FSM_EV_PROBE_BUSY);
+}
+
+/* While active: someone else claims our address. The peer (back, believing it holds it) or a
+ * stranger: fresh gratuitous ARPs at most every second so clients do not stay with it; a
+ * stranger is also an event, once a minute per MAC. */
+static void active_claim(struct standbyd *d, enum arp_claim k, const uint8_t who[6],
+			 const char *ip, const char *mac)
+{
+	uint64_t now = ev_now_ms();
+
+	if (k == ARP_CLAIM_STRANGER &&
+	    (memcmp(who, d->conflict_mac, 6) != 0 || now - d->conflict_event_ms > 60000)) {
+		memcpy(d->conflict_mac, who, 6);
+		d->conflict_event_ms = now;
+		sb_event(d, LOG_ERR, "address conflict: %s, held here, is also claimed by %s, "
+			 "which is not %s: sending gratuitous ARPs; find that machine", ip, mac,
+			 d->cfg.peer);
+	}
+	if (now - d->last_conflict_garp_ms > 1000) {
+		d->last_conflict_garp_ms = now;
+		log_warn("%s also claimed by %s: sending gratuitous ARPs", ip, mac);
+		garp_send(d);
+	}
+}
+
 static void on_arp(struct ev_io *io, uint32_t events)
 {
 	struct standbyd *d = io->arg;
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
-	uint8_t who[6];
-	int rc;
+	uint8_t who[6], peer[6];
+	int known = sb_peer_lan_mac(d, peer), rc;
 
 	(void)events;
-	rc = arp_read_claims(&d->arp, d->svc->addr, who);
+	rc = arp_read_claims(&d->arp, d->svc->addr, known ? peer : NULL, who);
 	if (rc <= 0)
 		return;
 	mac_format(who, mac);
 	ipv4_format(d->svc->addr, ip);
-	if (d->probing) {
-		log_notice("probe: %s answered by %s", ip, mac);
-		probe_finish(d, FSM_EV_PROBE_BUSY);
-	} else if (d->fsm.state == FSM_ACTIVE && ev_now_ms() - d->last_conflict_garp_ms > 1000) {
-		/* Someone else claims our address (a peer that came back believing it holds
-		 * it): answer with fresh gratuitous ARPs so clients do not stay with it. */
-		d->last_conflict_garp_ms = ev_now_ms();
-		log_warn("%s also claimed by %s: sending gratuitous ARPs", ip, mac);
-		garp_send(d);
-	}
+	if (d->probing)
+		probe_claim(d, (enum arp_claim)rc, ip, mac, known ? peer : NULL);
+	else if (d->fsm.state == FSM_ACTIVE)
+		active_claim(d, (enum arp_claim)rc, who, ip, mac);
 }
 
 static void on_ping(struct ev_io *io, uint32_t events)
@@ -634,6 +700,32 @@ static void arm_liveness(struct standbyd *d, unsigned dead_ms)
 	ev_timer_arm(d->loop, &d->t_dead, dead_ms);
 }
 
+/* The peer's heartbeat version and LAN address. An old peer (version 1 only in this boot
+ * generation) is answered in version 1, so both keep hearing each other through a rolling
+ * upgrade; its LAN address is unknown meanwhile, and the ARP probe falls back to counting
+ * every answer as the peer's. */
+static void peer_version(struct standbyd *d, const struct hb_msg *msg)
+{
+	unsigned v;
+
+	if (msg->version >= 2) {
+		d->peer_v2_gen = msg->boot_gen;
+		memcpy(d->peer_lan_mac, msg->lan_mac, 6);
+	}
+	v = d->win.gen && d->win.gen != d->peer_v2_gen ? 1 : HB_VERSION;
+	if (v == d->tx_version)
+		return;
+	if (v == 1)
+		sb_event(d, LOG_WARNING, "peer %s speaks heartbeat version 1 (an older standbyd): "
+			 "answering in version 1 (and version 2 every %u s) until it is upgraded; its "
+			 "LAN address is unknown meanwhile, so any answer to the takeover's ARP probe "
+			 "holds a takeover back", d->cfg.peer, HB_V2_PROBE_MS / 1000);
+	else
+		sb_event(d, LOG_NOTICE, "peer %s speaks heartbeat version %u: answering in it",
+			 d->cfg.peer, v);
+	d->tx_version = v;
+}
+
 void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 {
 	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
@@ -649,6 +741,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
+	peer_version(d, msg);
 	sb_fence_heard(d, msg);
 	sb_ship_heard(d, msg, was_alive);
 	arm_liveness(d, d->cfg.cf.deadtime_ms);
@@ -735,6 +828,27 @@ static int setup_service(struct standbyd *d)
 	return sb_tickle_open(d);
 }
 
+/* At every start, in the events table too: what the admin allowed against advice must not
+ * be forgotten. */
+static void start_warnings(struct standbyd *d)
+{
+	unsigned i, weak = ha_authkeys_weak(&d->cfg.keys);
+
+	if (weak)
+		sb_event(d, LOG_WARNING, "INSECURE: authkeys holds %u weak key%s (crc or under %d "
+			 "bytes), allowed by insecure_auth in ha.cf: whoever breaks one can forge "
+			 "heartbeats and move the role", weak, weak == 1 ? "" : "s", HA_KEY_MIN);
+	/* Broadcast on the clients' LAN hands every PC heartbeats to replay and to work on. */
+	for (i = 0; i < d->nlinks; i++) {
+		const struct ha_link *c = &d->links[i].cfg;
+
+		if (c->kind == HA_LINK_BCAST && d->svc_rt && strcmp(c->ifname, d->svc_rt->ifname) == 0)
+			sb_event(d, LOG_WARNING, "ha.cf line %u: bcast %s broadcasts heartbeats to "
+				 "every PC on the service address's LAN; use 'ucast %s PEER' there",
+				 c->line, c->ifname, c->ifname);
+	}
+}
+
 static int ctl_dir(const char *path)
 {
 	char dir[256];
@@ -764,6 +878,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	d->cfg = *cfg;
 	d->rl_drop = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
 	d->ping.fd = -1;
+	d->tx_version = HB_VERSION;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	/* Microseconds since the epoch: a restarted standbyd gets a higher generation without
 	 * keeping any state on disk. */
@@ -835,6 +950,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
 		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
+	start_warnings(d);
 	arm_liveness(d, cfg->cf.initdead_ms);
 	/* Restarted while the host kept the address: take the role back as it is, before a
 	 * first heartbeat says standby (the peer would read that as the role given up). */

@@ -22,6 +22,11 @@
 struct db;
 struct standbyd;
 
+/* Packets read from one link per loop round: a flood on the LAN must not keep the loop from
+ * its timers (our own heartbeats, deadtime). The socket is level-triggered, so what is left
+ * is read in the next round, after the timers. */
+#define SB_RX_BATCH 16
+
 struct sb_link {
 	struct ha_link cfg;
 	struct standbyd *d;
@@ -75,6 +80,9 @@ struct standbyd {
 	struct ev_timer t_hb, t_warn, t_suspect, t_dead, t_probe, t_retry, t_monitor, t_garp;
 	unsigned garp_round;
 	uint64_t last_conflict_garp_ms;
+	int probe_conflict;		/* a stranger's claim was reported during this probe */
+	uint8_t conflict_mac[6];	/* while active: the last stranger reported, and when */
+	uint64_t conflict_event_ms;
 
 	uint64_t boot_gen, seq;
 	struct hb_window win;
@@ -92,6 +100,10 @@ struct standbyd {
 	struct ev_timer t_repl;
 	const char *failback_held;	/* last reason auto_failback waited, for the log */
 	struct hb_msg peer_msg;		/* last accepted heartbeat */
+	unsigned tx_version;		/* heartbeat version we answer the peer in (1 or 2) */
+	uint64_t v2_probe_ms;		/* the last version 2 packet while answering in 1 */
+	uint64_t peer_v2_gen;		/* the peer's last boot generation heard in version 2 */
+	uint8_t peer_lan_mac[6];	/* its LAN address, from that generation's heartbeats */
 	int late_warned, split_reported;
 	const char *last_refusal;
 	uint64_t db_seq_at_ms;
@@ -137,5 +149,9 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg);
 void sb_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why);
 
 uint64_t sb_wall_ms(void);
+
+/* 1 with the peer's LAN address in mac when its current boot generation sent one in an
+ * authenticated heartbeat (version 2), else 0: unknown. */
+int sb_peer_lan_mac(const struct standbyd *d, uint8_t mac[6]);
 
 #endif

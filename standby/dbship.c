@@ -133,7 +133,7 @@ static void out_io(struct ev_io *io, uint32_t events)
 	struct sb_ship_conn *c = io->arg;
 	struct standbyd *d = c->d;
 	struct sb_ship *s = &d->ship;
-	const struct ha_key *k = ship_key(&d->cfg.keys, d->cfg.keys.active);
+	const struct ha_key *k = ship_key(&d->cfg.keys, d->cfg.keys.ship);
 	struct ship_hdr h;
 	struct ship_reply r;
 	enum ship_err e;
@@ -161,7 +161,7 @@ static void out_io(struct ev_io *io, uint32_t events)
 			return;
 		}
 		memset(&h, 0, sizeof(h));
-		h.key_index = (uint8_t)d->cfg.keys.active;
+		h.key_index = (uint8_t)d->cfg.keys.ship;
 		h.type = c->type;
 		memcpy(h.cluster, d->cfg.cf.cluster, sizeof(h.cluster));
 		memcpy(h.node, d->cfg.node, sizeof(h.node));
@@ -631,9 +631,9 @@ int sb_ship_open(struct standbyd *d)
 		log_notice("DB shipping off: no database");
 	if (!db_on && !d->tickle.on)
 		return 0;
-	if (!ship_key(&d->cfg.keys, d->cfg.keys.active)) {
-		sb_event(d, LOG_WARNING, "DB shipping and connection lists off: authkeys' active "
-			 "key is not an HMAC key");
+	if (!ship_key(&d->cfg.keys, d->cfg.keys.ship)) {
+		sb_event(d, LOG_WARNING, "DB shipping and connection lists off: authkeys has no "
+			 "'ship N' line (they need a key of their own, not the heartbeats')");
 		return 0;
 	}
 	for (i = 0; i < d->nlinks && d->links[i].cfg.kind != HA_LINK_UCAST; i++)

@@ -132,7 +132,7 @@ static void evaluate(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		f->probe = FSM_PROBE_NONE;
 		out->actions |= FSM_ACT_START;
 		set_state(f, in, out, FSM_TAKING_OVER,
-			  f->peer == FSM_PEER_DEAD ? "peer dead and the service address is silent"
+			  f->peer == FSM_PEER_DEAD ? "peer dead and not answering for the service address"
 			  : f->peer_state == FSM_MAINTENANCE ? "peer in maintenance"
 			  : f->want ? "takeover requested"
 			  : f->peer_failed && !f->failed ? "the peer's resources failed"

@@ -286,6 +286,20 @@ static int d_tickle_acks(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err 
 	return 0;
 }
 
+/* Lets authkeys hold crc or keys under HA_KEY_MIN bytes, warned about at every load. */
+static int d_insecure_auth(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
+{
+	int rc = want_args(r, err, 1, 1), v;
+
+	if (rc)
+		return rc;
+	v = onoff(r->words[1]);
+	if (v < 0)
+		return cfg_fail(r, err, "insecure_auth '%.40s': want yes or no", r->words[1]);
+	cf->insecure_auth = v ? r->lineno : 0;
+	return 0;
+}
+
 static int d_path(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
 {
 	char *dst = strcmp(r->words[0], "logfile") == 0 ? cf->logfile : cf->debugfile;
@@ -318,7 +332,7 @@ static const struct directive {
 	{ "auto_failback", d_auto_failback }, { "logfile", d_path }, { "debugfile", d_path },
 	/* standbyd extensions */
 	{ "cluster", d_cluster }, { "probe_wait", d_time }, { "monitor_interval", d_time },
-	{ "tickle_acks", d_tickle_acks },
+	{ "tickle_acks", d_tickle_acks }, { "insecure_auth", d_insecure_auth },
 	/* Heartbeat directives with no meaning here */
 	{ "hopfudge", NULL }, { "respawn", NULL }, { "apiauth", NULL }, { "crm", NULL },
 	{ "pacemaker", NULL }, { "ping_group", NULL }, { "serial", NULL }, { "baud", NULL },

@@ -51,9 +51,9 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 	return ~c;
 }
 
-/* MAC of buf[0, HB_MAC_OFF) with key k into mac[HB_MAC_MAX] (zero padded); returns its
- * length, or 0 on failure. */
-static unsigned compute_mac(const struct ha_key *k, const uint8_t *buf, uint8_t *mac)
+/* MAC of buf[0, off) with key k into mac[HB_MAC_MAX] (zero padded); returns its length, or
+ * 0 on failure. */
+static unsigned compute_mac(const struct ha_key *k, const uint8_t *buf, size_t off, uint8_t *mac)
 {
 	const EVP_MD *md;
 	unsigned len = 0;
@@ -61,14 +61,14 @@ static unsigned compute_mac(const struct ha_key *k, const uint8_t *buf, uint8_t 
 	memset(mac, 0, HB_MAC_MAX);
 	switch (k->alg) {
 	case HA_AUTH_CRC:
-		put32(mac, crc32_ieee(buf, HB_MAC_OFF));
+		put32(mac, crc32_ieee(buf, off));
 		return 4;
 	case HA_AUTH_MD5: md = EVP_md5(); break;
 	case HA_AUTH_SHA1: md = EVP_sha1(); break;
 	case HA_AUTH_SHA256: md = EVP_sha256(); break;
 	default: return 0;
 	}
-	if (!HMAC(md, k->key, (int)k->keylen, buf, HB_MAC_OFF, mac, &len) || len > HB_MAC_MAX)
+	if (!HMAC(md, k->key, (int)k->keylen, buf, off, mac, &len) || len > HB_MAC_MAX)
 		return 0;
 	return len;
 }
@@ -83,11 +83,13 @@ void hb_name_put(uint8_t *p, const char *s)
 
 int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t *out)
 {
+	int v1 = msg->version == 1;
+
 	if (msg->key_index >= HA_MAX_KEYS || keys->keys[msg->key_index].alg == HA_AUTH_NONE)
 		return -EINVAL;
 	memset(out, 0, HB_LEN);
 	put32(out, HB_MAGIC);
-	out[4] = HB_VERSION;
+	out[4] = v1 ? 1 : HB_VERSION;
 	out[5] = msg->key_index;
 	out[6] = msg->state;
 	out[7] = msg->flags;
@@ -103,14 +105,42 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 	out[114] = (uint8_t)(msg->fence_epoch >> 8);
 	out[115] = (uint8_t)msg->fence_epoch;
 	put64(out + 116, msg->active_since);
-	return hb_sign(out, keys, msg->key_index);
+	if (!v1)
+		memcpy(out + 124, msg->lan_mac, 6);
+	return hb_sign(out, v1 ? HB_V1_LEN : HB_LEN, keys, msg->key_index);
 }
 
-int hb_sign(uint8_t *buf, const struct ha_authkeys *keys, unsigned key_index)
+int hb_sign(uint8_t *buf, size_t len, const struct ha_authkeys *keys, unsigned key_index)
 {
-	if (key_index >= HA_MAX_KEYS || !compute_mac(&keys->keys[key_index], buf, buf + HB_MAC_OFF))
+	size_t off = len - HB_MAC_MAX;
+
+	if ((len != HB_LEN && len != HB_V1_LEN) || key_index >= HA_MAX_KEYS ||
+	    !compute_mac(&keys->keys[key_index], buf, off, buf + off))
 		return -EINVAL;
-	return HB_LEN;
+	return (int)len;
+}
+
+unsigned hb_tx_version(uint64_t peer_gen, uint64_t peer_v2_gen, uint64_t now_ms,
+		       uint64_t *probe_ms)
+{
+	if (!peer_gen || peer_gen == peer_v2_gen)
+		return HB_VERSION;
+	if (!*probe_ms)
+		*probe_ms = now_ms;	/* the first interval starts now */
+	if (now_ms - *probe_ms < HB_V2_PROBE_MS)
+		return 1;
+	*probe_ms = now_ms;
+	return HB_VERSION;
+}
+
+int hb_lan_mac(const struct hb_msg *msg, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	if (msg->version < 2 || memcmp(msg->lan_mac, zero, 6) == 0)
+		return 0;
+	memcpy(mac, msg->lan_mac, 6);
+	return 1;
 }
 
 int hb_name_get(const uint8_t *p, char *out)
@@ -135,21 +165,26 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	uint8_t mac[HB_MAC_MAX];
 	const struct ha_key *k;
 	unsigned maclen, fence;
+	size_t off = len - HB_MAC_MAX;
 
-	if (len != HB_LEN || get32(buf) != HB_MAGIC || buf[4] != HB_VERSION)
+	/* Each version has its one length. */
+	if (!((len == HB_LEN && buf[4] == HB_VERSION) ||
+	      (len == HB_V1_LEN && buf[4] == 1)) || get32(buf) != HB_MAGIC)
 		return HB_DROP_MALFORMED;
 	if (buf[5] >= HA_MAX_KEYS)
 		return HB_DROP_AUTH;
 	k = &keys->keys[buf[5]];
-	if (k->alg == HA_AUTH_NONE ||
+	/* The ship key signs DB transfers only: one who learns it must not get heartbeats. */
+	if (k->alg == HA_AUTH_NONE || (keys->ship && buf[5] == keys->ship) ||
 	    (k->alg == HA_AUTH_CRC && keys->keys[keys->active].alg != HA_AUTH_CRC))
 		return HB_DROP_AUTH;
-	maclen = compute_mac(k, buf, mac);
+	maclen = compute_mac(k, buf, off, mac);
 	/* The padding after a short MAC is covered too, so no byte of the packet is unchecked. */
-	if (!maclen || CRYPTO_memcmp(mac, buf + HB_MAC_OFF, HB_MAC_MAX) != 0)
+	if (!maclen || CRYPTO_memcmp(mac, buf + off, HB_MAC_MAX) != 0)
 		return HB_DROP_AUTH;
 
 	memset(msg, 0, sizeof(*msg));
+	msg->version = buf[4];
 	msg->key_index = buf[5];
 	msg->state = buf[6];
 	msg->flags = buf[7];
@@ -164,6 +199,12 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	msg->repl = buf[112];
 	msg->fence_epoch = (uint16_t)(buf[114] << 8 | buf[115]);
 	msg->active_since = get64(buf + 116);
+	/* A LAN address is a unicast one (the group bit clear) or none; its padding zero. */
+	if (msg->version >= 2) {
+		memcpy(msg->lan_mac, buf + 124, 6);
+		if ((msg->lan_mac[0] & 1) || buf[130] || buf[131])
+			return HB_DROP_MALFORMED;
+	}
 	if (buf[113] || msg->repl > HB_REPL_MAX || msg->state >= FSM_NSTATES || msg->seq == 0 ||
 	    msg->boot_gen == 0 || (msg->flags & ~HB_F_ALL))
 		return HB_DROP_MALFORMED;
@@ -195,6 +236,11 @@ enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char
 	if (strcmp(msg->node, peer) != 0)
 		return HB_DROP_NODE;
 	if (skew > HB_MAX_SKEW_MS || msg->boot_gen < w->gen)
+		return HB_DROP_STALE;
+	/* The generation is the sender's start time (us): one past our clock by more than the
+	 * skew is no restart, and following it would make the real peer's packets stale until
+	 * it restarts after that time. */
+	if (msg->boot_gen / 1000 > now_ms + HB_MAX_SKEW_MS)
 		return HB_DROP_STALE;
 	link %= HB_MAX_LINKS;
 	if (msg->boot_gen > w->gen) {

@@ -1,11 +1,11 @@
-/* The heartbeat packet: fixed layout, network byte order, version 1, then an HMAC over every
+/* The heartbeat packet: fixed layout, network byte order, version 2, then an HMAC over every
  * byte before it. Receiving checks, in this order: exact length and framing, the MAC
  * (constant-time), then the fields (cluster, sender, time, replay window); nothing reaches
  * the state machine before all of that passed.
  *
  *   off size field
  *     0    4 magic "SBHB"
- *     4    1 version (1)
+ *     4    1 version (2; 1 from a standbyd before the LAN address, see below)
  *     5    1 key index (authkeys N)
  *     6    1 sender's state (enum fsm_state)
  *     7    1 flags (HB_F_*)
@@ -23,7 +23,16 @@
  *            acknowledged (standby/fence.h); 0 with neither
  *   116    8 active since (sender's wall clock, ms; 0 when not active): on a split brain the
  *            node that took the role last keeps it, since clients followed its GARPs last
- *   124   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded */
+ *   124    6 the sender's LAN address: the Ethernet address of the interface its service
+ *            address goes on (haresources' first IPaddr), all zero without one; a unicast
+ *            address. The takeover's ARP probe counts an answer from it only (daemon.c).
+ *   130    2 zero
+ *   132   32 MAC: HMAC-SHA256/SHA1/MD5 or CRC32, zero padded
+ *
+ * Version 1 (156 bytes) is the same without bytes 124-131: its MAC starts at 124. A receiver
+ * takes both, so a pair can be upgraded one node at a time; a version 1 sender's LAN address
+ * is unknown. Which version to send is hb_tx_version's rule: the peer's, and version 2 now
+ * and then. */
 #ifndef STANDBY_HBPKT_H
 #define STANDBY_HBPKT_H
 
@@ -33,10 +42,12 @@
 #include "standby/config.h"
 
 #define HB_MAGIC	0x53424842u	/* "SBHB" */
-#define HB_VERSION	1
-#define HB_MAC_OFF	124
+#define HB_VERSION	2
+#define HB_MAC_OFF	132
 #define HB_MAC_MAX	32
-#define HB_LEN		(HB_MAC_OFF + HB_MAC_MAX)
+#define HB_LEN		(HB_MAC_OFF + HB_MAC_MAX)	/* the longest: buffers are this size */
+#define HB_V1_MAC_OFF	124
+#define HB_V1_LEN	(HB_V1_MAC_OFF + HB_MAC_MAX)
 
 /* How far a sender's clock may be from ours before its packet counts as stale. */
 #define HB_MAX_SKEW_MS	30000
@@ -62,6 +73,7 @@ enum hb_repl { HB_REPL_UNKNOWN = 0, HB_REPL_IN_SYNC, HB_REPL_SYNCING, HB_REPL_DE
 #define HB_REPL_MAX HB_REPL_SPLIT_BRAIN
 
 struct hb_msg {
+	uint8_t version;	/* 1 or 2; to hb_encode, 0 means HB_VERSION */
 	uint8_t key_index;
 	uint8_t state;
 	uint8_t flags;
@@ -75,6 +87,7 @@ struct hb_msg {
 	uint8_t repl;
 	uint16_t fence_epoch;
 	uint64_t active_since;
+	uint8_t lan_mac[6];	/* version 2; all zero: none, or unknown (version 1) */
 };
 
 /* Why a packet was dropped; each has a counter in status. */
@@ -111,20 +124,42 @@ struct hb_window {
 	uint32_t ring_links[HB_LINK_RING];
 };
 
-/* Writes msg into out[HB_LEN], signed with keys->keys[msg->key_index]. Returns HB_LEN or
- * -EINVAL (undefined key). */
+/* Writes msg into out[HB_LEN] in msg->version's layout, signed with
+ * keys->keys[msg->key_index]. Returns the packet's length (HB_LEN, HB_V1_LEN for version 1)
+ * or -EINVAL (undefined key). */
 int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t *out);
 
-/* (Re)computes the MAC of buf[HB_LEN] in place with key key_index. Returns HB_LEN or -EINVAL. */
-int hb_sign(uint8_t *buf, const struct ha_authkeys *keys, unsigned key_index);
+/* (Re)computes the MAC of buf[len] in place with key key_index; len is HB_LEN or HB_V1_LEN.
+ * Returns len or -EINVAL. */
+int hb_sign(uint8_t *buf, size_t len, const struct ha_authkeys *keys, unsigned key_index);
+
+/* While answering an old peer in version 1, a version 2 heartbeat goes out this often: a
+ * new peer that heard only our version 1 so far learns we speak 2 (else two new nodes that
+ * first heard each other's version 1 would stay there). The old peer drops it as malformed:
+ * one packet in this time, below the burst it reports. */
+#define HB_V2_PROBE_MS	10000
+
+/* The version to send: 1 while the peer's current boot generation (peer_gen, 0 if never
+ * heard) has sent nothing but version 1 (peer_v2_gen: the last generation that sent a version
+ * 2 packet), so an old peer keeps hearing us during a rolling upgrade, except for one version
+ * 2 packet every HB_V2_PROBE_MS (*probe_ms: when the last went, 0 at first: the interval
+ * starts then; updated); else HB_VERSION. A peer that spoke 2 once is spoken 2 to for its
+ * whole generation. */
+unsigned hb_tx_version(uint64_t peer_gen, uint64_t peer_v2_gen, uint64_t now_ms,
+		       uint64_t *probe_ms);
+
+/* 1 if msg carries a LAN address (version 2, not all zero), which it copies to mac. */
+int hb_lan_mac(const struct hb_msg *msg, uint8_t mac[6]);
 
 /* Checks length, framing and MAC only; fills *msg. Accepts a crc-signed packet only when the
- * active key is crc, so a listed-but-unused crc key cannot be used to forge. */
+ * active key is crc, so a listed-but-unused crc key cannot be used to forge; never one signed
+ * with the ship key (DB shipping's own). */
 enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys *keys,
 		       struct hb_msg *msg);
 
 /* Checks the authenticated fields against who we are and the window, and advances the window
- * when the packet is accepted. link: index (< HB_MAX_LINKS) of the link it came by. */
+ * when the packet is accepted. A boot generation further ahead of now_ms than the allowed
+ * skew is stale. link: index (< HB_MAX_LINKS) of the link it came by. */
 enum hb_drop hb_accept(const struct hb_msg *msg, const char *cluster, const char *self,
 		       const char *peer, uint64_t now_ms, unsigned link, struct hb_window *w);
 

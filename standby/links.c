@@ -134,11 +134,12 @@ static void link_rx(struct ev_io *io, uint32_t events)
 	struct standbyd *d = l->d;
 	uint8_t buf[HB_LEN + 1];
 	struct hb_msg msg;
+	unsigned budget = SB_RX_BATCH;
 	ssize_t n;
 
 	(void)events;
 	/* MSG_TRUNC returns the datagram's real length, so an oversize one is seen as such. */
-	while ((n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) >= 0) {
+	while (budget-- && (n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) >= 0) {
 		size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
 		enum hb_drop why = hb_decode(buf, len, &d->cfg.keys, &msg);
 

@@ -32,10 +32,12 @@ const struct ha_key *ship_key(const struct ha_authkeys *keys, unsigned index)
 {
 	const struct ha_key *k;
 
-	if (index >= HA_MAX_KEYS)
+	/* Only authkeys' ship key: a heartbeat key travels the LAN, where it may be weak or
+	 * leak, and must not also let someone replace the standby's database. */
+	if (!keys->ship || index != keys->ship || index >= HA_MAX_KEYS)
 		return NULL;
 	k = &keys->keys[index];
-	/* Whatever the heartbeats use, the transfer is HMAC-SHA256 with that key's secret. */
+	/* Whatever its method, the transfer is HMAC-SHA256 with that key's secret. */
 	return k->alg == HA_AUTH_NONE || k->alg == HA_AUTH_CRC ? NULL : k;
 }
 

@@ -11,7 +11,7 @@
  *   off size field
  *     0    4 magic "SBDB"
  *     4    1 version (1)
- *     5    1 key index (authkeys N; an HMAC key, never crc)
+ *     5    1 key index (authkeys' "ship N": DB shipping's own HMAC key)
  *     6    1 type: 0 a DB snapshot, 1 a connection list
  *     7    1 zero
  *     8   32 cluster name, NUL padded
@@ -83,8 +83,8 @@ enum ship_err {
 
 const char *ship_err_name(enum ship_err e);
 
-/* The key a transfer uses: the active authkeys key when it is an HMAC key, else NULL
- * (crc authenticates nothing, so there is no shipping with it). */
+/* The key a transfer signed with key index uses: authkeys' ship key ("ship N") when index
+ * names it and it is an HMAC key, else NULL. A heartbeat key never signs a transfer. */
 const struct ha_key *ship_key(const struct ha_authkeys *keys, unsigned index);
 
 /* Writes h into out[SHIP_HDR_LEN], MAC included. Returns SHIP_HDR_LEN or -EINVAL. */

@@ -35,6 +35,46 @@ static const char usage_text[] =
 
 enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_CHECK, OPT_SYSLOG };
 
+/* A bcast link on the service address's interface sends heartbeats to every PC. */
+static void warn_bcast(const struct ha_config *cfg, const char *svc_ifname)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->cf.nlinks; i++)
+		if (cfg->cf.links[i].kind == HA_LINK_BCAST &&
+		    strcmp(cfg->cf.links[i].ifname, svc_ifname) == 0)
+			fprintf(stderr, "standbyd: warning: ha.cf line %u: bcast %s broadcasts "
+				"heartbeats to every PC on the service address's LAN; use 'ucast %s "
+				"PEER' there\n", cfg->cf.links[i].line, svc_ifname, svc_ifname);
+}
+
+/* --check-config: the files (already loaded), then the resources: a script that is not
+ * there fails the takeover, not the check. Returns the exit status. */
+static int check_config(struct ha_config *cfg, const char *confdir)
+{
+	struct res_runtime rt;
+	struct cfg_err err;
+	unsigned i;
+
+	for (i = 0; i < cfg->res.nres; i++) {
+		if (res_prepare(cfg, &cfg->res.res[i], &rt, &err)) {
+			fprintf(stderr, "standbyd: %s/haresources: %s\n", confdir, err.msg);
+			return 1;
+		}
+		if ((int)i == cfg->res.ipaddr_idx)
+			warn_bcast(cfg, rt.ifname);
+	}
+	printf("%s: configuration ok: node %s, peer %s, %u link%s, %u resource%s, "
+	       "keepalive %u ms, deadtime %u ms, auth %s%s, %s\n", confdir, cfg->node,
+	       cfg->peer, cfg->cf.nlinks, cfg->cf.nlinks == 1 ? "" : "s", cfg->res.nres,
+	       cfg->res.nres == 1 ? "" : "s", cfg->cf.keepalive_ms, cfg->cf.deadtime_ms,
+	       ha_auth_alg_name(cfg->keys.keys[cfg->keys.active].alg),
+	       ha_authkeys_weak(&cfg->keys) ? " (INSECURE: weak keys forced by insecure_auth)"
+	       : "", cfg->keys.ship ? "DB shipping key of its own"
+	       : "no 'ship N' key: DB shipping and connection lists off");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -97,23 +137,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		struct res_runtime rt;
-		unsigned i;
-
-		/* Resources too: a script that is not there fails the takeover, not the check. */
-		for (i = 0; i < cfg->res.nres; i++)
-			if (res_prepare(cfg, &cfg->res.res[i], &rt, &err)) {
-				fprintf(stderr, "standbyd: %s/haresources: %s\n", o.confdir, err.msg);
-				free(cfg);
-				return 1;
-			}
-		printf("%s: configuration ok: node %s, peer %s, %u link%s, %u resource%s, "
-		       "keepalive %u ms, deadtime %u ms, auth %s\n", o.confdir, cfg->node, cfg->peer,
-		       cfg->cf.nlinks, cfg->cf.nlinks == 1 ? "" : "s", cfg->res.nres,
-		       cfg->res.nres == 1 ? "" : "s", cfg->cf.keepalive_ms, cfg->cf.deadtime_ms,
-		       ha_auth_alg_name(cfg->keys.keys[cfg->keys.active].alg));
+		rc = check_config(cfg, o.confdir);
 		free(cfg);
-		return 0;
+		return rc;
 	}
 	rc = standbyd_run(cfg, &o);
 	free(cfg);

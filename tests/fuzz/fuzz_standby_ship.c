@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned len = 0;
 
 	memset(&ak, 0, sizeof(ak));
-	ak.active = 1;
+	ak.ship = 1;
 	ak.keys[1].alg = HA_AUTH_SHA256;
 	ak.keys[1].keylen = 3;
 	memcpy(ak.keys[1].key, "key", 3);

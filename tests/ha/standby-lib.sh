@@ -7,12 +7,14 @@
 #   sb-<id>-b    server b: lan0 10.77.0.2, ha0 10.78.0.2
 #   sb-<id>-c    the client: lan0 10.77.0.10
 # Service address 10.77.0.100/24 on lan0, a TCP service on port 7000 answering the node name.
-# Heartbeats broadcast on lan0 and unicast on ha0; everything is removed on exit.
+# Heartbeats unicast on ha0 and on lan0 (never broadcast to the PCs; SB_LANLINK overrides);
+# everything is removed on exit.
 
 SB_ID=${SB_ID:-$$}
 SB_ID=$((SB_ID % 100000))
 SB_PREFIX=${SB_PREFIX:-sb}
 NS_A=$SB_PREFIX-$SB_ID-a NS_B=$SB_PREFIX-$SB_ID-b NS_C=$SB_PREFIX-$SB_ID-c NS_SW=$SB_PREFIX-$SB_ID-sw
+NS_PC=$SB_PREFIX-$SB_ID-pc	# only after sb_pc_join
 SB_VIP=10.77.0.100
 SB_KEEPALIVE=${SB_KEEPALIVE:-100ms}
 SB_DEADTIME=${SB_DEADTIME:-500ms}
@@ -21,6 +23,12 @@ SB_INITDEAD=${SB_INITDEAD:-1s}
 SB_FAILBACK=${SB_FAILBACK:-off}
 SB_MONITOR=${SB_MONITOR:-300ms}
 SB_HALINK=${SB_HALINK:-$'ucast ha0 10.78.0.1\nucast ha0 10.78.0.2'}
+SB_LANLINK=${SB_LANLINK:-$'ucast lan0 10.77.0.1\nucast lan0 10.77.0.2'}
+# The heartbeat key as N:KEY, for the helpers that sign as a key holder would (32 bytes or
+# more: standbyd refuses shorter ones)
+SB_HBKEY=2:sbtest-heartbeat-key-0123456789abcdef
+# DB shipping's own key ("ship 3"), for the helpers that forge transfers
+SB_SHIPKEY=3:sbtest-dbship-key-0123456789abcdef0123
 SB_DIR=$(mktemp -d /tmp/sb-ha.XXXXXX)
 # "$SB_CLI" ARGS runs `vdiskctl standby ARGS`; a file, so `bash -c` strings can run it too.
 SB_CLI=$SB_DIR/vdiskctl-standby
@@ -31,7 +39,7 @@ ns_of() { case $1 in a) echo "$NS_A" ;; b) echo "$NS_B" ;; c) echo "$NS_C" ;; es
 
 sb_cleanup() {
 	local ns pid
-	for ns in "$NS_A" "$NS_B" "$NS_C" "$NS_SW"; do
+	for ns in "$NS_A" "$NS_B" "$NS_C" "$NS_PC" "$NS_SW"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -65,6 +73,19 @@ sb_topology() {
 	for n in a b; do sb_config "$n" || return 1; done
 }
 
+# sb_pc_join: one more PC on the client LAN (namespace $NS_PC), lan0 10.77.0.20 with MAC
+# $SB_PC_MAC, for tests where a PC misbehaves
+SB_PC_MAC=52:54:00:12:00:42
+sb_pc_join() {
+	ip netns add "$NS_PC" || return 1
+	ip -n "$NS_PC" link set lo up
+	ip -n "$NS_SW" link add p-pc type veth peer name lan0 netns "$NS_PC" || return 1
+	ip -n "$NS_SW" link set p-pc master br0 up
+	ip -n "$NS_PC" link set lan0 address $SB_PC_MAC
+	ip -n "$NS_PC" link set lan0 up
+	ip -n "$NS_PC" addr add 10.77.0.20/24 dev lan0
+}
+
 # sb_config NODE: DIR/NODE/{ha.cf,authkeys,haresources,resource.d/svc}
 sb_config() {
 	local d=$SB_DIR/$1
@@ -77,8 +98,8 @@ sb_config() {
 	deadtime $SB_DEADTIME
 	initdead $SB_INITDEAD
 	udpport 694
-	bcast lan0
 	$SB_HALINK
+	$SB_LANLINK
 	node a
 	node b
 	auto_failback $SB_FAILBACK
@@ -88,7 +109,9 @@ sb_config() {
 	CF
 	[ -n "${SB_PING:-}" ] && echo "ping $SB_PING" >> "$d/ha.cf"
 	[ -n "${SB_TICKLE:-}" ] && echo "tickle_acks $SB_TICKLE" >> "$d/ha.cf"
-	printf 'auth 2\n1 crc\n2 sha256 sbtest-secret-key\n' > "$d/authkeys"
+	printf 'auth %s\n%s sha256 %s\nship %s\n%s sha256 %s\n' "${SB_HBKEY%%:*}" "${SB_HBKEY%%:*}" \
+		"${SB_HBKEY#*:}" "${SB_SHIPKEY%%:*}" "${SB_SHIPKEY%%:*}" "${SB_SHIPKEY#*:}" \
+		> "$d/authkeys"
 	chmod 600 "$d/authkeys"
 	echo "a IPaddr::$SB_VIP/24/lan0 svc" > "$d/haresources"
 	cat > "$d/resource.d/svc" <<-SH

@@ -1,7 +1,7 @@
 #!/bin/bash
 # DB shipping: an admin change on the active node (a) reaches the standby's database (b)
 # within a second, over TCP on the HA link; transfers that are not authentic (wrong key,
-# broken MAC, replayed challenge, garbage) are refused and change nothing.
+# the heartbeat key, broken MAC, replayed challenge, garbage) are refused and change nothing.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
@@ -64,20 +64,24 @@ is "$(sb_field b db_seq)" "$(sb_field a db_seq)" "b's heartbeat DB version match
 "$CTL" --db "$SB_DIR/forged.db" client add --name FORGED --mac 02:00:00:00:00:99 >/dev/null
 sum_before=$("$CTL" --db "$SB_DIR/b.db" client list)
 forge() { sb_ns_exec a "$FORGE" "$1" 10.78.0.2 694 sbtest a "$2" "$SB_DIR/forged.db"; }
-for how in "wrongkey 2:not-the-key" "badmac 2:sbtest-secret-key" "replay 2:sbtest-secret-key" \
-	   "garbage 2:sbtest-secret-key"; do
+for how in "wrongkey 3:not-the-key" "badmac $SB_SHIPKEY" "replay $SB_SHIPKEY" \
+	   "garbage $SB_SHIPKEY"; do
 	set -- $how
 	is "$(forge "$1" "$2")" closed "$1 transfer refused (connection closed, nothing applied)"
 done
+# The heartbeat key travels the LAN in every heartbeat's MAC: one who broke it must not be
+# able to replace the standby's database (before, the same key signed both).
+is "$(forge good "$SB_HBKEY")" closed \
+	"a transfer signed with the heartbeat key is refused (DB shipping has a key of its own)"
 ok "$("$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
 	"no forged row in b's DB"
 is "$("$CTL" --db "$SB_DIR/b.db" client list)" "$sum_before" "b's clients unchanged"
 refused=$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')
-ok "$([ "${refused:-0}" -ge 4 ]; echo $?)" "b counted the four refusals ($refused)"
+ok "$([ "${refused:-0}" -ge 5 ]; echo $?)" "b counted the five refusals ($refused)"
 check "b recorded the refusal as an event" -- bash -c \
 	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'DB transfer from a refused'"
 # From anywhere but the peer's HA-link address: refused before the challenge.
-is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a 2:sbtest-secret-key "$SB_DIR/forged.db" 2>&1)" \
+is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a $SB_SHIPKEY "$SB_DIR/forged.db" 2>&1)" \
 	closed "a transfer from the client LAN, even with the key, is refused"
 
 # Positive control: the same helper with the right key is applied, so the refusals above
@@ -88,13 +92,13 @@ is "$(sb_ns_exec c "$FORGE" good 10.78.0.2 694 sbtest a 2:sbtest-secret-key "$SB
 forged_seq=$(sqlite3 "$SB_DIR/forged.db" "SELECT value FROM settings WHERE key = 'change_seq'")
 sqlite3 "$SB_DIR/forged.db" \
 	"UPDATE settings SET value = '$(sb_field a db_seq)' WHERE key = 'change_seq'"
-is "$(forge good 2:sbtest-secret-key | cut -d' ' -f1)" applied "a correctly signed transfer is applied"
+is "$(forge good $SB_SHIPKEY | cut -d' ' -f1)" applied "a correctly signed transfer is applied"
 check "FORGED visible in b after the good transfer" -- \
 	"$CTL" --db "$SB_DIR/b.db" client show FORGED
 # The same tables at their own change_seq, below a's (a newer one would be b's own edits,
 # tested below): a sees another version in b's heartbeats and ships its DB.
 sqlite3 "$SB_DIR/forged.db" "UPDATE settings SET value = '$forged_seq' WHERE key = 'change_seq'"
-is "$(forge good 2:sbtest-secret-key | cut -d' ' -f1)" applied \
+is "$(forge good $SB_SHIPKEY | cut -d' ' -f1)" applied \
 	"a correctly signed transfer of another version is applied"
 forged_gone() { "$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; }
 wait_until 6000 forged_gone

@@ -69,7 +69,7 @@ is "$(sb_field a tickle_acks | cut -d' ' -f1)" on "tickle_acks on by default"
 counter() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
 received() { [ "$(counter b lists_received)" -ge "$1" ]; }
 forge() { sb_ns_exec a "$BUILD/tests/helpers/standby_listforge" 10.78.0.2 694 sbtest a "$@"; }
-KEY=2:sbtest-secret-key
+KEY=$SB_SHIPKEY
 check "b received a's first list" -- wait_until 3000 received 1
 is "$(forge $KEY $SB_VIP:$PORT-10.77.0.10:1000 $SB_VIP:$PORT-10.77.0.11:1000)" applied \
 	"a signed list of two is taken"

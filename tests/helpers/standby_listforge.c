@@ -1,6 +1,6 @@
 /* A connection-list transfer (tickle ACKs) to a standbyd, made by hand for the HA tests:
  * the ENTRIES as given (no sorting, so a test can send them out of order), sent as NODE of
- * CLUSTER and signed with authkeys key N:KEY (HMAC-SHA256), as a real active standbyd would
+ * CLUSTER and signed with authkeys' ship key N:KEY (HMAC-SHA256), as a real active standbyd would
  * sign them. An ENTRY is LADDR:LPORT-RADDR:RPORT. Prints the receiver's answer:
  * "applied", "refused STATUS" or "closed".
  * usage: standby_listforge DEST_IP PORT CLUSTER NODE N:KEY [ENTRY...] */
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);	/* a refusal may close before we are done writing */
 	memset(&ak, 0, sizeof(ak));
 	key++;
-	ak.active = idx;
+	ak.ship = idx;	/* as authkeys' "ship N": DB shipping's own key */
 	ak.keys[idx].alg = HA_AUTH_SHA256;
 	ak.keys[idx].keylen = strnlen(key, HA_KEY_MAX);
 	memcpy(ak.keys[idx].key, key, ak.keys[idx].keylen);

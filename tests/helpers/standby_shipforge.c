@@ -1,5 +1,5 @@
 /* A DB transfer to a standbyd, made by hand for the HA tests: the snapshot of DBFILE sent as
- * NODE of CLUSTER, signed with authkeys key N:KEY (HMAC-SHA256), in one of these ways:
+ * NODE of CLUSTER, signed with authkeys' ship key N:KEY (HMAC-SHA256), in one of these ways:
  *   good     what a real active standbyd sends (the positive control)
  *   wrongkey header and trailer signed with KEY, which the test makes a wrong one
  *   badmac   right header, the payload's MAC broken
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	mode = argv[1];
 	memset(&ak, 0, sizeof(ak));
 	key++;
-	ak.active = idx;
+	ak.ship = idx;	/* as authkeys' "ship N": DB shipping's own key */
 	ak.keys[idx].alg = HA_AUTH_SHA256;
 	ak.keys[idx].keylen = strnlen(key, HA_KEY_MAX);
 	memcpy(ak.keys[idx].key, key, ak.keys[idx].keylen);

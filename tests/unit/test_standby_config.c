@@ -202,8 +202,19 @@ static void test_authkeys(void)
 		{ "auth 1\n1 crc k\n", "authkeys:2: crc takes no key" },
 		{ "auth 1\n1 sha1 k\n1 md5 k\n", "authkeys:3: key 1 defined twice" },
 		{ "auth 1\n1\n", "authkeys:2: key 1 has no method" },
-		{ "auth 1\nx sha1 k\n", "authkeys:2: want 'auth N' or" },
-		{ "auth 1\n-1 sha1 k\n", "authkeys:2: want 'auth N' or" },
+		{ "auth 1\nx sha1 k\n", "authkeys:2: want 'auth N', 'ship N' or" },
+		{ "auth 1\n-1 sha1 k\n", "authkeys:2: want 'auth N', 'ship N' or" },
+		/* the ship key: DB shipping's own, never the heartbeats' */
+		{ "auth 1\n1 sha1 k\nship\n", "authkeys:3: want 'ship N'" },
+		{ "auth 1\n1 sha1 k\nship 16\n", "authkeys:3: want 'ship N'" },
+		{ "auth 1\n1 sha1 k\nship 2\n2 sha1 s\nship 2\n",
+		  "authkeys:5: second ship line (first on line 3)" },
+		{ "auth 1\n1 sha1 k\nship 3\n", "authkeys:3: ship 3 names a key that is not defined" },
+		{ "auth 1\n1 sha1 k\nship 1\n",
+		  "authkeys:3: ship 1 names the heartbeat key (auth 1): DB shipping needs a key of its own" },
+		{ "auth 1\n1 sha1 k\nship 2\n2 crc\n", "authkeys:3: ship 2 names a crc key" },
+		{ "ship 3\nauth 1\n1 sha1 k\n2 md5 s\n3 sha256 s\n",
+		  "authkeys:1: ship 3: key 3 has the same secret as heartbeat key 2" },
 	};
 	struct ha_authkeys ak;
 	struct cfg_err err = { "" };
@@ -219,9 +230,15 @@ static void test_authkeys(void)
 	is_int(ak.keys[3].alg, HA_AUTH_MD5, "key 3 md5");
 	is_int(ak.keys[4].alg, HA_AUTH_SHA1, "key 4 sha1");
 	is_int(ak.keys[5].alg, HA_AUTH_NONE, "key 5 undefined");
+	is_int(ak.ship, 0, "no ship line: no ship key");
+	good = "ship 3\nauth 1\n1 sha256 k\n3 sha256 s\n";
+	is_int(ha_authkeys_parse(&ak, "authkeys", good, strlen(good), &err), 0,
+	       "a ship line before the key it names");
+	is_int(ak.ship, 3, "ship 3");
+	is_int(ak.keys[3].line, 4, "key 3 on line 4");
 	good = "auth 1\n1 crc\n";
 	is_int(ha_authkeys_parse(&ak, "authkeys", good, strlen(good), &err), 0,
-	       "crc accepted (with a warning)");
+	       "crc parses (the key policy refuses it at load)");
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		is_int(ha_authkeys_parse(&ak, "authkeys", v[i].text, strlen(v[i].text), &err), -EINVAL,
@@ -302,6 +319,53 @@ static void write_file(const char *dir, const char *name, const char *text, mode
 	close(fd);
 }
 
+#define LONGKEY "0123456789abcdef0123456789abcdef"	/* 32 bytes: the shortest allowed */
+
+/* crc and keys under 32 bytes are refused, naming the line, unless ha.cf forces them with
+ * insecure_auth yes (warned about at every load). */
+static void test_key_policy(const char *dir)
+{
+	static const struct {
+		const char *authkeys, *want;
+	} weak[] = {
+		{ "auth 1\n1 crc\n", "authkeys:2: key 1 is crc, which authenticates nothing" },
+		{ "auth 1\n1 sha256 k\n", "authkeys:2: key 1 is 1 byte" },
+		{ "auth 1\n1 sha256 " LONGKEY "\n2 md5 0123456789abcdef0123456789abcde\n",
+		  "authkeys:3: key 2 is 31 bytes" },
+		{ "auth 2\n1 crc\n2 sha256 " LONGKEY "\n", "authkeys:2: key 1 is crc" },
+	};
+	struct ha_config c;
+	struct cfg_err err = { "" };
+	size_t i;
+
+	write_file(dir, "ha.cf", seed_hacf, 0644);
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		write_file(dir, "authkeys", weak[i].authkeys, 0600);
+		memset(&err, 0, sizeof(err));
+		is_int(ha_config_load(&c, dir, "server202", &err), -EINVAL, "weak key %zu refused", i);
+		ok(strstr(err.msg, weak[i].want) && strstr(err.msg, "insecure_auth yes"),
+		   "weak key %zu: the line and the knob named (%s)", i, err.msg);
+	}
+	write_file(dir, "authkeys", "auth 1\n1 sha256 " LONGKEY "\n", 0600);
+	is_int(ha_config_load(&c, dir, "server202", &err), 0, "a 32-byte key is accepted (%s)",
+	       err.msg);
+	is_int(c.cf.insecure_auth, 0, "insecure_auth off by default");
+	write_file(dir, "ha.cf", "node server201\nnode server202\nbcast eth0\ninsecure_auth yes\n",
+		   0644);
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
+		write_file(dir, "authkeys", weak[i].authkeys, 0600);
+		is_int(ha_config_load(&c, dir, "server202", &err), 0,
+		       "weak key %zu accepted with insecure_auth yes (%s)", i, err.msg);
+		ok(ha_authkeys_weak(&c.keys) > 0, "weak key %zu counted as weak", i);
+	}
+	is_int(c.cf.insecure_auth, 4, "insecure_auth on, its line kept");
+	write_file(dir, "ha.cf", "node server201\nnode server202\nbcast eth0\ninsecure_auth maybe\n",
+		   0644);
+	is_int(ha_config_load(&c, dir, "server202", &err), -EINVAL, "insecure_auth maybe refused");
+	ok(strstr(err.msg, "ha.cf:4: insecure_auth 'maybe'") != NULL, "its line named (%s)",
+	   err.msg);
+}
+
 static void test_load(void)
 {
 	char dir[] = "/tmp/sbcfgXXXXXX";
@@ -314,7 +378,7 @@ static void test_load(void)
 		return;
 	}
 	write_file(dir, "ha.cf", seed_hacf, 0644);
-	write_file(dir, "authkeys", "auth 1\n1 sha256 k\n", 0600);
+	write_file(dir, "authkeys", "auth 1\n1 sha256 " LONGKEY "\n", 0600);
 	write_file(dir, "haresources", "server201 IPaddr::192.168.10.200 ipvsadm httpd\n", 0644);
 	rc = ha_config_load(&c, dir, "server202", &err);
 	is_int(rc, 0, "seed config directory loads (%s)", err.msg);
@@ -326,18 +390,19 @@ static void test_load(void)
 	is_int(ha_config_load(&c, dir, "server202", &err), -EINVAL, "foreign preferred node refused");
 	ok(strstr(err.msg, "preferred node 'other'") != NULL, "foreign preferred node named");
 	write_file(dir, "haresources", "server201 IPaddr::192.168.10.200\n", 0644);
-	write_file(dir, "authkeys", "auth 1\n1 sha256 k\n", 0640);
+	write_file(dir, "authkeys", "auth 1\n1 sha256 " LONGKEY "\n", 0640);
 	is_int(ha_config_load(&c, dir, "server202", &err), -EPERM, "group-readable authkeys refused");
 	ok(strstr(err.msg, "mode 640") != NULL, "mode named (%s)", err.msg);
-	write_file(dir, "authkeys", "auth 1\n1 sha256 k\n", 0604);
+	write_file(dir, "authkeys", "auth 1\n1 sha256 " LONGKEY "\n", 0604);
 	is_int(ha_config_load(&c, dir, "server202", &err), -EPERM, "world-readable authkeys refused");
-	write_file(dir, "authkeys", "auth 1\n1 sha256 k\n", 0600);
+	write_file(dir, "authkeys", "auth 1\n1 sha256 " LONGKEY "\n", 0600);
 	is_int(ha_config_load(&c, dir, "server202", &err), 0, "mode 600 accepted");
 	write_file(dir, "ha.cf", "node server201\nnode server202\nbcast eth0\nkeepalive 3\ndeadtime 2\n",
 		   0644);
 	is_int(ha_config_load(&c, dir, "server202", &err), -EINVAL, "inconsistent ha.cf refused");
 	ok(strstr(err.msg, "ha.cf:5: deadtime must be above keepalive") != NULL, "line named (%s)",
 	   err.msg);
+	test_key_policy(dir);
 	{
 		char cmd[600];
 

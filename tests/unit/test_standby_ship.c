@@ -1,7 +1,8 @@
 /* DB shipping's wire format: header, trailer and reply round trip; truncated, oversize,
  * forged, tampered, replayed (another challenge), foreign and over-the-cap headers are
  * refused with the right reason, and only after the MAC for anything behind it. The
- * connection-list type has its own, smaller cap; unknown types are refused. */
+ * connection-list type has its own, smaller cap; unknown types are refused. Only the ship
+ * key signs: a header signed with the heartbeat key is refused. */
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
@@ -14,12 +15,19 @@
 
 static const uint8_t nonce[SHIP_NONCE_LEN] = "0123456789abcdef";
 
+#define HB_KEY "heartbeat-key-0123456789abcdef0123"
+
+/* authkeys with heartbeat key 1 (sha256 HB_KEY) and the ship key 2 (alg, key). */
 static struct ha_authkeys keys_with(enum ha_auth_alg alg, const char *key)
 {
 	struct ha_authkeys ak;
 
 	memset(&ak, 0, sizeof(ak));
-	ak.active = 2;
+	ak.active = 1;
+	ak.keys[1].alg = HA_AUTH_SHA256;
+	ak.keys[1].keylen = strlen(HB_KEY);
+	memcpy(ak.keys[1].key, HB_KEY, strlen(HB_KEY));
+	ak.ship = 2;
 	ak.keys[2].alg = alg;
 	ak.keys[2].keylen = strlen(key);
 	memcpy(ak.keys[2].key, key, strlen(key));
@@ -257,12 +265,35 @@ static void test_conns_header(void)
 	is_int(decode(t, SHIP_HDR_LEN, &ak), SHIP_ERR_AUTH, "the type is covered by the MAC");
 }
 
+/* DB shipping has a key of its own: a header signed with the heartbeat key (which a forger
+ * on the LAN might hold: a weak one broken) is refused, and without a ship key nothing
+ * ships. */
+static void test_own_key(void)
+{
+	struct ha_authkeys ak = keys_with(HA_AUTH_SHA256, "secret"), forger = ak, none = ak;
+	struct ship_hdr h = base_hdr();
+	uint8_t buf[SHIP_HDR_LEN];
+
+	forger.ship = 1;	/* signs with the heartbeat key as if it shipped with it */
+	h.key_index = 1;
+	is_int(ship_hdr_encode(&h, &forger, buf), SHIP_HDR_LEN, "a header signed with key 1");
+	is_int(decode(buf, SHIP_HDR_LEN, &ak), SHIP_ERR_AUTH,
+	       "signed with the heartbeat key: refused (bad_auth)");
+	ok(ship_key(&ak, 1) == NULL, "the heartbeat key is no ship key");
+	ok(ship_key(&ak, 2) != NULL, "the ship key is");
+	none.ship = 0;
+	h.key_index = 2;
+	is_int(ship_hdr_encode(&h, &none, buf), -EINVAL, "no ship key: nothing is signed");
+	ok(ship_key(&none, 2) == NULL && ship_key(&none, 0) == NULL, "nor accepted");
+}
+
 int main(void)
 {
 	test_header();
 	test_conns_header();
 	test_trailer();
 	test_reply();
+	test_own_key();
 	is_str(ship_err_name(SHIP_ERR_NONCE), "wrong_challenge", "error names");
 	return done_testing();
 }

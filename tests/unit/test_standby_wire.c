@@ -1,6 +1,6 @@
 /* What standbyd reads off the LAN besides heartbeats: ARP frames (does someone else claim
- * the service address?) and ICMP echo replies from ping nodes. Built frames round trip;
- * short, foreign and our own frames are not claims. */
+ * the service address, the peer or a stranger?) and ICMP echo replies from ping nodes. Built
+ * frames round trip; short, foreign and our own frames are not claims. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -43,6 +43,47 @@ static void test_arp(void)
 	is_int(arp_frame_claims(f, ARP_FRAME_LEN, VIP, me, who), 0, "RARP opcode refused");
 }
 
+/* The takeover guard: only the peer's MAC (from its heartbeat) holds a takeover back; any
+ * other claimant is a stranger; with the peer's MAC unknown every claim is counted as its. */
+static void test_arp_classify(void)
+{
+	static const uint8_t pc[6] = { 0x52, 0x54, 0, 0x12, 0, 0x42 };
+	static const struct {
+		const uint8_t *sender, *peer;
+		uint32_t addr;
+		enum arp_claim want;
+		const char *what;
+	} v[] = {
+		{ them, them, VIP, ARP_CLAIM_HOLDER, "the peer's MAC: holder" },
+		{ pc, them, VIP, ARP_CLAIM_STRANGER, "another MAC: stranger" },
+		{ pc, NULL, VIP, ARP_CLAIM_HOLDER, "peer unknown: any claim counts as its" },
+		{ them, NULL, VIP, ARP_CLAIM_HOLDER, "peer unknown, the peer itself: holder" },
+		{ me, them, VIP, ARP_CLAIM_NONE, "our own frame: no claim" },
+		{ pc, them, VIP + 1, ARP_CLAIM_NONE, "another address: no claim" },
+	};
+	uint8_t f[ARP_FRAME_LEN], who[6];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(who, 0, sizeof(who));
+		arp_build_garp(f, v[i].sender, v[i].addr, 1);
+		is_int(arp_classify(f, ARP_FRAME_LEN, VIP, me, v[i].peer, who), v[i].want, "%s",
+		       v[i].what);
+		if (v[i].want != ARP_CLAIM_NONE)
+			ok(memcmp(who, v[i].sender, 6) == 0, "%s: the claimant returned", v[i].what);
+	}
+	arp_build_garp(f, pc, VIP, 0);
+	for (n = 0; n < ARP_FRAME_LEN; n++)
+		if (arp_classify(f, n, VIP, me, them, who) != ARP_CLAIM_NONE)
+			break;
+	is_int(n, ARP_FRAME_LEN, "every truncation: no claim");
+	/* the sender hardware address counts, not the Ethernet source */
+	arp_build_garp(f, pc, VIP, 1);
+	memcpy(f + 6, them, 6);
+	is_int(arp_classify(f, ARP_FRAME_LEN, VIP, me, them, who), ARP_CLAIM_STRANGER,
+	       "the peer's Ethernet source with another ARP sender: stranger");
+}
+
 static void test_icmp(void)
 {
 	uint8_t p[64];
@@ -69,6 +110,7 @@ static void test_icmp(void)
 int main(void)
 {
 	test_arp();
+	test_arp_classify();
 	test_icmp();
 	return done_testing();
 }
