@@ -56,6 +56,7 @@ struct ha_cf {
 	int tickle_acks;		/* tickle clients' connections after a takeover */
 	unsigned insecure_auth;		/* line of "insecure_auth yes" (crc and short keys
 					 * allowed), 0 when off */
+	int realtime;			/* Heartbeat's: run at a real-time priority (default on) */
 };
 
 enum ha_auth_alg { HA_AUTH_NONE = 0, HA_AUTH_CRC, HA_AUTH_MD5, HA_AUTH_SHA1, HA_AUTH_SHA256 };

@@ -3,6 +3,7 @@
 #include "standby/daemon.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +850,22 @@ static void start_warnings(struct standbyd *d)
 	}
 }
 
+/* As Heartbeat's realtime: a busy machine (a boot storm, a resync) must not hold back the
+ * heartbeats that tell the peer this node lives, nor delay reading the peer's. SCHED_RR at
+ * the lowest real-time priority: above every ordinary process, below the kernel's own. The
+ * loop only waits on events, so it takes no more CPU than before. Children (scripts, pxed)
+ * go back to the ordinary class (SCHED_RESET_ON_FORK). */
+static void go_realtime(struct standbyd *d)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (!d->cfg.cf.realtime)
+		return;
+	if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) < 0)
+		log_warn("realtime: cannot run at a real-time priority (%s): heartbeats may be "
+			 "late on a busy machine", strerror(errno));
+}
+
 static int ctl_dir(const char *path)
 {
 	char dir[256];
@@ -896,6 +913,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	fsm_init(&d->fsm, &fc);
 	d->fsm.repl = (uint8_t)d->repl;	/* the machine's copy, kept by FSM_EV_REPL from now */
 
+	go_realtime(d);
 	d->loop = evloop_new();
 	if (!d->loop) {
 		rc = -errno;

@@ -428,7 +428,9 @@ void fsm_step(struct fsm *f, const struct fsm_input *in, struct fsm_output *out)
 		if (f->state != FSM_ACTIVE)
 			break;
 		f->failed = 1;
-		if (f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY && !f->peer_failed)
+		/* an outdated peer cannot take over: giving the role up would leave none */
+		if (f->peer == FSM_PEER_ALIVE && f->peer_state == FSM_STANDBY && !f->peer_failed &&
+		    !(f->peer_flags & FSM_F_OUTDATED))
 			give_up(f, in, out, "a resource failed after its restart");
 		else
 			out->refused = "a resource failed but the peer cannot take over: keeping "

@@ -25,6 +25,7 @@ void ha_cf_defaults(struct ha_cf *cf)
 	cf->probe_ms = 100;
 	cf->monitor_ms = 2000;
 	cf->tickle_acks = 1;
+	cf->realtime = 1;
 }
 
 int ha_parse_time_ms(const char *s, unsigned *ms)
@@ -286,6 +287,20 @@ static int d_tickle_acks(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err 
 	return 0;
 }
 
+/* Heartbeat's realtime: heartbeats go out and are read on time however busy the machine. */
+static int d_realtime(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
+{
+	int rc = want_args(r, err, 1, 1), v;
+
+	if (rc)
+		return rc;
+	v = onoff(r->words[1]);
+	if (v < 0)
+		return cfg_fail(r, err, "realtime '%.40s': want on or off", r->words[1]);
+	cf->realtime = v;
+	return 0;
+}
+
 /* Lets authkeys hold crc or keys under HA_KEY_MIN bytes, warned about at every load. */
 static int d_insecure_auth(struct ha_cf *cf, struct cfg_reader *r, struct cfg_err *err)
 {
@@ -330,6 +345,7 @@ static const struct directive {
 	{ "initdead", d_time }, { "udpport", d_udpport }, { "bcast", d_bcast },
 	{ "ucast", d_ucast }, { "mcast", d_mcast }, { "node", d_node }, { "ping", d_ping },
 	{ "auto_failback", d_auto_failback }, { "logfile", d_path }, { "debugfile", d_path },
+	{ "realtime", d_realtime },
 	/* standbyd extensions */
 	{ "cluster", d_cluster }, { "probe_wait", d_time }, { "monitor_interval", d_time },
 	{ "tickle_acks", d_tickle_acks }, { "insecure_auth", d_insecure_auth },
@@ -339,7 +355,7 @@ static const struct directive {
 	{ "logfacility", NULL }, { "use_logd", NULL }, { "stonith", NULL },
 	{ "stonith_host", NULL }, { "watchdog", NULL }, { "compression", NULL },
 	{ "compression_threshold", NULL }, { "traditional_compression", NULL },
-	{ "msgfmt", NULL }, { "realtime", NULL }, { "debug", NULL }, { "autojoin", NULL },
+	{ "msgfmt", NULL }, { "debug", NULL }, { "autojoin", NULL },
 	{ "uuidfrom", NULL }, { "coredumps", NULL }, { "conn_logd_time", NULL },
 	{ "hbgenmethod", NULL }, { "max_rexmit_delay", NULL }, { "rtprio", NULL },
 	{ "deadping", NULL }, { "nice_failback", NULL }, { "ucast_nic", NULL },

@@ -165,13 +165,15 @@ trial_mirror() {
 	cut_refused "$tag" vdiskd
 }
 
-# stays_outdated NODE MS: NODE's copy is outdated at every look for MS (a negative check)
+# stays_outdated NODE MS: NODE never says its copy is current for MS (a negative check; a
+# status that does not come back in time under load says nothing either way)
 stays_outdated() {
 	local end=$(( $(date +%s%3N) + $2 ))
 	while [ "$(date +%s%3N)" -lt "$end" ]; do
-		data_is "$1" outdated || return 1
+		data_is "$1" current && return 1
 		sleep 0.1
 	done
+	return 0
 }
 
 trial_restart() {

@@ -136,6 +136,15 @@ static void test_admin(void)
 	hb(&f, FSM_STANDBY, 0);
 	step(&f, FSM_EV_ADMIN_RELEASE);
 	ok(out.admin_rc == 0 && f.state == FSM_RELEASING, "the peer current again: release goes");
+
+	mk(&f, 1);
+	step(&f, FSM_EV_PEER_DEAD);
+	step(&f, FSM_EV_PROBE_CLEAR);
+	step(&f, FSM_EV_STARTED);
+	hb(&f, FSM_STANDBY, HB_F_OUTDATED);
+	step(&f, FSM_EV_RESOURCE_FAILED);
+	ok(f.state == FSM_ACTIVE && out.refused, "a resource fails while the peer's copy is "
+	   "outdated: the role is kept (the peer could not take it)");
 }
 
 static const struct ha_authkeys *keys(void)
