@@ -162,9 +162,7 @@ cmp -s "$tmp/a/win10.img" "$tmp/b/win10.img"; ok $? "b's win10 is now a's, byte 
 grep -q "image win10: 256/256 blocks compared, 5 sent" "$tmp/err"; ok $? "progress on stderr"
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" events | grep -q "image sync win10 to $B_REP: 256 blocks compared, 5 sent"
 ok $? "the sync is in a's events"
-sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
-is "$(cat "$tmp/out")" "image win10: 256 blocks compared, 0 sent (0.0 MiB), identical" \
-	"a second run sends nothing"
+# (a second run of it: at the end, once PC001's mirror no longer holds a replica of it on b)
 
 # an image that a disk on b uses: PC002's replica (mirrored from a) holds image other
 RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc002 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 30 \
@@ -217,7 +215,7 @@ closed0=$(big_closed)
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 10 >"$tmp/out" 2>"$tmp/err" &
 cli=$!
-wait_until 20000 first_block_sent
+check "the sync is under way (b's first block of big is a's)" -- wait_until 20000 first_block_sent
 kill $cli
 wait $cli
 rc=$?
@@ -241,7 +239,7 @@ r0=$(refused)
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 10 >"$tmp/out" 2>"$tmp/err" &
 cli=$!
-wait_until 20000 first_block_sent
+check "the sync is under way (b's first block of big is a's)" -- wait_until 20000 first_block_sent
 # PC003 logs in to a; a's mirror tries to replicate it on b while the sync runs
 RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc003 "$RAW" $P iqn.2026-11.lan.vdisk:disk hold 30 \
 	>/dev/null 2>&1 &
@@ -259,6 +257,16 @@ wait $hold3 2>/dev/null
 wait $cli
 is $? 0 "a sync with a hot-standby client of that image logged in on a: exit 0"
 cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is a's again"
+# PC003's mirror on a (refused meanwhile, degraded, retrying every second) replicates to b
+# once the sync is done, then closes, PC003 being gone; until then b would refuse the next
+# sync of big for PC003's replica
+pc003_closed() {
+	local sa sb
+	sa=$(ctla status) && sb=$(ctlb status) && ! grep -q "^mirror-client PC003 " <<<"$sa" &&
+		! grep -q "^replica-client PC003 " <<<"$sb"
+}
+check "PC003's mirror caught up with b and closed, and b its replica" -- \
+	wait_until 20000 pc003_closed
 
 # b promoted during a sync: the sync session is dropped, the CLI fails
 truncate -s 0 "$tmp/b/big.img"
@@ -266,7 +274,7 @@ truncate -s 64M "$tmp/b/big.img"
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 10 >"$tmp/out" 2>"$tmp/err" &
 cli=$!
-wait_until 20000 first_block_sent
+check "the sync is under way (b's first block of big is a's)" -- wait_until 20000 first_block_sent
 ctlb role primary >/dev/null
 wait $cli
 is $? 1 "b promoted during a sync: the CLI fails (exit 1)"
@@ -278,6 +286,16 @@ state=
 wait_until 40000 pc001_in syncing in-sync
 ok "$([ "$state" = syncing ] || [ "$state" = in-sync ]; echo $?)" \
 	"after the sync, PC001's mirror is no longer base-differs (state ${state:-none})"
+
+# A second run of win10's sync sends nothing. Not right after the first: PC001's mirror,
+# retrying every 5 s, may meet the same base by then and open PC001's replica on b, and b
+# refuses the sync of an image one of its disks reads (under load it did). PC001 logs out
+# first, and b closes the replica once a's mirror, in sync and idle, has closed.
 kill $hold1 2>/dev/null
+no_pc001_replica() { local st; st=$(ctlb status) && ! grep -q "^replica-client PC001 " <<<"$st"; }
+check "PC001 gone: b closed its replica" -- wait_until 20000 no_pc001_replica
+sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
+is "$(cat "$tmp/out")" "image win10: 256 blocks compared, 0 sent (0.0 MiB), identical" \
+	"a second run sends nothing"
 
 done_testing
