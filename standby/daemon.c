@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -684,6 +685,7 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	if (d->stopping)
 		return;
 	log_notice("signal %d: stopping, handing the role over", signo);
+	sd_notify(0, "STOPPING=1");
 	d->stopping = 1;
 	sb_feed_ev(d, FSM_EV_SHUTDOWN);
 	if (d->fsm.state != FSM_RELEASING)
@@ -837,6 +839,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		sb_feed_ev(d, FSM_EV_RESUME);
 	sb_send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
+	/* links, probe, control socket and DB are open: a unit ordered after us may start */
+	sd_notify(0, "READY=1");
 	if (d->vdiskd)
 		ev_timer_arm(d->loop, &d->t_repl, 0);
 
