@@ -11,6 +11,7 @@ static const char usage_text[] =
 "usage: vdiskctl [--db PATH] [--json] COMMAND ...\n"
 "\n"
 "  init                          create the database (or upgrade it)\n"
+"  backup FILE                   a consistent copy of the database, while the daemons run\n"
 "  client add|list|show|set|del|import|export|reset\n"
 "                                the diskless PCs; batch selection with --all, --group G,\n"
 "                                --name GLOB, --range PC001-PC080, --mac M[,M], --ip-range A-B\n"
@@ -31,6 +32,7 @@ static const char usage_text[] =
 
 static const struct subcommand top_cmds[] = {
 	{ "init", "init", cmd_init },
+	{ "backup", "backup", cmd_backup },
 	{ "client", "client", cmd_client },
 	{ "server", "server", cmd_server },
 	{ "image", "image", cmd_image },
