@@ -83,6 +83,27 @@ for n in a b; do
 	ok $? "srv-$n: dpkg -i vdisk-server vdiskctl on the fresh root"
 	[ $? = 0 ] || tail -20 "$W/dpkg-$n.log" | sed 's/^/# /'
 done
+# An upgrade migrates the schema: srv-b's database replaced by a version-2 one (as vdisk
+# before the CHAP secrets left it), the packages installed again (dpkg runs postinst as an
+# upgrade from the installed version).
+OLD=$BUILD/tests/helpers/db_oldschema
+if [ -x "$OLD" ] && command -v sqlite3 >/dev/null; then
+	rm -f "$W/b/var/lib/vdisk/vdisk.db"*
+	"$OLD" "$W/b/var/lib/vdisk/vdisk.db" 2
+	systemd-nspawn -q -D "$W/b" --register=no --keep-unit -E DEBIAN_FRONTEND=noninteractive \
+		sh -c 'dpkg -i /root/debs/*.deb' >"$W/dpkg-b2.log" 2>&1
+	ok $? "srv-b: the packages installed over themselves (postinst's upgrade path)"
+	is "$(sqlite3 "$W/b/var/lib/vdisk/vdisk.db" 'PRAGMA user_version')" 3 \
+		"the version-2 database was upgraded to version 3"
+	is "$(sqlite3 "$W/b/var/backups/vdisk.db.$VERSION" 'PRAGMA user_version; SELECT name FROM clients' | tr '\n' ' ')" \
+		"2 OLD001 " "postinst kept the database as it was in /var/backups/vdisk.db.$VERSION"
+	is "$(stat -c %a "$W/b/var/backups/vdisk.db.$VERSION")" 600 "... mode 0600"
+	"$BUILD/vdiskctl" --db "$W/b/var/lib/vdisk/vdisk.db" client show OLD001 --secrets |
+		grep -Eq '^chap-secret: +[A-Za-z0-9]{16}$'
+	ok $? "the old client survived the upgrade and got its CHAP secret"
+else
+	skip "the upgrade of a version-2 database" "no $OLD (make tests) or no sqlite3"
+fi
 is "$(stat -c '%a %U' "$W/a/var/lib/vdisk")" "750 root" "postinst made /var/lib/vdisk 0750 root"
 [ -s "$W/a/var/lib/vdisk/vdisk.db" ]; ok $? "postinst created the database"
 [ -L "$W/a/etc/systemd/system/multi-user.target.wants/vdiskd.service" ] &&
