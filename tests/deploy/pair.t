@@ -186,6 +186,14 @@ wait_until 20000 state_is b standby; ok $? "srv-b standing by (state: $(state b)
 for u in vdiskd standbyd; do
 	is "$(on a systemctl show -p Type --value $u.service)" notify "$u.service is Type=notify"
 done
+# The hardening took: the bounding sets of the units, no new privileges.
+status_of() {	# status_of a|b UNIT FIELD: FIELD of the unit's main process's /proc status
+	on "$1" sh -c "sed -n 's/^$3:[[:space:]]*//p' /proc/\$(systemctl show -p MainPID --value $2)/status"
+}
+is "$(status_of a vdiskd CapBnd)" 0000000000002400 "vdiskd's bounding set: NET_BIND_SERVICE, NET_RAW"
+is "$(status_of a standbyd CapBnd)" 00000000000435e0 \
+	"standbyd's: NET_ADMIN, NET_RAW, NET_BIND_SERVICE, KILL, SETUID, SETGID, SETPCAP, SYS_CHROOT"
+is "$(status_of a vdiskd NoNewPrivs)$(status_of a standbyd NoNewPrivs)" 11 "both with NoNewPrivileges"
 is "$(on a systemctl is-active tftpd-hpa.service)" inactive "tftpd-hpa's service still not started after a reboot"
 ip -n $NS_A addr show lan0 | grep -q "inet $VIP/"; ok $? "the service address $VIP on srv-a"
 tftp_sock() { ip netns exec "$1" ss -Hulpn "sport = :69" 2>/dev/null; }
@@ -221,6 +229,10 @@ on a journalctl -q -t standbyd -o cat | grep -q 'standbyd started: node srv-a'
 ok $? "standbyd's events in the journal under its own name"
 on a journalctl -q -t pxed -o cat | grep -q "pxed $VERSION answering on lan0"
 ok $? "pxed, run by standbyd, in the journal under its own name"
+on a journalctl -q -t vdiskd -o cat >"$W/vdiskd.journal"
+grep -q "^vdiskd $VERSION listening on 0.0.0.0:3260" "$W/vdiskd.journal" &&
+	! grep -q '^20[0-9][0-9]-' "$W/vdiskd.journal"
+ok $? "vdiskd's entries are the messages alone (the journal keeps time and priority)"
 
 # ---- power cut of srv-a ----
 t0=$(date +%s%3N)
