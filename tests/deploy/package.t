@@ -12,6 +12,24 @@ DEB=$BUILD/deb
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
+# make install: FHS paths under PREFIX, configuration in /etc, everything under DESTDIR
+make -C "$SRCDIR" --no-print-directory BUILD="$BUILD" install DESTDIR="$T/inst" \
+	PREFIX=/usr/local >"$T/install.log" 2>&1
+ok $? "make install DESTDIR=... PREFIX=/usr/local"
+for f in usr/local/sbin/vdiskd usr/local/sbin/standbyd usr/local/sbin/pxed \
+	usr/local/sbin/vdiskctl usr/local/sbin/vdisk-setup etc/vdisk/vdiskd.conf \
+	etc/vdisk/pxed.conf usr/local/lib/systemd/system/vdiskd.service \
+	usr/local/lib/tmpfiles.d/vdisk.conf usr/local/share/man/man8/vdiskd.8 \
+	usr/local/share/man/man5/ha.cf.5; do
+	[ -e "$T/inst/$f" ] || missing="${missing:-} /$f"
+done
+is "${missing:-}" "" "make install: programs in PREFIX/sbin, units, tmpfiles.d, man pages, /etc/vdisk"
+grep -q '^ExecStart=/usr/local/sbin/vdiskd --config /etc/vdisk/vdiskd.conf$' \
+	"$T/inst/usr/local/lib/systemd/system/vdiskd.service"
+ok $? "the installed unit runs /usr/local/sbin/vdiskd with /etc/vdisk/vdiskd.conf"
+"$T/inst/usr/local/sbin/vdiskd" --config "$T/inst/etc/vdisk/vdiskd.conf" --check-config >/dev/null
+ok $? "the installed vdiskd.conf passes vdiskd --check-config"
+
 t0=$(date +%s)
 make -C "$SRCDIR" --no-print-directory BUILD="$BUILD" deb >"$T/build.log" 2>&1
 ok $? "make deb builds the packages ($(( $(date +%s) - t0 )) s)"
