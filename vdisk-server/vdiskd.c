@@ -412,8 +412,14 @@ int main(int argc, char **argv)
 		goto out_opts;
 	}
 	if (o.check_config) {
-		printf("%s: configuration ok\n", o.config[0] ? o.config : "(command line)");
-		vdiskd_opts_print(&o, stdout);
+		/* One line (the unit runs this before every start: its output is the journal's);
+		 * what was read, option by option, with --verbose. */
+		printf("%s: configuration ok: %s, listen %s:%u%s%s\n",
+		       o.config[0] ? o.config : "(command line)",
+		       o.db_path[0] ? "database mode" : "standalone", o.addr, o.port,
+		       o.mirror_peer[0] ? ", mirror to " : "", o.mirror_peer);
+		if (o.verbose)
+			vdiskd_opts_print(&o, stdout);
 		goto out_opts;
 	}
 	exit_code = 1;

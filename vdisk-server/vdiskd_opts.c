@@ -399,7 +399,8 @@ static const struct vdiskd_opt opt_table[] = {
 	  "these options' names (default " VDISKD_DEFAULT_CONF " if it\n"
 	  "exists); the command line wins over the file" },
 	{ "check-config", 0, NULL, O_CMDLINE | O_FLAG, set_check,
-	  "check the options and the file, print them, and exit" },
+	  "check the options and the file, say so in one line (with\n"
+	  "--verbose, print every option read), and exit" },
 	{ "version", 0, NULL, O_CMDLINE | O_FLAG, set_version, "print the version and exit" },
 	{ "help", 'h', NULL, O_CMDLINE | O_FLAG, set_help, "this text" },
 };

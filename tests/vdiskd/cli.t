@@ -31,9 +31,11 @@ grep -q '^vdiskd (vdisk) [0-9]' "$tmp/out"; ok $? "--version names the program a
 # the configuration file: the same keys as the long options, the bad line named, exit 2
 printf 'listen 127.0.0.1:%s\nlun %s=%s/a.img\nthreads 2\n' $PORT $IQN "$tmp" >"$tmp/v.conf"
 "$V" -c "$tmp/v.conf" --check-config >"$tmp/out" 2>"$tmp/err"; is $? 0 "--check-config on a good file: 0"
-grep -q "configuration ok" "$tmp/out" && grep -q "^threads 2$" "$tmp/out"
-ok $? "--check-config says so and prints what it read"
-"$V" -c "$tmp/v.conf" --threads 3 --check-config >"$tmp/out"
+is "$(cat "$tmp/out")" "$tmp/v.conf: configuration ok: standalone, listen 127.0.0.1:$PORT" \
+	"--check-config says so in one line"
+"$V" -c "$tmp/v.conf" --check-config --verbose >"$tmp/out"
+grep -q "^threads 2$" "$tmp/out"; ok $? "--check-config --verbose prints what it read"
+"$V" -c "$tmp/v.conf" --threads 3 --check-config --verbose >"$tmp/out"
 grep -q "^threads 3$" "$tmp/out"; ok $? "the command line wins over the file"
 printf 'lun %s=/x\nthreads 0\n' $IQN >"$tmp/bad.conf"
 "$V" -c "$tmp/bad.conf" --check-config >/dev/null 2>"$tmp/err"; is $? 2 "a bad line: exit 2"
