@@ -289,6 +289,13 @@ static int job_result(struct standbyd *d, int rc)
 			if (r == d->svc)
 				garp_start(d);
 			log_notice("resource %s restarted", label);
+		} else if (rc && rt->failed && j->restarting == 0 && r->kind == HA_RES_VDISKD) {
+			/* The node kept the role through vdiskd's failure (nobody could take
+			 * over). Its service manager restarts it in the secondary role, which the
+			 * status check reads as not running: try the restart (two requests on its
+			 * socket) at every check, so the vdiskd that is back is told primary. */
+			j->restarting = 1;
+			return 1;
 		} else if (rc && !rt->restarted) {
 			sb_event(d, LOG_WARNING, "resource %s is not running (%s): restarting it once",
 				 label, strerror(-rc));

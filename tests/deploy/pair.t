@@ -249,4 +249,17 @@ addr=$(sed -n 's/.*lease of \([0-9.]*\) obtained.*/\1/p' <<<"$lease")
 [ -n "$addr" ] && ip -n $NS_PC addr add "$addr/24" dev lan0
 after=$(disk)
 is "$after" "$serial" "srv-b serves the PC's disk, same identity"
+
+# Restart policy: vdiskd killed on the active server comes back by its unit alone, and
+# standbyd promotes it again (docs/standby.md, "Resource failure").
+pid=$(on b systemctl show -p MainPID --value vdiskd.service)
+t0=$(date +%s%3N)
+on b sh -c "kill -9 $pid"
+new_pid() { local p; p=$(on b systemctl show -p MainPID --value vdiskd.service); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pid" ]; }
+wait_until 10000 new_pid; ok $? "vdiskd killed with SIGKILL is restarted by vdiskd.service ($(( $(date +%s%3N) - t0 )) ms)"
+disk_is() { [ "$(disk)" = "$serial" ]; }
+wait_until 20000 disk_is; r=$?
+ok $r "srv-b serves the PC's disk again ($(( $(date +%s%3N) - t0 )) ms after the kill)"
+[ $r = 0 ] || { on b vdiskctl status 2>&1 | sed 's/^/# /'
+	  on b journalctl -q -o short-precise -t standbyd -t vdiskd -n 40 | sed 's/^/# /'; }
 done_testing
