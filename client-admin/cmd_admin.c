@@ -52,6 +52,22 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
+int cmd_backup(struct cli *cli, int argc, char **argv)
+{
+	char err[2 * DB_PATH_MAX];
+	int rc;
+
+	cli->cmd = "backup";
+	if ((rc = cli_simple_args(cli, argc, argv, "backup FILE [--db PATH]: a consistent copy "
+				  "of the database into FILE (a new file, mode 0600), also while "
+				  "the daemons run", 1, 1)) >= 0)
+		return rc;
+	if (db_backup_file(cli->db_path, argv[optind], err, sizeof(err)) < 0)
+		return cli_fail(cli, "%s", err);
+	printf("copied %s to %s\n", cli->db_path, argv[optind]);
+	return EXIT_OK;
+}
+
 static int setting_get(struct cli *cli, int argc, char **argv)
 {
 	char value[1024];

@@ -18,6 +18,7 @@ struct subcommand {
 int run_subcommand(struct cli *cli, const struct subcommand *cmds, int argc, char **argv);
 
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_client(struct cli *cli, int argc, char **argv);
 int cmd_server(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);

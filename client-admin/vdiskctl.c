@@ -5,11 +5,13 @@
 
 #include "client-admin/cmd_standby.h"
 #include "client-admin/commands.h"
+#include "common/version.h"
 
 static const char usage_text[] =
 "usage: vdiskctl [--db PATH] [--json] COMMAND ...\n"
 "\n"
 "  init                          create the database (or upgrade it)\n"
+"  backup FILE                   a consistent copy of the database, while the daemons run\n"
 "  client add|list|show|set|del|import|export|reset\n"
 "                                the diskless PCs; batch selection with --all, --group G,\n"
 "                                --name GLOB, --range PC001-PC080, --mac M[,M], --ip-range A-B\n"
@@ -25,10 +27,12 @@ static const char usage_text[] =
 "                                hot-standby replication, through vdiskd\n"
 "\n"
 "The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
-"'vdiskctl COMMAND SUBCOMMAND --help' explains each. Exit status: 0 ok, 1 failure, 2 usage.\n";
+"'vdiskctl COMMAND SUBCOMMAND --help' explains each; --version prints the version.\n"
+"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
 static const struct subcommand top_cmds[] = {
 	{ "init", "init", cmd_init },
+	{ "backup", "backup", cmd_backup },
 	{ "client", "client", cmd_client },
 	{ "server", "server", cmd_server },
 	{ "image", "image", cmd_image },
@@ -64,7 +68,10 @@ int run_subcommand(struct cli *cli, const struct subcommand *cmds, int argc, cha
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_COMMON_OPTS };
+	enum { OPT_VERSION = OPT_FIRST_CMD };
+	static const struct option opts[] = {
+		{ "version", no_argument, NULL, OPT_VERSION }, CLI_COMMON_OPTS
+	};
 	struct cli cli = { 0 };
 	const struct subcommand *c;
 	int opt, rc;
@@ -75,6 +82,10 @@ int main(int argc, char **argv)
 	while ((opt = cli_getopt(&cli, argc, argv, opts)) != -1) {
 		if (opt == '?')
 			return EXIT_USAGE;
+		if (opt == OPT_VERSION) {
+			version_print("vdiskctl");
+			return EXIT_OK;
+		}
 		if (opt == OPT_HELP) {
 			fputs(usage_text, stdout);
 			return EXIT_OK;

@@ -43,6 +43,11 @@ enum db_open_flags {
 int db_open(const char *path, int flags, struct db **out, const char **errmsg);
 void db_close(struct db *db);
 const char *db_errmsg(const struct db *db);
+/* Copies the database at src into a new file dst (mode 0600, never over an existing file)
+ * with SQLite's online backup: a consistent snapshot while daemons read and write it, of
+ * any schema version (nothing is upgraded). 0, or a negative errno with the reason in err
+ * (dst removed). */
+int db_backup_file(const char *src, const char *dst, char *err, size_t errlen);
 /* The schema version this code writes (PRAGMA user_version). */
 int db_schema_version(void);
 /* A counter bumped by every committed admin change, shipped to the peer (data version). */

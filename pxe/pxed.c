@@ -9,10 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/ctlsock.h"
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "db/db.h"
 #include "pxe/http_scripts.h"
 #include "pxe/ipxe_script.h"
@@ -52,6 +54,7 @@ static void usage(FILE *f)
 		"      --check-config  read FILE, report the first bad line, and exit\n"
 		"  -v, --verbose       log debug messages\n"
 		"      --syslog        log to syslog as well as stderr\n"
+		"      --version       print the version and exit\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Control socket requests: status, leases.\n"
@@ -95,6 +98,7 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 		return;
 	}
 	log_notice("signal %d: stopping", signo);
+	sd_notify(0, "STOPPING=1");
 	ev_stop(loop);
 }
 
@@ -182,6 +186,8 @@ static int run(struct pxed *d, const char *db_path)
 		log_err("cannot drop capabilities: %s", strerror(-rc));
 		goto out_tftpd;
 	}
+	log_notice("pxed %s answering on %s", vdisk_version, d->conf.interface);
+	sd_notify(0, "READY=1");
 	if (evloop_run(d->loop) == 0)
 		status = 0;
 out_tftpd:
@@ -202,7 +208,7 @@ out_db:
 
 int main(int argc, char **argv)
 {
-	enum { O_DB = 256, O_CTL, O_STATE, O_CHECK, O_SYSLOG };
+	enum { O_DB = 256, O_CTL, O_STATE, O_CHECK, O_SYSLOG, O_VERSION };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "db", required_argument, NULL, O_DB },
@@ -212,6 +218,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = PXED_DEFAULT_CONF, *db_path = PXED_DEFAULT_DB, *ctl = NULL;
@@ -230,6 +237,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case O_SYSLOG: use_syslog = 1; break;
 		case 'h': usage(stdout); return 0;
+		case O_VERSION: version_print("pxed"); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -355,6 +356,13 @@ static int job_result(struct standbyd *d, int rc)
 			if (r == d->svc)
 				garp_start(d);
 			log_notice("resource %s restarted", label);
+		} else if (rc && rt->failed && j->restarting == 0 && r->kind == HA_RES_VDISKD) {
+			/* The node kept the role through vdiskd's failure (nobody could take
+			 * over). Its service manager restarts it in the secondary role, which the
+			 * status check reads as not running: try the restart (two requests on its
+			 * socket) at every check, so the vdiskd that is back is told primary. */
+			j->restarting = 1;
+			return 1;
 		} else if (rc && !rt->restarted) {
 			sb_event(d, LOG_WARNING, "resource %s is not running (%s): restarting it once",
 				 label, strerror(-rc));
@@ -783,6 +791,7 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	if (d->stopping)
 		return;
 	log_notice("signal %d: stopping, handing the role over", signo);
+	sd_notify(0, "STOPPING=1");
 	d->stopping = 1;
 	sb_feed_ev(d, FSM_EV_SHUTDOWN);
 	if (d->fsm.state != FSM_RELEASING)
@@ -976,6 +985,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		sb_feed_ev(d, FSM_EV_RESUME);
 	sb_send_heartbeat(d);
 	ev_timer_arm(d->loop, &d->t_hb, cfg->cf.keepalive_ms);
+	/* links, probe, control socket and DB are open: a unit ordered after us may start */
+	sd_notify(0, "READY=1");
 	if (d->vdiskd)
 		ev_timer_arm(d->loop, &d->t_repl, 0);
 

@@ -48,6 +48,9 @@ static pid_t spawn(char **argv)
 			close(fd);
 	}
 	setsid();
+	/* systemd takes readiness from standbyd alone (NotifyAccess=main): pxed run as a
+	 * resource must not speak for the unit */
+	unsetenv("NOTIFY_SOCKET");
 	execv(argv[0], argv);
 	_exit(127);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "standby/config.h"
 #include "standby/daemon.h"
 #include "standby/resource.h"
@@ -19,6 +20,7 @@ static const char usage_text[] =
 "usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--state-dir DIR]\n"
 "                [--syslog] [-v]\n"
 "       standbyd [-c DIR] [--node NAME] --check-config\n"
+"       standbyd --version\n"
 "\n"
 "  -c, --config DIR   read DIR/ha.cf, DIR/authkeys, DIR/haresources (" DEFAULT_CONFDIR ")\n"
 "  --node NAME        this node's name in ha.cf (default: uname -n)\n"
@@ -30,10 +32,11 @@ static const char usage_text[] =
 "  --check-config     check the three files and exit\n"
 "  --syslog           log to syslog as well as stderr\n"
 "  -v, --verbose      debug logging\n"
+"  --version          print the version and exit\n"
 "\n"
 "Exit status: 0 ok, 1 failure (including a bad configuration), 2 usage.\n";
 
-enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_CHECK, OPT_SYSLOG };
+enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_CHECK, OPT_SYSLOG, OPT_VERSION };
 
 /* A bcast link on the service address's interface sends heartbeats to every PC. */
 static void warn_bcast(const struct ha_config *cfg, const char *svc_ifname)
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL, DEFAULT_STATE };
@@ -106,6 +110,9 @@ int main(int argc, char **argv)
 		case 'v': level = LOG_DEBUG; break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return 0;
+		case OPT_VERSION:
+			version_print("standbyd");
 			return 0;
 		default:
 			fputs(usage_text, stderr);

@@ -226,4 +226,18 @@ is "$rc" 1 "locked database: runtime failure"
 grep -q 'busy' "$T/err"; ok $? "says the database is busy: $(cat "$T/err")"
 is "$(dump)" "$before" "database unchanged"
 
+# backup: a consistent copy, mode 0600, never over an existing file
+run backup "$T/copy.db"
+is "$rc" 0 "backup: exit 0"
+is "$(stat -c %a "$T/copy.db")" 600 "the copy is mode 0600 (it holds the CHAP secrets)"
+is "$(VDISK_DB=$T/copy.db "$V" client list --json | md5sum)" "$("$V" client list --json | md5sum)" \
+	"the copy lists the same clients"
+expect_fail 1 "copy.db: File exists" "backup over an existing file refused" -- backup "$T/copy.db"
+VDISK_DB=$T/absent.db run backup "$T/copy2.db"
+is "$rc" 1 "backup of a missing database: runtime failure"
+[ ! -e "$T/copy2.db" ]; ok $? "and no copy is left behind"
+run --version
+is "$rc" 0 "--version: exit 0"
+grep -q '^vdiskctl (vdisk) [0-9]' "$T/out"; ok $? "--version names the program and the version"
+
 done_testing

@@ -15,7 +15,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
 mr_require
-"$BUILD/vdiskd" --help 2>&1 | grep -q -- '--test-fault' || skip_all "this vdiskd has no --test-fault"
+"$BUILD/vdiskd" --test-fault list 2>&1 | grep -q 'lose-final-request' || skip_all "this vdiskd has no --test-fault"
 
 PORTAL_A=10.77.0.1:3260 PORTAL_B=10.77.0.2:3260
 
