@@ -74,6 +74,9 @@ static void ctl_status(struct daemon_state *d, FILE *out)
 	fprintf(out, "connections_refused %llu\nwrite_buffers %llu\ntask_set_full %llu\n",
 		(unsigned long long)d->srv.refused_conns,
 		(unsigned long long)d->srv.wbuf_total, (unsigned long long)d->srv.wbuf_full);
+	if (d->rsrv.listen_fd >= 0)
+		fprintf(out, "replica_connections_refused %llu\n",
+			(unsigned long long)d->rsrv.refused_conns);
 	if (d->db) {
 		db_targets_status(&d->dbt, out);
 		return;
