@@ -8,10 +8,11 @@
 # own service not started, port 69 pxed's in.tftpd's on the service address. A PC (a
 # namespace) gets its DHCP answer, its iPXE script over TFTP and its disk over iSCSI with
 # its CHAP secret; then srv-a's power is cut: srv-b takes the address, answers the PC, and
-# serves the same disk. Needs root, mmdebstrap, systemd-nspawn, busybox, tftp and iscsi-inq.
+# serves the same disk. Needs root, mmdebstrap, systemd-nspawn, busybox, tftp, curl and
+# iscsi-inq.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
-for t in mmdebstrap systemd-nspawn nsenter busybox tftp iscsi-inq; do
+for t in mmdebstrap systemd-nspawn nsenter busybox tftp curl iscsi-inq; do
 	command -v $t >/dev/null || skip_all "$t missing (make deps installs deploy/deps.txt)"
 done
 VERSION=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$SRCDIR/debian/changelog")
@@ -21,7 +22,7 @@ DEB=$BUILD/deb
 
 CACHE=${DEPLOY_CACHE:-/var/tmp/vdisk-deploy-cache}
 # What a server needs beside our packages (their dependencies), and systemd to boot.
-PKGS=systemd,systemd-sysv,iproute2,tftpd-hpa,ipxe,libiscsi7,libisal2,libpcap0.8,libsqlite3-0,libssl3,libsystemd0
+PKGS=systemd,systemd-sysv,iproute2,tftpd-hpa,ipxe,libiscsi7,libisal2,libpcap0.8,libsqlite3-0,libssl3,libsystemd0,libmicrohttpd12
 KEY=$(echo "bookworm apt $PKGS" | md5sum | cut -c1-12)
 BASE=$CACHE/bookworm-$KEY.tar
 ID=$$
@@ -127,7 +128,8 @@ ip -n $NS_B addr add $LAN_B/24 dev lan0 && ip -n $NS_B addr add $HA_B/24 dev ha0
 # boot a|b: the root as a machine on its namespace; 0 once it has reached its targets
 boot() {
 	local n=$1
-	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 systemd-nspawn -q -D "$W/$n" --boot --register=no \
+	# A session of its own: the machine's end must not signal this test's process group.
+	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 setsid systemd-nspawn -q -D "$W/$n" --boot --register=no \
 		--keep-unit --machine=srv-$n --network-namespace-path=/run/netns/$PFX-$n \
 		--capability=CAP_NET_ADMIN \
 		--console=read-only >>"$W/console-$n.log" 2>&1 &
@@ -211,10 +213,10 @@ lease=$(dhcp)
 grep -q "obtained from $LAN_A" <<<"$lease"; ok $? "the PC's DHCP answer comes from srv-a: $lease"
 addr=$(sed -n 's/.*lease of \([0-9.]*\) obtained.*/\1/p' <<<"$lease")
 [ -n "$addr" ] && ip -n $NS_PC addr add "$addr/24" dev lan0
-script=clients/${PC_MAC//:/-}.ipxe
+script=ipxe/${PC_MAC//:/-}.ipxe
 rm -f "$W/pc.ipxe"
-ip netns exec $NS_PC timeout 5 tftp $VIP -c get "$script" "$W/pc.ipxe" 2>/dev/null
-grep -q '^sanboot iscsi:' "$W/pc.ipxe"; ok $? "the PC's iPXE script by TFTP from $VIP"
+ip netns exec $NS_PC curl -s -m 5 -o "$W/pc.ipxe" "http://$VIP:8069/$script"
+grep -q '^sanboot iscsi:' "$W/pc.ipxe"; ok $? "the PC's iPXE script by HTTP from $VIP (pxed serves it to the PC's lease alone)"
 secret=$(on a vdiskctl client show PC001 --secrets | sed -n 's/^chap-secret: *//p')
 disk() {
 	ip netns exec $NS_PC env LIBISCSI_CHAP_USERNAME=iqn.2026-11.lan.vdisk:pc001 \
