@@ -74,6 +74,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,7 +321,7 @@ static struct {
 	/* counters for the summary */
 	uint64_t ops[K_NKINDS], fua, miscompares, unknown, narrowed, steps[T_NKINDS];
 	uint64_t checked_iscsi, checked_files, checked_replica, replica_skipped;
-	uint64_t mirror_lost_nofault, refusals;
+	uint64_t refusals;
 } G;
 
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -859,8 +860,9 @@ static void io_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 	} else if (status == SCSI_STATUS_CANCELLED || status == SCSI_STATUS_ERROR ||
 		   status == SCSI_STATUS_TIMEOUT) {
 		out = O_LOST;
-		snprintf(c->why, sizeof(c->why), "%s #%" PRIu64 ": %s", kname[o->p.kind], o->no,
-			 iscsi_get_error(ctx));
+		snprintf(c->why, sizeof(c->why), "%s #%" PRIu64 ": %s (%s)", kname[o->p.kind], o->no,
+			 status == SCSI_STATUS_CANCELLED ? "cancelled" : status == SCSI_STATUS_TIMEOUT ?
+			 "timed out" : "transport error", iscsi_get_error(ctx));
 		c->failed = 1;
 	} else if (status != SCSI_STATUS_GOOD) {
 		if (!fault_ok(c))
@@ -1975,7 +1977,11 @@ int main(int argc, char **argv)
 	G.prim = 0;
 	if (G.trace_path && !(G.trace = fopen(G.trace_path, "w")))
 		fail("%s: %s", G.trace_path, strerror(errno));
+	if (G.trace)
+		setvbuf(G.trace, NULL, _IOLBF, 0);	/* whole up to a crash */
 	fprintf(stderr, "mirror_model: seed %" PRIu64 "\n", G.seed);
+	/* a session the target closed is a failed write() to us, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 	load_base();
 	for (unsigned i = 0; i < G.ncl; i++)
