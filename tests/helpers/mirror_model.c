@@ -860,9 +860,11 @@ static void io_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
 	} else if (status == SCSI_STATUS_CANCELLED || status == SCSI_STATUS_ERROR ||
 		   status == SCSI_STATUS_TIMEOUT) {
 		out = O_LOST;
-		snprintf(c->why, sizeof(c->why), "%s #%" PRIu64 ": %s (%s)", kname[o->p.kind], o->no,
-			 status == SCSI_STATUS_CANCELLED ? "cancelled" : status == SCSI_STATUS_TIMEOUT ?
-			 "timed out" : "transport error", iscsi_get_error(ctx));
+		/* the connection's own error, when there is one, replaces this (pump) */
+		if (!c->failed)
+			snprintf(c->why, sizeof(c->why), "%s #%" PRIu64 " %s", kname[o->p.kind], o->no,
+				 status == SCSI_STATUS_CANCELLED ? "cancelled" :
+				 status == SCSI_STATUS_TIMEOUT ? "timed out" : "failed in transport");
 		c->failed = 1;
 	} else if (status != SCSI_STATUS_GOOD) {
 		if (!fault_ok(c))
@@ -1165,8 +1167,7 @@ static void pump(int wait_ms)
 			hook_read();
 			continue;
 		}
-		if (who[i]->ctx && iscsi_service(who[i]->ctx, pfd[i].revents) < 0 &&
-		    !who[i]->failed) {
+		if (who[i]->ctx && iscsi_service(who[i]->ctx, pfd[i].revents) < 0) {
 			snprintf(who[i]->why, sizeof(who[i]->why), "%s",
 				 iscsi_get_error(who[i]->ctx));
 			who[i]->failed = 1;
