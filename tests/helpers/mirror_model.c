@@ -27,11 +27,13 @@
  * once (the mirror store opens and closes with them); an overlay reset of a client logged in
  * or out (control socket; the model then expects the base image); the HA link down (peer
  * lost) or up (peer back: resync under writes); kill -9 of the secondary (restarted in the
- * same step or a later one); kill -9 and restart of the primary; a switchover (the primary
- * `role secondary`, then the other `role primary`, as standbyd does on failback); a takeover
- * after a power cut of the primary (links down, kill -9; the other promoted; the cut server
- * returns as secondary in a later step). Then it settles (commands drained, clients back,
- * the mirror in sync when both servers are up) and checks every block of every disk:
+ * same step or a later one); the secondary stopped (SIGSTOP) past the mirror's timeout and
+ * continued; the peer back and lost again 0-500 ms later, while its resync may run; kill -9
+ * and restart of the primary; a switchover (the primary `role secondary`, then the other
+ * `role primary`, as standbyd does on failback); a takeover after a power cut of the
+ * primary (links down, kill -9; the other promoted; the cut server returns as secondary in a
+ * later step). Then it settles (commands drained, clients back, the mirror in sync when both
+ * servers are up) and checks every block of every disk:
  *   - on the server that serves it: through iSCSI when the client is logged in, else by
  *     reading the disk's overlay files;
  *   - on the other server, for hot-standby clients, while their mirror is in sync and
@@ -61,8 +63,9 @@
  * modelled.
  *
  * The test script does what needs the namespaces: the driver writes one request line on
- * stdout ("kill a", "start a primary", "powercut a", "poweron a", "halink down", "halink up")
- * and goes on serving its sessions until the script answers "ok" on stdin. Role changes,
+ * stdout ("kill a", "start a primary", "stop a", "cont a", "powercut a", "poweron a",
+ * "halink down", "halink up") and goes on serving its sessions until the script answers
+ * "ok" on stdin. Role changes,
  * overlay resets and status go straight to the vdiskds' control sockets.
  *
  * Seeds. "seed N" is printed at the start; the same seed gives the same steps, faults and,
@@ -283,13 +286,13 @@ struct vstatus {
 
 enum stepk {
 	T_IO, T_LOGINS, T_RESET, T_LINK_DOWN, T_KILL_SEC, T_KILL_SEC_RESTART, T_KILL_PRIM,
-	T_SWITCH, T_CUT_TAKEOVER, T_PEER_RETURN, T_NKINDS
+	T_SWITCH, T_CUT_TAKEOVER, T_STALL_SEC, T_PEER_RETURN, T_PEER_FLAP, T_NKINDS
 };
 
 static const char *const tname[T_NKINDS] = {
 	"io", "logins", "overlay-reset", "halink-down", "kill-secondary",
 	"kill-restart-secondary", "kill-restart-primary", "switchover", "powercut-takeover",
-	"peer-return",
+	"stall-secondary", "peer-return", "peer-flap",
 };
 
 static struct {
@@ -321,7 +324,8 @@ static struct {
 	/* counters for the summary */
 	uint64_t ops[K_NKINDS], fua, miscompares, unknown, narrowed, steps[T_NKINDS];
 	uint64_t checked_iscsi, checked_files, checked_replica, replica_skipped;
-	uint64_t refusals;
+	uint64_t refusals, longest_sync_ms;
+	enum stepk longest_sync_kind;
 } G;
 
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1345,6 +1349,11 @@ static void wait_in_sync(const char *why)
 		}
 		pump_for(100);
 	}
+	trace("%s: in sync after %" PRIu64 " ms", why, now_ms() - t0);
+	if (now_ms() - t0 > G.longest_sync_ms) {
+		G.longest_sync_ms = now_ms() - t0;
+		G.longest_sync_kind = G.kind;
+	}
 }
 
 /* Reads whole file ranges; 0 or -errno. */
@@ -1696,6 +1705,51 @@ static void fault_peer_return(void)
 	}
 }
 
+/* The secondary stops (SIGSTOP) for longer than the mirror's timeout and goes on: the
+ * primary gives it up while its replication sessions still hold commands it never
+ * answered, which it then finds in its sockets. */
+static void fault_stall_secondary(void)
+{
+	struct server *s = secondary();
+
+	hook("stop %s", s->name);
+	pump_for(3500 + below(&G.sched, 1500));
+	hook("cont %s", s->name);
+}
+
+static int any_syncing(void)
+{
+	struct vstatus st;
+
+	if (status(primary(), &st) < 0)
+		return 0;
+	for (unsigned i = 0; i < st.nm; i++)
+		if (!strcmp(st.m[i].state, "syncing"))
+			return 1;
+	return 0;
+}
+
+/* The peer comes back and is lost again while a resync runs (seen in the primary's status,
+ * within 5 s; or anyway): the HA link goes down, or its vdiskd is killed. */
+static void fault_peer_flap(void)
+{
+	int by_link = chance(&G.sched, 50);
+	uint64_t after = below(&G.sched, 300), t0;
+
+	fault_peer_return();
+	for (t0 = now_ms(); !any_syncing() && now_ms() - t0 < 5000;)
+		pump_for(20);
+	trace("peer-flap: %s after %" PRIu64 " ms, lost again %" PRIu64 " ms later",
+	      any_syncing() ? "resync seen" : "no resync seen", now_ms() - t0, after);
+	pump_for(after);
+	if (by_link) {
+		hook("halink down");
+		G.link_up = 0;
+	} else {
+		fault_kill_secondary(0);
+	}
+}
+
 static void do_fault(enum stepk k)
 {
 	switch (k) {
@@ -1708,7 +1762,9 @@ static void do_fault(enum stepk k)
 	case T_KILL_PRIM: fault_kill_primary(); break;
 	case T_SWITCH: fault_switchover(); break;
 	case T_CUT_TAKEOVER: fault_cut_takeover(); break;
+	case T_STALL_SEC: fault_stall_secondary(); break;
 	case T_PEER_RETURN: fault_peer_return(); break;
+	case T_PEER_FLAP: fault_peer_flap(); break;
 	default: break;
 	}
 }
@@ -1719,9 +1775,11 @@ static enum stepk pick_step(void)
 	static const unsigned whole[T_NKINDS] = {
 		[T_IO] = 12, [T_LOGINS] = 14, [T_RESET] = 8, [T_LINK_DOWN] = 7, [T_KILL_SEC] = 5,
 		[T_KILL_SEC_RESTART] = 7, [T_KILL_PRIM] = 9, [T_SWITCH] = 9, [T_CUT_TAKEOVER] = 7,
+		[T_STALL_SEC] = 5,
 	};
 	static const unsigned broken[T_NKINDS] = {
 		[T_IO] = 10, [T_LOGINS] = 8, [T_RESET] = 5, [T_KILL_PRIM] = 6, [T_PEER_RETURN] = 20,
+		[T_PEER_FLAP] = 8,
 	};
 	const unsigned *w = pair_whole() ? whole : broken;
 	unsigned total = 0, x;
@@ -1834,19 +1892,22 @@ static void client_init(struct client *c, unsigned idx)
 
 static void summary(void)
 {
-	fprintf(stderr, "mirror_model: seed %" PRIu64 " passed: %u steps in %.0f s; commands:",
-		G.seed, G.step, (double)(now_ms() - G.t_start) / 1000);
+	fprintf(stderr, "mirror_model: seed %" PRIu64 " passed: %u steps in %.0f s\n"
+		"mirror_model:   commands:", G.seed, G.step, (double)(now_ms() - G.t_start) / 1000);
 	for (int k = 0; k < K_NKINDS; k++)
-		fprintf(stderr, " %s %" PRIu64 ",", kname[k], G.ops[k]);
-	fprintf(stderr, " FUA %" PRIu64 ", miscompares %" PRIu64 "; outcomes unknown after a "
-		"fault %" PRIu64 ", blocks narrowed %" PRIu64 "; steps:", G.fua, G.miscompares,
-		G.unknown, G.narrowed);
+		fprintf(stderr, " %s %" PRIu64 "%s", kname[k], G.ops[k], k + 1 < K_NKINDS ? "," : "");
+	fprintf(stderr, "; FUA %" PRIu64 ", miscompares %" PRIu64 "\n"
+		"mirror_model:   outcomes unknown after a fault %" PRIu64 ", blocks narrowed by a "
+		"read %" PRIu64 ", login refusals %" PRIu64 "\nmirror_model:   steps:", G.fua,
+		G.miscompares, G.unknown, G.narrowed, G.refusals);
 	for (int k = 0; k < T_NKINDS; k++)
-		fprintf(stderr, " %s %" PRIu64 ",", tname[k], G.steps[k]);
-	fprintf(stderr, " login refusals %" PRIu64 "; blocks checked: %" PRIu64 " through iSCSI, %"
-		PRIu64 " in the serving server's files, %" PRIu64 " in replicas (%" PRIu64
-		" replica checks skipped while degraded)\n", G.refusals, G.checked_iscsi,
-		G.checked_files, G.checked_replica, G.replica_skipped);
+		fprintf(stderr, " %s %" PRIu64 "%s", tname[k], G.steps[k], k + 1 < T_NKINDS ? "," : "");
+	fprintf(stderr, "; longest wait for the mirror in sync %.1f s (after %s)\n"
+		"mirror_model:   blocks checked: %" PRIu64 " through iSCSI, %" PRIu64 " in the "
+		"serving server's files, %" PRIu64 " in replicas (%" PRIu64 " replica checks "
+		"skipped while degraded)\n", (double)G.longest_sync_ms / 1000,
+		tname[G.longest_sync_kind], G.checked_iscsi, G.checked_files, G.checked_replica,
+		G.replica_skipped);
 }
 
 /* ---- command line ---- */

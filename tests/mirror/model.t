@@ -3,15 +3,17 @@
 # tests/helpers/mirror_model drives a vdiskd pair (roles by control socket, as standbyd
 # would set them; no standbyd) with four clients, three hot-standby and one not, random
 # commands against a reference model of every disk, and faults: logins and logouts, overlay
-# resets, the HA link down and up, kill -9 and restart of either vdiskd, switchovers and
+# resets, the HA link down and up, kill -9 and restart of either vdiskd, the secondary
+# stopped past the mirror's timeout, the peer lost again during its resync, switchovers and
 # takeovers after a power cut. After every step every block of every disk is checked on the
 # serving server and, for hot-standby clients with the mirror in sync, in the other server's
 # replica files. The driver's header says what it models and what it leaves out (no takeover
 # from a degraded mirror: fencing of a degraded primary is not built yet).
 #
 # This script does for the driver what needs the namespaces: the driver writes a request
-# line ("kill a", "start b secondary", "powercut a", "poweron a", "halink down|up") and waits
-# for "ok" (a coprocess, so the script keeps its pids and namespace names).
+# line ("kill a", "start b secondary", "stop b", "cont b", "powercut a", "poweron a",
+# "halink down|up") and waits for "ok" (a coprocess, so the script keeps its pids and
+# namespace names).
 #
 #   MODEL_SEED=N      repeat a run's operations and faults (not their timing)
 #   MODEL_SECONDS=S   how long to run (default 60; 30 under make check-asan)
@@ -29,7 +31,8 @@ SECS=${MODEL_SECONDS:-60}
 IMAGE_MB=${MODEL_IMAGE_MB:-16}
 # vdiskd's default: a peer that stalls for less is not lost (this machine is shared)
 MR_MIRROR_TIMEOUT_MS=${MODEL_MIRROR_TIMEOUT_MS:-3000}
-MR_VDISKD_OPTS="--verbose"
+# resyncs capped so that they last long enough for a fault to hit one (and the cap runs)
+MR_VDISKD_OPTS="--verbose --resync-rate 40"
 KEEP=${MODEL_KEEP:-$BUILD/model-logs/seed-$SEED}
 CLIENTS="PC001:hs PC002:nohs PC003:hs PC004:hs"
 T_START=$(date +%s)
@@ -86,6 +89,13 @@ model_kill() {
 	! kill -0 "$pid" 2>/dev/null
 }
 
+# model_signal NODE STOP|CONT: NODE's vdiskd stopped or continued
+model_signal() {
+	local pid
+	eval "pid=\${MR_VPID_$1:-}"
+	[ -n "$pid" ] && kill -"$2" "$pid"
+}
+
 # model_start NODE ROLE: vdiskd started without the pipes to the driver (a daemon holding
 # them would keep the driver from seeing this script go away). Closed for this call only,
 # in the numeric form: {var}>&- would close them for good.
@@ -97,6 +107,7 @@ model_start() {
 model_request() {
 	case "$1 ${2:-} ${3:-}" in
 	"kill "[ab]" ") model_kill "$2" ;;
+	"stop "[ab]" "|"cont "[ab]" ") model_signal "$2" "${1^^}" ;;
 	"start "[ab]" primary"|"start "[ab]" secondary") model_start "$2" "$3" ;;
 	"powercut "[ab]" ") mr_power_cut "$2"; eval "MR_VPID_$2=" ;;
 	"poweron "[ab]" ") sb_power_on "$2" ;;
