@@ -34,7 +34,7 @@ while :; do
 	ran_s=$((ran_s + secs))
 	seeds+=("$seed")
 	if grep -q "^ok 5 - seed $seed" <<<"$out" && ! grep -q "^not ok" <<<"$out"; then
-		say "seed $seed: ok, $secs s of steps ($took s with setup): $(grep -o 'passed: [0-9]* steps' <<<"$out")"
+		say "seed $seed: ok, $secs s of steps ($took s with setup): $(grep -o 'passed: [0-9]* steps' <<<"$out"), $(grep -o 'longest wait for the mirror in sync .*' <<<"$out")"
 	else
 		failed=$((failed + 1))
 		bad+=("$seed")

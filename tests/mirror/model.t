@@ -98,9 +98,11 @@ model_signal() {
 
 # model_start NODE ROLE: vdiskd started without the pipes to the driver (a daemon holding
 # them would keep the driver from seeing this script go away). Closed for this call only,
-# in the numeric form: {var}>&- would close them for good.
+# in the numeric form: {var}>&- would close them for good. mr_vdiskd_start gives a vdiskd
+# 3 s to answer on its control socket; a loaded machine gets 10 more.
 model_start() {
-	eval "mr_vdiskd_start \"\$1\" \"\$2\" $FROM_DRV<&- $TO_DRV>&-"
+	eval "mr_vdiskd_start \"\$1\" \"\$2\" $FROM_DRV<&- $TO_DRV>&-" ||
+		wait_until 10000 mr_ctl "$1" status
 }
 
 # model_request WORD...: does one request of the driver; 0 when done
