@@ -7,6 +7,7 @@
 #   make fuzz         libFuzzer targets into build-fuzz/
 #   make demo         run the product on a sample setup
 #   make bench        benchmarks that print figures
+#   make soak SECONDS=N  randomized tests run with fresh seeds for N seconds each
 
 BUILD    ?= build
 CC       ?= cc
@@ -50,7 +51,8 @@ FUZZ_BINS  = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all tests deps check check-asan fuzz fuzzers demo bench clean $(BENCH_TARGETS)
+.PHONY: all tests deps check check-asan fuzz fuzzers demo bench soak clean $(BENCH_TARGETS) \
+	$(SOAK_TARGETS)
 .DEFAULT_GOAL := all
 
 all: $(PROGFILES)
@@ -111,6 +113,10 @@ demo: deps all
 
 # Each part appends its benchmark targets to BENCH_TARGETS in its module.mk.
 bench: $(BENCH_TARGETS)
+
+# Each part appends its soak targets to SOAK_TARGETS; each runs for $(SECONDS) seconds.
+SECONDS ?= 3600
+soak: $(SOAK_TARGETS)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -794,7 +794,11 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 	if (rc < 0)
 		return rc;
 	rc = disk_reset(d);
-	disk_close(dt, d);
+	/* A mirror stays open until its handshake has discarded the peer's copy as well (the
+	 * sweep closes it in sync): closed now, the peer would keep the old disk, to serve it
+	 * after a takeover, while the pair said in-sync. */
+	if (rc < 0 || !d->source)
+		disk_close(dt, d);
 	return rc;
 }
 

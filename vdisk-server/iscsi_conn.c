@@ -172,6 +172,10 @@ static void flush_timer_fn(struct ev_timer *t)
 void conn_queue(struct iscsi_conn *c, struct tx_pdu *p)
 {
 	uint32_t pad = ISCSI_PAD(p->dlen);
+	/* Login responses belong to the login phase, the final one too (also when it leaves
+	 * late, after a reinstatement): digests apply from the first PDU after it, as on our
+	 * receive side; an initiator reads a digest there as text (libiscsi: no login). */
+	int digests = (p->hdr[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP;
 
 	if (c->state == CONN_CLOSING) {
 		unsigned nfree = TX_FREE_MAX;
@@ -181,14 +185,14 @@ void conn_queue(struct iscsi_conn *c, struct tx_pdu *p)
 	}
 	put_be24(p->hdr + BHS_DSL, p->dlen);
 	p->hlen = ISCSI_BHS_LEN;
-	if (c->params.header_digest) {
+	if (digests && c->params.header_digest) {
 		iscsi_crc_put(p->hdr + ISCSI_BHS_LEN,
 			      iscsi_crc_update(ISCSI_CRC_INIT, p->hdr, ISCSI_BHS_LEN));
 		p->hlen += ISCSI_DIGEST_LEN;
 	}
 	memset(p->tail, 0, pad);
 	p->tlen = pad;
-	if (c->params.data_digest && p->dlen) {
+	if (digests && c->params.data_digest && p->dlen) {
 		uint32_t crc = iscsi_crc_update(ISCSI_CRC_INIT, p->data, p->dlen);
 
 		crc = iscsi_crc_update(crc, p->tail, pad);

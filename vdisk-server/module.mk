@@ -33,3 +33,10 @@ BENCH_TARGETS += bench-vdiskd
 bench-mirror: all tests
 	BUILD=$(CURDIR)/$(BUILD) bash vdisk-server/bench-mirror.sh
 BENCH_TARGETS += bench-mirror
+
+# make soak SECONDS=N: the model test of the overlay and the mirror (tests/mirror/model.t)
+# with fresh seeds until N seconds have passed (root; results in $(BUILD)/soak-model.log).
+.PHONY: soak-mirror-model
+soak-mirror-model: all tests
+	BUILD=$(CURDIR)/$(BUILD) SRCDIR=$(CURDIR) bash tests/mirror/model-soak.sh $(SECONDS)
+SOAK_TARGETS += soak-mirror-model

@@ -25,6 +25,9 @@
  *                  WRITE(10)s with 256 KiB of immediate data each, CmdSN counting on
  *                  whatever MaxCmdSN says; prints "sent N answered A full F", where F were
  *                  answered TASK SET FULL; 0 when a ping still works afterwards
+ *   header-digest  log in asking for CRC32C header digests only: the final login response
+ *                  carries none (its text right after the BHS), then a NOP-Out with a
+ *                  digest is answered by a NOP-In with a valid one
  * The initiator name is iqn.2026-11.lan.vdisk.test:rawpdu, or $RAWPDU_INITIATOR. The target
  * is on loopback, or at $RAWPDU_ADDR; $RAWPDU_SRC binds our end to that address. With
  * $RAWPDU_CHAP_SECRET the login passes CHAP (MD5, CHAP_N the initiator name) first, and with
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "vdisk-server/iscsi_chap.h"
+#include "vdisk-server/iscsi_digest.h"
 #include "vdisk-server/iscsi_proto.h"
 
 static const char *g_iqn;
@@ -377,6 +381,53 @@ static int flood(int fd, int n)
 	printf("sent %d answered %d full %d\n", n, answered, full);
 	return ping(fd) == 0 ? 0 : fail("flood: no answer to a ping afterwards");
 }
+/* The header-digest scenario: CRC32C negotiated; the login response has no digest, the
+ * full feature phase's PDUs have one both ways. */
+static int header_digest(int fd, const char *target)
+{
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 }, data[8192], crc[4];
+	char text[512];
+	int n = snprintf(text, sizeof(text),
+			 "InitiatorName=iqn.2026-11.lan.vdisk.test:rawpdu%cTargetName=%s%c"
+			 "SessionType=Normal%cHeaderDigest=CRC32C%cDataDigest=None%c", 0, target, 0,
+			 0, 0, 0);
+	uint32_t dlen, itt;
+
+	bhs[0] = ISCSI_OP_LOGIN_REQ | ISCSI_IMMEDIATE;
+	bhs[1] = ISCSI_LOGIN_TRANSIT | (ISCSI_STAGE_OPERATIONAL << 2) | ISCSI_STAGE_FULL;
+	bhs[8] = 0x80;
+	put_be32(bhs + BHS_ITT, g_itt++);
+	put_be32(bhs + BHS_CMDSN, g_cmdsn = 1);
+	if (send_pdu(fd, bhs, text, (uint32_t)n) < 0 || recv_pdu(fd, bhs, data, sizeof(data), 2000))
+		return fail("no login response");
+	dlen = get_be24(bhs + BHS_DSL);
+	if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP || bhs[36] || bhs[37] ||
+	    !(bhs[1] & ISCSI_LOGIN_TRANSIT) || !dlen || dlen > sizeof(data) || data[dlen - 1])
+		return fail("login with CRC32C header digests refused or cut short");
+	if (!memmem(data, dlen, "HeaderDigest=CRC32C", 20))
+		return fail("CRC32C header digests not agreed");
+	if (data[0] < 'A' || data[0] > 'Z')
+		return fail("the final login response carries a header digest (its text does not "
+			    "start with a key)");
+	memset(bhs, 0, sizeof(bhs));
+	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
+	bhs[1] = ISCSI_FLAG_FINAL;
+	put_be32(bhs + BHS_ITT, itt = g_itt++);
+	put_be32(bhs + BHS_TTT, ISCSI_RESERVED_TAG);
+	put_be32(bhs + BHS_CMDSN, g_cmdsn);
+	put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+	iscsi_crc_put(crc, iscsi_crc_update(ISCSI_CRC_INIT, bhs, ISCSI_BHS_LEN));
+	if (send_all(fd, bhs, ISCSI_BHS_LEN) < 0 || send_all(fd, crc, 4) < 0)
+		return fail("send");
+	if (recv_all(fd, bhs, ISCSI_BHS_LEN, 2000) || recv_all(fd, crc, 4, 2000))
+		return fail("no answer to a NOP-Out with a header digest");
+	if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN || get_be32(bhs + BHS_ITT) != itt ||
+	    get_be24(bhs + BHS_DSL))
+		return fail("the answer is not our NOP-In");
+	if (!iscsi_crc_check(crc, iscsi_crc_update(ISCSI_CRC_INIT, bhs, ISCSI_BHS_LEN)))
+		return fail("the NOP-In's header digest is wrong");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -463,6 +514,8 @@ int main(int argc, char **argv)
 		send_all(fd, bhs, ISCSI_BHS_LEN);
 		return expect_eof(fd) == 0 ? 0 : fail("64 KiB before login not dropped");
 	}
+	if (strcmp(sc, "header-digest") == 0)
+		return header_digest(fd, g_iqn);
 	if (strcmp(sc, "status") == 0) {
 		printf("0x%04x\n", login(fd, g_iqn) & 0xffff);
 		return 0;

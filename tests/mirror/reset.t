@@ -1,7 +1,9 @@
 #!/bin/bash
 # An overlay reset of a hot-standby client (restore mode: a new PXE boot) reaches the peer:
 # after `overlay-reset PC001` on the active, the promoted peer serves PC001 the bare base
-# image, as the active does, not the writes of the previous boot.
+# image, as the active does, not the writes of the previous boot. Also when PC001 is logged
+# out at the reset and does not log in again before the takeover (found by model.t: the
+# mirror closed at once and the peer kept the old disk while the pair said in sync).
 source "$(dirname "$0")/../lib/tap.sh"
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
 mr_require
@@ -25,5 +27,20 @@ check "a's mirror in sync after the reset" -- mr_wait_mirror a in-sync 10000
 mr_vdiskd_stop a
 is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
 is "$(digest $PORTAL_B "$MR_INI_HS")" "$bare" "b serves PC001 the bare base too"
+
+# ---- the same with PC001 logged out, and no login between the reset and the takeover
+mr_vdiskd_start a secondary
+check "b's mirror in sync with a" -- mr_wait_mirror b in-sync 10000
+out=$(mr_seqio fill $PORTAL_B "$MR_INI_HS" "$SB_DIR/w2.seq" --first 0 --count 256 --quiet 2>&1)
+is "$(mr_field "$out" acked)" 256 "PC001: 1 MiB written through b"
+check "b's mirror in sync, PC001 logged out" -- mr_wait_mirror b in-sync 10000
+# the mirror of a client logged out closes once the peer has flushed everything
+disk_closed() { ! mr_vstatus "$1" | grep -q "^client $2 "; }
+check "b closes PC001's disk" -- wait_until 10000 disk_closed b PC001
+is "$(mr_ctl b overlay-reset PC001 | head -1)" ok "overlay-reset PC001 on b, PC001 logged out"
+check "b's mirror in sync after the reset" -- mr_wait_mirror b in-sync 10000
+mr_vdiskd_stop b
+is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
+is "$(digest $PORTAL_A "$MR_INI_HS")" "$bare" "a serves PC001 the bare base, not the old disk"
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing
