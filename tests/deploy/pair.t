@@ -46,7 +46,8 @@ on() {
 	pid=$(machine_pid "$1") || return 1
 	[ -n "$pid" ] || return 1
 	shift
-	nsenter -t "$pid" -m -u -i -n -p -- "$@"
+	# A session of its own, so no signal meant for a group inside can reach this test's.
+	setsid -w nsenter -t "$pid" -m -u -i -n -p -- "$@"
 }
 cleanup() {
 	local n pid
@@ -94,8 +95,10 @@ if [ -x "$OLD" ] && command -v sqlite3 >/dev/null; then
 	systemd-nspawn -q -D "$W/b" --register=no --keep-unit -E DEBIAN_FRONTEND=noninteractive \
 		sh -c 'dpkg -i /root/debs/*.deb' >"$W/dpkg-b2.log" 2>&1
 	ok $? "srv-b: the packages installed over themselves (postinst's upgrade path)"
-	is "$(sqlite3 "$W/b/var/lib/vdisk/vdisk.db" 'PRAGMA user_version')" 3 \
-		"the version-2 database was upgraded to version 3"
+	# the current version: what postinst created on srv-a's fresh root
+	now=$(sqlite3 "$W/a/var/lib/vdisk/vdisk.db" 'PRAGMA user_version')
+	is "$(sqlite3 "$W/b/var/lib/vdisk/vdisk.db" 'PRAGMA user_version')" "$now" \
+		"the version-2 database was upgraded to the current version ($now)"
 	is "$(sqlite3 "$W/b/var/backups/vdisk.db.$VERSION" 'PRAGMA user_version; SELECT name FROM clients' | tr '\n' ' ')" \
 		"2 OLD001 " "postinst kept the database as it was in /var/backups/vdisk.db.$VERSION"
 	is "$(stat -c %a "$W/b/var/backups/vdisk.db.$VERSION")" 600 "... mode 0600"
@@ -239,7 +242,7 @@ ok $? "vdiskd's entries are the messages alone (the journal keeps time and prior
 # ---- power cut of srv-a ----
 t0=$(date +%s%3N)
 ip -n $NS_A link set lan0 down; ip -n $NS_A link set ha0 down
-kill -9 "$(machine_pid a)"
+pid=$(machine_pid a) && [ -n "$pid" ] && kill -9 "$pid"
 wait "${NSPAWN[a]}" 2>/dev/null; NSPAWN[a]=
 wait_until 15000 state_is b active
 ok $? "srv-b active after srv-a's power cut ($(( $(date +%s%3N) - t0 )) ms)"
@@ -256,7 +259,14 @@ is "$after" "$serial" "srv-b serves the PC's disk, same identity"
 # standbyd promotes it again (docs/standby.md, "Resource failure").
 pid=$(on b systemctl show -p MainPID --value vdiskd.service)
 t0=$(date +%s%3N)
-on b sh -c "kill -9 $pid"
+# A pid of 0 (vdiskd not running) must never reach kill: "kill -9 0" would kill the
+# process group nsenter shares with this test and whatever ran it.
+if [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ]; then
+	on b kill -9 "$pid"
+else
+	ok 1 "vdiskd.service runs on srv-b (MainPID '$pid')"
+	done_testing
+fi
 new_pid() { local p; p=$(on b systemctl show -p MainPID --value vdiskd.service); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$pid" ]; }
 wait_until 10000 new_pid; ok $? "vdiskd killed with SIGKILL is restarted by vdiskd.service ($(( $(date +%s%3N) - t0 )) ms)"
 disk_is() { [ "$(disk)" = "$serial" ]; }
