@@ -24,8 +24,9 @@
  *
  * The steps. Each step issues a random number of commands and, part way through, while
  * commands are in flight, does one thing: nothing; logins and logouts of several clients at
- * once (the mirror store opens and closes with them); an overlay reset of a client logged in
- * or out (control socket; the model then expects the base image); the HA link down (peer
+ * once (the mirror store opens and closes with them); an overlay reset of a client after its
+ * session has ended, as at a PXE boot (control socket; the model then expects the base
+ * image; restore mode's discard after a logout is off: restore_discard_s 0); the HA link down (peer
  * lost) or up (peer back: resync under writes); kill -9 of the secondary (restarted in the
  * same step or a later one); the secondary stopped (SIGSTOP) past the mirror's timeout and
  * continued; the peer back and lost again 0-500 ms later, while its resync may run; kill -9
@@ -221,7 +222,6 @@ struct client;
 struct op {
 	struct client *c;
 	int busy;
-	int moot;		/* an overlay reset made its outcome irrelevant */
 	struct plan p;
 	uint32_t wid;
 	uint64_t no, t0;
@@ -753,7 +753,6 @@ static void issue(struct client *c, const struct plan *p)
 	struct op *o = free_slot(c);
 
 	o->p = *p;
-	o->moot = 0;
 	o->no = c->opno++;
 	o->wid = writes(p->kind) && p->kind != K_UNMAP && !(p->kind == K_WSAME && p->unmap) ?
 		 new_wid(c, p) : 0;
@@ -782,8 +781,6 @@ static void op_apply(struct client *c, struct op *o, enum outcome out, struct sc
 	int known = out == O_GOOD;
 	char where[96];
 
-	if (o->moot)
-		return;
 	if (out == O_LOST && writes(p->kind))
 		G.unknown++;
 	switch (p->kind) {
@@ -838,10 +835,10 @@ static const char *outcome_name(enum outcome out)
 
 static void op_done(struct client *c, struct op *o, enum outcome out, struct scsi_task *t)
 {
-	trace("%s #%" PRIu64 " %s lba %" PRIu64 " n %u%s%s%s wid %u -> %s %" PRIu64 " ms%s",
+	trace("%s #%" PRIu64 " %s lba %" PRIu64 " n %u%s%s%s wid %u -> %s %" PRIu64 " ms",
 	      c->name, o->no, kname[o->p.kind], o->p.lba, o->p.n, o->p.fua ? " fua" : "",
 	      o->p.unmap ? " unmap" : "", o->p.miscompare ? " bad-compare" : "", o->wid,
-	      outcome_name(out), now_ms() - o->t0, o->moot ? " (moot: reset)" : "");
+	      outcome_name(out), now_ms() - o->t0);
 	op_apply(c, o, out, t);
 	o->busy = 0;
 	o->task = NULL;
@@ -1596,19 +1593,29 @@ static void fault_logins(void)
 static void fault_reset(void)
 {
 	struct client *c = &G.cl[below(&G.sched, G.ncl)];
+	uint64_t t0 = now_ms();
 	char req[96];
+	int was_in;
 
 	if (!servable(c)) {
 		trace("reset skipped: %s is not served now", c->name);
 		return;
 	}
-	/* the reset drops a live session and discards the overlay once it has closed: what
-	 * its commands in flight did no longer matters */
+	/* A reset is a PC's PXE boot: its session has ended first. A running PC's session
+	 * answers the reset's probe and the reset is refused (tests/vdiskd/clientauth.t), so
+	 * the client logs out here, its commands drained, before the reset is asked. */
+	was_in = c->want_in;
+	c->want_in = 0;
+	while (c->st != S_OUT) {
+		if (now_ms() - t0 > SETTLE_MS)
+			fail("%s did not log out for its reset within %u s", c->name,
+			     SETTLE_MS / 1000);
+		pump(10);
+	}
 	c->reset_fault = 1;
-	for (unsigned i = 0; i < QD_MAX; i++)
-		c->slot[i].moot = c->slot[i].busy;
 	snprintf(req, sizeof(req), "overlay-reset %s", c->name);
 	ctl_must(primary(), req);
+	c->want_in = was_in;
 	for (uint64_t b = 0; b < G.blocks; b++)
 		cell_set(&c->m[b], V_BASE);
 }

@@ -44,6 +44,11 @@ model_setup() {
 	local V=("$BUILD/vdiskctl" --db "$SB_DIR/vdisk.db") n c i=1
 	"$MODEL_BIN" mkbase "$SB_DIR/base.img" "$IMAGE_MB" || return 1
 	"${V[@]}" init >/dev/null || return 1
+	# logins without CHAP: tests/vdiskd/clientauth.t has it; the model is about the data
+	"${V[@]}" setting set client_auth none >/dev/null || return 1
+	# a logged-out client keeps its overlay until the driver resets it (the model's rule;
+	# the discard after a restore-mode session is tests/vdiskd/clientauth.t's)
+	"${V[@]}" setting set restore_discard_s 0 >/dev/null || return 1
 	"${V[@]}" image add base --path "$SB_DIR/base.img" >/dev/null || return 1
 	"${V[@]}" server add a --role primary --service-addr "$SB_VIP" --ha-addr 10.78.0.1 \
 		>/dev/null || return 1
