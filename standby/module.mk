@@ -11,3 +11,10 @@ BENCH_TARGETS += bench-failover
 .PHONY: bench-failover
 bench-failover: all tests
 	BUILD=$(CURDIR)/$(BUILD) bash standby/bench-failover.sh
+
+# make soak SECONDS=N: the fencing scenarios (tests/ha/fence.t) round after round with
+# deadtime 1 s and 30 s in turn until N seconds have passed (root; $(BUILD)/soak-fence.log).
+.PHONY: soak-fence
+soak-fence: all tests
+	BUILD=$(CURDIR)/$(BUILD) SRCDIR=$(CURDIR) bash tests/ha/fence-soak.sh $(SECONDS)
+SOAK_TARGETS += soak-fence

@@ -22,7 +22,8 @@
 #             resynced without a split brain.
 #   active    the active's power cut: the standby takes over with every acknowledged write.
 # FENCE_TRIALS rounds of the seven (default 1; FENCE_SCENARIOS names fewer), deadtime
-# SB_DEADTIME (default 1s); make soak runs 20 rounds with 1s and with 30s.
+# SB_DEADTIME (default 1s); make soak runs it round after round with 1s and 30s in turn
+# (tests/ha/fence-soak.sh).
 source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
 SB_KEEPALIVE=${SB_KEEPALIVE:-200ms}
