@@ -262,7 +262,7 @@ t0=$(date +%s%3N)
 # A pid of 0 (vdiskd not running) must never reach kill: "kill -9 0" would kill the
 # process group nsenter shares with this test and whatever ran it.
 if [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ]; then
-	on b kill -9 "$pid"
+	on b sh -c 'kill -9 "$1"' sh "$pid"
 else
 	ok 1 "vdiskd.service runs on srv-b (MainPID '$pid')"
 	done_testing
