@@ -47,6 +47,10 @@ ok $? "root has a passwd entry for root (iscsid refuses an unnamed uid 0)"
 debugfs -R 'cat /etc/iscsi/iscsid.conf' "$root" 2>/dev/null |
 	grep -q '^node.session.timeo.replacement_timeout = 86400$'
 ok $? "iscsid queues I/O through a long outage"
+# iscsid's 1 ms wait for a reconnect's TCP handshake, widened for an emulated PC (guest/init).
+debugfs -R 'cat /sbin/init' "$root" 2>/dev/null |
+	grep -q '^echo 100000000 >/proc/\$!/timerslack_ns'
+ok $? "the root's init gives iscsid a 100 ms timer slack"
 debugfs -R 'cat /data/check.bin' "$root" 2>/dev/null >"$tmp/check.bin"
 is "$("$L/workload" --sum "$tmp/check.bin")" \
 	"$(debugfs -R 'cat /data/check.bin.crc' "$root" 2>/dev/null)" \
