@@ -56,10 +56,6 @@ lab_pair_db() {
 	V server add srv-a --role primary --service-addr "$LAB_VIP" --ha-addr "$(lab_ha_ip a)" &&
 	V server add srv-b --role secondary --service-addr "$LAB_VIP" --ha-addr "$(lab_ha_ip b)" &&
 	V image add lab --path "$base" || return 1
-	# TEMPORARY, until pxed puts each PC's CHAP secrets in its iPXE script (the pxesec
-	# branch): vdiskd requires them at login and the lab's PCs would be refused. Remove
-	# with that merge.
-	V setting set client_auth none || return 1
 	for i in $(seq "$n"); do
 		hs=on
 		[ "$i" = "$nohs" ] && hs=off
