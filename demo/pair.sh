@@ -80,7 +80,7 @@ server_files() {
 	chmod 600 "$d/ha.d/authkeys"
 	echo "demo-mirror-secret" >"$d/mirror.secret"
 	chmod 600 "$d/mirror.secret"
-	# vdiskd serves before the address moves (docs/design-differences.md).
+	# vdiskd serves before the address moves (docs/architecture.md, "Order of resources").
 	echo "srv-a vdiskd::$d/run/vdiskd.sock IPaddr::$VIP/24/lan0" \
 		"pxed::$BUILD/pxed::--db::$d/vdisk.db::-c::$d/pxed.conf" >"$d/ha.d/haresources"
 	cat >"$d/pxed.conf" <<-CONF

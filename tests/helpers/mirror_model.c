@@ -56,9 +56,10 @@
  * takeover the product would not promise to survive (the old primary's state file says a
  * write was made apart from the peer although no fault was injected).
  *
- * Not tested, on purpose: a takeover while the mirror is degraded. Writes acknowledged then
- * are on the old primary only, and fencing of a degraded primary is not built yet
- * (docs/design-differences.md, "Outdated replicas"): such a takeover is never scheduled.
+ * Not tested here, on purpose: a takeover while the mirror is degraded. Whether that
+ * takeover may happen is standbyd's fencing (the standby outdated before the primary goes
+ * on), which this driver leaves out by setting roles itself: tests/ha/fence.t plays those
+ * faults with standbyd. Such a takeover is never scheduled here.
  * A power cut here is kill -9 with the links down, so the page cache survives: acknowledged
  * writes must all survive it (docs/image-store.md); power loss of the page cache is not
  * modelled.
