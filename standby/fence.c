@@ -10,33 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/durable.h"
 #include "standby/arp.h"
 #include "standby/daemon.h"
 
 static long lan_downs(const struct standbyd *d);
 
 /* ---- the state file: "outdated EPOCH" or nothing ---- */
-
-/* The rename durable too: the directory holding path, fsync'd. */
-static int sync_dir(const char *path)
-{
-	char dir[sizeof(((struct sb_fence *)0)->path)];
-	char *slash;
-	int fd, rc = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
 
 static int state_write(const struct sb_fence *f)
 {
@@ -57,7 +37,7 @@ static int state_write(const struct sb_fence *f)
 		unlink(tmp);
 		return rc;
 	}
-	return sync_dir(f->path);
+	return fsync_dir_of(f->path);	/* the rename durable too */
 }
 
 int sb_fence_open(struct standbyd *d, const char *dir)

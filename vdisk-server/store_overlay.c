@@ -26,7 +26,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -36,6 +35,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "common/durable.h"
 #include "common/log.h"
 #include "vdisk-server/store_base.h"
 #include "vdisk-server/store_io.h"
@@ -655,21 +655,6 @@ static const struct store_ops overlay_ops = {
 	.close = ov_close,
 	.read_extents = ov_read_extents,
 };
-
-static int fsync_dir_of(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, rc = 0;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
 
 /* A new overlay: an empty sparse data file, then the map written under a temporary name and
  * renamed into place, so a crash leaves either no map (made again next time) or a whole one. */
