@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/wire.h"
+
 static const char *const err_names[DHCP_E_COUNT] = {
 	[DHCP_OK]          = "ok",
 	[DHCP_E_SHORT]     = "short",
@@ -28,19 +30,6 @@ const char *dhcp_type_name(int type)
 	};
 
 	return type > 0 && type <= DHCPINFORM ? names[type] : "?";
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* Walks one option area: every option must lie wholly inside it. Stops at OPT_END; an area

@@ -1,6 +1,5 @@
 #include "standby/hbpkt.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/wire.h"
 #include "standby/fsm.h"
 
 const char *hb_drop_name(enum hb_drop why)
@@ -32,10 +32,6 @@ const char *hb_repl_name(enum hb_repl r)
 	return "unknown";
 }
 
-static void put32(uint8_t *p, uint32_t v) { v = htobe32(v); memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return be32toh(v); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return be64toh(v); }
 
 /* CRC-32 (IEEE), bit by bit: it only exists for old authkeys files and signs nothing. */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
@@ -61,7 +57,7 @@ static unsigned compute_mac(const struct ha_key *k, const uint8_t *buf, size_t o
 	memset(mac, 0, HB_MAC_MAX);
 	switch (k->alg) {
 	case HA_AUTH_CRC:
-		put32(mac, crc32_ieee(buf, off));
+		put_be32(mac, crc32_ieee(buf, off));
 		return 4;
 	case HA_AUTH_MD5: md = EVP_md5(); break;
 	case HA_AUTH_SHA1: md = EVP_sha1(); break;
@@ -88,23 +84,23 @@ int hb_encode(const struct hb_msg *msg, const struct ha_authkeys *keys, uint8_t 
 	if (msg->key_index >= HA_MAX_KEYS || keys->keys[msg->key_index].alg == HA_AUTH_NONE)
 		return -EINVAL;
 	memset(out, 0, HB_LEN);
-	put32(out, HB_MAGIC);
+	put_be32(out, HB_MAGIC);
 	out[4] = v1 ? 1 : HB_VERSION;
 	out[5] = msg->key_index;
 	out[6] = msg->state;
 	out[7] = msg->flags;
 	hb_name_put(out + 8, msg->cluster);
 	hb_name_put(out + 40, msg->node);
-	put64(out + 72, msg->boot_gen);
-	put64(out + 80, msg->seq);
-	put64(out + 88, msg->time_ms);
-	put32(out + 96, msg->res_running);
-	put32(out + 100, msg->res_failed);
-	put64(out + 104, (uint64_t)msg->db_seq);
+	put_be64(out + 72, msg->boot_gen);
+	put_be64(out + 80, msg->seq);
+	put_be64(out + 88, msg->time_ms);
+	put_be32(out + 96, msg->res_running);
+	put_be32(out + 100, msg->res_failed);
+	put_be64(out + 104, (uint64_t)msg->db_seq);
 	out[112] = msg->repl;
 	out[114] = (uint8_t)(msg->fence_epoch >> 8);
 	out[115] = (uint8_t)msg->fence_epoch;
-	put64(out + 116, msg->active_since);
+	put_be64(out + 116, msg->active_since);
 	if (!v1)
 		memcpy(out + 124, msg->lan_mac, 6);
 	return hb_sign(out, v1 ? HB_V1_LEN : HB_LEN, keys, msg->key_index);
@@ -169,7 +165,7 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 
 	/* Each version has its one length. */
 	if (!((len == HB_LEN && buf[4] == HB_VERSION) ||
-	      (len == HB_V1_LEN && buf[4] == 1)) || get32(buf) != HB_MAGIC)
+	      (len == HB_V1_LEN && buf[4] == 1)) || get_be32(buf) != HB_MAGIC)
 		return HB_DROP_MALFORMED;
 	if (buf[5] >= HA_MAX_KEYS)
 		return HB_DROP_AUTH;
@@ -190,15 +186,15 @@ enum hb_drop hb_decode(const uint8_t *buf, size_t len, const struct ha_authkeys 
 	msg->flags = buf[7];
 	if (hb_name_get(buf + 8, msg->cluster) || hb_name_get(buf + 40, msg->node))
 		return HB_DROP_MALFORMED;
-	msg->boot_gen = get64(buf + 72);
-	msg->seq = get64(buf + 80);
-	msg->time_ms = get64(buf + 88);
-	msg->res_running = get32(buf + 96);
-	msg->res_failed = get32(buf + 100);
-	msg->db_seq = (int64_t)get64(buf + 104);
+	msg->boot_gen = get_be64(buf + 72);
+	msg->seq = get_be64(buf + 80);
+	msg->time_ms = get_be64(buf + 88);
+	msg->res_running = get_be32(buf + 96);
+	msg->res_failed = get_be32(buf + 100);
+	msg->db_seq = (int64_t)get_be64(buf + 104);
 	msg->repl = buf[112];
 	msg->fence_epoch = (uint16_t)(buf[114] << 8 | buf[115]);
-	msg->active_since = get64(buf + 116);
+	msg->active_since = get_be64(buf + 116);
 	/* A LAN address is a unicast one (the group bit clear) or none; its padding zero. */
 	if (msg->version >= 2) {
 		memcpy(msg->lan_mac, buf + 124, 6);

@@ -1,6 +1,5 @@
 #include "standby/shippkt.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "common/wire.h"
 #include "standby/hbpkt.h"
 
 const char *ship_err_name(enum ship_err e)
@@ -23,10 +23,6 @@ const char *ship_err_name(enum ship_err e)
 	return "?";
 }
 
-static void put32(uint8_t *p, uint32_t v) { v = htobe32(v); memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return be32toh(v); }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return be64toh(v); }
 
 const struct ha_key *ship_key(const struct ha_authkeys *keys, unsigned index)
 {
@@ -80,15 +76,15 @@ int ship_hdr_encode(const struct ship_hdr *h, const struct ha_authkeys *keys, ui
 	if (!k || !type_cap(h->type) || h->length > type_cap(h->type))
 		return -EINVAL;
 	memset(out, 0, SHIP_HDR_LEN);
-	put32(out, SHIP_MAGIC);
+	put_be32(out, SHIP_MAGIC);
 	out[4] = SHIP_VERSION;
 	out[5] = h->key_index;
 	out[6] = h->type;
 	hb_name_put(out + 8, h->cluster);
 	hb_name_put(out + 40, h->node);
 	memcpy(out + 72, h->nonce, SHIP_NONCE_LEN);
-	put64(out + 88, (uint64_t)h->db_seq);
-	put32(out + 96, h->length);
+	put_be64(out + 88, (uint64_t)h->db_seq);
+	put_be32(out + 96, h->length);
 	if (mac2(k, out, SHIP_HDR_MAC_OFF, NULL, 0, out + SHIP_HDR_MAC_OFF))
 		return -EINVAL;
 	return SHIP_HDR_LEN;
@@ -101,7 +97,7 @@ enum ship_err ship_hdr_decode(const uint8_t *buf, size_t len, const struct ha_au
 	uint8_t mac[SHIP_MAC_LEN];
 	const struct ha_key *k;
 
-	if (len != SHIP_HDR_LEN || get32(buf) != SHIP_MAGIC || buf[4] != SHIP_VERSION)
+	if (len != SHIP_HDR_LEN || get_be32(buf) != SHIP_MAGIC || buf[4] != SHIP_VERSION)
 		return SHIP_ERR_MALFORMED;
 	k = ship_key(keys, buf[5]);
 	if (!k || mac2(k, buf, SHIP_HDR_MAC_OFF, NULL, 0, mac) ||
@@ -111,12 +107,12 @@ enum ship_err ship_hdr_decode(const uint8_t *buf, size_t len, const struct ha_au
 	memset(h, 0, sizeof(*h));
 	h->key_index = buf[5];
 	h->type = buf[6];
-	if (!type_cap(h->type) || buf[7] || get32(buf + 100) || hb_name_get(buf + 8, h->cluster) ||
+	if (!type_cap(h->type) || buf[7] || get_be32(buf + 100) || hb_name_get(buf + 8, h->cluster) ||
 	    hb_name_get(buf + 40, h->node))
 		return SHIP_ERR_MALFORMED;
 	memcpy(h->nonce, buf + 72, SHIP_NONCE_LEN);
-	h->db_seq = (int64_t)get64(buf + 88);
-	h->length = get32(buf + 96);
+	h->db_seq = (int64_t)get_be64(buf + 88);
+	h->length = get_be32(buf + 96);
 	if (h->length > type_cap(h->type) || h->db_seq < 0)
 		return SHIP_ERR_MALFORMED;
 	if (CRYPTO_memcmp(h->nonce, nonce, SHIP_NONCE_LEN) != 0)
@@ -146,9 +142,9 @@ int ship_trailer_ok(const struct ha_key *k, const uint8_t *hdr, const uint8_t *p
 int ship_reply_encode(const struct ship_reply *r, const struct ha_key *k, uint8_t *out)
 {
 	memset(out, 0, SHIP_REPLY_LEN);
-	put32(out, SHIP_REPLY_MAGIC);
-	put32(out + 4, (uint32_t)r->status);
-	put64(out + 8, (uint64_t)r->db_seq);
+	put_be32(out, SHIP_REPLY_MAGIC);
+	put_be32(out + 4, (uint32_t)r->status);
+	put_be64(out + 8, (uint64_t)r->db_seq);
 	memcpy(out + 16, r->nonce, SHIP_NONCE_LEN);
 	if (mac2(k, out, SHIP_REPLY_MAC_OFF, NULL, 0, out + SHIP_REPLY_MAC_OFF))
 		return -EINVAL;
@@ -160,13 +156,13 @@ enum ship_err ship_reply_decode(const uint8_t *buf, size_t len, const struct ha_
 {
 	uint8_t mac[SHIP_MAC_LEN];
 
-	if (len != SHIP_REPLY_LEN || get32(buf) != SHIP_REPLY_MAGIC)
+	if (len != SHIP_REPLY_LEN || get_be32(buf) != SHIP_REPLY_MAGIC)
 		return SHIP_ERR_MALFORMED;
 	if (mac2(k, buf, SHIP_REPLY_MAC_OFF, NULL, 0, mac) ||
 	    CRYPTO_memcmp(mac, buf + SHIP_REPLY_MAC_OFF, SHIP_MAC_LEN) != 0)
 		return SHIP_ERR_AUTH;
-	r->status = (int32_t)get32(buf + 4);
-	r->db_seq = (int64_t)get64(buf + 8);
+	r->status = (int32_t)get_be32(buf + 4);
+	r->db_seq = (int64_t)get_be64(buf + 8);
 	memcpy(r->nonce, buf + 16, SHIP_NONCE_LEN);
 	if (r->status > 0)
 		return SHIP_ERR_MALFORMED;

@@ -1,21 +1,19 @@
 /* READ DIGESTS encoding and checks; see image_sync_proto.h. */
 #include "vdisk-server/image_sync_proto.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "common/wire.h"
+
 void is_cdb_build(uint8_t cdb[16], uint64_t first, uint32_t count)
 {
-	uint64_t f = htobe64(first);
-	uint32_t len = htobe32(count * IS_DIGEST_LEN);
-
 	memset(cdb, 0, 16);
 	cdb[0] = IS_OPCODE;
 	cdb[1] = IS_READ_DIGESTS;
-	memcpy(cdb + 2, &f, 8);
-	memcpy(cdb + 10, &len, 4);
+	put_be64(cdb + 2, first);
+	put_be32(cdb + 10, count * IS_DIGEST_LEN);
 }
 
 int is_cdb_parse(const uint8_t cdb[16], uint64_t size, struct is_req *req, unsigned *field)
@@ -26,10 +24,8 @@ int is_cdb_parse(const uint8_t cdb[16], uint64_t size, struct is_req *req, unsig
 	*field = 0;
 	if (cdb[0] != IS_OPCODE)
 		return -ENOTSUP;
-	memcpy(&first, cdb + 2, 8);
-	first = be64toh(first);
-	memcpy(&len, cdb + 10, 4);
-	len = be32toh(len);
+	first = get_be64(cdb + 2);
+	len = get_be32(cdb + 10);
 	if (cdb[1] != IS_READ_DIGESTS) {
 		*field = 1;
 		return -EINVAL;

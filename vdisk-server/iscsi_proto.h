@@ -1,10 +1,12 @@
-/* iSCSI wire format (RFC 7143): opcodes, Basic Header Segment offsets, status codes and the
- * big-endian accessors every PDU builder and parser uses. Pure definitions: no state. */
+/* iSCSI wire format (RFC 7143): opcodes, Basic Header Segment offsets and status codes (the
+ * big-endian accessors are common/wire.h's). Pure definitions: no state. */
 #ifndef VDISK_ISCSI_PROTO_H
 #define VDISK_ISCSI_PROTO_H
 
 #include <stdint.h>
 #include <string.h>
+
+#include "common/wire.h"
 
 #define ISCSI_BHS_LEN		48u
 #define ISCSI_DIGEST_LEN	4u
@@ -128,53 +130,6 @@ enum {
 #define BHS_EXPSTATSN	28	/* ExpCmdSN in target PDUs */
 #define BHS_MAXCMDSN	32
 #define BHS_CDB		32
-
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put_be24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* Serial number arithmetic (RFC 1982) for CmdSN and StatSN. */
 static inline int sn_lt(uint32_t a, uint32_t b)

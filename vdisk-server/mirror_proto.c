@@ -1,7 +1,6 @@
 /* Encoding of the replication session's vendor command; see mirror_proto.h. */
 #include "vdisk-server/mirror_proto.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -9,46 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/wire.h"
+
 #define MP_MAGIC "VDMS"
 #define MP_VERSION 2u	/* 2: WRITE BATCH; both servers are upgraded together */
 #define FP_SAMPLES 64u
 #define FP_BLOCK 4096u
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, 4);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return be32toh(v);
-}
 
 void mp_cdb(uint8_t cdb[16], enum mp_action action, uint64_t arg, uint32_t len)
 {
 	memset(cdb, 0, 16);
 	cdb[0] = MP_OPCODE;
 	cdb[1] = (uint8_t)action;
-	put64(cdb + 2, arg);
-	put32(cdb + 10, len);
+	put_be64(cdb + 2, arg);
+	put_be32(cdb + 10, len);
 }
 
 /* Layout: magic[4] version[4] gen[8] peer_gen[8] flags[4] pad[4] size[8] nchunks[8] nset[8]
@@ -57,28 +30,28 @@ void mp_state_encode(const struct mp_state *s, uint8_t out[MP_STATE_LEN])
 {
 	memset(out, 0, MP_STATE_LEN);
 	memcpy(out, MP_MAGIC, 4);
-	put32(out + 4, MP_VERSION);
-	put64(out + 8, s->gen);
-	put64(out + 16, s->peer_gen);
-	put32(out + 24, s->flags);
-	put64(out + 32, s->size);
-	put64(out + 40, s->nchunks);
-	put64(out + 48, s->nset);
+	put_be32(out + 4, MP_VERSION);
+	put_be64(out + 8, s->gen);
+	put_be64(out + 16, s->peer_gen);
+	put_be32(out + 24, s->flags);
+	put_be64(out + 32, s->size);
+	put_be64(out + 40, s->nchunks);
+	put_be64(out + 48, s->nset);
 	memcpy(out + 56, s->fingerprint, MP_FINGERPRINT_LEN);
 }
 
 int mp_state_decode(const uint8_t *buf, size_t len, struct mp_state *s)
 {
 	if (!buf || len != MP_STATE_LEN || memcmp(buf, MP_MAGIC, 4) != 0 ||
-	    get32(buf + 4) != MP_VERSION)
+	    get_be32(buf + 4) != MP_VERSION)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
-	s->gen = get64(buf + 8);
-	s->peer_gen = get64(buf + 16);
-	s->flags = get32(buf + 24);
-	s->size = get64(buf + 32);
-	s->nchunks = get64(buf + 40);
-	s->nset = get64(buf + 48);
+	s->gen = get_be64(buf + 8);
+	s->peer_gen = get_be64(buf + 16);
+	s->flags = get_be32(buf + 24);
+	s->size = get_be64(buf + 32);
+	s->nchunks = get_be64(buf + 40);
+	s->nset = get_be64(buf + 48);
 	if (s->nset > s->nchunks)
 		return -EINVAL;
 	memcpy(s->fingerprint, buf + 56, MP_FINGERPRINT_LEN);
@@ -87,9 +60,9 @@ int mp_state_decode(const uint8_t *buf, size_t len, struct mp_state *s)
 
 void mp_batch_rec_encode(const struct mp_batch_rec *r, uint8_t out[MP_BATCH_REC_LEN])
 {
-	put64(out, r->lba);
-	put32(out + 8, r->nblk);
-	put32(out + 12, r->flags);
+	put_be64(out, r->lba);
+	put_be32(out + 8, r->nblk);
+	put_be32(out + 12, r->flags);
 }
 
 int mp_batch_parse(const uint8_t *buf, size_t len, uint64_t count, uint64_t disk_blocks,
@@ -104,9 +77,9 @@ int mp_batch_parse(const uint8_t *buf, size_t len, uint64_t count, uint64_t disk
 		const uint8_t *p = buf + i * MP_BATCH_REC_LEN;
 		struct mp_batch_rec *r = &recs[i];
 
-		r->lba = get64(p);
-		r->nblk = get32(p + 8);
-		r->flags = get32(p + 12);
+		r->lba = get_be64(p);
+		r->nblk = get_be32(p + 8);
+		r->flags = get_be32(p + 12);
 		if (r->nblk == 0 || r->lba > disk_blocks || r->nblk > disk_blocks - r->lba ||
 		    (r->flags & ~(uint32_t)MP_REC_FUA))
 			return -EINVAL;
@@ -145,7 +118,7 @@ int mirror_fingerprint(const char *path, uint8_t out[MP_FINGERPRINT_LEN])
 		rc = -ENOMEM;
 		goto out_close;
 	}
-	put64(le, size);
+	put_be64(le, size);
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	EVP_DigestUpdate(ctx, le, sizeof(le));
 	for (unsigned i = 0; i < FP_SAMPLES && size >= FP_BLOCK; i++) {

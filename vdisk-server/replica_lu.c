@@ -2,27 +2,21 @@
  * step is a small synchronous file operation on the state file, done on the loop thread. */
 #include "vdisk-server/replica_lu.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "common/wire.h"
 
 static uint64_t cdb_arg(const uint8_t *cdb)
 {
-	uint64_t v;
-
-	memcpy(&v, cdb + 2, 8);
-	return be64toh(v);
+	return get_be64(cdb + 2);
 }
 
 static uint32_t cdb_len(const uint8_t *cdb)
 {
-	uint32_t v;
-
-	memcpy(&v, cdb + 10, 4);
-	return be32toh(v);
+	return get_be32(cdb + 10);
 }
 
 static void get_state(struct scsi_task *t, struct replica *r)

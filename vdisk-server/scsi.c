@@ -6,7 +6,7 @@
 
 #include <openssl/evp.h>
 
-#include "vdisk-server/iscsi_proto.h"
+#include "common/wire.h"
 #include "vdisk-server/scsi.h"
 #include "vdisk-server/scsi_cdb.h"
 

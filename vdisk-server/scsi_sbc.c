@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vdisk-server/iscsi_proto.h"
+#include "common/wire.h"
 #include "vdisk-server/scsi.h"
 #include "vdisk-server/scsi_cdb.h"
 

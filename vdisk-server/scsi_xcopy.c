@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_proto.h"
+#include "common/wire.h"
 #include "vdisk-server/scsi.h"
 #include "vdisk-server/scsi_cdb.h"
 #include "vdisk-server/scsi_xcopy.h"

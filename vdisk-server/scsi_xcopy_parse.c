@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_proto.h"
+#include "common/wire.h"
 #include "vdisk-server/scsi.h"
 #include "vdisk-server/scsi_xcopy.h"
 
