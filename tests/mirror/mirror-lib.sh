@@ -29,16 +29,11 @@ trap mr_cleanup EXIT
 mr_ha_addr() { case $1 in a) echo 10.78.0.1 ;; b) echo 10.78.0.2 ;; esac; }
 mr_other() { case $1 in a) echo b ;; b) echo a ;; esac; }
 
-# mr_have_mirror: this vdiskd has the mirror options
-mr_have_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- '--mirror-peer'; }
-
-# mr_require: for tests, skips them all unless root, the test helpers, sqlite3 and a vdiskd
-# with the mirror options are here
+# mr_require: for tests, skips them all unless root, the test helpers and sqlite3 are here
 mr_require() {
 	need_root
 	[ -x "$MR_SEQIO" ] || skip_all "test helpers not built (make tests)"
 	command -v sqlite3 >/dev/null || skip_all "sqlite3 missing"
-	mr_have_mirror || skip_all "this vdiskd has no --mirror-peer yet"
 }
 
 # mr_make_db DB IMAGE: the pair's database at DB, its one image "base" at IMAGE.

@@ -45,13 +45,6 @@ ok "$([ "$CUT_LUNCHG" = 0 ]; echo $?)" "control: the client saw the same LUN aft
 everything_off
 
 # ---- the mirrored pair
-if ! mr_have_mirror; then
-	skip "$CUTS cuts of a mirrored pair: 0 lost" "this vdiskd has no --mirror-peer yet"
-	diag "wall time $(( $(date +%s) - T_START )) s"
-	check "no sanitizer report from the daemons" -- sb_logs_clean
-	done_testing
-fi
-
 mr_vdiskd_start a primary
 mr_vdiskd_start b secondary
 sb_pair_up
