@@ -1,7 +1,7 @@
 /* vdiskctl image sync NAME: makes the peer server's base image file for NAME identical to
  * ours, sending only the 64 KiB blocks whose SHA-256 differs. The peer's vdiskd offers its
  * file as LU 0 of "<target_iqn>:image.<NAME>" on its replica listener (HA link, CHAP with the
- * pair secret) and answers READ DIGESTS (vdisk-server/image_sync_proto.h). Each batch of
+ * pair secret) and answers READ DIGESTS (common/image_sync_proto.h). Each batch of
  * blocks is compared just before it is sent, so a run that was cut short is resumed by
  * running it again: it sends what still differs. A final pass compares everything again.
  * libiscsi's asynchronous API lets both sides hash a batch at the same time and puts all the
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "client-admin/commands.h"
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 
 #define SYNC_PORT "3261"
 #define SYNC_SECRET "/etc/vdisk/mirror.secret"

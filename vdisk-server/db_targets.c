@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 #include "vdisk-server/db_targets.h"
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 #include "vdisk-server/image_sync_target.h"
 #include "vdisk-server/iscsi_proto.h"
 #include "vdisk-server/replica_lu.h"

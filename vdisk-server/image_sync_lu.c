@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 
 #define READ_BLOCKS 16u		/* 1 MiB per store read */
 

@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 #include "vdisk-server/image_sync_lu.h"
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 #include "vdisk-server/scsi.h"
 
 #define MAX_SECTORS (40u * IS_BLOCK / 512u)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "vdisk-server/image_sync_lu.h"
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 #include "vdisk-server/scsi.h"
 #include "tests/lib/tap.h"
 

@@ -1,5 +1,5 @@
 /* READ DIGESTS encoding and checks; see image_sync_proto.h. */
-#include "vdisk-server/image_sync_proto.h"
+#include "common/image_sync_proto.h"
 
 #include <errno.h>
 #include <openssl/evp.h>

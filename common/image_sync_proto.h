@@ -1,17 +1,17 @@
-/* `vdiskctl image sync`: what the CLI and the peer's vdiskd say to each other beyond plain
- * SBC. The CLI logs in to the peer's replica listener, target "<target_iqn>:image.<NAME>",
- * whose LU 0 is the peer's base image file for NAME. It asks for the SHA-256 of every 64 KiB
- * block with a vendor-specific command (operation code C1h; C0h is the mirror's, see
- * mirror_proto.h), compares them with its own, and sends only the blocks that differ with
- * WRITE(16), then SYNCHRONIZE CACHE.
+/* `vdiskctl image sync` against the peer's vdiskd: what the two say to each other beyond plain
+ * SBC. Both programs speak it, so it lives here rather than in either. The CLI logs in to the
+ * peer's replica listener, target "<target_iqn>:image.<NAME>", whose LU 0 is the peer's base image
+ * file for NAME. It asks for the SHA-256 of every 64 KiB block with a vendor-specific command
+ * (operation code C1h; C0h is the mirror's, see vdisk-server/mirror_proto.h), compares them with
+ * its own, and sends only the blocks that differ with WRITE(16), then SYNCHRONIZE CACHE.
  *
  * READ DIGESTS CDB (16 bytes): [0] C1h, [1] service action 01h, [2..9] first block (64 KiB
  * units, big-endian), [10..13] allocation length (big-endian; a multiple of 32, at most
  * IS_MAX_BLOCKS digests), [14] zero, [15] control. Data-In: 32 bytes per block from the first
  * one, as many as asked for or up to the end of the image (the last block may be short:
  * its digest covers the bytes that exist). */
-#ifndef VDISK_IMAGE_SYNC_PROTO_H
-#define VDISK_IMAGE_SYNC_PROTO_H
+#ifndef COMMON_IMAGE_SYNC_PROTO_H
+#define COMMON_IMAGE_SYNC_PROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
