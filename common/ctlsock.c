@@ -167,6 +167,23 @@ static int fill_addr(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
+/* The socket's directory (/run/vdisk) may not exist yet on a fresh boot: a unit makes it
+ * (RuntimeDirectory), a shell or a test does not. */
+static int make_dir_of(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, void *arg,
 		    struct ctl_server **out)
 {
@@ -176,6 +193,9 @@ int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, vo
 	int fd, rc;
 
 	rc = fill_addr(&sa, path);
+	if (rc)
+		return rc;
+	rc = make_dir_of(sa.sun_path);
 	if (rc)
 		return rc;
 	srv = calloc(1, sizeof(*srv));

@@ -112,19 +112,6 @@ static int copy_path(char *dst, size_t len, const char *src, const char *what)
 	return 0;
 }
 
-/* The control socket's directory (/run/vdisk) may not exist yet on a fresh boot. */
-static void make_parent(const char *path)
-{
-	char dir[PXE_PATH_MAX], *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-	}
-}
-
 static int run(struct pxed *d, const char *db_path)
 {
 	const char *files[3] = { d->conf.bios_file, d->conf.efi_file, NULL };
@@ -163,7 +150,6 @@ static int run(struct pxed *d, const char *db_path)
 	/* Each client's iPXE script (with its CHAP secrets) over HTTP, to that client only. */
 	if (pxe_http_start(&d->http, &d->srv, d->loop))
 		goto out_server;
-	make_parent(d->conf.ctl_socket);
 	rc = ctl_server_open(d->loop, d->conf.ctl_socket, on_ctl, d, &d->ctl);
 	if (rc) {
 		log_err("control socket %s: %s", d->conf.ctl_socket, strerror(-rc));

@@ -875,21 +875,6 @@ static void go_realtime(struct standbyd *d)
 			 "late on a busy machine", strerror(errno));
 }
 
-static int ctl_dir(const char *path)
-{
-	char dir[256];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 {
 	struct fsm_config fc;
@@ -963,9 +948,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	rc = sb_ship_open(d);
 	if (rc)
 		goto out_close;
-	rc = ctl_dir(opts->ctl_path);
-	if (!rc)
-		rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
+	rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
 	if (rc) {
 		log_err("control socket %s: %s", opts->ctl_path, strerror(-rc));
 		goto out_close;

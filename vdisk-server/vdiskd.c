@@ -371,15 +371,6 @@ static int open_listeners(struct daemon_state *d, const struct vdiskd_opts *o,
 		d->dbt.rsrv = &d->rsrv;
 	}
 	if (o->ctl_path[0]) {
-		char dir[sizeof(o->ctl_path)], *slash;
-
-		/* /run/vdisk may not exist yet after a reboot (the unit makes it, a shell not) */
-		snprintf(dir, sizeof(dir), "%s", o->ctl_path);
-		slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = '\0';
-			mkdir(dir, 0755);
-		}
 		rc = ctl_server_open(d->loop, o->ctl_path, ctl_handler, d, ctl);
 		if (rc < 0) {
 			log_err("control socket %s: %s", o->ctl_path, strerror(-rc));

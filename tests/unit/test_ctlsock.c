@@ -112,6 +112,15 @@ int main(void)
 
 	ctl_server_close(srv);
 	ok(access(path, F_OK) != 0, "socket file removed at close");
+
+	/* /run/vdisk after a reboot: the directory is made with the socket */
+	snprintf(path, sizeof(path), "%s/run/d.sock", dir);
+	is_int(ctl_server_open(loop, path, handler, NULL, &srv), 0, "a server in a missing directory");
+	ok(access(path, F_OK) == 0, "its directory and socket were made");
+	ctl_server_close(srv);
+	snprintf(path, sizeof(path), "%s/no/such/d.sock", dir);
+	ok(ctl_server_open(loop, path, handler, NULL, &srv) == -ENOENT,
+	   "a directory two levels deep is not made: -ENOENT");
 	evloop_free(loop);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	ok(system(path) == 0, "clean up");
