@@ -251,6 +251,8 @@ void ctl_server_close(struct ctl_server *srv)
 	free(srv);
 }
 
+#define CTL_MAX_REPLY (1u << 20)	/* answers are status pages, never this large */
+
 static int wait_fd(int fd, short what, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = what };
@@ -292,6 +294,7 @@ static int send_request(const char *path, const char *request, int sock_flags)
 
 int ctl_call(const char *path, const char *request, int timeout_ms, char **reply)
 {
+	uint64_t deadline = ev_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	size_t cap = 4096, got = 0;
 	char *buf = NULL;
 	int fd, rc;
@@ -305,12 +308,18 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 		goto out_close;
 	}
 	for (;;) {
+		uint64_t now = ev_now_ms();
 		ssize_t n;
 
-		rc = wait_fd(fd, POLLIN, timeout_ms);
+		/* the deadline bounds the whole answer, not each piece of it */
+		rc = wait_fd(fd, POLLIN, now < deadline ? (int)(deadline - now) : 0);
 		if (rc)
 			goto out_free;
 		if (got + 1 == cap) {
+			if (cap >= CTL_MAX_REPLY) {
+				rc = -EMSGSIZE;
+				goto out_free;
+			}
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				rc = -ENOMEM;
@@ -341,8 +350,6 @@ out_close:
 }
 
 /* ---- asynchronous client ---- */
-
-#define CTL_MAX_REPLY (1u << 20)	/* answers are status pages, never this large */
 
 struct ctl_req {
 	struct evloop *loop;

@@ -29,7 +29,7 @@ void ctl_server_close(struct ctl_server *srv);
 
 /* Client: sends request, waits up to timeout_ms for the whole answer. On success *reply is a
  * NUL-terminated string the caller frees. Returns 0 or a negative errno (-ECONNREFUSED,
- * -ENOENT when no daemon listens, -ETIMEDOUT). */
+ * -ENOENT when no daemon listens, -ETIMEDOUT, -EMSGSIZE past 1 MiB). */
 int ctl_call(const char *path, const char *request, int timeout_ms, char **reply);
 
 /* Client, for daemons: the same request without blocking the caller's event loop. fn is

@@ -1,11 +1,14 @@
 /* The control socket, server and asynchronous client in one event loop: answers arrive
  * whole (also large ones), a daemon that never answers times out, no daemon fails at once,
- * a cancelled request is never answered, an empty request gets an error line. */
+ * a cancelled request is never answered, an empty request gets an error line; the blocking
+ * client's timeout bounds the whole answer of a daemon that trickles it. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -55,6 +58,32 @@ static void run_for(unsigned ms)
 	ev_timer_arm(loop, &guard, ms);
 	evloop_run(loop);
 	ev_timer_cancel(loop, &guard);
+}
+
+/* A daemon that answers one byte every 50 ms for 2 s: each byte comes well within the
+ * client's timeout, the whole answer does not. */
+static pid_t trickler(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), c;
+	char req[64];
+	pid_t pid;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1))
+		return -1;
+	pid = fork();
+	if (pid != 0) {
+		close(fd);
+		return pid;
+	}
+	c = accept(fd, NULL, NULL);
+	if (c >= 0 && read(c, req, sizeof(req)) > 0)
+		for (int i = 0; i < 40 && write(c, "x", 1) == 1; i++)
+			usleep(50000);
+	_exit(0);
 }
 
 int main(void)
@@ -112,6 +141,20 @@ int main(void)
 
 	ctl_server_close(srv);
 	ok(access(path, F_OK) != 0, "socket file removed at close");
+
+	{
+		char *reply = NULL;
+		pid_t pid;
+
+		snprintf(mute, sizeof(mute), "%s/trickle.sock", dir);
+		pid = trickler(mute);
+		ok(pid > 0, "a daemon that trickles its answer");
+		is_int(ctl_call(mute, "status", 500, &reply), -ETIMEDOUT,
+		       "the blocking client gives up at its timeout, not at the answer's end");
+		free(reply);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 
 	/* /run/vdisk after a reboot: the directory is made with the socket */
 	snprintf(path, sizeof(path), "%s/run/d.sock", dir);
