@@ -8,6 +8,8 @@
 #   ...                 see each function
 # Names of namespaces, links and taps must start with ql- or lab- (the lab's prefixes).
 
+source "$SRCDIR/tests/lib/netns.sh"
+
 LAB_PIDS=()
 LAB_NETNS=()
 

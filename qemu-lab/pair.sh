@@ -220,33 +220,16 @@ lab_wait_sb() {
 	return 1
 }
 
-# lab_power_cut NODE: srv-NODE's links down, then every process of its namespace killed
-# with -9. Links first: killed first, its kernel closed the clients' connections (FIN, then
-# RST to the reconnect) before the links went, and open-iscsi waited 3 s after that refusal
-# (measured: a 3018 ms stall instead of about 1 s). A real power cut sends nothing.
+# lab_power_cut NODE: srv-NODE's power cut (tests/lib/netns.sh); LAB_CUT_AT its moment
 lab_power_cut() {
-	local ns pid pids
-	ns=$(lab_ns_of "$1")
 	unset "LAB_POWERED[$1]"
-	ip -n "$ns" link set lan0 down
-	# The cut's moment for the timings: when the LAN link went, taken without a fork (on a
-	# loaded machine starting ip took up to 170 ms, seen in a capture of the bridge).
-	LAB_CUT_AT=$EPOCHREALTIME
-	ip -n "$ns" link set ha0 down
-	pids=$(ip netns pids "$ns")
-	for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-	# Reaped here, quietly: bash would report each of our children as "Killed".
-	for pid in $pids; do wait "$pid" 2>/dev/null; done
+	netns_power_cut "$(lab_ns_of "$1")"
+	LAB_CUT_AT=$NETNS_CUT_AT
 }
 
-# lab_power_on NODE: links up again without the addresses the cut left behind (as a reboot
-# would), then the server boots.
+# lab_power_on NODE: links up again, then the server boots.
 lab_power_on() {
-	local ns
-	ns=$(lab_ns_of "$1")
-	ip -n "$ns" addr del "$LAB_VIP/24" dev lan0 2>/dev/null
 	rm -f "$LAB_TMP/$1"/run/*.sock
-	ip -n "$ns" link set lan0 up
-	ip -n "$ns" link set ha0 up
+	netns_power_on "$(lab_ns_of "$1")" "$LAB_VIP/24"
 	lab_server_up "$1"
 }

@@ -9,6 +9,7 @@
 # Service address 10.77.0.100/24 on lan0, a TCP service on port 7000 answering the node name.
 # Heartbeats unicast on ha0 and on lan0 (never broadcast to the PCs; SB_LANLINK overrides);
 # everything is removed on exit.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/netns.sh"
 
 SB_ID=${SB_ID:-$$}
 SB_ID=$((SB_ID % 100000))
@@ -174,26 +175,11 @@ sb_mac() { ip -n "$(ns_of "$1")" -br link show lan0 | awk '{print $3}'; }
 sb_has_vip() { ip -n "$(ns_of "$1")" -br addr show lan0 | grep -q "$SB_VIP/"; }
 sb_lacks_vip() { ! sb_has_vip "$1"; }
 
-# sb_power_cut NODE: its links down, then every process of the namespace killed with -9.
-# Links first: a killed process's kernel would otherwise close its TCP connections and
-# refuse the clients' reconnects, which no dead server does (found by qemu-lab).
-sb_power_cut() {
-	local ns pid
-	ns=$(ns_of "$1")
-	ip -n "$ns" link set lan0 down
-	ip -n "$ns" link set ha0 down
-	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
-}
-
-# sb_power_on NODE: links up again (addresses the power cut left behind are flushed, as a
-# reboot would)
+# sb_power_cut NODE / sb_power_on NODE: tests/lib/netns.sh's, for a node
+sb_power_cut() { netns_power_cut "$(ns_of "$1")"; }
 sb_power_on() {
-	local ns
-	ns=$(ns_of "$1")
-	ip -n "$ns" addr del "$SB_VIP/24" dev lan0 2>/dev/null
 	rm -f "$SB_DIR/$1/svc.pid"
-	ip -n "$ns" link set lan0 up
-	ip -n "$ns" link set ha0 up
+	netns_power_on "$(ns_of "$1")" "$SB_VIP/24"
 }
 
 # sb_arpwatch OLD_MAC MS OUT: standby_arpwatch in the client's namespace in the background,
