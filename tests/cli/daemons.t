@@ -20,7 +20,7 @@ is "$(grep -c 'not running' "$T/out")" 3 "and says each of the three is not runn
 
 "$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/vdiskd.log" & pids+=($!)
 "$FAKE" "$VDISK_RUN_DIR/standbyd.sock" "$T/standbyd.log" & pids+=($!)
-for i in $(seq 50); do [ -S "$VDISK_RUN_DIR/standbyd.sock" ] && [ -S "$VDISK_RUN_DIR/vdiskd.sock" ] && break; sleep 0.1; done
+wait_until 5000 eval '[ -S "$VDISK_RUN_DIR/standbyd.sock" ] && [ -S "$VDISK_RUN_DIR/vdiskd.sock" ]'
 is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 600 "control socket is created mode 0600"
 
 "$V" status >"$T/out"

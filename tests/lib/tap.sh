@@ -37,4 +37,6 @@ wait_until() {
 	done
 	return 1
 }
+# gone PID: 0 when no process PID is left (for wait_until after a kill)
+gone() { ! kill -0 "$1" 2>/dev/null; }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; exit $?; }

@@ -89,9 +89,10 @@ mr_mirror_is() { [ "$(mr_mirror_state "$1")" = "$2" ]; }
 mr_wait_mirror() { wait_until "$3" mr_mirror_is "$1" "$2"; }
 
 # mr_vdiskd_start NODE primary|secondary [nomirror]: vdiskd in NODE's namespace, log in
-# DIR/NODE-vdiskd.log; returns once its control socket answers.
+# DIR/NODE-vdiskd.log; returns once its control socket answers (within 10 s: a
+# loaded machine).
 mr_vdiskd_start() {
-	local n=$1 role=$2 peer args i
+	local n=$1 role=$2 peer args
 	peer=$(mr_other "$n")
 	args=(--db "$SB_DIR/$n/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$SB_DIR/$n/ov"
 		--ctl "$SB_DIR/$n/vdiskd.sock" --role "$role" --node "$n")
@@ -115,20 +116,16 @@ mr_vdiskd_start() {
 	ip netns exec "$(ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$SB_DIR/$n-vdiskd.log" 2>&1 &
 	eval "MR_VPID_$n=$!"
 	disown
-	for i in $(seq 60); do
-		mr_ctl "$n" status >/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until 10000 eval "mr_ctl $n status >/dev/null"
 }
 
 # mr_vdiskd_stop NODE: SIGTERM to NODE's vdiskd, waits for it to go
 mr_vdiskd_stop() {
-	local pid i
+	local pid
 	eval "pid=\${MR_VPID_$1:-}"
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null
-	for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	wait_until 3000 gone "$pid"
 	kill -9 "$pid" 2>/dev/null
 	eval "MR_VPID_$1="
 }

@@ -85,11 +85,11 @@ model_args() {
 
 # model_kill NODE: SIGKILL to NODE's vdiskd, returns once it is gone
 model_kill() {
-	local pid i
+	local pid
 	eval "pid=\${MR_VPID_$1:-}"
 	[ -n "$pid" ] || return 1
 	kill -9 "$pid" 2>/dev/null
-	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+	wait_until 2000 gone "$pid"
 	eval "MR_VPID_$1="
 	! kill -0 "$pid" 2>/dev/null
 }
@@ -103,11 +103,9 @@ model_signal() {
 
 # model_start NODE ROLE: vdiskd started without the pipes to the driver (a daemon holding
 # them would keep the driver from seeing this script go away). Closed for this call only,
-# in the numeric form: {var}>&- would close them for good. mr_vdiskd_start gives a vdiskd
-# 3 s to answer on its control socket; a loaded machine gets 10 more.
+# in the numeric form: {var}>&- would close them for good.
 model_start() {
-	eval "mr_vdiskd_start \"\$1\" \"\$2\" $FROM_DRV<&- $TO_DRV>&-" ||
-		wait_until 10000 mr_ctl "$1" status
+	eval "mr_vdiskd_start \"\$1\" \"\$2\" $FROM_DRV<&- $TO_DRV>&-"
 }
 
 # model_request WORD...: does one request of the driver; 0 when done

@@ -77,9 +77,7 @@ px_conf() {
 
 # Waits up to 5 s for a Unix socket to appear.
 px_wait_sock() {
-	local i
-	for i in $(seq 50); do [ -S "$1" ] && return 0; sleep 0.1; done
-	return 1
+	wait_until 5000 test -S "$1"
 }
 
 px_start() {

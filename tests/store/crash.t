@@ -20,7 +20,7 @@ for round in $(seq 1 $rounds); do
 	"$helper" load "$dir/base.img" "$dir/ov" "$dir/log" "$round" > "$dir/load.out" 2>&1 &
 	pid=$!
 	# Let it get going, then kill it at some instant between 0.3 and 1.0 s in.
-	for _ in $(seq 50); do grep -q loading "$dir/load.out" && break; sleep 0.1; done
+	wait_until 5000 grep -q loading "$dir/load.out"
 	sleep "0.$((RANDOM % 8 + 3))"
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null

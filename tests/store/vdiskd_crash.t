@@ -26,11 +26,7 @@ start_vdiskd() {
 	"$BUILD/vdiskd" --listen 127.0.0.1:$port --threads 4 \
 		--lun "$iqn=$dir/base.img,overlay=$dir/ov" >> "$dir/vdiskd.log" 2>&1 &
 	vd=$!
-	for _ in $(seq 50); do
-		ss -ltn "sport = :$port" | grep -q LISTEN && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_until 5000 eval "ss -ltn 'sport = :$port' | grep -q LISTEN"
 }
 
 head -c $((16 << 20)) /dev/urandom > "$dir/base.img"
@@ -40,7 +36,7 @@ for round in $(seq 1 $rounds); do
 	ok $? "round $round: vdiskd listens"
 	"$helper" load "$url" "$dir/log" "$round" > "$dir/load.out" 2>&1 &
 	ld=$!
-	for _ in $(seq 50); do grep -q loading "$dir/load.out" && break; sleep 0.1; done
+	wait_until 5000 grep -q loading "$dir/load.out"
 	sleep "0.$((RANDOM % 6 + 4))"
 	kill -9 "$vd"
 	wait "$vd" 2>/dev/null

@@ -19,7 +19,7 @@ truncate -s 8M "$tmp/disk.img"
 start() {
 	PORT=32658
 	start_vdiskd --lun "$IQN=$tmp/disk.img" "$@" 2>>"$tmp/log" || skip_all "no free port"
-	for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && return; sleep 0.1; done
+	wait_until 5000 eval "iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1"
 }
 stop() { kill $pid; wait $pid 2>/dev/null; pid=; }
 inq() { iscsi-inq "iscsi://$1127.0.0.1:$PORT/$IQN/0$2" >/dev/null 2>&1; }

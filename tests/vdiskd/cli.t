@@ -53,7 +53,7 @@ truncate -s 8M "$tmp/a.img"
 truncate -s 4M "$tmp/b.img"
 start_vdiskd --lun "$IQN=$tmp/a.img" --lun "$IQN=$tmp/b.img,ro" --ctl "$tmp/ctl.sock" \
 	2>"$tmp/log" || skip_all "no free port in 32652-32692"
-for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
+wait_until 5000 eval "iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1"
 if command -v iscsi-ls >/dev/null; then
 	out=$(iscsi-ls -s iscsi://127.0.0.1:$PORT 2>&1)
 	echo "$out" | grep -q "Lun:0 " && echo "$out" | grep -q "Lun:1 "
@@ -63,7 +63,7 @@ if command -v iscsi-ls >/dev/null; then
 	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s1" 2>&1
 	kill $pid; wait $pid; pid=
 	start_vdiskd --lun "$IQN=$tmp/a.img" 2>"$tmp/log"
-	for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
+	wait_until 5000 eval "iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1"
 	iscsi-inq -e 1 -c 0x80 iscsi://127.0.0.1:$PORT/$IQN/0 >"$tmp/s2" 2>&1
 	grep -qi "serial" "$tmp/s1" && cmp -s "$tmp/s1" "$tmp/s2"
 	ok $? "the serial number survives a restart (derived from IQN and LUN)"

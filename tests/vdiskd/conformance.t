@@ -26,7 +26,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 truncate -s 64M "$tmp/disk.img"
 start_vdiskd --lun "$IQN=$tmp/disk.img" 2>"$tmp/vdiskd.log" || skip_all "no free port in 32650-32699"
-for _ in $(seq 50); do iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1 && break; sleep 0.1; done
+wait_until 5000 eval "iscsi-ls iscsi://127.0.0.1:$PORT >/dev/null 2>&1"
 
 log=${CU_LOG:-$tmp/cu.log}
 timeout 600 iscsi-test-cu -d -v "iscsi://127.0.0.1:$PORT/$IQN/0" >"$log" 2>&1
