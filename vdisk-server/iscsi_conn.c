@@ -422,7 +422,8 @@ void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt
 	for (struct iscsi_conn *c = srv->conns; c; c = c->next) {
 		if (c->target != tgt || c->state != CONN_FULL)
 			continue;
-		c->pinged_ms = ev_now_ms();
+		c->probed = 1;
+		c->probe_rx = c->bytes_in;
 		send_ping(c);
 	}
 }
@@ -430,8 +431,8 @@ void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt
 int iscsi_server_answered(struct iscsi_server *srv, struct iscsi_target *tgt)
 {
 	for (struct iscsi_conn *c = srv->conns; c; c = c->next)
-		if (c->target == tgt && c->state == CONN_FULL && c->pinged_ms &&
-		    c->last_rx_ms > c->pinged_ms)
+		if (c->target == tgt && c->state == CONN_FULL && c->probed &&
+		    c->bytes_in > c->probe_rx)
 			return 1;
 	return 0;
 }

@@ -117,7 +117,10 @@ struct iscsi_conn {
 	uint32_t logout_itt;
 	uint32_t nop_ttt, nop_pending;
 	uint64_t last_rx_ms;
-	uint64_t pinged_ms;	/* iscsi_server_ping_target's, 0: never */
+	/* iscsi_server_ping_target's probe: bytes_in when it was sent; anything read after it
+	 * is an answer (a count, not a time: an answer within the same millisecond counts) */
+	int probed;
+	uint64_t probe_rx;
 	uint64_t bytes_in, bytes_out, commands;
 };
 

@@ -4,6 +4,8 @@
  * usage: vdiskd_rawpdu PORT IQN SCENARIO [ARG]
  *   login          log in, ping with NOP-Out, log out
  *   hold SECONDS   log in and ping every 50 ms; fails if any ping goes unanswered
+ *   answer SECONDS log in and, for SECONDS, only answer the target's NOP-Ins at once (an
+ *                  idle OS's initiator); fails if the connection ends
  *   sessions N     N sessions opened and logged out one after another
  *   truncated      log in, send half a BHS, close the write side: expect the target to close
  *   oversized      log in, declare a 16 MiB - 1 data segment: expect the connection dropped
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vdisk-server/iscsi_chap.h"
@@ -85,6 +88,14 @@ static int send_all(int fd, const void *buf, size_t len)
 }
 
 /* Reads exactly len bytes within timeout_ms: 0, -1 on EOF/error, -2 on timeout. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int recv_all(int fd, void *buf, size_t len, int timeout_ms)
 {
 	uint8_t *p = buf;
@@ -556,6 +567,32 @@ int main(int argc, char **argv)
 		if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_REJECT || bhs[2] != ISCSI_REJECT_UNSUPPORTED)
 			return fail("unknown opcode not rejected as unsupported");
 		return ping(fd) == 0 ? 0 : fail("connection unusable after the reject");
+	}
+	if (strcmp(sc, "answer") == 0 && argc > 4) {
+		uint64_t end = now_ms() + (uint64_t)atoi(argv[4]) * 1000;
+
+		while (now_ms() < end) {
+			uint32_t ttt;
+			int rc = recv_pdu(fd, bhs, NULL, 0, (int)(end - now_ms()));
+
+			if (rc == -2)
+				break;	/* quiet until the end */
+			if (rc < 0)
+				return fail("the connection ended while answering pings");
+			ttt = get_be32(bhs + BHS_TTT);
+			if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN || ttt == ISCSI_RESERVED_TAG)
+				continue;
+			memset(bhs, 0, sizeof(bhs));
+			bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
+			bhs[1] = ISCSI_FLAG_FINAL;
+			put_be32(bhs + BHS_ITT, ISCSI_RESERVED_TAG);
+			put_be32(bhs + BHS_TTT, ttt);
+			put_be32(bhs + BHS_CMDSN, g_cmdsn);
+			put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+			if (send_pdu(fd, bhs, NULL, 0) < 0)
+				return fail("send");
+		}
+		return logout(fd) == 0 ? 0 : fail("logout failed");
 	}
 	if (strcmp(sc, "nop-in") == 0) {
 		uint32_t ttt;

@@ -76,6 +76,20 @@ no_disk() { local st; st=$(ctl status) && ! grep -q "^client PC001" <<<"$st"; }
 check "the dead session is dropped, no disk left open for PC001" -- wait_until 5000 no_disk
 kill -CONT $hold
 wait $hold; [ $? -ne 0 ]; ok $? "the frozen initiator finds its session gone"
+# An idle running PC only answers the target's pings, often within the ping's millisecond:
+# that answer counts (it did not, and half such resets discarded a running PC's disk).
+RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT answer 15 &
+ans=$!
+check "an initiator that only answers pings has its session" -- wait_until 10000 has_session
+refusals() { grep -c "PC001: overlay reset refused: its session answered" "$tmp/log"; }
+n0=$(refusals) r=0
+for i in 1 2 3 4; do
+	ctl overlay-reset PC001 >/dev/null
+	wait_until 5000 eval '[ "$(refusals)" -ge $((n0 + i)) ]' || r=1
+done
+ok $r "4 resets asked while it only answers pings: all 4 refused"
+check "its session goes on" -- has_session
+kill $ans 2>/dev/null; wait $ans 2>/dev/null
 out=$(ctl overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
 out=$(ctl overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
 ok $? "persistent overlay kept unless forced"
