@@ -263,9 +263,9 @@ static int wait_fd(int fd, short what, int timeout_ms)
 	return n == 0 ? -ETIMEDOUT : 0;
 }
 
-/* Both clients: checks the request, connects and sends it as one line. A Unix connect
- * completes or fails at once (EAGAIN: backlog full), and a request is far smaller than the
- * socket buffer, so one send takes it whole also on a non-blocking socket. Returns the
+/* Both clients: checks the request, connects and sends it as one line. A non-blocking Unix
+ * connect completes or fails at once (EAGAIN: backlog full), and a request is far smaller
+ * than the socket buffer, so one send takes it whole. Returns the
  * socket or a negative errno. */
 static int send_request(const char *path, const char *request, int sock_flags)
 {
@@ -299,7 +299,13 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 	char *buf = NULL;
 	int fd, rc;
 
-	fd = send_request(path, request, 0);
+	/* Non-blocking: a blocking connect waits without bound once a hung daemon's listen
+	 * backlog is full; a full backlog is retried until the deadline instead. */
+	while ((fd = send_request(path, request, SOCK_NONBLOCK)) == -EAGAIN) {
+		if (ev_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		poll(NULL, 0, 10);
+	}
 	if (fd < 0)
 		return fd;
 	buf = malloc(cap);
@@ -316,11 +322,13 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 		if (rc)
 			goto out_free;
 		if (got + 1 == cap) {
+			char *nb;
+
 			if (cap >= CTL_MAX_REPLY) {
 				rc = -EMSGSIZE;
 				goto out_free;
 			}
-			char *nb = realloc(buf, cap * 2);
+			nb = realloc(buf, cap * 2);
 			if (!nb) {
 				rc = -ENOMEM;
 				goto out_free;
@@ -329,6 +337,8 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 			cap *= 2;
 		}
 		n = recv(fd, buf + got, cap - 1 - got, 0);
+		if (n < 0 && errno == EAGAIN)
+			continue;
 		if (n < 0) {
 			rc = -errno;
 			goto out_free;

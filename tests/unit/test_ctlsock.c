@@ -60,6 +60,11 @@ static void run_for(unsigned ms)
 	ev_timer_cancel(loop, &guard);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
 /* A daemon that answers one byte every 50 ms for 2 s: each byte comes well within the
  * client's timeout, the whole answer does not. */
 static pid_t trickler(const char *path)
@@ -154,6 +159,29 @@ int main(void)
 		free(reply);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+	}
+	{
+		/* A hung daemon: it accepts nothing, its backlog is full. The blocking client
+		 * must still give up at its timeout (SIGALRM ends a connect that would not). */
+		struct sigaction sa_alrm = { .sa_handler = on_alarm };
+		int lfd = socket(AF_UNIX, SOCK_STREAM, 0), filled = 0, cfd;
+		char *reply = NULL;
+
+		snprintf(mute, sizeof(mute), "%s/hung.sock", dir);
+		strcpy(sa.sun_path, mute);
+		ok(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 0) == 0,
+		   "a hung daemon");
+		while (filled < 64 && (cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0 &&
+		       connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			filled++;
+		ok(filled < 64, "its backlog is full (%d connections queued)", filled);
+		sigaction(SIGALRM, &sa_alrm, NULL);
+		alarm(3);
+		is_int(ctl_call(mute, "status", 300, &reply), -ETIMEDOUT,
+		       "the blocking client gives up at its timeout on a full backlog");
+		alarm(0);
+		free(reply);
+		close(lfd);
 	}
 
 	/* /run/vdisk after a reboot: the directory is made with the socket */
