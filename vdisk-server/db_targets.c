@@ -391,13 +391,20 @@ static int dbt_credentials(void *arg, const char *initiator, const char *target_
 {
 	struct db_targets *dt = arg;
 	struct db_client c;
+	int rc;
 
 	(void)addr;
 	memset(chap, 0, sizeof(*chap));
 	memset(mutual, 0, sizeof(*mutual));
-	if (!dt->client_chap || strcmp(target_name, dt->target_name) != 0 ||
-	    db_client_by_iqn(dt->db, initiator, &c) < 0)
-		return 0;	/* attach refuses it, with nothing opened */
+	if (!dt->client_chap || strcmp(target_name, dt->target_name) != 0)
+		return 0;	/* attach refuses another target, with nothing opened */
+	/* Refused here, not left to attach: a client added between the two lookups would
+	 * otherwise be attached without CHAP. */
+	rc = db_client_by_iqn(dt->db, initiator, &c);
+	if (rc == -ENOENT)
+		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, "unknown initiator");
+	if (rc < 0)
+		return refuse(dt, initiator, ISCSI_LOGIN_TARGET_ERROR, db_errmsg(dt->db));
 	if (!c.chap_secret[0] || !c.chap_target_secret[0])
 		return refuse(dt, initiator, ISCSI_LOGIN_FORBIDDEN, "no CHAP secret in the "
 			      "database (vdiskctl client set --new-secrets)");
@@ -445,6 +452,7 @@ static void discard_ended(struct db_targets *dt)
 
 	while (*pp) {
 		struct ended_session *e = *pp;
+		struct db_client c;
 		int deferred;
 
 		if (now - e->at_ms < dt->restore_grace_ms) {
@@ -452,7 +460,9 @@ static void discard_ended(struct db_targets *dt)
 			continue;
 		}
 		*pp = e->next;
-		if (db_targets_reset(dt, e->name, &deferred) == 0 && !deferred)
+		/* the admin may have made it persistent since: then it keeps its overlay */
+		if (db_client_by_name(dt->db, e->name, &c) == 0 && c.overlay == DB_OVERLAY_RESTORE &&
+		    db_targets_reset(dt, e->name, &deferred) == 0 && !deferred)
 			log_notice("client %s: overlay discarded: its session ended %llu s ago and "
 				   "it did not log in again (restore mode)", e->name,
 				   (unsigned long long)((now - e->at_ms) / 1000));
@@ -763,10 +773,18 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 	int rc;
 
 	*deferred = 0;
+	if (dt->secondary)
+		return -EROFS;	/* a replica changes only through its mirror */
 	rc = db_client_by_name(dt->db, client, &c);
 	if (rc < 0)
 		return rc;
 	d = disk_find(dt, c.name);
+	if (d && d->rsessions) {
+		/* the peer's replication session still closes (a takeover): after it */
+		d->reset_pending = 1;
+		*deferred = 1;
+		return 0;
+	}
 	if (d && d->sessions) {
 		*deferred = 1;
 		if (!d->probing && dt->srv && dt->loop) {

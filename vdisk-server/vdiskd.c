@@ -122,6 +122,9 @@ static void ctl_overlay_reset(struct daemon_state *d, int argc, char **argv, FIL
 		rc = db_targets_reset(&d->dbt, argv[1], &deferred);
 	if (rc == -ENOENT) {
 		fprintf(out, "error: no client named %s\n", argv[1]);
+	} else if (rc == -EROFS) {
+		fprintf(out, "error: this server is secondary: its copy of %s changes only through "
+			"the mirror (reset it on the active server)\n", argv[1]);
 	} else if (rc < 0) {
 		fprintf(out, "error: %s: %s\n", argv[1], strerror(-rc));
 	} else {

@@ -31,6 +31,8 @@ is "$(digest $PORTAL_B "$MR_INI_HS")" "$bare" "b serves PC001 the bare base too"
 # ---- the same with PC001 logged out, and no login between the reset and the takeover
 mr_vdiskd_start a secondary
 check "b's mirror in sync with a" -- mr_wait_mirror b in-sync 10000
+mr_ctl a overlay-reset PC001 | grep -q "^error: this server is secondary"
+ok $? "overlay-reset on the secondary is refused: a replica changes only through its mirror"
 out=$(mr_seqio fill $PORTAL_B "$MR_INI_HS" "$SB_DIR/w2.seq" --first 0 --count 256 --quiet 2>&1)
 is "$(mr_field "$out" acked)" 256 "PC001: 1 MiB written through b"
 check "b's mirror in sync, PC001 logged out" -- mr_wait_mirror b in-sync 10000

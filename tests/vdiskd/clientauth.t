@@ -76,6 +76,12 @@ check "its overlay holds the write" -- mapped
 discarded() { grep -q "client PC001: overlay discarded: its session ended" "$tmp/log1"; }
 check "2 s later, with no new login, its overlay is discarded" -- wait_until 10000 discarded
 ok "$(mapped; [ $? != 0 ]; echo $?)" "nothing of it is left in the overlay file"
+check "PC001 writes again, then its session ends" -- write1
+V client set --name PC001 --overlay persistent >/dev/null
+# a negative check: twice the grace, then the overlay must still hold the write
+sleep 4
+ok "$(mapped; echo $?)" "made persistent within the grace: its overlay is kept"
+V client set --name PC001 --overlay restore >/dev/null
 
 # client_auth none: the old behaviour, with a warning at start
 stop_vdiskd
