@@ -10,7 +10,7 @@
 netns_power_cut() {
 	local pid pids
 	ip -n "$1" link set lan0 down
-	NETNS_CUT_AT=$EPOCHREALTIME
+	NETNS_CUT_AT=${EPOCHREALTIME/,/.}	# a decimal comma in some locales
 	ip -n "$1" link set ha0 down
 	pids=$(ip netns pids "$1")
 	for pid in $pids; do kill -9 "$pid" 2>/dev/null; done

@@ -21,7 +21,7 @@ MR_CTL=$BUILD/tests/helpers/pxe_ctl
 
 # MR_KEEP=DIR keeps a copy of the run's files (logs, writer output) for a post-mortem.
 mr_cleanup() {
-	[ -n "${MR_KEEP:-}" ] && rm -rf "$MR_KEEP" && mkdir -p "${MR_KEEP%/*}" && cp -a "$SB_DIR" "$MR_KEEP"
+	[ -n "${MR_KEEP:-}" ] && rm -rf "$MR_KEEP" && mkdir -p "$(dirname "$MR_KEEP")" && cp -a "$SB_DIR" "$MR_KEEP"
 	sb_cleanup
 }
 trap mr_cleanup EXIT
