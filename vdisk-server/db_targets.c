@@ -851,6 +851,38 @@ static void resume_mirrors(struct db_targets *dt)
 	closedir(dir);
 }
 
+/* The restore-mode overlays no session uses, when this server starts or becomes active: the
+ * ended sessions were noted in memory, by this process or by the peer's, and are gone. Their
+ * grace starts now; a PC that goes on (a takeover's reconnect) logs in well within it. */
+static void note_unserved(struct db_targets *dt)
+{
+	DIR *dir;
+	struct dirent *e;
+
+	if (dt->secondary || !dt->restore_grace_ms)
+		return;
+	dir = opendir(dt->overlay_dir);
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		char name[DB_NAME_MAX];
+		struct client_disk *d;
+		struct db_client c;
+
+		if (len <= 4 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".map"))
+			continue;
+		memcpy(name, e->d_name, len - 4);
+		name[len - 4] = '\0';
+		d = disk_find(dt, name);
+		if ((d && d->sessions) || db_client_by_name(dt->db, name, &c) < 0 ||
+		    c.overlay != DB_OVERLAY_RESTORE)
+			continue;
+		note_ended(dt, c.name);
+	}
+	closedir(dir);
+}
+
 /* Closes mirrors with nobody logged in once the peer has everything. */
 static void sweep_fn(struct ev_timer *t)
 {
@@ -898,6 +930,7 @@ void db_targets_start(struct db_targets *dt, struct evloop *loop)
 	dt->loop = loop;
 	ev_timer_init(&dt->sweep, sweep_fn, dt);
 	ev_timer_arm(loop, &dt->sweep, SWEEP_MS);
+	note_unserved(dt);
 	if (!dt->mirror_on)
 		return;
 	fence_init(&dt->fence, loop, dt->fence_path);
@@ -940,8 +973,10 @@ void db_targets_role(struct db_targets *dt, int secondary)
 	}
 	if (!secondary && dt->rsrv)
 		image_sync_drop_all(dt->rsrv);	/* a base being rewritten must not be served */
-	if (!secondary)
+	if (!secondary) {
 		resume_mirrors(dt);
+		note_unserved(dt);
+	}
 }
 
 int db_targets_keep_local(struct db_targets *dt, const char *client)

@@ -82,6 +82,14 @@ V client set --name PC001 --overlay persistent >/dev/null
 sleep 4
 ok "$(mapped; echo $?)" "made persistent within the grace: its overlay is kept"
 V client set --name PC001 --overlay restore >/dev/null
+# the grace outlives the process: a restarted (or newly active) vdiskd starts it again
+stop_vdiskd
+start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" \
+	2>"$tmp/log3" || skip_all "no free port"
+discarded3() { grep -q "client PC001: overlay discarded" "$tmp/log3"; }
+check "restarted with PC001 logged out: 2 s later its overlay is discarded" -- \
+	wait_until 10000 discarded3
+ok "$(mapped; [ $? != 0 ]; echo $?)" "nothing of it is left"
 
 # client_auth none: the old behaviour, with a warning at start
 stop_vdiskd
