@@ -420,7 +420,7 @@ static void send_ping(struct iscsi_conn *c)
 void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt)
 {
 	for (struct iscsi_conn *c = srv->conns; c; c = c->next) {
-		if (c->target != tgt || c->state != CONN_FULL)
+		if (c->target != tgt || c->state != CONN_FULL || c->deferred_login)
 			continue;
 		c->probed = 1;
 		c->probe_rx = c->bytes_in;
@@ -464,7 +464,9 @@ static void nop_timer_fn(struct ev_timer *t)
 		conn_close(c, "no answer to NOP-In");
 		return;
 	}
-	if (c->state == CONN_FULL && !c->nop_pending && idle >= srv->nop_interval_ms)
+	/* never ahead of a final login response still held back (a reinstatement) */
+	if (c->state == CONN_FULL && !c->nop_pending && !c->deferred_login &&
+	    idle >= srv->nop_interval_ms)
 		send_ping(c);
 	ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms / 2 + 1);
 }
