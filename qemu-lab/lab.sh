@@ -34,18 +34,25 @@ lab_alive() {
 	[ "${stat%% *}" != Z ]
 }
 
+# lab_reap PID SECS: waits up to SECS for PID, our child, to end, then kills it with -9;
+# reaps it, with its exit status as this function's. A poll, not a timer subshell killed
+# once PID has ended: a signal that reaches a subshell before it has reset the traps it
+# inherited runs this script's EXIT trap in it (lab_cleanup: every daemon of the lab got
+# SIGTERM and the temp dir went, in the middle of a run on a loaded machine).
+lab_reap() {
+	local end=$(( $(date +%s%3N) + $2 * 1000 ))
+	while lab_alive "$1" && [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.05; done
+	lab_alive "$1" && kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # Stops PIDs that are still our children: TERM, then KILL after 2 s for what ignores it
 # (tgtd with targets does).
 lab_stop_pids() {
-	local p w live=()
+	local p live=()
 	for p in "$@"; do lab_child "$p" && live+=("$p"); done
 	for p in "${live[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${live[@]}"; do
-		(sleep 2; lab_child "$p" && kill -9 "$p" 2>/dev/null) &
-		w=$!
-		wait "$p" 2>/dev/null
-		kill "$w" 2>/dev/null
-	done
+	for p in "${live[@]}"; do lab_reap "$p" 2; done
 }
 
 lab_cleanup() {

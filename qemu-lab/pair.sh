@@ -167,18 +167,14 @@ lab_daemons_dead() {
 # ("standbyd=0 vdiskd=0"; 137 when it needed SIGKILL after 10 s); status 0 when both
 # exited 0. Not in a command substitution: only this shell can wait for its children.
 lab_server_stop() {
-	local n=$1 name pid st w out="" rc=0
+	local n=$1 name pid st out="" rc=0
 	unset "LAB_POWERED[$n]"
 	for name in standbyd vdiskd; do
 		if [ $name = standbyd ]; then pid=${LAB_STANDBYD_PID[$n]}; else pid=${LAB_VDISKD_PID[$n]}; fi
 		lab_child "$pid" || { out+="$name=gone "; rc=1; continue; }
 		kill -TERM "$pid" 2>/dev/null
-		(sleep 10; lab_child "$pid" && kill -9 "$pid" 2>/dev/null) &
-		w=$!
-		wait "$pid" 2>/dev/null
+		lab_reap "$pid" 10
 		st=$?
-		kill "$w" 2>/dev/null
-		wait "$w" 2>/dev/null
 		out+="$name=$st "
 		[ "$st" = 0 ] || rc=1
 	done
