@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/image_sync_proto.h"
 #include "common/log.h"
 #include "vdisk-server/db_targets.h"
-#include "common/image_sync_proto.h"
 #include "vdisk-server/image_sync_target.h"
 #include "vdisk-server/iscsi_proto.h"
 #include "vdisk-server/replica_lu.h"
@@ -853,9 +853,13 @@ static void resume_mirrors(struct db_targets *dt)
 
 /* The restore-mode overlays no session uses, when this server starts or becomes active: the
  * ended sessions were noted in memory, by this process or by the peer's, and are gone. Their
- * grace starts now; a PC that goes on (a takeover's reconnect) logs in well within it. */
+ * grace starts now; a PC that goes on (a takeover's reconnect) logs in well within it. An
+ * overlay whose data file has no block allocated holds nothing (a reset one keeps its files):
+ * it is left alone, so a start does not reset every PC of the room again. */
 static void note_unserved(struct db_targets *dt)
 {
+	char data[sizeof(dt->overlay_dir) + DB_NAME_MAX + 8];
+	struct stat sb;
 	DIR *dir;
 	struct dirent *e;
 
@@ -875,8 +879,9 @@ static void note_unserved(struct db_targets *dt)
 		memcpy(name, e->d_name, len - 4);
 		name[len - 4] = '\0';
 		d = disk_find(dt, name);
-		if ((d && d->sessions) || db_client_by_name(dt->db, name, &c) < 0 ||
-		    c.overlay != DB_OVERLAY_RESTORE)
+		snprintf(data, sizeof(data), "%s/%s.data", dt->overlay_dir, name);
+		if ((d && d->sessions) || stat(data, &sb) < 0 || sb.st_blocks == 0 ||
+		    db_client_by_name(dt->db, name, &c) < 0 || c.overlay != DB_OVERLAY_RESTORE)
 			continue;
 		note_ended(dt, c.name);
 	}

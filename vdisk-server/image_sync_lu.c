@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "common/image_sync_proto.h"
+#include "common/log.h"
 
 #define READ_BLOCKS 16u		/* 1 MiB per store read */
 

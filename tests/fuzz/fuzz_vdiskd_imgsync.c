@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/image_sync_proto.h"
 #include "common/log.h"
 #include "vdisk-server/image_sync_lu.h"
-#include "common/image_sync_proto.h"
 #include "vdisk-server/scsi.h"
 
 #define MAX_SECTORS (40u * IS_BLOCK / 512u)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/image_sync_lu.h"
 #include "common/image_sync_proto.h"
+#include "vdisk-server/image_sync_lu.h"
 #include "vdisk-server/scsi.h"
 #include "tests/lib/tap.h"
 

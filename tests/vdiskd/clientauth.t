@@ -90,6 +90,12 @@ discarded3() { grep -q "client PC001: overlay discarded" "$tmp/log3"; }
 check "restarted with PC001 logged out: 2 s later its overlay is discarded" -- \
 	wait_until 10000 discarded3
 ok "$(mapped; [ $? != 0 ]; echo $?)" "nothing of it is left"
+# an emptied overlay holds nothing: the next start leaves it alone
+stop_vdiskd
+start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" \
+	2>"$tmp/log4" || skip_all "no free port"
+sleep 4	# a negative check: twice the grace, then nothing may have been discarded
+! grep -q "overlay discarded" "$tmp/log4"; ok $? "restarted again: an empty overlay is not reset"
 
 # client_auth none: the old behaviour, with a warning at start
 stop_vdiskd
