@@ -520,6 +520,8 @@ static int nop_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	if (ttt != ISCSI_RESERVED_TAG) {	/* the answer to our NOP-In */
 		if (ttt == c->nop_ttt)
 			c->nop_pending = 0;
+		if (c->probed && ttt == c->probe_ttt)
+			c->probe_answered = 1;
 		return 0;
 	}
 	if (itt == ISCSI_RESERVED_TAG)		/* a ping that wants no answer */

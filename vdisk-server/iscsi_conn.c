@@ -422,17 +422,17 @@ void iscsi_server_ping_target(struct iscsi_server *srv, struct iscsi_target *tgt
 	for (struct iscsi_conn *c = srv->conns; c; c = c->next) {
 		if (c->target != tgt || c->state != CONN_FULL || c->deferred_login)
 			continue;
-		c->probed = 1;
-		c->probe_rx = c->bytes_in;
 		send_ping(c);
+		c->probed = 1;
+		c->probe_answered = 0;
+		c->probe_ttt = c->nop_ttt;
 	}
 }
 
 int iscsi_server_answered(struct iscsi_server *srv, struct iscsi_target *tgt)
 {
 	for (struct iscsi_conn *c = srv->conns; c; c = c->next)
-		if (c->target == tgt && c->state == CONN_FULL && c->probed &&
-		    c->bytes_in > c->probe_rx)
+		if (c->target == tgt && c->state == CONN_FULL && c->probed && c->probe_answered)
 			return 1;
 	return 0;
 }

@@ -117,10 +117,10 @@ struct iscsi_conn {
 	uint32_t logout_itt;
 	uint32_t nop_ttt, nop_pending;
 	uint64_t last_rx_ms;
-	/* iscsi_server_ping_target's probe: bytes_in when it was sent; anything read after it
-	 * is an answer (a count, not a time: an answer within the same millisecond counts) */
-	int probed;
-	uint64_t probe_rx;
+	/* iscsi_server_ping_target's probe: answered by the NOP-Out that echoes its TTT (not
+	 * by any later byte: a frozen PC's last PDU may still be read after the ping) */
+	int probed, probe_answered;
+	uint32_t probe_ttt;
 	uint64_t bytes_in, bytes_out, commands;
 };
 

@@ -264,6 +264,20 @@ static int login(int fd, const char *target)
 	return login_text(fd, text, (size_t)n);
 }
 
+/* Answers the target's NOP-In in bhs: a NOP-Out echoing its TTT. */
+static int answer_nop_in(int fd, const uint8_t *nop_in)
+{
+	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+
+	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
+	bhs[1] = ISCSI_FLAG_FINAL;
+	put_be32(bhs + BHS_ITT, ISCSI_RESERVED_TAG);
+	put_be32(bhs + BHS_TTT, get_be32(nop_in + BHS_TTT));
+	put_be32(bhs + BHS_CMDSN, g_cmdsn);
+	put_be32(bhs + BHS_EXPSTATSN, g_statsn);
+	return send_pdu(fd, bhs, NULL, 0);
+}
+
 static int ping(int fd)
 {
 	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
@@ -280,9 +294,12 @@ static int ping(int fd)
 	for (;;) {
 		if (recv_pdu(fd, bhs, NULL, 0, 2000) < 0)
 			return -1;
-		/* skip target NOP-In pings and anything else until our answer */
 		if ((bhs[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_NOP_IN && get_be32(bhs + BHS_ITT) == itt)
 			return 0;
+		/* the target's own ping is answered, as an initiator must; anything else skipped */
+		if ((bhs[0] & ISCSI_OPCODE_MASK) == ISCSI_OP_NOP_IN &&
+		    get_be32(bhs + BHS_TTT) != ISCSI_RESERVED_TAG && answer_nop_in(fd, bhs) < 0)
+			return -1;
 	}
 }
 
@@ -572,24 +589,16 @@ int main(int argc, char **argv)
 		uint64_t end = now_ms() + (uint64_t)atoi(argv[4]) * 1000;
 
 		while (now_ms() < end) {
-			uint32_t ttt;
 			int rc = recv_pdu(fd, bhs, NULL, 0, (int)(end - now_ms()));
 
 			if (rc == -2)
 				break;	/* quiet until the end */
 			if (rc < 0)
 				return fail("the connection ended while answering pings");
-			ttt = get_be32(bhs + BHS_TTT);
-			if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN || ttt == ISCSI_RESERVED_TAG)
+			if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_NOP_IN ||
+			    get_be32(bhs + BHS_TTT) == ISCSI_RESERVED_TAG)
 				continue;
-			memset(bhs, 0, sizeof(bhs));
-			bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_IMMEDIATE;
-			bhs[1] = ISCSI_FLAG_FINAL;
-			put_be32(bhs + BHS_ITT, ISCSI_RESERVED_TAG);
-			put_be32(bhs + BHS_TTT, ttt);
-			put_be32(bhs + BHS_CMDSN, g_cmdsn);
-			put_be32(bhs + BHS_EXPSTATSN, g_statsn);
-			if (send_pdu(fd, bhs, NULL, 0) < 0)
+			if (answer_nop_in(fd, bhs) < 0)
 				return fail("send");
 		}
 		return logout(fd) == 0 ? 0 : fail("logout failed");
