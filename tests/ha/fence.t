@@ -128,7 +128,7 @@ trial_hacut() {
 cut_refused() {
 	local tag=$1 n0
 	n0=$(refusals "$stb")
-	mr_power_cut "$act"
+	sb_power_cut "$act"
 	check "$tag: $stb refuses to take over with its outdated copy" -- \
 		wait_until $((DEAD_MS + 5000)) refused_more "$stb" "$n0"
 	is "$(sb_state "$stb")" standby "$tag: $stb stays standby"
@@ -202,7 +202,7 @@ trial_standby() {
 	writer_start "$tag"
 	random_ms 200 800
 	t0=$(date +%s%3N)
-	mr_power_cut "$stb"
+	sb_power_cut "$stb"
 	check "$tag: $act holds writes until $stb is dead, then goes on" -- \
 		wait_until $((DEAD_MS + 10000)) fence_is "$act" "done peer peer-dead"
 	check "$tag: writes go on" -- writer_more 200 10000
@@ -244,7 +244,7 @@ trial_active() {
 	local tag=active$1
 	writer_start "$tag"
 	random_ms 200 1500
-	mr_power_cut "$act"
+	sb_power_cut "$act"
 	check "$tag: $stb takes over" -- sb_wait_state "$stb" active $((DEAD_MS + 10000))
 	check "$tag: the PC writes on $stb" -- writer_more 200 20000
 	writer_stop "$tag"

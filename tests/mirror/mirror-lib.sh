@@ -130,16 +130,6 @@ mr_vdiskd_stop() {
 	eval "MR_VPID_$1="
 }
 
-# mr_power_cut NODE: as sb_power_cut, but the links go down first: a server that loses
-# power sends no RST or FIN, which killed processes' sockets would otherwise send.
-mr_power_cut() {
-	local ns pid
-	ns=$(ns_of "$1")
-	ip -n "$ns" link set lan0 down
-	ip -n "$ns" link set ha0 down
-	for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null; done
-}
-
 # mr_seqio MODE PORTAL INITIATOR LOG [OPTIONS...]: mirror_seqio in the client namespace.
 # In the background ("mr_seqio ... &") $! is a subshell: use mr_seqio_bg to signal it.
 mr_seqio() {
@@ -214,7 +204,7 @@ mr_one_cut() {
 	# the active's mirror counters just before (batch.t)
 	CUT_STATUS=$(mr_vstatus "$act" | grep "^mirror-client ${MR_CUT_CLIENT:-PC001} ")
 	t0=$(date +%s%3N)
-	mr_power_cut "$act"
+	sb_power_cut "$act"
 	n0=$(mr_log_records "$log")
 	sb_wait_state "$stby" active 5000
 	t1=$(date +%s%3N)

@@ -30,8 +30,8 @@ check "database, pair secret, haresources" -- mr_setup
 
 # everything_off: both servers emptied (the next series starts from nothing)
 everything_off() {
-	mr_power_cut a
-	mr_power_cut b
+	sb_power_cut a
+	sb_power_cut b
 	sb_power_on a
 	sb_power_on b
 	rm -rf "$SB_DIR/a/ov" "$SB_DIR/b/ov"
@@ -91,7 +91,7 @@ if [ "$bad" = 0 ]; then
 	srv=$(mr_other "$act")
 	if mr_bring_back "$act"; then
 		d1=$(mr_seqio digest "$SB_VIP:3260" "$MR_INI_HS" /dev/null --blocks 4096 2>&1)
-		mr_power_cut "$srv"
+		sb_power_cut "$srv"
 		sb_wait_state "$act" active 5000
 		d2=$(mr_seqio digest "$SB_VIP:3260" "$MR_INI_HS" /dev/null --blocks 4096 2>&1)
 		ok "$([ -n "$d1" ] && [ "$d1" = "$d2" ]; echo $?)" \

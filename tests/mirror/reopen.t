@@ -32,7 +32,7 @@ n=$(mr_log_records "$LOG")
 # a busy wait: the window lasts milliseconds
 end=$(( $(date +%s) + 5 ))
 while [ "$(mr_log_records "$LOG")" -le "$n" ] && [ "$(date +%s)" -lt "$end" ]; do :; done
-mr_power_cut a
+sb_power_cut a
 ok "$([ "$(mr_log_records "$LOG")" -gt "$n" ]; echo $?)" "the new session's first write acknowledged"
 check "b takes over" -- sb_wait_state b active 5000
 n=$(mr_log_records "$LOG")

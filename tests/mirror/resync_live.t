@@ -71,7 +71,7 @@ copied_some() { [ "$(mr_client_field b PC001 resync_done)" -gt 0 ] 2>/dev/null; 
 wait_until 10000 copied_some
 line=$(mr_vstatus b | grep "^mirror-client PC001 ")
 diag "b when its power is cut: $line"
-mr_power_cut b
+sb_power_cut b
 is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_HS" "iscsi://$PORTAL_A/$MR_TGT/0" \
 	>/dev/null 2>&1
