@@ -214,9 +214,9 @@ int db_client_new_secrets(struct db *db, int64_t id, struct db_client *c)
 	return rc;
 }
 
-int db_client_count_auto(struct db *db, int64_t *n)
+static int count_rows(struct db *db, enum stmt_id id, int64_t *n)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_CLIENT_COUNT_AUTO);
+	sqlite3_stmt *st = db_stmt(db, id);
 	int rc;
 
 	if (!st)
@@ -229,6 +229,16 @@ int db_client_count_auto(struct db *db, int64_t *n)
 	*n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return 0;
+}
+
+int db_client_count_auto(struct db *db, int64_t *n)
+{
+	return count_rows(db, STMT_CLIENT_COUNT_AUTO, n);
+}
+
+int db_client_count_hot_standby(struct db *db, int64_t *n)
+{
+	return count_rows(db, STMT_CLIENT_COUNT_HOT, n);
 }
 
 int db_client_delete(struct db *db, int64_t id)

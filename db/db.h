@@ -126,6 +126,8 @@ int db_client_boot(struct db *db, int64_t id);
 
 /* How many clients have auto_registered set. */
 int db_client_count_auto(struct db *db, int64_t *n);
+/* How many enabled clients have hot_standby set. */
+int db_client_count_hot_standby(struct db *db, int64_t *n);
 
 /* All clients ordered by name; *out is an array the caller frees. */
 int db_client_all(struct db *db, struct db_client **out, size_t *n);

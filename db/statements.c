@@ -29,6 +29,7 @@ const char *const db_statement_sql[STMT_COUNT] = {
 	[STMT_CLIENT_SECRETS]  = "UPDATE clients SET chap_secret = ?2, chap_target_secret = ?3, "
 				 "updated = ?4 WHERE id = ?1",
 	[STMT_CLIENT_COUNT_AUTO] = "SELECT count(*) FROM clients WHERE auto_registered = 1",
+	[STMT_CLIENT_COUNT_HOT] = "SELECT count(*) FROM clients WHERE hot_standby = 1 AND enabled = 1",
 	[STMT_CLIENT_DELETE]   = "DELETE FROM clients WHERE id = ?1",
 	[STMT_CLIENT_BOOT]     = "UPDATE clients SET last_boot = ?2 WHERE id = ?1",
 	[STMT_CLIENT_NAMES_LIKE] = "SELECT name FROM clients WHERE substr(name, 1, ?2) = ?1 "

@@ -244,6 +244,9 @@ int res_vdiskd_mirror(const char *reply)
 	static const struct { const char *name; enum hb_repl repl; } states[] = {
 		{ "off", HB_REPL_IN_SYNC }, { "in-sync", HB_REPL_IN_SYNC },
 		{ "syncing", HB_REPL_SYNCING }, { "degraded", HB_REPL_DEGRADED },
+		/* hot-standby clients without a mirror: their writes are here only, as while
+		 * degraded (a value of its own would need both nodes upgraded: hbpkt.h) */
+		{ "unprotected", HB_REPL_DEGRADED },
 		{ "split-brain", HB_REPL_SPLIT_BRAIN },
 	};
 	size_t i, n;

@@ -244,6 +244,14 @@ void sb_tickle_close(struct standbyd *d)
 	tk->on = 0;
 }
 
+/* Whether the peer holds what this node's last scan found: every connection that scan saw
+ * would be tickled if the peer took over now. */
+static int peer_current(const struct sb_tickle *tk)
+{
+	return tk->mine_valid && tk->shipped_valid && !tk->inflight &&
+	       conn_list_equal(&tk->mine, &tk->shipped);
+}
+
 void sb_tickle_status(const struct standbyd *d, FILE *out)
 {
 	const struct sb_tickle *tk = &d->tickle;
@@ -253,8 +261,9 @@ void sb_tickle_status(const struct standbyd *d, FILE *out)
 		return;
 	}
 	fprintf(out, "tickle_acks: on connections %u lists_sent %lu lists_received %lu held %u "
-		"scans %lu scan_failed %lu\n", tk->mine_valid ? tk->mine.n : 0, tk->lists_sent,
-		tk->lists_received, tk->held_valid ? tk->held.n : 0, tk->scans, tk->scan_failed);
+		"scans %lu scan_failed %lu peer_current %d\n", tk->mine_valid ? tk->mine.n : 0,
+		tk->lists_sent, tk->lists_received, tk->held_valid ? tk->held.n : 0, tk->scans,
+		tk->scan_failed, peer_current(tk));
 	fprintf(out, "tickle_last: tickled %u sent %lu send_errors %lu\n", tk->last_tickled,
 		tk->tickles_sent, tk->send_errors);
 }

@@ -993,6 +993,28 @@ int db_targets_keep_local(struct db_targets *dt, const char *client)
 	return store_mirror_keep_local(d->st);
 }
 
+/* No mirror configured: "off", or "unprotected" while clients have hot standby on, whose
+ * writes then live on this server only (standbyd counts that as not in sync). Said once in
+ * the log and the events table when it starts. */
+static const char *unmirrored_state(struct db_targets *dt)
+{
+	int64_t hot = 0;
+	const char *now;
+
+	if (db_client_count_hot_standby(dt->db, &hot))
+		return "unknown";
+	now = hot ? "unprotected" : "off";
+	if (hot && strcmp(dt->pair_state, now) != 0) {
+		log_warn("%lld clients have hot standby on but no mirror peer is configured: their "
+			 "writes are on this server only", (long long)hot);
+		db_event_add(dt->db, "warning", "vdiskd", "%lld clients have hot standby on but no "
+			     "mirror peer is configured (vdiskd --mirror-peer): their writes are on "
+			     "this server only", (long long)hot);
+	}
+	snprintf(dt->pair_state, sizeof(dt->pair_state), "%s", now);
+	return now;
+}
+
 /* The pair's state for standbyd's heartbeats: the worst over our mirrors. */
 static const char *pair_state(struct db_targets *dt)
 {
@@ -1000,7 +1022,7 @@ static const char *pair_state(struct db_targets *dt)
 	static const char *const names[] = { "in-sync", "syncing", "degraded", "split-brain" };
 
 	if (!dt->mirror_on)
-		return "off";
+		return unmirrored_state(dt);
 	for (struct client_disk *d = dt->disks; d; d = d->next) {
 		struct mirror_status ms;
 		int level;

@@ -240,9 +240,17 @@ trial_isolated() {
 	verify "$tag"
 }
 
+# listed_since NODE SCANS: NODE scanned its connections after its scan number SCANS and its
+# peer holds what it found (a connection opened since the last list shipped is not tickled:
+# its client, with nothing left to retransmit, waits out its own timeout; docs/standby.md)
+tickle_stat() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\).*/\1/p"; }
+listed_since() { [ "$(tickle_stat "$1" scans)" -gt "$2" ] && [ "$(tickle_stat "$1" peer_current)" = 1 ]; }
+
 trial_active() {
 	local tag=active$1
 	writer_start "$tag"
+	check "$tag: $stb holds a connection list with the PC's session" -- \
+		wait_until 10000 listed_since "$act" "$(tickle_stat "$act" scans)"
 	random_ms 200 1500
 	sb_power_cut "$act"
 	check "$tag: $stb takes over" -- sb_wait_state "$stb" active $((DEAD_MS + 10000))

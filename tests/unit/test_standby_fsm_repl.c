@@ -54,6 +54,8 @@ static void test_mirror_line(void)
 	static const struct { const char *reply; enum hb_repl want; const char *what; } v[] = {
 		{ "ok\nstate: active\nmirror in-sync\n", HB_REPL_IN_SYNC, "in-sync" },
 		{ "ok\nmirror off\nsessions: 3\n", HB_REPL_IN_SYNC, "off (no mirror): in sync" },
+		{ "ok\nmirror unprotected\n", HB_REPL_DEGRADED,
+		  "unprotected (hot-standby clients, no mirror): degraded" },
 		{ "ok\nmirror syncing\n", HB_REPL_SYNCING, "syncing" },
 		{ "ok\nmirror degraded\n", HB_REPL_DEGRADED, "degraded" },
 		{ "ok\nmirror split-brain\n", HB_REPL_SPLIT_BRAIN, "split-brain" },

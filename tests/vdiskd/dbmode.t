@@ -104,6 +104,20 @@ st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
 is "$st" "0x0000" "serving again"
 ctl bogus | grep -q "^error: unknown command"; ok $? "unknown command refused"
 
+# no mirror peer configured: "off" until a client has hot standby on, whose writes would then
+# be on this server only ("unprotected", which standbyd counts as not in sync)
+mirror_state() { ctl status | sed -n 's/^mirror //p'; }
+is "$(mirror_state)" off "no mirror, no hot-standby client: mirror off"
+V client set --name PC003 --hot-standby on
+is "$(mirror_state)" unprotected "a hot-standby client without a mirror: mirror unprotected"
+is "$(mirror_state)" unprotected "asked again: unprotected"
+is "$(grep -c "1 clients have hot standby on but no mirror peer is configured" "$tmp/log")" 1 \
+	"logged once"
+"$BUILD/vdiskctl" --db "$VDISK_DB" events | grep -q "no mirror peer is configured"
+ok $? "and an event says so"
+V client set --name PC003 --hot-standby off
+is "$(mirror_state)" off "hot standby off again: mirror off"
+
 kill -TERM $pid; wait $pid; is $? 0 "clean exit"
 pid=
 done_testing
