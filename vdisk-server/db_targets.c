@@ -820,35 +820,62 @@ int db_targets_reset(struct db_targets *dt, const char *client, int *deferred)
 	return rc;
 }
 
-/* Opens the disks of hot-standby clients whose mirror state says the peer lacks something
- * (or may: every state file is checked once), so their resync runs with nobody logged in. */
-static void resume_mirrors(struct db_targets *dt)
+/* Calls fn with the client name of every file NAME<suffix> in the overlay directory. */
+static void each_overlay_file(struct db_targets *dt, const char *suffix,
+			      void (*fn)(struct db_targets *dt, const char *name))
 {
-	DIR *dir;
+	size_t slen = strlen(suffix);
+	DIR *dir = opendir(dt->overlay_dir);
 	struct dirent *e;
 
-	if (!dt->mirror_on || dt->secondary)
-		return;
-	dir = opendir(dt->overlay_dir);
 	if (!dir)
 		return;
 	while ((e = readdir(dir))) {
 		size_t len = strlen(e->d_name);
 		char name[DB_NAME_MAX];
-		struct client_disk *d;
-		struct db_client c;
 
-		if (len <= 7 || len - 7 >= sizeof(name) || strcmp(e->d_name + len - 7, ".mirror"))
+		if (len <= slen || len - slen >= sizeof(name) ||
+		    strcmp(e->d_name + len - slen, suffix))
 			continue;
-		memcpy(name, e->d_name, len - 7);
-		name[len - 7] = '\0';
-		if (disk_find(dt, name) || db_client_by_name(dt->db, name, &c) < 0 ||
-		    !c.hot_standby || !c.image[0])
-			continue;
-		if (disk_open(dt, &c, &d) == 0 && !d->source)
-			disk_close(dt, d);
+		memcpy(name, e->d_name, len - slen);
+		name[len - slen] = '\0';
+		fn(dt, name);
 	}
 	closedir(dir);
+}
+
+static void resume_one(struct db_targets *dt, const char *name)
+{
+	struct client_disk *d;
+	struct db_client c;
+
+	if (disk_find(dt, name) || db_client_by_name(dt->db, name, &c) < 0 || !c.hot_standby ||
+	    !c.image[0])
+		return;
+	if (disk_open(dt, &c, &d) == 0 && !d->source)
+		disk_close(dt, d);
+}
+
+/* Opens the disks of hot-standby clients whose mirror state says the peer lacks something
+ * (or may: every state file is checked once), so their resync runs with nobody logged in. */
+static void resume_mirrors(struct db_targets *dt)
+{
+	if (dt->mirror_on && !dt->secondary)
+		each_overlay_file(dt, ".mirror", resume_one);
+}
+
+static void note_one(struct db_targets *dt, const char *name)
+{
+	char data[sizeof(dt->overlay_dir) + DB_NAME_MAX + 8];
+	struct client_disk *d = disk_find(dt, name);
+	struct stat sb;
+	struct db_client c;
+
+	snprintf(data, sizeof(data), "%s/%s.data", dt->overlay_dir, name);
+	if ((d && d->sessions) || stat(data, &sb) < 0 || sb.st_blocks == 0 ||
+	    db_client_by_name(dt->db, name, &c) < 0 || c.overlay != DB_OVERLAY_RESTORE)
+		return;
+	note_ended(dt, c.name);
 }
 
 /* The restore-mode overlays no session uses, when this server starts or becomes active: the
@@ -858,34 +885,8 @@ static void resume_mirrors(struct db_targets *dt)
  * it is left alone, so a start does not reset every PC of the room again. */
 static void note_unserved(struct db_targets *dt)
 {
-	char data[sizeof(dt->overlay_dir) + DB_NAME_MAX + 8];
-	struct stat sb;
-	DIR *dir;
-	struct dirent *e;
-
-	if (dt->secondary || !dt->restore_grace_ms)
-		return;
-	dir = opendir(dt->overlay_dir);
-	if (!dir)
-		return;
-	while ((e = readdir(dir))) {
-		size_t len = strlen(e->d_name);
-		char name[DB_NAME_MAX];
-		struct client_disk *d;
-		struct db_client c;
-
-		if (len <= 4 || len - 4 >= sizeof(name) || strcmp(e->d_name + len - 4, ".map"))
-			continue;
-		memcpy(name, e->d_name, len - 4);
-		name[len - 4] = '\0';
-		d = disk_find(dt, name);
-		snprintf(data, sizeof(data), "%s/%s.data", dt->overlay_dir, name);
-		if ((d && d->sessions) || stat(data, &sb) < 0 || sb.st_blocks == 0 ||
-		    db_client_by_name(dt->db, name, &c) < 0 || c.overlay != DB_OVERLAY_RESTORE)
-			continue;
-		note_ended(dt, c.name);
-	}
-	closedir(dir);
+	if (!dt->secondary && dt->restore_grace_ms)
+		each_overlay_file(dt, ".map", note_one);
 }
 
 /* Closes mirrors with nobody logged in once the peer has everything. */
