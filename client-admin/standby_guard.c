@@ -11,21 +11,10 @@
 /* The value of "key: value" in body, copied into out[len]; "" when absent. */
 static void field(const char *body, const char *key, char *out, size_t len)
 {
-	size_t klen = strlen(key), n;
-	const char *p = body;
+	size_t n;
+	const char *v = ctl_field(body, key, &n);
 
-	out[0] = '\0';
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
-			p += klen + 2;
-			n = strcspn(p, "\n");
-			snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
-			return;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
+	snprintf(out, len, "%.*s", v ? (int)(n < len ? n : len - 1) : 0, v ? v : "");
 }
 
 int standby_guard_refuses(const char *body, char *active, size_t len)

@@ -25,6 +25,7 @@ static const char usage_text[] =
 "                                the pair's failover state, through standbyd\n"
 "  mirror status|resolve CLIENT --keep NODE\n"
 "                                hot-standby replication, through vdiskd\n"
+"  doctor                        the usual mistakes on this server of the pair\n"
 "\n"
 "The database is --db PATH, else $VDISK_DB, else " VDISKCTL_DEFAULT_DB ".\n"
 "'vdiskctl COMMAND SUBCOMMAND --help' explains each; --version prints the version.\n"
@@ -42,6 +43,7 @@ static const struct subcommand top_cmds[] = {
 	{ "status", "status", cmd_status },
 	{ "standby", "standby", cmd_standby },
 	{ "mirror", "mirror", cmd_mirror },
+	{ "doctor", "doctor", cmd_doctor },
 	{ NULL, NULL, NULL },
 };
 

@@ -480,3 +480,22 @@ void ctl_call_cancel(struct ctl_req *req)
 	if (req)
 		req_free(req);
 }
+
+const char *ctl_field(const char *reply, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *p = reply;
+
+	while (p && *p) {
+		if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == ':')) {
+			p += klen + (p[klen] == ':');
+			p += strspn(p, " ");
+			*len = strcspn(p, "\r\n");
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}

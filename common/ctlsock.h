@@ -43,4 +43,9 @@ int ctl_call_start(struct evloop *loop, const char *path, const char *request, i
 		   ctl_reply_fn fn, void *arg, struct ctl_req **out);
 void ctl_call_cancel(struct ctl_req *req);
 
+/* Reading an answer: the value of its first line "KEY VALUE" or "KEY: VALUE" (vdiskd says
+ * the one, standbyd and pxed the other), *len its length up to the end of that line (without
+ * a CR); NULL when no line has that key. */
+const char *ctl_field(const char *reply, const char *key, size_t *len);
+
 #endif

@@ -47,6 +47,8 @@ static void print_status(struct standbyd *d, FILE *out)
 			mac_format(mac, m);
 		/* The ARP probe counts an answer from this address only (unknown: any). */
 		fprintf(out, "peer_heartbeat: version %u\n", d->peer_msg.version);
+		/* the peer's clock minus ours, give or take the network's delay */
+		fprintf(out, "peer_clock_offset_ms: %lld\n", (long long)d->peer_clock_offset_ms);
 		fprintf(out, "peer_lan_mac: %s\n", m);
 	}
 	if (d->svc) {

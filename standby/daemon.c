@@ -750,6 +750,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
+	d->peer_clock_offset_ms = (int64_t)msg->time_ms - (int64_t)sb_wall_ms();
 	peer_version(d, msg);
 	sb_fence_heard(d, msg);
 	sb_ship_heard(d, msg, was_alive);

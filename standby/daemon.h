@@ -100,6 +100,7 @@ struct standbyd {
 	struct ev_timer t_repl;
 	const char *failback_held;	/* last reason auto_failback waited, for the log */
 	struct hb_msg peer_msg;		/* last accepted heartbeat */
+	int64_t peer_clock_offset_ms;	/* its sender's wall clock minus ours on arrival */
 	unsigned tx_version;		/* heartbeat version we answer the peer in (1 or 2) */
 	uint64_t v2_probe_ms;		/* the last version 2 packet while answering in 1 */
 	uint64_t peer_v2_gen;		/* the peer's last boot generation heard in version 2 */

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/ctlsock.h"
 #include "common/log.h"
 #include "standby/hbpkt.h"
 #include "standby/ipaddr.h"
@@ -218,25 +219,14 @@ int res_vdiskd_result(enum res_op op, int rc, const char *reply)
 	return 0;
 }
 
-/* The value of the first "KEY VALUE" (or "KEY: VALUE") line of reply, and its length up to
- * the next blank; NULL when no line has that key. */
+/* The first word of the value of reply's line KEY; NULL when there is no such line. */
 static const char *line_value(const char *reply, const char *key, size_t *n)
 {
-	size_t klen = strlen(key);
-	const char *p = reply;
+	const char *v = ctl_field(reply, key, n);
 
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == ':')) {
-			p += klen + (p[klen] == ':');
-			p += strspn(p, " ");
-			*n = strcspn(p, " \r\n");
-			return p;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
+	if (v)
+		*n = strcspn(v, " \r\n");
+	return v;
 }
 
 int res_vdiskd_mirror(const char *reply)

@@ -229,6 +229,14 @@ disk() {
 serial=$(disk)
 grep -q 'Unit Serial Number:\[.\+\]' <<<"$serial"; ok $? "the PC's disk through $VIP with its CHAP secret: $serial"
 
+# ---- the first-day mistakes: none on a pair set up by vdisk-setup ----
+for n in a b; do
+	on $n vdiskctl doctor >"$W/doctor.$n" 2>&1
+	r=$?
+	ok $r "vdiskctl doctor on srv-$n: $(tail -1 "$W/doctor.$n")"
+	sed 's/^/# /' "$W/doctor.$n"
+done
+
 # ---- logs: one journal entry per event, under each program's name ----
 on a journalctl -q -t standbyd -o cat | grep -q 'standbyd started: node srv-a'
 ok $? "standbyd's events in the journal under its own name"

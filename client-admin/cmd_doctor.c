@@ -1,0 +1,292 @@
+/* vdiskctl doctor: the usual mistakes on a running server of the pair, each named with what
+ * to do about it. What it knows comes from the daemons' status (their control sockets), the
+ * database, the host name, the interfaces and the kernel's socket tables; it changes
+ * nothing. Exit 1 when it found a problem. */
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "client-admin/commands.h"
+#include "client-admin/daemons.h"
+#include "client-admin/sockowner.h"
+#include "common/ctlsock.h"
+
+#define CLOCK_SKEW_MAX_MS 1000	/* well inside the heartbeats' 30 s, and what NTP keeps */
+#define LINK_SILENT_MS 10000	/* a link the peer's heartbeats no longer come over */
+
+enum { D_STANDBYD, D_VDISKD, D_PXED, D_COUNT };
+static const char *const daemon_names[D_COUNT] = { "standbyd", "vdiskd", "pxed" };
+
+struct doctor {
+	struct cli *cli;
+	char *reply[D_COUNT];
+	const char *body[D_COUNT];	/* NULL: the daemon does not answer */
+	unsigned problems;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void say(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-12s ", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);	/* in order with what the calls below say on stderr */
+}
+
+#define fine(...)	say("ok", __VA_ARGS__)
+#define unchecked(...)	say("not checked", __VA_ARGS__)
+#define problem(dr, ...) ((dr)->problems++, say("PROBLEM", __VA_ARGS__))
+
+/* The value of a daemon's status line KEY into out ("" when absent or not running). */
+static void field(const struct doctor *dr, int daemon, const char *key, char *out, size_t len)
+{
+	size_t n = 0;
+	const char *v = dr->body[daemon] ? ctl_field(dr->body[daemon], key, &n) : NULL;
+
+	snprintf(out, len, "%.*s", v ? (int)(n < len ? n : len - 1) : 0, v ? v : "");
+}
+
+static int standing_by(const struct doctor *dr)
+{
+	char state[32];
+
+	field(dr, D_STANDBYD, "state", state, sizeof(state));
+	return strcmp(state, "active") != 0 && strcmp(state, "taking_over") != 0;
+}
+
+static void check_daemons(struct doctor *dr)
+{
+	for (int i = 0; i < D_COUNT; i++) {
+		int rc = daemon_call(dr->cli, daemon_names[i], "status", &dr->reply[i], &dr->body[i],
+				     1);
+
+		if (rc)
+			dr->body[i] = NULL;
+	}
+	for (int i = D_STANDBYD; i <= D_VDISKD; i++)
+		if (!dr->body[i])
+			problem(dr, "%s does not answer on its control socket: is it running? "
+				"(systemctl status %s)", daemon_names[i], daemon_names[i]);
+	if (dr->body[D_PXED])
+		fine("standbyd, vdiskd and pxed answer");
+	else if (dr->body[D_STANDBYD] && standing_by(dr))
+		fine("pxed is not running: this server stands by (standbyd starts it on takeover)");
+	else if (dr->body[D_STANDBYD])
+		problem(dr, "pxed does not answer though this server is active: PCs cannot boot "
+			"(standbyd's haresources should start it; journalctl -u standbyd)");
+}
+
+/* The same server name in the host name (heartbeat's node lines), vdiskd's --node, pxed's
+ * node and the database's servers table. */
+static void check_names(struct doctor *dr)
+{
+	static const struct { int daemon; const char *key, *where; } named[] = {
+		{ D_STANDBYD, "node", "standbyd (the host name it found in ha.cf)" },
+		{ D_VDISKD, "node", "vdiskd (vdiskd.conf node)" },
+		{ D_PXED, "node", "pxed (pxed.conf node)" },
+	};
+	struct utsname u;
+	struct db_server s;
+	char v[64];
+	unsigned bad = 0;
+
+	if (uname(&u) < 0) {
+		unchecked("names: no host name");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		field(dr, named[i].daemon, named[i].key, v, sizeof(v));
+		if (!*v || strcmp(v, "-") == 0 || strcmp(v, u.nodename) == 0)
+			continue;
+		problem(dr, "names disagree: %s says this server is '%s', the host name is '%s' "
+			"(the same name in every file: vdisk-setup writes them)", named[i].where, v,
+			u.nodename);
+		bad++;
+	}
+	if (cli_open_db(dr->cli, DB_OPEN_READONLY)) {
+		problem(dr, "the database cannot be opened: the servers' names are not checked");
+		return;
+	}
+	if (db_server_by_name(dr->cli->db, u.nodename, &s) != 0) {
+		problem(dr, "the database has no server named '%s', the host name (vdiskctl server "
+			"add --name %s ...)", u.nodename, u.nodename);
+		bad++;
+	}
+	if (!bad)
+		fine("names: '%s' in the host name, the daemons and the database", u.nodename);
+}
+
+static void check_clock(struct doctor *dr)
+{
+	char v[32], peer[96];
+	long long off;
+
+	field(dr, D_STANDBYD, "peer_clock_offset_ms", v, sizeof(v));
+	field(dr, D_STANDBYD, "peer", peer, sizeof(peer));
+	if (!*v || sscanf(v, "%lld", &off) != 1) {
+		unchecked("clocks: no heartbeat from the peer yet");
+		return;
+	}
+	if (off > CLOCK_SKEW_MAX_MS || off < -CLOCK_SKEW_MAX_MS)
+		problem(dr, "clocks: the peer's is %lld ms %s this one's (heartbeats more than "
+			"30 s off are refused, and events and DB copies are stamped by them): run "
+			"NTP on both servers (chrony)", off < 0 ? -off : off,
+			off < 0 ? "behind" : "ahead of");
+	else
+		fine("clocks: the peer's is %lld ms from this one's", off);
+}
+
+/* Every heartbeat link of standbyd's: the interface exists, is up and hears the peer. */
+static void check_links(struct doctor *dr)
+{
+	const char *p = dr->body[D_STANDBYD];
+	unsigned n = 0, bad = 0;
+	size_t len;
+
+	while (p && (p = ctl_field(p, "link", &len))) {
+		char ifname[IF_NAMESIZE + 1], ago[24], path[64], oper[16] = "";
+		FILE *f;
+
+		n++;
+		if (sscanf(p, "%16s rx %*u tx %*u tx_errors %*u last_rx_ms_ago %23s", ifname,
+			   ago) != 2) {
+			p += len;
+			continue;
+		}
+		p += len;
+		if (!if_nametoindex(ifname)) {
+			problem(dr, "interface %s (a heartbeat link in ha.cf) does not exist here",
+				ifname);
+			bad++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", ifname);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(oper, sizeof(oper), f))
+				oper[0] = '\0';
+			fclose(f);
+			oper[strcspn(oper, "\n")] = '\0';
+		}
+		if (strcmp(oper, "down") == 0) {
+			problem(dr, "interface %s (a heartbeat link) is down", ifname);
+			bad++;
+		} else if (strcmp(ago, "never") == 0 || strtoull(ago, NULL, 10) > LINK_SILENT_MS) {
+			problem(dr, "no heartbeat from the peer on %s %s (cable, addresses in ha.cf, "
+				"firewall: UDP 694)", ifname, strcmp(ago, "never") == 0 ? "yet" :
+				"for more than 10 s");
+			bad++;
+		}
+	}
+	if (n && !bad)
+		fine("heartbeat links: %u, each up and hearing the peer", n);
+}
+
+/* The ports of the pair (their defaults): another daemon on one is the usual first-day
+ * mistake. The listener's owner is found through /proc: all of them only as root. */
+static void check_ports(struct doctor *dr)
+{
+	static const struct {
+		enum sock_proto proto;
+		unsigned port;
+		const char *owner, *parent, *what;
+	} ports[] = {
+		{ SOCK_PROTO_TCP, 3260, "vdiskd", NULL, "iSCSI" },
+		{ SOCK_PROTO_TCP, 3261, "vdiskd", NULL, "the mirror's replica" },
+		{ SOCK_PROTO_UDP, 694, "standbyd", NULL, "heartbeats" },
+		{ SOCK_PROTO_TCP, 694, "standbyd", NULL, "DB shipping" },
+		{ SOCK_PROTO_UDP, 67, "pxed", NULL, "DHCP" },
+		{ SOCK_PROTO_UDP, 4011, "pxed", NULL, "proxyDHCP" },
+		{ SOCK_PROTO_UDP, 69, "in.tftpd", "pxed", "TFTP (pxed's in.tftpd)" },
+	};
+	unsigned bad = 0, unknown = 0;
+
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		const char *proto = ports[i].proto == SOCK_PROTO_TCP ? "tcp" : "udp";
+		struct sock_owner o;
+		int rc = sock_owner("/proc", ports[i].proto, ports[i].port, &o);
+
+		if (rc < 0) {
+			unchecked("ports: the kernel's socket tables cannot be read");
+			return;
+		}
+		if (rc == 0)
+			continue;
+		if (!o.pid) {
+			unknown++;
+			continue;
+		}
+		if (strcmp(o.comm, ports[i].owner) == 0 &&
+		    (!ports[i].parent || strcmp(o.parent, ports[i].parent) == 0))
+			continue;
+		problem(dr, "port %u/%s (%s) is held by %s (pid %ld, started by %s), not %s%s%s: "
+			"stop and disable it (systemctl disable --now ...)", ports[i].port, proto,
+			ports[i].what, o.comm, (long)o.pid, o.parent, ports[i].owner,
+			ports[i].parent ? " under " : "", ports[i].parent ? ports[i].parent : "");
+		bad++;
+	}
+	if (unknown)
+		unchecked("ports: %u listeners whose process is not visible (run as root)", unknown);
+	else if (!bad)
+		fine("ports: no other daemon on 3260, 3261, 694, 67, 4011, 69");
+}
+
+/* Hot-standby PCs need the mirror: without it their writes are on this server only. */
+static void check_mirror(struct doctor *dr)
+{
+	char m[32];
+
+	if (!dr->body[D_VDISKD])
+		return;
+	field(dr, D_VDISKD, "mirror", m, sizeof(m));
+	if (strcmp(m, "unprotected") == 0)
+		problem(dr, "mirror: clients have hot standby on but vdiskd has no mirror peer "
+			"(vdiskd.conf mirror_peer): their writes are on this server only");
+	else if (strcmp(m, "degraded") == 0)
+		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients "
+			"(vdiskctl mirror status)");
+	else if (strcmp(m, "split-brain") == 0)
+		problem(dr, "mirror: split brain, both servers took writes apart (vdiskctl mirror "
+			"resolve CLIENT --keep NODE)");
+	else if (*m)
+		fine("mirror: %s", m);
+	else
+		unchecked("mirror: vdiskd does not say");
+}
+
+int cmd_doctor(struct cli *cli, int argc, char **argv)
+{
+	struct doctor dr = { .cli = cli };
+	int rc = cli_simple_args(cli, argc, argv,
+				 "usage: vdiskctl doctor\n"
+				 "  looks for the usual mistakes on this server of the pair: a daemon\n"
+				 "  not running, names that disagree, clocks apart, a heartbeat link\n"
+				 "  missing or silent, another daemon on one of the pair's ports,\n"
+				 "  hot-standby clients without a mirror; changes nothing\n"
+				 "  exit status: 0 nothing found, 1 a problem found\n", 0, 0);
+
+	if (rc >= 0)
+		return rc;
+	if (cli->json)
+		return cli_usage(cli, "doctor answers in text only (no --json)");
+	check_daemons(&dr);
+	check_names(&dr);
+	check_clock(&dr);
+	check_links(&dr);
+	check_ports(&dr);
+	check_mirror(&dr);
+	for (int i = 0; i < D_COUNT; i++)
+		free(dr.reply[i]);
+	if (dr.problems)
+		printf("%u problem%s found\n", dr.problems, dr.problems == 1 ? "" : "s");
+	else
+		printf("no problem found\n");
+	return dr.problems ? EXIT_FAIL : EXIT_OK;
+}
