@@ -191,7 +191,9 @@ void sb_tickle_takeover(struct standbyd *d)
 		   (unsigned long long)(ev_now_ms() - tk->held_at_ms));
 	tk->round = 0;
 	on_round(&tk->t_round);
-	log_tickled(&tk->held);	/* after the first round: the lines must not delay it */
+	/* after the first round, the lines must not delay it; and only if it went out */
+	if (ev_timer_armed(&tk->t_round))
+		log_tickled(&tk->held);
 }
 
 void sb_tickle_init(struct standbyd *d)

@@ -126,6 +126,32 @@ static struct client_disk *disk_find(struct db_targets *dt, const char *name)
 	return NULL;
 }
 
+/* An overlay records the image it was made over: one made over another image (the client
+ * moved to an image of the same size) is writes over another disk, and is reset, loudly.
+ * Both servers do this on their own open, so a hot-standby client's copies agree. */
+static int overlay_over(struct db_targets *dt, const struct db_client *c,
+			const struct db_image *img, struct store *st)
+{
+	char was[DB_NAME_MAX];
+	int rc = store_overlay_base(st, img->name, 0, was, sizeof(was));
+
+	if (rc != -ESTALE)
+		return rc;
+	rc = st->ops->reset(st);
+	if (!rc)
+		rc = store_overlay_base(st, img->name, 1, NULL, 0);
+	if (rc) {
+		log_err("client %s: its overlay was made over image %s, not %s, and cannot be "
+			"reset: %s", c->name, was, img->name, strerror(-rc));
+		return rc;
+	}
+	log_notice("client %s: overlay discarded: made over image %s, the client has %s now",
+		   c->name, was, img->name);
+	db_event_add(dt->db, "warning", "vdiskd", "%s's overlay was made over image %s; the "
+		     "client has image %s now: the overlay was discarded", c->name, was, img->name);
+	return 0;
+}
+
 /* Opens the store behind a client's disk. THE write-path seam: today the overlay over the
  * base image; the synchronous mirror to the peer (ARCHITECTURE.md) is a store stacked on this
  * one for hot-standby clients, so SCSI and iSCSI above never change. */
@@ -133,11 +159,18 @@ static int client_store_open(struct db_targets *dt, const struct db_client *c,
 			     const struct db_image *img, struct store **out)
 {
 	char overlay[DB_PATH_MAX + DB_NAME_MAX + 2];
+	int rc;
 
 	if (mkdir(dt->overlay_dir, 0750) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(overlay, sizeof(overlay), "%s/%s", dt->overlay_dir, c->name);
-	return store_overlay_open(dt->pool, img->path, overlay, out);
+	rc = store_overlay_open(dt->pool, img->path, overlay, out);
+	if (rc)
+		return rc;
+	rc = overlay_over(dt, c, img, *out);
+	if (rc)
+		store_close(*out);
+	return rc;
 }
 
 static const char *pair_state(struct db_targets *dt);

@@ -101,6 +101,13 @@ int store_raw_open(struct store_pool *pool, const char *path, int read_only,
 int store_overlay_open(struct store_pool *pool, const char *base_path, const char *overlay_path,
 		       struct store **out);
 
+/* The name of what an overlay was made over (in --db mode its image's): an overlay means
+ * nothing over another base. The first call records name in the map; later ones compare. A
+ * map that records another name (copied into was) answers -ESTALE and changes nothing,
+ * unless replace: then name is recorded (after the caller reset the overlay). 0, or a
+ * negative errno (-EINVAL: st is not an overlay). Maps from before this record nothing. */
+int store_overlay_base(struct store *st, const char *name, int replace, char *was, size_t len);
+
 static inline int store_submit(struct store *st, struct store_req *req)
 {
 	return st->ops->submit(st, req);

@@ -45,6 +45,7 @@
 #define OV_MAGIC "VDOVMAP1"
 #define OV_VERSION 1u
 #define OV_HDR_SIZE 4096u
+#define OV_BASE_MAX 64u	/* a base's name in the header, with its NUL */
 #define OV_SECTOR 512u
 #define OV_SECTOR_BITS (OV_SECTOR * 8u)
 /* Chunks per UNMAP step: bounds how long one step keeps other writers waiting. */
@@ -61,6 +62,7 @@ struct ov_header {
 	uint64_t nchunks;
 	uint32_t state;		/* OV_OPEN from open until a clean close */
 	uint32_t reserved;
+	char base[OV_BASE_MAX];	/* what it was made over (store_overlay_base); "": not said */
 };
 
 #define OV_CLEAN 0u
@@ -684,6 +686,7 @@ static int ov_create(struct overlay *ov, const char *data_path, const char *map_
 	h.nchunks = htole64(ov->nchunks);
 	h.state = htole32(OV_CLEAN);
 	h.reserved = 0;
+	memset(h.base, 0, sizeof(h.base));
 	memcpy(hdr, &h, sizeof(h));
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -872,6 +875,34 @@ int store_overlay_open_chunk(struct store_pool *pool, const char *base_path,
 out_free:
 	ov_free(ov);
 	return rc;
+}
+
+int store_overlay_base(struct store *st, const char *name, int replace, char *was, size_t len)
+{
+	struct overlay *ov = (struct overlay *)st;
+	char rec[OV_BASE_MAX] = "";
+	struct iovec iov = { rec, sizeof(rec) };
+	ssize_t n;
+	int rc;
+
+	if (st->ops != &overlay_ops)
+		return -EINVAL;
+	if (strlen(name) >= sizeof(rec))
+		return -ENAMETOOLONG;
+	n = pread(ov->map_fd, rec, sizeof(rec), offsetof(struct ov_header, base));
+	if (n != (ssize_t)sizeof(rec))
+		return n < 0 ? -errno : -EIO;
+	rec[sizeof(rec) - 1] = '\0';
+	if (was)
+		snprintf(was, len, "%s", rec);
+	if (strcmp(rec, name) == 0)
+		return 0;
+	if (*rec && !replace)
+		return -ESTALE;
+	memset(rec, 0, sizeof(rec));
+	memcpy(rec, name, strlen(name));
+	rc = sio_pwritev(ov->map_fd, &iov, 1, offsetof(struct ov_header, base), sizeof(rec), 0);
+	return rc ? rc : sio_fdatasync(ov->map_fd);
 }
 
 int store_overlay_open(struct store_pool *pool, const char *base_path, const char *overlay_path,

@@ -493,6 +493,37 @@ static void test_shared_base(void)
 	is_int(fds_on(real), 0, "closed with the last client");
 }
 
+/* The name of what an overlay was made over: recorded once, compared after, kept across a
+ * reopen; another name changes nothing unless replaced. */
+static void test_base_name(void)
+{
+	char path[PATH_MAX], was[64], lng[80];
+	struct store *st, *raw;
+
+	snprintf(path, sizeof(path), "%s/named", dir);
+	is_int(store_overlay_open_chunk(pool, base_path, path, CHUNK, &st), 0, "an overlay");
+	is_int(store_overlay_base(st, "win10", 0, was, sizeof(was)), 0, "a new map takes a name");
+	is_str(was, "", "recording nothing before");
+	is_int(store_overlay_base(st, "win10", 0, was, sizeof(was)), 0, "the same name: 0");
+	store_close(st);
+	is_int(store_overlay_open_chunk(pool, base_path, path, CHUNK, &st), 0, "reopened");
+	is_int(store_overlay_base(st, "win11", 0, was, sizeof(was)), -ESTALE,
+	       "another name: -ESTALE");
+	is_str(was, "win10", "naming the recorded one");
+	is_int(store_overlay_base(st, "win10", 0, NULL, 0), 0, "unchanged by the refusal");
+	is_int(store_overlay_base(st, "win11", 1, NULL, 0), 0, "replaced");
+	store_close(st);
+	is_int(store_overlay_open_chunk(pool, base_path, path, CHUNK, &st), 0, "reopened");
+	is_int(store_overlay_base(st, "win11", 0, NULL, 0), 0, "the new name survives a reopen");
+	memset(lng, 'x', sizeof(lng) - 1);
+	lng[sizeof(lng) - 1] = '\0';
+	is_int(store_overlay_base(st, lng, 1, NULL, 0), -ENAMETOOLONG, "a name too long");
+	store_close(st);
+	is_int(store_raw_open(pool, base_path, 1, &raw), 0, "a raw store");
+	is_int(store_overlay_base(raw, "win10", 0, NULL, 0), -EINVAL, "is not an overlay: -EINVAL");
+	store_close(raw);
+}
+
 int main(void)
 {
 	struct store *st;
@@ -548,6 +579,7 @@ int main(void)
 
 	test_lba_runs();
 	test_shared_base();
+	test_base_name();
 	test_open_errors();
 	test_enospc();
 

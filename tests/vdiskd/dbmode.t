@@ -118,6 +118,34 @@ ok $? "and an event says so"
 V client set --name PC003 --hot-standby off
 is "$(mirror_state)" off "hot standby off again: mirror off"
 
+# a client moved to another image of the same size: its overlay, writes over the old image,
+# is discarded at its next login, not read over the new base
+qio() {	# qio INITIATOR COMMAND: qemu-io on LUN 0 as INITIATOR
+	qemu-io --image-opts "driver=iscsi,transport=tcp,portal=127.0.0.1:$PORT,target=$TGT,lun=0,initiator-name=$1" \
+		-c "$2" 2>&1
+}
+if command -v qemu-io >/dev/null; then
+	ini3=iqn.2026-11.lan.vdisk:pc003
+	head -c 4M /dev/zero | tr '\0' 'C' >"$tmp/base2.img"
+	V image add win11 --path "$tmp/base2.img"
+	qio $ini3 'write -P 0x5a 0 64k' | grep -q "wrote 65536"
+	ok $? "PC003 (persistent) writes over win10"
+	qio $ini3 'read -P 0x5a 0 64k' | grep -q "read 65536"; ok $? "and reads its write back"
+	V client set --name PC003 --image win11
+	qio $ini3 'read -P 0x43 0 128k' | grep -q "read 131072"
+	ok $? "moved to win11 (same size): it reads win11, not its writes over win10"
+	grep -q "client PC003: overlay discarded: made over image win10, the client has win11 now" \
+		"$tmp/log"; ok $? "logged"
+	"$BUILD/vdiskctl" --db "$VDISK_DB" events | grep -q "PC003's overlay was made over image win10"
+	ok $? "and an event says so"
+	qio $ini3 'write -P 0x61 64k 64k' >/dev/null
+	qio $ini3 'read -P 0x61 64k 64k' | grep -q "read 65536"
+	ok $? "its writes over win11 are kept"
+	V client set --name PC003 --image win11 --overlay persistent
+	qio $ini3 'read -P 0x61 64k 64k' | grep -q "read 65536"
+	ok $? "and stay at the next login on the same image"
+fi
+
 kill -TERM $pid; wait $pid; is $? 0 "clean exit"
 pid=
 done_testing
