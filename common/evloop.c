@@ -26,6 +26,9 @@ struct evloop {
 	int npending;
 	struct ev_timer **heap;
 	unsigned nheap, heap_cap;
+	unsigned timer_pass;		/* counts run_timers' passes */
+	struct ev_defer *dhead, *dtail;	/* deferred calls, in the order queued */
+	unsigned defer_pass;		/* counts run_deferred's passes */
 	struct ev_io sigio;
 	sigset_t sigmask;
 	struct ev_sig sigs[EV_MAX_SIGNALS];
@@ -174,6 +177,7 @@ int ev_timer_arm(struct evloop *loop, struct ev_timer *t, uint64_t after_ms)
 		loop->heap_cap = cap;
 	}
 	t->due_ms = ev_now_ms() + after_ms;
+	t->pass = loop->timer_pass;
 	heap_set(loop, loop->nheap, t);
 	loop->nheap++;
 	heap_up(loop, loop->nheap - 1);
@@ -221,14 +225,68 @@ void ev_stop(struct evloop *loop)
 	loop->stop = 1;
 }
 
+/* The timers due now, except those armed during this pass: a callback that arms itself
+ * at 0 ms would otherwise keep the loop here. */
 static void run_timers(struct evloop *loop)
 {
 	uint64_t now = ev_now_ms();
+	unsigned pass = ++loop->timer_pass;
 
-	while (loop->nheap && loop->heap[0]->due_ms <= now) {
+	while (loop->nheap && loop->heap[0]->due_ms <= now && loop->heap[0]->pass != pass) {
 		struct ev_timer *t = loop->heap[0];
 		ev_timer_cancel(loop, t);
 		t->fn(t);
+	}
+}
+
+void ev_defer_init(struct ev_defer *d, ev_defer_fn fn, void *arg)
+{
+	memset(d, 0, sizeof(*d));
+	d->fn = fn;
+	d->arg = arg;
+}
+
+void ev_defer(struct evloop *loop, struct ev_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = 1;
+	d->pass = loop->defer_pass;
+	d->next = NULL;
+	d->prev = loop->dtail;
+	if (loop->dtail)
+		loop->dtail->next = d;
+	else
+		loop->dhead = d;
+	loop->dtail = d;
+}
+
+void ev_defer_cancel(struct evloop *loop, struct ev_defer *d)
+{
+	if (!d->queued)
+		return;
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		loop->dhead = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		loop->dtail = d->prev;
+	d->prev = d->next = NULL;
+	d->queued = 0;
+}
+
+/* In the order queued; what this pass's calls queue waits for the next round. */
+static void run_deferred(struct evloop *loop)
+{
+	unsigned pass = loop->defer_pass++;
+
+	while (loop->dhead && loop->dhead->pass == pass) {
+		struct ev_defer *d = loop->dhead;
+
+		ev_defer_cancel(loop, d);
+		d->fn(d);
 	}
 }
 
@@ -238,7 +296,9 @@ int evloop_run(struct evloop *loop)
 	while (!loop->stop) {
 		int timeout = -1, n, i;
 
-		if (loop->nheap) {
+		if (loop->dhead) {
+			timeout = 0;
+		} else if (loop->nheap) {
 			uint64_t now = ev_now_ms(), due = loop->heap[0]->due_ms;
 			timeout = due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
 		}
@@ -256,6 +316,7 @@ int evloop_run(struct evloop *loop)
 		}
 		loop->npending = 0;
 		run_timers(loop);
+		run_deferred(loop);
 	}
 	return 0;
 }

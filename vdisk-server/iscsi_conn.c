@@ -159,9 +159,9 @@ gathered:
 	return 0;
 }
 
-static void flush_timer_fn(struct ev_timer *t)
+static void flush_fn(struct ev_defer *d)
 {
-	struct iscsi_conn *c = t->arg;
+	struct iscsi_conn *c = d->arg;
 
 	if (c->state != CONN_CLOSING && conn_flush(c) < 0)
 		conn_close(c, NULL);
@@ -207,8 +207,7 @@ void conn_queue(struct iscsi_conn *c, struct tx_pdu *p)
 	c->txq_tail = p;
 	c->tx_queued += p->hlen + p->dlen + p->tlen;
 	c->srv->stats.pdus_out++;
-	if (!ev_timer_armed(&c->flush_timer))
-		ev_timer_arm(c->srv->loop, &c->flush_timer, 0);
+	ev_defer(c->srv->loop, &c->flush);
 }
 
 void conn_reject(struct iscsi_conn *c, const uint8_t *bhs, uint8_t reason)
@@ -272,9 +271,9 @@ static void conn_free(struct iscsi_conn *c)
 	free(c);
 }
 
-static void reap_fn(struct ev_timer *t)
+static void reap_fn(struct ev_defer *d)
 {
-	conn_free(t->arg);
+	conn_free(d->arg);
 }
 
 /* Frees a closed connection from the loop, never under a caller that still holds it. */
@@ -282,9 +281,9 @@ void conn_reap_later(struct iscsi_conn *c)
 {
 	if (c->ntasks)
 		return;		/* the last task's completion calls us again */
-	ev_timer_cancel(c->srv->loop, &c->flush_timer);
-	ev_timer_init(&c->flush_timer, reap_fn, c);
-	ev_timer_arm(c->srv->loop, &c->flush_timer, 0);
+	ev_defer_cancel(c->srv->loop, &c->flush);
+	ev_defer_init(&c->flush, reap_fn, c);
+	ev_defer(c->srv->loop, &c->flush);
 }
 
 void conn_close(struct iscsi_conn *c, const char *why)
@@ -297,7 +296,7 @@ void conn_close(struct iscsi_conn *c, const char *why)
 	if (why)
 		log_info("%s: connection closed: %s", c->peer, why);
 	c->state = CONN_CLOSING;
-	ev_timer_cancel(srv->loop, &c->flush_timer);
+	ev_defer_cancel(srv->loop, &c->flush);
 	ev_timer_cancel(srv->loop, &c->nop_timer);
 	ev_io_del(srv->loop, &c->io);
 	close(c->fd);
@@ -582,7 +581,7 @@ static void server_accept(struct ev_io *io, uint32_t events)
 		iscsi_params_rfc_default(&c->params);
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", inet_ntoa(sin.sin_addr),
 			 ntohs(sin.sin_port));
-		ev_timer_init(&c->flush_timer, flush_timer_fn, c);
+		ev_defer_init(&c->flush, flush_fn, c);
 		ev_timer_init(&c->nop_timer, nop_timer_fn, c);
 		c->events = EPOLLIN;
 		if (ev_io_add(srv->loop, &c->io, fd, EPOLLIN, conn_io, c) < 0)
@@ -662,7 +661,7 @@ void iscsi_server_close(struct iscsi_server *srv)
 	for (struct iscsi_conn *c = srv->conns, *next; c; c = next) {
 		next = c->next;
 		conn_close(c, NULL);
-		ev_timer_cancel(srv->loop, &c->flush_timer);
+		ev_defer_cancel(srv->loop, &c->flush);
 		if (!c->ntasks)
 			conn_free(c);
 	}

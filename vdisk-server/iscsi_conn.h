@@ -73,7 +73,8 @@ struct iscsi_conn {
 	int fd;
 	struct ev_io io;
 	uint32_t events;
-	struct ev_timer flush_timer, nop_timer;
+	struct ev_defer flush;		/* sends the round's PDUs; once closed, frees the conn */
+	struct ev_timer nop_timer;
 	enum conn_state state;
 	int rx_stopped;		/* a final PDU is queued: read nothing more */
 	char peer[64];

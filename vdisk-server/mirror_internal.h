@@ -85,9 +85,9 @@ struct mirror {
 	int io_events;			/* what the loop watches on it */
 	int in_service, kill_pending;
 	int no_complete;		/* inside store_submit(): no request may complete */
-	struct ev_timer later;		/* completes what mr_peer_down could not */
+	struct ev_defer later;		/* completes what mr_peer_down could not */
 	struct mop *send_head, *send_tail;	/* writes for the peer, sent at the round's end */
-	struct ev_timer send_timer;
+	struct ev_defer send;
 	uint64_t ctl_started_ms;	/* the login or handshake step in progress, 0 none */
 	uint64_t next_connect_ms;
 	struct mp_state peer;
@@ -138,8 +138,8 @@ int mr_send_write(struct mirror *mr, struct mop *m, const struct iovec *iov, int
 		  int fua);
 /* A client write for the peer: queued, and sent when the loop's round ends together with the
  * others queued in it, as one WRITE BATCH (mirror_proto.h) when there are several. */
-int mr_queue_write(struct mirror *mr, struct mop *m);
-void mr_send_queued(struct ev_timer *t);
+void mr_queue_write(struct mirror *mr, struct mop *m);
+void mr_send_queued(struct ev_defer *d);
 int mr_send_unmap(struct mirror *mr, struct mop *m);
 int mr_send_flush(struct mirror *mr, struct mop *m);
 /* Logs in to the peer's replica listener; the handshake and any resync follow. */

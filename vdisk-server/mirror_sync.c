@@ -290,11 +290,9 @@ static int send_batch(struct mirror *mr, struct mop *first, unsigned n, size_t b
 	return 0;
 }
 
-int mr_queue_write(struct mirror *mr, struct mop *m)
+void mr_queue_write(struct mirror *mr, struct mop *m)
 {
-	if (!ev_timer_armed(&mr->send_timer) && ev_timer_arm(mr->loop, &mr->send_timer, 0) < 0)
-		return mr_send_write(mr, m, m->req->iov, m->req->iovcnt,
-				     !!(m->req->flags & STORE_FUA));
+	ev_defer(mr->loop, &mr->send);
 	m->snext = NULL;
 	if (mr->send_tail)
 		mr->send_tail->snext = m;
@@ -302,7 +300,6 @@ int mr_queue_write(struct mirror *mr, struct mop *m)
 		mr->send_head = m;
 	mr->send_tail = m;
 	m->peer_pending++;	/* mr_peer_down records it like one sent */
-	return 0;
 }
 
 /* Larger writes go alone: a batch stays within one burst with several writes in it. */
@@ -311,9 +308,9 @@ static int batchable(const struct mop *m)
 	return m->len <= MP_BATCH_BYTES / 4;
 }
 
-void mr_send_queued(struct ev_timer *timer)
+void mr_send_queued(struct ev_defer *d)
 {
-	struct mirror *mr = timer->arg;
+	struct mirror *mr = d->arg;
 
 	if (!mr->send_head)
 		return;

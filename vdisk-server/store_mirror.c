@@ -95,8 +95,8 @@ void mr_list_del(struct mirror *mr, struct mop *m)
 static void final_free(struct mirror *mr)
 {
 	fence_cancel(mr->cfg.fence, &mr->fence_wait);
-	ev_timer_cancel(mr->loop, &mr->later);
-	ev_timer_cancel(mr->loop, &mr->send_timer);
+	ev_defer_cancel(mr->loop, &mr->later);
+	ev_defer_cancel(mr->loop, &mr->send);
 	store_close(mr->local);
 	mirror_meta_close(mr->meta);
 	free(mr->meta);
@@ -207,9 +207,9 @@ static void complete_answered(struct mirror *mr)
 	}
 }
 
-static void later_fn(struct ev_timer *t)
+static void later_fn(struct ev_defer *d)
 {
-	complete_answered(t->arg);
+	complete_answered(d->arg);
 }
 
 /* The peer is fenced: the writes held for it are acknowledged. */
@@ -256,10 +256,9 @@ void mr_peer_down(struct mirror *mr, const char *why)
 	if (!answered)
 		return;
 	/* Inside iscsi_service, libiscsi may still send from these operations' buffers later
-	 * in the same call; inside store_submit nothing may complete: the next round then. */
+	 * in the same call; inside store_submit nothing may complete: when the round ends. */
 	if (mr->in_service || mr->no_complete) {
-		if (!ev_timer_armed(&mr->later))
-			ev_timer_arm(mr->loop, &mr->later, 0);
+		ev_defer(mr->loop, &mr->later);
 		return;
 	}
 	complete_answered(mr);
@@ -333,7 +332,7 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	else if (req->op == STORE_OP_UNMAP)
 		rc = mr_send_unmap(mr, m);
 	else
-		rc = mr_queue_write(mr, m);
+		mr_queue_write(mr, m);	/* sent when the round ends, with the round's others */
 	if (rc < 0) {
 		/* the peer never gets it (or only part of an UNMAP): recorded like a write it
 		 * missed; the others complete on the next round, not inside store_submit */
@@ -549,7 +548,7 @@ static void mr_close(struct store *st)
 
 	mr->closing = 1;
 	ev_timer_cancel(mr->loop, &mr->tick);
-	ev_timer_cancel(mr->loop, &mr->later);
+	ev_defer_cancel(mr->loop, &mr->later);
 	mr->conn++;
 	mr_destroy_context(mr);	/* cancels the resync copies' peer writes */
 	if (!mr->inflight) {
@@ -615,8 +614,8 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	mr->state = MIRROR_CONNECTING;
 	mr->last_writeback_ms = ev_now_ms();
 	ev_timer_init(&mr->tick, tick_fn, mr);
-	ev_timer_init(&mr->later, later_fn, mr);
-	ev_timer_init(&mr->send_timer, mr_send_queued, mr);
+	ev_defer_init(&mr->later, later_fn, mr);
+	ev_defer_init(&mr->send, mr_send_queued, mr);
 	mr->fence_wait.fn = fence_released;
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);

@@ -36,14 +36,14 @@ struct store_pool {
 	struct pool_job *done_head, *done_tail;
 	int efd;
 	struct ev_io efd_io;
-	/* Jobs done on the loop thread (try_now), completed after the current loop round by a
-	 * zero-delay timer: no system call, and done never runs inside store_submit(). */
+	/* Jobs done on the loop thread (try_now), completed when the loop round ends: no
+	 * system call, and done never runs inside store_submit(). */
 	struct pool_job *now_head, *now_tail;
-	struct ev_timer now_timer;
+	struct ev_defer now_defer;
 	/* The open group of short jobs (linked by ->group), queued when the round ends. */
 	struct pool_job *group_head, *group_tail;
 	unsigned group_len;
-	struct ev_timer group_timer;
+	struct ev_defer group_defer;
 	uint64_t page;			/* the page cache's page size */
 	/* Loop thread only. */
 	struct pool_job *free_jobs;
@@ -171,9 +171,9 @@ static int req_check(const struct store *st, const struct store_req *req)
 	return iov_len < req->length ? -EINVAL : 0;
 }
 
-static void now_ready(struct ev_timer *t)
+static void now_ready(struct ev_defer *d)
 {
-	struct store_pool *pool = t->arg;
+	struct store_pool *pool = d->arg;
 	struct pool_job *job = pool->now_head, *next;
 
 	pool->now_head = pool->now_tail = NULL;
@@ -194,9 +194,9 @@ static void group_flush(struct store_pool *pool)
 	pool_queue(pool, head);
 }
 
-static void group_ready(struct ev_timer *t)
+static void group_ready(struct ev_defer *d)
 {
-	group_flush(t->arg);
+	group_flush(d->arg);
 }
 
 /* Adds a short job to the open group, which must hold the same store's jobs only. */
@@ -204,11 +204,7 @@ static void group_add(struct store_pool *pool, struct pool_job *job)
 {
 	if (pool->group_head && pool->group_head->st != job->st)
 		group_flush(pool);
-	if (!pool->group_head && !ev_timer_armed(&pool->group_timer) &&
-	    ev_timer_arm(pool->loop, &pool->group_timer, 0)) {
-		pool_queue(pool, job);	/* no timer to end the group: the job goes alone */
-		return;
-	}
+	ev_defer(pool->loop, &pool->group_defer);
 	if (pool->group_tail)
 		pool->group_tail->group = job;
 	else
@@ -218,19 +214,15 @@ static void group_add(struct store_pool *pool, struct pool_job *job)
 		group_flush(pool);
 }
 
-/* Returns 0, or -ENOMEM if the timer could not be armed (the job then goes to a worker). */
-static int post_now(struct store_pool *pool, struct pool_job *job)
+static void post_now(struct store_pool *pool, struct pool_job *job)
 {
-	if (!ev_timer_armed(&pool->now_timer) &&
-	    ev_timer_arm(pool->loop, &pool->now_timer, 0))
-		return -ENOMEM;
+	ev_defer(pool->loop, &pool->now_defer);
 	job->next = NULL;
 	if (pool->now_tail)
 		pool->now_tail->next = job;
 	else
 		pool->now_head = job;
 	pool->now_tail = job;
-	return 0;
 }
 
 int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req,
@@ -246,10 +238,9 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 	job->group = NULL;
 	req->result = req_check(st, req);
 	if (req->result || (req->op != STORE_OP_FLUSH && !req->length)) {
-		if (post_now(pool, job))
-			post_done(pool, job);
-	} else if (ops->try_now && ops->try_now(job) == 0 && post_now(pool, job) == 0) {
-		;	/* done at once, completed when the round ends */
+		post_now(pool, job);
+	} else if (ops->try_now && ops->try_now(job) == 0) {
+		post_now(pool, job);	/* done at once, completed when the round ends */
 	} else if (ops->is_short && ops->is_short(job)) {
 		/* whole pages only: a part of a page that is not cached would be read first */
 		if (!(req->flags & STORE_LOOP_OK) || req->offset % pool->page ||
@@ -257,13 +248,10 @@ int pool_submit(struct store_pool *pool, struct store *st, struct store_req *req
 			group_add(pool, job);
 		} else {
 			ops->run(job);
-			if (post_now(pool, job))
-				post_done(pool, job);
+			post_now(pool, job);
 		}
 	} else {
-		/* Queued behind the open group, so the queue keeps the order of submission.
-		 * Also when try_now did the work but its completion cannot be deferred: try_now
-		 * only takes reads, which a worker may simply do again. */
+		/* Queued behind the open group, so the queue keeps the order of submission. */
 		group_flush(pool);
 		pool_queue(pool, job);
 	}
@@ -346,8 +334,8 @@ int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **o
 	if (!pool)
 		return -ENOMEM;
 	pool->loop = loop;
-	ev_timer_init(&pool->now_timer, now_ready, pool);
-	ev_timer_init(&pool->group_timer, group_ready, pool);
+	ev_defer_init(&pool->now_defer, now_ready, pool);
+	ev_defer_init(&pool->group_defer, group_ready, pool);
 	pool->page = (uint64_t)sysconf(_SC_PAGESIZE);
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
@@ -392,8 +380,8 @@ void store_pool_free(struct store_pool *pool)
 	 * may be closed by now. */
 	pool->group_head = pool->group_tail = NULL;
 	stop_workers(pool);
-	ev_timer_cancel(pool->loop, &pool->group_timer);
-	ev_timer_cancel(pool->loop, &pool->now_timer);
+	ev_defer_cancel(pool->loop, &pool->group_defer);
+	ev_defer_cancel(pool->loop, &pool->now_defer);
 	ev_io_del(pool->loop, &pool->efd_io);
 	close(pool->efd);
 	for (slab = pool->slabs; slab; slab = next) {

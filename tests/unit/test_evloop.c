@@ -1,5 +1,8 @@
 /* Event loop: timers fire in due order, cancel works, an io deleted by an earlier callback in
- * the same round is never called. */
+ * the same round is never called; a timer that re-arms itself at 0 ms runs once per round,
+ * not forever within one; deferred calls run at the end of the round in the order queued,
+ * once however often queued, those queued by a deferred call in the next round, and a
+ * cancelled one not at all. */
 #include <unistd.h>
 
 #include "common/evloop.h"
@@ -37,6 +40,72 @@ static void io_b_fn(struct ev_io *io, uint32_t ev)
 	ev_io_del(g_loop, &io_a);
 }
 
+/* A round's trace: what ran, in order ('r' marks a round's io callback). */
+static char trace[64];
+static int ntrace;
+static struct ev_defer d[4];
+static struct ev_timer self, tstop;
+static int self_runs;
+
+static void note(char c)
+{
+	if (ntrace < (int)sizeof(trace) - 1)
+		trace[ntrace++] = c;
+}
+
+static void defer_fn(struct ev_defer *x)
+{
+	note((char)(long)x->arg);
+	if (x == &d[0])
+		ev_defer(g_loop, &d[3]);	/* queued by a deferred call: next round */
+}
+
+static struct ev_io io_r;
+
+static void io_r_fn(struct ev_io *io, uint32_t ev)
+{
+	char c;
+
+	(void)ev;
+	if (read(io->fd, &c, 1) != 1)
+		return;
+	note('r');
+	ev_defer(g_loop, &d[1]);
+	ev_defer(g_loop, &d[0]);
+	ev_defer(g_loop, &d[1]);	/* queued already: keeps its place */
+	ev_defer(g_loop, &d[2]);
+	ev_defer_cancel(g_loop, &d[2]);
+}
+
+static void self_fn(struct ev_timer *t)
+{
+	note('t');
+	if (++self_runs < 3)
+		ev_timer_arm(g_loop, t, 0);
+}
+
+static void test_rounds(struct evloop *loop)
+{
+	int p[2];
+
+	for (int i = 0; i < 4; i++)
+		ev_defer_init(&d[i], defer_fn, (void *)(long)('a' + i));
+	ok(pipe(p) == 0 && write(p[1], "x", 1) == 1, "a readable pipe");
+	ev_io_add(loop, &io_r, p[0], EPOLLIN, io_r_fn, NULL);
+	ev_timer_init(&self, self_fn, NULL);
+	ev_timer_arm(loop, &self, 0);
+	ev_timer_init(&tstop, stop_fn, loop);
+	ev_timer_arm(loop, &tstop, 50);
+	evloop_run(loop);
+	/* round 1: the io, the timer, then b and a (c cancelled); round 2: the timer again,
+	 * then d, queued by a; round 3: the timer's third run */
+	is_str(trace, "rtbatdt", "one round after another: %s", trace);
+	ok(!ev_deferred(&d[2]), "the cancelled call is not queued");
+	ev_io_del(loop, &io_r);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	struct evloop *loop = evloop_new();
@@ -69,6 +138,7 @@ int main(void)
 	ev_timer_arm(loop, &stop, 30);
 	evloop_run(loop);
 	is_int(calls_a + calls_b, 1, "an io deleted earlier in the same round is not called");
+	test_rounds(loop);
 	evloop_free(loop);
 	return done_testing();
 }
