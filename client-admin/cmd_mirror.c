@@ -6,6 +6,7 @@
 
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
+#include "common/ctlsock.h"
 #include "client-admin/fields.h"
 
 static const char usage_text[] =
@@ -22,20 +23,14 @@ static const char usage_text[] =
 /* The value after key in vdiskd's status body ("node a\n..."), into out. */
 static int status_value(const char *body, const char *key, char *out, size_t len)
 {
-	size_t klen = strlen(key);
+	size_t n;
+	const char *v = ctl_field(body, key, &n);
 
-	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
-			size_t n = strcspn(p + klen + 1, "\n");
-
-			if (n >= len)
-				return -1;
-			memcpy(out, p + klen + 1, n);
-			out[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	if (!v || n >= len)
+		return -1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
 }
 
 static int mirror_status(struct cli *cli, const char *ctl)

@@ -4,53 +4,29 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Copies the value of "key: value" at line into out if the key matches. */
-static int take(const char *line, size_t linelen, const char *key, char *out, size_t outlen)
-{
-	size_t k = strlen(key), n;
-	const char *v;
+#include "common/ctlsock.h"
 
-	if (linelen < k + 1 || strncmp(line, key, k) != 0 || line[k] != ':')
+/* Copies the value of reply's line "key: value" into out; 0 when there is none. */
+static int take(const char *reply, const char *key, char *out, size_t outlen)
+{
+	size_t n;
+	const char *v = ctl_field(reply, key, &n);
+
+	if (!v)
 		return 0;
-	v = line + k + 1;
-	while (v < line + linelen && *v == ' ')
-		v++;
-	n = (size_t)(line + linelen - v);
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, v, n);
-	out[n] = '\0';
+	snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), v);
 	return 1;
 }
 
 int standby_parse(const char *reply, struct standby_status *st)
 {
-	char peer[DB_NAME_MAX + 24];
-	const char *line = reply, *nl;
-	int first = 1, have_state = 0;
+	char peer[DB_NAME_MAX + 24] = "";
 
 	memset(st, 0, sizeof(*st));
-	peer[0] = '\0';
-	for (; *line; line = nl + 1) {
-		size_t len;
-
-		nl = strchr(line, '\n');
-		if (!nl)
-			nl = line + strlen(line) - 1;
-		len = (size_t)(nl - line) + (*nl != '\n');
-		if (first) {
-			if (len != 2 || strncmp(line, "ok", 2) != 0)
-				return -EPROTO;
-			first = 0;
-			continue;
-		}
-		if (take(line, len, "state", st->state, sizeof(st->state)))
-			have_state = 1;
-		else
-			take(line, len, "peer", peer, sizeof(peer));
-	}
-	if (first || !have_state)
+	if (strncmp(reply, "ok", 2) != 0 || (reply[2] != '\n' && reply[2] != '\0') ||
+	    !take(reply, "state", st->state, sizeof(st->state)))
 		return -EPROTO;
+	take(reply, "peer", peer, sizeof(peer));
 	/* "peer: NAME alive|dead|unknown" */
 	if (*peer) {
 		char *sp = strrchr(peer, ' ');
