@@ -265,12 +265,11 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 {
 	struct doctor dr = { .cli = cli };
 	int rc = cli_simple_args(cli, argc, argv,
-				 "usage: vdiskctl doctor\n"
-				 "  looks for the usual mistakes on this server of the pair: a daemon\n"
-				 "  not running, names that disagree, clocks apart, a heartbeat link\n"
-				 "  missing or silent, another daemon on one of the pair's ports,\n"
-				 "  hot-standby clients without a mirror; changes nothing\n"
-				 "  exit status: 0 nothing found, 1 a problem found\n", 0, 0);
+				 "doctor: looks for the usual mistakes on this server of the pair (a\n"
+				 "  daemon not running, names that disagree, clocks apart, a heartbeat\n"
+				 "  link missing or silent, another daemon on one of the pair's ports,\n"
+				 "  hot-standby clients without a mirror); changes nothing\n"
+				 "  exit status: 0 nothing found, 1 a problem found", 0, 0);
 
 	if (rc >= 0)
 		return rc;
