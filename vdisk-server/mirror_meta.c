@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "vdisk-server/store_io.h"
 
 #define MM_MAGIC "VDMIRR01"
 #define MM_VERSION 1u
@@ -55,6 +56,7 @@ uint64_t mirror_meta_new_gen(void)
 static int write_header(struct mirror_meta *m)
 {
 	struct mm_header h;
+	int rc;
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, MM_MAGIC, sizeof(h.magic));
@@ -66,11 +68,8 @@ static int write_header(struct mirror_meta *m)
 	h.peer_gen = htole64(m->peer_gen);
 	h.flags = htole32(m->flags);
 	h.crc = htole32(crc32_iscsi((unsigned char *)&h, offsetof(struct mm_header, crc), 0));
-	if (pwrite(m->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		return errno ? -errno : -EIO;
-	if (fdatasync(m->fd) < 0)
-		return -errno;
-	return 0;
+	rc = sio_pwritev(m->fd, &(struct iovec){ &h, sizeof(h) }, 1, 0, sizeof(h), 0);
+	return rc ? rc : sio_fdatasync(m->fd);
 }
 
 static int read_header(struct mirror_meta *m, const char *path)
@@ -105,9 +104,11 @@ static int write_word(struct mirror_meta *m, size_t w)
 {
 	uint64_t le = htole64(m->file_bits[w]);
 
-	if (pwrite(m->fd, &le, sizeof(le), MM_HDR_SIZE + (off_t)(w * sizeof(le))) !=
-	    (ssize_t)sizeof(le))
-		return errno ? -errno : -EIO;
+	int rc = sio_pwritev(m->fd, &(struct iovec){ &le, sizeof(le) }, 1,
+			     MM_HDR_SIZE + w * sizeof(le), sizeof(le), 0);
+
+	if (rc)
+		return rc;
 	m->unsynced = 1;
 	return 0;
 }
@@ -409,10 +410,13 @@ void mirror_meta_activity_dirty(struct mirror_meta *m)
 
 int mirror_meta_sync(struct mirror_meta *m)
 {
+	int rc;
+
 	if (!m->unsynced)
 		return 0;
-	if (fdatasync(m->fd) < 0)
-		return -errno;
+	rc = sio_fdatasync(m->fd);
+	if (rc)
+		return rc;
 	m->unsynced = 0;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "vdisk-server/mirror_decide.h"
 #include "vdisk-server/mirror_internal.h"
 
 static struct log_ratelimit rl_sync = LOG_RATELIMIT_INIT(20);
@@ -860,6 +861,7 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 	struct mirror *mr = p->mr;
 	struct mirror_meta *meta = mr->meta;
 	struct scsi_task *t = command_data;
+	struct mirror_decide_in in;
 	int rc = -EINVAL;
 
 	(void)iscsi;
@@ -881,52 +883,43 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 	mr->ctl_started_ms = 0;
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 1;
-	if (mr->peer.size != mr->st.size || mr->peer.nchunks != meta->nchunks ||
-	    memcmp(mr->peer.fingerprint, mr->fp, MP_FINGERPRINT_LEN) != 0) {
+	in.ours = (struct mirror_side){ meta->gen, meta->peer_gen, meta->flags };
+	in.peer = mr->peer;
+	in.base_same = mr->peer.size == mr->st.size && mr->peer.nchunks == meta->nchunks &&
+		       memcmp(mr->peer.fingerprint, mr->fp, MP_FINGERPRINT_LEN) == 0;
+	in.full_sync = mr->full_sync;
+	switch (mirror_decide(&in)) {
+	case MV_BASE_DIFFERS:
 		log_err("mirror: client %s: the peer's base image differs from ours (another "
 			"image or version): not mirrored; run vdiskctl image sync", mr->name);
 		/* the replica sees our fingerprint, refuses it and marks itself unusable, so
 		 * it is never served as this client's disk after a takeover */
 		send_set_state(mr, 0, 0, 0, base_differs_cb);
 		return;
-	}
-	if (!mr->full_sync && meta->peer_gen == 0 && (meta->flags & MIRROR_NEVER_SYNCED) &&
-	    mr->peer.gen != 0 && !(mr->peer.flags & MIRROR_INCONSISTENT)) {
-		/* Our copy was started here without the peer's (our state file lost, or a
-		 * takeover of a disk the peer never replicated here) while the peer's is a
-		 * whole copy with writes of its own: which one holds the client's disk is
-		 * not ours to guess, and discarding the peer's could lose the only copy. */
+	case MV_SPLIT_UNSYNCED:
 		split_brain(mr, "both hold a copy, ours made here without the peer's");
 		return;
-	}
-	if (mr->full_sync || mr->peer.gen == 0 || meta->peer_gen == 0) {
-		/* a new replica, a discarded one, our overlay reset, or a split brain settled
-		 * for us */
+	case MV_FULL_RESYNC:
 		log_notice("mirror: client %s: full resync to %s", mr->name, mr->cfg.peer);
-		if (send_cdb(mr, MP_RESET, 0, 0, SCSI_XFER_NONE, reset_cb) < 0)
-			mr_peer_down(mr, "refused a reset (out of memory)");
-		return;
-	}
-	if (mr->peer.gen == meta->gen || mr->peer.gen == meta->peer_gen) {
-		mr->bitmap_word = 0;
-		if (mr->peer.nset)
-			fetch_bitmap(mr);
-		else
-			start_sync(mr);
-		return;
-	}
-	if (mr->peer.flags & MIRROR_INCONSISTENT) {
-		/* the target of a resync that never finished, from a generation we no longer
-		 * know (its last step lost on the way): such a copy is never served, so it took
-		 * no writes of its own and copying everything loses nothing */
+		break;
+	case MV_FULL_INCONSISTENT:
 		log_notice("mirror: client %s: the copy on %s is an unfinished resync of another "
 			   "generation: full resync", mr->name, mr->cfg.peer);
-		if (send_cdb(mr, MP_RESET, 0, 0, SCSI_XFER_NONE, reset_cb) < 0)
-			mr_peer_down(mr, "refused a reset (out of memory)");
+		break;
+	case MV_FETCH_BITMAP:
+		mr->bitmap_word = 0;
+		fetch_bitmap(mr);
+		return;
+	case MV_RESYNC:
+		mr->bitmap_word = 0;
+		start_sync(mr);
+		return;
+	case MV_SPLIT_BRAIN:
+		split_brain(mr, "both took writes while apart");
 		return;
 	}
-	/* both copies moved on from where they last agreed */
-	split_brain(mr, "both took writes while apart");
+	if (send_cdb(mr, MP_RESET, 0, 0, SCSI_XFER_NONE, reset_cb) < 0)
+		mr_peer_down(mr, "refused a reset (out of memory)");
 }
 
 static void connect_cb(struct iscsi_context *iscsi, int status, void *command_data, void *priv)

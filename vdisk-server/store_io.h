@@ -1,7 +1,8 @@
-/* Private to the store: the disk system calls the stores' workers make, as full-length
- * operations returning 0 or a negative errno the SCSI layer understands (-EIO, -ENOSPC,
- * -EROFS), plus iovec slicing. Every call goes through one test hook so unit tests can inject
- * I/O errors and a full disk at any step. */
+/* The disk system calls of the stores' workers and of the mirror's state file
+ * (mirror_meta.c), as full-length operations returning 0 or a negative errno the SCSI layer
+ * understands (-EIO, -ENOSPC, -EROFS), plus iovec slicing. Every call goes through one test
+ * hook so unit tests can inject I/O errors and a full disk at any step (the fault sweeps in
+ * test_store_overlay.c and test_vdiskd_mirror.c). */
 #ifndef VDISK_STORE_IO_H
 #define VDISK_STORE_IO_H
 

@@ -14,6 +14,7 @@
 #include "vdisk-server/replica_lu.h"
 #include "vdisk-server/scsi.h"
 #include "vdisk-server/scsi_cdb.h"
+#include "vdisk-server/store_io.h"
 #include "tests/lib/tap.h"
 
 #define DISK (100ull * MIRROR_CHUNK + 4096)	/* 101 chunks, the last one short */
@@ -99,6 +100,92 @@ static int busy_20(void *arg, uint64_t chunk)
 {
 	(void)arg;
 	return chunk == 20;
+}
+
+/* The state file's fault sweep: one sequence of marks, syncs, a new generation, a clear
+ * written back (a write still in flight), run again with the Nth disk call failing, N = 1, 2,
+ * ... until none fails.
+ * Reopened without faults, the file must open, every chunk marked and synced without an
+ * error and not cleared since must still be marked (a cleared one may be either: a bit kept
+ * for nothing only costs a copy), and the generation is the new one if setting it
+ * succeeded, else the old or the new. */
+static int sweep_n, sweep_calls;
+
+static int sweep_fault(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	(void)arg; (void)kind; (void)fd; (void)off; (void)len;
+	return __atomic_add_fetch(&sweep_calls, 1, __ATOMIC_RELAXED) == sweep_n ? -EIO : 0;
+}
+
+/* chunk 10's write is still in flight: the write-back must keep its activity bit */
+static int busy_10(void *arg, uint64_t chunk)
+{
+	(void)arg;
+	return chunk == 10;
+}
+
+/* marks chunk c (a write of 4 KiB in it) and syncs: 1 when both succeeded */
+static int sweep_mark(struct mirror_meta *m, uint64_t c, int active)
+{
+	uint64_t off = c * MIRROR_CHUNK + 512;
+	int rc = active ? mirror_meta_mark_active(m, off, 4096) : mirror_meta_mark(m, off, 4096);
+
+	return rc == 0 && mirror_meta_sync(m) == 0;
+}
+
+static void test_meta_sweep(void)
+{
+	unsigned runs = 0, bad = 0;
+	char p[300];
+
+	snprintf(p, sizeof(p), "%s/SWEEP.mirror", dir);
+	for (sweep_n = 1;; sweep_n++) {
+		struct mirror_meta m;
+		uint64_t gen0, gen1;
+		int kept2, kept10, kept20, gen_set;
+
+		unlink(p);
+		if (mirror_meta_open(p, DISK, 0, &m)) {
+			bad++;
+			break;
+		}
+		gen0 = m.gen;
+		gen1 = gen0 + 1;
+		sweep_calls = 0;
+		store_io_set_fault(sweep_fault, NULL);
+		sweep_mark(&m, 1, 0);
+		kept2 = sweep_mark(&m, 2, 0);
+		gen_set = mirror_meta_set_gen(&m, gen1, gen0, 0) == 0;
+		kept10 = sweep_mark(&m, 10, 1);
+		mirror_meta_clear(&m, 1);
+		if (mirror_meta_writeback(&m, busy_10, NULL) == 0)
+			mirror_meta_sync(&m);
+		kept20 = sweep_mark(&m, 20, 0);
+		mirror_meta_close(&m);
+		store_io_set_fault(NULL, NULL);
+		runs++;
+		if (mirror_meta_open(p, DISK, 0, &m)) {
+			diag("run %d: the state file does not open again", sweep_n);
+			bad++;
+			continue;
+		}
+		/* chunk 1 was cleared (on both sides): either state is right for it */
+		if ((kept2 && !mirror_meta_test(&m, 2)) || (kept10 && !mirror_meta_test(&m, 10)) ||
+		    (kept20 && !mirror_meta_test(&m, 20)) || (gen_set && m.gen != gen1) ||
+		    (m.gen != gen0 && m.gen != gen1)) {
+			diag("run %d: a synced mark or the generation was lost (bits 1 %d 2 %d 10 %d "
+			     "20 %d, gen %s)", sweep_n, mirror_meta_test(&m, 1),
+			     mirror_meta_test(&m, 2), mirror_meta_test(&m, 10),
+			     mirror_meta_test(&m, 20), m.gen == gen1 ? "new" : "old");
+			bad++;
+		}
+		mirror_meta_close(&m);
+		if (sweep_calls < sweep_n)
+			break;		/* no fault met: every call was swept */
+	}
+	unlink(p);
+	ok(runs > 5, "the state file's fault sweep ran %u times", runs);
+	is_int(bad, 0, "it opened again after each, with every synced mark and the generation");
 }
 
 static void test_meta(void)
@@ -420,6 +507,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		skip_all("no temporary directory");
 	test_meta();
+	test_meta_sweep();
 	test_wire();
 	test_batch_parse();
 	test_replica();
