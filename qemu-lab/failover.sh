@@ -390,6 +390,9 @@ done
 san=$(cat "$LAB_TMP"/[ab]/*.log | grep -c 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error')
 [ "$san" = 0 ]
 result "no sanitizer report in the daemons' logs" $? "$san"
+# what it said, here: the logs are kept, but the next run overwrites them
+[ "$san" = 0 ] || grep -h -A14 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error' \
+	"$LAB_TMP"/[ab]/*.log | head -60 | sed 's/^/#   /'
 
 echo "# timings:"
 printf '#   %s\n' "${TIMINGS[@]}"
