@@ -125,11 +125,10 @@ static void check_names(struct doctor *dr)
 
 static void check_clock(struct doctor *dr)
 {
-	char v[32], peer[96];
+	char v[32];
 	long long off;
 
 	field(dr, D_STANDBYD, "peer_clock_offset_ms", v, sizeof(v));
-	field(dr, D_STANDBYD, "peer", peer, sizeof(peer));
 	if (!*v || sscanf(v, "%lld", &off) != 1) {
 		unchecked("clocks: no heartbeat from the peer yet");
 		return;
