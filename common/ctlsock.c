@@ -213,7 +213,7 @@ int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, vo
 	}
 	unlink(path);
 	/* The mode must be right before the socket exists, not chmod()ed after listen(). */
-	old_umask = umask(0177);
+	old_umask = umask(0117);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_umask);
 	if (rc < 0 || listen(fd, 64) < 0) {

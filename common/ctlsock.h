@@ -19,8 +19,10 @@ struct ctl_server;
 /* Writes the answer to out (an open_memstream the server sends when the handler returns). */
 typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, FILE *out);
 
-/* Creates the socket file with mode 0600 before listen(), replacing a stale one, and its
- * directory (0755) if there is none.
+/* Creates the socket file with mode 0660 before listen(), replacing a stale one, and its
+ * directory (0755) if there is none. The group may connect: on a server the daemons reach
+ * each other through the group vdisk (vdiskd runs as user vdisk, standbyd as root without
+ * CAP_DAC_OVERRIDE; /run/vdisk is setgid vdisk), and nobody else.
  * Returns 0 or a negative errno. */
 int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, void *arg,
 		    struct ctl_server **out);

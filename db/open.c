@@ -132,10 +132,30 @@ static int set_pragmas(struct db *db, int flags)
 	return rc;
 }
 
+/* 1 when the directory holding path is setgid: a group shares it. */
+static int in_shared_dir(const char *path)
+{
+	char dir[DB_PATH_MAX + 8];
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)(slash - path) >= sizeof(dir))
+		return 0;
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return stat(dir, &sb) == 0 && (sb.st_mode & S_ISGID);
+}
+
 /* The file holds every client's CHAP secrets, so nobody but its owner and group may read
  * it. SQLite would create it 0644 (less the umask); it is made here first, 0640 less the
- * umask, and SQLite gives its -wal and -shm files the same mode. A read-write open also
- * takes the world's bits off an older database and its -wal/-shm (made 0644 before). */
+ * umask, and SQLite gives its -wal and -shm files the same mode. In a directory a group
+ * shares (setgid: /var/lib/vdisk, group vdisk) the group writes too, whatever the umask:
+ * vdiskd runs as user vdisk and records events, standbyd and pxed run as root without
+ * CAP_DAC_OVERRIDE and write through the group when vdiskd made the -wal file. A read-write
+ * open also takes the world's bits off an older database and its -wal/-shm (made 0644
+ * before). */
 static int secure_mode(const char *path, int flags, char *err, size_t errlen)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
@@ -151,6 +171,13 @@ static int secure_mode(const char *path, int flags, char *err, size_t errlen)
 		if (fd < 0 && errno != EEXIST) {
 			e = errno;
 			snprintf(err, errlen, "cannot create database %s: %s", path, strerror(e));
+			return -e;
+		}
+		if (fd >= 0 && in_shared_dir(path) && fchmod(fd, 0660) < 0) {
+			e = errno;
+			snprintf(err, errlen, "cannot make database %s group-writable: %s", path,
+				 strerror(e));
+			close(fd);
 			return -e;
 		}
 		if (fd >= 0)

@@ -1,5 +1,5 @@
 # deploy/: what puts the product on a server: `make install` (FHS paths, PREFIX and
-# DESTDIR), the systemd units, tmpfiles.d, the configuration files, vdisk-setup (the first
+# DESTDIR), the systemd units, tmpfiles.d and sysusers.d, the configuration files, vdisk-setup (the first
 # day), the man pages; `make deb` builds the Debian packages from debian/ with Debian's
 # tools (dpkg-buildpackage, debhelper).
 #
@@ -14,6 +14,7 @@ DOCDIR     ?= $(PREFIX)/share/doc/vdisk
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
 
 DEPLOY_SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -25,6 +26,7 @@ SBIN_PROGRAMS := vdiskd standbyd pxed vdiskctl
 .PHONY: install deb
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(UNITDIR)/tftpd-hpa.service.d $(DESTDIR)$(SYSCONFDIR)/vdisk \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(addprefix $(BUILD)/,$(SBIN_PROGRAMS)) $(DESTDIR)$(SBINDIR)/
@@ -37,6 +39,7 @@ install: all
 		>$(DESTDIR)$(UNITDIR)/tftpd-hpa.service.d/vdisk.conf
 	chmod 0644 $(DESTDIR)$(UNITDIR)/tftpd-hpa.service.d/vdisk.conf
 	$(INSTALL) -m 0644 deploy/systemd/vdisk.tmpfiles $(DESTDIR)$(TMPFILESDIR)/vdisk.conf
+	$(INSTALL) -m 0644 deploy/systemd/vdisk.sysusers $(DESTDIR)$(SYSUSERSDIR)/vdisk.conf
 	$(INSTALL) -m 0644 deploy/etc/vdiskd.conf deploy/etc/pxed.conf $(DESTDIR)$(SYSCONFDIR)/vdisk/
 	$(INSTALL) -m 0644 pxe/pxed.conf.example $(DESTDIR)$(DOCDIR)/examples/pxed.conf
 	$(if $(MAN8),$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)

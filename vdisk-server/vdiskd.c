@@ -19,6 +19,7 @@
 #include "common/ctlsock.h"
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "common/version.h"
 #include "db/db.h"
 #include "vdisk-server/db_targets.h"
@@ -229,7 +230,7 @@ static int pair_setup(struct db_targets *dt, const char *node, const char *repli
 		      const char *mirror_peer, const char *secret_file, unsigned timeout_ms,
 		      unsigned rate_mbps)
 {
-	char secret[sizeof(dt->pair.secret) + 2];
+	char secret[sizeof(dt->pair.secret) + 2], why[160];
 	struct stat sb;
 	FILE *f;
 	size_t len;
@@ -257,9 +258,8 @@ static int pair_setup(struct db_targets *dt, const char *node, const char *repli
 		return -errno;
 	}
 	/* as heartbeat's authkeys: a secret others can read is no secret */
-	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077)) {
-		log_err("--mirror-secret %s: readable by group or others (mode %03o): chmod 600 it",
-			secret_file, (unsigned)(sb.st_mode & 0777));
+	if (fstat(fileno(f), &sb) == 0 && secret_mode_check(&sb, why, sizeof(why))) {
+		log_err("--mirror-secret %s: %s", secret_file, why);
 		fclose(f);
 		return -EPERM;
 	}

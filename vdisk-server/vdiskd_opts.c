@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/secretfile.h"
 #include "vdisk-server/iscsi_target.h"
 #include "vdisk-server/store_mirror.h"
 
@@ -570,12 +571,12 @@ int vdiskd_opts_parse_text(struct vdiskd_opts *o, const char *name, const char *
 }
 
 /* Reads the file whole (at most VDISKD_CONF_FILE_MAX bytes). A file that holds a CHAP
- * secret must not be readable by group or others, as heartbeat's authkeys. */
+ * secret must keep it (secret_mode_check). */
 static int load_file(struct vdiskd_opts *o, const char *path, const unsigned char *skip,
 		     char *err, size_t errlen)
 {
 	struct stat sb;
-	char *buf;
+	char *buf, why[160];
 	size_t len = 0;
 	ssize_t got;
 	int fd, rc;
@@ -619,9 +620,8 @@ static int load_file(struct vdiskd_opts *o, const char *path, const unsigned cha
 	rc = vdiskd_opts_parse_text(o, path, buf, len, skip, err, errlen);
 	explicit_bzero(buf, len);
 	free(buf);
-	if (rc == 0 && o->file_has_secret && (sb.st_mode & 077)) {
-		snprintf(err, errlen, "%s: holds a CHAP secret and is readable by group or others "
-			 "(mode %03o): chmod 600 it", path, (unsigned)(sb.st_mode & 0777));
+	if (rc == 0 && o->file_has_secret && secret_mode_check(&sb, why, sizeof(why))) {
+		snprintf(err, errlen, "%s: holds a CHAP secret and is %s", path, why);
 		return -EPERM;
 	}
 	return rc;

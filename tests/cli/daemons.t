@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vdiskctl talking to daemons over their control sockets (a stand-in daemon here): status of
 # running and absent daemons, overlay reset of a selection, errors passed on; and the control
-# socket's own rules (mode 0600, a live socket is not stolen, over-long requests dropped).
+# socket's own rules (mode 0660, a live socket is not stolen, over-long requests dropped).
 source "$(dirname "$0")/../lib/tap.sh"
 V=$BUILD/vdiskctl
 FAKE=$BUILD/tests/helpers/ctl_fake_daemon
@@ -21,7 +21,7 @@ is "$(grep -c 'not running' "$T/out")" 3 "and says each of the three is not runn
 "$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/vdiskd.log" & pids+=($!)
 "$FAKE" "$VDISK_RUN_DIR/standbyd.sock" "$T/standbyd.log" & pids+=($!)
 wait_until 5000 eval '[ -S "$VDISK_RUN_DIR/standbyd.sock" ] && [ -S "$VDISK_RUN_DIR/vdiskd.sock" ]'
-is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 600 "control socket is created mode 0600"
+is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 660 "control socket is created mode 0660 (its group: the pair's daemons)"
 
 "$V" status >"$T/out"
 grep -q '^standbyd: running' "$T/out" && grep -q '^  state: active' "$T/out"; ok $? "status shows a running daemon's lines"

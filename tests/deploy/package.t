@@ -19,11 +19,12 @@ ok $? "make install DESTDIR=... PREFIX=/usr/local"
 for f in usr/local/sbin/vdiskd usr/local/sbin/standbyd usr/local/sbin/pxed \
 	usr/local/sbin/vdiskctl usr/local/sbin/vdisk-setup etc/vdisk/vdiskd.conf \
 	etc/vdisk/pxed.conf usr/local/lib/systemd/system/vdiskd.service \
-	usr/local/lib/tmpfiles.d/vdisk.conf usr/local/share/man/man8/vdiskd.8 \
+	usr/local/lib/tmpfiles.d/vdisk.conf usr/local/lib/sysusers.d/vdisk.conf \
+	usr/local/share/man/man8/vdiskd.8 \
 	usr/local/share/man/man5/ha.cf.5; do
 	[ -e "$T/inst/$f" ] || missing="${missing:-} /$f"
 done
-is "${missing:-}" "" "make install: programs in PREFIX/sbin, units, tmpfiles.d, man pages, /etc/vdisk"
+is "${missing:-}" "" "make install: programs in PREFIX/sbin, units, tmpfiles.d, sysusers.d, man pages, /etc/vdisk"
 grep -q '^ExecStart=/usr/local/sbin/vdiskd --config /etc/vdisk/vdiskd.conf$' \
 	"$T/inst/usr/local/lib/systemd/system/vdiskd.service"
 ok $? "the installed unit runs /usr/local/sbin/vdiskd with /etc/vdisk/vdiskd.conf"
@@ -50,7 +51,7 @@ dpkg-deb -c "$CTL" | awk '{print $6}' | sed 's|^\./|/|' >"$T/ctl"
 for f in /usr/sbin/vdiskd /usr/sbin/standbyd /usr/sbin/pxed /usr/sbin/vdisk-setup \
 	/lib/systemd/system/vdiskd.service /lib/systemd/system/standbyd.service \
 	/lib/systemd/system/tftpd-hpa.service.d/vdisk.conf /usr/lib/tmpfiles.d/vdisk.conf \
-	/etc/vdisk/vdiskd.conf /etc/vdisk/pxed.conf; do
+	/usr/lib/sysusers.d/vdisk.conf /etc/vdisk/vdiskd.conf /etc/vdisk/pxed.conf; do
 	grep -qx "$f" "$T/srv"; ok $? "vdisk-server holds $f"
 done
 grep -qx /usr/sbin/vdiskctl "$T/ctl"; ok $? "vdiskctl holds /usr/sbin/vdiskctl"

@@ -108,7 +108,13 @@ if [ -x "$OLD" ] && command -v sqlite3 >/dev/null; then
 else
 	skip "the upgrade of a version-2 database" "no $OLD (make tests) or no sqlite3"
 fi
-is "$(stat -c '%a %U' "$W/a/var/lib/vdisk")" "750 root" "postinst made /var/lib/vdisk 0750 root"
+# ids as the root's own passwd and group files name them (this host's may differ)
+vu=$(awk -F: '$1 == "vdisk" { print $3 }' "$W/a/etc/passwd")
+vg=$(awk -F: '$1 == "vdisk" { print $3 }' "$W/a/etc/group")
+[ -n "$vu" ] && [ -n "$vg" ]; ok $? "postinst made the user and group vdisk ($vu:$vg)"
+is "$(stat -c '%a %u %g' "$W/a/var/lib/vdisk")" "2770 0 $vg" "... /var/lib/vdisk 2770 root:vdisk"
+is "$(stat -c '%a %u %g' "$W/a/var/lib/vdisk/overlays")" "750 $vu $vg" "... overlays/ vdiskd's"
+is "$(stat -c '%a %u %g' "$W/a/var/lib/vdisk/vdisk.db")" "660 0 $vg" "... the database 0660 root:vdisk"
 [ -s "$W/a/var/lib/vdisk/vdisk.db" ]; ok $? "postinst created the database"
 [ -L "$W/a/etc/systemd/system/multi-user.target.wants/vdiskd.service" ] &&
 	[ -L "$W/a/etc/systemd/system/multi-user.target.wants/standbyd.service" ]
@@ -171,6 +177,8 @@ for n in a b; do
 	ok $? "vdisk-setup on srv-$n"
 	[ $? = 0 ] || tail -20 "$W/setup-$n.log" | sed 's/^/# /'
 done
+is "$(stat -c '%a %u %g' "$W/a/etc/vdisk/mirror.secret")" "640 0 $vg" \
+	"vdisk-setup wrote the pair secret 0640 root:vdisk (vdiskd reads it as vdisk)"
 # The PCs and their image, in the preferred node's database (shipped to srv-b once the
 # pair runs).
 on a sh -c "cp /root/base.img /var/lib/vdisk/images/base.img &&
@@ -195,7 +203,8 @@ done
 status_of() {	# status_of a|b UNIT FIELD: FIELD of the unit's main process's /proc status
 	on "$1" sh -c "sed -n 's/^$3:[[:space:]]*//p' /proc/\$(systemctl show -p MainPID --value $2)/status"
 }
-is "$(status_of a vdiskd CapBnd)" 0000000000002400 "vdiskd's bounding set: NET_BIND_SERVICE, NET_RAW"
+is "$(status_of a vdiskd Uid | awk '{print $2}')" "$(on a id -u vdisk)" "vdiskd runs as the user vdisk"
+is "$(status_of a vdiskd CapBnd)" 0000000000000000 "vdiskd's bounding set is empty"
 is "$(status_of a standbyd CapBnd)" 00000000000435e0 \
 	"standbyd's: NET_ADMIN, NET_RAW, NET_BIND_SERVICE, KILL, SETUID, SETGID, SETPCAP, SYS_CHROOT"
 is "$(status_of a vdiskd NoNewPrivs)$(status_of a standbyd NoNewPrivs)" 11 "both with NoNewPrivileges"
@@ -246,6 +255,10 @@ on a journalctl -q -t vdiskd -o cat >"$W/vdiskd.journal"
 grep -q "^vdiskd $VERSION listening on 0.0.0.0:3260" "$W/vdiskd.journal" &&
 	! grep -q '^20[0-9][0-9]-' "$W/vdiskd.journal"
 ok $? "vdiskd's entries are the messages alone (the journal keeps time and priority)"
+! grep -q 'replica listener: cannot bind' "$W/vdiskd.journal"
+ok $? "vdiskd, with no capability, bound the replica listener to ha0"
+on a vdiskctl events 2>/dev/null | grep -q 'vdiskd.*mirror in sync'
+ok $? "vdiskd, as the user vdisk, records its events in the database"
 
 # ---- power cut of srv-a ----
 t0=$(date +%s%3N)

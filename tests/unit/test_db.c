@@ -240,6 +240,19 @@ static void test_file_mode(void)
 	ok(stat(wal, &sb) == 0 && (sb.st_mode & 0777) == 0640, "its -wal too: %o",
 	   (unsigned)(sb.st_mode & 0777));
 	db_close(db);
+
+	/* a directory a group shares (setgid, as /var/lib/vdisk): the group writes too */
+	path_in(path, sizeof(path), "shared");
+	ok(mkdir(path, 0770) == 0 && chmod(path, 02770) == 0, "a setgid directory");
+	path_in(path, sizeof(path), "shared/vdisk.db");
+	is_int(db_open(path, DB_OPEN_CREATE, &db, NULL), 0, "create a database in it (umask 022)");
+	ok(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0660, "created 0660: %o",
+	   (unsigned)(sb.st_mode & 0777));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	db_event_add(db, "info", "test", "a write makes the WAL");
+	ok(stat(wal, &sb) == 0 && (sb.st_mode & 0777) == 0660, "its -wal too: %o",
+	   (unsigned)(sb.st_mode & 0777));
+	db_close(db);
 	umask(old);
 }
 
