@@ -117,28 +117,43 @@ static void conn_ready(struct ev_io *io, uint32_t events)
 	}
 }
 
-static int peer_allowed(int fd)
+/* Root, our own user, and a daemon of a group we were put in: standbyd runs as root in the
+ * group vdisk, and vdiskd, the user vdisk of group vdisk, asks it to fence the peer. Whoever
+ * else can open the socket file is refused all the same. */
+static int peer_allowed(int fd, unsigned *uid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	gid_t groups[64];
+	int i, n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return 0;
-	return cred.uid == 0 || cred.uid == getuid();
+	*uid = cred.uid;
+	if (cred.uid == 0 || cred.uid == getuid())
+		return 1;
+	n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
+	for (i = 0; i < n; i++)
+		if (groups[i] == cred.gid)
+			return 1;
+	return 0;
 }
 
 static void server_ready(struct ev_io *io, uint32_t events)
 {
+	static struct log_ratelimit rl_refused = LOG_RATELIMIT_INIT(10);
 	struct ctl_server *srv = io->arg;
 	struct ctl_conn *c;
+	unsigned uid = 0;
 	int fd;
 
 	(void)events;
 	fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (!peer_allowed(fd)) {
-		log_warn("control: connection from a user that is neither root nor ours refused");
+	if (!peer_allowed(fd, &uid)) {
+		log_limited(&rl_refused, LOG_WARNING, "control: connection from uid %u refused: "
+			    "neither root, nor ours, nor of a group of ours", uid);
 		close(fd);
 		return;
 	}

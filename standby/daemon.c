@@ -934,6 +934,9 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	rc = sb_fence_open(d, opts->state_dir);
 	if (rc)
 		goto out_close;
+	/* An outdated copy kept across a restart (the state file) bars takeovers from the first
+	 * decision on, as it did before the restart; FSM_EV_OUTDATED tells later changes. */
+	d->fsm.outdated = d->fence.outdated;
 	rc = sb_links_open(d);
 	if (rc)
 		goto out_close;

@@ -11,79 +11,15 @@
 # serves the same disk. Needs root, mmdebstrap, systemd-nspawn, busybox, tftp, curl and
 # iscsi-inq.
 source "$(dirname "$0")/../lib/tap.sh"
-need_root
-for t in mmdebstrap systemd-nspawn nsenter busybox tftp curl iscsi-inq; do
-	command -v $t >/dev/null || skip_all "$t missing (make deps installs deploy/deps.txt)"
-done
-VERSION=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$SRCDIR/debian/changelog")
-DEB=$BUILD/deb
+source "$(dirname "$0")/deploy-lib.sh"
 [ -f "$DEB/vdisk-server_${VERSION}_amd64.deb" ] && [ -f "$DEB/vdiskctl_${VERSION}_amd64.deb" ] ||
 	skip_all "no packages in $DEB (tests/deploy/package.t builds them: make deb)"
 
-CACHE=${DEPLOY_CACHE:-/var/tmp/vdisk-deploy-cache}
-# What a server needs beside our packages (their dependencies), and systemd to boot.
-PKGS=systemd,systemd-sysv,iproute2,tftpd-hpa,ipxe,libiscsi7,libisal2,libpcap0.8,libsqlite3-0,libssl3,libsystemd0,libmicrohttpd12
-KEY=$(echo "bookworm apt $PKGS" | md5sum | cut -c1-12)
-BASE=$CACHE/bookworm-$KEY.tar
-ID=$$
-PFX=dp$ID
-NS_LAN=$PFX-lan NS_A=$PFX-a NS_B=$PFX-b NS_PC=$PFX-pc
-VIP=192.168.71.10
-LAN_A=192.168.71.2 LAN_B=192.168.71.3 HA_A=10.97.0.1 HA_B=10.97.0.2
-PC_MAC=52:54:00:71:00:01
-W=
-declare -A NSPAWN
-
-# machine_pid a|b: the host pid of the machine's init, "" when it is not running
-machine_pid() {
-	local p=${NSPAWN[$1]:-}
-	[ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
-	pgrep -P "$p" | head -1
-}
-# on a|b COMMAND...: COMMAND inside the running machine
-on() {
-	local pid
-	pid=$(machine_pid "$1") || return 1
-	[ -n "$pid" ] || return 1
-	shift
-	# A session of its own, so no signal meant for a group inside can reach this test's.
-	setsid -w nsenter -t "$pid" -m -u -i -n -p -- "$@"
-}
-cleanup() {
-	local n pid
-	for n in a b; do
-		pid=$(machine_pid $n) && [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-		[ -n "${NSPAWN[$n]:-}" ] && { kill -9 "${NSPAWN[$n]}" 2>/dev/null; wait "${NSPAWN[$n]}" 2>/dev/null; }
-	done
-	for n in $NS_PC $NS_A $NS_B $NS_LAN; do ip netns del "$n" 2>/dev/null; done
-	[ -z "$W" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-W=$(mktemp -d /var/tmp/vdisk-pair.XXXXXX)
-
 # ---- the roots ----
-mkdir -p "$CACHE"
-if [ ! -s "$BASE" ]; then
-	t0=$(date +%s)
-	mmdebstrap --quiet --variant=apt --include="$PKGS" --format=tar bookworm "$BASE.tmp" \
-		>"$W/mmdebstrap.log" 2>&1 && mv "$BASE.tmp" "$BASE"
-	ok $? "a Debian 12 root from the package mirror with mmdebstrap ($(( $(date +%s) - t0 )) s, cached as $BASE)"
-	[ -s "$BASE" ] || { tail -20 "$W/mmdebstrap.log" | sed 's/^/# /'; done_testing; }
-else
-	ok 0 "the cached Debian 12 root $BASE"
-fi
+dp_base
 for n in a b; do
-	R=$W/$n
-	mkdir -p "$R" && tar -C "$R" -xf "$BASE" || { ok 1 "root $n unpacked"; done_testing; }
-	echo "srv-$n" >"$R/etc/hostname"
-	mkdir -p "$R/root/debs"
-	cp "$DEB/vdisk-server_${VERSION}_amd64.deb" "$DEB/vdiskctl_${VERSION}_amd64.deb" "$R/root/debs/"
-	# a disk image for the PCs, on both servers (image sync would copy it; not the point here)
-	truncate -s 64M "$R/root/base.img"
-	systemd-nspawn -q -D "$R" --register=no --keep-unit -E DEBIAN_FRONTEND=noninteractive \
-		sh -c 'dpkg -i /root/debs/*.deb' >"$W/dpkg-$n.log" 2>&1
+	dp_root $n "$DEB/vdisk-server_${VERSION}_amd64.deb" "$DEB/vdiskctl_${VERSION}_amd64.deb"
 	ok $? "srv-$n: dpkg -i vdisk-server vdiskctl on the fresh root"
-	[ $? = 0 ] || tail -20 "$W/dpkg-$n.log" | sed 's/^/# /'
 done
 # An upgrade migrates the schema: srv-b's database replaced by a version-2 one (as vdisk
 # before the CHAP secrets left it), the packages installed again (dpkg runs postinst as an
@@ -121,42 +57,7 @@ is "$(stat -c '%a %u %g' "$W/a/var/lib/vdisk/vdisk.db")" "660 0 $vg" "... the da
 ok $? "vdiskd.service and standbyd.service are enabled"
 
 # ---- the LAN, the HA link, the PC ----
-for ns in $NS_LAN $NS_A $NS_B $NS_PC; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
-ip -n $NS_LAN link add br0 type bridge && ip -n $NS_LAN link set br0 up
-for n in a b pc; do
-	ip -n $NS_LAN link add "p-$n" type veth peer name lan0 netns "$PFX-$n"
-	ip -n $NS_LAN link set "p-$n" master br0 up
-	ip -n "$PFX-$n" link set lan0 up
-done
-ip -n $NS_PC link set lan0 address $PC_MAC
-ip -n $NS_A link add ha0 type veth peer name ha0 netns $NS_B
-ip -n $NS_A link set ha0 up && ip -n $NS_B link set ha0 up
-ip -n $NS_A addr add $LAN_A/24 dev lan0 && ip -n $NS_A addr add $HA_A/24 dev ha0
-ip -n $NS_B addr add $LAN_B/24 dev lan0 && ip -n $NS_B addr add $HA_B/24 dev ha0
-
-# boot a|b: the root as a machine on its namespace; 0 once it has reached its targets
-boot() {
-	local n=$1
-	# A session of its own: the machine's end must not signal this test's process group.
-	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0 setsid systemd-nspawn -q -D "$W/$n" --boot --register=no \
-		--keep-unit --machine=srv-$n --network-namespace-path=/run/netns/$PFX-$n \
-		--capability=CAP_NET_ADMIN \
-		--console=read-only >>"$W/console-$n.log" 2>&1 &
-	NSPAWN[$n]=$!
-	wait_until 60000 booted "$n"
-}
-booted() {
-	local s
-	s=$(on "$1" systemctl is-system-running 2>/dev/null)
-	[ "$s" = running ] || [ "$s" = degraded ]
-}
-# halt a|b: a clean poweroff, waited for
-halt() {
-	on "$1" systemctl poweroff >/dev/null 2>&1
-	wait_until 30000 eval "! kill -0 ${NSPAWN[$1]} 2>/dev/null"
-	wait "${NSPAWN[$1]}" 2>/dev/null
-	NSPAWN[$1]=
-}
+dp_lan
 
 t0=$(date +%s%3N)
 boot a; ok $? "srv-a boots to multi-user with the packages installed ($(( $(date +%s%3N) - t0 )) ms)"
@@ -167,33 +68,14 @@ is "$(on a systemctl is-active standbyd.service)" inactive "before the setup: st
 is "$(on a systemctl is-active tftpd-hpa.service)" inactive "tftpd-hpa's own service is not running"
 
 # ---- the first day ----
-on a vdisk-setup --new-keys /root/pair.keys >/dev/null
-cp "$W/a/root/pair.keys" "$W/b/root/pair.keys"
-for n in a b; do
-	on $n vdisk-setup --keys /root/pair.keys --node srv-$n --nodes srv-a,srv-b --lan-if lan0 \
-		--ha-if ha0 --lan-addrs $LAN_A,$LAN_B --ha-addrs $HA_A,$HA_B \
-		--service-addr $VIP/24 --pool 192.168.71.100-192.168.71.150 --keepalive 200ms \
-		--deadtime 1s >"$W/setup-$n.log" 2>&1
-	ok $? "vdisk-setup on srv-$n"
-	[ $? = 0 ] || tail -20 "$W/setup-$n.log" | sed 's/^/# /'
-done
+dp_setup
 is "$(stat -c '%a %u %g' "$W/a/etc/vdisk/mirror.secret")" "640 0 $vg" \
 	"vdisk-setup wrote the pair secret 0640 root:vdisk (vdiskd reads it as vdisk)"
-# The PCs and their image, in the preferred node's database (shipped to srv-b once the
-# pair runs).
-on a sh -c "cp /root/base.img /var/lib/vdisk/images/base.img &&
-	vdiskctl image add base --path /var/lib/vdisk/images/base.img &&
-	vdiskctl client add --name PC001 --mac $PC_MAC --image base --server srv-a \
-		--hot-standby on" >"$W/db.log" 2>&1
-ok $? "PC001 (hot standby) and its image in srv-a's database"
-on b cp /root/base.img /var/lib/vdisk/images/base.img
 
 # ---- reboot: the pair comes up from the units alone ----
 halt a; halt b
 boot a; ok $? "srv-a boots again"
 boot b; ok $? "srv-b boots again"
-state() { on "$1" vdiskctl standby status 2>/dev/null | sed -n 's/^ *state: //p' | head -1; }
-state_is() { [ "$(state "$1")" = "$2" ]; }
 wait_until 20000 state_is a active; ok $? "srv-a active, from the units alone (state: $(state a))"
 wait_until 20000 state_is b standby; ok $? "srv-b standing by (state: $(state b))"
 for u in vdiskd standbyd; do
@@ -216,25 +98,13 @@ ok $? "UDP 69: pxed's in.tftpd on $VIP ($(tftp_sock $NS_A | awk '{print $4}' | t
 is "$(tftp_sock $NS_B)" "" "nothing on UDP 69 on the standby"
 
 # ---- a PC boots ----
-# dhcp: asks as iPXE does (user class "iPXE"); prints the lease line
-dhcp() {
-	ip netns exec $NS_PC timeout 8 busybox udhcpc -i lan0 -n -q -f -t 4 -T 1 \
-		-x 0x4d:69505845 -s /bin/true 2>&1 | grep -m1 'lease of'
-}
-lease=$(dhcp)
+lease=$(pc_lease)
 grep -q "obtained from $LAN_A" <<<"$lease"; ok $? "the PC's DHCP answer comes from srv-a: $lease"
-addr=$(sed -n 's/.*lease of \([0-9.]*\) obtained.*/\1/p' <<<"$lease")
-[ -n "$addr" ] && ip -n $NS_PC addr add "$addr/24" dev lan0
 script=ipxe/${PC_MAC//:/-}.ipxe
 rm -f "$W/pc.ipxe"
 ip netns exec $NS_PC curl -s -m 5 -o "$W/pc.ipxe" "http://$VIP:8069/$script"
 grep -q '^sanboot iscsi:' "$W/pc.ipxe"; ok $? "the PC's iPXE script by HTTP from $VIP (pxed serves it to the PC's lease alone)"
-secret=$(on a vdiskctl client show PC001 --secrets | sed -n 's/^chap-secret: *//p')
-disk() {
-	ip netns exec $NS_PC env LIBISCSI_CHAP_USERNAME=iqn.2026-11.lan.vdisk:pc001 \
-		LIBISCSI_CHAP_PASSWORD="$secret" timeout 5 iscsi-inq -i iqn.2026-11.lan.vdisk:pc001 \
-		-e 1 -c 128 "iscsi://$VIP/iqn.2026-11.lan.vdisk:disk/0" 2>&1 | grep -m1 -i serial
-}
+SECRET=$(pc_secret)
 serial=$(disk)
 grep -q 'Unit Serial Number:\[.\+\]' <<<"$serial"; ok $? "the PC's disk through $VIP with its CHAP secret: $serial"
 
@@ -268,11 +138,8 @@ wait "${NSPAWN[a]}" 2>/dev/null; NSPAWN[a]=
 wait_until 15000 state_is b active
 ok $? "srv-b active after srv-a's power cut ($(( $(date +%s%3N) - t0 )) ms)"
 ip -n $NS_B addr show lan0 | grep -q "inet $VIP/"; ok $? "the service address moved to srv-b"
-ip -n $NS_PC addr flush dev lan0
-lease=$(dhcp)
+lease=$(pc_lease)
 grep -q "obtained from $LAN_B" <<<"$lease"; ok $? "the PC's DHCP answer now from srv-b: $lease"
-addr=$(sed -n 's/.*lease of \([0-9.]*\) obtained.*/\1/p' <<<"$lease")
-[ -n "$addr" ] && ip -n $NS_PC addr add "$addr/24" dev lan0
 after=$(disk)
 is "$after" "$serial" "srv-b serves the PC's disk, same identity"
 

@@ -19,6 +19,9 @@
  * hold: a logged-in session and no I/O until SIGINT/SIGTERM: vdiskd keeps a client's disk
  *   (and its status lines) open while a session is (LOG is not used).
  *
+ * LIBISCSI_CHAP_USERNAME and LIBISCSI_CHAP_PASSWORD in the environment: CHAP at every login,
+ * as libiscsi's own tools take them.
+ *
  * Connection loss (a dead server, a refused login, no answer for --io-timeout-ms) drops the
  * session and logs in again to the same PORTAL, every --connect-timeout-ms, until a session
  * is back or --replacement-ms have passed without one (open-iscsi's replacement_timeout);
@@ -438,12 +441,17 @@ static void connect_done(struct iscsi_context *ctx, int status, void *data, void
 static int start_connect(void)
 {
 	struct iscsi_context *ctx = iscsi_create_context(o.initiator);
+	const char *chap_user = getenv("LIBISCSI_CHAP_USERNAME");
+	const char *chap_pass = getenv("LIBISCSI_CHAP_PASSWORD");
 
 	if (!ctx) {
 		fprintf(stderr, "mirror_seqio: cannot create an iSCSI context\n");
 		return -1;
 	}
 	iscsi_set_targetname(ctx, o.target);
+	/* libiscsi reads these only from a URL's parser; a PC with its CHAP secret logs in so */
+	if (chap_user && chap_pass)
+		iscsi_set_initiator_username_pwd(ctx, chap_user, chap_pass);
 	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE);
 	/* Reconnecting is this program's job: libiscsi's own would hide the stall. */

@@ -3,11 +3,13 @@
  * a cancelled request is never answered, an empty request gets an error line; the blocking
  * client's timeout bounds the whole answer of a daemon that trickles it. */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -63,6 +65,48 @@ static void run_for(unsigned ms)
 static void on_alarm(int sig)
 {
 	(void)sig;
+}
+
+/* 0 when a process of user uid and group gid (no other group) gets an answer from the
+ * server at path, which runs in this process's loop. */
+static int call_as(const char *path, uid_t uid, gid_t gid)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (pid == 0) {
+		char *reply = NULL;
+
+		if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
+			_exit(2);
+		_exit(ctl_call(path, "status", 1000, &reply) == 0 ? 0 : 1);
+	}
+	run_for(1500);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Who may talk to a daemon, whatever the socket file allows (made 0666 here): root, the
+ * daemon's user, and a user whose group is one of the daemon's supplementary groups
+ * (vdiskd, vdisk:vdisk, asking standbyd, root in the group vdisk, to fence). */
+static void test_peers(const char *dir, const char *path)
+{
+	const gid_t pair = 54321;
+
+	if (geteuid() != 0) {
+		diag("the peers allowed: not checked, needs root to be another user");
+		return;
+	}
+	chmod(dir, 0711);
+	chmod(path, 0666);
+	setgroups(0, NULL);
+	is_int(call_as(path, pair, pair), 1, "a user of a group the daemon is not in: refused");
+	ok(setgroups(1, &pair) == 0, "the daemon joins that group");
+	is_int(call_as(path, pair, pair), 0, "now that user's daemon is answered");
+	is_int(call_as(path, pair + 1, pair + 1), 1, "another user and group still refused");
+	setgroups(0, NULL);
+	chmod(dir, 0700);
 }
 
 /* A daemon that answers one byte every 50 ms for 2 s: each byte comes well within the
@@ -144,6 +188,7 @@ int main(void)
 	ok(ctl_call_start(loop, path, "two\nlines", 100, got, NULL, &req) == -EINVAL,
 	   "a request with a line break is refused");
 
+	test_peers(dir, path);
 	ctl_server_close(srv);
 	ok(access(path, F_OK) != 0, "socket file removed at close");
 
