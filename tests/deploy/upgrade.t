@@ -140,6 +140,6 @@ for n in a b; do
 	ok $? "vdiskctl doctor on srv-$n after the upgrade: $(tail -1 "$W/doctor.$n")"
 done
 [ "$tap_failed" = 0 ] || for n in a b; do
-	on $n journalctl -q -o short-precise -t standbyd -t vdiskd -n 200 | sed "s/^/# srv-$n: /"
+	on $n journalctl -q -o short-precise -t standbyd -t vdiskd -n 60 | sed "s/^/# srv-$n: /"
 done
 done_testing
