@@ -2,7 +2,7 @@
  * SBC. Both programs speak it, so it lives here rather than in either. The CLI logs in to the
  * peer's replica listener, target "<target_iqn>:image.<NAME>", whose LU 0 is the peer's base image
  * file for NAME. It asks for the SHA-256 of every 64 KiB block with a vendor-specific command
- * (operation code C1h; C0h is the mirror's, see vdisk-server/mirror_proto.h), compares them with
+ * (operation code C1h; C0h is the mirror's, see vdisk-server/mirror/mirror_proto.h), compares them with
  * its own, and sends only the blocks that differ with WRITE(16), then SYNCHRONIZE CACHE.
  *
  * READ DIGESTS CDB (16 bytes): [0] C1h, [1] service action 01h, [2..9] first block (64 KiB

@@ -1,7 +1,7 @@
 /* Fencing the peer's data, DRBD's resource-level fencing with standbyd as the cluster manager.
  *
  * The active side: vdiskd asks "fence-peer" before it acknowledges a write the peer's copy
- * lacks (vdisk-server/mirror_fence.h). We then set HB_F_OUTDATE_PEER with a fresh epoch in our
+ * lacks (vdisk-server/mirror/mirror_fence.h). We then set HB_F_OUTDATE_PEER with a fresh epoch in our
  * heartbeats, which go on every link (the LAN too when the HA link is what failed), and answer
  * "outdated" once a heartbeat of the peer acknowledges that epoch, or "peer-dead" once the
  * state machine holds the peer dead. The flag stays up until vdiskd reports every mirror in

@@ -12,8 +12,8 @@
 #include "common/log.h"
 #include "vdisk-server/db_targets.h"
 #include "vdisk-server/image_sync_target.h"
-#include "vdisk-server/iscsi_proto.h"
-#include "vdisk-server/replica_lu.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
+#include "vdisk-server/scsi/replica_lu.h"
 
 #define SWEEP_MS 1000
 #define RESET_PROBE_MS 1500	/* a running PC answers a NOP-In well within this */

@@ -9,10 +9,10 @@
 
 #include "common/linkwatch.h"
 #include "db/db.h"
-#include "vdisk-server/iscsi_target.h"
-#include "vdisk-server/mirror_fence.h"
-#include "vdisk-server/store.h"
-#include "vdisk-server/store_mirror.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
+#include "vdisk-server/mirror/mirror_fence.h"
+#include "vdisk-server/store/store.h"
+#include "vdisk-server/mirror/store_mirror.h"
 
 struct client_disk;
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
-#include "vdisk-server/image_sync_lu.h"
+#include "vdisk-server/scsi/image_sync_lu.h"
 
 struct image_sync {
 	struct iscsi_target tgt;	/* first: the provider gets it back in detach */

@@ -5,7 +5,7 @@
 #ifndef VDISK_IMAGE_SYNC_TARGET_H
 #define VDISK_IMAGE_SYNC_TARGET_H
 
-#include "vdisk-server/iscsi_target.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
 
 /* Opens the target for image (its file at path). 0 and *out, or a negative errno (logged). */
 int image_sync_open(struct store_pool *pool, const char *target_name, const char *image,

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_proto.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
 #include "vdisk-server/lun_table.h"
 
 int iscsi_name_valid(const char *name)

@@ -3,8 +3,8 @@
 #ifndef VDISK_LUN_TABLE_H
 #define VDISK_LUN_TABLE_H
 
-#include "vdisk-server/iscsi_target.h"
-#include "vdisk-server/store.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
+#include "vdisk-server/store/store.h"
 
 struct lun_spec {
 	char iqn[ISCSI_NAME_MAX];

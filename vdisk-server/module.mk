@@ -1,5 +1,12 @@
-# vdisk-server/: vdiskd, the iSCSI target. Everything but the main file is a library so unit
-# tests and fuzz targets link the same code the daemon runs.
+# vdisk-server/: vdiskd, the iSCSI target, one library per layer (docs/architecture.md):
+# store/ (base images, overlays), mirror/ (a store that mirrors to the peer), scsi/ (SBC/SPC
+# and the vendor-command LUs), iscsi/ (the transport), and here what assembles them into the
+# daemon. tests/arch/layers.t checks that no layer includes one above it. Everything but the
+# main file is a library so unit tests and fuzz targets link the same code the daemon runs.
+$(eval $(call library,vdiskd-store,$(wildcard vdisk-server/store/*.c)))
+$(eval $(call library,vdiskd-mirror,$(wildcard vdisk-server/mirror/*.c)))
+$(eval $(call library,vdiskd-scsi,$(wildcard vdisk-server/scsi/*.c)))
+$(eval $(call library,vdiskd-iscsi,$(wildcard vdisk-server/iscsi/*.c)))
 $(eval $(call library,vdiskd,$(filter-out vdisk-server/vdiskd.c,$(wildcard vdisk-server/*.c))))
 ifneq ($(wildcard vdisk-server/vdiskd.c),)
 $(eval $(call program,vdiskd,vdisk-server/vdiskd.c))

@@ -23,9 +23,9 @@
 #include "common/version.h"
 #include "db/db.h"
 #include "vdisk-server/db_targets.h"
-#include "vdisk-server/iscsi_target.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
 #include "vdisk-server/lun_table.h"
-#include "vdisk-server/store.h"
+#include "vdisk-server/store/store.h"
 #include "vdisk-server/vdiskd_opts.h"
 
 #define DEFAULT_TARGET		"iqn.2026-11.lan.vdisk:disk"

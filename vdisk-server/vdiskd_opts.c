@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "common/secretfile.h"
-#include "vdisk-server/iscsi_target.h"
-#include "vdisk-server/store_mirror.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
+#include "vdisk-server/mirror/store_mirror.h"
 
 enum {
 	O_REPEAT = 1,	/* may be given many times: a list */

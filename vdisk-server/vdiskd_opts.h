@@ -17,9 +17,9 @@
 #include <stdio.h>
 
 #include "db/db.h"
-#include "vdisk-server/iscsi_chap.h"
+#include "vdisk-server/iscsi/iscsi_chap.h"
 #include "vdisk-server/lun_table.h"
-#include "vdisk-server/mirror_fence.h"
+#include "vdisk-server/mirror/mirror_fence.h"
 
 #define VDISKD_DEFAULT_CONF	"/etc/vdisk/vdiskd.conf"
 #define VDISKD_DEFAULT_OVERLAY_DIR "/var/lib/vdisk/overlays"

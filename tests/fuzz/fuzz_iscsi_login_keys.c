@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_chap.h"
-#include "vdisk-server/iscsi_keys.h"
+#include "vdisk-server/iscsi/iscsi_chap.h"
+#include "vdisk-server/iscsi/iscsi_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_keys.h"
-#include "vdisk-server/iscsi_rx.h"
+#include "vdisk-server/iscsi/iscsi_keys.h"
+#include "vdisk-server/iscsi/iscsi_rx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

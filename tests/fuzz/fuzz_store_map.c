@@ -12,8 +12,8 @@
 
 #include "common/evloop.h"
 #include "common/log.h"
-#include "vdisk-server/store.h"
-#include "vdisk-server/store_overlay.h"
+#include "vdisk-server/store/store.h"
+#include "vdisk-server/store/store_overlay.h"
 
 #define BASE_SIZE 65536u
 

@@ -10,8 +10,8 @@
 
 #include "common/image_sync_proto.h"
 #include "common/log.h"
-#include "vdisk-server/image_sync_lu.h"
-#include "vdisk-server/scsi.h"
+#include "vdisk-server/scsi/image_sync_lu.h"
+#include "vdisk-server/scsi/scsi.h"
 
 #define MAX_SECTORS (40u * IS_BLOCK / 512u)
 

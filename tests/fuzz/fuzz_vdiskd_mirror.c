@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vdisk-server/mirror_proto.h"
-#include "vdisk-server/replica_lu.h"
+#include "vdisk-server/mirror/mirror_proto.h"
+#include "vdisk-server/scsi/replica_lu.h"
 
 static int nop_submit(struct store *st, struct store_req *req)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/scsi.h"
-#include "vdisk-server/scsi_xcopy.h"
+#include "vdisk-server/scsi/scsi.h"
+#include "vdisk-server/scsi/scsi_xcopy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -92,8 +92,8 @@
 #include <iscsi/scsi-lowlevel.h>
 
 #include "common/ctlsock.h"
-#include "vdisk-server/mirror_meta.h"
-#include "vdisk-server/store_overlay.h"
+#include "vdisk-server/mirror/mirror_meta.h"
+#include "vdisk-server/store/store_overlay.h"
 
 #define BLK 512u
 #define MAXV 6			/* values one block may hold at once */
@@ -1428,7 +1428,7 @@ static void read_overlay_files(const char *dir, const struct client *c, uint8_t 
 	free(bits);
 }
 
-/* gen and peer_gen from a mirror state file (vdisk-server/mirror_meta.c's header). */
+/* gen and peer_gen from a mirror state file (vdisk-server/mirror/mirror_meta.c's header). */
 static int read_gens(const char *dir, const char *name, uint64_t *gen, uint64_t *peer_gen)
 {
 	char path[600];

@@ -21,8 +21,8 @@
 
 #include "common/evloop.h"
 #include "common/log.h"
-#include "vdisk-server/store.h"
-#include "vdisk-server/store_overlay.h"
+#include "vdisk-server/store/store.h"
+#include "vdisk-server/store/store_overlay.h"
 
 #define MAX_QD 256
 #define MAX_SAMPLES (4u << 20)

@@ -12,7 +12,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "tests/helpers/store_crashlog.h"
-#include "vdisk-server/store.h"
+#include "vdisk-server/store/store.h"
 
 #define QD 16
 

@@ -46,9 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vdisk-server/iscsi_chap.h"
-#include "vdisk-server/iscsi_digest.h"
-#include "vdisk-server/iscsi_proto.h"
+#include "vdisk-server/iscsi/iscsi_chap.h"
+#include "vdisk-server/iscsi/iscsi_digest.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
 
 static const char *g_iqn;
 static uint16_t g_port;

@@ -4,7 +4,7 @@
 
 #include <openssl/evp.h>
 
-#include "vdisk-server/iscsi_chap.h"
+#include "vdisk-server/iscsi/iscsi_chap.h"
 #include "tests/lib/tap.h"
 
 int main(void)

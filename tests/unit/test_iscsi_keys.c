@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_keys.h"
+#include "vdisk-server/iscsi/iscsi_keys.h"
 #include "tests/lib/tap.h"
 
 static int parse(const char *s, size_t len, struct iscsi_kv *kv, int max)

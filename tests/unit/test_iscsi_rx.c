@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_digest.h"
-#include "vdisk-server/iscsi_rx.h"
+#include "vdisk-server/iscsi/iscsi_digest.h"
+#include "vdisk-server/iscsi/iscsi_rx.h"
 #include "tests/lib/tap.h"
 
 /* Builds a PDU with dlen data bytes (value 0x5a) and optional digests into out. */

@@ -2,8 +2,8 @@
  * of the peer's, the peer's), flags, the base, a full sync due, the peer's recorded chunks;
  * and the verdict. */
 #include "tests/lib/tap.h"
-#include "vdisk-server/mirror_decide.h"
-#include "vdisk-server/mirror_meta.h"
+#include "vdisk-server/mirror/mirror_decide.h"
+#include "vdisk-server/mirror/mirror_meta.h"
 
 #define NS MIRROR_NEVER_SYNCED
 #define INC MIRROR_INCONSISTENT

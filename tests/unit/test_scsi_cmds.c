@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_proto.h"
-#include "vdisk-server/scsi.h"
-#include "vdisk-server/scsi_cdb.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
+#include "vdisk-server/scsi/scsi.h"
+#include "vdisk-server/scsi/scsi_cdb.h"
 #include "tests/lib/tap.h"
 
 #define NBLK 2048u

@@ -18,9 +18,9 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "tests/lib/tap.h"
-#include "vdisk-server/store.h"
-#include "vdisk-server/store_io.h"
-#include "vdisk-server/store_overlay.h"
+#include "vdisk-server/store/store.h"
+#include "vdisk-server/store/store_io.h"
+#include "vdisk-server/store/store_overlay.h"
 
 #define CHUNK 65536u
 /* Not a multiple of the chunk size: the last chunk is partial. */

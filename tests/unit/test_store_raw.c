@@ -13,9 +13,9 @@
 
 #include "common/evloop.h"
 #include "tests/lib/tap.h"
-#include "vdisk-server/store.h"
-#include "vdisk-server/store_io.h"
-#include "vdisk-server/store_pool.h"
+#include "vdisk-server/store/store.h"
+#include "vdisk-server/store/store_io.h"
+#include "vdisk-server/store/store_pool.h"
 
 #define IMG_SIZE (1u << 20)
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/image_sync_proto.h"
-#include "vdisk-server/image_sync_lu.h"
-#include "vdisk-server/scsi.h"
+#include "vdisk-server/scsi/image_sync_lu.h"
+#include "vdisk-server/scsi/scsi.h"
 #include "tests/lib/tap.h"
 
 /* 37 whole blocks and a short one of 4 KiB: three store reads of 16, 16 and 6 blocks */

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vdisk-server/mirror_meta.h"
-#include "vdisk-server/mirror_proto.h"
-#include "vdisk-server/replica_lu.h"
-#include "vdisk-server/scsi.h"
-#include "vdisk-server/scsi_cdb.h"
-#include "vdisk-server/store_io.h"
+#include "vdisk-server/mirror/mirror_meta.h"
+#include "vdisk-server/mirror/mirror_proto.h"
+#include "vdisk-server/scsi/replica_lu.h"
+#include "vdisk-server/scsi/scsi.h"
+#include "vdisk-server/scsi/scsi_cdb.h"
+#include "vdisk-server/store/store_io.h"
 #include "tests/lib/tap.h"
 
 #define DISK (100ull * MIRROR_CHUNK + 4096)	/* 101 chunks, the last one short */

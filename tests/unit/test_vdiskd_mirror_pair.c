@@ -21,12 +21,12 @@
 
 #include "common/ctlsock.h"
 #include "common/evloop.h"
-#include "vdisk-server/iscsi_proto.h"
-#include "vdisk-server/iscsi_target.h"
-#include "vdisk-server/mirror_fence.h"
-#include "vdisk-server/mirror_meta.h"
-#include "vdisk-server/replica_lu.h"
-#include "vdisk-server/store_mirror.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
+#include "vdisk-server/iscsi/iscsi_target.h"
+#include "vdisk-server/mirror/mirror_fence.h"
+#include "vdisk-server/mirror/mirror_meta.h"
+#include "vdisk-server/scsi/replica_lu.h"
+#include "vdisk-server/mirror/store_mirror.h"
 #include "tests/lib/tap.h"
 
 #define DISK (64ull * MIRROR_CHUNK)

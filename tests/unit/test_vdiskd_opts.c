@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "tests/lib/tap.h"
-#include "vdisk-server/store_mirror.h"
+#include "vdisk-server/mirror/store_mirror.h"
 #include "vdisk-server/vdiskd_opts.h"
 
 static struct vdiskd_opts o;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdisk-server/iscsi_proto.h"
-#include "vdisk-server/scsi.h"
-#include "vdisk-server/scsi_cdb.h"
-#include "vdisk-server/scsi_xcopy.h"
+#include "vdisk-server/iscsi/iscsi_proto.h"
+#include "vdisk-server/scsi/scsi.h"
+#include "vdisk-server/scsi/scsi_cdb.h"
+#include "vdisk-server/scsi/scsi_xcopy.h"
 #include "tests/lib/tap.h"
 
 #define NBLK 8192u

@@ -1,0 +1,689 @@
+/* The synchronous mirror as a store; see store_mirror.h and mirror_internal.h. This file:
+ * the client's operations on both sides, the in-flight list that orders them, the peer going
+ * away, the periodic tick, and the store's life. */
+#include "vdisk-server/mirror/store_mirror.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "vdisk-server/mirror/mirror_internal.h"
+
+static struct log_ratelimit rl_mirror = LOG_RATELIMIT_INIT(20);
+
+static void run_waiters(struct mirror *mr);
+static int leave_peer_gen(struct mirror *mr);
+
+const char *mirror_state_name(enum mirror_state s)
+{
+	switch (s) {
+	case MIRROR_CONNECTING: return "connecting";
+	case MIRROR_SYNCING: return "syncing";
+	case MIRROR_IN_SYNC: return "in-sync";
+	case MIRROR_DEGRADED: return "degraded";
+	case MIRROR_SPLIT_BRAIN: return "split-brain";
+	case MIRROR_BASE_DIFFERS: return "base-differs";
+	}
+	return "?";
+}
+
+void mr_set_state(struct mirror *mr, enum mirror_state s)
+{
+	enum mirror_state was = mr->state;
+
+	if (was == s)
+		return;
+	mr->state = s;
+	if (mr->on_state)
+		mr->on_state(mr->arg);
+	if (was == MIRROR_CONNECTING)
+		run_waiters(mr);	/* writes held for the handshake go now */
+}
+
+/* Writes wait for the handshake when the peer is expected to answer it. */
+static int holding(const struct mirror *mr)
+{
+	return mr->state == MIRROR_CONNECTING && mr->cfg.peer_up && *mr->cfg.peer_up;
+}
+
+int mr_connected(const struct mirror *mr)
+{
+	return mr->iscsi && !mr->kill_pending &&
+	       (mr->state == MIRROR_SYNCING || mr->state == MIRROR_IN_SYNC);
+}
+
+/* ---- the in-flight list and its waiters ---- */
+
+static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static int overlaps_inflight(struct mirror *mr, uint64_t off, uint64_t len)
+{
+	for (struct mop *m = mr->inflight; m; m = m->next)
+		if (m->kind != MOP_FLUSH && ranges_overlap(off, len, m->off, m->len))
+			return 1;
+	return 0;
+}
+
+void mr_list_add(struct mirror *mr, struct mop *m)
+{
+	m->prev = NULL;
+	m->next = mr->inflight;
+	if (mr->inflight)
+		mr->inflight->prev = m;
+	mr->inflight = m;
+}
+
+void mr_list_del(struct mirror *mr, struct mop *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		mr->inflight = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+}
+
+/* The state file keeps its bits as they are: an activity bit still set covers a write the
+ * peer may not have flushed (an idle mirror closes only with none left); a bit kept for
+ * nothing only costs one chunk copied again. */
+static void final_free(struct mirror *mr)
+{
+	fence_cancel(mr->cfg.fence, &mr->fence_wait);
+	ev_defer_cancel(mr->loop, &mr->later);
+	ev_defer_cancel(mr->loop, &mr->send);
+	store_close(mr->local);
+	mirror_meta_close(mr->meta);
+	free(mr->meta);
+	free(mr);
+}
+
+static void maybe_free(struct mirror *mr)
+{
+	if (mr->closing && !mr->inflight && !mr->internal)
+		final_free(mr);
+}
+
+/* Both sides answered (or the peer was given up): the caller gets its result. */
+void mr_mop_done(struct mop *m)
+{
+	struct mirror *mr = m->mr;
+	struct store_req *req = m->req;
+
+	if (m->local_pending || m->peer_pending)
+		return;
+	/* A write the peer lacks is acknowledged only once the peer cannot take over without
+	 * knowing that its copy is outdated (DRBD's resource fencing): until then it stays
+	 * listed, so overlapping writes keep waiting behind it. */
+	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
+	    !fence_allows(mr->cfg.fence, &mr->fence_wait)) {
+		if (!m->held)
+			mr->held++;
+		m->held = 1;
+		return;
+	}
+	if (m->held)
+		mr->held--;
+	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
+	    leave_peer_gen(mr) < 0) {
+		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state file: "
+			    "a write made apart from the peer is refused", mr->name);
+		req->result = -EIO;
+	}
+	mr_list_del(mr, m);
+	if (m->local_only)
+		mr->local_only--;
+	if (m->kind == MOP_COPY) {
+		mr->copies--;
+		if (m->result < 0) {
+			mirror_meta_mark(mr->meta, m->off, m->len);
+		} else {
+			mr->resync_done++;
+			mr->resync_bytes += m->len;
+		}
+		free(m->buf);
+		free(m);
+	} else {
+		if (m->kind == MOP_WRITE && m->result < 0)
+			log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: local %s of %llu "
+				    "bytes at %llu failed: %s", mr->name,
+				    req->op == STORE_OP_UNMAP ? "unmap" : "write",
+				    (unsigned long long)m->len, (unsigned long long)m->off,
+				    strerror(-m->result));
+		if (m->kind == MOP_WRITE && m->result < 0 && !m->local_only) {
+			/* the peer may hold what our disk refused: copy ours there again */
+			mirror_meta_mark(mr->meta, m->off, m->len);
+			if (mr->state == MIRROR_IN_SYNC)
+				mr_set_state(mr, MIRROR_SYNCING);
+		}
+		free(m);
+		req->done(req);
+	}
+	if (mr->closing) {
+		maybe_free(mr);
+		return;
+	}
+	run_waiters(mr);
+	mr_pump(mr);
+}
+
+/* ---- the peer goes away ---- */
+
+/* Our data moves on from the generation the peer holds: durable before the first write the
+ * peer missed is acknowledged, and not before (a write done here but never acknowledged is
+ * in our bitmap, which the peer reads at the handshake: if the peer took over meanwhile, it
+ * copies its chunks over ours, and no false split brain is reported). */
+static int leave_peer_gen(struct mirror *mr)
+{
+	struct mirror_meta *m = mr->meta;
+
+	if (m->gen != m->peer_gen)
+		return 0;
+	return mirror_meta_set_gen(m, mirror_meta_new_gen(), m->peer_gen, m->flags);
+}
+
+/* Completes the in-flight operations both sides have answered; after mr_peer_down, whose
+ * callers may be where nothing may complete. The last completion may free mr. */
+static void complete_answered(struct mirror *mr)
+{
+	struct mop *done = NULL;
+
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		if (!m->local_pending && !m->peer_pending) {
+			m->wnext = done;
+			done = m;
+		}
+	}
+	while (done) {
+		struct mop *m = done;
+
+		done = m->wnext;
+		mr_mop_done(m);
+	}
+}
+
+static void later_fn(struct ev_defer *d)
+{
+	complete_answered(d->arg);
+}
+
+/* The peer is fenced: the writes held for it are acknowledged. */
+static void fence_released(struct fence_waiter *w)
+{
+	complete_answered((struct mirror *)((char *)w - offsetof(struct mirror, fence_wait)));
+}
+
+void mr_peer_down(struct mirror *mr, const char *why)
+{
+	int answered = 0;
+
+	if (mr->state != MIRROR_DEGRADED || mr->iscsi)
+		log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, "
+			    "writes recorded for resync", mr->name, mr->cfg.peer, why);
+	mr->failures++;
+	mr->conn++;		/* every answer still on its way is moot now */
+	if (mr->cfg.peer_up)
+		*mr->cfg.peer_up = 0;
+	/* what the peer acknowledged but never flushed may die with its page cache */
+	mirror_meta_activity_dirty(mr->meta);
+	mr->flushing = 0;
+	mr->send_head = mr->send_tail = NULL;	/* still listed, recorded below */
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		if (!m->peer_pending)
+			continue;
+		m->peer_pending = 0;
+		if (m->kind == MOP_COPY) {
+			m->result = -EIO;	/* re-marked when done */
+		} else if (m->kind == MOP_WRITE) {
+			mirror_meta_mark(mr->meta, m->off, m->len);
+			m->apart = 1;
+		}
+		answered |= !m->local_pending;
+	}
+	mirror_meta_sync(mr->meta);
+	if (mr->in_service)
+		mr->kill_pending = 1;
+	else
+		mr_destroy_context(mr);
+	mr->finishing = 0;
+	mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
+	mr_set_state(mr, MIRROR_DEGRADED);
+	if (!answered)
+		return;
+	/* Inside iscsi_service, libiscsi may still send from these operations' buffers later
+	 * in the same call; inside store_submit nothing may complete: when the round ends. */
+	if (mr->in_service || mr->no_complete) {
+		ev_defer(mr->loop, &mr->later);
+		return;
+	}
+	complete_answered(mr);
+}
+
+/* ---- client operations ---- */
+
+static void local_done(struct store_req *lreq)
+{
+	struct mop *m = lreq->priv;
+
+	m->local_pending = 0;
+	if (m->req)
+		m->req->result = lreq->result;
+	if (lreq->result < 0)
+		m->result = lreq->result;
+	mr_mop_done(m);
+}
+
+/* Starts m on both sides. Returns 0, or a negative errno when the local store would not take
+ * it (m is then off the list and not started). */
+static int mop_start(struct mirror *mr, struct mop *m)
+{
+	struct store_req *req = m->req;
+	int rc, mirrored = mr_connected(mr);
+
+	m->started = 1;
+	m->start_ms = ev_now_ms();
+	mr_list_add(mr, m);
+	rc = 0;
+	if (m->kind == MOP_WRITE) {
+		if (mirrored) {
+			rc = mirror_meta_mark_active(mr->meta, m->off, m->len);
+		} else {
+			rc = mirror_meta_mark(mr->meta, m->off, m->len);
+			m->local_only = 1;
+			m->apart = 1;
+			mr->local_only++;
+		}
+	}
+	/* the record before the data it covers */
+	if (rc == 0 && ((req->flags & STORE_FUA) || m->kind == MOP_FLUSH))
+		rc = mirror_meta_sync(mr->meta);
+	if (rc < 0) {
+		/* a write whose record is not kept must not be acknowledged */
+		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state "
+			    "file: %s: write refused", mr->name, strerror(-rc));
+		mr_list_del(mr, m);
+		if (m->local_only)
+			mr->local_only--;
+		return -EIO;
+	}
+	m->local = *req;
+	m->local.done = local_done;
+	m->local.priv = m;
+	m->local.next = NULL;
+	m->local_pending = 1;
+	rc = store_submit(mr->local, &m->local);
+	if (rc < 0) {
+		m->local_pending = 0;
+		mr_list_del(mr, m);
+		if (m->local_only)
+			mr->local_only--;
+		return rc;
+	}
+	if (!mirrored)
+		return 0;
+	mr->mirrored++;
+	if (m->kind == MOP_FLUSH)
+		rc = mr_send_flush(mr, m);
+	else if (req->op == STORE_OP_UNMAP)
+		rc = mr_send_unmap(mr, m);
+	else
+		mr_queue_write(mr, m);	/* sent when the round ends, with the round's others */
+	if (rc < 0) {
+		/* the peer never gets it (or only part of an UNMAP): recorded like a write it
+		 * missed; the others complete on the next round, not inside store_submit */
+		if (m->kind == MOP_WRITE) {
+			mirror_meta_mark(mr->meta, m->off, m->len);
+			m->apart = 1;
+		}
+		mr->no_complete++;
+		mr_peer_down(mr, "refused a command (out of memory)");
+		mr->no_complete--;
+		return 0;
+	}
+	mr_update_io(mr);
+	return 0;
+}
+
+int mr_waits(struct mirror *mr, struct mop *m)
+{
+	if (m->kind == MOP_FLUSH)
+		return 0;
+	if (m->kind == MOP_WRITE && holding(mr))
+		return 1;
+	if (overlaps_inflight(mr, m->off, m->len))
+		return 1;
+	for (struct mop *w = mr->wait_head; w && w != m; w = w->wnext)
+		if (ranges_overlap(m->off, m->len, w->off, w->len))
+			return 1;
+	return 0;
+}
+
+static void run_waiters(struct mirror *mr)
+{
+	struct mop **pp = &mr->wait_head, *prev = NULL;
+
+	while (*pp) {
+		struct mop *m = *pp;
+
+		if (mr_waits(mr, m)) {
+			prev = m;
+			pp = &m->wnext;
+			continue;
+		}
+		*pp = m->wnext;
+		if (mr->wait_tail == m)
+			mr->wait_tail = prev;
+		if (mop_start(mr, m) < 0) {
+			struct store_req *req = m->req;
+
+			req->result = -ENOMEM;
+			free(m);
+			req->done(req);
+		}
+	}
+}
+
+static int mr_submit(struct store *st, struct store_req *req)
+{
+	struct mirror *mr = (struct mirror *)st;
+	struct mop *m;
+	int rc;
+
+	if (req->op == STORE_OP_READ)
+		return store_submit(mr->local, req);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->mr = mr;
+	m->req = req;
+	m->kind = req->op == STORE_OP_FLUSH ? MOP_FLUSH : MOP_WRITE;
+	m->off = req->offset;
+	m->len = req->length;
+	if (m->kind == MOP_WRITE && (req->length == 0 || req->offset >= st->size ||
+				     req->length > st->size - req->offset)) {
+		free(m);
+		return store_submit(mr->local, req);	/* the overlay refuses it */
+	}
+	if (mr_waits(mr, m)) {
+		if (mr->wait_tail)
+			mr->wait_tail->wnext = m;
+		else
+			mr->wait_head = m;
+		mr->wait_tail = m;
+		return 0;
+	}
+	rc = mop_start(mr, m);
+	if (rc < 0)
+		free(m);
+	return rc;
+}
+
+/* ---- the tick: time limits, reconnects, the resync's rate, the activity log ---- */
+
+/* A connection that is slow to come up: the writes held for its handshake go on locally,
+ * recorded, and the connection goes on (libiscsi leaks the state of a connect abandoned
+ * before its callback); its handshake, if it completes, starts the resync. */
+static void stop_holding(struct mirror *mr, const char *why)
+{
+	log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, writes "
+		    "recorded for resync", mr->name, mr->cfg.peer, why);
+	mr->failures++;
+	if (mr->cfg.peer_up)
+		*mr->cfg.peer_up = 0;
+	mr_set_state(mr, MIRROR_DEGRADED);	/* runs the held writes */
+}
+
+int mr_chunk_busy(void *arg, uint64_t chunk)
+{
+	struct mirror *mr = arg;
+
+	return overlaps_inflight(mr, chunk << MIRROR_CHUNK_SHIFT, MIRROR_CHUNK);
+}
+
+static void tick_fn(struct ev_timer *t)
+{
+	struct mirror *mr = t->arg;
+	uint64_t now = ev_now_ms();
+	char why[64];
+
+	snprintf(why, sizeof(why), "did not answer within %u ms", mr->cfg.timeout_ms);
+	if (mr->iscsi && mr->connect_started_ms && mr->wait_head && holding(mr) &&
+	    now - mr->connect_started_ms > mr->cfg.timeout_ms) {
+		stop_holding(mr, why);	/* held writes go on locally, recorded */
+	} else if (mr->iscsi && mr->connect_started_ms &&
+	    now - mr->connect_started_ms > CONNECT_LIMIT_MS) {
+		mr_peer_down(mr, "did not complete a login within 10 s");
+	} else if (mr->iscsi && mr->ctl_started_ms &&
+		   now - mr->ctl_started_ms > mr->cfg.timeout_ms) {
+		mr_peer_down(mr, why);
+	} else if (mr->iscsi) {
+		for (struct mop *m = mr->inflight; m; m = m->next) {
+			if (m->peer_pending && now - m->start_ms > mr->cfg.timeout_ms) {
+				mr_peer_down(mr, why);
+				break;
+			}
+		}
+	}
+	if (!mr->iscsi && mr->state != MIRROR_SPLIT_BRAIN && now >= mr->next_connect_ms)
+		mr_connect(mr);
+	if (now - mr->last_writeback_ms >= WRITEBACK_MS) {
+		mr->last_writeback_ms = now;
+		/* connected: activity bits go only once the peer flushed their writes */
+		if (mr_connected(mr))
+			mr_flush_peer(mr);
+		else if (!mr->iscsi)
+			mirror_meta_writeback(mr->meta, mr_chunk_busy, mr);
+	}
+	mr_pump(mr);
+	ev_timer_arm(mr->loop, &mr->tick, TICK_MS);
+}
+
+/* ---- the store ---- */
+
+static int mr_lba_status(struct store *st, uint64_t offset, int *mapped, uint64_t *run)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	return mr->local->ops->lba_status(mr->local, offset, mapped, run);
+}
+
+static int mr_read_extents(struct store *st, uint64_t offset, uint64_t length,
+			   struct store_extent *ext, int max)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	return mr->local->ops->read_extents(mr->local, offset, length, ext, max);
+}
+
+/* A restore-mode reset: our overlay is emptied and the replica must be too. A new generation
+ * with no peer generation makes the next handshake discard the replica first. */
+static int mr_reset(struct store *st)
+{
+	struct mirror *mr = (struct mirror *)st;
+	int rc;
+
+	if (mr->inflight || mr->wait_head) {
+		if (!mr->reset_wanted)
+			mr->reset_wanted_ms = ev_now_ms();
+		mr->reset_wanted = 1;	/* resync copies hold it: start no more */
+		return -EBUSY;
+	}
+	mr->reset_wanted = 0;
+	/* the new generation first, durably: a stop between the two then finds a generation
+	 * the replica does not know and discards it, never an emptied overlay that still
+	 * claims the replica's generation (an incremental resync would keep stale chunks) */
+	rc = mirror_meta_set_gen(mr->meta, mirror_meta_new_gen(), 0, 0);
+	if (rc < 0)
+		return rc;
+	rc = mr->local->ops->reset(mr->local);
+	if (rc < 0)
+		return rc;
+	mirror_meta_clear_all(mr->meta);
+	mirror_meta_writeback(mr->meta, NULL, NULL);
+	if (mr->iscsi && !mr->kill_pending && !mr->connect_started_ms &&
+	    mr->state != MIRROR_SPLIT_BRAIN) {
+		/* logged in: the handshake again on this session (it discards the replica
+		 * first); answers to a handshake step under way are moot from here */
+		mr->conn++;
+		mr->finishing = 0;
+		mr->flushing = 0;
+		mr->ctl_started_ms = 0;
+		mr_set_state(mr, MIRROR_CONNECTING);
+		mr_handshake(mr);
+	}
+	/* still logging in: its handshake reads the new generations anyway */
+	return rc;
+}
+
+static void mr_close(struct store *st)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	struct mop *done = NULL;
+
+	mr->closing = 1;
+	ev_timer_cancel(mr->loop, &mr->tick);
+	ev_defer_cancel(mr->loop, &mr->later);
+	mr->conn++;
+	mr_destroy_context(mr);	/* cancels the resync copies' peer writes */
+	if (!mr->inflight) {
+		final_free(mr);
+		return;
+	}
+	/* only resync copies can be in flight (a store closes with no request of its user) */
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		m->peer_pending = 0;
+		m->result = -ECANCELED;
+		if (!m->local_pending) {
+			m->wnext = done;
+			done = m;
+		}
+	}
+	/* the last completion frees mr (here, or when a copy's read comes back) */
+	while (done) {
+		struct mop *m = done;
+
+		done = m->wnext;
+		mr_mop_done(m);
+	}
+}
+
+static const struct store_ops mirror_ops = {
+	.submit = mr_submit,
+	.lba_status = mr_lba_status,
+	.reset = mr_reset,
+	.close = mr_close,
+};
+
+static const struct store_ops mirror_ops_extents = {
+	.submit = mr_submit,
+	.lba_status = mr_lba_status,
+	.reset = mr_reset,
+	.close = mr_close,
+	.read_extents = mr_read_extents,
+};
+
+int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_meta *meta,
+		      const struct mirror_config *cfg, const char *initiator, const char *name,
+		      const uint8_t fingerprint[MP_FINGERPRINT_LEN],
+		      void (*on_state)(void *arg), void *arg, struct store **out)
+{
+	struct mirror *mr = calloc(1, sizeof(*mr));
+
+	if (!mr)
+		return -ENOMEM;
+	mr->st.ops = local->ops->read_extents ? &mirror_ops_extents : &mirror_ops;
+	mr->st.size = local->size;
+	mr->st.read_only = local->read_only;
+	mr->st.thin = local->thin;
+	mr->local = local;
+	mr->meta = meta;
+	mr->loop = loop;
+	mr->cfg = *cfg;
+	snprintf(mr->initiator, sizeof(mr->initiator), "%s", initiator);
+	snprintf(mr->name, sizeof(mr->name), "%s", name);
+	memcpy(mr->fp, fingerprint, MP_FINGERPRINT_LEN);
+	mr->on_state = on_state;
+	mr->arg = arg;
+	mr->io_fd = -1;
+	mr->state = MIRROR_CONNECTING;
+	mr->last_writeback_ms = ev_now_ms();
+	ev_timer_init(&mr->tick, tick_fn, mr);
+	ev_defer_init(&mr->later, later_fn, mr);
+	ev_defer_init(&mr->send, mr_send_queued, mr);
+	mr->fence_wait.fn = fence_released;
+	mr_connect(mr);
+	ev_timer_arm(loop, &mr->tick, TICK_MS);
+	*out = &mr->st;
+	return 0;
+}
+
+void store_mirror_status(struct store *st, struct mirror_status *out)
+{
+	struct mirror *mr = (struct mirror *)st;
+	uint64_t elapsed = ev_now_ms() - mr->resync_start_ms;
+
+	memset(out, 0, sizeof(*out));
+	out->state = mr->state;
+	out->dirty = mr->meta->nset;
+	out->resync_done = mr->resync_done;
+	out->resync_total = mr->resync_total;
+	if (mr->state == MIRROR_SYNCING && mr->resync_bytes && elapsed)
+		out->eta_s = (uint64_t)((double)mr->meta->nset * MIRROR_CHUNK /
+					((double)mr->resync_bytes * 1000.0 / (double)elapsed));
+	out->gen = mr->meta->gen;
+	out->peer_gen = mr->meta->peer_gen;
+	out->mirrored = mr->mirrored;
+	out->batches = mr->batches;
+	out->batched = mr->batched;
+	out->failures = mr->failures;
+	out->unflushed = mirror_meta_active(mr->meta);
+	out->held = mr->held;
+}
+
+int store_mirror_keep_local(struct store *st)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	if (mr->state != MIRROR_SPLIT_BRAIN)
+		return -EINVAL;
+	log_notice("mirror: client %s: split brain resolved: this server's copy is kept, the "
+		   "peer's is discarded and resynced", mr->name);
+	mr->full_sync = 1;
+	mr->next_connect_ms = 0;
+	mr_set_state(mr, MIRROR_DEGRADED);
+	return 0;
+}
+
+void store_mirror_drop_held(struct store *st)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	if (!mr->held)
+		return;
+	log_warn("mirror: client %s: %u writes held for the fence fail: this server is no "
+		 "longer active", mr->name, mr->held);
+	fence_cancel(mr->cfg.fence, &mr->fence_wait);
+	for (struct mop *m = mr->inflight; m; m = m->next) {
+		if (m->held) {
+			m->apart = 0;	/* not acknowledged: failed */
+			m->req->result = -EIO;
+		}
+	}
+	complete_answered(mr);
+}
+
+void store_mirror_link(struct store *st, int up)
+{
+	struct mirror *mr = (struct mirror *)st;
+
+	if (up)
+		mr->next_connect_ms = ev_now_ms();
+	else if (mr->iscsi && !mr->kill_pending)
+		mr_peer_down(mr, "is behind a link that lost its carrier");
+}
