@@ -80,6 +80,7 @@ static const struct kv_key keys[] = {
 	{ "tftp",            KV_BOOL,   F(tftp),            0, 0, 0, "on", NULL, NULL },
 	{ "tftpd",           KV_STR,    F(tftpd),           S(tftpd),        0, 0, "/usr/sbin/in.tftpd", NULL, NULL },
 	{ "tftp_user",       KV_STR,    F(tftp_user),       S(tftp_user),    0, 0, "tftp", NULL, NULL },
+	{ "user",            KV_STR,    F(user),            S(user),         0, 0, "", NULL, NULL },
 	{ "ipxe_dir",        KV_STR,    F(ipxe_dir),        S(ipxe_dir),     0, 0, "/usr/lib/ipxe", NULL, NULL },
 	{ "bios_file",       KV_STR,    F(bios_file),       S(bios_file),    0, 0, "undionly.kpxe", NULL, NULL },
 	{ "efi_file",        KV_STR,    F(efi_file),        S(efi_file),     0, 0, "snponly.efi", NULL, NULL },

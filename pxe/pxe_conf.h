@@ -39,6 +39,7 @@ struct pxe_conf {
 	int tftp;			/* run in.tftpd */
 	char tftpd[PXE_PATH_MAX];
 	char tftp_user[PXE_NAME_MAX];
+	char user[PXE_NAME_MAX];	/* who pxed becomes once its sockets are open; "" = root */
 	char ipxe_dir[PXE_PATH_MAX];
 	char bios_file[PXE_NAME_MAX];
 	char efi_file[PXE_NAME_MAX];

@@ -125,7 +125,15 @@ static int run(struct pxed *d, const char *db_path)
 		log_err("database %s: %s", db_path, dberr ? dberr : strerror(-rc));
 		return 1;
 	}
-	if (mkdir(d->conf.state_dir, 0755) && errno != EEXIST) {
+	if (mkdir(d->conf.state_dir, 0755) == 0) {
+		/* the leases are written there after pxed became its user */
+		rc = privs_give(d->conf.state_dir, d->conf.user);
+		if (rc) {
+			log_err("state_dir %s: cannot give it to %s: %s", d->conf.state_dir,
+				d->conf.user, strerror(-rc));
+			goto out_db;
+		}
+	} else if (errno != EEXIST) {
 		log_err("state_dir %s: %s", d->conf.state_dir, strerror(errno));
 		goto out_db;
 	}
@@ -167,12 +175,14 @@ static int run(struct pxed *d, const char *db_path)
 		goto out_ctl;
 	}
 	/* Every socket is open and in.tftpd started: from here on only what is still used. */
-	rc = privs_limit();
+	rc = privs_limit(d->conf.user);
 	if (rc) {
-		log_err("cannot drop capabilities: %s", strerror(-rc));
+		log_err("cannot drop capabilities%s%s: %s", *d->conf.user ? " and become " : "",
+			d->conf.user, strerror(-rc));
 		goto out_tftpd;
 	}
-	log_notice("pxed %s answering on %s", vdisk_version, d->conf.interface);
+	log_notice("pxed %s answering on %s%s%s", vdisk_version, d->conf.interface,
+		   *d->conf.user ? " as user " : "", d->conf.user);
 	sd_notify(0, "READY=1");
 	if (evloop_run(d->loop) == 0)
 		status = 0;
@@ -239,6 +249,10 @@ int main(int argc, char **argv)
 	if ((ctl && copy_path(d.conf.ctl_socket, sizeof(d.conf.ctl_socket), ctl, "--ctl")) ||
 	    (state && copy_path(d.conf.state_dir, sizeof(d.conf.state_dir), state, "--state")))
 		return 2;
+	if (privs_user_check(d.conf.user, err, sizeof(err))) {
+		fprintf(stderr, "pxed: %s: %s\n", config, err);
+		return 2;
+	}
 	if (check) {
 		printf("%s: ok\n", config);
 		return 0;

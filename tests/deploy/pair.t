@@ -90,6 +90,12 @@ is "$(status_of a vdiskd CapBnd)" 0000000000000000 "vdiskd's bounding set is emp
 is "$(status_of a standbyd CapBnd)" 00000000000435e0 \
 	"standbyd's: NET_ADMIN, NET_RAW, NET_BIND_SERVICE, KILL, SETUID, SETGID, SETPCAP, SYS_CHROOT"
 is "$(status_of a vdiskd NoNewPrivs)$(status_of a standbyd NoNewPrivs)" 11 "both with NoNewPrivileges"
+# pxed_user a|b: the user pxed runs as (no ps in the machine: its /proc)
+pxed_user() {
+	on "$1" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = pxed ] && stat -c %U $p; done'
+}
+wait_until 10000 eval '[ "$(pxed_user a)" = vdisk-pxe ]'
+ok $? "pxed, started by standbyd, runs as the user vdisk-pxe ($(pxed_user a))"
 is "$(on a systemctl is-active tftpd-hpa.service)" inactive "tftpd-hpa's service still not started after a reboot"
 ip -n $NS_A addr show lan0 | grep -q "inet $VIP/"; ok $? "the service address $VIP on srv-a"
 tftp_sock() { ip netns exec "$1" ss -Hulpn "sport = :69" 2>/dev/null; }
