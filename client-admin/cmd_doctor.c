@@ -142,6 +142,31 @@ static void check_clock(struct doctor *dr)
 		fine("clocks: the peer's is %lld ms from this one's", off);
 }
 
+/* A peer not heard may be heard and refused: what standbyd counted says which file of the
+ * two servers differs. (A PC forging packets bumps these too; only asked when heartbeats
+ * from the peer are missing.) */
+static void check_refusals(struct doctor *dr)
+{
+	static const struct {
+		const char *key, *what;
+	} why[] = {
+		{ "dropped_bad_auth", "fail authentication: /etc/ha.d/authkeys differs from the "
+		  "peer's (the pair's keys on both: vdisk-setup --keys FILE)" },
+		{ "dropped_wrong_cluster", "name another cluster: ha.cf's cluster line differs "
+		  "from the peer's" },
+		{ "dropped_unknown_node", "come from a node ha.cf does not name: the node lines "
+		  "differ from the peer's" },
+	};
+	char v[24];
+
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		field(dr, D_STANDBYD, why[i].key, v, sizeof(v));
+		if (strtoull(v, NULL, 10) > 0)
+			problem(dr, "heartbeats arrive but %llu %s", strtoull(v, NULL, 10),
+				why[i].what);
+	}
+}
+
 /* Every heartbeat link of standbyd's: the interface exists, is up and hears the peer. */
 static void check_links(struct doctor *dr)
 {
@@ -186,6 +211,8 @@ static void check_links(struct doctor *dr)
 	}
 	if (n && !bad)
 		fine("heartbeat links: %u, each up and hearing the peer", n);
+	else if (bad)
+		check_refusals(dr);
 }
 
 /* The ports of the pair (their defaults): another daemon on one is the usual first-day
@@ -237,6 +264,25 @@ static void check_ports(struct doctor *dr)
 		fine("ports: no other daemon on 3260, 3261, 694, 67, 4011, 69");
 }
 
+/* Why the mirror is down, from vdiskd's "mirror-down CLIENT WHY" lines: a refused login
+ * with "Authentication failure" is a pair secret that differs from the peer's. */
+static void degraded(struct doctor *dr)
+{
+	size_t len = 0;
+	const char *p = ctl_field(dr->body[D_VDISKD], "mirror-down", &len);
+
+	if (p && memmem(p, len, "Authentication failure", 22))
+		problem(dr, "mirror: the peer refuses this server's replication login: "
+			"/etc/vdisk/mirror.secret differs from the peer's (the pair's keys on "
+			"both: vdisk-setup --keys FILE)");
+	else if (p)
+		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients: "
+			"%.*s (vdiskctl mirror status)", (int)len, p);
+	else
+		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients "
+			"(vdiskctl mirror status)");
+}
+
 /* Hot-standby PCs need the mirror: without it their writes are on this server only. */
 static void check_mirror(struct doctor *dr)
 {
@@ -249,8 +295,7 @@ static void check_mirror(struct doctor *dr)
 		problem(dr, "mirror: clients have hot standby on but vdiskd has no mirror peer "
 			"(vdiskd.conf mirror_peer): their writes are on this server only");
 	else if (strcmp(m, "degraded") == 0)
-		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients "
-			"(vdiskctl mirror status)");
+		degraded(dr);
 	else if (strcmp(m, "split-brain") == 0)
 		problem(dr, "mirror: split brain, both servers took writes apart (vdiskctl mirror "
 			"resolve CLIENT --keep NODE)");

@@ -1103,6 +1103,9 @@ void db_targets_status(struct db_targets *dt, FILE *out)
 				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures,
 				(unsigned long long)ms.unflushed, (unsigned long long)ms.batches,
 				(unsigned long long)ms.batched, ms.held);
+			/* what an admin must mend (a wrong pair secret, say), while it lasts */
+			if (ms.state == MIRROR_DEGRADED && ms.down_why[0])
+				fprintf(out, "mirror-down %s %s\n", d->name, ms.down_why);
 		} else if (d->rsessions || d->meta) {
 			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
 				d->name, d->rsessions, (unsigned long long)d->meta->gen,

@@ -81,6 +81,23 @@ sed -i "s/^mirror .*/mirror unprotected/" "$T/vdiskd.st"
 finds "hot standby without a mirror" "clients have hot standby on but vdiskd has no mirror peer"
 sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
 finds "a degraded mirror" "mirror: degraded"
+# heard but refused: which of the two servers' files differs
+sed -i "s/last_rx_ms_ago 150/last_rx_ms_ago never/" "$T/standbyd.st"
+echo "dropped_bad_auth: 37" >>"$T/standbyd.st"
+finds "authkeys differ" "heartbeats arrive but 37 fail authentication: /etc/ha.d/authkeys differs"
+sed -i "s/last_rx_ms_ago 150/last_rx_ms_ago never/" "$T/standbyd.st"
+echo "dropped_wrong_cluster: 4" >>"$T/standbyd.st"
+finds "another cluster" "heartbeats arrive but 4 name another cluster"
+echo "dropped_bad_auth: 2" >>"$T/standbyd.st"
+doctor
+! grep -q "fail authentication" <<<"$OUT"; ok $? "refused heartbeats while the peer is heard: not blamed (a PC may forge them)"
+sound
+sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
+echo "mirror-down PC001 refused the replication login: Failed to log in to target. Status: Authentication failure(513)" >>"$T/vdiskd.st"
+finds "the pair secret differs" "mirror: the peer refuses this server's replication login: /etc/vdisk/mirror.secret differs"
+sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
+echo "mirror-down PC001 stopped answering" >>"$T/vdiskd.st"
+finds "a degraded mirror, with why" "mirror: degraded, the peer lacks writes of hot-standby clients: PC001 stopped answering"
 
 # another daemon on 3260 (tgtd, say): its name and pid
 ip netns exec "$NS" python3 -c 'import socket,time,sys

@@ -56,7 +56,7 @@ start() {	# start NODE ROLE
 	if [ "$me" = a ]; then addr=$A paddr=$B; else addr=$B paddr=$A; fi
 	"$BUILD/vdiskd" --db "$tmp/$me.db" --listen "$addr:3260" --overlay-dir "$tmp/ov-$me" \
 		--ctl "$tmp/$me.sock" --node "$me" --role "$2" --replica-listen "$addr:3261" \
-		--mirror-peer "$paddr:3261" --mirror-secret "$tmp/secret" --mirror-timeout-ms 1000 \
+		--mirror-peer "$paddr:3261" --mirror-secret "${SECRET_FILE:-$tmp/secret}" --mirror-timeout-ms 1000 \
 		--fence none \
 		2>>"$tmp/$me.log" &
 	eval "pid_$me=$!"
@@ -174,5 +174,16 @@ start a primary
 io a $INI1 -c 'write -P 0x88 16M 4k' >/dev/null
 check "the mirror sees the peer's other base" -- wait_state a base-differs
 check "a does not mirror there and says why" -- grep -q 'base image differs' "$tmp/a.log"
+
+# a pair secret that differs: the peer refuses the replication login, and a's status says
+# so (vdiskctl doctor names mirror.secret from it)
+stop b
+cp "$tmp/base.img" "$tmp/base-b.img"
+echo "another-pair-secret-not-a-match" >"$tmp/other.secret"
+chmod 600 "$tmp/other.secret"
+SECRET_FILE=$tmp/other.secret start b secondary
+io a $INI1 -c 'write -P 0x99 18M 4k' >/dev/null
+down() { ctl a status | grep -q '^mirror-down PC001 .*Authentication failure'; }
+check "a's status: mirror-down PC001, the login refused for its authentication" -- wait_until 10000 down
 
 done_testing

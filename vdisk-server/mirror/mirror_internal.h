@@ -113,6 +113,7 @@ struct mirror {
 	double tokens;
 	uint64_t tokens_ms;
 	uint64_t mirrored, failures;
+	char down_why[128];		/* why the peer was lost last (status, vdiskctl doctor) */
 	uint64_t batches, batched;	/* WRITE BATCH commands, the writes they carried */
 };
 

@@ -226,6 +226,7 @@ void mr_peer_down(struct mirror *mr, const char *why)
 		log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, "
 			    "writes recorded for resync", mr->name, mr->cfg.peer, why);
 	mr->failures++;
+	snprintf(mr->down_why, sizeof(mr->down_why), "%s", why);
 	mr->conn++;		/* every answer still on its way is moot now */
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
@@ -644,6 +645,7 @@ void store_mirror_status(struct store *st, struct mirror_status *out)
 	out->failures = mr->failures;
 	out->unflushed = mirror_meta_active(mr->meta);
 	out->held = mr->held;
+	snprintf(out->down_why, sizeof(out->down_why), "%s", mr->down_why);
 }
 
 int store_mirror_keep_local(struct store *st)

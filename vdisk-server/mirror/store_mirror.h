@@ -68,6 +68,7 @@ struct mirror_status {
 	uint64_t unflushed;		/* chunks whose writes the peer has not flushed yet */
 	uint64_t batches, batched;	/* WRITE BATCH commands sent, the writes they carried */
 	unsigned held;			/* writes done apart from the peer, held for the fence */
+	char down_why[128];		/* why the peer was lost last; "" before any loss */
 };
 
 const char *mirror_state_name(enum mirror_state s);
