@@ -55,10 +55,7 @@ start_target() {
 	else
 		lab_bg "$NS_SRV" tgtd -f -C "$TGT_PORT" >>"$tmp/target.log" 2>&1
 		target_pid=$last_pid
-		for i in $(seq 50); do
-			tgtadm -C "$TGT_PORT" --mode sys --op show >/dev/null 2>&1 && break
-			sleep 0.1
-		done
+		wait_until 5000 eval 'tgtadm -C "$TGT_PORT" --mode sys --op show >/dev/null 2>&1'
 		tgtadm -C "$TGT_PORT" --lld iscsi --mode target --op new --tid 1 -T "$IQN" &&
 		tgtadm -C "$TGT_PORT" --lld iscsi --mode logicalunit --op new --tid 1 --lun 1 \
 			-b "$tmp/disk.img" &&

@@ -127,12 +127,8 @@ check "tftp fetches undionly.kpxe" -- cmp "$T/got.kpxe" /usr/lib/ipxe/undionly.k
 # in.tftpd dies: restarted with backoff.
 old=$(px_status tftpd | awk '$1=="running" {print $3}')
 kill -9 "$old"
-for i in $(seq 30); do
-	new=$(px_status tftpd | awk '$1=="running" {print $3}')
-	[ -n "$new" ] && [ "$new" != "$old" ] && break
-	sleep 0.2
-done
-ok $([ -n "$new" ] && [ "$new" != "$old" ]; echo $?) "in.tftpd restarted after being killed"
+restarted() { new=$(px_status tftpd | awk '$1 == "running" { print $3 }'); [ -n "$new" ] && [ "$new" != "$old" ]; }
+wait_until 6000 restarted; ok $? "in.tftpd restarted after being killed"
 diag "in.tftpd pid $old -> $new"
 is "$(px_status tftpd_restarts)" 1 "restart counted"
 is "$(px_status tftpd_last_exit)" "killed by signal 9" "status says how it died"

@@ -28,10 +28,7 @@ boot_qemu() {
 		-netdev tap,id=n0,ifname=px-tap0,script=no,downscript=no \
 		-device e1000,netdev=n0,mac=52:54:00:00:00:21 </dev/null >"$T/qemu.out" 2>&1 &
 	qp=$!
-	for i in $(seq 120); do
-		grep -q 'could not boot\|SAN device' "$T/serial.log" 2>/dev/null && break
-		sleep 1
-	done
+	WAIT_STEP=1 wait_until 120000 grep -qs 'could not boot\|SAN device' "$T/serial.log"
 	kill "$qp"; wait "$qp" 2>/dev/null
 	diag "$1: sanboot attempt after $(( $(date +%s) - start )) s"
 	tr -d '\r' <"$T/serial.log" >"$T/serial.txt"
