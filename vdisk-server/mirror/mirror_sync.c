@@ -862,6 +862,7 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 	struct mirror_meta *meta = mr->meta;
 	struct scsi_task *t = command_data;
 	struct mirror_decide_in in;
+	enum mirror_verdict verdict;
 	int rc = -EINVAL;
 
 	(void)iscsi;
@@ -888,7 +889,12 @@ static void state_cb(struct iscsi_context *iscsi, int status, void *command_data
 	in.base_same = mr->peer.size == mr->st.size && mr->peer.nchunks == meta->nchunks &&
 		       memcmp(mr->peer.fingerprint, mr->fp, MP_FINGERPRINT_LEN) == 0;
 	in.full_sync = mr->full_sync;
-	switch (mirror_decide(&in)) {
+	verdict = mirror_decide(&in);
+	log_debug("mirror: client %s: handshake with %s: gen %016llx/%016llx, peer's %016llx/%016llx: "
+		  "%s", mr->name, mr->cfg.peer, (unsigned long long)in.ours.gen,
+		  (unsigned long long)in.ours.peer_gen, (unsigned long long)in.peer.gen,
+		  (unsigned long long)in.peer.peer_gen, mirror_verdict_name(verdict));
+	switch (verdict) {
 	case MV_BASE_DIFFERS:
 		log_err("mirror: client %s: the peer's base image differs from ours (another "
 			"image or version): not mirrored; run vdiskctl image sync", mr->name);

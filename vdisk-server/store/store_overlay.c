@@ -882,16 +882,15 @@ int store_overlay_base(struct store *st, const char *name, int replace, char *wa
 	struct overlay *ov = (struct overlay *)st;
 	char rec[OV_BASE_MAX] = "";
 	struct iovec iov = { rec, sizeof(rec) };
-	ssize_t n;
 	int rc;
 
 	if (st->ops != &overlay_ops)
 		return -EINVAL;
 	if (strlen(name) >= sizeof(rec))
 		return -ENAMETOOLONG;
-	n = pread(ov->map_fd, rec, sizeof(rec), offsetof(struct ov_header, base));
-	if (n != (ssize_t)sizeof(rec))
-		return n < 0 ? -errno : -EIO;
+	rc = sio_preadv(ov->map_fd, &iov, 1, offsetof(struct ov_header, base), sizeof(rec));
+	if (rc)
+		return rc;
 	rec[sizeof(rec) - 1] = '\0';
 	if (was)
 		snprintf(was, len, "%s", rec);
