@@ -20,6 +20,7 @@ struct ctl_conn {
 	size_t inlen;
 	char *out;		/* answer, owned; NULL while reading the request */
 	size_t outlen, outoff;
+	int by_group;		/* let in by its group only: ctl_server_group_allow's requests */
 };
 
 struct ctl_server {
@@ -29,7 +30,19 @@ struct ctl_server {
 	ctl_handler_fn fn;
 	void *arg;
 	struct ctl_conn *conns;
+	const char *const *group_requests;	/* NULL-terminated; NULL: status alone */
 };
+
+static int group_may(const struct ctl_server *srv, const char *request)
+{
+	static const char *const status_only[] = { "status", NULL };
+	const char *const *r = srv->group_requests ? srv->group_requests : status_only;
+
+	for (; *r; r++)
+		if (strcmp(*r, request) == 0)
+			return 1;
+	return 0;
+}
 
 static void conn_free(struct ctl_conn *c)
 {
@@ -72,6 +85,9 @@ static void conn_answer(struct ctl_conn *c, char *line)
 		fprintf(f, "error: too many words in request (at most %d)\n", CTL_MAX_ARGS);
 	else if (argc == 0)
 		fprintf(f, "error: empty request\n");
+	else if (c->by_group && !group_may(c->srv, argv[0]))
+		fprintf(f, "error: '%.40s' is for root or this daemon's user; a caller let in by "
+			"its group may not make it\n", argv[0]);
 	else
 		c->srv->fn(c->srv->arg, argc, argv, f);
 	fclose(f);
@@ -117,9 +133,12 @@ static void conn_ready(struct ev_io *io, uint32_t events)
 	}
 }
 
-/* Root, our own user, and a daemon of a group we were put in: standbyd runs as root in the
- * group vdisk, and vdiskd, the user vdisk of group vdisk, asks it to fence the peer. Whoever
- * else can open the socket file is refused all the same. */
+enum { PEER_REFUSED, PEER_FULL, PEER_BY_GROUP };
+
+/* Root and our own user may ask anything; a daemon of a group we were put in only what
+ * ctl_server_group_allow lists (standbyd runs as root in the group vdisk, and vdiskd, the
+ * user vdisk, asks it to fence the peer). Whoever else can open the socket file is refused
+ * all the same. */
 static int peer_allowed(int fd, unsigned *uid)
 {
 	struct ucred cred;
@@ -128,15 +147,15 @@ static int peer_allowed(int fd, unsigned *uid)
 	int i, n;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return 0;
+		return PEER_REFUSED;
 	*uid = cred.uid;
 	if (cred.uid == 0 || cred.uid == getuid())
-		return 1;
+		return PEER_FULL;
 	n = getgroups((int)(sizeof(groups) / sizeof(groups[0])), groups);
 	for (i = 0; i < n; i++)
 		if (groups[i] == cred.gid)
-			return 1;
-	return 0;
+			return PEER_BY_GROUP;
+	return PEER_REFUSED;
 }
 
 static void server_ready(struct ev_io *io, uint32_t events)
@@ -145,13 +164,14 @@ static void server_ready(struct ev_io *io, uint32_t events)
 	struct ctl_server *srv = io->arg;
 	struct ctl_conn *c;
 	unsigned uid = 0;
-	int fd;
+	int fd, peer;
 
 	(void)events;
 	fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (!peer_allowed(fd, &uid)) {
+	peer = peer_allowed(fd, &uid);
+	if (peer == PEER_REFUSED) {
 		log_limited(&rl_refused, LOG_WARNING, "control: connection from uid %u refused: "
 			    "neither root, nor ours, nor of a group of ours", uid);
 		close(fd);
@@ -163,6 +183,7 @@ static void server_ready(struct ev_io *io, uint32_t events)
 		return;
 	}
 	c->srv = srv;
+	c->by_group = peer == PEER_BY_GROUP;
 	if (ev_io_add(srv->loop, &c->io, fd, EPOLLIN, conn_ready, c)) {
 		close(fd);
 		free(c);
@@ -252,6 +273,11 @@ out_close:
 out_free:
 	free(srv);
 	return rc;
+}
+
+void ctl_server_group_allow(struct ctl_server *srv, const char *const *requests)
+{
+	srv->group_requests = requests;
 }
 
 void ctl_server_close(struct ctl_server *srv)

@@ -22,10 +22,17 @@ typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, FILE *out);
 /* Creates the socket file with mode 0660 before listen(), replacing a stale one, and its
  * directory (0755) if there is none. The group may connect: on a server the daemons reach
  * each other through the group vdisk (vdiskd runs as user vdisk, standbyd as root without
- * CAP_DAC_OVERRIDE; /run/vdisk is setgid vdisk), and nobody else.
+ * CAP_DAC_OVERRIDE; /run/vdisk is setgid vdisk), and nobody else. A caller is answered when
+ * it is root or this daemon's user, or, for ctl_server_group_allow's requests, of one of
+ * this daemon's groups (SO_PEERCRED).
  * Returns 0 or a negative errno. */
 int ctl_server_open(struct evloop *loop, const char *path, ctl_handler_fn fn, void *arg,
 		    struct ctl_server **out);
+/* The requests (their first words; NULL-terminated, kept, not copied) that a caller let in
+ * by its group alone may make: the daemons of the pair call each other so (vdiskd asks
+ * standbyd to fence, pxed asks vdiskd for an overlay reset), the admin's commands stay root's.
+ * Without it such a caller may ask for the status alone. */
+void ctl_server_group_allow(struct ctl_server *srv, const char *const *requests);
 /* Closes the socket, drops open connections and removes the socket file. */
 void ctl_server_close(struct ctl_server *srv);
 

@@ -16,6 +16,9 @@
 #include "db/db.h"
 #include "standby/ipaddr.h"
 
+/* What vdiskd and pxed, let in by the group vdisk, may ask (common/ctlsock.h) */
+static const char *const group_requests[] = { "status", "fence-peer", NULL };
+
 /* Gratuitous ARP rounds after a takeover, in ms after the first: clients that missed one
  * (a busy switch, a NIC coming up) get another. */
 static const unsigned garp_delays[] = { 150, 350, 1000, 2000 };
@@ -957,6 +960,9 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		log_err("control socket %s: %s", opts->ctl_path, strerror(-rc));
 		goto out_close;
 	}
+	/* vdiskd (the user vdisk) fences through us, pxed asks who is active; the role is the
+	 * admin's (root's) alone */
+	ctl_server_group_allow(d->ctl, group_requests);
 	ev_signal(d->loop, SIGTERM, on_signal, d);
 	ev_signal(d->loop, SIGINT, on_signal, d);
 	signal(SIGPIPE, SIG_IGN);

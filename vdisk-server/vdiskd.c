@@ -43,6 +43,9 @@ struct daemon_state {
 	double iops;
 };
 
+/* What pxed, let in by the group vdisk, may ask (common/ctlsock.h) */
+static const char *const group_requests[] = { "status", "overlay-reset", NULL };
+
 static void on_signal(struct evloop *loop, int signo, void *arg)
 {
 	(void)arg;
@@ -379,6 +382,9 @@ static int open_listeners(struct daemon_state *d, const struct vdiskd_opts *o,
 			log_err("control socket %s: %s", o->ctl_path, strerror(-rc));
 			return rc;
 		}
+		/* pxed (vdisk-pxe, of the group vdisk) asks for a PC's overlay reset at its boot;
+		 * roles and the mirror's resolve stay root's (standbyd's, the admin's) */
+		ctl_server_group_allow(*ctl, group_requests);
 	}
 	return 0;
 }

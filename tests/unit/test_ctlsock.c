@@ -67,9 +67,10 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-/* 0 when a process of user uid and group gid (no other group) gets an answer from the
- * server at path, which runs in this process's loop. */
-static int call_as(const char *path, uid_t uid, gid_t gid)
+/* What a process of user uid and group gid (no other group) gets for request from the
+ * server at path, which runs in this process's loop: 0 an answer, 3 an error line, 1 none
+ * (the connection refused). */
+static int call_as(const char *path, uid_t uid, gid_t gid, const char *request)
 {
 	pid_t pid = fork();
 	int status = -1;
@@ -79,7 +80,9 @@ static int call_as(const char *path, uid_t uid, gid_t gid)
 
 		if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
 			_exit(2);
-		_exit(ctl_call(path, "status", 1000, &reply) == 0 ? 0 : 1);
+		if (ctl_call(path, request, 1000, &reply) != 0)
+			_exit(1);
+		_exit(strncmp(reply, "error: ", 7) == 0 ? 3 : 0);
 	}
 	run_for(1500);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
@@ -88,10 +91,12 @@ static int call_as(const char *path, uid_t uid, gid_t gid)
 }
 
 /* Who may talk to a daemon, whatever the socket file allows (made 0666 here): root, the
- * daemon's user, and a user whose group is one of the daemon's supplementary groups
- * (vdiskd, vdisk:vdisk, asking standbyd, root in the group vdisk, to fence). */
-static void test_peers(const char *dir, const char *path)
+ * daemon's user, and, for the requests the daemon lets its group make, a user whose group
+ * is one of the daemon's supplementary groups (vdiskd, vdisk:vdisk, asking standbyd, root in
+ * the group vdisk, to fence). */
+static void test_peers(struct ctl_server *srv, const char *dir, const char *path)
 {
+	static const char *const group_requests[] = { "status", "fence-peer", NULL };
 	const gid_t pair = 54321;
 
 	if (geteuid() != 0) {
@@ -101,10 +106,16 @@ static void test_peers(const char *dir, const char *path)
 	chmod(dir, 0711);
 	chmod(path, 0666);
 	setgroups(0, NULL);
-	is_int(call_as(path, pair, pair), 1, "a user of a group the daemon is not in: refused");
+	is_int(call_as(path, pair, pair, "status"), 1,
+	       "a user of a group the daemon is not in: refused");
 	ok(setgroups(1, &pair) == 0, "the daemon joins that group");
-	is_int(call_as(path, pair, pair), 0, "now that user's daemon is answered");
-	is_int(call_as(path, pair + 1, pair + 1), 1, "another user and group still refused");
+	is_int(call_as(path, pair, pair, "status"), 0, "now that user's daemon gets the status");
+	is_int(call_as(path, pair, pair, "fence-peer"), 3,
+	       "but not another request, by default");
+	ctl_server_group_allow(srv, group_requests);
+	is_int(call_as(path, pair, pair, "fence-peer"), 0, "a request the daemon lets its group make");
+	is_int(call_as(path, pair, pair, "takeover"), 3, "an admin's request: refused, with why");
+	is_int(call_as(path, pair + 1, pair + 1, "status"), 1, "another user and group still refused");
 	setgroups(0, NULL);
 	chmod(dir, 0700);
 }
@@ -188,7 +199,7 @@ int main(void)
 	ok(ctl_call_start(loop, path, "two\nlines", 100, got, NULL, &req) == -EINVAL,
 	   "a request with a line break is refused");
 
-	test_peers(dir, path);
+	test_peers(srv, dir, path);
 	ctl_server_close(srv);
 	ok(access(path, F_OK) != 0, "socket file removed at close");
 
