@@ -135,6 +135,12 @@ ok $? "its longest wait for a write, ${stall} ms, is far inside Windows' 60 s ho
 v=$(ip netns exec $NS_PC env LIBISCSI_CHAP_USERNAME=$PC_IQN LIBISCSI_CHAP_PASSWORD="$SECRET" \
 	"$SEQIO" verify --replacement-ms 10000 "$VIP:3260" "$DISK_IQN" "$PC_IQN" "$W/seq.log" 2>&1 | tail -1)
 is "$(field lost "$v")" 0 "every acknowledged write is on the disk: $v"
+# pxed after the upgrade, still root (0.18.0's vdisk-setup wrote no `user`), in a state_dir
+# that is now vdisk-pxe's: it answers and saves the lease
+lease=$(pc_lease)
+grep -q "obtained from $LAN_A" <<<"$lease"; ok $? "after the upgrade the PC's DHCP answer comes from srv-a: $lease"
+! on a journalctl -q -t pxed -o cat | grep -q 'leases: cannot write'
+ok $? "and pxed saved its leases"
 for n in a b; do
 	on $n vdiskctl doctor >"$W/doctor.$n" 2>&1
 	ok $? "vdiskctl doctor on srv-$n after the upgrade: $(tail -1 "$W/doctor.$n")"
