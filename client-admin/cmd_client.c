@@ -259,30 +259,28 @@ out_free:
 	return rc;
 }
 
-/* `show --json --secrets`: the record with the two secrets added as members. */
-static int print_json_with_secrets(const struct table *t, const struct db_client *c)
+/* `show --json [--secrets]`: the record, with the two secrets added as members. The
+ * secrets' copies are wiped before they are freed. */
+static int print_record(const struct table *t, const struct db_client *c, int secrets)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	static const char *const keys[] = { "chap_secret", "chap_target_secret" };
+	json_t *o = table_record_json(t, 0);
+	int rc = o ? 0 : -ENOMEM;
 
-	if (!m)
-		return -ENOMEM;
-	table_print_record(t, 0, m);
-	if (fclose(m) || len < 2 || buf[len - 1] != '}') {
-		free(buf);
-		return -ENOMEM;
+	if (rc == 0 && secrets &&
+	    (json_object_set_new(o, keys[0], json_string(c->chap_secret)) ||
+	     json_object_set_new(o, keys[1], json_string(c->chap_target_secret))))
+		rc = -ENOMEM;
+	if (rc == 0 && json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)
+		putchar('\n');
+	for (size_t i = 0; secrets && i < 2; i++) {
+		json_t *s = json_object_get(o, keys[i]);
+
+		if (s)
+			explicit_bzero((char *)json_string_value(s), json_string_length(s));
 	}
-	buf[len - 1] = '\0';
-	fputs(buf, stdout);
-	fputs(",\"chap_secret\":", stdout);
-	json_string(stdout, c->chap_secret);
-	fputs(",\"chap_target_secret\":", stdout);
-	json_string(stdout, c->chap_target_secret);
-	fputs("}\n", stdout);
-	explicit_bzero(buf, len);
-	free(buf);
-	return 0;
+	json_decref(o);
+	return rc;
 }
 
 static int client_show(struct cli *cli, int argc, char **argv)
@@ -320,12 +318,8 @@ static int client_show(struct cli *cli, int argc, char **argv)
 		return cli_db_fail(cli, argv[optind]);
 	if (cli->json) {
 		rc = clients_table(&t, &c, 1, NULL);
-		if (rc == 0 && secrets) {
-			rc = print_json_with_secrets(&t, &c);
-		} else if (rc == 0) {
-			table_print_record(&t, 0, stdout);
-			putchar('\n');
-		}
+		if (rc == 0)
+			rc = print_record(&t, &c, secrets);
 		table_free(&t);
 		explicit_bzero(&c, sizeof(c));
 		return rc ? cli_fail(cli, "out of memory") : EXIT_OK;

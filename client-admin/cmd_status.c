@@ -3,41 +3,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/answer_json.h"
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
 #include "client-admin/output.h"
 
 static const char *const daemons[] = { "standbyd", "vdiskd", "pxed" };
 
-/* Prints a "key: value" body as a JSON object (other lines are skipped). */
-static void body_json(const char *body)
+static void print_text(const char *name, const char *body)
 {
 	const char *line = body;
-	int first = 1;
 
-	putchar('{');
-	while (*line) {
+	printf("%s: %s\n", name, body ? "running" : "not running");
+	while (line && *line) {
 		size_t len = strcspn(line, "\n");
-		const char *colon = memchr(line, ':', len);
-		if (colon && colon[1] == ' ') {
-			char key[128], val[512];
-			snprintf(key, sizeof(key), "%.*s", (int)(colon - line), line);
-			snprintf(val, sizeof(val), "%.*s", (int)(len - (size_t)(colon + 2 - line)),
-				 colon + 2);
-			printf("%s", first ? "" : ",");
-			json_string(stdout, key);
-			putchar(':');
-			json_string(stdout, val);
-			first = 0;
-		}
+
+		printf("  %.*s\n", (int)len, line);
 		line += len + (line[len] == '\n');
 	}
-	putchar('}');
 }
 
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { CLI_COMMON_OPTS };
+	json_t *doc = NULL;
 	size_t i;
 	int opt;
 
@@ -47,40 +36,33 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		if (opt == OPT_HELP) {
 			printf("usage: vdiskctl status [--json]\n"
 			       "  asks standbyd, vdiskd and pxed on this server for their status\n"
-			       "  (control sockets in $VDISK_RUN_DIR, default /run/vdisk)\n");
+			       "  (control sockets in $VDISK_RUN_DIR, default /run/vdisk); --json:\n"
+			       "  one object, a member per daemon (null when it does not run), every\n"
+			       "  line of its answer a member, numbers as numbers, a repeated key an\n"
+			       "  array\n");
 			return EXIT_OK;
 		}
 	}
 	if (optind < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[optind]);
-	if (cli->json)
-		putchar('{');
+	if (cli->json && !(doc = json_object()))
+		return cli_fail(cli, "out of memory");
 	for (i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
 		char *reply = NULL;
 		const char *body = NULL;
 		int up = daemon_call(cli, daemons[i], "status", &reply, &body, 1) == 0;
 
-		if (cli->json) {
-			printf("%s\"%s\":", i ? "," : "", daemons[i]);
-			if (up)
-				body_json(body);
-			else
-				printf("null");
-		} else {
-			printf("%s: %s\n", daemons[i], up ? "running" : "not running");
-			if (up) {
-				const char *line = body;
-				while (*line) {
-					size_t len = strcspn(line, "\n");
-					printf("  %.*s\n", (int)len, line);
-					line += len + (line[len] == '\n');
-				}
-			}
+		if (!doc) {
+			print_text(daemons[i], up ? body : NULL);
+		} else if (json_object_set_new(doc, daemons[i], up ? answer_json(body) : json_null())) {
+			free(reply);
+			json_decref(doc);
+			return cli_fail(cli, "out of memory");
 		}
 		free(reply);
 	}
-	if (cli->json)
-		printf("}\n");
+	if (doc && json_print(stdout, doc))
+		return cli_fail(cli, "cannot write the status");
 	/* A server with nothing running is a fact to report, not a failure. */
 	return EXIT_OK;
 }

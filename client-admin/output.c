@@ -60,34 +60,111 @@ static void print_row(const struct table *t, const size_t *w, const char *const 
 	}
 }
 
-void table_print_record(const struct table *t, size_t r, FILE *out)
+/* A whole decimal integer as JSON writes one (an optional '-', digits without a leading
+ * zero, nothing else) in s[0..len): "0012" or a hex generation that happens to be all
+ * digits stays text. */
+static int is_integer(const char *s, size_t len, long long *v)
 {
-	size_t c;
-	int first = 1;
+	size_t sign = len && *s == '-';
+	char buf[24], *end;
 
-	fputc('{', out);
-	for (c = 0; c < t->ncols; c++) {
-		const char *cell = t->cells[r * t->ncols + c];
-		if (!t->cols[c].key)
-			continue;
-		fprintf(out, "%s\"%s\":", first ? "" : ",", t->cols[c].key);
-		if (t->cols[c].raw)
-			fputs(*cell ? cell : "null", out);
-		else
-			json_string(out, cell);
-		first = 0;
-	}
-	fputc('}', out);
+	if (len <= sign || len >= sizeof(buf) || strspn(s + sign, "0123456789") != len - sign ||
+	    (s[sign] == '0' && len - sign > 1))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	*v = strtoll(buf, &end, 10);
+	return errno == 0 && *end == '\0';
 }
 
+/* s[0..len) as a JSON string; bytes that are not UTF-8 (or a NUL) become U+FFFD. */
+static json_t *text_string(const char *s, size_t len)
+{
+	char *fixed;
+	json_t *j;
+	size_t i, o;
+
+	j = json_stringn(s, len);
+	if (j)
+		return j;
+	/* not UTF-8 (or a NUL): each byte past ASCII becomes U+FFFD */
+	fixed = malloc(len * 3 + 1);
+	if (!fixed)
+		return NULL;
+	for (i = o = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x80 && s[i]) {
+			fixed[o++] = s[i];
+		} else {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
+	}
+	j = json_stringn(fixed, o);
+	free(fixed);
+	return j;
+}
+
+json_t *json_text_value(const char *s, size_t len)
+{
+	long long v;
+
+	return is_integer(s, len, &v) ? json_integer(v) : text_string(s, len);
+}
+
+static json_t *raw_value(const char *cell)
+{
+	if (!*cell)
+		return json_null();
+	if (strcmp(cell, "true") == 0)
+		return json_true();
+	if (strcmp(cell, "false") == 0)
+		return json_false();
+	return json_text_value(cell, strlen(cell));
+}
+
+json_t *table_record_json(const struct table *t, size_t r)
+{
+	json_t *o = json_object();
+	size_t c;
+
+	for (c = 0; o && c < t->ncols; c++) {
+		const char *cell = t->cells[r * t->ncols + c];
+
+		if (!t->cols[c].key)
+			continue;
+		if (json_object_set_new(o, t->cols[c].key, t->cols[c].raw ? raw_value(cell)
+					: text_string(cell, strlen(cell)))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+int json_print(FILE *out, json_t *v)
+{
+	int rc = v ? json_dumpf(v, out, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
+
+	json_decref(v);
+	if (rc || fputc('\n', out) == EOF)
+		return -EIO;
+	return 0;
+}
+
+/* One row a line, so a listing can be read (and grepped) row by row. */
 static void print_json(const struct table *t, FILE *out)
 {
 	size_t r;
 
 	fputc('[', out);
 	for (r = 0; r < t->nrows; r++) {
+		json_t *o = table_record_json(t, r);
+
 		fputs(r ? ",\n  " : "\n  ", out);
-		table_print_record(t, r, out);
+		if (!o || json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER))
+			fputs("null", out);
+		json_decref(o);
 	}
 	fputs(t->nrows ? "\n]\n" : "]\n", out);
 }
@@ -127,23 +204,4 @@ void table_free(struct table *t)
 	free(t->cells);
 	t->cells = NULL;
 	t->nrows = t->cap = 0;
-}
-
-void json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", out);
-		else if (ch == '\t')
-			fputs("\\t", out);
-		else if (ch < 0x20)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
 }

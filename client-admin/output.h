@@ -2,6 +2,7 @@
 #ifndef CLIENT_ADMIN_OUTPUT_H
 #define CLIENT_ADMIN_OUTPUT_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #define TABLE_MAX_COLS 20
@@ -28,11 +29,16 @@ void table_init(struct table *t, size_t ncols, const struct column *cols);
 int table_add(struct table *t, const char *const *row);
 /* Prints the table, or the JSON array when json is set. */
 void table_print(const struct table *t, int json, FILE *out);
-/* Row r as one JSON object. */
-void table_print_record(const struct table *t, size_t r, FILE *out);
+/* Row r as one JSON object (NULL when out of memory): the columns with a key, in order,
+ * a raw cell as a number, true or false, an empty raw cell as null. */
+json_t *table_record_json(const struct table *t, size_t r);
 void table_free(struct table *t);
 
-/* JSON: a string with every character that needs it escaped. */
-void json_string(FILE *out, const char *s);
+/* A value of a text answer as JSON: a whole decimal integer (as JSON writes one) as a
+ * number, else a string (bytes that are not UTF-8 become U+FFFD: a daemon's answer is text,
+ * not trusted to be well formed). NULL when out of memory. */
+json_t *json_text_value(const char *s, size_t len);
+/* v on one line (members in their order), then a newline; 0, or -EIO. Takes v. */
+int json_print(FILE *out, json_t *v);
 
 #endif

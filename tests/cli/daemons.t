@@ -18,7 +18,17 @@ printf 'name,mac\nPC001,52:54:00:00:00:01\nPC002,52:54:00:00:00:02\nBUSY,52:54:0
 is "$?" 0 "status with no daemon running succeeds"
 is "$(grep -c 'not running' "$T/out")" 3 "and says each of the three is not running"
 
-"$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/vdiskd.log" & pids+=($!)
+# vdiskd's status as vdiskd words it ("key value"), repeated keys and records included
+cat >"$T/vdiskd.st" <<'ST'
+node srv-a
+role primary
+clients 2
+mirror in-sync
+client PC001 image base sessions 1 reads 10 writes 20 bytes_read 4096 bytes_written 8192
+client PC002 image base sessions 0 reads 0 writes 0 bytes_read 0 bytes_written 0 reset-pending
+mirror-client PC001 state in-sync dirty 0 gen 0000000000000012 peer_gen 00000000000000ab held 0
+ST
+"$FAKE" "$VDISK_RUN_DIR/vdiskd.sock" "$T/vdiskd.log" "$T/vdiskd.st" & pids+=($!)
 "$FAKE" "$VDISK_RUN_DIR/standbyd.sock" "$T/standbyd.log" & pids+=($!)
 wait_until 5000 eval '[ -S "$VDISK_RUN_DIR/standbyd.sock" ] && [ -S "$VDISK_RUN_DIR/vdiskd.sock" ]'
 is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 660 "control socket is created mode 0660 (its group: the pair's daemons)"
@@ -27,8 +37,20 @@ is "$(stat -c %a "$VDISK_RUN_DIR/vdiskd.sock")" 660 "control socket is created m
 grep -q '^standbyd: running' "$T/out" && grep -q '^  state: active' "$T/out"; ok $? "status shows a running daemon's lines"
 grep -q '^pxed: not running' "$T/out"; ok $? "and an absent one"
 "$V" status --json >"$T/out"
-grep -q '"standbyd":{"state":"active","peer":"srv-b alive","sessions":"3"}' "$T/out" &&
-	grep -q '"pxed":null' "$T/out"; ok $? "status --json"
+grep -q '"standbyd":{"state":"active","peer":"srv-b alive","sessions":3}' "$T/out" &&
+	grep -q '"pxed":null' "$T/out"; ok $? "status --json: standbyd's lines, numbers as numbers, pxed null"
+# jq-free reading of the document: python3's json module
+py() { python3 -c "import json,sys; d=json.load(open('$T/out')); print($1)" 2>&1; }
+if command -v python3 >/dev/null; then
+	is "$(py 'd["vdiskd"]["clients"] + 1')" 3 "vdiskd's part is there, its numbers numbers"
+	is "$(py 'len(d["vdiskd"]["client"])')" 2 "a repeated key (client) is an array of both"
+	is "$(py 'd["vdiskd"]["client"][0]["bytes_written"]')" 8192 "a client line is a record, its figures numbers"
+	is "$(py 'd["vdiskd"]["client"][1]["reset-pending"]')" True "a trailing flag is true"
+	is "$(py 'd["vdiskd"]["mirror-client"]["gen"]')" 0000000000000012 "a hex generation stays text"
+	is "$(py 'd["vdiskd"]["mirror"]')" in-sync "a word stays text"
+else
+	skip "the JSON document read back" "no python3"
+fi
 
 "$V" client reset --range PC001-PC002 >"$T/out" 2>"$T/err"
 is "$?" 0 "reset of a range"

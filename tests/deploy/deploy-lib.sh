@@ -13,7 +13,7 @@ DEB=$BUILD/deb
 
 CACHE=${DEPLOY_CACHE:-/var/tmp/vdisk-deploy-cache}
 # What a server needs beside our packages (their dependencies), and systemd to boot.
-PKGS=systemd,systemd-sysv,iproute2,tftpd-hpa,ipxe,libiscsi7,libisal2,libpcap0.8,libsqlite3-0,libssl3,libsystemd0,libmicrohttpd12
+PKGS=systemd,systemd-sysv,iproute2,tftpd-hpa,ipxe,libiscsi7,libisal2,libpcap0.8,libsqlite3-0,libssl3,libsystemd0,libmicrohttpd12,libjansson4
 KEY=$(echo "bookworm apt $PKGS" | md5sum | cut -c1-12)
 BASE=$CACHE/bookworm-$KEY.tar
 PFX=dp$$

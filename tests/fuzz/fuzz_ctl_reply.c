@@ -1,13 +1,15 @@
 /* libFuzzer target: what the programs read from each other's control-socket answers and
  * from the kernel's socket tables. The input, NUL-terminated, is an answer given to
  * ctl_field (every key the readers ask for), pxed's standby_parse, standbyd's vdiskd checks
- * and vdiskctl's standby guard, and each of its lines to sock_table_line. A value read must
- * lie inside the answer and end before its line does. */
+ * vdiskctl's standby guard and its --json reading (answer_json), and each of its lines to
+ * sock_table_line. A value read must lie inside the answer and end before its line does;
+ * the JSON made of it must read back as JSON. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/answer_json.h"
 #include "client-admin/sockowner.h"
 #include "client-admin/standby_guard.h"
 #include "common/ctlsock.h"
@@ -23,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1), active[64], *line, *save = NULL;
 	struct standby_status st;
+	json_t *j;
 
 	if (!s)
 		return 0;
@@ -46,6 +49,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (standby_guard_refuses(s, active, sizeof(active)) &&
 	    memchr(active, '\0', sizeof(active)) == NULL)
 		abort();
+	j = answer_json(s);
+	if (j) {
+		char *text = json_dumps(j, JSON_COMPACT);
+		json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+
+		if (text && !back)
+			abort();
+		json_decref(back);
+		free(text);
+		json_decref(j);
+	}
 	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned port, state;
 		unsigned long inode;
