@@ -227,6 +227,10 @@ void mr_peer_down(struct mirror *mr, const char *why)
 			    "writes recorded for resync", mr->name, mr->cfg.peer, why);
 	mr->failures++;
 	snprintf(mr->down_why, sizeof(mr->down_why), "%s", why);
+	/* one status line: libiscsi's messages may end in a line break */
+	for (char *c = mr->down_why; *c; c++)
+		if ((unsigned char)*c < ' ')
+			*c = ' ';
 	mr->conn++;		/* every answer still on its way is moot now */
 	if (mr->cfg.peer_up)
 		*mr->cfg.peer_up = 0;
