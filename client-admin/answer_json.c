@@ -34,10 +34,9 @@ static json_t *record(const char *v, size_t len)
 	json_t *o;
 
 	for (i = 0; i < len && n < MAX_TOKENS;) {
-		size_t l = strcspn(v + i, " ");
+		const char *blank = memchr(v + i, ' ', len - i);
+		size_t l = blank ? (size_t)(blank - (v + i)) : len - i;
 
-		if (l > len - i)
-			l = len - i;
 		if (l) {
 			tok[n] = v + i;
 			tlen[n++] = l;
@@ -93,12 +92,12 @@ static int line_key(const char *s, size_t len)
  * a key is left out. 0 or -1. */
 static int add_line(json_t *obj, const char *line, size_t len)
 {
-	size_t klen = strcspn(line, " :"), voff;
+	size_t klen = 0, voff;
 	json_t *v, *prev;
 	char key[128];
 
-	if (klen > len)
-		klen = len;
+	while (klen < len && line[klen] != ' ' && line[klen] != ':')
+		klen++;
 	if (!line_key(line, klen))
 		return 0;
 	snprintf(key, sizeof(key), "%.*s", (int)klen, line);

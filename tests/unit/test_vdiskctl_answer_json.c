@@ -70,5 +70,23 @@ int main(void)
 	   "a line of 9 kB: whole, and the output reads back as JSON");
 	json_decref(back);
 	free(s);
+
+	/* 1 MiB of lines without a blank (the most a control answer may be): read in one pass,
+	 * not a scan to the next blank from every line */
+	{
+		size_t n = 1 << 19, i;
+		char *body = malloc(2 * n + 1);
+		json_t *o;
+
+		for (i = 0; body && i < n; i++)
+			memcpy(body + 2 * i, "x\n", 2);
+		if (body)
+			body[2 * n] = '\0';
+		o = body ? answer_json(body) : NULL;
+		ok(o && json_array_size(json_object_get(o, "x")) == n,
+		   "a 1 MiB answer of one-word lines: every line, in one pass");
+		json_decref(o);
+		free(body);
+	}
 	return done_testing();
 }
