@@ -7,7 +7,6 @@
 #include "client-admin/output.h"
 
 #define MAX_TOKENS 64
-
 #define MAX_KEY 64
 
 /* A record's key: a lower-case word of at most MAX_KEY - 1 characters. */

@@ -271,8 +271,8 @@ static int print_record(const struct table *t, const struct db_client *c, int se
 	    (json_object_set_new(o, keys[0], json_string(c->chap_secret)) ||
 	     json_object_set_new(o, keys[1], json_string(c->chap_target_secret))))
 		rc = -ENOMEM;
-	if (rc == 0 && json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0)
-		putchar('\n');
+	if (rc == 0 && json_print(stdout, o))
+		rc = -EIO;
 	for (size_t i = 0; secrets && i < 2; i++) {
 		json_t *s = json_object_get(o, keys[i]);
 
@@ -322,7 +322,10 @@ static int client_show(struct cli *cli, int argc, char **argv)
 			rc = print_record(&t, &c, secrets);
 		table_free(&t);
 		explicit_bzero(&c, sizeof(c));
-		return rc ? cli_fail(cli, "out of memory") : EXIT_OK;
+		if (rc)
+			return cli_fail(cli, "%s", rc == -EIO ? "cannot write the client" :
+					"out of memory");
+		return EXIT_OK;
 	}
 	printf("name:        %s\nmac:         %s\nip:          %s\ngroup:       %s\n"
 	       "image:       %s\nserver:      %s\nhot-standby: %s\noverlay:     %s\n"

@@ -61,8 +61,13 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		}
 		free(reply);
 	}
-	if (doc && json_print(stdout, doc))
-		return cli_fail(cli, "cannot write the status");
+	if (doc) {
+		int rc = json_print(stdout, doc);
+
+		json_decref(doc);
+		if (rc)
+			return cli_fail(cli, "cannot write the status");
+	}
 	/* A server with nothing running is a fact to report, not a failure. */
 	return EXIT_OK;
 }

@@ -142,12 +142,12 @@ json_t *table_record_json(const struct table *t, size_t r)
 	return o;
 }
 
-int json_print(FILE *out, json_t *v)
-{
-	int rc = v ? json_dumpf(v, out, JSON_COMPACT | JSON_PRESERVE_ORDER) : -1;
+/* every JSON vdiskctl writes: compact, members in the order they were set */
+#define JSON_OUT (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
-	json_decref(v);
-	if (rc || fputc('\n', out) == EOF)
+int json_print(FILE *out, const json_t *v)
+{
+	if (!v || json_dumpf(v, out, JSON_OUT) || fputc('\n', out) == EOF)
 		return -EIO;
 	return 0;
 }
@@ -162,7 +162,7 @@ static void print_json(const struct table *t, FILE *out)
 		json_t *o = table_record_json(t, r);
 
 		fputs(r ? ",\n  " : "\n  ", out);
-		if (!o || json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER))
+		if (!o || json_dumpf(o, out, JSON_OUT))
 			fputs("null", out);
 		json_decref(o);
 	}

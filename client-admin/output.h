@@ -38,7 +38,7 @@ void table_free(struct table *t);
  * number, else a string (bytes that are not UTF-8 become U+FFFD: a daemon's answer is text,
  * not trusted to be well formed). NULL when out of memory. */
 json_t *json_text_value(const char *s, size_t len);
-/* v on one line (members in their order), then a newline; 0, or -EIO. Takes v. */
-int json_print(FILE *out, json_t *v);
+/* v on one line (members in their order), then a newline; 0, or -EIO. */
+int json_print(FILE *out, const json_t *v);
 
 #endif
