@@ -16,16 +16,15 @@ static struct log_ratelimit rl_bad_cdb = LOG_RATELIMIT_INIT(10);
 
 static void digest_next(struct scsi_task *t);
 
-static void read_done(struct store_req *req)
+/* One read of up to READ_BLOCKS blocks came back with result: digest them, read on. */
+static void digest_read(struct scsi_task *t, int result)
 {
-	struct scsi_task *t = req->priv;
 	uint64_t size = t->lu->st->size, off = t->lba * IS_BLOCK;
 	uint32_t n = 0;
 
-	t->lu->inflight--;
-	if (req->result < 0) {
+	if (result < 0) {
 		log_err("image sync: reading the image at %llu: %s", (unsigned long long)off,
-			strerror(-req->result));
+			strerror(-result));
 		scsi_sense(t, SENSE_MEDIUM_ERROR, 0x11, 0);	/* unrecovered read error */
 		scsi_finish(t);
 		return;
@@ -43,6 +42,15 @@ static void read_done(struct store_req *req)
 	}
 	t->lba += n;
 	digest_next(t);
+}
+
+static void read_done(struct store_req *req)
+{
+	struct scsi_task *t = req->priv;
+	struct scsi_lu *lu = t->lu;
+
+	digest_read(t, req->result);
+	scsi_lu_io_done(lu);
 }
 
 static void digest_next(struct scsi_task *t)
@@ -70,13 +78,11 @@ static void digest_next(struct scsi_task *t)
 	req->iovcnt = 1;
 	req->done = read_done;
 	req->priv = t;
-	rc = store_submit(st, req);
+	rc = scsi_lu_submit(t->lu, req);
 	if (rc < 0) {
 		scsi_sense(t, SENSE_HARDWARE_ERROR, 0x55, 0x03);	/* insufficient resources */
 		scsi_finish(t);
-		return;
 	}
-	t->lu->inflight++;
 }
 
 static void image_sync_vendor(struct scsi_task *t)

@@ -135,14 +135,11 @@ static void batch_rec_done(struct store_req *req)
 	struct batch *b = req->priv;
 	struct scsi_lu *lu = b->t->lu;
 
-	lu->inflight--;
 	if (req->result < 0 && b->result == 0)
 		b->result = req->result;
 	if (--b->pending == 0)
 		batch_end(b);
-	/* as scsi_submit's completions: a SANITIZE may wait for the last request in flight */
-	if (lu->inflight == 0 && lu->sanitize_wait)
-		scsi_sanitize_resume(lu);
+	scsi_lu_io_done(lu);
 }
 
 static void write_batch(struct scsi_task *t)
@@ -183,8 +180,7 @@ static void write_batch(struct scsi_task *t)
 
 		memset(req, 0, sizeof(*req));
 		req->op = STORE_OP_WRITE;
-		req->flags = lu->write_flags |
-			     ((recs[i].flags & MP_REC_FUA) || !lu->wce ? STORE_FUA : 0);
+		req->flags = scsi_write_flags(lu, recs[i].flags & MP_REC_FUA);
 		req->offset = recs[i].lba * SCSI_BLOCK;
 		req->length = len;
 		b->iov[i].iov_base = (void *)data;
@@ -194,12 +190,11 @@ static void write_batch(struct scsi_task *t)
 		req->done = batch_rec_done;
 		req->priv = b;
 		data += len;
-		rc = store_submit(lu->st, req);
+		rc = scsi_lu_submit(lu, req);
 		if (rc < 0) {
 			b->result = rc;
 			break;
 		}
-		lu->inflight++;
 		b->pending++;
 		lu->writes++;
 		lu->bytes_written += len;

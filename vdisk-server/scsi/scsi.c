@@ -1,4 +1,5 @@
-/* SCSI layer core: logical units, dispatch, sense data; see scsi.h. Block commands live in
+/* SCSI layer core: logical units, dispatch, sense data; see scsi.h. What each opcode runs and
+ * which rules let it through is scsi_ops.c's table; block commands live in
  * scsi_sbc.c, primary commands in scsi_spc.c, reservations in scsi_pr.c. */
 #include <errno.h>
 #include <stdlib.h>
@@ -205,66 +206,8 @@ void scsi_lu_reset(struct scsi_lu *lu)
 	lu->reserved_by = 0;
 }
 
-/* Commands a RESERVE(6) holder's peers may still send (SPC-2 5.5.1). */
-static int allowed_when_reserved(uint8_t op)
-{
-	switch (op) {
-	case INQUIRY: case REPORT_LUNS: case REQUEST_SENSE: case RELEASE_6: case RELEASE_10:
-	case MAINTENANCE_IN: case PERSISTENT_RESERVE_IN: case PERSISTENT_RESERVE_OUT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Commands served while a SANITIZE runs (SBC-4 4.11.3); the rest get NOT READY. */
-static int allowed_when_sanitizing(uint8_t op)
-{
-	switch (op) {
-	case INQUIRY: case REPORT_LUNS: case REQUEST_SENSE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Medium access after a failed SANITIZE: refused until a sanitize succeeds or the initiator
- * leaves the failure mode; what reports on the LU rather than its data stays allowed. */
-static int allowed_after_sanitize_failure(const uint8_t *cdb)
-{
-	switch (cdb[0]) {
-	case SANITIZE: case TEST_UNIT_READY: case MODE_SENSE_6: case MODE_SENSE_10:
-	case MODE_SELECT_6: case MODE_SELECT_10: case MAINTENANCE_IN: case READ_CAPACITY_10:
-	case PERSISTENT_RESERVE_IN: case PERSISTENT_RESERVE_OUT: case RESERVE_6: case RELEASE_6:
-	case RESERVE_10: case RELEASE_10: case START_STOP_UNIT: case RECEIVE_COPY_RESULTS:
-		return 1;
-	case SERVICE_ACTION_IN_16:
-		return (cdb[1] & 0x1f) == SAI_READ_CAPACITY_16;
-	default:
-		return allowed_when_sanitizing(cdb[0]);
-	}
-}
-
-static void no_lu(struct scsi_task *t)
-{
-	switch (t->cdb[0]) {
-	case INQUIRY:
-		scsi_spc_inquiry(t);
-		return;
-	case REPORT_LUNS:
-		scsi_spc_report_luns(t);
-		return;
-	case REQUEST_SENSE:
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED, 0);
-		scsi_finish(t);
-		return;
-	default:
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED, 0);
-		scsi_finish(t);
-	}
-}
-
-static void reserve6(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_reserve(struct scsi_task *t)
 {
 	struct scsi_lu *lu = t->lu;
 
@@ -278,7 +221,8 @@ static void reserve6(struct scsi_task *t)
 	scsi_finish(t);
 }
 
-static void release6(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_release(struct scsi_task *t)
 {
 	if (t->lu->reserved_by == t->nexus->id)
 		t->lu->reserved_by = 0;
@@ -287,7 +231,7 @@ static void release6(struct scsi_task *t)
 
 void scsi_execute(struct scsi_task *t)
 {
-	uint8_t op = t->cdb[0];
+	const struct scsi_op *o = scsi_op_find(t->cdb);
 
 	t->status = SAM_STAT_GOOD;
 	t->sense_len = 0;
@@ -299,90 +243,38 @@ void scsi_execute(struct scsi_task *t)
 	t->cleanup = NULL;
 	t->lu = t->lun < t->target->nlu ? t->target->lu[t->lun] : NULL;
 	if (!t->lu) {
-		no_lu(t);
+		if (o->flags & OP_NO_LU) {
+			o->run(t);
+			return;
+		}
+		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED, 0);
+		scsi_finish(t);
 		return;
 	}
-	if (t->lu->sanitizing && !allowed_when_sanitizing(op)) {
+	if (t->lu->sanitizing && !(o->flags & OP_SANITIZING_OK)) {
 		scsi_sense_sanitizing(t);
 		scsi_finish(t);
 		return;
 	}
-	if (t->lu->sanitize_failed && !allowed_after_sanitize_failure(t->cdb)) {
+	if (t->lu->sanitize_failed && !(o->flags & OP_SANITIZE_FAILED_OK)) {
 		scsi_sense(t, SENSE_MEDIUM_ERROR, ASC_SANITIZE_FAILED, 0x03);
 		scsi_finish(t);
 		return;
 	}
 	if (t->lu->reserved_by && t->lu->reserved_by != t->nexus->id &&
-	    !allowed_when_reserved(op)) {
+	    !(o->flags & OP_RESERVED_OK)) {
 		t->status = SAM_STAT_RESERVATION_CONFLICT;
 		scsi_finish(t);
 		return;
 	}
-	if (scsi_pr_conflict(t)) {
+	if (scsi_pr_conflict(t, o->flags)) {
 		t->status = SAM_STAT_RESERVATION_CONFLICT;
 		scsi_finish(t);
 		return;
 	}
-	if (op >= 0xc0 && t->lu->vendor) {
+	if (t->cdb[0] >= 0xc0 && t->lu->vendor) {
 		t->lu->vendor(t);
 		return;
 	}
-	switch (op) {
-	case TEST_UNIT_READY:
-	case START_STOP_UNIT:
-	case PREVENT_ALLOW_MEDIUM_REMOVAL:
-		scsi_finish(t);
-		return;
-	case INQUIRY:
-		scsi_spc_inquiry(t);
-		return;
-	case REQUEST_SENSE:
-		scsi_spc_request_sense(t);
-		return;
-	case MODE_SENSE_6:
-	case MODE_SENSE_10:
-		scsi_spc_mode_sense(t);
-		return;
-	case MODE_SELECT_6:
-	case MODE_SELECT_10:
-		scsi_spc_mode_select(t);
-		return;
-	case REPORT_LUNS:
-		scsi_spc_report_luns(t);
-		return;
-	case MAINTENANCE_IN:
-		if ((t->cdb[1] & 0x1f) == MI_REPORT_SUPPORTED_OPCODES) {
-			scsi_spc_report_opcodes(t);
-			return;
-		}
-		break;
-	case RESERVE_6:
-	case RESERVE_10:
-		reserve6(t);
-		return;
-	case RELEASE_6:
-	case RELEASE_10:
-		release6(t);
-		return;
-	case PERSISTENT_RESERVE_IN:
-		scsi_pr_in(t);
-		return;
-	case PERSISTENT_RESERVE_OUT:
-		scsi_pr_out(t);
-		return;
-	case SANITIZE:
-		scsi_sanitize(t);
-		return;
-	case EXTENDED_COPY:
-		scsi_xcopy(t);
-		return;
-	case RECEIVE_COPY_RESULTS:
-		scsi_receive_copy_results(t);
-		return;
-	default:
-		scsi_sbc_execute(t);
-		return;
-	}
-	scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
-	scsi_finish(t);
+	o->run(t);
 }

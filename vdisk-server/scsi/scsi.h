@@ -175,12 +175,28 @@ void scsi_spc_mode_select(struct scsi_task *t);
 void scsi_spc_report_luns(struct scsi_task *t);
 void scsi_spc_report_opcodes(struct scsi_task *t);
 void scsi_spc_request_sense(struct scsi_task *t);
-int scsi_pr_conflict(struct scsi_task *t);
+/* Whether the persistent reservation refuses the task, whose command has the OP_* flags. */
+int scsi_pr_conflict(struct scsi_task *t, unsigned flags);
 void scsi_pr_in(struct scsi_task *t);
 void scsi_pr_out(struct scsi_task *t);
 void scsi_pr_free(struct scsi_lu *lu);
-void scsi_sbc_execute(struct scsi_task *t);
-int scsi_opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa);
+/* The handlers of scsi_ops.c's table; each ends the task with scsi_finish. */
+void scsi_sbc_read(struct scsi_task *t);
+void scsi_sbc_write(struct scsi_task *t);		/* also WRITE AND VERIFY */
+void scsi_sbc_verify(struct scsi_task *t);
+void scsi_sbc_compare_and_write(struct scsi_task *t);
+void scsi_sbc_orwrite(struct scsi_task *t);
+void scsi_sbc_write_same(struct scsi_task *t);
+void scsi_sbc_unmap(struct scsi_task *t);
+void scsi_sbc_sync_cache(struct scsi_task *t);
+void scsi_sbc_prefetch(struct scsi_task *t);
+void scsi_sbc_read_capacity10(struct scsi_task *t);
+void scsi_sbc_read_capacity16(struct scsi_task *t);
+void scsi_sbc_get_lba_status(struct scsi_task *t);
+void scsi_sbc_read_defect_data(struct scsi_task *t);
+/* RESERVE and RELEASE, (6) and (10): SPC-2 reservations held by one I_T nexus. */
+void scsi_reserve(struct scsi_task *t);
+void scsi_release(struct scsi_task *t);
 void scsi_sanitize(struct scsi_task *t);
 /* The store requests that were in flight when a SANITIZE came have all completed. */
 void scsi_sanitize_resume(struct scsi_lu *lu);
@@ -193,6 +209,12 @@ void scsi_xcopy_free(struct scsi_lu *lu);
 void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t lba,
 		 uint32_t nblk, uint8_t *buf, scsi_step_fn next);
 void scsi_fail_errno(struct scsi_task *t, int err, int writing);
+/* For a command that sends its own store requests (a vendor LU's batch): the store flags a
+ * write to lu carries (fua: the command asked for FUA), and the submission and completion
+ * that count the request in flight, so that a SANITIZE waits for it. */
+unsigned scsi_write_flags(const struct scsi_lu *lu, int fua);
+int scsi_lu_submit(struct scsi_lu *lu, struct store_req *req);
+void scsi_lu_io_done(struct scsi_lu *lu);
 int scsi_range_bad(struct scsi_task *t, uint64_t lba, uint64_t n);
 int scsi_write_protected(struct scsi_task *t);
 

@@ -67,20 +67,37 @@ enum {
 	RCR_OPERATING_PARAMETERS	= 0x03,
 };
 
-/* scsi_opinfo.needs: what the logical unit must offer for the command to be reported */
-enum { OPINFO_THIN = 1 };
+struct scsi_task;
 
-/* One supported command: what REPORT SUPPORTED OPERATION CODES describes. */
-struct scsi_opinfo {
-	uint8_t op;
-	uint8_t has_sa;
-	uint16_t sa;
-	uint8_t len;
-	uint8_t usage[16];	/* CDB usage data: the bits an initiator may set */
-	uint8_t needs;		/* OPINFO_* */
+/* scsi_op.flags: which rules let the command through, and how it is reported. */
+enum {
+	OP_NO_LU		= 1 << 0,	/* answered at a LUN without a logical unit */
+	OP_RESERVED_OK		= 1 << 1,	/* by others than a RESERVE holder (SPC-2 5.5.1) */
+	OP_SANITIZING_OK	= 1 << 2,	/* while a SANITIZE runs (SBC-4 4.11.3) */
+	OP_SANITIZE_FAILED_OK	= 1 << 3,	/* after a SANITIZE failed: not medium access */
+	OP_PR_ALWAYS		= 1 << 4,	/* whatever the persistent reservation (SPC-4 t.63) */
+	OP_PR_READ		= 1 << 5,	/* reads without changing the medium or its settings */
+	OP_THIN			= 1 << 6,	/* offered only by a store that can unmap */
+	OP_OTHER_SA		= 1 << 7,	/* any service action without a row of its own */
 };
 
-extern const struct scsi_opinfo scsi_opinfo[];
-extern const unsigned scsi_opinfo_count;
+/* One command vdiskd offers: its handler, its rules, and what REPORT SUPPORTED OPERATION
+ * CODES says of it (len 0: not reported). */
+struct scsi_op {
+	uint8_t op;
+	uint8_t has_sa;		/* the service action is CDB byte 1, bits 4..0 */
+	uint16_t sa;
+	uint16_t flags;		/* OP_* */
+	uint8_t len;
+	uint8_t usage[16];	/* CDB usage data: the bits an initiator may set */
+	void (*run)(struct scsi_task *t);
+};
+
+extern const struct scsi_op scsi_ops[];
+extern const unsigned scsi_ops_count;
+
+/* The row for a CDB: never NULL; an unknown opcode gets a row whose handler answers INVALID
+ * COMMAND OPERATION CODE and whose flags let it through nothing. */
+const struct scsi_op *scsi_op_find(const uint8_t *cdb);
 
 #endif

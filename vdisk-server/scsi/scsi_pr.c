@@ -83,55 +83,25 @@ void scsi_pr_free(struct scsi_lu *lu)
 	lu->pr_type = 0;
 }
 
-/* Commands that read without changing the medium or its settings. */
-static int read_class(uint8_t op)
-{
-	switch (op) {
-	case READ_6: case READ_10: case READ_12: case READ_16:
-	case VERIFY_10: case VERIFY_12: case VERIFY_16:
-	case PRE_FETCH_10: case PRE_FETCH_16: case MODE_SENSE_6: case MODE_SENSE_10:
-	case SERVICE_ACTION_IN_16: case READ_DEFECT_DATA_10: case READ_DEFECT_DATA_12:
-	case RECEIVE_COPY_RESULTS:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* Commands every initiator may send whatever the reservation (SPC-4 table 63). */
-static int always_allowed(uint8_t op)
-{
-	switch (op) {
-	case INQUIRY: case REPORT_LUNS: case REQUEST_SENSE: case TEST_UNIT_READY:
-	case READ_CAPACITY_10: case MAINTENANCE_IN: case PERSISTENT_RESERVE_IN:
-	case PERSISTENT_RESERVE_OUT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-int scsi_pr_conflict(struct scsi_task *t)
+/* See scsi.h. */
+int scsi_pr_conflict(struct scsi_task *t, unsigned flags)
 {
 	struct scsi_lu *lu = t->lu;
 	struct scsi_pr_reg *r;
-	uint8_t op = t->cdb[0];
 
-	if (!lu->pr_type || always_allowed(op))
-		return 0;
-	if (op == SERVICE_ACTION_IN_16 && (t->cdb[1] & 0x1f) == SAI_READ_CAPACITY_16)
+	if (!lu->pr_type || (flags & OP_PR_ALWAYS))
 		return 0;
 	r = reg_find(lu, t->nexus->port);
 	if (is_holder(lu, r))
 		return 0;
 	switch (lu->pr_type) {
 	case PR_WE:
-		return !read_class(op);
+		return !(flags & OP_PR_READ);
 	case PR_EA:
 		return 1;
 	case PR_WE_RO:
 	case PR_WE_AR:
-		return r ? 0 : !read_class(op);
+		return r ? 0 : !(flags & OP_PR_READ);
 	case PR_EA_RO:
 	case PR_EA_AR:
 		return r ? 0 : 1;

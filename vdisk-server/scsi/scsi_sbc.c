@@ -39,21 +39,46 @@ void scsi_fail_errno(struct scsi_task *t, int err, int writing)
 	}
 }
 
+/* See scsi.h. */
+unsigned scsi_write_flags(const struct scsi_lu *lu, int fua)
+{
+	/* The write cache is reported on (WCE 1: the overlay is durable on FUA and SYNCHRONIZE
+	 * CACHE); an initiator that turns it off by MODE SELECT asks for every write to be
+	 * durable when it completes. */
+	return lu->write_flags | (fua || !lu->wce ? STORE_FUA : 0);
+}
+
+/* See scsi.h. */
+int scsi_lu_submit(struct scsi_lu *lu, struct store_req *req)
+{
+	int rc = store_submit(lu->st, req);
+
+	if (rc == 0)
+		lu->inflight++;
+	return rc;
+}
+
+/* See scsi.h. */
+void scsi_lu_io_done(struct scsi_lu *lu)
+{
+	lu->inflight--;
+	/* the last request that was in the store when a SANITIZE came has left it */
+	if (lu->inflight == 0 && lu->sanitize_wait)
+		scsi_sanitize_resume(lu);
+}
+
 static void io_done(struct store_req *req)
 {
 	struct scsi_task *t = req->priv;
 	struct scsi_lu *lu = t->lu;
 
-	lu->inflight--;
 	if (req->result < 0) {
 		scsi_fail_errno(t, req->result, req->op != STORE_OP_READ);
 		scsi_finish(t);
 	} else {
 		t->next(t);
 	}
-	/* the last request that was in the store when a SANITIZE came has left it */
-	if (lu->inflight == 0 && lu->sanitize_wait)
-		scsi_sanitize_resume(lu);
+	scsi_lu_io_done(lu);
 }
 
 /* See scsi.h. */
@@ -73,14 +98,7 @@ void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t
 	}
 	memset(req, 0, sizeof(*req));
 	req->op = op;
-	req->flags = flags;
-	/* The write cache is reported on (WCE 1: the overlay is durable on FUA and SYNCHRONIZE
-	 * CACHE); an initiator that turns it off by MODE SELECT asks for every write to be
-	 * durable when it completes. */
-	if (op == STORE_OP_WRITE && !t->lu->wce)
-		req->flags |= STORE_FUA;
-	if (op == STORE_OP_WRITE)
-		req->flags |= t->lu->write_flags;
+	req->flags = op == STORE_OP_WRITE ? flags | scsi_write_flags(t->lu, 0) : flags;
 	req->offset = lba * SCSI_BLOCK;
 	req->length = (uint64_t)nblk * SCSI_BLOCK;
 	t->iov.iov_base = buf;
@@ -90,13 +108,11 @@ void scsi_submit(struct scsi_task *t, enum store_op op, unsigned flags, uint64_t
 	req->done = io_done;
 	req->priv = t;
 	t->next = next;
-	rc = store_submit(t->lu->st, req);
+	rc = scsi_lu_submit(t->lu, req);
 	if (rc < 0) {
 		scsi_fail_errno(t, rc, op != STORE_OP_READ);
 		scsi_finish(t);
-		return;
 	}
-	t->lu->inflight++;
 }
 
 /* Decodes LBA and transfer length of the READ/WRITE/VERIFY families. */
@@ -206,7 +222,8 @@ static int read_zero_copy(struct scsi_task *t, uint64_t lba, uint32_t n)
 	return 1;
 }
 
-static void sbc_read(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_read(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba;
@@ -262,7 +279,8 @@ static int write_checks(struct scsi_task *t, int bad_field, uint64_t lba, uint32
 	return n != 0;
 }
 
-static void sbc_write(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_write(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba;
@@ -347,7 +365,8 @@ static void write_verify_compare(struct scsi_task *t)
 	scsi_submit(t, STORE_OP_READ, 0, t->lba, t->nblk, t->scratch, verify_compare);
 }
 
-static void sbc_verify(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_verify(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba;
@@ -431,7 +450,8 @@ static void caw_compare(struct scsi_task *t)
 	       t->out + len, step_finish);
 }
 
-static void sbc_compare_and_write(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_compare_and_write(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba = get_be64(cdb + 2);
@@ -467,7 +487,8 @@ static void orwrite_merge(struct scsi_task *t)
 	       t->scratch, step_finish);
 }
 
-static void sbc_orwrite(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_orwrite(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba = get_be64(cdb + 2);
@@ -500,7 +521,8 @@ static void ws_next(struct scsi_task *t)
 	scsi_submit(t, STORE_OP_WRITE, 0, t->lba + t->pos - n, n, t->scratch, ws_next);
 }
 
-static void sbc_write_same(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_write_same(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint64_t lba;
@@ -581,7 +603,8 @@ static void unmap_next(struct scsi_task *t)
 	scsi_finish(t);
 }
 
-static void sbc_unmap(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_unmap(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint32_t plen = get_be16(cdb + 7), dlen, ndesc;
@@ -641,7 +664,8 @@ static void cdb_range(const uint8_t *cdb, int ten, uint64_t *lba, uint32_t *n)
 	*n = ten ? get_be16(cdb + 7) : get_be32(cdb + 10);
 }
 
-static void sbc_sync_cache(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_sync_cache(struct scsi_task *t)
 {
 	uint64_t lba;
 	uint32_t n;
@@ -654,7 +678,8 @@ static void sbc_sync_cache(struct scsi_task *t)
 	scsi_submit(t, STORE_OP_FLUSH, 0, 0, 0, NULL, step_finish);
 }
 
-static void sbc_prefetch(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_prefetch(struct scsi_task *t)
 {
 	uint64_t lba;
 	uint32_t n;
@@ -666,7 +691,8 @@ static void sbc_prefetch(struct scsi_task *t)
 	scsi_finish(t);
 }
 
-static void sbc_read_capacity10(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_read_capacity10(struct scsi_task *t)
 {
 	uint64_t last = t->lu->nblocks - 1;
 
@@ -677,7 +703,8 @@ static void sbc_read_capacity10(struct scsi_task *t)
 	scsi_finish(t);
 }
 
-static void sbc_read_capacity16(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_read_capacity16(struct scsi_task *t)
 {
 	uint32_t alloc = get_be32(t->cdb + 10);
 
@@ -691,7 +718,8 @@ static void sbc_read_capacity16(struct scsi_task *t)
 	scsi_finish(t);
 }
 
-static void sbc_get_lba_status(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_get_lba_status(struct scsi_task *t)
 {
 	struct store *st = t->lu->st;
 	uint64_t lba = get_be64(t->cdb + 2), run_bytes;
@@ -735,7 +763,8 @@ out:
 	scsi_finish(t);
 }
 
-static void sbc_read_defect_data(struct scsi_task *t)
+/* See scsi.h. */
+void scsi_sbc_read_defect_data(struct scsi_task *t)
 {
 	uint8_t *cdb = t->cdb;
 	uint32_t alloc;
@@ -752,59 +781,4 @@ static void sbc_read_defect_data(struct scsi_task *t)
 	}
 	scsi_in_truncate(t, alloc);
 	scsi_finish(t);
-}
-
-void scsi_sbc_execute(struct scsi_task *t)
-{
-	switch (t->cdb[0]) {
-	case READ_6: case READ_10: case READ_12: case READ_16:
-		sbc_read(t);
-		return;
-	case WRITE_6: case WRITE_10: case WRITE_12: case WRITE_16:
-	case WRITE_VERIFY_10: case WRITE_VERIFY_12: case WRITE_VERIFY_16:
-		sbc_write(t);
-		return;
-	case VERIFY_10: case VERIFY_12: case VERIFY_16:
-		sbc_verify(t);
-		return;
-	case COMPARE_AND_WRITE:
-		sbc_compare_and_write(t);
-		return;
-	case ORWRITE_16:
-		sbc_orwrite(t);
-		return;
-	case WRITE_SAME_10: case WRITE_SAME_16:
-		sbc_write_same(t);
-		return;
-	case UNMAP:
-		sbc_unmap(t);
-		return;
-	case SYNCHRONIZE_CACHE_10: case SYNCHRONIZE_CACHE_16:
-		sbc_sync_cache(t);
-		return;
-	case PRE_FETCH_10: case PRE_FETCH_16:
-		sbc_prefetch(t);
-		return;
-	case READ_CAPACITY_10:
-		sbc_read_capacity10(t);
-		return;
-	case READ_DEFECT_DATA_10: case READ_DEFECT_DATA_12:
-		sbc_read_defect_data(t);
-		return;
-	case SERVICE_ACTION_IN_16:
-		switch (t->cdb[1] & 0x1f) {
-		case SAI_READ_CAPACITY_16:
-			sbc_read_capacity16(t);
-			return;
-		case SAI_GET_LBA_STATUS:
-			sbc_get_lba_status(t);
-			return;
-		}
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
-		scsi_finish(t);
-		return;
-	default:
-		scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
-		scsi_finish(t);
-	}
 }

@@ -12,84 +12,6 @@
 #define PRODUCT		"vdiskd          "
 #define REVISION	"1.0 "
 
-#define U4 0xff, 0xff, 0xff, 0xff
-#define U8 U4, U4
-const struct scsi_opinfo scsi_opinfo[] = {
-	{ TEST_UNIT_READY, 0, 0, 6, { 0x00, 0, 0, 0, 0, 0 }, 0 },
-	{ REQUEST_SENSE, 0, 0, 6, { 0x03, 0x01, 0, 0, 0xff, 0 }, 0 },
-	{ READ_6, 0, 0, 6, { 0x08, 0x1f, 0xff, 0xff, 0xff, 0 }, 0 },
-	{ WRITE_6, 0, 0, 6, { 0x0a, 0x1f, 0xff, 0xff, 0xff, 0 }, 0 },
-	{ INQUIRY, 0, 0, 6, { 0x12, 0x01, 0xff, 0xff, 0xff, 0 }, 0 },
-	{ MODE_SELECT_6, 0, 0, 6, { 0x15, 0x11, 0, 0, 0xff, 0 }, 0 },
-	{ RESERVE_6, 0, 0, 6, { 0x16, 0, 0, 0, 0, 0 }, 0 },
-	{ RELEASE_6, 0, 0, 6, { 0x17, 0, 0, 0, 0, 0 }, 0 },
-	{ MODE_SENSE_6, 0, 0, 6, { 0x1a, 0x08, 0xff, 0xff, 0xff, 0 }, 0 },
-	{ START_STOP_UNIT, 0, 0, 6, { 0x1b, 0x01, 0, 0x0f, 0xf7, 0 }, 0 },
-	{ PREVENT_ALLOW_MEDIUM_REMOVAL, 0, 0, 6, { 0x1e, 0, 0, 0, 0x03, 0 }, 0 },
-	{ READ_CAPACITY_10, 0, 0, 10, { 0x25, 0, U4, 0, 0, 0x01, 0 }, 0 },
-	{ READ_10, 0, 0, 10, { 0x28, 0x18, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ WRITE_10, 0, 0, 10, { 0x2a, 0x18, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ WRITE_VERIFY_10, 0, 0, 10, { 0x2e, 0x12, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ VERIFY_10, 0, 0, 10, { 0x2f, 0x16, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ PRE_FETCH_10, 0, 0, 10, { 0x34, 0x02, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ SYNCHRONIZE_CACHE_10, 0, 0, 10, { 0x35, 0x02, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ READ_DEFECT_DATA_10, 0, 0, 10, { 0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	/* SANITIZE: AUSE and the service action; IMMED is refused (scsi_sanitize.c) */
-	{ SANITIZE, 1, SANITIZE_OVERWRITE, 10, { 0x48, 0x3f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ SANITIZE, 1, SANITIZE_BLOCK_ERASE, 10, { 0x48, 0x3f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 },
-	  OPINFO_THIN },
-	{ SANITIZE, 1, SANITIZE_CRYPTO_ERASE, 10, { 0x48, 0x3f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 },
-	  OPINFO_THIN },
-	{ SANITIZE, 1, SANITIZE_EXIT_FAILURE_MODE, 10,
-	  { 0x48, 0x3f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ WRITE_SAME_10, 0, 0, 10, { 0x41, 0x08, U4, 0, 0xff, 0xff, 0 }, 0 },
-	{ UNMAP, 0, 0, 10, { 0x42, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ MODE_SELECT_10, 0, 0, 10, { 0x55, 0x11, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ RESERVE_10, 0, 0, 10, { 0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 0 },
-	{ RELEASE_10, 0, 0, 10, { 0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, 0 },
-	{ MODE_SENSE_10, 0, 0, 10, { 0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ PERSISTENT_RESERVE_IN, 1, 0, 10, { 0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ PERSISTENT_RESERVE_IN, 1, 1, 10, { 0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ PERSISTENT_RESERVE_IN, 1, 2, 10, { 0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ PERSISTENT_RESERVE_IN, 1, 3, 10, { 0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 0, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 1, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 2, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 3, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 4, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 5, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ PERSISTENT_RESERVE_OUT, 1, 6, 10, { 0x5f, 0x1f, 0xff, 0, 0, U4, 0 }, 0 },
-	{ EXTENDED_COPY, 1, XCOPY_LID1, 16, { 0x83, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, U4, 0, 0 }, 0 },
-	{ RECEIVE_COPY_RESULTS, 1, RCR_COPY_STATUS, 16,
-	  { 0x84, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, U4, 0, 0 }, 0 },
-	{ RECEIVE_COPY_RESULTS, 1, RCR_OPERATING_PARAMETERS, 16,
-	  { 0x84, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, U4, 0, 0 }, 0 },
-	{ READ_16, 0, 0, 16, { 0x88, 0x18, U8, U4, 0, 0 }, 0 },
-	{ COMPARE_AND_WRITE, 0, 0, 16, { 0x89, 0x18, U8, 0, 0, 0, 0xff, 0, 0 }, 0 },
-	{ WRITE_16, 0, 0, 16, { 0x8a, 0x18, U8, U4, 0, 0 }, 0 },
-	{ ORWRITE_16, 0, 0, 16, { 0x8b, 0x18, U8, U4, 0, 0 }, 0 },
-	{ WRITE_VERIFY_16, 0, 0, 16, { 0x8e, 0x12, U8, U4, 0, 0 }, 0 },
-	{ VERIFY_16, 0, 0, 16, { 0x8f, 0x16, U8, U4, 0, 0 }, 0 },
-	{ PRE_FETCH_16, 0, 0, 16, { 0x90, 0x02, U8, U4, 0, 0 }, 0 },
-	{ SYNCHRONIZE_CACHE_16, 0, 0, 16, { 0x91, 0x02, U8, U4, 0, 0 }, 0 },
-	{ WRITE_SAME_16, 0, 0, 16, { 0x93, 0x09, U8, U4, 0, 0 }, 0 },
-	{ SERVICE_ACTION_IN_16, 1, SAI_READ_CAPACITY_16, 16,
-	  { 0x9e, 0x1f, 0, 0, 0, 0, 0, 0, 0, 0, U4, 0, 0 }, 0 },
-	{ SERVICE_ACTION_IN_16, 1, SAI_GET_LBA_STATUS, 16,
-	  { 0x9e, 0x1f, U8, U4, 0, 0 }, 0 },
-	{ REPORT_LUNS, 0, 0, 12, { 0xa0, 0, 0xff, 0, 0, 0, U4, 0, 0 }, 0 },
-	{ MAINTENANCE_IN, 1, MI_REPORT_SUPPORTED_OPCODES, 12,
-	  { 0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, U4, 0, 0 }, 0 },
-	{ READ_12, 0, 0, 12, { 0xa8, 0x18, U4, U4, 0, 0 }, 0 },
-	{ WRITE_12, 0, 0, 12, { 0xaa, 0x18, U4, U4, 0, 0 }, 0 },
-	{ WRITE_VERIFY_12, 0, 0, 12, { 0xae, 0x12, U4, U4, 0, 0 }, 0 },
-	{ VERIFY_12, 0, 0, 12, { 0xaf, 0x16, U4, U4, 0, 0 }, 0 },
-	{ READ_DEFECT_DATA_12, 0, 0, 12, { 0xb7, 0x1f, 0, 0, 0, 0, U4, 0, 0 }, 0 },
-};
-const unsigned scsi_opinfo_count = sizeof(scsi_opinfo) / sizeof(scsi_opinfo[0]);
-#undef U4
-#undef U8
-
 static void pad_copy(uint8_t *dst, const char *src, size_t n)
 {
 	size_t l = strlen(src);
@@ -426,20 +348,23 @@ out:
 	scsi_finish(t);
 }
 
-/* Whether lu offers what the command needs (an UNMAP-capable store for the erases). */
-static int lu_offers(const struct scsi_lu *lu, const struct scsi_opinfo *o)
+/* Whether the row is reported to lu: a row of its own, and what the command needs (an
+ * UNMAP-capable store for the erases). */
+static int lu_offers(const struct scsi_lu *lu, const struct scsi_op *o)
 {
-	return !(o->needs & OPINFO_THIN) || lu->st->thin;
+	return !(o->flags & OP_OTHER_SA) && (!(o->flags & OP_THIN) || lu->st->thin);
 }
 
-int scsi_opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa)
+/* The index of the row REPORT SUPPORTED OPERATION CODES reports for op and sa, or -1;
+ * *has_sa tells whether op has service actions. */
+static int opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa)
 {
 	*has_sa = 0;
-	for (unsigned i = 0; i < scsi_opinfo_count; i++) {
-		if (scsi_opinfo[i].op != op || !lu_offers(lu, &scsi_opinfo[i]))
+	for (unsigned i = 0; i < scsi_ops_count; i++) {
+		if (scsi_ops[i].op != op || !lu_offers(lu, &scsi_ops[i]))
 			continue;
-		*has_sa = scsi_opinfo[i].has_sa;
-		if (!scsi_opinfo[i].has_sa || scsi_opinfo[i].sa == sa)
+		*has_sa = scsi_ops[i].has_sa;
+		if (!scsi_ops[i].has_sa || scsi_ops[i].sa == sa)
 			return (int)i;
 	}
 	return -1;
@@ -465,11 +390,11 @@ void scsi_spc_report_opcodes(struct scsi_task *t)
 	if (opts == 0) {
 		uint32_t per = 8 + (rctd ? 12 : 0);
 
-		if (scsi_alloc_in(t, 4 + per * scsi_opinfo_count) < 0)
+		if (scsi_alloc_in(t, 4 + per * scsi_ops_count) < 0)
 			goto out;
 		off = 4;
-		for (unsigned k = 0; k < scsi_opinfo_count; k++) {
-			const struct scsi_opinfo *o = &scsi_opinfo[k];
+		for (unsigned k = 0; k < scsi_ops_count; k++) {
+			const struct scsi_op *o = &scsi_ops[k];
 
 			if (!lu_offers(t->lu, o))
 				continue;
@@ -492,15 +417,15 @@ void scsi_spc_report_opcodes(struct scsi_task *t)
 		scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
 		goto out;
 	}
-	i = scsi_opcode_supported(t->lu, op, sa, &has_sa);
+	i = opcode_supported(t->lu, op, sa, &has_sa);
 	if ((opts == 1 && has_sa) || (opts == 2 && i >= 0 && !has_sa)) {
 		scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
 		goto out;
 	}
 	if (opts == 2 && i < 0 && !has_sa) {
 		/* an opcode without service actions asked with one: only if we know it */
-		for (unsigned k = 0; k < scsi_opinfo_count; k++)
-			if (scsi_opinfo[k].op == op) {
+		for (unsigned k = 0; k < scsi_ops_count; k++)
+			if (scsi_ops[k].op == op) {
 				scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
 				goto out;
 			}
@@ -514,9 +439,9 @@ void scsi_spc_report_opcodes(struct scsi_task *t)
 		goto trunc;
 	}
 	b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03);	/* supported as the standard says */
-	put_be16(b + 2, scsi_opinfo[i].len);
-	memcpy(b + 4, scsi_opinfo[i].usage, scsi_opinfo[i].len);
-	off = 4 + scsi_opinfo[i].len;
+	put_be16(b + 2, scsi_ops[i].len);
+	memcpy(b + 4, scsi_ops[i].usage, scsi_ops[i].len);
+	off = 4 + scsi_ops[i].len;
 	if (rctd)
 		off += put_timeouts(b + off);
 	t->in_len = off;
