@@ -5,7 +5,8 @@
 #   mirrored) against PC002 (not mirrored), both overlays filled first so neither pays for
 #   first writes; the HA link's round trip (ping) and TCP throughput (iperf3); resync
 #   throughput (the secondary's vdiskd away while BENCH_RESYNC_MB are written, then timed
-#   from "syncing" to "in-sync"); the client's stall at power cuts with deadtime 500ms.
+#   from "syncing" to "in-sync"); the client's stall at power cuts with deadtime 500ms; an
+#   unmirrored client's QD1 writes alone and beside the mirrored client's FUA writes.
 # Prints the figures, then each ratio against its goal from issue 7.
 # The HA link is shaped to BENCH_HA_RATE (default 1gbit, a GbE cable; "none": the bare veth,
 # far faster than any disk path). The write runs are made twice, on the shaped link and on
@@ -172,6 +173,33 @@ done
 shape on
 [ "$(mr_mirror_state a)" = in-sync ] || say "note: a's mirror is $(mr_mirror_state a) after the runs"
 
+# ---- a neighbour's writes while a hot-standby client writes FUA: each FUA write makes the
+# mirror's state file durable first; that fdatasync must not hold the other clients' I/O
+# neighbour_run TAG: PC002's QD1 writes for SECS, kept as NB_P99/NB_AVG[TAG]
+declare -A NB_P99 NB_AVG
+neighbour_run() {
+	local out
+	out=$(mr_seqio write "$SB_VIP:3260" "$MR_INI_NOHS" /dev/null --blocks "$BLOCKS" --qd 1 \
+		--seconds "$SECS" --io-timeout-ms 10000 --connect-timeout-ms 5000 --quiet 2>&1)
+	[ -n "$(mr_field "$out" iops)" ] || die "neighbour $1: $out"
+	NB_P99[$1]=$(mr_field "$out" p99_us)
+	NB_AVG[$1]=$(mr_field "$out" lat_avg_us)
+	say "unmirrored QD1 writes, $1: $(mr_field "$out" iops) IOPS  avg ${NB_AVG[$1]} us" \
+		"p99 ${NB_P99[$1]} us"
+}
+neighbour_run alone
+mr_seqio write "$SB_VIP:3260" "$MR_INI_HS" /dev/null --blocks "$BLOCKS" --qd 32 --fua \
+	--seconds "$SECS" --io-timeout-ms 10000 --connect-timeout-ms 5000 --quiet \
+	>"$SB_DIR/fua.out" 2>&1 &
+fua_pid=$!
+neighbour_run "beside FUA"
+wait $fua_pid
+out=$(cat "$SB_DIR/fua.out")
+fua_iops=$(mr_field "$out" iops)
+[ -n "$fua_iops" ] || die "FUA writer: $out"
+say "mirrored 4 KiB FUA randwrite QD32 meanwhile: $fua_iops IOPS  avg $(mr_field "$out" lat_avg_us) us" \
+	"p99 $(mr_field "$out" p99_us) us"
+
 # ---- resync: b's vdiskd away while RESYNC_MB are written, then back
 mr_vdiskd_stop b
 out=$(mr_seqio fill "$SB_VIP:3260" "$MR_INI_HS" /dev/null --first 0 --count $((RESYNC_MB * 256)) \
@@ -239,6 +267,9 @@ for link in $LINKS; do
 		"${LAT[${link}nohs1]} us + RTT ${RTT[$link]} ms = $limit us:" \
 		"$(verdict "$(awk -v m="${LAT[${link}hs1]}" -v l="$limit" 'BEGIN { print (m <= l) }')")"
 done
+say "a neighbour's QD1 write p99 beside a hot-standby client's FUA writes / alone:" \
+	"${NB_P99[beside FUA]} / ${NB_P99[alone]} us = $(ratio "${NB_P99[beside FUA]}" "${NB_P99[alone]}")" \
+	"(the state file's fdatasync off the loop thread: no goal yet, see docs/mirror.md)"
 if [ -n "$tcp_mbs" ]; then
 	r=$(ratio "$resync_mbs" "$tcp_mbs")
 	say "resync/TCP throughput: $resync_mbs / $tcp_mbs MB/s = $r (goal >= 0.8):" \

@@ -65,6 +65,7 @@ int db_targets_init(struct db_targets *dt, struct db *db, struct store_pool *poo
 		return -ENAMETOOLONG;
 	dt->db = db;
 	dt->pool = pool;
+	dt->mirror.pool = pool;
 	strcpy(dt->target_name, target_name);
 	strcpy(dt->overlay_dir, overlay_dir);
 	dt->client_chap = db_setting_get(db, "client_auth", auth, sizeof(auth)) < 0 ||

@@ -107,6 +107,7 @@ struct opts {
 	unsigned qd, lun;
 	uint64_t seconds_ms, replacement_ms, connect_ms, io_timeout_ms;
 	int quiet;
+	int fua;
 };
 
 static struct opts o = {
@@ -622,7 +623,7 @@ static int submit(struct slot *s, unsigned *inflight)
 					    io_done, s);
 	else
 		s->task = iscsi_write16_task(cn.ctx, (int)o.lun, lba, s->buf, BLOCK, (int)bs, 0,
-					     0, 0, 0, 0, io_done, s);
+					     0, o.fua, 0, 0, io_done, s);
 	if (!s->task) {
 		snprintf(cn.why, sizeof(cn.why), "cannot queue: %s", iscsi_get_error(cn.ctx));
 		cn.failed = 1;
@@ -803,6 +804,7 @@ static int usage(void)
 		"  --io-timeout-ms N     no completion for N ms drops the session (default 400)\n"
 		"  --lun N               LUN (default 0)\n"
 		"  --seed N              random block sequence (default: time and pid)\n"
+		"  --fua                 write and fill: every write is FUA (durable at GOOD)\n"
 		"  --quiet               do not log dropped sessions\n", MAX_QD);
 	return 2;
 }
@@ -857,7 +859,8 @@ static int parse_args(int argc, char **argv)
 		{ "connect-timeout-ms", required_argument, NULL, 'C' },
 		{ "io-timeout-ms", required_argument, NULL, 'i' },
 		{ "lun", required_argument, NULL, 'l' }, { "seed", required_argument, NULL, 'e' },
-		{ "quiet", no_argument, NULL, 'Q' }, { NULL, 0, NULL, 0 },
+		{ "quiet", no_argument, NULL, 'Q' }, { "fua", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int c;
@@ -908,6 +911,7 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'e': if (parse_num("seed", optarg, 0, UINT64_MAX, &o.seed)) return 2; break;
 		case 'Q': o.quiet = 1; break;
+		case 'F': o.fua = 1; break;
 		default: return usage();
 		}
 	}

@@ -11,6 +11,7 @@
  * buffer (issue 15: the demo's 1 MiB write failed with ILLEGAL REQUEST in 1 run in 5). */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "vdisk-server/mirror/mirror_meta.h"
 #include "vdisk-server/scsi/replica_lu.h"
 #include "vdisk-server/mirror/store_mirror.h"
+#include "vdisk-server/store/store_io.h"
 #include "tests/lib/tap.h"
 
 #define DISK (64ull * MIRROR_CHUNK)
@@ -308,6 +310,103 @@ static void test_write_iov_own(void)
 	watched = NULL;
 }
 
+/* ---- a FUA write's record: the state file's fdatasync runs in a worker ---- */
+
+static struct mirror_meta *src_meta;
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
+static int sync_entered, sync_release, sync_result;
+static pthread_t sync_thread, loop_thread;
+
+/* The fault hook: the state file's fdatasync waits until the test releases it (a slow disk),
+ * then returns sync_result. On the loop thread it cannot wait (nothing would release it):
+ * it is noted, and the test fails instead of hanging. */
+static int slow_sync(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	int rc;
+
+	(void)arg, (void)off, (void)len;
+	if (kind != STORE_IO_SYNC || fd != src_meta->fd)
+		return 0;
+	pthread_mutex_lock(&sync_mu);
+	sync_thread = pthread_self();
+	sync_entered = 1;
+	while (!sync_release && !pthread_equal(sync_thread, loop_thread))
+		pthread_cond_wait(&sync_cv, &sync_mu);
+	rc = sync_result;
+	pthread_mutex_unlock(&sync_mu);
+	return rc;
+}
+
+static int sync_is_waiting(void)
+{
+	int e;
+
+	pthread_mutex_lock(&sync_mu);
+	e = sync_entered;
+	pthread_mutex_unlock(&sync_mu);
+	return e;
+}
+
+static void sync_go(void)
+{
+	pthread_mutex_lock(&sync_mu);
+	sync_release = 1;
+	pthread_cond_broadcast(&sync_cv);
+	pthread_mutex_unlock(&sync_mu);
+}
+
+static int local_leg_held(void)
+{
+	return held != NULL;
+}
+
+/* One FUA block at chunk, whose record the slow disk holds; result is the sync's. */
+static void fua_write(struct store_req *req, struct iovec *iov, uint64_t chunk, int result)
+{
+	static uint8_t buf[STORE_BLOCK_SIZE];
+
+	memset(buf, 0x7e, sizeof(buf));
+	*iov = (struct iovec){ buf, sizeof(buf) };
+	*req = (struct store_req){ .op = STORE_OP_WRITE, .flags = STORE_FUA,
+				   .offset = chunk * MIRROR_CHUNK, .length = sizeof(buf),
+				   .iov = iov, .iovcnt = 1, .done = write_done };
+	sync_entered = sync_release = 0;
+	sync_result = result;
+	done_count = 0;
+	store_io_set_fault(slow_sync, NULL);
+	ok(store_submit(mirror, req) == 0 && run_until(sync_is_waiting, 5000),
+	   "a FUA write to a new chunk: its record's fdatasync is under way");
+}
+
+static void test_fua_record(void)
+{
+	unsigned peer_writes = peer_disk.writes;
+	struct store_req req;
+	struct iovec iov;
+
+	loop_thread = pthread_self();
+	fua_write(&req, &iov, 40, 0);
+	ok(!pthread_equal(sync_thread, pthread_self()), "on a worker thread, not the loop's");
+	run_until(local_leg_held, 200);
+	ok(!held && peer_disk.writes == peer_writes && done_count == 0,
+	   "while the loop runs on, neither leg has the write: the record comes first");
+	sync_go();
+	ok(run_until(local_leg_held, 5000), "the record durable: the local leg starts");
+	complete_held();
+	ok(run_until(write_done_once, 5000) && req.result == 0 &&
+	   peer_disk.writes == peer_writes + 1, "the write completes GOOD on both legs");
+
+	peer_writes = peer_disk.writes;
+	fua_write(&req, &iov, 41, -EIO);
+	sync_go();
+	ok(run_until(write_done_once, 5000) && req.result == -EIO && !held &&
+	   peer_disk.writes == peer_writes, "the record's fdatasync fails: the write fails, "
+	   "sent to neither leg");
+	store_io_set_fault(NULL, NULL);
+	ok(in_sync(), "and the mirror stays in sync");
+}
+
 /* ---- fencing: writes the peer lacks wait for standbyd's answer ---- */
 
 static struct mirror_fence fence;
@@ -437,6 +536,7 @@ int main(void)
 	struct ctl_server *standin;
 	struct mirror_meta *meta = calloc(1, sizeof(*meta));
 	struct mirror_config cfg = { .timeout_ms = 3000, .target = TARGET };
+	struct store_pool *pool;
 	uint8_t fp[MP_FINGERPRINT_LEN];
 	char path[300];
 	uint16_t port;
@@ -463,11 +563,16 @@ int main(void)
 	peer_srv = &srv;
 	snprintf(path, sizeof(path), "%s/source.mirror", dir);
 	memset(fp, 0x5a, sizeof(fp));
+	if (store_pool_new(loop, 1, &pool) < 0)
+		return 1;
+	cfg.pool = pool;
+	src_meta = meta;
 	ok(mirror_meta_open(path, DISK, MIRROR_NEVER_SYNCED, meta) == 0 &&
 	   store_mirror_open(loop, &local, meta, &cfg, INITIATOR, "PC001", fp, NULL, NULL,
 			     &mirror) == 0, "a mirror store over a held local disk");
 	ok(run_until(in_sync, 10000), "it logs in to the replica and is in sync");
 	test_write_iov_own();
+	test_fua_record();
 	test_fence();
 
 	store_close(mirror);
@@ -478,6 +583,7 @@ int main(void)
 	mirror_meta_close(&peer_meta);
 	free(peer_disk.data);
 	free(local_disk.data);
+	store_pool_free(pool);
 	evloop_free(loop);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

@@ -38,7 +38,13 @@ struct mop {
 	struct store_req *req;		/* the caller's; NULL for a copy */
 	struct store_req local;
 	uint64_t off, len;		/* WRITE/UNMAP/COPY range */
-	int local_pending, peer_pending, local_only, started;
+	int local_pending, peer_pending, local_only;
+	/* FUA or FLUSH: the state file's fdatasync in flight, then it starts; mirrored and
+	 * conn say whether it was marked for the peer, on which connection */
+	int record_pending, mirrored;
+	unsigned conn;
+	uint64_t record_point;		/* mirror_meta_unsynced's answer for that fdatasync */
+	struct store_req record;
 	int apart;			/* the peer did not take it: acknowledged once fenced */
 	int held;			/* done here, waiting for the fence to be acknowledged */
 	int result;
@@ -66,6 +72,7 @@ struct mirror {
 	struct store st;		/* first: the SCSI layer's handle */
 	struct store *local;
 	struct mirror_meta *meta;
+	struct store *meta_sync;	/* the state file's fdatasync off the loop; NULL: on it */
 	struct evloop *loop;
 	struct mirror_config cfg;
 	char initiator[MIRROR_NAME_MAX];

@@ -109,7 +109,7 @@ static int write_word(struct mirror_meta *m, size_t w)
 
 	if (rc)
 		return rc;
-	m->unsynced = 1;
+	m->written++;
 	return 0;
 }
 
@@ -410,13 +410,20 @@ void mirror_meta_activity_dirty(struct mirror_meta *m)
 
 int mirror_meta_sync(struct mirror_meta *m)
 {
+	uint64_t point = mirror_meta_unsynced(m);
 	int rc;
 
-	if (!m->unsynced)
+	if (!point)
 		return 0;
 	rc = sio_fdatasync(m->fd);
 	if (rc)
 		return rc;
-	m->unsynced = 0;
+	mirror_meta_synced(m, point);
 	return 0;
+}
+
+void mirror_meta_synced(struct mirror_meta *m, uint64_t point)
+{
+	if (point > m->synced)
+		m->synced = point;
 }

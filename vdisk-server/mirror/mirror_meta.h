@@ -38,7 +38,8 @@ struct mirror_meta {
 	uint64_t *clearable;	/* activity bits a peer flush in flight will make clearable */
 	uint64_t *recent;	/* chunks marked since the last snapshot: kept (hot) */
 	uint64_t nset;		/* bits set in bits */
-	int unsynced;		/* bits written to the file since the last fdatasync */
+	uint64_t written;	/* bit words written to the file, ever */
+	uint64_t synced;	/* how many of them an fdatasync has made durable */
 };
 
 /* Opens or creates path for a disk of size bytes. A new file gets new_flags, a random
@@ -90,5 +91,13 @@ void mirror_meta_activity_dirty(struct mirror_meta *m);
 uint64_t mirror_meta_active(const struct mirror_meta *m);
 /* fdatasync when bits were set since the last one. */
 int mirror_meta_sync(struct mirror_meta *m);
+/* The same in two halves, for an fdatasync run elsewhere (a worker): whether one is needed,
+ * and, once one that began after mirror_meta_unsynced() said so has succeeded, the record that
+ * it covered what was written up to then (point: mirror_meta_unsynced's answer). */
+static inline uint64_t mirror_meta_unsynced(const struct mirror_meta *m)
+{
+	return m->written == m->synced ? 0 : m->written;
+}
+void mirror_meta_synced(struct mirror_meta *m, uint64_t point);
 
 #endif

@@ -97,6 +97,8 @@ static void final_free(struct mirror *mr)
 	fence_cancel(mr->cfg.fence, &mr->fence_wait);
 	ev_defer_cancel(mr->loop, &mr->later);
 	ev_defer_cancel(mr->loop, &mr->send);
+	if (mr->meta_sync)
+		store_close(mr->meta_sync);
 	store_close(mr->local);
 	mirror_meta_close(mr->meta);
 	free(mr->meta);
@@ -109,13 +111,24 @@ static void maybe_free(struct mirror *mr)
 		final_free(mr);
 }
 
+/* What follows every completion: the waiters that may go now, the resync, a pending free. */
+static void after_mop(struct mirror *mr)
+{
+	if (mr->closing) {
+		maybe_free(mr);
+		return;
+	}
+	run_waiters(mr);
+	mr_pump(mr);
+}
+
 /* Both sides answered (or the peer was given up): the caller gets its result. */
 void mr_mop_done(struct mop *m)
 {
 	struct mirror *mr = m->mr;
 	struct store_req *req = m->req;
 
-	if (m->local_pending || m->peer_pending)
+	if (m->local_pending || m->peer_pending || m->record_pending)
 		return;
 	/* A write the peer lacks is acknowledged only once the peer cannot take over without
 	 * knowing that its copy is outdated (DRBD's resource fencing): until then it stays
@@ -164,12 +177,7 @@ void mr_mop_done(struct mop *m)
 		free(m);
 		req->done(req);
 	}
-	if (mr->closing) {
-		maybe_free(mr);
-		return;
-	}
-	run_waiters(mr);
-	mr_pump(mr);
+	after_mop(mr);
 }
 
 /* ---- the peer goes away ---- */
@@ -194,7 +202,7 @@ static void complete_answered(struct mirror *mr)
 	struct mop *done = NULL;
 
 	for (struct mop *m = mr->inflight; m; m = m->next) {
-		if (!m->local_pending && !m->peer_pending) {
+		if (!m->local_pending && !m->peer_pending && !m->record_pending) {
 			m->wnext = done;
 			done = m;
 		}
@@ -283,39 +291,30 @@ static void local_done(struct store_req *lreq)
 	mr_mop_done(m);
 }
 
-/* Starts m on both sides. Returns 0, or a negative errno when the local store would not take
- * it (m is then off the list and not started). */
-static int mop_start(struct mirror *mr, struct mop *m)
+/* Takes m, not started anywhere, off the in-flight list. */
+static void mop_unlist(struct mirror *mr, struct mop *m)
+{
+	mr_list_del(mr, m);
+	if (m->local_only)
+		mr->local_only--;
+}
+
+/* A write the peer will not get: its chunks dirty, acknowledged once the peer is fenced. */
+static int mark_apart(struct mirror *mr, struct mop *m)
+{
+	m->local_only = 1;
+	m->apart = 1;
+	mr->local_only++;
+	return mirror_meta_mark(mr->meta, m->off, m->len);
+}
+
+/* Sends m, whose record is durable, to both sides. Returns 0, or a negative errno when the
+ * local store would not take it (m is then off the list). */
+static int mop_send(struct mirror *mr, struct mop *m)
 {
 	struct store_req *req = m->req;
-	int rc, mirrored = mr_connected(mr);
+	int rc;
 
-	m->started = 1;
-	m->start_ms = ev_now_ms();
-	mr_list_add(mr, m);
-	rc = 0;
-	if (m->kind == MOP_WRITE) {
-		if (mirrored) {
-			rc = mirror_meta_mark_active(mr->meta, m->off, m->len);
-		} else {
-			rc = mirror_meta_mark(mr->meta, m->off, m->len);
-			m->local_only = 1;
-			m->apart = 1;
-			mr->local_only++;
-		}
-	}
-	/* the record before the data it covers */
-	if (rc == 0 && ((req->flags & STORE_FUA) || m->kind == MOP_FLUSH))
-		rc = mirror_meta_sync(mr->meta);
-	if (rc < 0) {
-		/* a write whose record is not kept must not be acknowledged */
-		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state "
-			    "file: %s: write refused", mr->name, strerror(-rc));
-		mr_list_del(mr, m);
-		if (m->local_only)
-			mr->local_only--;
-		return -EIO;
-	}
 	m->local = *req;
 	m->local.done = local_done;
 	m->local.priv = m;
@@ -324,12 +323,10 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	rc = store_submit(mr->local, &m->local);
 	if (rc < 0) {
 		m->local_pending = 0;
-		mr_list_del(mr, m);
-		if (m->local_only)
-			mr->local_only--;
+		mop_unlist(mr, m);
 		return rc;
 	}
-	if (!mirrored)
+	if (!m->mirrored)
 		return 0;
 	mr->mirrored++;
 	if (m->kind == MOP_FLUSH)
@@ -352,6 +349,96 @@ static int mop_start(struct mirror *mr, struct mop *m)
 	}
 	mr_update_io(mr);
 	return 0;
+}
+
+static void log_record_failed(struct mirror *mr, int rc)
+{
+	/* a write whose record is not kept must not be acknowledged */
+	log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state file: %s: "
+		    "write refused", mr->name, strerror(-rc));
+}
+
+/* The state file's fdatasync for m came back (a worker ran it): m starts, or fails. */
+static void record_done(struct store_req *sreq)
+{
+	struct mop *m = sreq->priv;
+	struct mirror *mr = m->mr;
+	struct store_req *req = m->req;
+	int rc = sreq->result;
+
+	m->record_pending = 0;
+	if (rc == 0) {
+		mirror_meta_synced(mr->meta, m->record_point);
+		/* the peer was lost meanwhile: mr_peer_down made its activity bits dirty, so
+		 * the chunks are in the durable record already; m goes on as a write apart */
+		if (m->mirrored && (!mr_connected(mr) || m->conn != mr->conn)) {
+			m->mirrored = 0;
+			if (m->kind == MOP_WRITE)
+				rc = mark_apart(mr, m);
+		}
+	}
+	if (rc < 0) {
+		log_record_failed(mr, rc);
+		mop_unlist(mr, m);
+		rc = -EIO;
+	} else {
+		rc = mop_send(mr, m);
+	}
+	if (rc < 0) {
+		free(m);
+		req->result = rc;
+		req->done(req);
+		after_mop(mr);
+	}
+}
+
+/* Makes m's record durable in a worker; m starts when it is (record_done). Returns 0, or a
+ * negative errno when the worker pool took no job. */
+static int record_async(struct mirror *mr, struct mop *m)
+{
+	memset(&m->record, 0, sizeof(m->record));
+	m->record.op = STORE_OP_FLUSH;
+	m->record.done = record_done;
+	m->record.priv = m;
+	m->record_point = mirror_meta_unsynced(mr->meta);
+	m->conn = mr->conn;
+	m->record_pending = 1;
+	if (store_submit(mr->meta_sync, &m->record) == 0)
+		return 0;
+	m->record_pending = 0;
+	return -ENOMEM;
+}
+
+/* Starts m: listed, its chunks marked, the record durable first for a FUA write or a FLUSH,
+ * then both sides. Returns 0, or a negative errno when it could not start (m is then off the
+ * list and was sent nowhere). */
+static int mop_start(struct mirror *mr, struct mop *m)
+{
+	int rc = 0;
+
+	m->start_ms = ev_now_ms();
+	m->mirrored = mr_connected(mr);
+	mr_list_add(mr, m);
+	if (m->kind == MOP_WRITE) {
+		if (m->mirrored)
+			rc = mirror_meta_mark_active(mr->meta, m->off, m->len);
+		else
+			rc = mark_apart(mr, m);
+	}
+	/* the record before the data it covers: in a worker when there is one, so that the
+	 * loop, and every other client, does not wait for this disk flush */
+	if (rc == 0 && ((m->req->flags & STORE_FUA) || m->kind == MOP_FLUSH) &&
+	    mirror_meta_unsynced(mr->meta)) {
+		if (mr->meta_sync && record_async(mr, m) == 0)
+			return 0;
+		rc = mirror_meta_sync(mr->meta);
+	}
+	if (rc < 0) {
+		log_record_failed(mr, rc);
+		mop_unlist(mr, m);
+		return -EIO;
+	}
+	return mop_send(mr, m);
 }
 
 int mr_waits(struct mirror *mr, struct mop *m)
@@ -549,8 +636,6 @@ static void mr_close(struct store *st)
 {
 	struct mirror *mr = (struct mirror *)st;
 
-	struct mop *done = NULL;
-
 	mr->closing = 1;
 	ev_timer_cancel(mr->loop, &mr->tick);
 	ev_defer_cancel(mr->loop, &mr->later);
@@ -564,18 +649,9 @@ static void mr_close(struct store *st)
 	for (struct mop *m = mr->inflight; m; m = m->next) {
 		m->peer_pending = 0;
 		m->result = -ECANCELED;
-		if (!m->local_pending) {
-			m->wnext = done;
-			done = m;
-		}
 	}
 	/* the last completion frees mr (here, or when a copy's read comes back) */
-	while (done) {
-		struct mop *m = done;
-
-		done = m->wnext;
-		mr_mop_done(m);
-	}
+	complete_answered(mr);
 }
 
 static const struct store_ops mirror_ops = {
@@ -599,9 +675,17 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 		      void (*on_state)(void *arg), void *arg, struct store **out)
 {
 	struct mirror *mr = calloc(1, sizeof(*mr));
+	int rc;
 
 	if (!mr)
 		return -ENOMEM;
+	if (cfg->pool) {
+		rc = store_fsync_open(cfg->pool, meta->fd, &mr->meta_sync);
+		if (rc < 0) {
+			free(mr);
+			return rc;
+		}
+	}
 	mr->st.ops = local->ops->read_extents ? &mirror_ops_extents : &mirror_ops;
 	mr->st.size = local->size;
 	mr->st.read_only = local->read_only;

@@ -42,6 +42,9 @@ struct mirror_config {
 	/* Shared by every mirror of the server: writes the peer lacks are acknowledged only
 	 * once it is fenced (mirror_fence.h). NULL: at once. */
 	struct mirror_fence *fence;
+	/* The worker pool: the state file's fdatasync, which a FUA write or a FLUSH needs
+	 * first, runs there. NULL: on the loop thread (the unit tests' stores have no pool). */
+	struct store_pool *pool;
 };
 
 enum {

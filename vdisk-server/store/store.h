@@ -94,6 +94,9 @@ void store_pool_free(struct store_pool *pool);
 /* A plain file or block device exported as it is (standalone `--lun IQN=FILE[,ro]`). */
 int store_raw_open(struct store_pool *pool, const char *path, int read_only,
 		   struct store **out);
+/* FLUSH alone, as fdatasync(fd) on a worker, for a file that is not a disk (the mirror's
+ * state file). fd stays the caller's, open until the store is closed. */
+int store_fsync_open(struct store_pool *pool, int fd, struct store **out);
 
 /* A read-only base image shared by every client of that image (opened once, refcounted)
  * plus the client's copy-on-write overlay: overlay_path.data (sparse) and overlay_path.map
