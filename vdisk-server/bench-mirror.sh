@@ -32,7 +32,6 @@ MR_IMAGE_MB=${BENCH_IMAGE_MB:-256}
 MR_MIRROR_TIMEOUT_MS=${BENCH_MIRROR_TIMEOUT_MS:-3000}
 MR_FENCE=standbyd	# as a pair runs: writes made apart wait for the fence
 source "$SRCDIR/tests/mirror/mirror-lib.sh"
-mr_have_mirror || { echo "bench-mirror: this vdiskd has no --mirror-peer" >&2; exit 1; }
 
 SECS=${BENCH_SECONDS:-3}
 REPEAT=${BENCH_REPEAT:-3}

@@ -224,7 +224,7 @@ static int client_mirror_open(struct db_targets *dt, const struct db_client *c,
 	 * of the client's disk until the first handshake fills it: a takeover before that must
 	 * refuse the client rather than serve the base image (or a stale overlay) as its disk.
 	 * One a primary starts is the client's disk, but it never was the peer's: a copy the
-	 * peer holds is then not discarded unasked (mirror_sync.c, state_cb). */
+	 * peer holds is then not discarded unasked (mirror_resync.c, state_cb). */
 	rc = mirror_meta_open(path, d->overlay->size,
 			      dt->secondary ? MIRROR_INCONSISTENT : MIRROR_NEVER_SYNCED, d->meta);
 	if (rc < 0)

@@ -1,7 +1,14 @@
-/* Private to the synchronous mirror (store_mirror.c: the store, its in-flight list and state;
- * mirror_sync.c: the session with the peer, the handshake and the resync). Everything runs on
- * the loop thread: the overlay's completions come back to it, and libiscsi is driven by the
- * loop (ev_io on its socket, iscsi_service on every event).
+/* Private to the synchronous mirror, three files in layers:
+ *   store_mirror.c   the store: the client's operations, the in-flight list that orders
+ *                    them, the mirror's state, the peer going away, the tick;
+ *   mirror_resync.c  the login, the handshake of generations, the resync copies;
+ *   mirror_peer.c    the session: libiscsi in the loop and the commands that carry the
+ *                    client's operations; it calls neither of the others, and reports to
+ *                    the store through mr->events alone.
+ * (store_mirror.c and mirror_resync.c still call each other: a completion pumps the resync,
+ * and the resync lists its copies and sets the state; docs/architecture.md.) Everything runs
+ * on the loop thread: the overlay's completions come back to it, and libiscsi is driven by
+ * the loop (ev_io on its socket, iscsi_service on every event).
  *
  * Every operation that changes data is a "mop" on the in-flight list until both sides have
  * answered; a new one that overlaps a listed one waits in a FIFO. Resync copies are mops too,
@@ -68,8 +75,17 @@ struct pcb {
 	struct scsi_task *task;	/* ours to free: a cancelled command's callback gets NULL */
 };
 
+/* What the session reports (mirror_peer.c calls, store_mirror.c answers). */
+struct mirror_peer_events {
+	/* The peer answered every command it had of m (m->peer_pending is 0 again). */
+	void (*answered)(struct mop *m);
+	/* The session is lost (why, for the log): no answer still on its way counts. */
+	void (*lost)(struct mirror *mr, const char *why);
+};
+
 struct mirror {
 	struct store st;		/* first: the SCSI layer's handle */
+	const struct mirror_peer_events *events;
 	struct store *local;
 	struct mirror_meta *meta;
 	struct store *meta_sync;	/* the state file's fdatasync off the loop; NULL: on it */
@@ -137,11 +153,14 @@ void mr_mop_done(struct mop *m);
 /* The peer is gone (why, for the log): writes are recorded from here on. */
 void mr_peer_down(struct mirror *mr, const char *why);
 
-/* mirror_sync.c: libiscsi in the loop, commands to the peer, the handshake and the resync */
+/* mirror_peer.c: libiscsi in the loop, and the commands that carry operations to the peer */
 void mr_update_io(struct mirror *mr);
 void mr_destroy_context(struct mirror *mr);
 struct pcb *mr_pcb_new(struct mirror *mr, struct mop *mop);
 void mr_pcb_free(struct pcb *p);
+/* A command callback's common start: frees the task; false when the answer is moot (the
+ * connection it was sent on is gone). */
+int mr_pcb_current(struct pcb *p, void *command_data);
 int mr_send_write(struct mirror *mr, struct mop *m, const struct iovec *iov, int iovcnt,
 		  int fua);
 /* A client write for the peer: queued, and sent when the loop's round ends together with the
@@ -150,6 +169,8 @@ void mr_queue_write(struct mirror *mr, struct mop *m);
 void mr_send_queued(struct ev_defer *d);
 int mr_send_unmap(struct mirror *mr, struct mop *m);
 int mr_send_flush(struct mirror *mr, struct mop *m);
+
+/* mirror_resync.c: the login, the handshake and the resync */
 /* Logs in to the peer's replica listener; the handshake and any resync follow. */
 void mr_connect(struct mirror *mr);
 /* Asks the peer's state on the session we have; decides as after a login (docs/mirror.md). */

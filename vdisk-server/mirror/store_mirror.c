@@ -669,6 +669,11 @@ static const struct store_ops mirror_ops_extents = {
 	.read_extents = mr_read_extents,
 };
 
+static const struct mirror_peer_events peer_events = {
+	.answered = mr_mop_done,
+	.lost = mr_peer_down,
+};
+
 int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_meta *meta,
 		      const struct mirror_config *cfg, const char *initiator, const char *name,
 		      const uint8_t fingerprint[MP_FINGERPRINT_LEN],
@@ -706,6 +711,7 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	ev_defer_init(&mr->later, later_fn, mr);
 	ev_defer_init(&mr->send, mr_send_queued, mr);
 	mr->fence_wait.fn = fence_released;
+	mr->events = &peer_events;
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);
 	*out = &mr->st;
