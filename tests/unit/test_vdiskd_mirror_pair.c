@@ -315,7 +315,7 @@ static void test_write_iov_own(void)
 static struct mirror_meta *src_meta;
 static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
-static int sync_entered, sync_release, sync_result;
+static int sync_entered, sync_release, sync_result, sync_calls;
 static pthread_t sync_thread, loop_thread;
 
 /* The fault hook: the state file's fdatasync waits until the test releases it (a slow disk),
@@ -329,6 +329,7 @@ static int slow_sync(void *arg, enum store_io_kind kind, int fd, uint64_t off, u
 	if (kind != STORE_IO_SYNC || fd != src_meta->fd)
 		return 0;
 	pthread_mutex_lock(&sync_mu);
+	sync_calls++;
 	sync_thread = pthread_self();
 	sync_entered = 1;
 	while (!sync_release && !pthread_equal(sync_thread, loop_thread))
@@ -377,6 +378,50 @@ static void fua_write(struct store_req *req, struct iovec *iov, uint64_t chunk, 
 	store_io_set_fault(slow_sync, NULL);
 	ok(store_submit(mirror, req) == 0 && run_until(sync_is_waiting, 5000),
 	   "a FUA write to a new chunk: its record's fdatasync is under way");
+}
+
+static int writes_done_3(void)
+{
+	return done_count == 3;
+}
+
+/* Two FUA writes while the state file's fdatasync runs: they wait for one more, together. */
+static void test_fua_group(void)
+{
+	struct store_req a, b, c;
+	struct iovec ia, ib, ic;
+	static uint8_t buf[STORE_BLOCK_SIZE];
+	int calls;
+
+	fua_write(&a, &ia, 42, 0);
+	ib = ic = (struct iovec){ buf, sizeof(buf) };
+	b = (struct store_req){ .op = STORE_OP_WRITE, .flags = STORE_FUA,
+				.offset = 43 * MIRROR_CHUNK, .length = sizeof(buf), .iov = &ib,
+				.iovcnt = 1, .done = write_done };
+	c = b;
+	c.offset = 44 * MIRROR_CHUNK;
+	c.iov = &ic;
+	pthread_mutex_lock(&sync_mu);
+	sync_calls = 0;
+	pthread_mutex_unlock(&sync_mu);
+	ok(store_submit(mirror, &b) == 0 && store_submit(mirror, &c) == 0,
+	   "two more FUA writes while it runs");
+	run_until(local_leg_held, 200);
+	pthread_mutex_lock(&sync_mu);
+	calls = sync_calls;
+	pthread_mutex_unlock(&sync_mu);
+	ok(!held && calls == 0, "they start no fdatasync of their own while one runs");
+	sync_go();
+	while (done_count < 3 && run_until(local_leg_held, 5000)) {
+		complete_held();
+		run_until(writes_done_3, 100);
+	}
+	pthread_mutex_lock(&sync_mu);
+	calls = sync_calls;
+	pthread_mutex_unlock(&sync_mu);
+	ok(done_count == 3 && a.result == 0 && b.result == 0 && c.result == 0 && calls == 1,
+	   "all three complete GOOD after one more fdatasync, for both (%d)", calls);
+	store_io_set_fault(NULL, NULL);
 }
 
 static void test_fua_record(void)
@@ -573,6 +618,7 @@ int main(void)
 	ok(run_until(in_sync, 10000), "it logs in to the replica and is in sync");
 	test_write_iov_own();
 	test_fua_record();
+	test_fua_group();
 	test_fence();
 
 	store_close(mirror);

@@ -1,14 +1,15 @@
-/* Private to the synchronous mirror, three files in layers:
- *   store_mirror.c   the store: the client's operations, the in-flight list that orders
- *                    them, the mirror's state, the peer going away, the tick;
- *   mirror_resync.c  the login, the handshake of generations, the resync copies;
- *   mirror_peer.c    the session: libiscsi in the loop and the commands that carry the
- *                    client's operations; it calls neither of the others, and reports to
- *                    the store through mr->events alone.
- * (store_mirror.c and mirror_resync.c still call each other: a completion pumps the resync,
- * and the resync lists its copies and sets the state; docs/architecture.md.) Everything runs
- * on the loop thread: the overlay's completions come back to it, and libiscsi is driven by
- * the loop (ev_io on its socket, iscsi_service on every event).
+/* Private to the synchronous mirror, four files in layers, each calling only those below it:
+ *   store_mirror.c     the store: the client's operations, the tick, the store's life;
+ *   mirror_resync.c    the login, the handshake of generations, the resync copies;
+ *   mirror_inflight.c  the in-flight list that orders operations, their completion, the
+ *                      mirror's state, the peer's loss;
+ *   mirror_peer.c      the session: libiscsi in the loop and the commands that carry the
+ *                      operations.
+ * A lower one reports up only through function pointers the store sets: the session through
+ * mr->events (an operation answered, the session lost), the in-flight list through mr->hooks
+ * (waiting operations may start, an operation completed). Everything runs on the loop
+ * thread: the overlay's completions come back to it, and libiscsi is driven by the loop
+ * (ev_io on its socket, iscsi_service on every event).
  *
  * Every operation that changes data is a "mop" on the in-flight list until both sides have
  * answered; a new one that overlaps a listed one waits in a FIFO. Resync copies are mops too,
@@ -46,12 +47,11 @@ struct mop {
 	struct store_req local;
 	uint64_t off, len;		/* WRITE/UNMAP/COPY range */
 	int local_pending, peer_pending, local_only;
-	/* FUA or FLUSH: the state file's fdatasync in flight, then it starts; mirrored and
+	/* FUA or FLUSH: waiting for the state file's fdatasync, then it starts; mirrored and
 	 * conn say whether it was marked for the peer, on which connection */
 	int record_pending, mirrored;
 	unsigned conn;
-	uint64_t record_point;		/* mirror_meta_unsynced's answer for that fdatasync */
-	struct store_req record;
+	struct mop *rnext;		/* waiting for that fdatasync (rec_now, rec_next) */
 	int apart;			/* the peer did not take it: acknowledged once fenced */
 	int held;			/* done here, waiting for the fence to be acknowledged */
 	int result;
@@ -83,12 +83,31 @@ struct mirror_peer_events {
 	void (*lost)(struct mirror *mr, const char *why);
 };
 
+/* What the in-flight list asks of the store above it (mirror_inflight.c calls,
+ * store_mirror.c answers). */
+struct mirror_store_hooks {
+	/* Operations waiting for the handshake or an overlapping one may start now. */
+	void (*run_waiters)(struct mirror *mr);
+	/* An operation completed: the waiters, the resync's next copies, or the free of a
+	 * closing mirror. mr may be gone when it returns. */
+	void (*after_done)(struct mirror *mr);
+};
+
 struct mirror {
 	struct store st;		/* first: the SCSI layer's handle */
 	const struct mirror_peer_events *events;
+	const struct mirror_store_hooks *hooks;
 	struct store *local;
 	struct mirror_meta *meta;
 	struct store *meta_sync;	/* the state file's fdatasync off the loop; NULL: on it */
+	/* One such fdatasync at a time (a group commit: it covers every write before it, and
+	 * one per FUA write would fill the disk workers the other clients need): the request
+	 * in flight, what the state file had written when it began, the operations it
+	 * covers, and those that came after it began and need the next one. */
+	struct store_req meta_req;
+	int meta_syncing;
+	uint64_t meta_point;
+	struct mop *rec_now, *rec_next;
 	struct evloop *loop;
 	struct mirror_config cfg;
 	char initiator[MIRROR_NAME_MAX];
@@ -140,9 +159,12 @@ struct mirror {
 	uint64_t batches, batched;	/* WRITE BATCH commands, the writes they carried */
 };
 
-/* store_mirror.c: the mirror's state, its in-flight list, the peer going away */
+/* mirror_inflight.c: the in-flight list, completions, the state, the peer going away */
+void mr_inflight_init(struct mirror *mr);
 void mr_set_state(struct mirror *mr, enum mirror_state s);
 int mr_connected(const struct mirror *mr);
+/* Writes wait for the handshake when the peer is expected to answer it. */
+int mr_holding(const struct mirror *mr);
 void mr_list_add(struct mirror *mr, struct mop *m);
 void mr_list_del(struct mirror *mr, struct mop *m);
 /* Does m have to wait for an overlapping operation in flight or queued before it? */
@@ -150,6 +172,9 @@ int mr_waits(struct mirror *mr, struct mop *m);
 int mr_chunk_busy(void *arg, uint64_t chunk);
 /* Both sides answered (or the peer was given up): completes m. */
 void mr_mop_done(struct mop *m);
+/* Completes the in-flight operations both sides have answered; after mr_peer_down, whose
+ * callers may be where nothing may complete. The last completion may free mr. */
+void mr_complete_answered(struct mirror *mr);
 /* The peer is gone (why, for the log): writes are recorded from here on. */
 void mr_peer_down(struct mirror *mr, const char *why);
 

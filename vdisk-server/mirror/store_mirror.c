@@ -1,6 +1,6 @@
 /* The synchronous mirror as a store; see store_mirror.h and mirror_internal.h. This file:
- * the client's operations on both sides, the in-flight list that orders them, the peer going
- * away, the periodic tick, and the store's life. */
+ * the client's operations on both sides (listed and ordered by mirror_inflight.c), the
+ * periodic tick, and the store's life. */
 #include "vdisk-server/mirror/store_mirror.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 static struct log_ratelimit rl_mirror = LOG_RATELIMIT_INIT(20);
 
 static void run_waiters(struct mirror *mr);
-static int leave_peer_gen(struct mirror *mr);
 
 const char *mirror_state_name(enum mirror_state s)
 {
@@ -28,65 +27,6 @@ const char *mirror_state_name(enum mirror_state s)
 	case MIRROR_BASE_DIFFERS: return "base-differs";
 	}
 	return "?";
-}
-
-void mr_set_state(struct mirror *mr, enum mirror_state s)
-{
-	enum mirror_state was = mr->state;
-
-	if (was == s)
-		return;
-	mr->state = s;
-	if (mr->on_state)
-		mr->on_state(mr->arg);
-	if (was == MIRROR_CONNECTING)
-		run_waiters(mr);	/* writes held for the handshake go now */
-}
-
-/* Writes wait for the handshake when the peer is expected to answer it. */
-static int holding(const struct mirror *mr)
-{
-	return mr->state == MIRROR_CONNECTING && mr->cfg.peer_up && *mr->cfg.peer_up;
-}
-
-int mr_connected(const struct mirror *mr)
-{
-	return mr->iscsi && !mr->kill_pending &&
-	       (mr->state == MIRROR_SYNCING || mr->state == MIRROR_IN_SYNC);
-}
-
-/* ---- the in-flight list and its waiters ---- */
-
-static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
-static int overlaps_inflight(struct mirror *mr, uint64_t off, uint64_t len)
-{
-	for (struct mop *m = mr->inflight; m; m = m->next)
-		if (m->kind != MOP_FLUSH && ranges_overlap(off, len, m->off, m->len))
-			return 1;
-	return 0;
-}
-
-void mr_list_add(struct mirror *mr, struct mop *m)
-{
-	m->prev = NULL;
-	m->next = mr->inflight;
-	if (mr->inflight)
-		mr->inflight->prev = m;
-	mr->inflight = m;
-}
-
-void mr_list_del(struct mirror *mr, struct mop *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		mr->inflight = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
 }
 
 /* The state file keeps its bits as they are: an activity bit still set covers a write the
@@ -120,161 +60,6 @@ static void after_mop(struct mirror *mr)
 	}
 	run_waiters(mr);
 	mr_pump(mr);
-}
-
-/* Both sides answered (or the peer was given up): the caller gets its result. */
-void mr_mop_done(struct mop *m)
-{
-	struct mirror *mr = m->mr;
-	struct store_req *req = m->req;
-
-	if (m->local_pending || m->peer_pending || m->record_pending)
-		return;
-	/* A write the peer lacks is acknowledged only once the peer cannot take over without
-	 * knowing that its copy is outdated (DRBD's resource fencing): until then it stays
-	 * listed, so overlapping writes keep waiting behind it. */
-	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
-	    !fence_allows(mr->cfg.fence, &mr->fence_wait)) {
-		if (!m->held)
-			mr->held++;
-		m->held = 1;
-		return;
-	}
-	if (m->held)
-		mr->held--;
-	if (m->kind == MOP_WRITE && m->apart && m->result == 0 && !mr->closing &&
-	    leave_peer_gen(mr) < 0) {
-		log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: cannot write its state file: "
-			    "a write made apart from the peer is refused", mr->name);
-		req->result = -EIO;
-	}
-	mr_list_del(mr, m);
-	if (m->local_only)
-		mr->local_only--;
-	if (m->kind == MOP_COPY) {
-		mr->copies--;
-		if (m->result < 0) {
-			mirror_meta_mark(mr->meta, m->off, m->len);
-		} else {
-			mr->resync_done++;
-			mr->resync_bytes += m->len;
-		}
-		free(m->buf);
-		free(m);
-	} else {
-		if (m->kind == MOP_WRITE && m->result < 0)
-			log_limited(&rl_mirror, LOG_ERR, "mirror: client %s: local %s of %llu "
-				    "bytes at %llu failed: %s", mr->name,
-				    req->op == STORE_OP_UNMAP ? "unmap" : "write",
-				    (unsigned long long)m->len, (unsigned long long)m->off,
-				    strerror(-m->result));
-		if (m->kind == MOP_WRITE && m->result < 0 && !m->local_only) {
-			/* the peer may hold what our disk refused: copy ours there again */
-			mirror_meta_mark(mr->meta, m->off, m->len);
-			if (mr->state == MIRROR_IN_SYNC)
-				mr_set_state(mr, MIRROR_SYNCING);
-		}
-		free(m);
-		req->done(req);
-	}
-	after_mop(mr);
-}
-
-/* ---- the peer goes away ---- */
-
-/* Our data moves on from the generation the peer holds: durable before the first write the
- * peer missed is acknowledged, and not before (a write done here but never acknowledged is
- * in our bitmap, which the peer reads at the handshake: if the peer took over meanwhile, it
- * copies its chunks over ours, and no false split brain is reported). */
-static int leave_peer_gen(struct mirror *mr)
-{
-	struct mirror_meta *m = mr->meta;
-
-	if (m->gen != m->peer_gen)
-		return 0;
-	return mirror_meta_set_gen(m, mirror_meta_new_gen(), m->peer_gen, m->flags);
-}
-
-/* Completes the in-flight operations both sides have answered; after mr_peer_down, whose
- * callers may be where nothing may complete. The last completion may free mr. */
-static void complete_answered(struct mirror *mr)
-{
-	struct mop *done = NULL;
-
-	for (struct mop *m = mr->inflight; m; m = m->next) {
-		if (!m->local_pending && !m->peer_pending && !m->record_pending) {
-			m->wnext = done;
-			done = m;
-		}
-	}
-	while (done) {
-		struct mop *m = done;
-
-		done = m->wnext;
-		mr_mop_done(m);
-	}
-}
-
-static void later_fn(struct ev_defer *d)
-{
-	complete_answered(d->arg);
-}
-
-/* The peer is fenced: the writes held for it are acknowledged. */
-static void fence_released(struct fence_waiter *w)
-{
-	complete_answered((struct mirror *)((char *)w - offsetof(struct mirror, fence_wait)));
-}
-
-void mr_peer_down(struct mirror *mr, const char *why)
-{
-	int answered = 0;
-
-	if (mr->state != MIRROR_DEGRADED || mr->iscsi)
-		log_limited(&rl_mirror, LOG_WARNING, "mirror: client %s: peer %s %s: degraded, "
-			    "writes recorded for resync", mr->name, mr->cfg.peer, why);
-	mr->failures++;
-	snprintf(mr->down_why, sizeof(mr->down_why), "%s", why);
-	/* one status line: libiscsi's messages may end in a line break */
-	for (char *c = mr->down_why; *c; c++)
-		if ((unsigned char)*c < ' ')
-			*c = ' ';
-	mr->conn++;		/* every answer still on its way is moot now */
-	if (mr->cfg.peer_up)
-		*mr->cfg.peer_up = 0;
-	/* what the peer acknowledged but never flushed may die with its page cache */
-	mirror_meta_activity_dirty(mr->meta);
-	mr->flushing = 0;
-	mr->send_head = mr->send_tail = NULL;	/* still listed, recorded below */
-	for (struct mop *m = mr->inflight; m; m = m->next) {
-		if (!m->peer_pending)
-			continue;
-		m->peer_pending = 0;
-		if (m->kind == MOP_COPY) {
-			m->result = -EIO;	/* re-marked when done */
-		} else if (m->kind == MOP_WRITE) {
-			mirror_meta_mark(mr->meta, m->off, m->len);
-			m->apart = 1;
-		}
-		answered |= !m->local_pending;
-	}
-	mirror_meta_sync(mr->meta);
-	if (mr->in_service)
-		mr->kill_pending = 1;
-	else
-		mr_destroy_context(mr);
-	mr->finishing = 0;
-	mr->next_connect_ms = ev_now_ms() + RECONNECT_MS;
-	mr_set_state(mr, MIRROR_DEGRADED);
-	if (!answered)
-		return;
-	/* Inside iscsi_service, libiscsi may still send from these operations' buffers later
-	 * in the same call; inside store_submit nothing may complete: when the round ends. */
-	if (mr->in_service || mr->no_complete) {
-		ev_defer(mr->loop, &mr->later);
-		return;
-	}
-	complete_answered(mr);
 }
 
 /* ---- client operations ---- */
@@ -358,24 +143,19 @@ static void log_record_failed(struct mirror *mr, int rc)
 		    "write refused", mr->name, strerror(-rc));
 }
 
-/* The state file's fdatasync for m came back (a worker ran it): m starts, or fails. */
-static void record_done(struct store_req *sreq)
+/* m's record is durable (rc 0) or could not be made so: m starts, or fails. */
+static void record_done(struct mop *m, int rc)
 {
-	struct mop *m = sreq->priv;
 	struct mirror *mr = m->mr;
 	struct store_req *req = m->req;
-	int rc = sreq->result;
 
 	m->record_pending = 0;
-	if (rc == 0) {
-		mirror_meta_synced(mr->meta, m->record_point);
-		/* the peer was lost meanwhile: mr_peer_down made its activity bits dirty, so
-		 * the chunks are in the durable record already; m goes on as a write apart */
-		if (m->mirrored && (!mr_connected(mr) || m->conn != mr->conn)) {
-			m->mirrored = 0;
-			if (m->kind == MOP_WRITE)
-				rc = mark_apart(mr, m);
-		}
+	/* the peer was lost meanwhile: mr_peer_down made its activity bits dirty, so the
+	 * chunks are in the durable record already; m goes on as a write apart */
+	if (rc == 0 && m->mirrored && (!mr_connected(mr) || m->conn != mr->conn)) {
+		m->mirrored = 0;
+		if (m->kind == MOP_WRITE)
+			rc = mark_apart(mr, m);
 	}
 	if (rc < 0) {
 		log_record_failed(mr, rc);
@@ -392,19 +172,86 @@ static void record_done(struct store_req *sreq)
 	}
 }
 
+/* Runs record_done for the operations of list (pushed newest first), oldest first. */
+static void record_done_all(struct mop *list, int rc)
+{
+	struct mop *fifo = NULL;
+
+	while (list) {
+		struct mop *m = list;
+
+		list = m->rnext;
+		m->rnext = fifo;
+		fifo = m;
+	}
+	while (fifo) {
+		struct mop *m = fifo;
+
+		fifo = m->rnext;
+		record_done(m, rc);
+	}
+}
+
+static void meta_synced(struct store_req *sreq);
+
+/* Starts the state file's fdatasync in a worker for the operations on rec_now. Returns 0,
+ * or -ENOMEM when the pool took no job. */
+static int meta_sync_start(struct mirror *mr)
+{
+	memset(&mr->meta_req, 0, sizeof(mr->meta_req));
+	mr->meta_req.op = STORE_OP_FLUSH;
+	mr->meta_req.done = meta_synced;
+	mr->meta_req.priv = mr;
+	mr->meta_point = mirror_meta_unsynced(mr->meta);
+	if (store_submit(mr->meta_sync, &mr->meta_req) < 0)
+		return -ENOMEM;
+	mr->meta_syncing = 1;
+	return 0;
+}
+
+/* The state file's fdatasync came back: the operations it covered start (or fail). Those
+ * that came while it ran get the next one, or none when nothing was written since. */
+static void meta_synced(struct store_req *sreq)
+{
+	struct mirror *mr = sreq->priv;
+	struct mop *covered = mr->rec_now, *later = mr->rec_next;
+	int rc = sreq->result, later_rc = 0;
+
+	mr->rec_now = mr->rec_next = NULL;
+	mr->meta_syncing = 0;
+	if (rc == 0)
+		mirror_meta_synced(mr->meta, mr->meta_point);
+	if (later && mirror_meta_unsynced(mr->meta)) {
+		mr->rec_now = later;
+		if (meta_sync_start(mr) == 0) {
+			later = NULL;		/* they wait for it */
+		} else {
+			mr->rec_now = NULL;
+			later_rc = mirror_meta_sync(mr->meta);	/* no job: here, once */
+		}
+	}
+	/* detached first: a start can bring new operations to the lists */
+	record_done_all(covered, rc);
+	record_done_all(later, later_rc);
+}
+
 /* Makes m's record durable in a worker; m starts when it is (record_done). Returns 0, or a
  * negative errno when the worker pool took no job. */
 static int record_async(struct mirror *mr, struct mop *m)
 {
-	memset(&m->record, 0, sizeof(m->record));
-	m->record.op = STORE_OP_FLUSH;
-	m->record.done = record_done;
-	m->record.priv = m;
-	m->record_point = mirror_meta_unsynced(mr->meta);
 	m->conn = mr->conn;
 	m->record_pending = 1;
-	if (store_submit(mr->meta_sync, &m->record) == 0)
+	if (mr->meta_syncing) {
+		/* it may have begun before m's mark: the next one covers m */
+		m->rnext = mr->rec_next;
+		mr->rec_next = m;
 		return 0;
+	}
+	m->rnext = NULL;
+	mr->rec_now = m;
+	if (meta_sync_start(mr) == 0)
+		return 0;
+	mr->rec_now = NULL;
 	m->record_pending = 0;
 	return -ENOMEM;
 }
@@ -439,20 +286,6 @@ static int mop_start(struct mirror *mr, struct mop *m)
 		return -EIO;
 	}
 	return mop_send(mr, m);
-}
-
-int mr_waits(struct mirror *mr, struct mop *m)
-{
-	if (m->kind == MOP_FLUSH)
-		return 0;
-	if (m->kind == MOP_WRITE && holding(mr))
-		return 1;
-	if (overlaps_inflight(mr, m->off, m->len))
-		return 1;
-	for (struct mop *w = mr->wait_head; w && w != m; w = w->wnext)
-		if (ranges_overlap(m->off, m->len, w->off, w->len))
-			return 1;
-	return 0;
 }
 
 static void run_waiters(struct mirror *mr)
@@ -530,13 +363,6 @@ static void stop_holding(struct mirror *mr, const char *why)
 	mr_set_state(mr, MIRROR_DEGRADED);	/* runs the held writes */
 }
 
-int mr_chunk_busy(void *arg, uint64_t chunk)
-{
-	struct mirror *mr = arg;
-
-	return overlaps_inflight(mr, chunk << MIRROR_CHUNK_SHIFT, MIRROR_CHUNK);
-}
-
 static void tick_fn(struct ev_timer *t)
 {
 	struct mirror *mr = t->arg;
@@ -544,7 +370,7 @@ static void tick_fn(struct ev_timer *t)
 	char why[64];
 
 	snprintf(why, sizeof(why), "did not answer within %u ms", mr->cfg.timeout_ms);
-	if (mr->iscsi && mr->connect_started_ms && mr->wait_head && holding(mr) &&
+	if (mr->iscsi && mr->connect_started_ms && mr->wait_head && mr_holding(mr) &&
 	    now - mr->connect_started_ms > mr->cfg.timeout_ms) {
 		stop_holding(mr, why);	/* held writes go on locally, recorded */
 	} else if (mr->iscsi && mr->connect_started_ms &&
@@ -651,7 +477,7 @@ static void mr_close(struct store *st)
 		m->result = -ECANCELED;
 	}
 	/* the last completion frees mr (here, or when a copy's read comes back) */
-	complete_answered(mr);
+	mr_complete_answered(mr);
 }
 
 static const struct store_ops mirror_ops = {
@@ -672,6 +498,11 @@ static const struct store_ops mirror_ops_extents = {
 static const struct mirror_peer_events peer_events = {
 	.answered = mr_mop_done,
 	.lost = mr_peer_down,
+};
+
+static const struct mirror_store_hooks store_hooks = {
+	.run_waiters = run_waiters,
+	.after_done = after_mop,
 };
 
 int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_meta *meta,
@@ -708,10 +539,10 @@ int store_mirror_open(struct evloop *loop, struct store *local, struct mirror_me
 	mr->state = MIRROR_CONNECTING;
 	mr->last_writeback_ms = ev_now_ms();
 	ev_timer_init(&mr->tick, tick_fn, mr);
-	ev_defer_init(&mr->later, later_fn, mr);
+	mr_inflight_init(mr);
 	ev_defer_init(&mr->send, mr_send_queued, mr);
-	mr->fence_wait.fn = fence_released;
 	mr->events = &peer_events;
+	mr->hooks = &store_hooks;
 	mr_connect(mr);
 	ev_timer_arm(loop, &mr->tick, TICK_MS);
 	*out = &mr->st;
@@ -771,7 +602,7 @@ void store_mirror_drop_held(struct store *st)
 			m->req->result = -EIO;
 		}
 	}
-	complete_answered(mr);
+	mr_complete_answered(mr);
 }
 
 void store_mirror_link(struct store *st, int up)
