@@ -268,7 +268,7 @@ for link in $LINKS; do
 done
 say "a neighbour's QD1 write p99 beside a hot-standby client's FUA writes / alone:" \
 	"${NB_P99[beside FUA]} / ${NB_P99[alone]} us = $(ratio "${NB_P99[beside FUA]}" "${NB_P99[alone]}")" \
-	"(the state file's fdatasync off the loop thread: no goal yet, see docs/mirror.md)"
+	"(no goal; docs/mirror.md has the figures)"
 if [ -n "$tcp_mbs" ]; then
 	r=$(ratio "$resync_mbs" "$tcp_mbs")
 	say "resync/TCP throughput: $resync_mbs / $tcp_mbs MB/s = $r (goal >= 0.8):" \

@@ -100,6 +100,7 @@ static int mop_send(struct mirror *mr, struct mop *m)
 	struct store_req *req = m->req;
 	int rc;
 
+	m->start_ms = ev_now_ms();	/* the peer's time limit counts from here */
 	m->local = *req;
 	m->local.done = local_done;
 	m->local.priv = m;
@@ -263,7 +264,6 @@ static int mop_start(struct mirror *mr, struct mop *m)
 {
 	int rc = 0;
 
-	m->start_ms = ev_now_ms();
 	m->mirrored = mr_connected(mr);
 	mr_list_add(mr, m);
 	if (m->kind == MOP_WRITE) {
