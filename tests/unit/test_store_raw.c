@@ -277,6 +277,80 @@ static void test_groups(struct store *st)
 	store_io_set_fault(NULL, NULL);
 }
 
+/* Short jobs first: the one worker blocked in a FUA write, another FUA write queued behind it,
+ * then a small write. The small write's group is queued when the loop round ends, before
+ * the timer that releases the worker fires in a later round; the worker must then take it
+ * before the queued FUA write. */
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int held_release;
+static uint64_t ran_off[8];
+static unsigned nran;
+
+static int hold_first(void *arg, enum store_io_kind kind, int fd, uint64_t off, uint64_t len)
+{
+	(void)arg; (void)fd; (void)len;
+	if (kind != STORE_IO_WRITE)
+		return 0;
+	pthread_mutex_lock(&hold_lock);
+	if (nran < 8)
+		ran_off[nran++] = off;
+	pthread_cond_broadcast(&hold_cv);
+	while (off == 0 && !held_release)
+		pthread_cond_wait(&hold_cv, &hold_lock);
+	pthread_mutex_unlock(&hold_lock);
+	return 0;
+}
+
+static void release_fn(struct ev_timer *t)
+{
+	(void)t;
+	pthread_mutex_lock(&hold_lock);
+	held_release = 1;
+	pthread_cond_broadcast(&hold_cv);
+	pthread_mutex_unlock(&hold_lock);
+}
+
+static void test_short_first(void)
+{
+	static char buf[3][4096];
+	struct store_pool *pool;
+	struct store *st;
+	struct store_req req[3];
+	struct iovec iov[3];
+	struct ev_timer release;
+	static const uint64_t off[3] = { 0, 8192, 16384 };
+	static const unsigned flags[3] = { STORE_FUA, STORE_FUA, 0 };
+
+	if (store_pool_new(loop, 1, &pool) < 0 || store_raw_open(pool, path, 0, &st) < 0) {
+		ok(0, "a pool of one worker");
+		return;
+	}
+	store_io_set_fault(hold_first, NULL);
+	for (int i = 0; i < 3; i++) {
+		iov[i] = (struct iovec){ buf[i], 4096 };
+		req[i] = (struct store_req){ .op = STORE_OP_WRITE, .flags = flags[i],
+					     .offset = off[i], .length = 4096, .iov = &iov[i],
+					     .iovcnt = 1 };
+		submit(st, &req[i]);
+		/* the first must be running, not merely queued, before the others come */
+		pthread_mutex_lock(&hold_lock);
+		while (i == 0 && nran == 0)
+			pthread_cond_wait(&hold_cv, &hold_lock);
+		pthread_mutex_unlock(&hold_lock);
+	}
+	ev_timer_init(&release, release_fn, NULL);
+	ev_timer_arm(loop, &release, 1);
+	drain();
+	store_io_set_fault(NULL, NULL);
+	ok(req[0].result == 0 && req[1].result == 0 && req[2].result == 0 && nran == 3,
+	   "a FUA write, another, a small write: all done");
+	ok(ran_off[0] == 0 && ran_off[1] == 16384 && ran_off[2] == 8192,
+	   "the small write ran before the FUA write queued ahead of it");
+	store_close(st);
+	store_pool_free(pool);
+}
+
 static void test_unmap(struct store *st)
 {
 	static char buf[65536], zero[65536];
@@ -359,6 +433,7 @@ int main(void)
 	test_groups(st);
 	test_unmap(st);
 	test_queue_depth(st);
+	test_short_first();
 	is_int(done_in_submit, 0, "done never called inside store_submit");
 	is_int(done_off_loop, 0, "done always called on the loop thread");
 
