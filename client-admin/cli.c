@@ -1,12 +1,8 @@
 #include "client-admin/cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <strings.h>
-
-#include "client-admin/standby_guard.h"
 
 static void vreport(const struct cli *cli, const char *fmt, va_list ap)
 {
@@ -34,28 +30,6 @@ int cli_fail(const struct cli *cli, const char *fmt, ...)
 	vreport(cli, fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
-}
-
-int cli_db_fail(const struct cli *cli, const char *what)
-{
-	return cli_fail(cli, "%s: %s", what, db_errmsg(cli->db));
-}
-
-int cli_open_db(struct cli *cli, int flags)
-{
-	const char *msg = NULL;
-	int rc;
-
-	/* Flags 0 is how every editing command opens the DB: edits go to the active server. */
-	if (!flags && (rc = standby_guard(cli)))
-		return rc;
-	rc = db_open(cli->db_path, flags, &cli->db, &msg);
-	if (rc == -ENOENT)
-		return cli_fail(cli, "no database at %s (create one with 'vdiskctl init', or "
-				"give --db PATH)", cli->db_path);
-	if (rc)
-		return cli_fail(cli, "%s: %s", cli->db_path, msg ? msg : strerror(-rc));
-	return 0;
 }
 
 int cli_getopt(struct cli *cli, int argc, char **argv, const struct option *opts)

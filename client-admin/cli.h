@@ -23,12 +23,6 @@ __attribute__((format(printf, 2, 3)))
 int cli_usage(const struct cli *cli, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 int cli_fail(const struct cli *cli, const char *fmt, ...);
-/* Reports a failed db call: "vdiskctl client set: <what>: <db message>"; returns 1. */
-int cli_db_fail(const struct cli *cli, const char *what);
-
-/* Opens cli->db_path; on failure prints why and returns the exit code, else 0. */
-int cli_open_db(struct cli *cli, int flags);
-
 /* Options every command accepts; CLI_COMMON_OPTS goes last in each long-option table. */
 enum { OPT_DB = 1000, OPT_JSON, OPT_HELP, OPT_DRY_RUN, OPT_FIRST_CMD };
 #define CLI_COMMON_OPTS                                         \

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/commands.h"
 #include "client-admin/fields.h"
 #include "client-admin/output.h"

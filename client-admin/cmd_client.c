@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/client_io.h"
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
 #include "client-admin/sockowner.h"

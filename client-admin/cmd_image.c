@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/commands.h"
 #include "client-admin/fields.h"
 #include "client-admin/output.h"

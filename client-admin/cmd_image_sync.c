@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/commands.h"
 #include "common/image_sync_proto.h"
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/cli_db.h"
 #include "client-admin/commands.h"
 #include "client-admin/fields.h"
 #include "client-admin/output.h"
