@@ -15,7 +15,6 @@
 #include "common/netaddr.h"
 #include "db/ship.h"
 #include "standby/daemon.h"
-#include "standby/tickle.h"
 
 enum { OUT_CONNECT = 1, OUT_CHALLENGE, OUT_SEND, OUT_REPLY };
 enum { IN_HDR = 1, IN_BODY, IN_TRAILER, IN_APPLY };
@@ -90,8 +89,8 @@ static void out_done(struct standbyd *d, int rc, const char *why)
 	if (type == SHIP_TYPE_DB)
 		s->out_end_ms = ev_now_ms();
 	conn_close(c, 1);
-	if (type == SHIP_TYPE_CONNS)
-		sb_tickle_shipped(d, rc == 0);
+	if (type == SHIP_TYPE_CONNS && s->conns_shipped)
+		s->conns_shipped(d, rc == 0);
 }
 
 static void out_limit(struct ev_timer *t)
@@ -421,7 +420,8 @@ static void in_apply(struct standbyd *d)
 			 d->cfg.peer);
 		rc = -EPERM;
 	} else if (c->type == SHIP_TYPE_CONNS) {
-		rc = sb_tickle_received(d, c->payload, c->len, c->seq);
+		rc = s->conns_received ? s->conns_received(d, c->payload, c->len, c->seq) :
+					 -ENODEV;
 		in_reply(d, rc, c->seq);
 		return;
 	} else if (!s->db_on) {

@@ -69,6 +69,11 @@ struct sb_ship {
 	unsigned long sent, send_failed, received, refused;
 	unsigned long last_bytes;
 	unsigned last_snapshot_ms, last_apply_ms, last_total_ms;
+	/* Where connection-list transfers end (tickle.c sets them; NULL: none is taken): one
+	 * of ours done (ok: the peer holds it), and the peer's list received (0 or -EBADMSG). */
+	void (*conns_shipped)(struct standbyd *d, int ok);
+	int (*conns_received)(struct standbyd *d, const uint8_t *payload, size_t len,
+			      int64_t seq);
 };
 
 /* Sets the idle state; before anything else, so sb_ship_close is always safe. */
@@ -83,7 +88,7 @@ void sb_ship_close(struct standbyd *d);
 void sb_ship_heard(struct standbyd *d, const struct hb_msg *msg, int was_alive);
 void sb_ship_status(const struct standbyd *d, FILE *out);
 /* Starts sending the connection list l (copied) as transfer seq; the end is reported to
- * sb_tickle_shipped. Returns 0, -EAGAIN when the channel is off, busy or waiting after a
+ * conns_shipped. Returns 0, -EAGAIN when the channel is off, busy or waiting after a
  * failure, or another negative errno (no memory, no socket: counted and logged). */
 int sb_ship_send_conns(struct standbyd *d, const struct conn_list *l, int64_t seq);
 

@@ -204,6 +204,9 @@ void sb_tickle_init(struct standbyd *d)
 	tk->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
 	ev_timer_init(&tk->t_tick, on_tick, d);
 	ev_timer_init(&tk->t_round, on_round, d);
+	/* the lists travel on the HA-link channel, which hands their ends back here */
+	d->ship.conns_shipped = sb_tickle_shipped;
+	d->ship.conns_received = sb_tickle_received;
 }
 
 int sb_tickle_open(struct standbyd *d)

@@ -62,9 +62,10 @@ void sb_tickle_close(struct standbyd *d);
 /* A service address just came up while taking over (after its gratuitous ARPs): the first
  * round of tickles for the held list, more to follow. */
 void sb_tickle_takeover(struct standbyd *d);
-/* From dbship.c: a list transfer ended (ok: the peer holds it now). */
+/* Through d->ship.conns_shipped: a list transfer ended (ok: the peer holds it now). */
 void sb_tickle_shipped(struct standbyd *d, int ok);
-/* From dbship.c: the peer's authenticated list (payload bytes). Returns 0 or -EBADMSG. */
+/* Through d->ship.conns_received: the peer's authenticated list (payload bytes). Returns 0
+ * or -EBADMSG. */
 int sb_tickle_received(struct standbyd *d, const uint8_t *payload, size_t len, int64_t seq);
 void sb_tickle_status(const struct standbyd *d, FILE *out);
 
