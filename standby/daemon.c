@@ -27,14 +27,6 @@ static const unsigned garp_delays[] = { 150, 350, 1000, 2000 };
 #define BURST_WINDOW_MS	10000
 #define BURST_THRESHOLD	10
 
-uint64_t sb_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static uint32_t res_bits(const struct standbyd *d, int failed)
 {
 	uint32_t bits = 0;
@@ -738,7 +730,7 @@ static void peer_version(struct standbyd *d, const struct hb_msg *msg)
 	d->tx_version = v;
 }
 
-void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
+static void link_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 {
 	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
 	int was_alive = d->fsm.peer == FSM_PEER_ALIVE;
@@ -766,7 +758,7 @@ void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
 	sb_feed(d, &in, NULL);
 }
 
-void sb_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why)
+static void link_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why)
 {
 	uint64_t now = ev_now_ms();
 
@@ -879,6 +871,13 @@ static void go_realtime(struct standbyd *d)
 			 "late on a busy machine", strerror(errno));
 }
 
+static const struct sb_hooks daemon_hooks = {
+	.heard = link_heard,
+	.dropped = link_dropped,
+	.feed = sb_feed,
+	.send_heartbeat = sb_send_heartbeat,
+};
+
 int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 {
 	struct fsm_config fc;
@@ -928,6 +927,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_repl, on_repl_timer, d);
 	ev_timer_init(&d->job.limit, on_script_limit, d);
 	d->job.pidfd = -1;
+	d->hooks = &daemon_hooks;
 	sb_ship_init(d);
 	sb_tickle_init(d);
 

@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/ctlsock.h"
 #include "common/evloop.h"
@@ -60,7 +61,10 @@ struct standbyd_opts {
 	const char *state_dir;		/* standbyd.state: whether our copy is outdated */
 };
 
+struct sb_hooks;
+
 struct standbyd {
+	const struct sb_hooks *hooks;
 	struct ha_config cfg;
 	struct evloop *loop;
 	struct fsm fsm;
@@ -145,11 +149,25 @@ int sb_links_open(struct standbyd *d);
 void sb_links_close(struct standbyd *d);
 void sb_links_send(struct standbyd *d, const uint8_t *pkt, size_t len);
 
-/* An authenticated, accepted heartbeat / a dropped packet, from links.c to daemon.c. */
-void sb_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg);
-void sb_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why);
+/* What the daemon does for the parts it drives (links.c, fence.c), which reach it only through
+ * these (d->hooks, set before either is opened): an authenticated, accepted heartbeat; a
+ * dropped packet; an input for the state machine (sb_feed); a heartbeat now. */
+struct sb_hooks {
+	void (*heard)(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg);
+	void (*dropped)(struct standbyd *d, struct sb_link *l, enum hb_drop why);
+	void (*feed)(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);
+	void (*send_heartbeat)(struct standbyd *d);
+};
 
-uint64_t sb_wall_ms(void);
+/* The wall clock in milliseconds: heartbeats carry it (the replay window, the peer's clock
+ * offset). */
+static inline uint64_t sb_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* 1 with the peer's LAN address in mac when its current boot generation sent one in an
  * authenticated heartbeat (version 2), else 0: unknown. */

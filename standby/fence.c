@@ -101,7 +101,7 @@ static void set_outdated(struct standbyd *d, int outdated, uint16_t epoch)
 	else if (!outdated && was)
 		sb_event(d, LOG_NOTICE, "this node's copy is current again: %s says its mirror is "
 			 "in sync", d->cfg.peer);
-	sb_feed(d, &in, NULL);
+	d->hooks->feed(d, &in, NULL);
 }
 
 /* ---- the active side ---- */
@@ -156,7 +156,7 @@ void sb_fence_request(struct standbyd *d, FILE *out)
 		f->epoch++;
 		log_warn("fence: vdiskd's mirror is down: marking %s's copy outdated (epoch %u)",
 			 d->cfg.peer, f->epoch);
-		sb_send_heartbeat(d);	/* now, not at the next keepalive */
+		d->hooks->send_heartbeat(d);	/* now, not at the next keepalive */
 	}
 	fprintf(out, "ok\nfence: %s\n", f->acked ? "outdated" : peer_dead(d) ? "peer-dead"
 		: "pending");
@@ -172,7 +172,7 @@ void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms
 	f->outdating = 0;
 	f->acked = 0;
 	log_notice("fence: vdiskd's mirror is in sync: %s's copy is current again", d->cfg.peer);
-	sb_send_heartbeat(d);
+	d->hooks->send_heartbeat(d);
 }
 
 /* ---- both ---- */
@@ -213,7 +213,7 @@ void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg)
 	    (!f->outdated || f->acked_epoch != msg->fence_epoch)) {
 		set_outdated(d, 1, msg->fence_epoch);
 		if (f->outdated)
-			sb_send_heartbeat(d);	/* the acknowledgement, now */
+			d->hooks->send_heartbeat(d);	/* the acknowledgement, now */
 	} else if (f->outdated && serving && !(msg->flags & HB_F_OUTDATE_PEER) &&
 		   msg->repl == HB_REPL_IN_SYNC) {
 		set_outdated(d, 0, 0);

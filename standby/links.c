@@ -156,9 +156,9 @@ static void link_rx(struct ev_io *io, uint32_t events)
 			continue;
 		}
 		if (why != HB_OK) {
-			sb_dropped(d, l, why);
+			d->hooks->dropped(d, l, why);
 			continue;
 		}
-		sb_heard(d, l, &msg);
+		d->hooks->heard(d, l, &msg);
 	}
 }
