@@ -76,7 +76,8 @@ struct scsi_lu {
 	 * the progress in 1/65536ths; after one failed, the failure mode until a sanitize
 	 * succeeds (or EXIT FAILURE MODE when the failed one allowed it, AUSE) */
 	int sanitizing;
-	struct scsi_task *sanitize_wait;	/* one waiting for the requests in flight */
+	/* a SANITIZE waiting for the requests in flight; its t->next runs when they are done */
+	struct scsi_task *sanitize_wait;
 	uint16_t sanitize_progress;
 	int sanitize_failed, sanitize_ause;
 	/* EXTENDED COPY: the state of the last copies, for RECEIVE COPY RESULTS */
@@ -198,8 +199,6 @@ void scsi_sbc_read_defect_data(struct scsi_task *t);
 void scsi_reserve(struct scsi_task *t);
 void scsi_release(struct scsi_task *t);
 void scsi_sanitize(struct scsi_task *t);
-/* The store requests that were in flight when a SANITIZE came have all completed. */
-void scsi_sanitize_resume(struct scsi_lu *lu);
 void scsi_xcopy(struct scsi_task *t);
 void scsi_receive_copy_results(struct scsi_task *t);
 void scsi_xcopy_free(struct scsi_lu *lu);

@@ -338,3 +338,39 @@ void scsi_pr_out(struct scsi_task *t)
 out:
 	scsi_finish(t);
 }
+
+/* ---- RESERVE and RELEASE (SPC-2): one I_T nexus holds the LU ---- */
+
+void scsi_nexus_gone(struct scsi_lu *lu, const struct scsi_nexus *nexus)
+{
+	if (lu->reserved_by == nexus->id)
+		lu->reserved_by = 0;
+}
+
+void scsi_lu_reset(struct scsi_lu *lu)
+{
+	lu->reserved_by = 0;
+}
+
+/* See scsi.h. */
+void scsi_reserve(struct scsi_task *t)
+{
+	struct scsi_lu *lu = t->lu;
+
+	if (lu->pr_type || lu->regs) {
+		t->status = SAM_STAT_RESERVATION_CONFLICT;
+	} else if (lu->reserved_by && lu->reserved_by != t->nexus->id) {
+		t->status = SAM_STAT_RESERVATION_CONFLICT;
+	} else {
+		lu->reserved_by = t->nexus->id;
+	}
+	scsi_finish(t);
+}
+
+/* See scsi.h. */
+void scsi_release(struct scsi_task *t)
+{
+	if (t->lu->reserved_by == t->nexus->id)
+		t->lu->reserved_by = 0;
+	scsi_finish(t);
+}

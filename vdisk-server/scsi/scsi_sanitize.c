@@ -202,6 +202,7 @@ void scsi_sanitize(struct scsi_task *t)
 	t->cleanup = sanitize_end;
 	t->lba = 0;
 	if (t->lu->inflight) {
+		t->next = sanitize_begin;	/* run by the last one's completion (scsi_io.c) */
 		t->lu->sanitize_wait = t;
 		return;
 	}
@@ -209,12 +210,4 @@ void scsi_sanitize(struct scsi_task *t)
 	return;
 out:
 	scsi_finish(t);
-}
-
-void scsi_sanitize_resume(struct scsi_lu *lu)
-{
-	struct scsi_task *t = lu->sanitize_wait;
-
-	lu->sanitize_wait = NULL;
-	sanitize_begin(t);
 }
