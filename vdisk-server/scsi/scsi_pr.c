@@ -1,6 +1,7 @@
-/* PERSISTENT RESERVE IN/OUT (SPC-4 5.12): registrations keyed by the I_T nexus's initiator
- * port, one reservation per LU, and the access rules each reservation type imposes. State
- * lives in memory: APTPL is not offered. */
+/* Reservations. PERSISTENT RESERVE IN/OUT (SPC-4 5.12): registrations keyed by the I_T
+ * nexus's initiator port, one reservation per LU, and the access rules each reservation type
+ * imposes; and SPC-2's RESERVE/RELEASE, held by one I_T nexus. State lives in memory: APTPL is
+ * not offered. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
