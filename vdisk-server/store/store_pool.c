@@ -31,13 +31,41 @@ struct pool_slab {
 	struct pool_job jobs[POOL_SLAB_JOBS];
 };
 
+/* A FIFO of jobs (linked by ->next), under the pool's lock. */
+struct job_queue {
+	struct pool_job *head, *tail;
+};
+
+static void queue_push(struct job_queue *q, struct pool_job *job)
+{
+	job->next = NULL;
+	if (q->tail)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+}
+
+/* The oldest job, or NULL. */
+static struct pool_job *queue_pop(struct job_queue *q)
+{
+	struct pool_job *job = q->head;
+
+	if (job) {
+		q->head = job->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return job;
+}
+
 struct store_pool {
 	struct evloop *loop;
 	/* Submission queue, shared with the workers. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct pool_job *head, *tail;		/* slow jobs */
-	struct pool_job *fast_head, *fast_tail;	/* groups of short jobs: first */
+	struct job_queue fast;			/* groups of short jobs: taken first */
+	struct job_queue slow;			/* every other job */
 	unsigned idle;
 	int stopping;
 	/* Completion list, filled by workers, drained by the loop. */
@@ -137,16 +165,8 @@ static void post_done(struct store_pool *pool, struct pool_job *job)
  * the rest of its group, on the same worker. fast: a group of short jobs. */
 static void pool_queue(struct store_pool *pool, struct pool_job *job, int fast)
 {
-	struct pool_job **head = fast ? &pool->fast_head : &pool->head;
-	struct pool_job **tail = fast ? &pool->fast_tail : &pool->tail;
-
-	job->next = NULL;
 	pthread_mutex_lock(&pool->lock);
-	if (*tail)
-		(*tail)->next = job;
-	else
-		*head = job;
-	*tail = job;
+	queue_push(fast ? &pool->fast : &pool->slow, job);
 	if (pool->idle)
 		pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
@@ -277,26 +297,17 @@ static void *worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
-		while (!pool->fast_head && !pool->head && !pool->stopping) {
+		while (!pool->fast.head && !pool->slow.head && !pool->stopping) {
 			pool->idle++;
 			pthread_cond_wait(&pool->cond, &pool->lock);
 			pool->idle--;
 		}
-		if (pool->fast_head) {
-			job = pool->fast_head;
-			pool->fast_head = job->next;
-			if (!pool->fast_head)
-				pool->fast_tail = NULL;
-		} else if (pool->head) {
-			job = pool->head;
-			pool->head = job->next;
-			if (!pool->head)
-				pool->tail = NULL;
-		} else {
-			pthread_mutex_unlock(&pool->lock);
-			break;
-		}
+		job = queue_pop(&pool->fast);
+		if (!job)
+			job = queue_pop(&pool->slow);
 		pthread_mutex_unlock(&pool->lock);
+		if (!job)
+			break;		/* stopping, nothing left */
 		for (struct pool_job *g = job; g; g = g->group)
 			g->ops->run(g);
 		post_done(pool, job);
