@@ -64,8 +64,8 @@ static void print_status(struct standbyd *d, FILE *out)
 		fprintf(out, "resource: %s%s%s %s\n", r->name, *r->arg ? "::" : "", r->arg,
 			d->rt[i].failed ? "failed" : d->rt[i].running ? "running" : "stopped");
 	}
-	for (i = 0; i < d->nlinks; i++) {
-		const struct sb_link *l = &d->links[i];
+	for (i = 0; i < d->links.n; i++) {
+		const struct sb_link *l = &d->links.link[i];
 
 		if (l->last_rx_ms)
 			fprintf(out, "link: %s rx %lu tx %lu tx_errors %lu last_rx_ms_ago %llu\n",
@@ -76,6 +76,7 @@ static void print_status(struct standbyd *d, FILE *out)
 				l->cfg.ifname, l->rx, l->tx, l->tx_err);
 	}
 	fprintf(out, "heartbeats_accepted: %lu\n", d->rx_ok);
+	fprintf(out, "receiver: pid %d restarts %lu\n", (int)d->links.rx.pid, d->links.rx_restarts);
 	for (k = HB_DROP_MALFORMED; k < HB_DROP_SELF; k++)
 		fprintf(out, "dropped_%s: %lu\n", hb_drop_name(k), d->drops[k]);
 	if (d->last_refusal)

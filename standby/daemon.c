@@ -53,7 +53,7 @@ void sb_send_heartbeat(struct standbyd *d)
 		d->db_seq_at_ms = now;
 	}
 	memset(&m, 0, sizeof(m));
-	m.version = (uint8_t)hb_tx_version(d->win.gen, d->peer_v2_gen, now, &d->v2_probe_ms);
+	m.version = (uint8_t)hb_tx_version(d->links.win.gen, d->peer_v2_gen, now, &d->v2_probe_ms);
 	if (d->svc)
 		memcpy(m.lan_mac, d->arp.mac, 6);	/* what our ARP answers come from */
 	m.key_index = (uint8_t)d->cfg.keys.active;
@@ -65,7 +65,7 @@ void sb_send_heartbeat(struct standbyd *d)
 	memcpy(m.node, d->cfg.node, sizeof(m.node));
 	m.boot_gen = d->boot_gen;
 	m.seq = ++d->seq;
-	m.time_ms = sb_wall_ms();
+	m.time_ms = hb_wall_ms();
 	m.res_running = res_bits(d, 0);
 	m.res_failed = res_bits(d, 1);
 	m.db_seq = d->db_seq;
@@ -73,7 +73,7 @@ void sb_send_heartbeat(struct standbyd *d)
 	m.active_since = d->fsm.active_since;
 	len = hb_encode(&m, &d->cfg.keys, pkt);
 	if (len > 0)
-		sb_links_send(d, pkt, (size_t)len);
+		sb_links_send(&d->links, pkt, (size_t)len);
 }
 
 static void on_hb_timer(struct ev_timer *t)
@@ -177,7 +177,7 @@ int sb_peer_lan_mac(const struct standbyd *d, uint8_t mac[6])
 {
 	static const uint8_t zero[6];
 
-	if (!d->peer_v2_gen || d->peer_v2_gen != d->win.gen ||
+	if (!d->peer_v2_gen || d->peer_v2_gen != d->links.win.gen ||
 	    memcmp(d->peer_lan_mac, zero, 6) == 0)
 		return 0;
 	memcpy(mac, d->peer_lan_mac, 6);
@@ -603,7 +603,7 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 	unsigned flags = fsm_flags(&d->fsm);
 	int failed = d->fsm.failed;
 
-	in->now_ms = sb_wall_ms();
+	in->now_ms = hb_wall_ms();
 	fsm_step(&d->fsm, in, &out);
 	if (result)
 		*result = out;
@@ -716,7 +716,7 @@ static void peer_version(struct standbyd *d, const struct hb_msg *msg)
 		d->peer_v2_gen = msg->boot_gen;
 		memcpy(d->peer_lan_mac, msg->lan_mac, 6);
 	}
-	v = d->win.gen && d->win.gen != d->peer_v2_gen ? 1 : HB_VERSION;
+	v = d->links.win.gen && d->links.win.gen != d->peer_v2_gen ? 1 : HB_VERSION;
 	if (v == d->tx_version)
 		return;
 	if (v == 1)
@@ -730,9 +730,10 @@ static void peer_version(struct standbyd *d, const struct hb_msg *msg)
 	d->tx_version = v;
 }
 
-static void link_heard(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg)
+static void link_heard(void *arg, struct sb_link *l, const struct hb_msg *msg)
 {
 	struct fsm_input in = { .ev = FSM_EV_HEARTBEAT };
+	struct standbyd *d = arg;
 	int was_alive = d->fsm.peer == FSM_PEER_ALIVE;
 
 	d->rx_ok++;
@@ -745,7 +746,7 @@ static void link_heard(struct standbyd *d, struct sb_link *l, const struct hb_ms
 		log_notice("heartbeat from %s back after a late one", msg->node);
 	d->late_warned = 0;
 	d->peer_msg = *msg;
-	d->peer_clock_offset_ms = (int64_t)msg->time_ms - (int64_t)sb_wall_ms();
+	d->peer_clock_offset_ms = (int64_t)msg->time_ms - (int64_t)hb_wall_ms();
 	peer_version(d, msg);
 	sb_fence_heard(d, msg);
 	sb_ship_heard(d, msg, was_alive);
@@ -758,11 +759,12 @@ static void link_heard(struct standbyd *d, struct sb_link *l, const struct hb_ms
 	sb_feed(d, &in, NULL);
 }
 
-static void link_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why)
+static void link_dropped(void *arg, struct sb_link *l, enum hb_drop why, unsigned long count)
 {
+	struct standbyd *d = arg;
 	uint64_t now = ev_now_ms();
 
-	d->drops[why]++;
+	d->drops[why] += count;
 	log_limited(&d->rl_drop, LOG_WARNING, "dropped a heartbeat packet on %s: %s",
 		    l->cfg.ifname, hb_drop_name(why));
 	if (now - d->burst_start_ms > BURST_WINDOW_MS) {
@@ -770,7 +772,8 @@ static void link_dropped(struct standbyd *d, struct sb_link *l, enum hb_drop why
 		d->burst_count = 0;
 		d->burst_reported = 0;
 	}
-	if (++d->burst_count >= BURST_THRESHOLD && !d->burst_reported) {
+	d->burst_count += (unsigned)count;
+	if (d->burst_count >= BURST_THRESHOLD && !d->burst_reported) {
 		d->burst_reported = 1;
 		sb_event(d, LOG_WARNING, "burst of bad heartbeat packets: %u in %u s on %s (last: %s)",
 			 d->burst_count, BURST_WINDOW_MS / 1000, l->cfg.ifname, hb_drop_name(why));
@@ -845,8 +848,8 @@ static void start_warnings(struct standbyd *d)
 			 "bytes), allowed by insecure_auth in ha.cf: whoever breaks one can forge "
 			 "heartbeats and move the role", weak, weak == 1 ? "" : "s", HA_KEY_MIN);
 	/* Broadcast on the clients' LAN hands every PC heartbeats to replay and to work on. */
-	for (i = 0; i < d->nlinks; i++) {
-		const struct ha_link *c = &d->links[i].cfg;
+	for (i = 0; i < d->links.n; i++) {
+		const struct ha_link *c = &d->links.link[i].cfg;
 
 		if (c->kind == HA_LINK_BCAST && d->svc_rt && strcmp(c->ifname, d->svc_rt->ifname) == 0)
 			sb_event(d, LOG_WARNING, "ha.cf line %u: bcast %s broadcasts heartbeats to "
@@ -871,9 +874,12 @@ static void go_realtime(struct standbyd *d)
 			 "late on a busy machine", strerror(errno));
 }
 
-static const struct sb_hooks daemon_hooks = {
+static const struct sb_links_hooks links_hooks = {
 	.heard = link_heard,
 	.dropped = link_dropped,
+};
+
+static const struct sb_hooks daemon_hooks = {
 	.feed = sb_feed,
 	.send_heartbeat = sb_send_heartbeat,
 };
@@ -940,7 +946,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	/* An outdated copy kept across a restart (the state file) bars takeovers from the first
 	 * decision on, as it did before the restart; FSM_EV_OUTDATED tells later changes. */
 	d->fsm.outdated = d->fence.outdated;
-	rc = sb_links_open(d);
+	rc = sb_links_open(&d->links, d->loop, &d->cfg, &links_hooks, d);
 	if (rc)
 		goto out_close;
 	if (opts->db_path) {
@@ -968,7 +974,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	signal(SIGPIPE, SIG_IGN);
 
 	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
-		 "auto_failback %s", cfg->node, cfg->peer, d->nlinks, d->nlinks == 1 ? "" : "s",
+		 "auto_failback %s", cfg->node, cfg->peer, d->links.n, d->links.n == 1 ? "" : "s",
 		 fc.preferred ? "preferred" : "non-preferred", fc.auto_failback ? "on" : "off");
 	start_warnings(d);
 	arm_liveness(d, cfg->cf.initdead_ms);
@@ -991,7 +997,7 @@ out_close:
 	ctl_call_cancel(d->repl_req);
 	sb_ship_close(d);
 	sb_tickle_close(d);
-	sb_links_close(d);
+	sb_links_close(&d->links);
 	if (d->ping.fd >= 0)
 		pinger_close(&d->ping);
 	arp_close(&d->arp);

@@ -16,27 +16,13 @@
 #include "standby/fence.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
+#include "standby/links.h"
 #include "standby/ping.h"
 #include "standby/resource.h"
 #include "standby/tickle.h"
 
 struct db;
 struct standbyd;
-
-/* Packets read from one link per loop round: a flood on the LAN must not keep the loop from
- * its timers (our own heartbeats, deadtime). The socket is level-triggered, so what is left
- * is read in the next round, after the timers. */
-#define SB_RX_BATCH 16
-
-struct sb_link {
-	struct ha_link cfg;
-	struct standbyd *d;
-	struct ev_io io;
-	int fd;
-	struct sockaddr_in dst;
-	uint64_t last_rx_ms;		/* monotonic; 0 = never */
-	unsigned long rx, tx, tx_err;
-};
 
 /* The one resource job at a time: starting all, stopping all, or checking all (with the one
  * restart a failing resource gets). A script step waits on its pidfd in the loop. */
@@ -68,8 +54,7 @@ struct standbyd {
 	struct ha_config cfg;
 	struct evloop *loop;
 	struct fsm fsm;
-	struct sb_link links[HA_MAX_LINKS];
-	unsigned nlinks;
+	struct sb_links links;
 	struct res_runtime rt[HA_MAX_RES];
 	struct sb_job job;
 
@@ -89,7 +74,6 @@ struct standbyd {
 	uint64_t conflict_event_ms;
 
 	uint64_t boot_gen, seq;
-	struct hb_window win;
 	unsigned long rx_ok, drops[HB_DROP_NKINDS];
 	uint64_t burst_start_ms;
 	unsigned burst_count;
@@ -144,30 +128,12 @@ void sb_send_heartbeat(struct standbyd *d);
  * state machine and the peer. */
 void sb_set_repl(struct standbyd *d, enum hb_repl repl);
 
-/* Links (links.c). */
-int sb_links_open(struct standbyd *d);
-void sb_links_close(struct standbyd *d);
-void sb_links_send(struct standbyd *d, const uint8_t *pkt, size_t len);
-
-/* What the daemon does for the parts it drives (links.c, fence.c), which reach it only through
- * these (d->hooks, set before either is opened): an authenticated, accepted heartbeat; a
- * dropped packet; an input for the state machine (sb_feed); a heartbeat now. */
+/* What the daemon does for fence.c, which reaches it only through these (d->hooks, set
+ * before it is opened): an input for the state machine (sb_feed); a heartbeat now. */
 struct sb_hooks {
-	void (*heard)(struct standbyd *d, struct sb_link *l, const struct hb_msg *msg);
-	void (*dropped)(struct standbyd *d, struct sb_link *l, enum hb_drop why);
 	void (*feed)(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);
 	void (*send_heartbeat)(struct standbyd *d);
 };
-
-/* The wall clock in milliseconds: heartbeats carry it (the replay window, the peer's clock
- * offset). */
-static inline uint64_t sb_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* 1 with the peer's LAN address in mac when its current boot generation sent one in an
  * authenticated heartbeat (version 2), else 0: unknown. */

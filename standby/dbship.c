@@ -636,14 +636,14 @@ int sb_ship_open(struct standbyd *d)
 			 "'ship N' line (they need a key of their own, not the heartbeats')");
 		return 0;
 	}
-	for (i = 0; i < d->nlinks && d->links[i].cfg.kind != HA_LINK_UCAST; i++)
+	for (i = 0; i < d->links.n && d->links.link[i].cfg.kind != HA_LINK_UCAST; i++)
 		;
-	if (i == d->nlinks) {
+	if (i == d->links.n) {
 		log_notice("DB shipping and connection lists off: no ucast (HA) link in ha.cf");
 		return 0;
 	}
-	s->peer = d->links[i].cfg.addr;
-	snprintf(s->ifname, sizeof(s->ifname), "%s", d->links[i].cfg.ifname);
+	s->peer = d->links.link[i].cfg.addr;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", d->links.link[i].cfg.ifname);
 	rc = local_addr(s->ifname, s->peer, &s->local);
 	if (rc) {
 		sb_event(d, LOG_WARNING, "DB shipping and connection lists off: no IPv4 address "

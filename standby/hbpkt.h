@@ -38,6 +38,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "standby/config.h"
 
@@ -105,6 +106,16 @@ enum hb_drop {
 };
 
 const char *hb_drop_name(enum hb_drop why);
+
+/* The wall clock in milliseconds: heartbeats carry it (the replay window, the peer's clock
+ * offset). */
+static inline uint64_t hb_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* Name fields (cluster, node) of HA_NAME_MAX bytes, shared with DB shipping's header. put:
  * NUL padded, truncated. get: printable, NUL padded, not empty; 0 or -EINVAL. */

@@ -1,19 +1,18 @@
-/* Heartbeat links: one UDP socket per configured link, bound to its interface so a packet
- * tells which link carried it, all on udpport. */
+/* Heartbeat links; see links.h. */
+#include "standby/links.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "standby/daemon.h"
+#include "common/log.h"
 #include "standby/ipaddr.h"
 
-static void link_rx(struct ev_io *io, uint32_t events);
-
-static int link_open(struct standbyd *d, struct sb_link *l)
+static int link_open(struct sb_links *ls, struct sb_link *l)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(d->cfg.cf.udpport) };
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(ls->cfg->cf.udpport) };
 	int one = 1, prio = 6, tos = 0xc0, fd, rc;
 	unsigned ifindex = if_nametoindex(l->cfg.ifname);
 
@@ -31,7 +30,7 @@ static int link_open(struct standbyd *d, struct sb_link *l)
 		       (socklen_t)strlen(l->cfg.ifname)) < 0)
 		goto out_errno;
 	l->dst.sin_family = AF_INET;
-	l->dst.sin_port = htons(d->cfg.cf.udpport);
+	l->dst.sin_port = htons(ls->cfg->cf.udpport);
 	switch (l->cfg.kind) {
 	case HA_LINK_BCAST:
 		if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0)
@@ -57,11 +56,6 @@ static int link_open(struct standbyd *d, struct sb_link *l)
 	}
 	if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0)
 		goto out_errno;
-	rc = ev_io_add(d->loop, &l->io, fd, EPOLLIN, link_rx, l);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
 	l->fd = fd;
 	return 0;
 
@@ -71,94 +65,151 @@ out_errno:
 	return rc;
 }
 
-int sb_links_open(struct standbyd *d)
+/* One record from the receiver. An authentic packet is decoded again here (the receiver is
+ * not trusted to have done it) and checked against who we are and the window. */
+static void link_record(struct sb_links *ls, const struct hbrx_rec *r)
 {
+	struct sb_link *l = &ls->link[r->link];
+	const struct ha_config *c = ls->cfg;
+	enum hb_drop why = (enum hb_drop)r->why;
+	struct hb_msg msg;
+
+	if (why == HB_OK)
+		why = hb_decode(r->pkt, r->len, &c->keys, &msg);
+	if (why == HB_OK)
+		why = hb_accept(&msg, c->cf.cluster, c->node, c->peer, hb_wall_ms(), r->link, &ls->win);
+	if (why == HB_DROP_SELF)
+		return;
+	if (why == HB_DROP_DUP) {
+		/* Authentic, already heard on another link: not news for the state machine, but
+		 * proof that this link carries heartbeats. */
+		l->rx++;
+		l->last_rx_ms = ev_now_ms();
+		return;
+	}
+	if (why != HB_OK) {
+		ls->hooks->dropped(ls->arg, l, why, r->why == HB_OK ? 1 : r->count);
+		return;
+	}
+	ls->hooks->heard(ls->arg, l, &msg);
+}
+
+static int rx_start(struct sb_links *ls);
+
+static void rx_lost(struct sb_links *ls, int rc)
+{
+	ev_io_del(ls->loop, &ls->rx_io);
+	hbrx_stop(&ls->rx);
+	log_err("heartbeat receiver %s: starting another in %u ms",
+		rc == -EPROTO ? "broke the protocol" : "died", SB_RX_RESTART_MS);
+	ev_timer_arm(ls->loop, &ls->t_restart, SB_RX_RESTART_MS);
+}
+
+static void on_rx(struct ev_io *io, uint32_t events)
+{
+	struct sb_links *ls = io->arg;
+	struct hbrx_rec r;
+	unsigned budget = SB_RX_BATCH;
+	int rc = 0;
+
+	(void)events;
+	while (budget-- && (rc = hbrx_read(&ls->rx, ls->n, &r)) == 1)
+		link_record(ls, &r);
+	if (rc < 0)
+		rx_lost(ls, rc);
+}
+
+static void on_restart(struct ev_timer *t)
+{
+	struct sb_links *ls = t->arg;
+
+	ls->rx_restarts++;
+	if (rx_start(ls))
+		ev_timer_arm(ls->loop, &ls->t_restart, SB_RX_RESTART_MS);
+}
+
+static int rx_start(struct sb_links *ls)
+{
+	int fds[HA_MAX_LINKS], rc;
 	unsigned i;
 
-	for (i = 0; i < d->cfg.cf.nlinks; i++) {
-		struct sb_link *l = &d->links[d->nlinks];
-		const struct ha_link *c = &d->cfg.cf.links[i];
-		int rc;
+	for (i = 0; i < ls->n; i++)
+		fds[i] = ls->link[i].fd;
+	rc = hbrx_start(&ls->rx, fds, ls->n, &ls->cfg->keys, ls->cfg->cf.realtime);
+	if (rc)
+		return rc;
+	rc = ev_io_add(ls->loop, &ls->rx_io, ls->rx.fd, EPOLLIN, on_rx, ls);
+	if (rc)
+		hbrx_stop(&ls->rx);
+	return rc;
+}
+
+int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_config *cfg,
+		  const struct sb_links_hooks *hooks, void *arg)
+{
+	unsigned i;
+	int rc;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->cfg = cfg;
+	ls->loop = loop;
+	ls->hooks = hooks;
+	ls->arg = arg;
+	ls->rx.fd = -1;
+	ev_timer_init(&ls->t_restart, on_restart, ls);
+	for (i = 0; i < cfg->cf.nlinks; i++) {
+		struct sb_link *l = &ls->link[ls->n];
+		const struct ha_link *c = &cfg->cf.links[i];
 
 		/* Both nodes may share one ha.cf listing each other's ucast address: the line
 		 * naming our own address is not a link for us, as in Heartbeat. */
 		if (c->kind == HA_LINK_UCAST && ipaddr_is_local(c->addr) == 1)
 			continue;
-		memset(l, 0, sizeof(*l));
 		l->cfg = *c;
-		l->d = d;
 		l->fd = -1;
-		rc = link_open(d, l);
+		rc = link_open(ls, l);
 		if (rc) {
 			log_err("link %s (ha.cf line %u): %s", c->ifname, c->line, strerror(-rc));
 			continue;
 		}
-		d->nlinks++;
+		ls->n++;
 	}
-	if (!d->nlinks) {
+	if (!ls->n) {
 		log_err("no heartbeat link could be opened");
 		return -ENETDOWN;
 	}
-	return 0;
+	rc = rx_start(ls);
+	if (rc)
+		sb_links_close(ls);
+	return rc;
 }
 
-void sb_links_close(struct standbyd *d)
+void sb_links_close(struct sb_links *ls)
 {
 	unsigned i;
 
-	for (i = 0; i < d->nlinks; i++) {
-		ev_io_del(d->loop, &d->links[i].io);
-		close(d->links[i].fd);
-	}
-	d->nlinks = 0;
+	if (!ls->loop)	/* never opened */
+		return;
+	ev_timer_cancel(ls->loop, &ls->t_restart);
+	if (ls->rx.fd >= 0)
+		ev_io_del(ls->loop, &ls->rx_io);
+	hbrx_stop(&ls->rx);
+	for (i = 0; i < ls->n; i++)
+		close(ls->link[i].fd);
+	ls->n = 0;
 }
 
-void sb_links_send(struct standbyd *d, const uint8_t *pkt, size_t len)
+void sb_links_send(struct sb_links *ls, const uint8_t *pkt, size_t len)
 {
 	unsigned i;
 
-	for (i = 0; i < d->nlinks; i++) {
-		struct sb_link *l = &d->links[i];
+	for (i = 0; i < ls->n; i++) {
+		struct sb_link *l = &ls->link[i];
 
 		if (sendto(l->fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&l->dst,
 			   sizeof(l->dst)) < 0)
 			l->tx_err++;	/* a link down is normal during a cut; status shows it */
 		else
 			l->tx++;
-	}
-}
-
-static void link_rx(struct ev_io *io, uint32_t events)
-{
-	struct sb_link *l = io->arg;
-	struct standbyd *d = l->d;
-	uint8_t buf[HB_LEN + 1];
-	struct hb_msg msg;
-	unsigned budget = SB_RX_BATCH;
-	ssize_t n;
-
-	(void)events;
-	/* MSG_TRUNC returns the datagram's real length, so an oversize one is seen as such. */
-	while (budget-- && (n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC)) >= 0) {
-		size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
-		enum hb_drop why = hb_decode(buf, len, &d->cfg.keys, &msg);
-
-		if (why == HB_OK)
-			why = hb_accept(&msg, d->cfg.cf.cluster, d->cfg.node, d->cfg.peer,
-					sb_wall_ms(), (unsigned)(l - d->links), &d->win);
-		if (why == HB_DROP_SELF)
-			continue;
-		if (why == HB_DROP_DUP) {
-			/* Authentic, already heard on another link: not news for the state
-			 * machine, but proof that this link carries heartbeats. */
-			l->rx++;
-			l->last_rx_ms = ev_now_ms();
-			continue;
-		}
-		if (why != HB_OK) {
-			d->hooks->dropped(d, l, why);
-			continue;
-		}
-		d->hooks->heard(d, l, &msg);
 	}
 }

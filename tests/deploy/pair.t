@@ -96,6 +96,12 @@ pxed_user() {
 }
 wait_until 10000 eval '[ "$(pxed_user a)" = vdisk-pxe ]'
 ok $? "pxed, started by standbyd, runs as the user vdisk-pxe ($(pxed_user a))"
+# rx_uid a|b: the uid of standbyd's heartbeat receiver (not dumpable: its /proc is root's,
+# so the uid comes from its status)
+rx_uid() {
+	on "$1" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = standbyd-rx ] && sed -n "s/^Uid:[[:space:]]*\([0-9]*\).*/\1/p" $p/status; done'
+}
+is "$(rx_uid a)" "$(on a id -u vdisk-hb)" "standbyd's heartbeat receiver runs as the user vdisk-hb"
 is "$(on a systemctl is-active tftpd-hpa.service)" inactive "tftpd-hpa's service still not started after a reboot"
 ip -n $NS_A addr show lan0 | grep -q "inet $VIP/"; ok $? "the service address $VIP on srv-a"
 tftp_sock() { ip netns exec "$1" ss -Hulpn "sport = :69" 2>/dev/null; }

@@ -1,0 +1,363 @@
+/* The heartbeat receiver process; see hbrx.h. */
+#include "standby/hbrx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define READY_TIMEOUT_MS 5000
+#define RX_BATCH 64		/* packets read from one link before looking at the others */
+#define UP_FD 3			/* the receiver's descriptors: its end of the pair, */
+#define LINK_FD0 4		/* then the links in order */
+
+struct rx_state {
+	unsigned n;
+	const struct ha_authkeys *keys;
+	uint32_t pending[HB_MAX_LINKS][HB_DROP_NKINDS];
+	int npending;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the receiver (child) ---- */
+
+static __attribute__((noreturn)) void rx_fail(const char *what)
+{
+	fprintf(stderr, "standbyd: heartbeat receiver: %s: %s\n", what, strerror(errno));
+	_exit(1);
+}
+
+/* Gives the receiver exactly fd 0-2, its end of the pair as UP_FD and the links from
+ * LINK_FD0, and closes the rest (raw sockets, the database, the control socket). */
+static void rx_keep_fds(int up, const int *fds, unsigned n)
+{
+	int src[HB_MAX_LINKS + 1], tmp[HB_MAX_LINKS + 1], hi = LINK_FD0 + (int)n;
+	unsigned i;
+
+	src[0] = up;
+	memcpy(src + 1, fds, n * sizeof(*fds));
+	for (i = 0; i <= n; i++)
+		if (src[i] > hi)
+			hi = src[i];
+	/* above every source and every target first, so no dup2 lands on one still needed */
+	for (i = 0; i <= n; i++)
+		if ((tmp[i] = fcntl(src[i], F_DUPFD, hi + 1)) < 0)
+			rx_fail("dup");
+	for (i = 0; i <= n; i++)
+		if (dup2(tmp[i], UP_FD + (int)i) < 0)
+			rx_fail("dup2");
+	if (close_range(LINK_FD0 + n, ~0u, 0) < 0)
+		rx_fail("close_range");
+}
+
+/* Root no more, for good: the user's ids, no groups, no capabilities (setresuid to non-zero
+ * clears them), no way back through exec (NO_NEW_PRIVS), no ptrace by that user (not
+ * dumpable), no new file or socket (NOFILE at the descriptors held), no child, no write. */
+static void rx_drop(uid_t uid, gid_t gid, const char *root, unsigned n)
+{
+	struct rlimit nofile = { LINK_FD0 + n, LINK_FD0 + n }, zero = { 0, 0 };
+
+	if (chroot(root) < 0 || chdir("/") < 0)
+		rx_fail("chroot");
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		rx_fail("dropping root");
+	if (setuid(0) == 0 || setgid(0) == 0) {
+		errno = EPERM;
+		rx_fail("root could be taken back");
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		rx_fail("prctl");
+	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0 ||
+	    setrlimit(RLIMIT_FSIZE, &zero) < 0)
+		rx_fail("rlimits");
+}
+
+static int rx_send(const struct hbrx_rec *r)
+{
+	return send(UP_FD, r, sizeof(*r), MSG_DONTWAIT) == (ssize_t)sizeof(*r) ? 0 : -1;
+}
+
+/* The drop counts since the last flush, one record per link and reason. A count the parent
+ * has no room for yet stays pending. */
+static void rx_flush(struct rx_state *s)
+{
+	struct hbrx_rec r;
+	unsigned l, why;
+
+	memset(&r, 0, sizeof(r));
+	s->npending = 0;
+	for (l = 0; l < s->n; l++)
+		for (why = HB_DROP_MALFORMED; why < HB_DROP_NKINDS; why++) {
+			if (!s->pending[l][why])
+				continue;
+			r.link = (uint8_t)l;
+			r.why = (uint8_t)why;
+			r.count = s->pending[l][why];
+			if (rx_send(&r) == 0)
+				s->pending[l][why] = 0;
+			else
+				s->npending = 1;
+		}
+}
+
+/* What is queued on one link, up to RX_BATCH packets. An authentic one goes up at once; if
+ * the parent's queue is full it is lost, as one the kernel's would drop. */
+static void rx_link(struct rx_state *s, unsigned l)
+{
+	struct hbrx_rec r;
+	uint8_t buf[HB_LEN + 1];
+	struct hb_msg msg;
+	unsigned budget = RX_BATCH;
+	ssize_t got;
+
+	/* MSG_TRUNC returns the datagram's real length, so an oversize one is seen as such. */
+	while (budget-- && (got = recv(LINK_FD0 + (int)l, buf, sizeof(buf),
+				       MSG_DONTWAIT | MSG_TRUNC)) >= 0) {
+		size_t len = (size_t)got > sizeof(buf) ? sizeof(buf) : (size_t)got;
+		enum hb_drop why = hb_decode(buf, len, s->keys, &msg);
+
+		if (why != HB_OK) {
+			s->pending[l][why]++;
+			s->npending = 1;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.link = (uint8_t)l;
+		r.len = (uint16_t)len;
+		r.count = 1;
+		memcpy(r.pkt, buf, len);
+		rx_send(&r);
+	}
+}
+
+static __attribute__((noreturn)) void rx_loop(struct rx_state *s)
+{
+	struct pollfd pfd[HB_MAX_LINKS + 1];
+	uint64_t flushed = mono_ms();
+	unsigned i;
+
+	pfd[0] = (struct pollfd){ .fd = UP_FD, .events = POLLIN };
+	for (i = 0; i < s->n; i++)
+		pfd[1 + i] = (struct pollfd){ .fd = LINK_FD0 + (int)i, .events = POLLIN };
+	for (;;) {
+		uint64_t now = mono_ms();
+		int timeout = -1;
+
+		if (s->npending)
+			timeout = now - flushed >= HBRX_FLUSH_MS ? 0
+				  : (int)(HBRX_FLUSH_MS - (now - flushed));
+		if (poll(pfd, s->n + 1, timeout) < 0 && errno != EINTR)
+			rx_fail("poll");
+		/* the parent never writes: anything on the pair is its end closing */
+		if (pfd[0].revents)
+			_exit(0);
+		for (i = 0; i < s->n; i++)
+			if (pfd[1 + i].revents)
+				rx_link(s, i);
+		if (s->npending && mono_ms() - flushed >= HBRX_FLUSH_MS) {
+			rx_flush(s);
+			flushed = mono_ms();
+		}
+	}
+}
+
+struct rx_setup {
+	int up;
+	const int *fds;
+	unsigned n;
+	const struct ha_authkeys *keys;
+	int realtime;
+	uid_t uid;
+	gid_t gid;
+	const char *root;
+};
+
+static __attribute__((noreturn)) void rx_child(const struct rx_setup *c)
+{
+	static struct rx_state s;	/* static: a flood's counts are not on a small stack */
+	struct sched_param sp = { .sched_priority = 1 };
+	uint8_t warm[HB_LEN] = { 0 };
+	const char ready = 1;
+
+	prctl(PR_SET_NAME, "standbyd-rx", 0, 0, 0);	/* for ps and the admin */
+	/* If the parent dies without closing its end (it cannot, but SIGKILL), go too. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() == 1)
+		_exit(0);
+	/* The parent's SCHED_RESET_ON_FORK made this an ordinary process; heartbeats are read
+	 * here now, so it needs the parent's priority back (while it may still set it). */
+	if (c->realtime)
+		sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp);
+	rx_keep_fds(c->up, c->fds, c->n);
+	/* OpenSSL reads its configuration and loads its providers at first use: that happens
+	 * here, while the files are still in reach. */
+	hb_sign(warm, HB_LEN, c->keys, c->keys->active);
+	rx_drop(c->uid, c->gid, c->root, c->n);
+	s.n = c->n;
+	s.keys = c->keys;
+	if (send(UP_FD, &ready, 1, 0) != 1)
+		rx_fail("ready");
+	rx_loop(&s);
+}
+
+/* ---- the parent's side ---- */
+
+static int find_user(uid_t *uid, gid_t *gid)
+{
+	const struct passwd *pw = getpwnam(HBRX_USER);
+
+	if (!pw)
+		pw = getpwnam(HBRX_USER_FALLBACK);
+	if (!pw || !pw->pw_uid) {
+		log_err("heartbeat receiver: no user %s or %s to run as", HBRX_USER,
+			HBRX_USER_FALLBACK);
+		return -ENOENT;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* Waits for the receiver's word that it holds no privilege any more. */
+static int wait_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	int rc;
+
+	do
+		rc = poll(&p, 1, READY_TIMEOUT_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return -errno;
+	if (rc == 0)
+		return -ETIMEDOUT;
+	return recv(fd, &c, 1, 0) == 1 && c == 1 ? 0 : -EPIPE;
+}
+
+int hbrx_start(struct hbrx *rx, const int *fds, unsigned n, const struct ha_authkeys *keys,
+	       int realtime)
+{
+	char root[] = "/tmp/standbyd-rx.XXXXXX";
+	struct rx_setup c = { .fds = fds, .n = n, .keys = keys, .realtime = realtime,
+			      .root = root };
+	int sv[2], rc;
+
+	rx->pid = 0;
+	rx->fd = -1;
+	if (n > HB_MAX_LINKS)
+		return -EINVAL;
+	rc = find_user(&c.uid, &c.gid);
+	if (rc)
+		return rc;
+	/* An empty directory only root may enter, removed once the receiver is inside: its
+	 * root is then a directory nothing can be created in. */
+	if (!mkdtemp(root)) {
+		rc = -errno;
+		log_err("heartbeat receiver: mkdtemp %s: %s", root, strerror(-rc));
+		return rc;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		goto out_rmdir;
+	}
+	c.up = sv[1];
+	rx->pid = fork();
+	if (rx->pid == 0)
+		rx_child(&c);
+	close(sv[1]);
+	rx->fd = sv[0];
+	if (rx->pid < 0) {
+		rc = -errno;
+		rx->pid = 0;
+		goto out_stop;
+	}
+	rc = wait_ready(rx->fd);
+	if (rc)
+		goto out_stop;
+	if (fcntl(rx->fd, F_SETFL, O_NONBLOCK) < 0) {
+		rc = -errno;
+		goto out_stop;
+	}
+	rmdir(root);
+	return 0;
+
+out_stop:
+	hbrx_stop(rx);
+out_rmdir:
+	rmdir(root);
+	log_err("heartbeat receiver: could not start it: %s", strerror(-rc));
+	return rc;
+}
+
+void hbrx_stop(struct hbrx *rx)
+{
+	if (rx->pid > 0) {
+		kill(rx->pid, SIGKILL);
+		while (waitpid(rx->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (rx->fd >= 0)
+		close(rx->fd);
+	rx->pid = 0;
+	rx->fd = -1;
+}
+
+int hbrx_rec_check(const void *buf, size_t got, unsigned nlinks)
+{
+	struct hbrx_rec r;
+
+	if (got != sizeof(r))
+		return -EPROTO;
+	memcpy(&r, buf, sizeof(r));
+	if (r.link >= nlinks)
+		return -EPROTO;
+	if (r.why == HB_OK)
+		return (r.len == HB_LEN || r.len == HB_V1_LEN) && r.count == 1 ? 0 : -EPROTO;
+	if (r.why != HB_DROP_MALFORMED && r.why != HB_DROP_AUTH)
+		return -EPROTO;
+	return r.len == 0 && r.count > 0 ? 0 : -EPROTO;
+}
+
+int hbrx_read(struct hbrx *rx, unsigned nlinks, struct hbrx_rec *rec)
+{
+	/* one byte more than a record, so a longer message is seen as such */
+	uint8_t buf[sizeof(*rec) + 1];
+	ssize_t got;
+
+	if (rx->fd < 0)
+		return -EPIPE;
+	got = recv(rx->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (got < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
+	if (got == 0)
+		return -EPIPE;
+	if (hbrx_rec_check(buf, (size_t)got, nlinks)) {
+		log_err("heartbeat receiver sent a record that is not one (%zd bytes): it is "
+			"not to be trusted", got);
+		return -EPROTO;
+	}
+	memcpy(rec, buf, sizeof(*rec));
+	return 1;
+}

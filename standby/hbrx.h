@@ -1,0 +1,58 @@
+/* The heartbeat receiver: a child process that reads the links' sockets and checks each
+ * packet's framing and MAC (hb_decode), holding no privilege. Anyone on a heartbeat link can
+ * send it anything, so the code that looks at those bytes first runs as an unprivileged user
+ * with no capabilities, chrooted into an empty directory that no longer exists, unable to
+ * open a file or a socket or to fork (rlimits), its other descriptors closed.
+ *
+ * It tells standbyd (the parent, which keeps the privileges of the service address and ARP)
+ * only records of one fixed size and three kinds: an authentic packet's bytes, or how many
+ * packets a link dropped as malformed or unauthentic since the last record. The parent
+ * checks every record (hbrx_rec_check) and decodes the packet again itself, so a receiver
+ * that is taken over can tell it nothing a holder of the key could not. */
+#ifndef STANDBY_HBRX_H
+#define STANDBY_HBRX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "standby/hbpkt.h"
+
+/* The user the receiver runs as: its own when the packages made it, else nobody's. */
+#define HBRX_USER "vdisk-hb"
+#define HBRX_USER_FALLBACK "nobody"
+/* Dropped-packet counts go up at most this often: a flood becomes a few records, and an
+ * authentic packet always finds room on the way up. */
+#define HBRX_FLUSH_MS 100
+
+struct hbrx_rec {
+	uint8_t link;		/* index into the descriptors given to hbrx_start */
+	uint8_t why;		/* HB_OK, HB_DROP_MALFORMED or HB_DROP_AUTH */
+	uint16_t len;		/* HB_OK: the packet's length (HB_LEN or HB_V1_LEN); else 0 */
+	uint32_t count;		/* HB_OK: 1; else packets dropped, at least 1 */
+	uint8_t pkt[HB_LEN];
+};
+
+struct hbrx {
+	pid_t pid;		/* 0 when none runs */
+	int fd;			/* the parent's end: records come up here; -1 when none */
+};
+
+/* Starts the receiver on the n sockets fds (it shares them; the parent still sends on them),
+ * checking packets with keys. realtime: it runs at the lowest real-time priority, as the
+ * parent does (ha.cf's realtime). Returns when the receiver has dropped its privileges: 0,
+ * or a negative errno (logged) and then nothing runs. */
+int hbrx_start(struct hbrx *rx, const int *fds, unsigned n, const struct ha_authkeys *keys,
+	       int realtime);
+/* Kills and reaps it; closes the parent's end. Safe when none runs. */
+void hbrx_stop(struct hbrx *rx);
+
+/* Reads one record without blocking: 1 with a record that hbrx_rec_check passed, 0 when none
+ * is queued, -EPIPE when the receiver is gone (then hbrx_stop it), -EPROTO for a record that
+ * failed the check (logged; the receiver is not to be trusted: stop it). */
+int hbrx_read(struct hbrx *rx, unsigned nlinks, struct hbrx_rec *rec);
+
+/* Checks got bytes (as received) as a record for nlinks links. 0 or -EPROTO. */
+int hbrx_rec_check(const void *buf, size_t got, unsigned nlinks);
+
+#endif

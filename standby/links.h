@@ -1,0 +1,62 @@
+/* Heartbeat links: one UDP socket per configured link, bound to its interface so a packet
+ * tells which link carried it, all on udpport. Packets are read and their MAC checked by the
+ * unprivileged receiver (hbrx.h); what it passes up is decoded again here and checked
+ * against who we are and the replay window, then reported through the hooks. */
+#ifndef STANDBY_LINKS_H
+#define STANDBY_LINKS_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/evloop.h"
+#include "standby/config.h"
+#include "standby/hbpkt.h"
+#include "standby/hbrx.h"
+
+/* Records read from the receiver per loop round: a flood must not keep the loop from its
+ * timers (our own heartbeats, deadtime). What is left is read in the next round. */
+#define SB_RX_BATCH 16
+/* How soon a receiver that died is started again. */
+#define SB_RX_RESTART_MS 1000
+
+struct sb_link {
+	struct ha_link cfg;
+	int fd;
+	struct sockaddr_in dst;
+	uint64_t last_rx_ms;		/* monotonic; 0 = never */
+	unsigned long rx, tx, tx_err;
+};
+
+struct sb_links;
+
+/* What the links report: an authenticated, accepted heartbeat; count packets dropped for why
+ * (not HB_DROP_SELF or HB_DROP_DUP, which are normal). */
+struct sb_links_hooks {
+	void (*heard)(void *arg, struct sb_link *l, const struct hb_msg *msg);
+	void (*dropped)(void *arg, struct sb_link *l, enum hb_drop why, unsigned long count);
+};
+
+struct sb_links {
+	struct sb_link link[HA_MAX_LINKS];
+	unsigned n;
+	const struct ha_config *cfg;
+	struct evloop *loop;
+	const struct sb_links_hooks *hooks;
+	void *arg;
+	struct hb_window win;		/* the peer's replay window; win.gen its boot generation */
+	struct hbrx rx;
+	struct ev_io rx_io;
+	struct ev_timer t_restart;
+	unsigned long rx_restarts;	/* receivers started again after one died */
+};
+
+/* Opens the links cfg lists (all but a ucast line naming a local address) and starts the
+ * receiver. cfg must outlive the links. Returns 0 or a negative errno (logged). */
+int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_config *cfg,
+		  const struct sb_links_hooks *hooks, void *arg);
+void sb_links_close(struct sb_links *ls);
+/* Sends pkt on every link. */
+void sb_links_send(struct sb_links *ls, const uint8_t *pkt, size_t len);
+
+#endif
