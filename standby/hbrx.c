@@ -286,10 +286,10 @@ int hbrx_start(struct hbrx *rx, const int *fds, unsigned n, const struct ha_auth
 	rx->pid = fork();
 	if (rx->pid == 0)
 		rx_child(&c);
+	rc = rx->pid < 0 ? -errno : 0;
 	close(sv[1]);
 	rx->fd = sv[0];
-	if (rx->pid < 0) {
-		rc = -errno;
+	if (rc) {
 		rx->pid = 0;
 		goto out_stop;
 	}
