@@ -17,8 +17,9 @@
 /* Records read from the receiver per loop round: a flood must not keep the loop from its
  * timers (our own heartbeats, deadtime). What is left is read in the next round. */
 #define SB_RX_BATCH 16
-/* How soon a receiver that died is started again. */
-#define SB_RX_RESTART_MS 1000
+/* How soon a receiver that died is started again: well inside any deadtime, so the peer is
+ * not taken for dead meanwhile, and no faster than ten a second if it keeps dying. */
+#define SB_RX_RESTART_MS 100
 
 struct sb_link {
 	struct ha_link cfg;
