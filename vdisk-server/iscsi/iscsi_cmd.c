@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "vdisk-server/iscsi/iscsi_conn.h"
+#include "vdisk-server/iscsi/iscsi_tx.h"
 
 /* Data-Out beyond this is refused (larger than any command we execute needs). */
 #define MAX_WRITE_BUFFER (SCSI_MAX_XFER_BYTES + SCSI_BLOCK)
@@ -62,40 +62,41 @@ static struct iscsi_task *task_find(struct iscsi_conn *c, uint32_t itt)
 
 static void tmf_respond(struct iscsi_conn *c, struct iscsi_tmf *tmf)
 {
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_TMF_RSP);
+	struct tx_pdu *p = tx_new(c, ISCSI_OP_TMF_RSP);
 
 	if (p) {
 		p->hdr[1] = ISCSI_FLAG_FINAL;
 		p->hdr[2] = tmf->response;
 		put_be32(p->hdr + BHS_ITT, tmf->itt);
-		conn_stamp_sn(c, p, 1);
+		tx_stamp_sn(c, p, 1);
 		/* TARGET COLD RESET ends the connection (RFC 7143 11.5.1) */
 		p->close_after = tmf->cold;
 		c->rx_stopped |= tmf->cold;
-		conn_queue(c, p);
+		tx_queue(c, p);
 	}
 	free(tmf);
 }
 
-void cmd_logout_check(struct iscsi_conn *c)
+/* A logout waits for the tasks in flight: answered once the last is done. */
+static void logout_check(struct iscsi_conn *c)
 {
 	struct tx_pdu *p;
 
 	if (!c->logout_pending || c->ntasks || c->state == CONN_CLOSING)
 		return;
 	c->logout_pending = 0;
-	p = conn_pdu(c, ISCSI_OP_LOGOUT_RSP);
+	p = tx_new(c, ISCSI_OP_LOGOUT_RSP);
 	if (!p)
 		return;
 	p->hdr[1] = ISCSI_FLAG_FINAL;
 	p->hdr[2] = 0;		/* closed successfully */
 	put_be32(p->hdr + BHS_ITT, c->logout_itt);
-	conn_stamp_sn(c, p, 1);
+	tx_stamp_sn(c, p, 1);
 	put_be16(p->hdr + 40, (uint16_t)c->params.time2wait);
 	put_be16(p->hdr + 42, (uint16_t)c->params.time2retain);
 	p->close_after = 1;
 	c->rx_stopped = 1;
-	conn_queue(c, p);
+	tx_queue(c, p);
 }
 
 static void residual(struct iscsi_task *t, uint8_t *hdr)
@@ -120,7 +121,7 @@ static void residual(struct iscsi_task *t, uint8_t *hdr)
 static void send_response(struct iscsi_conn *c, struct iscsi_task *t)
 {
 	struct scsi_task *st = &t->st;
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_SCSI_RSP);
+	struct tx_pdu *p = tx_new(c, ISCSI_OP_SCSI_RSP);
 
 	if (!p) {
 		cmd_task_free(t);
@@ -129,7 +130,7 @@ static void send_response(struct iscsi_conn *c, struct iscsi_task *t)
 	p->hdr[1] = ISCSI_FLAG_FINAL;
 	p->hdr[3] = st->status;
 	put_be32(p->hdr + BHS_ITT, t->itt);
-	conn_stamp_sn(c, p, 1);
+	tx_stamp_sn(c, p, 1);
 	put_be32(p->hdr + 36, t->r2tsn);	/* ExpDataSN: R2Ts sent */
 	residual(t, p->hdr);
 	if (st->sense_len) {
@@ -144,7 +145,7 @@ static void send_response(struct iscsi_conn *c, struct iscsi_task *t)
 		}
 	}
 	p->release = t;
-	conn_queue(c, p);
+	tx_queue(c, p);
 }
 
 /* Data-In straight from the buffer the store filled: no copy. The last PDU carries the
@@ -176,9 +177,9 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 				n = (uint32_t)(st->ext[e].length - (off - ext_start));
 		}
 		last = off + n == total;
-		p = conn_pdu(c, ISCSI_OP_DATA_IN);
+		p = tx_new(c, ISCSI_OP_DATA_IN);
 		if (!p) {
-			conn_close(c, "out of memory");
+			c->hooks->close(c, "out of memory");
 			cmd_task_free(t);
 			return;
 		}
@@ -191,10 +192,10 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 			p->hdr[1] |= ISCSI_DATAIN_STATUS;
 			p->hdr[3] = st->status;
 			residual(t, p->hdr);
-			conn_stamp_sn(c, p, 1);
+			tx_stamp_sn(c, p, 1);
 			p->release = t;
 		} else {
-			conn_stamp_sn(c, p, 0);
+			tx_stamp_sn(c, p, 0);
 			put_be32(p->hdr + 24, 0);	/* StatSN only with status */
 		}
 		put_be32(p->hdr + 36, sn++);
@@ -206,7 +207,7 @@ static void send_data_in(struct iscsi_conn *c, struct iscsi_task *t)
 			p->data = st->in + off;
 		}
 		p->dlen = n;
-		conn_queue(c, p);
+		tx_queue(c, p);
 		off += n;
 	}
 }
@@ -228,16 +229,16 @@ static void task_done(struct scsi_task *st)
 				tmf_respond(c, tmf);
 		}
 		if (c->state == CONN_CLOSING)
-			conn_reap_later(c);
+			c->hooks->reap_later(c);
 		else
-			cmd_logout_check(c);
+			logout_check(c);
 		return;
 	}
 	if (st->status == SAM_STAT_GOOD && st->in_len && t->reading && t->edtl)
 		send_data_in(c, t);
 	else
 		send_response(c, t);
-	cmd_logout_check(c);
+	logout_check(c);
 }
 
 static void task_exec(struct iscsi_conn *c, struct iscsi_task *t)
@@ -269,7 +270,7 @@ static void task_exec(struct iscsi_conn *c, struct iscsi_task *t)
 
 static int send_r2t(struct iscsi_conn *c, struct iscsi_task *t)
 {
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_R2T);
+	struct tx_pdu *p = tx_new(c, ISCSI_OP_R2T);
 	uint32_t len = t->edtl - t->got;
 
 	if (!p)
@@ -285,11 +286,11 @@ static int send_r2t(struct iscsi_conn *c, struct iscsi_task *t)
 	memcpy(p->hdr + BHS_LUN, t->lun, 8);
 	put_be32(p->hdr + BHS_ITT, t->itt);
 	put_be32(p->hdr + BHS_TTT, t->ttt);
-	conn_stamp_sn(c, p, 0);
+	tx_stamp_sn(c, p, 0);
 	put_be32(p->hdr + 36, t->r2tsn++);
 	put_be32(p->hdr + 40, t->got);
 	put_be32(p->hdr + 44, len);
-	conn_queue(c, p);
+	tx_queue(c, p);
 	return 0;
 }
 
@@ -310,21 +311,21 @@ static int scsi_command(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	struct iscsi_task *t;
 
 	if ((flags & ISCSI_CMD_READ) && (flags & ISCSI_CMD_WRITE)) {
-		conn_reject(c, h, ISCSI_REJECT_UNSUPPORTED);	/* bidirectional */
+		tx_reject(c, h, ISCSI_REJECT_UNSUPPORTED);	/* bidirectional */
 		return 0;
 	}
 	if (pdu->data_len && (!(flags & ISCSI_CMD_WRITE) || !c->params.immediate_data ||
 			      pdu->data_len > get_be32(h + 20) ||
 			      pdu->data_len > c->params.first_burst)) {
-		conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
+		tx_reject(c, h, ISCSI_REJECT_PROTOCOL);
 		return 0;
 	}
 	if ((flags & ISCSI_CMD_WRITE) && !(flags & ISCSI_FLAG_FINAL) && c->params.initial_r2t) {
-		conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
+		tx_reject(c, h, ISCSI_REJECT_PROTOCOL);
 		return 0;
 	}
 	if (task_find(c, get_be32(h + BHS_ITT))) {
-		conn_reject(c, h, ISCSI_REJECT_TASK_IN_PROGRESS);
+		tx_reject(c, h, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return 0;
 	}
 	t = calloc(1, sizeof(*t));
@@ -391,7 +392,7 @@ static int data_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		return 0;
 	}
 	if (unsol ? !t->unsol_pending : ttt != t->ttt) {
-		conn_reject(c, h, ISCSI_REJECT_INVALID_FIELD);
+		tx_reject(c, h, ISCSI_REJECT_INVALID_FIELD);
 		return 0;
 	}
 	if (sn != t->exp_datasn || off != t->got || pdu->data_len > t->edtl - t->got ||
@@ -401,7 +402,7 @@ static int data_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		 * initiator aborts it or the connection ends (no recovery at ERL 0). */
 		log_limited(&rl_cmd, LOG_WARNING, "%s: Data-Out out of sequence (DataSN %u, "
 			    "offset %u)", c->peer, sn, off);
-		conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
+		tx_reject(c, h, ISCSI_REJECT_PROTOCOL);
 		return 0;
 	}
 	if (t->buf)
@@ -414,7 +415,7 @@ static int data_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		t->unsol_pending = 0;
 		t->exp_datasn = 0;
 	} else if (t->got != t->burst_end) {
-		conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
+		tx_reject(c, h, ISCSI_REJECT_PROTOCOL);
 		return -EPROTO;
 	}
 	return write_progress(c, t);
@@ -526,7 +527,7 @@ static int nop_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	}
 	if (itt == ISCSI_RESERVED_TAG)		/* a ping that wants no answer */
 		return 0;
-	p = conn_pdu(c, ISCSI_OP_NOP_IN);
+	p = tx_new(c, ISCSI_OP_NOP_IN);
 	if (!p)
 		return -ENOMEM;
 	if (pdu->data_len) {
@@ -547,8 +548,8 @@ static int nop_out(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	memcpy(p->hdr + BHS_LUN, h + BHS_LUN, 8);
 	put_be32(p->hdr + BHS_ITT, itt);
 	put_be32(p->hdr + BHS_TTT, ISCSI_RESERVED_TAG);
-	conn_stamp_sn(c, p, 1);
-	conn_queue(c, p);
+	tx_stamp_sn(c, p, 1);
+	tx_queue(c, p);
 	return 0;
 }
 
@@ -556,12 +557,12 @@ static int logout(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 {
 	c->logout_pending = 1;
 	c->logout_itt = get_be32(pdu->bhs + BHS_ITT);
-	cmd_logout_check(c);
+	logout_check(c);
 	return 0;
 }
 
 /* CmdSN rules (RFC 7143 4.2.2.1): a non-immediate PDU is taken at ExpCmdSN while the window
- * we announced is open (conn_max_cmdsn), else dropped silently: an initiator that ignores
+ * we announced is open (tx_max_cmdsn), else dropped silently: an initiator that ignores
  * MaxCmdSN gets no more tasks, and no more memory, than one that keeps to it. Immediate PDUs
  * do not advance it but count: past ISCSI_IMMEDIATE_MAX more tasks they are rejected. One
  * connection per session means no gaps. */
@@ -574,7 +575,7 @@ static int cmdsn_accept(struct iscsi_conn *c, const uint8_t *h)
 			return 1;
 		log_limited(&rl_cmd, LOG_WARNING, "%s: too many immediate commands (%u tasks): "
 			    "rejected", c->peer, c->ntasks);
-		conn_reject(c, h, ISCSI_REJECT_IMMEDIATE);
+		tx_reject(c, h, ISCSI_REJECT_IMMEDIATE);
 		return 0;
 	}
 	if (sn == c->exp_cmdsn && c->ntasks < ISCSI_QUEUE_DEPTH) {
@@ -582,7 +583,7 @@ static int cmdsn_accept(struct iscsi_conn *c, const uint8_t *h)
 		return 1;
 	}
 	log_limited(&rl_cmd, LOG_WARNING, "%s: CmdSN %u outside the window [%u, %u]: dropped",
-		    c->peer, sn, c->exp_cmdsn, conn_max_cmdsn(c));
+		    c->peer, sn, c->exp_cmdsn, tx_max_cmdsn(c));
 	return 0;
 }
 
@@ -592,11 +593,11 @@ int cmd_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	uint8_t op = pdu_opcode(pdu);
 
 	if (pdu->data_digest_bad) {
-		conn_reject(c, h, ISCSI_REJECT_DIGEST);
+		tx_reject(c, h, ISCSI_REJECT_DIGEST);
 		return 0;
 	}
 	if (c->logout_pending) {
-		conn_reject(c, h, ISCSI_REJECT_WAITING_LOGOUT);
+		tx_reject(c, h, ISCSI_REJECT_WAITING_LOGOUT);
 		return 0;
 	}
 	switch (op) {
@@ -632,12 +633,12 @@ int cmd_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		return logout(c, pdu);
 	case ISCSI_OP_SNACK:
 		/* ErrorRecoveryLevel 0: nothing to retransmit from */
-		conn_reject(c, h, ISCSI_REJECT_SNACK);
+		tx_reject(c, h, ISCSI_REJECT_SNACK);
 		return 0;
 	default:
-		conn_reject(c, h, ISCSI_REJECT_UNSUPPORTED);
+		tx_reject(c, h, ISCSI_REJECT_UNSUPPORTED);
 		return 0;
 	}
-	conn_reject(c, h, ISCSI_REJECT_PROTOCOL);
+	tx_reject(c, h, ISCSI_REJECT_PROTOCOL);
 	return 0;
 }

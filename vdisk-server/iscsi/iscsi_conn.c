@@ -1,5 +1,6 @@
 /* iSCSI transport: listening socket, connections, the receive loop feeding the PDU state
- * machine, and a transmit queue sent with writev in batches. */
+ * machine, the connection's timers, its close and its free. The PDUs it receives go to
+ * iscsi_login.c and iscsi_cmd.c, what it sends to iscsi_tx.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,241 +9,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "vdisk-server/iscsi/iscsi_conn.h"
-#include "vdisk-server/iscsi/iscsi_digest.h"
+#include "vdisk-server/iscsi/iscsi_tx.h"
 
 #define RBUF_LEN	65536u
 #define DIRECT_MIN	16384u	/* data segments this large are read straight into place */
-#define TX_IOV		64
-#define TX_FREE_MAX	64
 
 static struct log_ratelimit rl_proto = LOG_RATELIMIT_INIT(10);
-
-static void conn_io(struct ev_io *io, uint32_t events);
-
-/* The window closes (MaxCmdSN = ExpCmdSN - 1) while ISCSI_QUEUE_DEPTH tasks are in flight. */
-uint32_t conn_max_cmdsn(struct iscsi_conn *c)
-{
-	unsigned room = c->ntasks < ISCSI_QUEUE_DEPTH ? ISCSI_QUEUE_DEPTH - c->ntasks : 0;
-
-	return c->exp_cmdsn + room - 1;
-}
-
-/* StatSN, ExpCmdSN and MaxCmdSN of a target PDU; status PDUs take a new StatSN. */
-void conn_stamp_sn(struct iscsi_conn *c, struct tx_pdu *p, int status)
-{
-	put_be32(p->hdr + 24, status ? c->stat_sn++ : c->stat_sn);
-	put_be32(p->hdr + 28, c->exp_cmdsn);
-	put_be32(p->hdr + 32, conn_max_cmdsn(c));
-}
-
-struct tx_pdu *conn_pdu(struct iscsi_conn *c, uint8_t opcode)
-{
-	struct tx_pdu *p = c->tx_free;
-
-	if (p)
-		c->tx_free = p->next;
-	else
-		p = malloc(sizeof(*p));
-	if (!p)
-		return NULL;
-	memset(p, 0, sizeof(*p));
-	p->hdr[0] = opcode;
-	p->file_fd = -1;
-	return p;
-}
-
-static void pdu_release(struct iscsi_conn *c, struct tx_pdu *p, unsigned *nfree)
-{
-	free(p->own);
-	if (p->release)
-		cmd_task_free(p->release);
-	if (*nfree < TX_FREE_MAX) {
-		p->next = c->tx_free;
-		c->tx_free = p;
-		(*nfree)++;
-	} else {
-		free(p);
-	}
-}
-
-static void set_events(struct iscsi_conn *c, uint32_t ev)
-{
-	if (ev != c->events && c->fd >= 0) {
-		c->events = ev;
-		ev_io_mod(c->srv->loop, &c->io, ev);
-	}
-}
-
-/* Sends as much of the queue as the socket takes. */
-static int conn_flush(struct iscsi_conn *c)
-{
-	unsigned nfree = 0;
-
-	while (c->txq) {
-		struct iovec iov[TX_IOV];
-		struct tx_pdu *file = NULL;
-		size_t skip = c->tx_off, file_skip = 0;
-		int n = 0;
-		ssize_t w;
-
-		/* memory parts go out with writev; a file part (zero-copy Data-In) alone with
-		 * sendfile once everything before it has gone */
-		for (struct tx_pdu *p = c->txq; p && n < TX_IOV - 3; p = p->next) {
-			const void *part[3] = { p->hdr, p->data, p->tail };
-			size_t len[3] = { p->hlen, p->dlen, p->tlen };
-
-			for (int i = 0; i < 3; i++) {
-				if (skip >= len[i]) {
-					skip -= len[i];
-					continue;
-				}
-				if (i == 1 && p->file_fd >= 0) {
-					if (n == 0) {
-						file = p;
-						file_skip = skip;
-					}
-					goto gathered;
-				}
-				iov[n].iov_base = (uint8_t *)part[i] + skip;
-				iov[n].iov_len = len[i] - skip;
-				skip = 0;
-				n++;
-			}
-		}
-gathered:
-		if (n) {
-			w = writev(c->fd, iov, n);
-		} else {
-			off_t off = (off_t)(file->file_off + file_skip);
-
-			w = sendfile(c->fd, file->file_fd, &off, file->dlen - file_skip);
-			if (w == 0)
-				return -EIO;	/* the file shrank under us */
-		}
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return -errno;
-		}
-		c->bytes_out += (uint64_t)w;
-		c->srv->stats.bytes_out += (uint64_t)w;
-		c->tx_off += (size_t)w;
-		c->tx_queued -= (size_t)w;
-		while (c->txq) {
-			struct tx_pdu *p = c->txq;
-			size_t total = p->hlen + p->dlen + p->tlen;
-
-			if (c->tx_off < total)
-				break;
-			c->tx_off -= total;
-			c->txq = p->next;
-			if (!c->txq)
-				c->txq_tail = NULL;
-			if (p->close_after) {
-				pdu_release(c, p, &nfree);
-				return -ECONNRESET;
-			}
-			pdu_release(c, p, &nfree);
-		}
-	}
-	if (c->state == CONN_CLOSING)
-		return 0;
-	set_events(c, (c->txq ? EPOLLOUT : 0) |
-		   (c->tx_queued < ISCSI_TX_HIGH_WATER && !c->rx_stopped ? EPOLLIN : 0));
-	return 0;
-}
-
-static void flush_fn(struct ev_defer *d)
-{
-	struct iscsi_conn *c = d->arg;
-
-	if (c->state != CONN_CLOSING && conn_flush(c) < 0)
-		conn_close(c, NULL);
-}
-
-/* Finishes p (digests, padding) and queues it; the send happens once the loop has handled
- * every event of this round, so completions that arrive together leave in one writev. */
-void conn_queue(struct iscsi_conn *c, struct tx_pdu *p)
-{
-	uint32_t pad = ISCSI_PAD(p->dlen);
-	/* Login responses belong to the login phase, the final one too (also when it leaves
-	 * late, after a reinstatement): digests apply from the first PDU after it, as on our
-	 * receive side; an initiator reads a digest there as text (libiscsi: no login). */
-	int digests = (p->hdr[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP;
-
-	if (c->state == CONN_CLOSING) {
-		unsigned nfree = TX_FREE_MAX;
-
-		pdu_release(c, p, &nfree);
-		return;
-	}
-	put_be24(p->hdr + BHS_DSL, p->dlen);
-	p->hlen = ISCSI_BHS_LEN;
-	if (digests && c->params.header_digest) {
-		iscsi_crc_put(p->hdr + ISCSI_BHS_LEN,
-			      iscsi_crc_update(ISCSI_CRC_INIT, p->hdr, ISCSI_BHS_LEN));
-		p->hlen += ISCSI_DIGEST_LEN;
-	}
-	memset(p->tail, 0, pad);
-	p->tlen = pad;
-	if (digests && c->params.data_digest && p->dlen) {
-		uint32_t crc = iscsi_crc_update(ISCSI_CRC_INIT, p->data, p->dlen);
-
-		crc = iscsi_crc_update(crc, p->tail, pad);
-		iscsi_crc_put(p->tail + pad, crc);
-		p->tlen += ISCSI_DIGEST_LEN;
-	}
-	p->next = NULL;
-	if (c->txq_tail)
-		c->txq_tail->next = p;
-	else
-		c->txq = p;
-	c->txq_tail = p;
-	c->tx_queued += p->hlen + p->dlen + p->tlen;
-	c->srv->stats.pdus_out++;
-	ev_defer(c->srv->loop, &c->flush);
-}
-
-void conn_reject(struct iscsi_conn *c, const uint8_t *bhs, uint8_t reason)
-{
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_REJECT);
-	uint8_t *copy;
-
-	c->srv->stats.rejects++;
-	if (!p)
-		return;
-	copy = malloc(ISCSI_BHS_LEN);
-	if (!copy) {
-		free(p);
-		return;
-	}
-	memcpy(copy, bhs, ISCSI_BHS_LEN);
-	p->hdr[1] = ISCSI_FLAG_FINAL;
-	p->hdr[2] = reason;
-	put_be32(p->hdr + BHS_ITT, ISCSI_RESERVED_TAG);
-	conn_stamp_sn(c, p, 1);
-	p->own = copy;
-	p->data = copy;
-	p->dlen = ISCSI_BHS_LEN;
-	conn_queue(c, p);
-}
 
 static void conn_free(struct iscsi_conn *c)
 {
 	struct iscsi_server *srv = c->srv;
 	struct iscsi_conn *w = c->reinstated_by;
-	unsigned nfree = TX_FREE_MAX;
 
 	/* the session that reinstated this one may go on */
 	if (w && --w->reinstate_wait == 0 && w->deferred_login) {
-		conn_queue(w, w->deferred_login);
+		tx_queue(w, w->deferred_login);
 		w->deferred_login = NULL;
 		w->rx_stopped = 0;
 	}
@@ -250,14 +36,9 @@ static void conn_free(struct iscsi_conn *c)
 		if (o->reinstated_by == c)
 			o->reinstated_by = NULL;
 	if (c->deferred_login)
-		pdu_release(c, c->deferred_login, &nfree);
+		tx_drop(c, c->deferred_login);
 	login_fini(c);
-	while (c->tx_free) {
-		struct tx_pdu *p = c->tx_free;
-
-		c->tx_free = p->next;
-		free(p);
-	}
+	tx_fini(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -277,7 +58,7 @@ static void reap_fn(struct ev_defer *d)
 }
 
 /* Frees a closed connection from the loop, never under a caller that still holds it. */
-void conn_reap_later(struct iscsi_conn *c)
+static void conn_reap_later(struct iscsi_conn *c)
 {
 	if (c->ntasks)
 		return;		/* the last task's completion calls us again */
@@ -286,10 +67,9 @@ void conn_reap_later(struct iscsi_conn *c)
 	ev_defer(c->srv->loop, &c->flush);
 }
 
-void conn_close(struct iscsi_conn *c, const char *why)
+static void conn_close(struct iscsi_conn *c, const char *why)
 {
 	struct iscsi_server *srv = c->srv;
-	unsigned nfree = TX_FREE_MAX;
 
 	if (c->state == CONN_CLOSING && c->fd < 0)
 		return;
@@ -303,15 +83,25 @@ void conn_close(struct iscsi_conn *c, const char *why)
 	c->fd = -1;
 	/* tasks still in the store finish later and free themselves */
 	cmd_abort_all(c);
-	while (c->txq) {
-		struct tx_pdu *p = c->txq;
-
-		c->txq = p->next;
-		pdu_release(c, p, &nfree);
-	}
-	c->txq_tail = NULL;
-	c->tx_queued = 0;
+	tx_drop_queue(c);
 	conn_reap_later(c);
+}
+
+/* The files below this one reach a connection's close and free, and free a task, only
+ * through these: they may not call up. */
+static const struct conn_hooks hooks = {
+	.close = conn_close,
+	.reap_later = conn_reap_later,
+	.task_free = cmd_task_free,
+};
+
+/* c->flush until the connection closes: tx_queue defers the send to the round's end. */
+static void flush_fn(struct ev_defer *d)
+{
+	struct iscsi_conn *c = d->arg;
+
+	if (c->state != CONN_CLOSING && tx_flush(c) < 0)
+		conn_close(c, NULL);
 }
 
 static int conn_pdu_in(struct iscsi_conn *c)
@@ -395,14 +185,14 @@ static void conn_io(struct ev_io *io, uint32_t events)
 		conn_read(c);
 	if (c->state == CONN_CLOSING)
 		return;
-	if (conn_flush(c) < 0)
+	if (tx_flush(c) < 0)
 		conn_close(c, NULL);
 }
 
 /* A NOP-In that asks for an answer. */
 static void send_ping(struct iscsi_conn *c)
 {
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_NOP_IN);
+	struct tx_pdu *p = tx_new(c, ISCSI_OP_NOP_IN);
 
 	if (!p)
 		return;
@@ -411,8 +201,8 @@ static void send_ping(struct iscsi_conn *c)
 	put_be32(p->hdr + BHS_ITT, ISCSI_RESERVED_TAG);
 	c->nop_ttt = (c->nop_ttt + 1) & 0x7fffffff;
 	put_be32(p->hdr + BHS_TTT, c->nop_ttt);
-	conn_stamp_sn(c, p, 0);
-	conn_queue(c, p);
+	tx_stamp_sn(c, p, 0);
+	tx_queue(c, p);
 	c->nop_pending = 1;
 }
 
@@ -470,53 +260,17 @@ static void nop_timer_fn(struct ev_timer *t)
 	ev_timer_arm(srv->loop, &c->nop_timer, srv->nop_interval_ms / 2 + 1);
 }
 
-static struct auth_penalty *penalty_of(struct iscsi_server *srv, uint32_t addr)
-{
-	for (unsigned i = 0; i < ISCSI_PENALTIES; i++)
-		if (srv->penalties[i].addr == addr && srv->penalties[i].failures)
-			return &srv->penalties[i];
-	return NULL;
-}
-
-/* local processes (the admin's tools, tests, benchmarks) are not PCs on the LAN */
-static int loopback(uint32_t addr)
-{
-	return (ntohl(addr) >> 24) == 127;
-}
-
-void iscsi_server_penalize(struct iscsi_server *srv, uint32_t addr)
-{
-	struct auth_penalty *p = penalty_of(srv, addr), *oldest = &srv->penalties[0];
-	uint64_t now = ev_now_ms(), ms;
-
-	if (loopback(addr))
-		return;
-	for (unsigned i = 0; !p && i < ISCSI_PENALTIES; i++)
-		if (srv->penalties[i].until_ms < oldest->until_ms)
-			oldest = &srv->penalties[i];
-	if (!p) {
-		p = oldest;	/* the one whose wait ended first: forgotten */
-		*p = (struct auth_penalty){ .addr = addr };
-	}
-	if (p->failures < 16)
-		p->failures++;
-	ms = 100ull << (p->failures - 1);
-	p->until_ms = now + (ms < ISCSI_PENALTY_MAX_MS ? ms : ISCSI_PENALTY_MAX_MS);
-}
-
 /* Why a connection from addr is refused now, or NULL: not the one address allowed, waiting
  * out a failed authentication, over the server's cap, over the cap of one address. */
 static const char *refusal(struct iscsi_server *srv, uint32_t addr, unsigned *same)
 {
-	struct auth_penalty *p = penalty_of(srv, addr);
-
-	if (srv->only_addr && addr != srv->only_addr && !loopback(addr))
+	if (srv->only_addr && addr != srv->only_addr && !iscsi_loopback(addr))
 		return "not the peer's address";
-	if (p && ev_now_ms() < p->until_ms)
+	if (login_penalized(srv, addr))
 		return "it failed to authenticate: waiting";
 	if (srv->nconns >= srv->max_conns)
 		return "too many connections open";
-	if (srv->max_conns_per_addr && !loopback(addr))
+	if (srv->max_conns_per_addr && !iscsi_loopback(addr))
 		for (struct iscsi_conn *c = srv->conns; c; c = c->next)
 			*same += c->addr == addr && c->state != CONN_CLOSING;
 	if (srv->max_conns_per_addr && *same >= srv->max_conns_per_addr)
@@ -574,6 +328,7 @@ static void server_accept(struct ev_io *io, uint32_t events)
 		if (iscsi_rx_init(&c->rx, ISCSI_LOGIN_MAX_DATA) < 0)
 			goto out_free_rbuf;
 		c->srv = srv;
+		c->hooks = &hooks;
 		c->fd = fd;
 		c->state = CONN_LOGIN;
 		c->addr = sin.sin_addr.s_addr;

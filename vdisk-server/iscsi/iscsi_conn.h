@@ -1,10 +1,15 @@
 /* One iSCSI connection and its session (MaxConnections=1, ErrorRecoveryLevel=0): the socket,
  * the receive state machine, the transmit queue, login state and the tasks in flight.
- * Internal to iscsi_conn.c (transport), iscsi_login.c (login, text) and iscsi_cmd.c (full
- * feature phase). */
+ * Internal to the transport, whose files call one way, each only those below it:
+ *   iscsi_conn.c   the socket, the receive loop, the connection's timers, close and free;
+ *   iscsi_cmd.c    the full feature phase (a Text request goes on to iscsi_login.c);
+ *   iscsi_login.c  login and text;
+ *   iscsi_tx.c     PDUs out: built, stamped, queued, sent (iscsi_tx.h).
+ * What a lower file needs of the connection itself it asks through c->hooks. */
 #ifndef VDISK_ISCSI_CONN_H
 #define VDISK_ISCSI_CONN_H
 
+#include <arpa/inet.h>
 #include <stdint.h>
 
 #include "common/evloop.h"
@@ -67,8 +72,21 @@ struct iscsi_tmf {
 
 enum conn_state { CONN_LOGIN, CONN_FULL, CONN_CLOSING };
 
+/* What the files below iscsi_conn.c need from above them, which they may not call directly:
+ * iscsi_conn.c sets it at accept. */
+struct conn_hooks {
+	/* Ends the connection now (why: logged when not NULL). */
+	void (*close)(struct iscsi_conn *c, const char *why);
+	/* Frees a closed connection from the loop once its last task is done (a task's
+	 * completion may still hold it until then). */
+	void (*reap_later)(struct iscsi_conn *c);
+	/* Frees a task whose last PDU was sent or dropped: cmd_task_free, for iscsi_tx.c. */
+	void (*task_free)(struct iscsi_task *t);
+};
+
 struct iscsi_conn {
 	struct iscsi_server *srv;
+	const struct conn_hooks *hooks;
 	struct iscsi_conn *next, *prev;
 	int fd;
 	struct ev_io io;
@@ -125,25 +143,23 @@ struct iscsi_conn {
 	uint64_t bytes_in, bytes_out, commands;
 };
 
-/* transport (iscsi_conn.c) */
-struct tx_pdu *conn_pdu(struct iscsi_conn *c, uint8_t opcode);
-void conn_queue(struct iscsi_conn *c, struct tx_pdu *p);
-void conn_close(struct iscsi_conn *c, const char *why);
-void conn_reap_later(struct iscsi_conn *c);
-uint32_t conn_max_cmdsn(struct iscsi_conn *c);
-void conn_stamp_sn(struct iscsi_conn *c, struct tx_pdu *p, int status);
-void conn_reject(struct iscsi_conn *c, const uint8_t *bhs, uint8_t reason);
+/* Local processes (the admin's tools, tests, benchmarks) are not PCs on the LAN. */
+static inline int iscsi_loopback(uint32_t addr)
+{
+	return (ntohl(addr) >> 24) == 127;
+}
 
 /* login and text (iscsi_login.c) */
 int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu);
 int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu);
 void login_fini(struct iscsi_conn *c);
+/* Whether addr is still waiting out a failed authentication (iscsi_server_penalize). */
+int login_penalized(struct iscsi_server *srv, uint32_t addr);
 
 /* full feature phase (iscsi_cmd.c) */
 int cmd_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu);
 void cmd_abort_all(struct iscsi_conn *c);
 /* Frees a task and gives its write buffer back to the budgets. */
 void cmd_task_free(struct iscsi_task *t);
-void cmd_logout_check(struct iscsi_conn *c);
 
 #endif

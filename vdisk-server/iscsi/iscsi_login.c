@@ -1,12 +1,13 @@
 /* Login phase (RFC 7143 6.3, 11.12-11.13): security negotiation with CHAP, operational key
- * negotiation, and the final response that opens a session; Text requests (SendTargets). */
+ * negotiation, and the final response that opens a session; the wait an address that failed
+ * authentication serves; Text requests (SendTargets). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "vdisk-server/iscsi/iscsi_conn.h"
+#include "vdisk-server/iscsi/iscsi_tx.h"
 
 enum { AUTH_NONE_YET = 0, AUTH_NONE, AUTH_CHAP };
 enum { CHAP_WAIT_A = 1, CHAP_WAIT_R, CHAP_DONE };
@@ -16,7 +17,7 @@ static struct log_ratelimit rl_login = LOG_RATELIMIT_INIT(10);
 static void login_respond(struct iscsi_conn *c, const uint8_t *req, uint8_t flags,
 			  uint16_t status, struct iscsi_text_out *text, int defer)
 {
-	struct tx_pdu *p = conn_pdu(c, ISCSI_OP_LOGIN_RSP);
+	struct tx_pdu *p = tx_new(c, ISCSI_OP_LOGIN_RSP);
 
 	if (!p)
 		return;
@@ -26,7 +27,7 @@ static void login_respond(struct iscsi_conn *c, const uint8_t *req, uint8_t flag
 	memcpy(p->hdr + 8, req + 8, 6);		/* ISID */
 	put_be16(p->hdr + 14, c->tsih);
 	memcpy(p->hdr + 16, req + 16, 4);	/* ITT */
-	conn_stamp_sn(c, p, 1);
+	tx_stamp_sn(c, p, 1);
 	p->hdr[36] = (uint8_t)(status >> 8);
 	p->hdr[37] = (uint8_t)status;
 	if (text && text->len && !status) {
@@ -43,7 +44,7 @@ static void login_respond(struct iscsi_conn *c, const uint8_t *req, uint8_t flag
 		c->rx_stopped = 1;
 		return;
 	}
-	conn_queue(c, p);
+	tx_queue(c, p);
 }
 
 static int login_fail(struct iscsi_conn *c, const uint8_t *req, uint16_t status,
@@ -265,7 +266,7 @@ static void login_complete(struct iscsi_conn *c)
 		    memcmp(o->isid, c->isid, 6) != 0)
 			continue;
 		if (o->state == CONN_FULL)
-			conn_close(o, "session reinstated by a new login");
+			o->hooks->close(o, "session reinstated by a new login");
 		if (o->ntasks && !o->reinstated_by) {
 			o->reinstated_by = c;
 			c->reinstate_wait++;
@@ -274,6 +275,43 @@ static void login_complete(struct iscsi_conn *c)
 	srv->stats.logins++;
 	log_info("%s: %s session for %s%s%s", c->peer, c->discovery ? "discovery" : "normal",
 		 c->initiator, c->target ? " on " : "", c->target ? c->target->name : "");
+}
+
+/* The addresses that failed authentication (srv->penalties) are recorded here, where the
+ * failure is seen; iscsi_conn.c asks login_penalized when the next connection comes. */
+static struct auth_penalty *penalty_of(struct iscsi_server *srv, uint32_t addr)
+{
+	for (unsigned i = 0; i < ISCSI_PENALTIES; i++)
+		if (srv->penalties[i].addr == addr && srv->penalties[i].failures)
+			return &srv->penalties[i];
+	return NULL;
+}
+
+int login_penalized(struct iscsi_server *srv, uint32_t addr)
+{
+	struct auth_penalty *p = penalty_of(srv, addr);
+
+	return p && ev_now_ms() < p->until_ms;
+}
+
+void iscsi_server_penalize(struct iscsi_server *srv, uint32_t addr)
+{
+	struct auth_penalty *p = penalty_of(srv, addr), *oldest = &srv->penalties[0];
+	uint64_t now = ev_now_ms(), ms;
+
+	if (iscsi_loopback(addr))
+		return;
+	for (unsigned i = 0; !p && i < ISCSI_PENALTIES; i++)
+		if (srv->penalties[i].until_ms < oldest->until_ms)
+			oldest = &srv->penalties[i];
+	if (!p) {
+		p = oldest;	/* the one whose wait ended first: forgotten */
+		*p = (struct auth_penalty){ .addr = addr };
+	}
+	if (p->failures < 16)
+		p->failures++;
+	ms = 100ull << (p->failures - 1);
+	p->until_ms = now + (ms < ISCSI_PENALTY_MAX_MS ? ms : ISCSI_PENALTY_MAX_MS);
 }
 
 int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
@@ -408,7 +446,8 @@ int login_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	return 0;
 }
 
-/* Called after the final login response is queued: its own digests must stay off. */
+/* The session ended: its LUs drop what the nexus held (RESERVE(6)) and the provider gets
+ * its target back. */
 void login_fini(struct iscsi_conn *c)
 {
 	if (c->target) {
@@ -445,7 +484,7 @@ int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	int n;
 
 	if (req[1] & ISCSI_LOGIN_CONTINUE) {	/* multi-PDU text requests: not offered */
-		conn_reject(c, req, ISCSI_REJECT_UNSUPPORTED);
+		tx_reject(c, req, ISCSI_REJECT_UNSUPPORTED);
 		return 0;
 	}
 	text = malloc(pdu->data_len + 1);
@@ -455,7 +494,7 @@ int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	n = iscsi_text_parse(text, pdu->data_len, kv, ISCSI_MAX_KEYS);
 	if (n < 0) {
 		free(text);
-		conn_reject(c, req, ISCSI_REJECT_PROTOCOL);
+		tx_reject(c, req, ISCSI_REJECT_PROTOCOL);
 		return 0;
 	}
 	if (iscsi_text_out_init(&out, c->params.max_recv_dsl) < 0) {
@@ -478,7 +517,7 @@ int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		}
 	}
 	free(text);
-	p = conn_pdu(c, ISCSI_OP_TEXT_RSP);
+	p = tx_new(c, ISCSI_OP_TEXT_RSP);
 	if (!p) {
 		iscsi_text_out_free(&out);
 		return -ENOMEM;
@@ -487,7 +526,7 @@ int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 	memcpy(p->hdr + 8, req + 8, 8);
 	memcpy(p->hdr + 16, req + 16, 4);
 	put_be32(p->hdr + BHS_TTT, ISCSI_RESERVED_TAG);
-	conn_stamp_sn(c, p, 1);
+	tx_stamp_sn(c, p, 1);
 	if (!out.overflow && out.len) {
 		p->own = out.buf;
 		p->data = (uint8_t *)out.buf;
@@ -495,6 +534,6 @@ int text_pdu(struct iscsi_conn *c, struct iscsi_pdu *pdu)
 		out.buf = NULL;
 	}
 	iscsi_text_out_free(&out);
-	conn_queue(c, p);
+	tx_queue(c, p);
 	return 0;
 }
