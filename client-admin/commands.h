@@ -3,19 +3,7 @@
 #ifndef CLIENT_ADMIN_COMMANDS_H
 #define CLIENT_ADMIN_COMMANDS_H
 
-#include "client-admin/cli.h"
-
-typedef int (*subcommand_fn)(struct cli *cli, int argc, char **argv);
-
-struct subcommand {
-	const char *name;
-	const char *full;		/* "client add", for messages */
-	subcommand_fn fn;
-};
-
-/* Dispatches argv[1] among cmds (NULL-terminated), with argv shifted so the subcommand's
- * options start at argv[1]. */
-int run_subcommand(struct cli *cli, const struct subcommand *cmds, int argc, char **argv);
+#include "client-admin/subcommand.h"
 
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);

@@ -1,4 +1,6 @@
 /* standbyd's control socket: status for vdiskctl and pxed, role commands for the admin. */
+#include "standby/ctl.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

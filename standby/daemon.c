@@ -961,7 +961,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	rc = sb_ship_open(d);
 	if (rc)
 		goto out_close;
-	rc = ctl_server_open(d->loop, opts->ctl_path, sb_ctl_handle, d, &d->ctl);
+	rc = ctl_server_open(d->loop, opts->ctl_path, opts->ctl_handler, d, &d->ctl);
 	if (rc) {
 		log_err("control socket %s: %s", opts->ctl_path, strerror(-rc));
 		goto out_close;

@@ -45,6 +45,9 @@ struct standbyd_opts {
 	const char *ctl_path;
 	const char *db_path;		/* events, and the DB shipped to / from the peer */
 	const char *state_dir;		/* standbyd.state: whether our copy is outdated */
+	/* Answers the control socket, with the daemon as arg: ctl.c's sb_ctl_handle, which
+	 * works on the daemon from above it (the program's main hands it down). */
+	ctl_handler_fn ctl_handler;
 };
 
 struct sb_hooks;
@@ -114,8 +117,6 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts);
 __attribute__((format(printf, 3, 4)))
 void sb_event(struct standbyd *d, int level, const char *fmt, ...);
 
-/* Control socket requests (ctl.c). */
-void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out);
 /* Feeds one event to the state machine and carries out what it asks (daemon.c). If out is
  * not NULL it receives the machine's output for this event. */
 void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *out);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "standby/config.h"
+#include "standby/ctl.h"
 #include "standby/daemon.h"
 #include "standby/resource.h"
 
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL, DEFAULT_STATE };
+	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL, DEFAULT_STATE,
+				   sb_ctl_handle };
 	int check = 0, use_syslog = 0, level = LOG_INFO, opt, rc;
 	struct ha_config *cfg;
 	struct cfg_err err;

@@ -174,7 +174,6 @@ void scsi_spc_inquiry(struct scsi_task *t);
 void scsi_spc_mode_sense(struct scsi_task *t);
 void scsi_spc_mode_select(struct scsi_task *t);
 void scsi_spc_report_luns(struct scsi_task *t);
-void scsi_spc_report_opcodes(struct scsi_task *t);
 void scsi_spc_request_sense(struct scsi_task *t);
 /* Whether the persistent reservation refuses the task, whose command has the OP_* flags. */
 int scsi_pr_conflict(struct scsi_task *t, unsigned flags);

@@ -1,9 +1,12 @@
 /* The SCSI commands vdiskd offers, one row per operation code (and service action): the
  * handler, the rules that let the command through a reservation, a SANITIZE or its failure,
  * and the CDB usage data REPORT SUPPORTED OPERATION CODES gives. Every fact about an opcode
- * lives here, as tgt's sbc.c keeps them, rather than in one switch per concern. */
+ * lives here, as tgt's sbc.c keeps them, rather than in one switch per concern; and so does
+ * the command that reports the table, REPORT SUPPORTED OPERATION CODES. */
 #include <stddef.h>
+#include <string.h>
 
+#include "common/wire.h"
 #include "vdisk-server/scsi/scsi.h"
 #include "vdisk-server/scsi/scsi_cdb.h"
 
@@ -19,6 +22,8 @@ static void invalid_service_action(struct scsi_task *t)
 	scsi_sense(t, SENSE_ILLEGAL_REQUEST, ASC_INVALID_FIELD_CDB, 0);
 	scsi_finish(t);
 }
+
+static void report_opcodes(struct scsi_task *t);
 
 /* Flags shared by whole families of commands. */
 #define ANY_STATE	(OP_RESERVED_OK | OP_SANITIZING_OK | OP_SANITIZE_FAILED_OK | OP_PR_ALWAYS)
@@ -117,7 +122,7 @@ const struct scsi_op scsi_ops[] = {
 	OTHER_SA(SERVICE_ACTION_IN_16, OP_PR_READ, invalid_service_action),
 	OP(REPORT_LUNS, ANY_STATE | OP_NO_LU, scsi_spc_report_luns,
 	   12, 0xa0, 0, 0xff, 0, 0, 0, U4, 0, 0),
-	SA(MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, PR_CMD, scsi_spc_report_opcodes,
+	SA(MAINTENANCE_IN, MI_REPORT_SUPPORTED_OPCODES, PR_CMD, report_opcodes,
 	   12, 0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, U4, 0, 0),
 	OTHER_SA(MAINTENANCE_IN, PR_CMD, invalid_opcode),
 	OP(READ_12, OP_PR_READ, scsi_sbc_read, 12, 0xa8, 0x18, U4, U4, 0, 0),
@@ -158,4 +163,109 @@ const struct scsi_op *scsi_op_find(const uint8_t *cdb)
 			return o;
 	}
 	return &unknown_op;
+}
+
+/* Whether the row is reported to lu: a row of its own, and what the command needs (an
+ * UNMAP-capable store for the erases). */
+static int lu_offers(const struct scsi_lu *lu, const struct scsi_op *o)
+{
+	return !(o->flags & OP_OTHER_SA) && (!(o->flags & OP_THIN) || lu->st->thin);
+}
+
+/* The index of the row REPORT SUPPORTED OPERATION CODES reports for op and sa, or -1;
+ * *has_sa tells whether op has service actions. */
+static int opcode_supported(const struct scsi_lu *lu, uint8_t op, uint16_t sa, int *has_sa)
+{
+	*has_sa = 0;
+	for (unsigned i = 0; i < scsi_ops_count; i++) {
+		if (scsi_ops[i].op != op || !lu_offers(lu, &scsi_ops[i]))
+			continue;
+		*has_sa = scsi_ops[i].has_sa;
+		if (!scsi_ops[i].has_sa || scsi_ops[i].sa == sa)
+			return (int)i;
+	}
+	return -1;
+}
+
+static uint32_t put_timeouts(uint8_t *b)
+{
+	memset(b, 0, 12);
+	put_be16(b, 0x0a);
+	put_be32(b + 4, 30);	/* nominal: seconds */
+	put_be32(b + 8, 60);	/* recommended */
+	return 12;
+}
+
+/* REPORT SUPPORTED OPERATION CODES (SPC-4 6.35): this table, as the LU offers it. Here, with
+ * the table, so the table's file and a command's file do not call each other. */
+static void report_opcodes(struct scsi_task *t)
+{
+	uint8_t *cdb = t->cdb, *b;
+	int rctd = cdb[2] & 0x80, opts = cdb[2] & 0x07, has_sa, i;
+	uint8_t op = cdb[3];
+	uint16_t sa = get_be16(cdb + 4);
+	uint32_t alloc = get_be32(cdb + 6), off;
+
+	if (opts == 0) {
+		uint32_t per = 8 + (rctd ? 12 : 0);
+
+		if (scsi_alloc_in(t, 4 + per * scsi_ops_count) < 0)
+			goto out;
+		off = 4;
+		for (unsigned k = 0; k < scsi_ops_count; k++) {
+			const struct scsi_op *o = &scsi_ops[k];
+
+			if (!lu_offers(t->lu, o))
+				continue;
+			b = t->in + off;
+			b[0] = o->op;
+			put_be16(b + 2, o->sa);
+			b[5] = (uint8_t)((rctd ? 0x02 : 0) | (o->has_sa ? 0x01 : 0));
+			put_be16(b + 6, o->len);
+			off += 8;
+			if (rctd)
+				off += put_timeouts(t->in + off);
+		}
+		put_be32(t->in, off - 4);
+		t->in_len = off;
+		goto trunc;
+	}
+	/* a bad REPORTING OPTIONS gets the field pointer to it (byte 2, bits 2..0): without
+	 * one, initiators take INVALID FIELD IN CDB for a MAINTENANCE IN we do not offer */
+	if (opts > 3) {
+		scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
+		goto out;
+	}
+	i = opcode_supported(t->lu, op, sa, &has_sa);
+	if ((opts == 1 && has_sa) || (opts == 2 && i >= 0 && !has_sa)) {
+		scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
+		goto out;
+	}
+	if (opts == 2 && i < 0 && !has_sa) {
+		/* an opcode without service actions asked with one: only if we know it */
+		for (unsigned k = 0; k < scsi_ops_count; k++)
+			if (scsi_ops[k].op == op) {
+				scsi_sense_field(t, ASC_INVALID_FIELD_CDB, 1, 2, 2);
+				goto out;
+			}
+	}
+	if (scsi_alloc_in(t, 4 + 16 + 12) < 0)
+		goto out;
+	b = t->in;
+	if (i < 0) {
+		b[1] = 0x01;	/* not supported */
+		t->in_len = 4;
+		goto trunc;
+	}
+	b[1] = (uint8_t)((rctd ? 0x80 : 0) | 0x03);	/* supported as the standard says */
+	put_be16(b + 2, scsi_ops[i].len);
+	memcpy(b + 4, scsi_ops[i].usage, scsi_ops[i].len);
+	off = 4 + scsi_ops[i].len;
+	if (rctd)
+		off += put_timeouts(b + off);
+	t->in_len = off;
+trunc:
+	scsi_in_truncate(t, alloc);
+out:
+	scsi_finish(t);
 }
