@@ -765,8 +765,8 @@ static void link_dropped(void *arg, struct sb_link *l, enum hb_drop why, unsigne
 	uint64_t now = ev_now_ms();
 
 	d->drops[why] += count;
-	log_limited(&d->rl_drop, LOG_WARNING, "dropped a heartbeat packet on %s: %s",
-		    l->cfg.ifname, hb_drop_name(why));
+	log_limited(&d->rl_drop, LOG_WARNING, "dropped %lu heartbeat packet%s on %s: %s", count,
+		    count == 1 ? "" : "s", l->cfg.ifname, hb_drop_name(why));
 	if (now - d->burst_start_ms > BURST_WINDOW_MS) {
 		d->burst_start_ms = now;
 		d->burst_count = 0;
