@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,40 @@ static void rx_drop(uid_t uid, gid_t gid, const char *root, unsigned n)
 	if (setrlimit(RLIMIT_NOFILE, &nofile) < 0 || setrlimit(RLIMIT_NPROC, &zero) < 0 ||
 	    setrlimit(RLIMIT_FSIZE, &zero) < 0)
 		rx_fail("rlimits");
+}
+
+int hbrx_seccomp(void)
+{
+	static const int any_fd[] = {
+		SCMP_SYS(read), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(poll),
+		SCMP_SYS(ppoll), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(restart_syscall), SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap),
+		SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(futex), SCMP_SYS(getrandom),
+		SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(sched_yield),
+		/* the sanitizers' runtime, on its way out */
+		SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigprocmask),
+	};
+	static const int up_or_stderr[] = {
+		SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int rc = ctx ? 0 : -ENOMEM;
+	unsigned i;
+
+	for (i = 0; !rc && i < sizeof(any_fd) / sizeof(any_fd[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, any_fd[i], 0);
+	for (i = 0; !rc && i < sizeof(up_or_stderr) / sizeof(up_or_stderr[0]); i++) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, up_or_stderr[i], 1,
+				      SCMP_A0(SCMP_CMP_EQ, UP_FD));
+		if (!rc)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, up_or_stderr[i], 1,
+					      SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO));
+	}
+	if (!rc)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
 }
 
 static int rx_send(const struct hbrx_rec *r)
@@ -199,6 +234,7 @@ static __attribute__((noreturn)) void rx_child(const struct rx_setup *c)
 	struct sched_param sp = { .sched_priority = 1 };
 	uint8_t warm[HB_LEN] = { 0 };
 	const char ready = 1;
+	int rc;
 
 	prctl(PR_SET_NAME, "standbyd-rx", 0, 0, 0);	/* for ps and the admin */
 	/* If the parent dies without closing its end (it cannot, but SIGKILL), go too. */
@@ -214,6 +250,11 @@ static __attribute__((noreturn)) void rx_child(const struct rx_setup *c)
 	 * here, while the files are still in reach. */
 	hb_sign(warm, HB_LEN, c->keys, c->keys->active);
 	rx_drop(c->uid, c->gid, c->root, c->n);
+	rc = hbrx_seccomp();
+	if (rc) {
+		errno = -rc;
+		rx_fail("seccomp");
+	}
 	s.n = c->n;
 	s.keys = c->keys;
 	if (send(UP_FD, &ready, 1, 0) != 1)

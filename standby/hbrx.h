@@ -2,7 +2,8 @@
  * packet's framing and MAC (hb_decode), holding no privilege. Anyone on a heartbeat link can
  * send it anything, so the code that looks at those bytes first runs as an unprivileged user
  * with no capabilities, chrooted into an empty directory that no longer exists, unable to
- * open a file or a socket or to fork (rlimits), its other descriptors closed.
+ * open a file or a socket or to fork (rlimits), its other descriptors closed, and its
+ * system calls filtered (seccomp: it cannot send on a link).
  *
  * It tells standbyd (the parent, which keeps the privileges of the service address and ARP)
  * only records of one fixed size and three kinds: an authentic packet's bytes, or how many
@@ -51,6 +52,13 @@ void hbrx_stop(struct hbrx *rx);
  * is queued, -EPIPE when the receiver is gone (then hbrx_stop it), -EPROTO for a record that
  * failed the check (logged; the receiver is not to be trusted: stop it). */
 int hbrx_read(struct hbrx *rx, unsigned nlinks, struct hbrx_rec *rec);
+
+/* The receiver's last confinement, exposed for the unit test: a seccomp filter (libseccomp)
+ * of the system calls its loop makes (libc, OpenSSL's HMAC and the allocator included); any
+ * other fails with EPERM. It holds the keys and the sockets that could send heartbeats to
+ * the peer, so it may send or write only on its end of the pair (fd 3) and stderr, never on
+ * a link. 0 or a negative errno. */
+int hbrx_seccomp(void);
 
 /* Checks got bytes (as received) as a record for nlinks links. 0 or -EPROTO. */
 int hbrx_rec_check(const void *buf, size_t got, unsigned nlinks);

@@ -4,7 +4,7 @@ $(eval $(call library,standby,$(filter-out standby/standbyd.c,$(wildcard standby
 ifneq ($(wildcard standby/standbyd.c),)
 $(eval $(call program,standbyd,standby/standbyd.c))
 endif
-SYSLIBS += -lcrypto -lpcap -lpthread
+SYSLIBS += -lcrypto -lpcap -lpthread -lseccomp
 
 # Failover latency against keepalived, in network namespaces (root).
 BENCH_TARGETS += bench-failover

@@ -7,7 +7,9 @@
  * - an unauthentic one is counted as such;
  * - a receiver that dies is started again and heartbeats go on;
  * - a record that is not one (a receiver taken over) is refused: every check of
- *   hbrx_rec_check has a must-fail vector.
+ *   hbrx_rec_check has a must-fail vector;
+ * - under its seccomp filter, a process can send on its end of the pair only: not on a link,
+ *   nor open a socket or a file, nor signal.
  * The process part needs root (SO_BINDTODEVICE, dropping to another user). */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -188,12 +191,56 @@ static void receiver_confined(pid_t pid)
 	is_str(v, "0000000000000000", "no permitted capability");
 	proc_status(pid, "NoNewPrivs", v, sizeof(v));
 	is_str(v, "1", "no new privileges through exec");
+	proc_status(pid, "Seccomp", v, sizeof(v));
+	is_str(v, "2", "a seccomp filter");
 	is_int(count_fds(pid), 5, "five descriptors: stdin/out/err, the pair's end, the link");
 	snprintf(v, sizeof(v), "/proc/%d/root", (int)pid);
 	n = readlink(v, root, sizeof(root) - 1);
 	root[n > 0 ? n : 0] = 0;
 	ok(strstr(root, "standbyd-rx.") && strstr(root, "(deleted)"),
 	   "its root is a removed empty directory (%s)", root);
+}
+
+/* The filter in a child of the test: the end of a pair as fd 3, a UDP socket standing for a
+ * link. Its exit status has a bit per thing that went against the rule. */
+static void seccomp_filter(void)
+{
+	int sv[2], status = 0, st;
+	pid_t pid;
+
+	if (!ok(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "a pair for the filter test"))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int link = socket(AF_INET, SOCK_DGRAM, 0), bad = 0;
+
+		if (dup2(sv[1], 3) < 0 || link < 0 || hbrx_seccomp())
+			_exit(64);
+		if (send(3, "r", 1, 0) != 1)
+			bad |= 1;
+		if (sendto(link, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) >= 0 ||
+		    errno != EPERM)
+			bad |= 2;
+		if (socket(AF_INET, SOCK_DGRAM, 0) >= 0 || errno != EPERM)
+			bad |= 4;
+		if (fopen("/etc/hostname", "r") || errno != EPERM)
+			bad |= 8;
+		if (kill(getppid(), 0) == 0 || errno != EPERM)
+			bad |= 16;
+		_exit(bad);
+	}
+	close(sv[1]);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (pid > 0 && WIFEXITED(st))
+		status = WEXITSTATUS(st);
+	else
+		status = -1;
+	is_int(status, 0, "under the filter: the pair's end sends; a link's sendto, a new socket, "
+	       "opening a file and a signal fail with EPERM");
+	close(sv[0]);
 }
 
 static void records(void)
@@ -265,6 +312,7 @@ int main(void)
 
 	log_init("test", 0, LOG_CRIT);
 	records();
+	seccomp_filter();
 	if (getuid() != 0) {
 		printf("# SKIP the receiver process: needs root (SO_BINDTODEVICE, setuid)\n");
 		return done_testing();
