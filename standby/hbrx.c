@@ -246,9 +246,12 @@ static __attribute__((noreturn)) void rx_child(const struct rx_setup *c)
 	if (c->realtime)
 		sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp);
 	rx_keep_fds(c->up, c->fds, c->n);
-	/* OpenSSL reads its configuration and loads its providers at first use: that happens
-	 * here, while the files are still in reach. */
-	hb_sign(warm, HB_LEN, c->keys, c->keys->active);
+	/* OpenSSL reads its configuration and loads its providers and each digest at first
+	 * use: that happens here, for every listed key (the peer may sign with any of them
+	 * during a key change), while files and system calls are still in reach. */
+	for (unsigned k = 0; k < HA_MAX_KEYS; k++)
+		if (c->keys->keys[k].alg != HA_AUTH_NONE)
+			hb_sign(warm, HB_LEN, c->keys, k);
 	rx_drop(c->uid, c->gid, c->root, c->n);
 	rc = hbrx_seccomp();
 	if (rc) {

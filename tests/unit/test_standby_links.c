@@ -98,10 +98,11 @@ static int flood(unsigned port, int n)
 	return send_raw(port, "SBHBgarbage", 11, n);
 }
 
-/* An authentic heartbeat from the peer (alpha), sequence seq, signed with keys' key 1. */
-static int heartbeat(unsigned port, const struct ha_authkeys *keys, uint64_t seq)
+/* An authentic heartbeat from the peer (alpha), sequence seq, signed with keys' key key. */
+static int heartbeat_key(unsigned port, const struct ha_authkeys *keys, unsigned key,
+			 uint64_t seq)
 {
-	struct hb_msg m = { .version = HB_VERSION, .key_index = 1, .boot_gen = 1000, .seq = seq };
+	struct hb_msg m = { .version = HB_VERSION, .key_index = (uint8_t)key, .seq = seq };
 	uint8_t pkt[HB_LEN];
 	int len;
 
@@ -111,6 +112,11 @@ static int heartbeat(unsigned port, const struct ha_authkeys *keys, uint64_t seq
 	m.boot_gen = m.time_ms * 1000 - 5000000;
 	len = hb_encode(&m, keys, pkt);
 	return len > 0 && send_raw(port, pkt, (size_t)len, 1) == 1;
+}
+
+static int heartbeat(unsigned port, const struct ha_authkeys *keys, uint64_t seq)
+{
+	return heartbeat_key(port, keys, 1, seq);
 }
 
 static void config(struct ha_config *c)
@@ -127,6 +133,10 @@ static void config(struct ha_config *c)
 	c->keys.keys[1].alg = HA_AUTH_SHA256;
 	c->keys.keys[1].keylen = 32;
 	memset(c->keys.keys[1].key, 'k', 32);
+	/* listed, not active: a peer in the middle of a key change signs with it */
+	c->keys.keys[2].alg = HA_AUTH_SHA1;
+	c->keys.keys[2].keylen = 32;
+	memset(c->keys.keys[2].key, 'j', 32);
 }
 
 /* The value of a "Name:\t..." line of /proc/PID/status, or "". */
@@ -340,13 +350,16 @@ int main(void)
 	wrong.keys[1].key[0] ^= 1;
 	ok(heartbeat(cfg.cf.udpport, &wrong, 2), "a heartbeat signed with another key");
 	ok(spin_until(loop, &drops[HB_DROP_AUTH], 1), "counted as unauthentic");
+	first = heard;
+	ok(heartbeat_key(cfg.cf.udpport, &cfg.keys, 2, 3), "one signed with the listed SHA1 key");
+	ok(spin_until(loop, &heard, first + 1), "heard: the confined receiver checks every key");
 
 	kill(pid, SIGKILL);
 	ok(spin_until(loop, &ls.rx_restarts, 1), "a killed receiver is started again");
 	ok(ls.rx.pid > 0 && ls.rx.pid != pid, "as another process (%d, was %d)", (int)ls.rx.pid,
 	   (int)pid);
 	first = heard;
-	ok(heartbeat(cfg.cf.udpport, &cfg.keys, 3), "a heartbeat to the new one");
+	ok(heartbeat(cfg.cf.udpport, &cfg.keys, 4), "a heartbeat to the new one");
 	ok(spin_until(loop, &heard, first + 1), "heard");
 	receiver_confined(ls.rx.pid);
 
