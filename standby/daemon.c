@@ -3,6 +3,7 @@
 #include "standby/daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -772,7 +773,8 @@ static void link_dropped(void *arg, struct sb_link *l, enum hb_drop why, unsigne
 		d->burst_count = 0;
 		d->burst_reported = 0;
 	}
-	d->burst_count += (unsigned)count;
+	d->burst_count = count > UINT_MAX - d->burst_count ? UINT_MAX
+			 : d->burst_count + (unsigned)count;
 	if (d->burst_count >= BURST_THRESHOLD && !d->burst_reported) {
 		d->burst_reported = 1;
 		sb_event(d, LOG_WARNING, "burst of bad heartbeat packets: %u in %u s on %s (last: %s)",

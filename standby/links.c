@@ -65,19 +65,30 @@ out_errno:
 	return rc;
 }
 
-/* One record from the receiver. An authentic packet is decoded again here (the receiver is
- * not trusted to have done it) and checked against who we are and the window. */
+static void rx_lost(struct sb_links *ls, int rc);
+
+/* One record from the receiver. An accepted packet is decoded again here (the receiver is not
+ * trusted to have done it) and checked against who we are and our own window. Since both
+ * decode alike, a packet the receiver passed that does not decode here can only come from a
+ * receiver taken over or broken: it is replaced. */
 static void link_record(struct sb_links *ls, const struct hbrx_rec *r)
 {
 	struct sb_link *l = &ls->link[r->link];
 	const struct ha_config *c = ls->cfg;
-	enum hb_drop why = (enum hb_drop)r->why;
+	enum hb_drop why;
 	struct hb_msg msg;
 
-	if (why == HB_OK)
-		why = hb_decode(r->pkt, r->len, &c->keys, &msg);
-	if (why == HB_OK)
-		why = hb_accept(&msg, c->cf.cluster, c->node, c->peer, hb_wall_ms(), r->link, &ls->win);
+	if (r->why != HB_OK) {
+		ls->hooks->dropped(ls->arg, l, (enum hb_drop)r->why, r->count);
+		return;
+	}
+	if (!r->len)
+		return;		/* alive */
+	if (hb_decode(r->pkt, r->len, &c->keys, &msg) != HB_OK) {
+		rx_lost(ls, -EPROTO);
+		return;
+	}
+	why = hb_accept(&msg, c->cf.cluster, c->node, c->peer, hb_wall_ms(), r->link, &ls->win);
 	if (why == HB_DROP_SELF)
 		return;
 	if (why == HB_DROP_DUP) {
@@ -88,7 +99,7 @@ static void link_record(struct sb_links *ls, const struct hbrx_rec *r)
 		return;
 	}
 	if (why != HB_OK) {
-		ls->hooks->dropped(ls->arg, l, why, r->why == HB_OK ? 1 : r->count);
+		ls->hooks->dropped(ls->arg, l, why, 1);
 		return;
 	}
 	ls->hooks->heard(ls->arg, l, &msg);
@@ -96,13 +107,20 @@ static void link_record(struct sb_links *ls, const struct hbrx_rec *r)
 
 static int rx_start(struct sb_links *ls);
 
+/* The receiver died, broke the protocol or went silent: another, soon. One that cannot be
+ * started is tried again less and less often, up to every SB_RX_RETRY_MAX_MS. */
 static void rx_lost(struct sb_links *ls, int rc)
 {
+	if (ls->rx.fd < 0)
+		return;		/* already being replaced */
 	ev_io_del(ls->loop, &ls->rx_io);
+	ev_timer_cancel(ls->loop, &ls->t_stall);
 	hbrx_stop(&ls->rx);
 	log_err("heartbeat receiver %s: starting another in %u ms",
-		rc == -EPROTO ? "broke the protocol" : "died", SB_RX_RESTART_MS);
-	ev_timer_arm(ls->loop, &ls->t_restart, SB_RX_RESTART_MS);
+		rc == -EPROTO ? "broke the protocol" : rc == -ETIMEDOUT ? "went silent (stuck)"
+		: "died", SB_RX_RESTART_MS);
+	ls->retry_ms = SB_RX_RESTART_MS;
+	ev_timer_arm(ls->loop, &ls->t_restart, ls->retry_ms);
 }
 
 static void on_rx(struct ev_io *io, uint32_t events)
@@ -113,19 +131,30 @@ static void on_rx(struct ev_io *io, uint32_t events)
 	int rc = 0;
 
 	(void)events;
-	while (budget-- && (rc = hbrx_read(&ls->rx, ls->n, &r)) == 1)
+	while (ls->rx.fd >= 0 && budget-- && (rc = hbrx_read(&ls->rx, ls->n, &r)) == 1) {
+		ev_timer_arm(ls->loop, &ls->t_stall, HBRX_STALL_MS);
 		link_record(ls, &r);
+	}
 	if (rc < 0)
 		rx_lost(ls, rc);
+}
+
+static void on_stall(struct ev_timer *t)
+{
+	rx_lost(t->arg, -ETIMEDOUT);
 }
 
 static void on_restart(struct ev_timer *t)
 {
 	struct sb_links *ls = t->arg;
 
-	ls->rx_restarts++;
-	if (rx_start(ls))
-		ev_timer_arm(ls->loop, &ls->t_restart, SB_RX_RESTART_MS);
+	if (rx_start(ls) == 0) {
+		ls->rx_restarts++;
+		return;
+	}
+	ls->retry_ms = ls->retry_ms * 2 > SB_RX_RETRY_MAX_MS ? SB_RX_RETRY_MAX_MS
+							       : ls->retry_ms * 2;
+	ev_timer_arm(ls->loop, &ls->t_restart, ls->retry_ms);
 }
 
 static int rx_start(struct sb_links *ls)
@@ -135,13 +164,16 @@ static int rx_start(struct sb_links *ls)
 
 	for (i = 0; i < ls->n; i++)
 		fds[i] = ls->link[i].fd;
-	rc = hbrx_start(&ls->rx, fds, ls->n, &ls->cfg->keys, ls->cfg->cf.realtime);
+	rc = hbrx_start(&ls->rx, fds, ls->n, ls->cfg, ls->cfg->cf.realtime);
 	if (rc)
 		return rc;
 	rc = ev_io_add(ls->loop, &ls->rx_io, ls->rx.fd, EPOLLIN, on_rx, ls);
-	if (rc)
+	if (rc) {
 		hbrx_stop(&ls->rx);
-	return rc;
+		return rc;
+	}
+	ev_timer_arm(ls->loop, &ls->t_stall, HBRX_STALL_MS);
+	return 0;
 }
 
 int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_config *cfg,
@@ -157,6 +189,7 @@ int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_conf
 	ls->arg = arg;
 	ls->rx.fd = -1;
 	ev_timer_init(&ls->t_restart, on_restart, ls);
+	ev_timer_init(&ls->t_stall, on_stall, ls);
 	for (i = 0; i < cfg->cf.nlinks; i++) {
 		struct sb_link *l = &ls->link[ls->n];
 		const struct ha_link *c = &cfg->cf.links[i];
@@ -191,6 +224,7 @@ void sb_links_close(struct sb_links *ls)
 	if (!ls->loop)	/* never opened */
 		return;
 	ev_timer_cancel(ls->loop, &ls->t_restart);
+	ev_timer_cancel(ls->loop, &ls->t_stall);
 	if (ls->rx.fd >= 0)
 		ev_io_del(ls->loop, &ls->rx_io);
 	hbrx_stop(&ls->rx);

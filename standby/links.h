@@ -1,7 +1,8 @@
 /* Heartbeat links: one UDP socket per configured link, bound to its interface so a packet
  * tells which link carried it, all on udpport. Packets are read and their MAC checked by the
  * unprivileged receiver (hbrx.h); what it passes up is decoded again here and checked
- * against who we are and the replay window, then reported through the hooks. */
+ * against who we are and the replay window, then reported through the hooks. A receiver
+ * that dies, breaks the protocol or says nothing for HBRX_STALL_MS is replaced. */
 #ifndef STANDBY_LINKS_H
 #define STANDBY_LINKS_H
 
@@ -18,8 +19,10 @@
  * timers (our own heartbeats, deadtime). What is left is read in the next round. */
 #define SB_RX_BATCH 16
 /* How soon a receiver that died is started again: well inside any deadtime, so the peer is
- * not taken for dead meanwhile, and no faster than ten a second if it keeps dying. */
+ * not taken for dead meanwhile, and no faster than ten a second if it keeps dying. One that
+ * cannot be started is tried again twice as late each time, up to SB_RX_RETRY_MAX_MS. */
 #define SB_RX_RESTART_MS 100
+#define SB_RX_RETRY_MAX_MS 5000
 
 struct sb_link {
 	struct ha_link cfg;
@@ -48,8 +51,9 @@ struct sb_links {
 	struct hb_window win;		/* the peer's replay window; win.gen its boot generation */
 	struct hbrx rx;
 	struct ev_io rx_io;
-	struct ev_timer t_restart;
-	unsigned long rx_restarts;	/* receivers started again after one died */
+	struct ev_timer t_restart, t_stall;
+	unsigned retry_ms;		/* the next start's delay */
+	unsigned long rx_restarts;	/* receivers started again after one was lost */
 };
 
 /* Opens the links cfg lists (all but a ucast line naming a local address) and starts the

@@ -1,9 +1,11 @@
 /* standbyd: heartbeat and failover for the server pair. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/version.h"
@@ -125,6 +127,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "standbyd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	/* fd 0-2 open (on /dev/null if they were not): a link socket or the database opened at
+	 * fd 2 would be written to as stderr, by us and by the heartbeat receiver */
+	rc = open("/dev/null", O_RDWR);
+	while (rc >= 0 && rc <= STDERR_FILENO)
+		rc = open("/dev/null", O_RDWR);
+	if (rc < 0) {
+		fprintf(stderr, "standbyd: /dev/null: %s\n", strerror(errno));
+		return 1;
+	}
+	close(rc);
 	log_init("standbyd", use_syslog, level);
 	if (!o.db_path)
 		o.db_path = getenv("VDISK_DB");

@@ -50,6 +50,9 @@ done < <(cd "$SRCDIR" && git ls-files -- 'common/*.c' 'db/*.c' 'client-admin/*.c
 	vdisk-server -name '*.c')
 is "${missing[*]}" "" "every product source is built"
 ok $([ ${#objs[@]} -gt 100 ]; echo $?) "${#objs[@]} object files read"
+# objects nm cannot read (LTO bytecode, say) would make the check pass for nothing
+nm -u "$BUILD/obj/vdisk-server/iscsi/iscsi_conn.o" 2>/dev/null | grep -qw tx_flush
+ok $? "nm sees what an object uses (iscsi_conn.o: tx_flush)"
 found=$(circles "${objs[@]}" | sed "s|$BUILD/obj/||g")
 is "$found" "" "no two files of the product call each other"
 

@@ -158,6 +158,8 @@ static void proc_status(pid_t pid, const char *name, char *out, size_t outlen)
 		fclose(f);
 }
 
+/* Its descriptors above stderr, or -1 when /proc does not show them (reading another
+ * user's non-dumpable process's needs CAP_SYS_PTRACE, which some containers' root lacks). */
 static int count_fds(pid_t pid)
 {
 	char path[64];
@@ -168,7 +170,7 @@ static int count_fds(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dir = opendir(path);
 	while (dir && (e = readdir(dir)))
-		n += e->d_name[0] != '.';
+		n += e->d_name[0] != '.' && atoi(e->d_name) > 2;
 	if (dir)
 		closedir(dir);
 	return dir ? n : -1;
@@ -187,6 +189,7 @@ static void receiver_confined(pid_t pid)
 {
 	char v[256], root[256];
 	ssize_t n;
+	int fds;
 
 	proc_status(pid, "Uid", v, sizeof(v));
 	ok(no_zero_id(v), "the receiver's real, effective, saved and fs uids are not root's (%s)",
@@ -203,7 +206,12 @@ static void receiver_confined(pid_t pid)
 	is_str(v, "1", "no new privileges through exec");
 	proc_status(pid, "Seccomp", v, sizeof(v));
 	is_str(v, "2", "a seccomp filter");
-	is_int(count_fds(pid), 5, "five descriptors: stdin/out/err, the pair's end, the link");
+	fds = count_fds(pid);
+	if (fds < 0) {
+		printf("# SKIP its descriptors and root: /proc hides them (%s)\n", strerror(errno));
+		return;
+	}
+	is_int(fds, 2, "two descriptors above stderr: the pair's end, the link");
 	snprintf(v, sizeof(v), "/proc/%d/root", (int)pid);
 	n = readlink(v, root, sizeof(root) - 1);
 	root[n > 0 ? n : 0] = 0;
@@ -286,10 +294,18 @@ static void records(void)
 	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO, "a count with bytes: refused");
 	r.len = 0;
 	r.why = HB_DROP_REPLAY;
-	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO,
-	       "a reason only the window gives (replay): refused");
+	is_int(hbrx_rec_check(&r, sizeof(r), 1), 0, "a count of replays passes");
+	r.why = HB_DROP_SELF;
+	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO, "a count of our own packets: refused");
+	r.why = HB_DROP_DUP;
+	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO, "a count of copies: refused");
 	r.why = HB_DROP_NKINDS;
 	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO, "no reason at all: refused");
+	r.why = HB_OK;
+	r.count = 0;
+	is_int(hbrx_rec_check(&r, sizeof(r), 1), 0, "alive (no packet, no count) passes");
+	r.count = 2;
+	is_int(hbrx_rec_check(&r, sizeof(r), 1), -EPROTO, "no packet counted twice: refused");
 
 	/* hbrx_read on a pair whose other end plays the receiver */
 	if (!ok(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) == 0, "a pair"))
@@ -354,14 +370,45 @@ int main(void)
 	ok(heartbeat_key(cfg.cf.udpport, &cfg.keys, 2, 3), "one signed with the listed SHA1 key");
 	ok(spin_until(loop, &heard, first + 1), "heard: the confined receiver checks every key");
 
+	/* one authentic packet replayed: the receiver's own window stops the copies */
+	{
+		struct hb_msg m = { .version = HB_VERSION, .key_index = 1, .seq = 4 };
+		uint8_t pkt[HB_LEN];
+		int len;
+
+		strcpy(m.cluster, "lab");
+		strcpy(m.node, "alpha");
+		m.time_ms = hb_wall_ms();
+		m.boot_gen = m.time_ms * 1000 - 5000000;
+		len = hb_encode(&m, &cfg.keys, pkt);
+		first = heard;
+		dropped_calls = 0;
+		is_int(send_raw(cfg.cf.udpport, pkt, (size_t)len, 50), 50,
+		       "one heartbeat sent 50 times");
+		ok(spin_until(loop, &drops[HB_DROP_REPLAY], 49), "49 counted as replays");
+		is_int(heard - first, 1, "heard once");
+		ok(dropped_calls < 10, "the replays in a few records (%u), not one each",
+		   dropped_calls);
+	}
+
 	kill(pid, SIGKILL);
 	ok(spin_until(loop, &ls.rx_restarts, 1), "a killed receiver is started again");
 	ok(ls.rx.pid > 0 && ls.rx.pid != pid, "as another process (%d, was %d)", (int)ls.rx.pid,
 	   (int)pid);
 	first = heard;
-	ok(heartbeat(cfg.cf.udpport, &cfg.keys, 4), "a heartbeat to the new one");
+	ok(heartbeat(cfg.cf.udpport, &cfg.keys, 5), "a heartbeat to the new one");
 	ok(spin_until(loop, &heard, first + 1), "heard");
 	receiver_confined(ls.rx.pid);
+
+	pid = ls.rx.pid;
+	kill(pid, SIGSTOP);
+	ok(spin_until(loop, &ls.rx_restarts, 2), "a stopped receiver (silent for %d ms) is "
+	   "replaced", HBRX_STALL_MS);
+	ok(ls.rx.pid > 0 && ls.rx.pid != pid, "by another process (%d, was %d)", (int)ls.rx.pid,
+	   (int)pid);
+	first = heard;
+	ok(heartbeat(cfg.cf.udpport, &cfg.keys, 6), "a heartbeat to the new one");
+	ok(spin_until(loop, &heard, first + 1), "heard");
 
 	sb_links_close(&ls);
 	evloop_free(loop);
