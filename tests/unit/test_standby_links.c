@@ -98,10 +98,12 @@ static int flood(unsigned port, int n)
 	return send_raw(port, "SBHBgarbage", 11, n);
 }
 
-/* An authentic heartbeat from the peer (alpha), sequence seq, signed with keys' key key. */
-static int heartbeat_key(unsigned port, const struct ha_authkeys *keys, unsigned key,
-			 uint64_t seq)
+/* An authentic heartbeat from the peer (alpha) of one boot generation, sequence seq, signed
+ * with keys' key key, sent copies times. Returns how many went. */
+static int heartbeat_send(unsigned port, const struct ha_authkeys *keys, unsigned key,
+			  uint64_t seq, int copies)
 {
+	static uint64_t gen;
 	struct hb_msg m = { .version = HB_VERSION, .key_index = (uint8_t)key, .seq = seq };
 	uint8_t pkt[HB_LEN];
 	int len;
@@ -109,9 +111,17 @@ static int heartbeat_key(unsigned port, const struct ha_authkeys *keys, unsigned
 	strcpy(m.cluster, "lab");
 	strcpy(m.node, "alpha");
 	m.time_ms = hb_wall_ms();
-	m.boot_gen = m.time_ms * 1000 - 5000000;
+	if (!gen)
+		gen = m.time_ms * 1000 - 5000000;	/* started 5 s ago */
+	m.boot_gen = gen;
 	len = hb_encode(&m, keys, pkt);
-	return len > 0 && send_raw(port, pkt, (size_t)len, 1) == 1;
+	return len > 0 ? send_raw(port, pkt, (size_t)len, copies) : 0;
+}
+
+static int heartbeat_key(unsigned port, const struct ha_authkeys *keys, unsigned key,
+			 uint64_t seq)
+{
+	return heartbeat_send(port, keys, key, seq, 1) == 1;
 }
 
 static int heartbeat(unsigned port, const struct ha_authkeys *keys, uint64_t seq)
@@ -371,25 +381,13 @@ int main(void)
 	ok(spin_until(loop, &heard, first + 1), "heard: the confined receiver checks every key");
 
 	/* one authentic packet replayed: the receiver's own window stops the copies */
-	{
-		struct hb_msg m = { .version = HB_VERSION, .key_index = 1, .seq = 4 };
-		uint8_t pkt[HB_LEN];
-		int len;
-
-		strcpy(m.cluster, "lab");
-		strcpy(m.node, "alpha");
-		m.time_ms = hb_wall_ms();
-		m.boot_gen = m.time_ms * 1000 - 5000000;
-		len = hb_encode(&m, &cfg.keys, pkt);
-		first = heard;
-		dropped_calls = 0;
-		is_int(send_raw(cfg.cf.udpport, pkt, (size_t)len, 50), 50,
-		       "one heartbeat sent 50 times");
-		ok(spin_until(loop, &drops[HB_DROP_REPLAY], 49), "49 counted as replays");
-		is_int(heard - first, 1, "heard once");
-		ok(dropped_calls < 10, "the replays in a few records (%u), not one each",
-		   dropped_calls);
-	}
+	first = heard;
+	dropped_calls = 0;
+	is_int(heartbeat_send(cfg.cf.udpport, &cfg.keys, 1, 4, 50), 50,
+	       "one heartbeat sent 50 times");
+	ok(spin_until(loop, &drops[HB_DROP_REPLAY], 49), "49 counted as replays");
+	is_int(heard - first, 1, "heard once");
+	ok(dropped_calls < 10, "the replays in a few records (%u), not one each", dropped_calls);
 
 	kill(pid, SIGKILL);
 	ok(spin_until(loop, &ls.rx_restarts, 1), "a killed receiver is started again");
