@@ -250,8 +250,10 @@ static __attribute__((noreturn)) void rx_loop(struct rx_state *s)
 			rx_flush(s);
 			flushed = now;
 		}
-		if (now - s->sent_ms >= HBRX_FLUSH_MS)
+		if (now - s->sent_ms >= HBRX_FLUSH_MS) {
 			rx_alive(s);
+			s->sent_ms = now;	/* tried: with the pair full, not again at once */
+		}
 	}
 }
 
