@@ -632,8 +632,8 @@ static int client_reset(struct cli *cli, int argc, char **argv)
 	if ((rc = select_clients(cli, &sel, 0, &all, &n, &keep, &nmatch)))
 		return rc;
 	for (i = 0; i < n; i++) {
-		char req[16 + DB_NAME_MAX], *reply = NULL;
-		const char *body;
+		char req[16 + DB_NAME_MAX];
+		json_t *answer = NULL;
 
 		if (!keep[i])
 			continue;
@@ -642,13 +642,13 @@ static int client_reset(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		snprintf(req, sizeof(req), "overlay-reset %s", all[i].name);
-		if (daemon_call(cli, "vdiskd", req, &reply, &body, 0) == 0) {
+		if (daemon_call(cli, "vdiskd", req, &answer, 0) == 0) {
 			printf("%s: overlay reset\n", all[i].name);
 			done++;
 		} else {
 			failed++;
 		}
-		free(reply);
+		json_decref(answer);
 	}
 	free(all);
 	free(keep);

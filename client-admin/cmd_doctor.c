@@ -13,7 +13,6 @@
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
 #include "client-admin/sockowner.h"
-#include "common/ctlsock.h"
 
 #define CLOCK_SKEW_MAX_MS 1000	/* well inside the heartbeats' 30 s, and what NTP keeps */
 #define LINK_SILENT_MS 10000	/* a link the peer's heartbeats no longer come over */
@@ -23,8 +22,7 @@ static const char *const daemon_names[D_COUNT] = { "standbyd", "vdiskd", "pxed" 
 
 struct doctor {
 	struct cli *cli;
-	char *reply[D_COUNT];
-	const char *body[D_COUNT];	/* NULL: the daemon does not answer */
+	json_t *status[D_COUNT];	/* NULL: the daemon does not answer */
 	unsigned problems;
 };
 
@@ -45,41 +43,47 @@ static void say(const char *what, const char *fmt, ...)
 #define unchecked(...)	say("not checked", __VA_ARGS__)
 #define problem(dr, ...) ((dr)->problems++, say("PROBLEM", __VA_ARGS__))
 
-/* The value of a daemon's status line KEY into out ("" when absent or not running). */
-static void field(const struct doctor *dr, int daemon, const char *key, char *out, size_t len)
+/* A daemon's status member KEY as text ("" when absent, not a string, or not running). */
+static const char *field(const struct doctor *dr, int daemon, const char *key)
 {
-	size_t n = 0;
-	const char *v = dr->body[daemon] ? ctl_field(dr->body[daemon], key, &n) : NULL;
+	const char *v = json_string_value(json_object_get(dr->status[daemon], key));
 
-	snprintf(out, len, "%.*s", v ? (int)(n < len ? n : len - 1) : 0, v ? v : "");
+	return v ? v : "";
+}
+
+/* ... as a whole number: 0 and *v, or -1 when absent or not a number. */
+static int number(const json_t *obj, const char *key, long long *v)
+{
+	const json_t *j = json_object_get(obj, key);
+
+	if (!json_is_integer(j))
+		return -1;
+	*v = json_integer_value(j);
+	return 0;
 }
 
 static int standing_by(const struct doctor *dr)
 {
-	char state[32];
+	const char *state = field(dr, D_STANDBYD, "state");
 
-	field(dr, D_STANDBYD, "state", state, sizeof(state));
 	return strcmp(state, "active") != 0 && strcmp(state, "taking_over") != 0;
 }
 
 static void check_daemons(struct doctor *dr)
 {
 	for (int i = 0; i < D_COUNT; i++) {
-		int rc = daemon_call(dr->cli, daemon_names[i], "status", &dr->reply[i], &dr->body[i],
-				     1);
-
-		if (rc)
-			dr->body[i] = NULL;
+		if (daemon_call(dr->cli, daemon_names[i], "status", &dr->status[i], 1))
+			dr->status[i] = NULL;
 	}
 	for (int i = D_STANDBYD; i <= D_VDISKD; i++)
-		if (!dr->body[i])
+		if (!dr->status[i])
 			problem(dr, "%s does not answer on its control socket: is it running? "
 				"(systemctl status %s)", daemon_names[i], daemon_names[i]);
-	if (dr->body[D_PXED])
+	if (dr->status[D_PXED])
 		fine("standbyd, vdiskd and pxed answer");
-	else if (dr->body[D_STANDBYD] && standing_by(dr))
+	else if (dr->status[D_STANDBYD] && standing_by(dr))
 		fine("pxed is not running: this server stands by (standbyd starts it on takeover)");
-	else if (dr->body[D_STANDBYD])
+	else if (dr->status[D_STANDBYD])
 		problem(dr, "pxed does not answer though this server is active: PCs cannot boot "
 			"(standbyd's haresources should start it; journalctl -u standbyd)");
 }
@@ -95,7 +99,6 @@ static void check_names(struct doctor *dr)
 	};
 	struct utsname u;
 	struct db_server s;
-	char v[64];
 	unsigned bad = 0;
 
 	if (uname(&u) < 0) {
@@ -103,7 +106,8 @@ static void check_names(struct doctor *dr)
 		return;
 	}
 	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-		field(dr, named[i].daemon, named[i].key, v, sizeof(v));
+		const char *v = field(dr, named[i].daemon, named[i].key);
+
 		if (!*v || strcmp(v, "-") == 0 || strcmp(v, u.nodename) == 0)
 			continue;
 		problem(dr, "names disagree: %s says this server is '%s', the host name is '%s' "
@@ -126,11 +130,9 @@ static void check_names(struct doctor *dr)
 
 static void check_clock(struct doctor *dr)
 {
-	char v[32];
 	long long off;
 
-	field(dr, D_STANDBYD, "peer_clock_offset_ms", v, sizeof(v));
-	if (!*v || sscanf(v, "%lld", &off) != 1) {
+	if (number(dr->status[D_STANDBYD], "peer_clock_offset_ms", &off)) {
 		unchecked("clocks: no heartbeat from the peer yet");
 		return;
 	}
@@ -158,60 +160,61 @@ static void check_refusals(struct doctor *dr)
 		{ "dropped_unknown_node", "come from a node ha.cf does not name: the node lines "
 		  "differ from the peer's" },
 	};
-	char v[24];
+	long long n;
 
-	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
-		field(dr, D_STANDBYD, why[i].key, v, sizeof(v));
-		if (strtoull(v, NULL, 10) > 0)
-			problem(dr, "heartbeats arrive but %llu %s", strtoull(v, NULL, 10),
-				why[i].what);
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
+		if (number(dr->status[D_STANDBYD], why[i].key, &n) == 0 && n > 0)
+			problem(dr, "heartbeats arrive but %lld %s", n, why[i].what);
+}
+
+/* Whether standbyd's link element (name, last_rx_ms_ago: null before the first
+ * heartbeat) is up and hears the peer; says what is wrong when not. */
+static int link_fine(struct doctor *dr, const json_t *link)
+{
+	const char *ifname = json_string_value(json_object_get(link, "name"));
+	char path[64], oper[16] = "";
+	long long ago;
+	int heard;
+	FILE *f;
+
+	if (!ifname || strlen(ifname) > IF_NAMESIZE)
+		return 1;
+	if (!if_nametoindex(ifname)) {
+		problem(dr, "interface %s (a heartbeat link in ha.cf) does not exist here", ifname);
+		return 0;
 	}
+	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", ifname);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(oper, sizeof(oper), f))
+			oper[0] = '\0';
+		fclose(f);
+		oper[strcspn(oper, "\n")] = '\0';
+	}
+	if (strcmp(oper, "down") == 0) {
+		problem(dr, "interface %s (a heartbeat link) is down", ifname);
+		return 0;
+	}
+	heard = number(link, "last_rx_ms_ago", &ago) == 0;
+	if (!heard || ago > LINK_SILENT_MS) {
+		problem(dr, "no heartbeat from the peer on %s %s (cable, addresses in ha.cf, "
+			"firewall: UDP 694)", ifname, heard ? "for more than 10 s" : "yet");
+		return 0;
+	}
+	return 1;
 }
 
 /* Every heartbeat link of standbyd's: the interface exists, is up and hears the peer. */
 static void check_links(struct doctor *dr)
 {
-	const char *p = dr->body[D_STANDBYD];
-	unsigned n = 0, bad = 0;
-	size_t len;
+	const json_t *links = json_object_get(dr->status[D_STANDBYD], "link");
+	unsigned bad = 0;
+	size_t i, n = json_array_size(links);
 
-	while (p && (p = ctl_field(p, "link", &len))) {
-		char ifname[IF_NAMESIZE + 1], ago[24], path[64], oper[16] = "";
-		FILE *f;
-
-		n++;
-		if (sscanf(p, "%16s rx %*u tx %*u tx_errors %*u last_rx_ms_ago %23s", ifname,
-			   ago) != 2) {
-			p += len;
-			continue;
-		}
-		p += len;
-		if (!if_nametoindex(ifname)) {
-			problem(dr, "interface %s (a heartbeat link in ha.cf) does not exist here",
-				ifname);
-			bad++;
-			continue;
-		}
-		snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", ifname);
-		f = fopen(path, "re");
-		if (f) {
-			if (!fgets(oper, sizeof(oper), f))
-				oper[0] = '\0';
-			fclose(f);
-			oper[strcspn(oper, "\n")] = '\0';
-		}
-		if (strcmp(oper, "down") == 0) {
-			problem(dr, "interface %s (a heartbeat link) is down", ifname);
-			bad++;
-		} else if (strcmp(ago, "never") == 0 || strtoull(ago, NULL, 10) > LINK_SILENT_MS) {
-			problem(dr, "no heartbeat from the peer on %s %s (cable, addresses in ha.cf, "
-				"firewall: UDP 694)", ifname, strcmp(ago, "never") == 0 ? "yet" :
-				"for more than 10 s");
-			bad++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		bad += !link_fine(dr, json_array_get(links, i));
 	if (n && !bad)
-		fine("heartbeat links: %u, each up and hearing the peer", n);
+		fine("heartbeat links: %zu, each up and hearing the peer", n);
 	else if (bad)
 		check_refusals(dr);
 }
@@ -265,20 +268,21 @@ static void check_ports(struct doctor *dr)
 		fine("ports: no other daemon on 3260, 3261, 694, 67, 4011, 69");
 }
 
-/* Why the mirror is down, from vdiskd's "mirror-down CLIENT WHY" lines: a refused login
+/* Why the mirror is down, from vdiskd's "mirror_down" list ({name, why}): a refused login
  * with "Authentication failure" is a pair secret that differs from the peer's. */
 static void degraded(struct doctor *dr)
 {
-	size_t len = 0;
-	const char *p = ctl_field(dr->body[D_VDISKD], "mirror-down", &len);
+	const json_t *down = json_array_get(json_object_get(dr->status[D_VDISKD], "mirror_down"), 0);
+	const char *name = json_string_value(json_object_get(down, "name"));
+	const char *why = json_string_value(json_object_get(down, "why"));
 
-	if (p && memmem(p, len, "Authentication failure", 22))
+	if (why && strstr(why, "Authentication failure"))
 		problem(dr, "mirror: the peer refuses this server's replication login: "
 			"/etc/vdisk/mirror.secret differs from the peer's (the pair's keys on "
 			"both: vdisk-setup --keys FILE)");
-	else if (p)
+	else if (name && why)
 		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients: "
-			"%.*s (vdiskctl mirror status)", (int)len, p);
+			"%s %s (vdiskctl mirror status)", name, why);
 	else
 		problem(dr, "mirror: degraded, the peer lacks writes of hot-standby clients "
 			"(vdiskctl mirror status)");
@@ -287,11 +291,10 @@ static void degraded(struct doctor *dr)
 /* Hot-standby PCs need the mirror: without it their writes are on this server only. */
 static void check_mirror(struct doctor *dr)
 {
-	char m[32];
+	const char *m = field(dr, D_VDISKD, "mirror");
 
-	if (!dr->body[D_VDISKD])
+	if (!dr->status[D_VDISKD])
 		return;
-	field(dr, D_VDISKD, "mirror", m, sizeof(m));
 	if (strcmp(m, "unprotected") == 0)
 		problem(dr, "mirror: clients have hot standby on but vdiskd has no mirror peer "
 			"(vdiskd.conf mirror_peer): their writes are on this server only");
@@ -327,7 +330,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	check_ports(&dr);
 	check_mirror(&dr);
 	for (int i = 0; i < D_COUNT; i++)
-		free(dr.reply[i]);
+		json_decref(dr.status[i]);
 	if (dr.problems)
 		printf("%u problem%s found\n", dr.problems, dr.problems == 1 ? "" : "s");
 	else

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/answer_text.h"
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
-#include "common/ctlsock.h"
 #include "client-admin/fields.h"
 
 static const char usage_text[] =
@@ -20,60 +20,69 @@ static const char usage_text[] =
 "  --ctl PATH  vdiskd's control socket (default: vdiskd.sock in $VDISK_RUN_DIR, else\n"
 "            " VDISK_DEFAULT_RUN_DIR ")\n";
 
-/* The value after key in vdiskd's status body ("node a\n..."), into out. */
-static int status_value(const char *body, const char *key, char *out, size_t len)
+/* The string member key of vdiskd's status answer, or NULL. */
+static const char *status_word(const json_t *answer, const char *key)
 {
-	size_t n;
-	const char *v = ctl_field(body, key, &n);
-
-	if (!v || n >= len)
-		return -1;
-	memcpy(out, v, n);
-	out[n] = '\0';
-	return 0;
+	return json_string_value(json_object_get(answer, key));
 }
 
+/* "mirror: STATE", then one line per hot-standby client with a mirror or a replica open here:
+ * its element of vdiskd's mirror_client or replica_client list, as answer_print shows it. */
 static int mirror_status(struct cli *cli, const char *ctl)
 {
-	char *reply = NULL, state[32] = "?";
-	const char *body;
-	int rc = daemon_call_at(cli, "vdiskd", ctl, "status", DAEMON_TIMEOUT_MS, &reply, &body, 0);
+	json_t *answer = NULL, *lists;
+	const char *state;
+	int rc = daemon_call_at(cli, "vdiskd", ctl, "status", DAEMON_TIMEOUT_MS, &answer, 0);
 
 	if (rc)
 		return rc;
-	status_value(body, "mirror", state, sizeof(state));
-	printf("mirror: %s\n", state);
-	for (const char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, "mirror-client ", 14) == 0 || strncmp(p, "replica-client ", 15) == 0)
-			printf("  %.*s\n", (int)strcspn(p, "\n"), p);
-	free(reply);
+	state = status_word(answer, "mirror");
+	printf("mirror: %s\n", state ? state : "?");
+	lists = json_object();
+	if (lists) {
+		static const char *const keys[] = { "mirror_client", "replica_client" };
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *list = json_object_get(answer, keys[i]);
+
+			if (json_is_array(list))
+				json_object_set(lists, keys[i], list);
+		}
+		answer_print(stdout, lists, 2);
+		json_decref(lists);
+	}
+	json_decref(answer);
 	return EXIT_OK;
 }
 
 static int mirror_resolve(struct cli *cli, const char *ctl, const char *client, const char *keep)
 {
-	char *reply = NULL, node[64] = "", request[160];
-	const char *body;
+	json_t *answer = NULL;
+	char node[64] = "", request[160];
+	const char *v;
 	int rc;
 
 	if (strlen(client) > 64 || strpbrk(client, " \t\r\n"))
 		return cli_usage(cli, "'%s' is not a client name", client);
-	rc = daemon_call_at(cli, "vdiskd", ctl, "status", DAEMON_TIMEOUT_MS, &reply, &body, 0);
+	rc = daemon_call_at(cli, "vdiskd", ctl, "status", DAEMON_TIMEOUT_MS, &answer, 0);
 	if (rc)
 		return rc;
-	status_value(body, "node", node, sizeof(node));
-	free(reply);
+	v = status_word(answer, "node");
+	if (v && strlen(v) < sizeof(node))
+		snprintf(node, sizeof(node), "%s", v);
+	json_decref(answer);
+	answer = NULL;
 	if (strcmp(node, keep) != 0)
 		return cli_fail(cli, "this server is %s, not %s: to keep %s's copy of %s, make %s "
 				"active (vdiskctl standby takeover %s) and run this there",
 				node[0] ? node : "(unnamed)", keep, keep, client, keep, keep);
 	snprintf(request, sizeof(request), "mirror-resolve %s keep-local", client);
-	rc = daemon_call_at(cli, "vdiskd", ctl, request, DAEMON_TIMEOUT_MS, &reply, &body, 0);
+	rc = daemon_call_at(cli, "vdiskd", ctl, request, DAEMON_TIMEOUT_MS, &answer, 0);
 	if (rc)
 		return rc;
 	printf("%s: split brain resolved: %s's copy kept, the peer's is being resynced\n", client,
 	       keep);
-	free(reply);
+	json_decref(answer);
 	return EXIT_OK;
 }
 

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client-admin/answer_text.h"
 #include "client-admin/daemons.h"
 #include "client-admin/fields.h"
+#include "client-admin/output.h"
 
 #define STANDBY_TIMEOUT_MS 30000	/* a release runs resource scripts before answering */
 
@@ -32,8 +34,9 @@ int cmd_standby(struct cli *cli, int argc, char **argv)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		CLI_COMMON_OPTS
 	};
-	const char *ctl = NULL, *verb, *body;
-	char request[128], path[256], *reply = NULL;
+	const char *ctl = NULL, *verb;
+	char request[128], path[256];
+	json_t *answer = NULL;
 	int opt, nargs, rc, force = 0;
 
 	cli->cmd = "standby";
@@ -76,10 +79,13 @@ int cmd_standby(struct cli *cli, int argc, char **argv)
 	if (!ctl && (rc = daemon_socket_path(cli, "standbyd", path, sizeof(path))))
 		return rc;
 	rc = daemon_call_at(cli, "standbyd", ctl ? ctl : path, request, STANDBY_TIMEOUT_MS,
-			    &reply, &body, 0);
+			    &answer, 0);
 	if (rc)
 		return rc;
-	fputs(body, stdout);
-	free(reply);
-	return EXIT_OK;
+	if (cli->json)
+		rc = json_print(stdout, answer) ? cli_fail(cli, "cannot write the answer") : EXIT_OK;
+	else
+		answer_print(stdout, answer, 0);
+	json_decref(answer);
+	return rc;
 }

@@ -3,25 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client-admin/answer_json.h"
+#include "client-admin/answer_text.h"
 #include "client-admin/commands.h"
 #include "client-admin/daemons.h"
 #include "client-admin/output.h"
 
 static const char *const daemons[] = { "standbyd", "vdiskd", "pxed" };
-
-static void print_text(const char *name, const char *body)
-{
-	const char *line = body;
-
-	printf("%s: %s\n", name, body ? "running" : "not running");
-	while (line && *line) {
-		size_t len = strcspn(line, "\n");
-
-		printf("  %.*s\n", (int)len, line);
-		line += len + (line[len] == '\n');
-	}
-}
 
 int cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -37,9 +24,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("usage: vdiskctl status [--json]\n"
 			       "  asks standbyd, vdiskd and pxed on this server for their status\n"
 			       "  (control sockets in $VDISK_RUN_DIR, default /run/vdisk); --json:\n"
-			       "  one object, a member per daemon (null when it does not run), every\n"
-			       "  line of its answer a member, numbers as numbers, a repeated key an\n"
-			       "  array\n");
+			       "  one object, a member per daemon (null when it does not run): its\n"
+			       "  answer as it gave it, less \"ok\"\n");
 			return EXIT_OK;
 		}
 	}
@@ -48,18 +34,22 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	if (cli->json && !(doc = json_object()))
 		return cli_fail(cli, "out of memory");
 	for (i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
-		char *reply = NULL;
-		const char *body = NULL;
-		int up = daemon_call(cli, daemons[i], "status", &reply, &body, 1) == 0;
+		json_t *answer = NULL;
+		int up = daemon_call(cli, daemons[i], "status", &answer, 1) == 0;
 
 		if (!doc) {
-			print_text(daemons[i], up ? body : NULL);
-		} else if (json_object_set_new(doc, daemons[i], up ? answer_json(body) : json_null())) {
-			free(reply);
+			printf("%s: %s\n", daemons[i], up ? "running" : "not running");
+			if (up)
+				answer_print(stdout, answer, 2);
+			json_decref(answer);
+			continue;
+		}
+		if (up)
+			json_object_del(answer, "ok");
+		if (json_object_set_new(doc, daemons[i], up ? answer : json_null())) {
 			json_decref(doc);
 			return cli_fail(cli, "out of memory");
 		}
-		free(reply);
 	}
 	if (doc) {
 		int rc = json_print(stdout, doc);

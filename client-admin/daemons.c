@@ -18,37 +18,39 @@ int daemon_socket_path(struct cli *cli, const char *daemon, char *path, size_t l
 	return 0;
 }
 
-int daemon_call(struct cli *cli, const char *daemon, const char *request, char **reply,
-		const char **body, int quiet_absent)
+int daemon_call(struct cli *cli, const char *daemon, const char *request, json_t **answer,
+		int quiet_absent)
 {
 	char path[256];
 	int rc = daemon_socket_path(cli, daemon, path, sizeof(path));
 
 	if (rc)
 		return rc;
-	return daemon_call_at(cli, daemon, path, request, DAEMON_TIMEOUT_MS, reply, body,
+	return daemon_call_at(cli, daemon, path, request, DAEMON_TIMEOUT_MS, answer,
 			      quiet_absent);
 }
 
 int daemon_call_at(struct cli *cli, const char *daemon, const char *path, const char *request,
-		   int timeout_ms, char **reply, const char **body, int quiet_absent)
+		   int timeout_ms, json_t **answer, int quiet_absent)
 {
-	int rc = ctl_call(path, request, timeout_ms, reply);
+	int rc = ctl_call(path, request, timeout_ms, answer);
+	const char *error;
 
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
 		if (quiet_absent)
 			return EXIT_FAIL;
 		return cli_fail(cli, "%s is not running (no control socket at %s)", daemon, path);
 	}
+	if (rc == -EPROTO)
+		return cli_fail(cli, "%s (%s): the answer is not a control-socket answer (one JSON "
+				"object with \"ok\")", daemon, path);
 	if (rc)
 		return cli_fail(cli, "%s (%s): %s", daemon, path, strerror(-rc));
-	if (strncmp(*reply, "ok", 2) == 0 && ((*reply)[2] == '\n' || (*reply)[2] == '\0')) {
-		*body = (*reply)[2] ? *reply + 3 : *reply + 2;
+	error = ctl_error(*answer);
+	if (!error)
 		return 0;
-	}
-	rc = cli_fail(cli, "%s: %.*s", daemon, (int)strcspn(*reply, "\n"),
-		      strncmp(*reply, "error: ", 7) == 0 ? *reply + 7 : *reply);
-	free(*reply);
-	*reply = NULL;
+	rc = cli_fail(cli, "%s: %s", daemon, error);
+	json_decref(*answer);
+	*answer = NULL;
 	return rc;
 }

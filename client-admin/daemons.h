@@ -3,6 +3,7 @@
 #ifndef CLIENT_ADMIN_DAEMONS_H
 #define CLIENT_ADMIN_DAEMONS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "client-admin/cli.h"
@@ -14,15 +15,16 @@
 int daemon_socket_path(struct cli *cli, const char *daemon, char *path, size_t len);
 
 /* Sends request to daemon ("vdiskd", "standbyd", "pxed"). On success (the daemon answered
- * "ok") *body points past the "ok" line into *reply (caller frees *reply) and 0 is returned.
- * Otherwise the error is printed and the exit code returned: 1 when the daemon is not
- * running, does not answer or answers "error: ...". quiet_absent suppresses the message for
- * a daemon that is not running (rc -ENOENT/-ECONNREFUSED then returns 1 silently). */
-int daemon_call(struct cli *cli, const char *daemon, const char *request, char **reply,
-		const char **body, int quiet_absent);
+ * ok) *answer is its answer (the caller json_decrefs it) and 0 is returned. Otherwise the
+ * error is printed and the exit code returned: 1 when the daemon is not running, does not
+ * answer, answers what is not an answer, or answers an error. quiet_absent suppresses the
+ * message for a daemon that is not running (rc -ENOENT/-ECONNREFUSED then returns 1
+ * silently). */
+int daemon_call(struct cli *cli, const char *daemon, const char *request, json_t **answer,
+		int quiet_absent);
 
 /* The same with an explicit socket path (a command's --ctl option). */
 int daemon_call_at(struct cli *cli, const char *daemon, const char *path, const char *request,
-		   int timeout_ms, char **reply, const char **body, int quiet_absent);
+		   int timeout_ms, json_t **answer, int quiet_absent);
 
 #endif

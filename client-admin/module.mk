@@ -1,8 +1,6 @@
 # client-admin/: vdiskctl, the admin CLI.
 $(eval $(call library,vdiskctl,$(filter-out client-admin/vdiskctl.c,$(wildcard client-admin/*.c))))
 $(eval $(call program,vdiskctl,client-admin/vdiskctl.c))
-# JSON output (--json)
-SYSLIBS += -ljansson
 
 BENCH_TARGETS += bench-vdiskctl
 bench-vdiskctl: deps all

@@ -8,23 +8,22 @@
 #include "client-admin/daemons.h"
 #include "common/ctlsock.h"
 
-/* The value of "key: value" in body, copied into out[len]; "" when absent. */
-static void field(const char *body, const char *key, char *out, size_t len)
+/* The string member key of answer; "" when absent or not a string. */
+static const char *member(const json_t *answer, const char *key)
 {
-	size_t n;
-	const char *v = ctl_field(body, key, &n);
+	const char *v = json_string_value(json_object_get(answer, key));
 
-	snprintf(out, len, "%.*s", v ? (int)(n < len ? n : len - 1) : 0, v ? v : "");
+	return v ? v : "";
 }
 
-int standby_guard_refuses(const char *body, char *active, size_t len)
+int standby_guard_refuses(const json_t *answer, char *active, size_t len)
 {
-	char state[32], peer[96], peer_state[32], name[64], alive[16];
+	const char *state = member(answer, "state"), *peer = member(answer, "peer");
+	const char *alive = member(answer, "peer_status");
+	const char *peer_state = member(answer, "peer_state");
 
-	field(body, "state", state, sizeof(state));
-	field(body, "peer", peer, sizeof(peer));
-	field(body, "peer_state", peer_state, sizeof(peer_state));
-	if (sscanf(peer, "%63s %15s", name, alive) != 2)
+	/* standbyd's node names are under 32 bytes: anything else is no name */
+	if (!*peer || strlen(peer) > 63)
 		return 0;
 	/* Only a node that does not hold the role while its peer does: with neither active
 	 * (both stopped, a takeover under way) nobody ships, and refusing would lock the admin
@@ -33,13 +32,14 @@ int standby_guard_refuses(const char *body, char *active, size_t len)
 	    strcmp(alive, "alive") != 0 ||
 	    (strcmp(peer_state, "active") != 0 && strcmp(peer_state, "taking_over") != 0))
 		return 0;
-	snprintf(active, len, "%s", name);
+	snprintf(active, len, "%s", peer);
 	return 1;
 }
 
 int standby_guard(struct cli *cli)
 {
-	char path[256], active[64], *reply = NULL;
+	char path[256], active[64];
+	json_t *answer = NULL;
 	int rc, refuse;
 
 	if (cli->dry_run)
@@ -47,7 +47,7 @@ int standby_guard(struct cli *cli)
 	rc = daemon_socket_path(cli, "standbyd", path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = ctl_call(path, "status", STANDBY_GUARD_TIMEOUT_MS, &reply);
+	rc = ctl_call(path, "status", STANDBY_GUARD_TIMEOUT_MS, &answer);
 	if (rc == -ENOENT || rc == -ECONNREFUSED)
 		return 0;
 	if (rc) {
@@ -55,9 +55,8 @@ int standby_guard(struct cli *cli)
 			"whether this server is the standby\n", path, strerror(-rc));
 		return 0;
 	}
-	refuse = strncmp(reply, "ok\n", 3) == 0 &&
-		 standby_guard_refuses(reply + 3, active, sizeof(active));
-	free(reply);
+	refuse = !ctl_error(answer) && standby_guard_refuses(answer, active, sizeof(active));
+	json_decref(answer);
 	if (refuse)
 		return cli_fail(cli, "this server is the standby (active: %s); make changes on %s",
 				active, active);

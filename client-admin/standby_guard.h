@@ -4,6 +4,9 @@
 #ifndef CLIENT_ADMIN_STANDBY_GUARD_H
 #define CLIENT_ADMIN_STANDBY_GUARD_H
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "client-admin/cli.h"
 
 #define STANDBY_GUARD_TIMEOUT_MS 1000
@@ -14,8 +17,9 @@
  * existed: the DB demo and the tests run without it. */
 int standby_guard(struct cli *cli);
 
-/* The decision alone, from a standbyd status answer (the lines after "ok"): 1 and the active
- * peer's name in active[len] when edits must go there, else 0. */
-int standby_guard_refuses(const char *status_body, char *active, size_t len);
+/* The decision alone, from a standbyd status answer (its members "state", "peer",
+ * "peer_status", "peer_state"; one missing or not a string counts as unknown): 1 and the
+ * active peer's name in active[len] when edits must go there, else 0. */
+int standby_guard_refuses(const json_t *status, char *active, size_t len);
 
 #endif

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,6 +46,69 @@ static int group_may(const struct ctl_server *srv, const char *request)
 	return 0;
 }
 
+json_t *ctl_text(const char *s)
+{
+	size_t i, len = strlen(s);
+	char *copy = malloc(len + 1);
+	json_t *j;
+
+	if (!copy)
+		return NULL;
+	for (i = 0; i < len; i++)
+		copy[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	copy[len] = '\0';
+	j = json_stringn(copy, len);
+	free(copy);
+	return j;
+}
+
+static int answer_ok(const json_t *answer)
+{
+	return json_is_true(json_object_get(answer, "ok"));
+}
+
+void ctl_fail(json_t *answer, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_clear(answer);
+	/* ctl_text: the message may quote a request's words, which need not be UTF-8. Out of
+	 * memory, "error" is missing and the client reads no answer (-EPROTO): never "ok". */
+	json_object_set_new(answer, "ok", json_false());
+	json_object_set_new(answer, "error", ctl_text(msg));
+}
+
+void ctl_set(json_t *answer, const char *key, json_t *value)
+{
+	if (!answer_ok(answer)) {
+		json_decref(value);
+		return;
+	}
+	if (!value || json_object_set_new(answer, key, value))
+		ctl_fail(answer, "out of memory building the answer (%s)", key);
+}
+
+void ctl_add(json_t *answer, json_t *members)
+{
+	if (answer_ok(answer) && (!members || json_object_update(answer, members)))
+		ctl_fail(answer, "out of memory building the answer");
+	json_decref(members);
+}
+
+void ctl_push(json_t *answer, json_t *array, json_t *value)
+{
+	if (!answer_ok(answer)) {
+		json_decref(value);
+		return;
+	}
+	if (!value || json_array_append_new(array, value))
+		ctl_fail(answer, "out of memory building the answer");
+}
+
 static void conn_free(struct ctl_conn *c)
 {
 	struct ctl_conn **pp;
@@ -70,28 +135,50 @@ static int split_args(char *line, char **argv)
 	return tok ? -E2BIG : argc;
 }
 
+/* The answer as one line, owned by c: what the handler built, or, when it cannot be encoded,
+ * an error that says so. */
+static int conn_encode(struct ctl_conn *c, json_t *answer)
+{
+	char *text = json_dumps(answer, JSON_COMPACT);
+
+	if (!text)
+		text = strdup("{\"ok\":false,\"error\":\"cannot encode the answer\"}");
+	if (!text)
+		return -ENOMEM;
+	c->outlen = strlen(text);
+	c->out = realloc(text, c->outlen + 2);
+	if (!c->out) {
+		free(text);
+		return -ENOMEM;
+	}
+	memcpy(c->out + c->outlen, "\n", 2);
+	c->outlen++;
+	return 0;
+}
+
 static void conn_answer(struct ctl_conn *c, char *line)
 {
 	char *argv[CTL_MAX_ARGS];
-	FILE *f = open_memstream(&c->out, &c->outlen);
-	int argc;
+	json_t *answer = json_pack("{s:b}", "ok", 1);
+	int argc, rc;
 
-	if (!f) {
+	if (!answer) {
 		conn_free(c);
 		return;
 	}
 	argc = split_args(line, argv);
 	if (argc < 0)
-		fprintf(f, "error: too many words in request (at most %d)\n", CTL_MAX_ARGS);
+		ctl_fail(answer, "too many words in request (at most %d)", CTL_MAX_ARGS);
 	else if (argc == 0)
-		fprintf(f, "error: empty request\n");
+		ctl_fail(answer, "empty request");
 	else if (c->by_group && !group_may(c->srv, argv[0]))
-		fprintf(f, "error: '%.40s' is for root or this daemon's user; a caller let in by "
-			"its group may not make it\n", argv[0]);
+		ctl_fail(answer, "'%.40s' is for root or this daemon's user; a caller let in by "
+			 "its group may not make it", argv[0]);
 	else
-		c->srv->fn(c->srv->arg, argc, argv, f);
-	fclose(f);
-	if (ev_io_mod(c->srv->loop, &c->io, EPOLLOUT))
+		c->srv->fn(c->srv->arg, argc, argv, answer);
+	rc = conn_encode(c, answer);
+	json_decref(answer);
+	if (rc || ev_io_mod(c->srv->loop, &c->io, EPOLLOUT))
 		conn_free(c);
 }
 
@@ -333,7 +420,7 @@ static int send_request(const char *path, const char *request, int sock_flags)
 	return fd;
 }
 
-int ctl_call(const char *path, const char *request, int timeout_ms, char **reply)
+int ctl_call(const char *path, const char *request, int timeout_ms, json_t **answer)
 {
 	uint64_t deadline = ev_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	size_t cap = 4096, got = 0;
@@ -388,10 +475,7 @@ int ctl_call(const char *path, const char *request, int timeout_ms, char **reply
 			break;
 		got += (size_t)n;
 	}
-	buf[got] = '\0';
-	*reply = buf;
-	close(fd);
-	return 0;
+	rc = ctl_parse(buf, got, answer);
 
 out_free:
 	free(buf);
@@ -426,10 +510,12 @@ static void req_finish(struct ctl_req *r, int rc)
 	ctl_reply_fn fn = r->fn;
 	void *arg = r->arg;
 
+	json_t *answer = NULL;
+
 	if (rc == 0)
-		r->buf[r->len] = '\0';
-	/* Freed after the callback: the answer it reads lives in r->buf. */
-	fn(arg, rc, rc == 0 ? r->buf : NULL);
+		rc = ctl_parse(r->buf, r->len, &answer);
+	fn(arg, rc, answer);
+	json_decref(answer);
 	req_free(r);
 }
 
@@ -522,21 +608,23 @@ void ctl_call_cancel(struct ctl_req *req)
 		req_free(req);
 }
 
-const char *ctl_field(const char *reply, const char *key, size_t *len)
+int ctl_parse(const char *text, size_t len, json_t **answer)
 {
-	size_t klen = strlen(key);
-	const char *p = reply;
+	json_t *a = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *ok = json_object_get(a, "ok");
 
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && (p[klen] == ' ' || p[klen] == ':')) {
-			p += klen + (p[klen] == ':');
-			p += strspn(p, " ");
-			*len = strcspn(p, "\r\n");
-			return p;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
+	if (!json_is_object(a) || !json_is_boolean(ok) ||
+	    (json_is_false(ok) && !json_is_string(json_object_get(a, "error")))) {
+		json_decref(a);
+		return -EPROTO;
 	}
-	return NULL;
+	*answer = a;
+	return 0;
+}
+
+const char *ctl_error(const json_t *answer)
+{
+	if (json_is_true(json_object_get(answer, "ok")))
+		return NULL;
+	return json_string_value(json_object_get(answer, "error"));
 }

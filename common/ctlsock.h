@@ -1,13 +1,14 @@
 /* Unix control socket shared by the daemons (server side) and vdiskctl (client side).
  *
- * Protocol: the client sends one request line ("status", "overlay-reset PC001", ...), the
- * server answers and closes. The answer's first line is "ok" or "error: <why>"; any further
- * lines are the body. Requests are capped at CTL_MAX_REQUEST bytes; only root and the daemon's
- * own user may connect (SO_PEERCRED). */
+ * Protocol, the same for every daemon: the client sends one request line of words
+ * ("status", "overlay-reset PC001", ...), the server answers with one JSON object on one line
+ * and closes. The answer is {"ok":true, ...members} or {"ok":false,"error":"<why>"}; numbers
+ * are JSON numbers, lists arrays. Requests are capped at CTL_MAX_REQUEST bytes; only root and
+ * the daemon's own user may connect (SO_PEERCRED). */
 #ifndef COMMON_CTLSOCK_H
 #define COMMON_CTLSOCK_H
 
-#include <stdio.h>
+#include <jansson.h>
 
 #include "common/evloop.h"
 
@@ -16,8 +17,23 @@
 
 struct ctl_server;
 
-/* Writes the answer to out (an open_memstream the server sends when the handler returns). */
-typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, FILE *out);
+/* Fills answer, an object that starts as {"ok":true}, through ctl_set, ctl_add, ctl_push and
+ * ctl_fail; the server sends it when the handler returns. */
+typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, json_t *answer);
+
+/* Building an answer. Each takes ownership of the value it is given. A NULL value (a failed
+ * json_pack or allocation) turns the answer into an error, so that a member is never
+ * silently missing; after ctl_fail, members are dropped.
+ * ctl_set: the member key. ctl_add: every member of the object members (a json_pack).
+ * ctl_push: value appended to array, a member of answer. */
+void ctl_set(json_t *answer, const char *key, json_t *value);
+void ctl_add(json_t *answer, json_t *members);
+void ctl_push(json_t *answer, json_t *array, json_t *value);
+/* The answer becomes {"ok":false,"error":<the message>}. */
+void ctl_fail(json_t *answer, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A JSON string of s, for text that may not be UTF-8 (a request's words, a file name):
+ * every byte outside printable ASCII becomes '?'. NULL when out of memory. */
+json_t *ctl_text(const char *s);
 
 /* Creates the socket file with mode 0660 before listen(), replacing a stale one, and its
  * directory (0755) if there is none. The group may connect: on a server the daemons reach
@@ -36,25 +52,28 @@ void ctl_server_group_allow(struct ctl_server *srv, const char *const *requests)
 /* Closes the socket, drops open connections and removes the socket file. */
 void ctl_server_close(struct ctl_server *srv);
 
-/* Client: sends request, waits up to timeout_ms for the whole answer. On success *reply is a
- * NUL-terminated string the caller frees. Returns 0 or a negative errno (-ECONNREFUSED,
- * -ENOENT when no daemon listens, -ETIMEDOUT, -EMSGSIZE past 1 MiB). */
-int ctl_call(const char *path, const char *request, int timeout_ms, char **reply);
+/* Client: sends request, waits up to timeout_ms for the whole answer. On success *answer is
+ * the answer (ok or not: see ctl_error), which the caller json_decrefs. Returns 0 or a
+ * negative errno (-ECONNREFUSED, -ENOENT when no daemon listens, -ETIMEDOUT, -EMSGSIZE past
+ * 1 MiB, -EPROTO when it is not an answer: ctl_parse). */
+int ctl_call(const char *path, const char *request, int timeout_ms, json_t **answer);
 
 /* Client, for daemons: the same request without blocking the caller's event loop. fn is
- * called exactly once, from the loop, with 0 and the whole answer (valid only during the
- * call), or a negative errno (-ENOENT/-ECONNREFUSED when no daemon listens, -ETIMEDOUT).
+ * called exactly once, from the loop, with 0 and the answer (borrowed: valid during the
+ * call only), or a negative errno and NULL (-ENOENT/-ECONNREFUSED when no daemon listens,
+ * -ETIMEDOUT, -EPROTO).
  * Returns 0, or a negative errno and then fn is never called. ctl_call_cancel drops a
  * request in flight: fn is not called. */
 struct ctl_req;
-typedef void (*ctl_reply_fn)(void *arg, int rc, const char *reply);
+typedef void (*ctl_reply_fn)(void *arg, int rc, const json_t *answer);
 int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
 		   ctl_reply_fn fn, void *arg, struct ctl_req **out);
 void ctl_call_cancel(struct ctl_req *req);
 
-/* Reading an answer: the value of its first line "KEY VALUE" or "KEY: VALUE" (vdiskd says
- * the one, standbyd and pxed the other), *len its length up to the end of that line (without
- * a CR); NULL when no line has that key. */
-const char *ctl_field(const char *reply, const char *key, size_t *len);
+/* The one parser of answers: text[0..len) as an answer, an object whose "ok" is a boolean and,
+ * when false, whose "error" is a string. Returns 0 with *answer (the caller's), or -EPROTO. */
+int ctl_parse(const char *text, size_t len, json_t **answer);
+/* NULL for an answer that says ok, else its error message. */
+const char *ctl_error(const json_t *answer);
 
 #endif

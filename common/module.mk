@@ -6,3 +6,5 @@ $(BUILD)/obj/common/version.o: CPPFLAGS += -DVDISK_VERSION='"$(or $(VERSION),unk
 $(BUILD)/obj/common/version.o: $(wildcard debian/changelog)
 # sd_notify (readiness) and the journal (log.c)
 SYSLIBS += -lsystemd
+# The control sockets' answers (ctlsock.c)
+SYSLIBS += -ljansson

@@ -292,7 +292,7 @@ echo "srv-b records PC001's writes for srv-a's return:"
 step "PC001 writes through srv-b, which records the write"
 io_ok $NS_PC1 pc001 -c 'write -P 0x6b 4M 64k'
 mirror_of b | sed 's/^/    /'
-dirty=$(mirror_of b | sed -n 's/^ *mirror-client PC001 .* dirty \([0-9]*\) .*/\1/p')
+dirty=$(mirror_of b | sed -n 's/^ *mirror_client: PC001 .* dirty \([0-9]*\) .*/\1/p')
 [ "${dirty:-0}" -ge 1 ] || fail "srv-b's mirror of PC001 records no dirty chunk"
 say "srv-b's events"
 step "srv-b's events"

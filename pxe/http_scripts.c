@@ -11,6 +11,7 @@
 
 #include <microhttpd.h>
 
+#include "common/ctlsock.h"
 #include "common/netaddr.h"
 #include "pxe/ipxe_script.h"
 #include "pxe/pxe_server.h"
@@ -370,18 +371,23 @@ void pxe_http_stop(struct pxe_http *h)
 	h->fd = -1;
 }
 
-void pxe_http_status(const struct pxe_http *h, FILE *out)
+static void set_count(json_t *answer, const char *key, uint64_t v)
+{
+	ctl_set(answer, key, json_integer((json_int_t)v));
+}
+
+void pxe_http_status(const struct pxe_http *h, json_t *answer)
 {
 	const struct pxe_http_counters *c = &h->c;
 
-	fprintf(out, "http: %s\n", h->mhd ? "listening" : "off");
-	fprintf(out, "http_requests: %llu\n", (unsigned long long)c->requests);
-	fprintf(out, "http_scripts_served: %llu\n", (unsigned long long)c->served);
-	fprintf(out, "http_refused_no_binding: %llu\n", (unsigned long long)c->refused_binding);
-	fprintf(out, "http_refused_address: %llu\n", (unsigned long long)c->refused_address);
-	fprintf(out, "http_refused_neighbour: %llu\n", (unsigned long long)c->refused_neighbor);
-	fprintf(out, "http_refused_disabled: %llu\n", (unsigned long long)c->disabled);
-	fprintf(out, "http_not_found: %llu\n", (unsigned long long)c->not_found);
-	fprintf(out, "http_bad_method: %llu\n", (unsigned long long)c->bad_method);
-	fprintf(out, "http_errors: %llu\n", (unsigned long long)c->errors);
+	ctl_set(answer, "http", json_string(h->mhd ? "listening" : "off"));
+	set_count(answer, "http_requests", c->requests);
+	set_count(answer, "http_scripts_served", c->served);
+	set_count(answer, "http_refused_no_binding", c->refused_binding);
+	set_count(answer, "http_refused_address", c->refused_address);
+	set_count(answer, "http_refused_neighbour", c->refused_neighbor);
+	set_count(answer, "http_refused_disabled", c->disabled);
+	set_count(answer, "http_not_found", c->not_found);
+	set_count(answer, "http_bad_method", c->bad_method);
+	set_count(answer, "http_errors", c->errors);
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/evloop.h"
 #include "common/log.h"
 #include "pxe/bindings.h"
@@ -58,7 +60,7 @@ struct pxe_http {
  * srv's DB and bindings. Returns 0 or a negative errno, logged. */
 int pxe_http_start(struct pxe_http *h, struct pxe_server *srv, struct evloop *loop);
 void pxe_http_stop(struct pxe_http *h);
-/* Lines for pxed's `status`. */
-void pxe_http_status(const struct pxe_http *h, FILE *out);
+/* pxed's `status` members: "http" ("listening"|"off") and the http_* counters (ints). */
+void pxe_http_status(const struct pxe_http *h, json_t *answer);
 
 #endif

@@ -10,7 +10,7 @@ endif
 # Boot storm benchmark: 300 clients DISCOVER and REQUEST at once; prints the time to the
 # last ACK against the 1 s target. Needs root (network namespaces).
 .PHONY: bench-pxe
-bench-pxe: all $(BUILD)/tests/helpers/pxe_storm $(BUILD)/tests/helpers/pxe_dbseed $(BUILD)/tests/helpers/pxe_ctl \
-	$(BUILD)/tests/helpers/pxe_fakectl
+bench-pxe: all $(BUILD)/tests/helpers/pxe_storm $(BUILD)/tests/helpers/pxe_dbseed $(BUILD)/tests/helpers/ctl_ask \
+	$(BUILD)/tests/helpers/ctl_fake
 	BUILD=$(CURDIR)/$(BUILD) bash tests/pxe/bench_storm.sh
 BENCH_TARGETS += bench-pxe

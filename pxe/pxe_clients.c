@@ -108,16 +108,16 @@ int pxe_reserved(struct pxe_server *s, uint32_t ip)
 static const struct standby_status *standby_view(struct pxe_server *s)
 {
 	uint64_t now = ev_now_ms();
-	char *reply = NULL;
+	json_t *answer = NULL;
 	int rc;
 
 	if (s->sb_ms && now - s->sb_ms < STANDBY_REFRESH_MS)
 		return s->sb_ok ? &s->sb : NULL;
 	s->sb_ms = now;
-	rc = ctl_call(s->conf->standbyd_ctl, "status", STANDBY_TIMEOUT_MS, &reply);
+	rc = ctl_call(s->conf->standbyd_ctl, "status", STANDBY_TIMEOUT_MS, &answer);
 	if (rc == 0)
-		rc = standby_parse(reply, &s->sb);
-	free(reply);
+		rc = standby_parse(answer, &s->sb);
+	json_decref(answer);
 	s->sb_ok = rc == 0;
 	if (rc)
 		log_limited(&s->rl_refuse, LOG_WARNING, "standbyd at %s: %s",

@@ -129,7 +129,8 @@ static void record_boots(struct pxe_server *s)
 
 static void reset_overlays(struct pxe_server *s)
 {
-	char req[DB_NAME_MAX + 32], *reply;
+	char req[DB_NAME_MAX + 32];
+	json_t *answer;
 	unsigned i;
 	int rc, hung = 0;
 
@@ -141,8 +142,8 @@ static void reset_overlays(struct pxe_server *s)
 			continue;
 		}
 		snprintf(req, sizeof(req), "overlay-reset %s", s->boots[i].name);
-		reply = NULL;
-		rc = ctl_call(s->conf->vdiskd_ctl, req, VDISKD_TIMEOUT_MS, &reply);
+		answer = NULL;
+		rc = ctl_call(s->conf->vdiskd_ctl, req, VDISKD_TIMEOUT_MS, &answer);
 		/* One timeout per batch at most: a hung vdiskd must not hold a whole boot storm
 		 * for a second per client. */
 		if (rc == -ETIMEDOUT)
@@ -151,13 +152,14 @@ static void reset_overlays(struct pxe_server *s)
 			log_limited(&s->rl_vdiskd, LOG_WARNING,
 				    "vdiskd at %s: %s; overlay of %s not reset", s->conf->vdiskd_ctl,
 				    strerror(-rc), s->boots[i].name);
-		} else if (strncmp(reply, "ok", 2) != 0) {
-			log_warn("vdiskd refused overlay-reset %s: %.200s", s->boots[i].name, reply);
+		} else if (ctl_error(answer)) {
+			log_warn("vdiskd refused overlay-reset %s: %.200s", s->boots[i].name,
+				 ctl_error(answer));
 		} else {
 			s->c.overlay_resets++;
 			log_info("overlay of %s reset for its PXE boot", s->boots[i].name);
 		}
-		free(reply);
+		json_decref(answer);
 	}
 }
 
@@ -293,61 +295,76 @@ void pxe_server_close(struct pxe_server *s)
 	s->reserved = NULL;
 }
 
-void pxe_server_status(struct pxe_server *s, FILE *out)
+static void set_count(json_t *answer, const char *key, uint64_t v)
+{
+	ctl_set(answer, key, json_integer((json_int_t)v));
+}
+
+void pxe_server_status(struct pxe_server *s, json_t *answer)
 {
 	const struct pxe_counters *c = &s->c;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], key[48];
 	time_t now = time(NULL);
 	int i;
 
-	fprintf(out, "mode: %s\n", s->conf->mode == PXE_MODE_PROXY ? "proxy" : "dhcp");
-	fprintf(out, "interface: %s\n", s->conf->interface);
+	ctl_set(answer, "mode", json_string(s->conf->mode == PXE_MODE_PROXY ? "proxy" : "dhcp"));
+	ctl_set(answer, "interface", ctl_text(s->conf->interface));
 	ipv4_format(s->server_id, ip);
-	fprintf(out, "server_address: %s\n", ip);
+	ctl_set(answer, "server_address", json_string(ip));
 	ipv4_format(s->conf->service_address, ip);
-	fprintf(out, "service_address: %s\n", ip);
-	fprintf(out, "node: %s\n", *s->conf->node ? s->conf->node : "-");
-	fprintf(out, "leases_bound: %zu\n", leases_count(&s->leases, LEASE_BOUND, now));
-	fprintf(out, "leases_offered: %zu\n", leases_count(&s->leases, LEASE_OFFERED, now));
-	fprintf(out, "leases_declined: %zu\n", leases_count(&s->leases, LEASE_DECLINED, now));
-	fprintf(out, "received: %llu\n", (unsigned long long)c->received);
-	fprintf(out, "sent: %llu\n", (unsigned long long)c->sent);
-	fprintf(out, "send_errors: %llu\n", (unsigned long long)c->send_errors);
-	fprintf(out, "malformed: %llu\n", (unsigned long long)c->malformed);
-	for (i = 1; i < DHCP_E_COUNT; i++)
-		fprintf(out, "malformed_%s: %llu\n", dhcp_err_name(i),
-			(unsigned long long)c->bad[i]);
-	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++)
-		fprintf(out, "rx_%s: %llu\n", dhcp_type_name(i), (unsigned long long)c->by_type[i]);
-	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++)
-		if (c->replies[i])
-			fprintf(out, "tx_%s: %llu\n", dhcp_type_name(i),
-				(unsigned long long)c->replies[i]);
-	fprintf(out, "unknown_clients: %llu\n", (unsigned long long)c->unknown);
-	fprintf(out, "refused: %llu\n", (unsigned long long)c->refused);
-	fprintf(out, "takeover_answers: %llu\n", (unsigned long long)c->takeovers);
-	fprintf(out, "auto_registered: %llu\n", (unsigned long long)c->auto_registered);
-	fprintf(out, "auto_register_refused_rate: %llu\n",
-		(unsigned long long)c->autoreg_refused_rate);
-	fprintf(out, "auto_register_refused_total: %llu\n",
-		(unsigned long long)c->autoreg_refused_total);
-	fprintf(out, "pool_exhausted: %llu\n", (unsigned long long)c->pool_exhausted);
-	fprintf(out, "no_boot_file: %llu\n", (unsigned long long)c->no_boot_file);
-	fprintf(out, "wrong_subnet: %llu\n", (unsigned long long)c->wrong_subnet);
-	fprintf(out, "ignored: %llu\n", (unsigned long long)c->ignored);
-	fprintf(out, "boots: %llu\n", (unsigned long long)c->boots);
-	fprintf(out, "overlay_resets: %llu\n", (unsigned long long)c->overlay_resets);
-	fprintf(out, "script_errors: %llu\n", (unsigned long long)c->script_errors);
-	fprintf(out, "db_errors: %llu\n", (unsigned long long)c->db_errors);
+	ctl_set(answer, "service_address", json_string(ip));
+	/* no node configured: no member (the text said "-") */
+	if (*s->conf->node)
+		ctl_set(answer, "node", ctl_text(s->conf->node));
+	set_count(answer, "leases_bound", leases_count(&s->leases, LEASE_BOUND, now));
+	set_count(answer, "leases_offered", leases_count(&s->leases, LEASE_OFFERED, now));
+	set_count(answer, "leases_declined", leases_count(&s->leases, LEASE_DECLINED, now));
+	set_count(answer, "received", c->received);
+	set_count(answer, "sent", c->sent);
+	set_count(answer, "send_errors", c->send_errors);
+	set_count(answer, "malformed", c->malformed);
+	for (i = 1; i < DHCP_E_COUNT; i++) {
+		snprintf(key, sizeof(key), "malformed_%s", dhcp_err_name(i));
+		set_count(answer, key, c->bad[i]);
+	}
+	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++) {
+		snprintf(key, sizeof(key), "rx_%s", dhcp_type_name(i));
+		set_count(answer, key, c->by_type[i]);
+	}
+	/* What a server sends, 0 too (the text left out the types never sent); no other type
+	 * is ever sent, but would show. */
+	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++) {
+		if (i != DHCPOFFER && i != DHCPACK && i != DHCPNAK && !c->replies[i])
+			continue;
+		snprintf(key, sizeof(key), "tx_%s", dhcp_type_name(i));
+		set_count(answer, key, c->replies[i]);
+	}
+	set_count(answer, "unknown_clients", c->unknown);
+	set_count(answer, "refused", c->refused);
+	set_count(answer, "takeover_answers", c->takeovers);
+	set_count(answer, "auto_registered", c->auto_registered);
+	set_count(answer, "auto_register_refused_rate", c->autoreg_refused_rate);
+	set_count(answer, "auto_register_refused_total", c->autoreg_refused_total);
+	set_count(answer, "pool_exhausted", c->pool_exhausted);
+	set_count(answer, "no_boot_file", c->no_boot_file);
+	set_count(answer, "wrong_subnet", c->wrong_subnet);
+	set_count(answer, "ignored", c->ignored);
+	set_count(answer, "boots", c->boots);
+	set_count(answer, "overlay_resets", c->overlay_resets);
+	set_count(answer, "script_errors", c->script_errors);
+	set_count(answer, "db_errors", c->db_errors);
 }
 
-void pxe_server_leases(struct pxe_server *s, FILE *out)
+void pxe_server_leases(struct pxe_server *s, json_t *answer)
 {
 	static const char *const names[] = { "free", "offered", "bound", "declined" };
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
+	json_t *list = json_array();
 	time_t now = time(NULL);
 	size_t i;
 
+	/* After a failed ctl_set the answer is an error and ctl_push leaves list alone. */
+	ctl_set(answer, "lease", list);
 	for (i = 0; i < s->leases.n; i++) {
 		const struct lease *l = &s->leases.slots[i];
 
@@ -355,7 +372,8 @@ void pxe_server_leases(struct pxe_server *s, FILE *out)
 			continue;
 		mac_format(l->mac, mac);
 		ipv4_format(leases_ip(&s->leases, l), ip);
-		fprintf(out, "%s %s %s %lld\n", ip, mac, names[l->state],
-			(long long)(l->expires - now));
+		ctl_push(answer, list, json_pack("{s:s,s:s,s:s,s:I}", "address", ip, "mac", mac,
+						 "state", names[l->state],
+						 "expires", (json_int_t)(l->expires - now)));
 	}
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/evloop.h"
 #include "common/log.h"
 #include "db/db.h"
@@ -129,9 +131,12 @@ void pxe_server_packet(struct pxe_server *s, const uint8_t *buf, size_t len, int
  * queued replies (or drops them when s has no sockets: unit tests read s->out first). */
 void pxe_server_flush(struct pxe_server *s);
 
-/* `status` body for the control socket. */
-void pxe_server_status(struct pxe_server *s, FILE *out);
-void pxe_server_leases(struct pxe_server *s, FILE *out);
+/* The control socket's answers (common/ctlsock.h: ctl_set on answer, an error on failure).
+ * pxe_server_status: `status`'s members: mode, addresses, node, lease counts, counters.
+ * pxe_server_leases: `leases`'s "lease", an array of
+ * {"address","mac","state":"offered"|"bound"|"declined","expires": seconds left}. */
+void pxe_server_status(struct pxe_server *s, json_t *answer);
+void pxe_server_leases(struct pxe_server *s, json_t *answer);
 
 /* pxe_clients.c: the client a request is from, or a negative errno when it gets silence
  * (unknown, disabled, another server's, DB trouble), counted and logged there. */

@@ -61,31 +61,36 @@ static void usage(FILE *f)
 		"Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-static void on_ctl(void *arg, int argc, char **argv, FILE *out)
+static void tftpd_status(struct pxed *d, json_t *answer)
+{
+	if (!d->conf.tftp)
+		ctl_set(answer, "tftpd", json_pack("{s:s}", "state", "off"));
+	else if (d->tftpd.pid)
+		ctl_set(answer, "tftpd", json_pack("{s:s,s:I}", "state", "running",
+						   "pid", (json_int_t)d->tftpd.pid));
+	else
+		ctl_set(answer, "tftpd", json_pack("{s:s}", "state", "restarting"));
+	ctl_set(answer, "tftpd_restarts", json_integer(d->tftpd.restarts));
+	/* how it last ended, as the log says it ("killed by signal 9") */
+	if (d->tftpd.restarts)
+		ctl_set(answer, "tftpd_last_exit", ctl_text(d->tftpd.last_exit));
+}
+
+static void on_ctl(void *arg, int argc, char **argv, json_t *answer)
 {
 	struct pxed *d = arg;
 
 	if (argc == 1 && strcmp(argv[0], "status") == 0) {
-		fprintf(out, "ok\n");
-		pxe_server_status(&d->srv, out);
-		if (!d->conf.tftp)
-			fprintf(out, "tftpd: off\n");
-		else if (d->tftpd.pid)
-			fprintf(out, "tftpd: running pid %d\n", (int)d->tftpd.pid);
-		else
-			fprintf(out, "tftpd: restarting\n");
-		fprintf(out, "tftpd_restarts: %u\n", d->tftpd.restarts);
-		if (d->tftpd.restarts)
-			fprintf(out, "tftpd_last_exit: %s\n", d->tftpd.last_exit);
-		fprintf(out, "router_solicitations: %llu\n",
-			(unsigned long long)d->ra.solicitations);
-		fprintf(out, "router_adverts: %llu\n", (unsigned long long)d->ra.sent);
-		pxe_http_status(&d->http, out);
+		pxe_server_status(&d->srv, answer);
+		tftpd_status(d, answer);
+		ctl_set(answer, "router_solicitations",
+			json_integer((json_int_t)d->ra.solicitations));
+		ctl_set(answer, "router_adverts", json_integer((json_int_t)d->ra.sent));
+		pxe_http_status(&d->http, answer);
 	} else if (argc == 1 && strcmp(argv[0], "leases") == 0) {
-		fprintf(out, "ok\n");
-		pxe_server_leases(&d->srv, out);
+		pxe_server_leases(&d->srv, answer);
 	} else {
-		fprintf(out, "error: unknown request '%s' (try status, leases)\n", argv[0]);
+		ctl_fail(answer, "unknown request '%s' (try status, leases)", argv[0]);
 	}
 }
 

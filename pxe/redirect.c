@@ -6,39 +6,28 @@
 
 #include "common/ctlsock.h"
 
-/* Copies the value of reply's line "key: value" into out; 0 when there is none. */
-static int take(const char *reply, const char *key, char *out, size_t outlen)
+/* Copies the string member key of answer into out; 0 when there is none (or it is no
+ * string). A value longer than out is cut. */
+static int take(const json_t *answer, const char *key, char *out, size_t outlen)
 {
-	size_t n;
-	const char *v = ctl_field(reply, key, &n);
+	const char *v = json_string_value(json_object_get(answer, key));
 
 	if (!v)
 		return 0;
-	snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : outlen - 1), v);
+	snprintf(out, outlen, "%.*s", (int)outlen - 1, v);
 	return 1;
 }
 
-int standby_parse(const char *reply, struct standby_status *st)
+int standby_parse(const json_t *answer, struct standby_status *st)
 {
-	char peer[DB_NAME_MAX + 24] = "";
-
 	memset(st, 0, sizeof(*st));
-	if (strncmp(reply, "ok", 2) != 0 || (reply[2] != '\n' && reply[2] != '\0') ||
-	    !take(reply, "state", st->state, sizeof(st->state)))
+	/* "ok" true, not merely no "error" (ctl_error): the answer may not come from ctl_parse */
+	if (!json_is_true(json_object_get(answer, "ok")) ||
+	    !take(answer, "state", st->state, sizeof(st->state)))
 		return -EPROTO;
-	take(reply, "peer", peer, sizeof(peer));
-	/* "peer: NAME alive|dead|unknown" */
-	if (*peer) {
-		char *sp = strrchr(peer, ' ');
-
-		if (sp) {
-			*sp = '\0';
-			snprintf(st->peer_state, sizeof(st->peer_state), "%.*s",
-				 (int)sizeof(st->peer_state) - 1, sp + 1);
-		}
-		/* A name longer than any DB name cannot match a client's server: cut it. */
-		snprintf(st->peer, sizeof(st->peer), "%.*s", (int)sizeof(st->peer) - 1, peer);
-	}
+	/* A name longer than any DB name cannot match a client's server: cut it. */
+	take(answer, "peer", st->peer, sizeof(st->peer));
+	take(answer, "peer_status", st->peer_status, sizeof(st->peer_status));
 	return 0;
 }
 
@@ -69,9 +58,9 @@ enum redirect_verdict redirect_decide(const char *node, const struct db_client *
 			 c->server, node, *st->peer ? st->peer : "none");
 		return REDIRECT_REFUSE;
 	}
-	if (strcmp(st->peer_state, "dead") != 0) {
+	if (strcmp(st->peer_status, "dead") != 0) {
 		snprintf(why, len, "%s belongs to %s, which is %s: not taken over", c->name,
-			 c->server, *st->peer_state ? st->peer_state : "unknown");
+			 c->server, *st->peer_status ? st->peer_status : "unknown");
 		return REDIRECT_REFUSE;
 	}
 	snprintf(why, len, "%s answered by %s for dead %s (hot standby)", c->name, node,

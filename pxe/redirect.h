@@ -6,18 +6,21 @@
 #ifndef PXE_REDIRECT_H
 #define PXE_REDIRECT_H
 
+#include <jansson.h>
+
 #include "db/db.h"
 
 /* standbyd's answer to `status`. */
 struct standby_status {
 	char state[24];			/* active, standby, taking_over, releasing, maintenance */
 	char peer[DB_NAME_MAX];		/* "" when standbyd named none */
-	char peer_state[16];		/* alive, dead, unknown */
+	char peer_status[16];		/* alive, dead, unknown ("" when standbyd said none) */
 };
 
-/* Parses "ok\nkey: value\n..." (unknown keys ignored). Returns 0, or -EPROTO when the reply
- * is not "ok" or lacks a state line. */
-int standby_parse(const char *reply, struct standby_status *st);
+/* Reads standbyd's status answer: its string members "state", "peer" and "peer_status"
+ * (others ignored; values cut to their fields). Returns 0, or -EPROTO when the answer is an
+ * error, NULL, or has no string "state". */
+int standby_parse(const json_t *answer, struct standby_status *st);
 
 enum redirect_verdict {
 	REDIRECT_OWN,		/* ours (or no redirection configured): answer */

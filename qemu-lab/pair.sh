@@ -182,7 +182,8 @@ lab_server_stop() {
 	return $rc
 }
 
-# lab_ctl SOCKET REQUEST...: one request on a daemon's control socket; prints the answer.
+# lab_ctl SOCKET REQUEST...: one request on a daemon's control socket; prints the answer
+# (one JSON object on one line).
 lab_ctl() {
 	local sock=$1
 	shift
@@ -192,16 +193,15 @@ lab_ctl() {
 lab_ctl_up() {
 	local i
 	for i in $(seq 50); do
-		lab_ctl "$1" status | grep -q '^ok' && return 0
+		lab_ctl "$1" status | jq -e .ok >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
-# lab_field NODE DAEMON KEY: KEY's value in DAEMON's status on srv-NODE ("KEY: V" or "KEY V").
+# lab_field NODE DAEMON KEY: the member KEY of DAEMON's status on srv-NODE ("" when none).
 lab_field() {
-	lab_ctl "$LAB_TMP/$1/run/$2.sock" status |
-		sed -n "s/^ *$3[: ] *//p" | head -1
+	lab_ctl "$LAB_TMP/$1/run/$2.sock" status 2>/dev/null | jq -r --arg k "$3" '.[$k] // empty' 2>/dev/null
 }
 
 lab_sb_state() { lab_field "$1" standbyd state; }

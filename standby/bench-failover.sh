@@ -61,7 +61,7 @@ bench_standbyd() {	# KEEPALIVE DEADTIME
 		sb_power_on $active
 		sb_start $active
 		sb_wait_state $active standby 5000 || { echo "# run $i: $active did not rejoin" >&2; break; }
-		while [ "$(sb_field $active peer)" != "$(other $active) alive" ]; do sleep 0.05; done
+		while [ "$(sb_peer $active)" != "$(other $active) alive" ]; do sleep 0.05; done
 		active=$(other $active)
 	done
 	)

@@ -8,84 +8,169 @@
 #include "common/netaddr.h"
 #include "standby/daemon.h"
 
-static void print_status(struct standbyd *d, FILE *out)
+/* The flags a heartbeat advertises, as an array of words (empty when none). */
+static json_t *flag_words(const char *const *words, const int *set, unsigned n)
 {
-	const struct fsm *f = &d->fsm;
-	uint64_t now = ev_now_ms();
+	json_t *a = json_array();
 	unsigned i;
-	int k;
 
-	fprintf(out, "ok\n");
-	fprintf(out, "node: %s\n", d->cfg.node);
-	fprintf(out, "state: %s\n", fsm_state_name(f->state));
-	fprintf(out, "peer: %s %s\n", d->cfg.peer, fsm_peer_name(f->peer));
-	fprintf(out, "peer_state: %s\n", f->peer == FSM_PEER_UNKNOWN ? "unknown"
-		: fsm_state_name(f->peer_state));
-	fprintf(out, "replication: %s\n", hb_repl_name(d->repl));
-	sb_fence_status(d, out);
-	fprintf(out, "peer_replication: %s\n", f->peer == FSM_PEER_UNKNOWN ? "unknown"
-		: hb_repl_name(f->peer_repl));
-	fprintf(out, "db_seq: %lld\n", (long long)d->db_seq);
-	if (f->peer != FSM_PEER_UNKNOWN)
-		fprintf(out, "peer_db_seq: %lld\n", (long long)d->peer_msg.db_seq);
-	sb_ship_status(d, out);
-	sb_tickle_status(d, out);
-	fprintf(out, "preferred: %s\n", d->cfg.res.node);
-	fprintf(out, "auto_failback: %s\n", d->cfg.cf.auto_failback ? "on" : "off");
-	/* As the heartbeats advertise them; failed: a resource failed here (or there). */
-	fprintf(out, "flags:%s%s%s\n", fsm_flags(f) & FSM_F_YIELD ? " yield" : "",
-		f->want ? " want" : "", f->failed ? " failed" : "");
-	if (f->peer != FSM_PEER_UNKNOWN)
-		fprintf(out, "peer_flags:%s%s%s%s%s%s\n", f->peer_flags & HB_F_YIELD ? " yield" : "",
-			f->peer_flags & HB_F_WANT ? " want" : "", f->peer_failed ? " failed" : "",
-			d->peer_msg.flags & HB_F_HOLDING ? " holding_address" : "",
-			d->peer_msg.flags & HB_F_OUTDATE_PEER ? " outdating_us" : "",
-			d->peer_msg.flags & HB_F_OUTDATED ? " outdated" : "");
-	if (f->peer != FSM_PEER_UNKNOWN) {
-		uint8_t mac[6];
-		char m[MAC_STRLEN] = "unknown";
-
-		if (sb_peer_lan_mac(d, mac))
-			mac_format(mac, m);
-		/* The ARP probe counts an answer from this address only (unknown: any). */
-		fprintf(out, "peer_heartbeat: version %u\n", d->peer_msg.version);
-		/* the peer's clock minus ours, give or take the network's delay */
-		fprintf(out, "peer_clock_offset_ms: %lld\n", (long long)d->peer_clock_offset_ms);
-		fprintf(out, "peer_lan_mac: %s\n", m);
-	}
-	if (d->svc) {
-		char ip[INET_ADDRSTRLEN];
-
-		ipv4_format(d->svc->addr, ip);
-		fprintf(out, "address: %s/%u %s %s\n", ip, d->svc_rt->prefix, d->svc_rt->ifname,
-			d->svc_rt->running ? "held" : "not_held");
-	}
-	for (i = 0; i < d->cfg.res.nres; i++) {
-		const struct ha_resource *r = &d->cfg.res.res[i];
-
-		fprintf(out, "resource: %s%s%s %s\n", r->name, *r->arg ? "::" : "", r->arg,
-			d->rt[i].failed ? "failed" : d->rt[i].running ? "running" : "stopped");
-	}
-	for (i = 0; i < d->links.n; i++) {
-		const struct sb_link *l = &d->links.link[i];
-
-		if (l->last_rx_ms)
-			fprintf(out, "link: %s rx %lu tx %lu tx_errors %lu last_rx_ms_ago %llu\n",
-				l->cfg.ifname, l->rx, l->tx, l->tx_err,
-				(unsigned long long)(now - l->last_rx_ms));
-		else
-			fprintf(out, "link: %s rx %lu tx %lu tx_errors %lu last_rx_ms_ago never\n",
-				l->cfg.ifname, l->rx, l->tx, l->tx_err);
-	}
-	fprintf(out, "heartbeats_accepted: %lu\n", d->rx_ok);
-	fprintf(out, "receiver: pid %d restarts %lu\n", (int)d->links.rx.pid, d->links.rx_restarts);
-	for (k = HB_DROP_MALFORMED; k < HB_DROP_SELF; k++)
-		fprintf(out, "dropped_%s: %lu\n", hb_drop_name(k), d->drops[k]);
-	if (d->last_refusal)
-		fprintf(out, "last_refusal: %s\n", d->last_refusal);
+	for (i = 0; a && i < n; i++)
+		if (set[i] && json_array_append_new(a, json_string(words[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
-static void admin(struct standbyd *d, enum fsm_event ev, FILE *out)
+/* "flags" (ours, as the heartbeats advertise them; failed: a resource failed here) and,
+ * with a peer heard, "peer_flags". */
+static void status_flags(struct standbyd *d, json_t *answer)
+{
+	static const char *const mine[] = { "yield", "want", "failed" };
+	static const char *const theirs[] = { "yield", "want", "failed", "holding_address",
+					      "outdating_us", "outdated" };
+	const struct fsm *f = &d->fsm;
+	int set[6];
+
+	set[0] = !!(fsm_flags(f) & FSM_F_YIELD);
+	set[1] = !!f->want;
+	set[2] = !!f->failed;
+	ctl_set(answer, "flags", flag_words(mine, set, 3));
+	if (f->peer == FSM_PEER_UNKNOWN)
+		return;
+	set[0] = !!(f->peer_flags & HB_F_YIELD);
+	set[1] = !!(f->peer_flags & HB_F_WANT);
+	set[2] = !!f->peer_failed;
+	set[3] = !!(d->peer_msg.flags & HB_F_HOLDING);
+	set[4] = !!(d->peer_msg.flags & HB_F_OUTDATE_PEER);
+	set[5] = !!(d->peer_msg.flags & HB_F_OUTDATED);
+	ctl_set(answer, "peer_flags", flag_words(theirs, set, 6));
+}
+
+/* What the last heartbeat of a heard peer told beyond its state. */
+static void status_peer_heartbeat(struct standbyd *d, json_t *answer)
+{
+	uint8_t mac[6];
+	char m[MAC_STRLEN] = "unknown";
+
+	if (d->fsm.peer == FSM_PEER_UNKNOWN)
+		return;
+	if (sb_peer_lan_mac(d, mac))
+		mac_format(mac, m);
+	/* The ARP probe counts an answer from this address only (unknown: any). */
+	ctl_set(answer, "peer_heartbeat", json_pack("{s:i}", "version", (int)d->peer_msg.version));
+	/* the peer's clock minus ours, give or take the network's delay */
+	ctl_set(answer, "peer_clock_offset_ms", json_integer(d->peer_clock_offset_ms));
+	ctl_set(answer, "peer_lan_mac", json_string(m));
+}
+
+/* The service address, when haresources has one. */
+static void status_address(struct standbyd *d, json_t *answer)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!d->svc)
+		return;
+	ipv4_format(d->svc->addr, ip);
+	ctl_set(answer, "address", json_pack("{s:s,s:i,s:o,s:b}", "ip", ip, "prefix",
+					     (int)d->svc_rt->prefix, "ifname",
+					     ctl_text(d->svc_rt->ifname), "held",
+					     d->svc_rt->running));
+}
+
+/* Every resource of haresources, in order. */
+static void status_resources(struct standbyd *d, json_t *answer)
+{
+	json_t *list = json_array();
+	unsigned i;
+
+	ctl_set(answer, "resource", list);
+	for (i = 0; i < d->cfg.res.nres; i++) {
+		const struct ha_resource *r = &d->cfg.res.res[i];
+		json_t *e = json_pack("{s:o}", "name", ctl_text(r->name));
+
+		/* NAME::ARG in haresources: the argument, when there is one */
+		if (e && ((*r->arg && json_object_set_new(e, "arg", ctl_text(r->arg))) ||
+			  json_object_set_new(e, "state", json_string(d->rt[i].failed ? "failed"
+					      : d->rt[i].running ? "running" : "stopped")))) {
+			json_decref(e);
+			e = NULL;
+		}
+		ctl_push(answer, list, e);
+	}
+}
+
+/* Every heartbeat link; last_rx_ms_ago is missing while nothing came over it. */
+static void status_links(struct standbyd *d, json_t *answer)
+{
+	json_t *list = json_array();
+	uint64_t now = ev_now_ms();
+	unsigned i;
+
+	ctl_set(answer, "link", list);
+	for (i = 0; i < d->links.n; i++) {
+		const struct sb_link *l = &d->links.link[i];
+		json_t *e = json_pack("{s:o,s:I,s:I,s:I}", "name", ctl_text(l->cfg.ifname),
+				      "rx", (json_int_t)l->rx, "tx", (json_int_t)l->tx,
+				      "tx_errors", (json_int_t)l->tx_err);
+
+		if (e && l->last_rx_ms &&
+		    json_object_set_new(e, "last_rx_ms_ago", json_integer((json_int_t)
+									(now - l->last_rx_ms)))) {
+			json_decref(e);
+			e = NULL;
+		}
+		ctl_push(answer, list, e);
+	}
+}
+
+/* Heartbeats taken and dropped, and the receiver process. */
+static void status_counters(struct standbyd *d, json_t *answer)
+{
+	char key[48];
+	int k;
+
+	ctl_set(answer, "heartbeats_accepted", json_integer((json_int_t)d->rx_ok));
+	ctl_set(answer, "receiver", json_pack("{s:i,s:I}", "pid", (int)d->links.rx.pid,
+					      "restarts", (json_int_t)d->links.rx_restarts));
+	for (k = HB_DROP_MALFORMED; k < HB_DROP_SELF; k++) {
+		snprintf(key, sizeof(key), "dropped_%s", hb_drop_name(k));
+		ctl_set(answer, key, json_integer((json_int_t)d->drops[k]));
+	}
+}
+
+static void print_status(struct standbyd *d, json_t *answer)
+{
+	const struct fsm *f = &d->fsm;
+
+	ctl_set(answer, "node", ctl_text(d->cfg.node));
+	ctl_set(answer, "state", json_string(fsm_state_name(f->state)));
+	ctl_set(answer, "peer", ctl_text(d->cfg.peer));
+	ctl_set(answer, "peer_status", json_string(fsm_peer_name(f->peer)));
+	ctl_set(answer, "peer_state", json_string(f->peer == FSM_PEER_UNKNOWN ? "unknown"
+						  : fsm_state_name(f->peer_state)));
+	ctl_set(answer, "replication", json_string(hb_repl_name(d->repl)));
+	sb_fence_status(d, answer);
+	ctl_set(answer, "peer_replication", json_string(f->peer == FSM_PEER_UNKNOWN ? "unknown"
+							: hb_repl_name(f->peer_repl)));
+	ctl_set(answer, "db_seq", json_integer(d->db_seq));
+	if (f->peer != FSM_PEER_UNKNOWN)
+		ctl_set(answer, "peer_db_seq", json_integer(d->peer_msg.db_seq));
+	sb_ship_status(d, answer);
+	sb_tickle_status(d, answer);
+	ctl_set(answer, "preferred", ctl_text(d->cfg.res.node));
+	ctl_set(answer, "auto_failback", json_boolean(d->cfg.cf.auto_failback));
+	status_flags(d, answer);
+	status_peer_heartbeat(d, answer);
+	status_address(d, answer);
+	status_resources(d, answer);
+	status_links(d, answer);
+	status_counters(d, answer);
+	if (d->last_refusal)
+		ctl_set(answer, "last_refusal", ctl_text(d->last_refusal));
+}
+
+static void admin(struct standbyd *d, enum fsm_event ev, json_t *answer)
 {
 	struct fsm_input in = { .ev = ev };
 	enum fsm_state was = d->fsm.state;
@@ -93,15 +178,16 @@ static void admin(struct standbyd *d, enum fsm_event ev, FILE *out)
 
 	sb_feed(d, &in, &o);
 	if (o.admin_rc) {
-		fprintf(out, "error: %s\n", o.admin_msg);
+		ctl_fail(answer, "%s", o.admin_msg);
 		return;
 	}
 	sb_event(d, LOG_NOTICE, "admin %s in state %s: %s", fsm_event_name(ev),
 		 fsm_state_name(was), o.admin_msg);
-	fprintf(out, "ok\nmessage: %s\nstate: %s\n", o.admin_msg, fsm_state_name(d->fsm.state));
+	ctl_set(answer, "message", ctl_text(o.admin_msg));
+	ctl_set(answer, "state", json_string(fsm_state_name(d->fsm.state)));
 }
 
-void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
+void sb_ctl_handle(void *arg, int argc, char **argv, json_t *answer)
 {
 	struct standbyd *d = arg;
 	enum fsm_event ev;
@@ -109,7 +195,7 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 	int to_peer, force = 0;
 
 	if (strcmp(cmd, "status") == 0 && argc == 1) {
-		print_status(d, out);
+		print_status(d, answer);
 		return;
 	}
 	if (strcmp(cmd, "replication") == 0 && argc == 2) {
@@ -120,15 +206,15 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 		for (r = HB_REPL_UNKNOWN; r <= HB_REPL_MAX; r++)
 			if (strcmp(argv[1], hb_repl_name(r)) == 0) {
 				sb_set_repl(d, r);
-				fprintf(out, "ok\nreplication: %s\n", hb_repl_name(d->repl));
+				ctl_set(answer, "replication", json_string(hb_repl_name(d->repl)));
 				return;
 			}
-		fprintf(out, "error: replication state '%.40s' unknown (in_sync, syncing, degraded, "
-			"split_brain, unknown)\n", argv[1]);
+		ctl_fail(answer, "replication state '%.40s' unknown (in_sync, syncing, degraded, "
+			 "split_brain, unknown)", argv[1]);
 		return;
 	}
 	if (strcmp(cmd, "fence-peer") == 0 && argc == 1) {
-		sb_fence_request(d, out);
+		sb_fence_request(d, answer);
 		return;
 	}
 	/* "takeover [NODE] force": also with an outdated copy, losing what it lacks */
@@ -143,36 +229,36 @@ void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out)
 	else if (strcmp(cmd, "maintenance") == 0)
 		ev = FSM_EV_ADMIN_MAINTENANCE;
 	else {
-		fprintf(out, "error: unknown request '%.40s' (status, takeover [NODE] [force], "
-			"release, maintenance, replication, fence-peer)\n", cmd);
+		ctl_fail(answer, "unknown request '%.40s' (status, takeover [NODE] [force], "
+			 "release, maintenance, replication, fence-peer)", cmd);
 		return;
 	}
 	if (argc > 2) {
-		fprintf(out, "error: %s takes at most one node name\n", cmd);
+		ctl_fail(answer, "%s takes at most one node name", cmd);
 		return;
 	}
 	to_peer = argc == 2 && strcmp(argv[1], d->cfg.peer) == 0;
 	if (argc == 2 && !to_peer && strcmp(argv[1], d->cfg.node) != 0) {
-		fprintf(out, "error: node '%.40s' is neither %s nor %s\n", argv[1], d->cfg.node,
-			d->cfg.peer);
+		ctl_fail(answer, "node '%.40s' is neither %s nor %s", argv[1], d->cfg.node,
+			 d->cfg.peer);
 		return;
 	}
 	/* Naming the peer: taking over there is releasing here and the reverse. */
 	if (to_peer) {
 		if (ev == FSM_EV_ADMIN_MAINTENANCE) {
-			fprintf(out, "error: put %s into maintenance on %s itself\n", d->cfg.peer,
-				d->cfg.peer);
+			ctl_fail(answer, "put %s into maintenance on %s itself", d->cfg.peer,
+				 d->cfg.peer);
 			return;
 		}
 		ev = ev == FSM_EV_ADMIN_TAKEOVER ? FSM_EV_ADMIN_RELEASE : FSM_EV_ADMIN_TAKEOVER;
 	}
 	if (force && ev != FSM_EV_ADMIN_TAKEOVER) {
-		fprintf(out, "error: force goes with a takeover by this node\n");
+		ctl_fail(answer, "force goes with a takeover by this node");
 		return;
 	}
 	if (force && sb_fence_force(d) < 0) {
-		fprintf(out, "error: cannot clear the outdated mark in the state file\n");
+		ctl_fail(answer, "cannot clear the outdated mark in the state file");
 		return;
 	}
-	admin(d, ev, out);
+	admin(d, ev, answer);
 }

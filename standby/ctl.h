@@ -3,9 +3,10 @@
 #ifndef STANDBY_CTL_H
 #define STANDBY_CTL_H
 
-#include <stdio.h>
+#include <jansson.h>
 
-/* A ctl_handler_fn; arg is the struct standbyd. */
-void sb_ctl_handle(void *arg, int argc, char **argv, FILE *out);
+/* A ctl_handler_fn; arg is the struct standbyd. Every answer is one JSON object: status's
+ * members are listed in docs/standby.md ("The status answer"). */
+void sb_ctl_handle(void *arg, int argc, char **argv, json_t *answer);
 
 #endif

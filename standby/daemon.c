@@ -419,12 +419,12 @@ static void on_script_limit(struct ev_timer *t)
 }
 
 /* Runs steps until one waits for a script or the job ends. */
-static void on_vdiskd_reply(void *arg, int rc, const char *reply)
+static void on_vdiskd_reply(void *arg, int rc, const json_t *answer)
 {
 	struct standbyd *d = arg;
 
 	d->job.ctl = NULL;
-	if (job_result(d, res_vdiskd_result(d->job.op, rc, reply)))
+	if (job_result(d, res_vdiskd_result(d->job.op, rc, answer)))
 		job_run(d);
 }
 
@@ -543,20 +543,20 @@ static void vdiskd_back(struct standbyd *d)
 	resources_ok(d);
 }
 
-static void on_repl_reply(void *arg, int rc, const char *reply)
+static void on_repl_reply(void *arg, int rc, const json_t *answer)
 {
 	struct standbyd *d = arg;
-	int answered = rc == 0 && strncmp(reply, "ok", 2) == 0;
+	int answered = rc == 0 && !ctl_error(answer);
 
 	d->repl_req = NULL;
 	/* A vdiskd that does not answer cannot vouch for its replicas. */
-	sb_set_repl(d, answered ? (enum hb_repl)res_vdiskd_mirror(reply) : HB_REPL_UNKNOWN);
+	sb_set_repl(d, answered ? (enum hb_repl)res_vdiskd_mirror(answer) : HB_REPL_UNKNOWN);
 	if (answered)
 		vdiskd_back(d);
 	/* in sync as a primary that has reopened every mirror its state files name: a vdiskd
 	 * that restarted says in-sync while it stands by with nothing open, which is no news */
 	if (d->repl == HB_REPL_IN_SYNC)
-		sb_fence_vdiskd(d, !res_vdiskd_fencing(reply) && res_vdiskd_primary(reply),
+		sb_fence_vdiskd(d, !res_vdiskd_fencing(answer) && res_vdiskd_primary(answer),
 				d->repl_asked_ms);
 }
 

@@ -706,16 +706,22 @@ void sb_ship_close(struct standbyd *d)
 	s->db_on = 0;
 }
 
-void sb_ship_status(const struct standbyd *d, FILE *out)
+void sb_ship_status(const struct standbyd *d, json_t *answer)
 {
 	const struct sb_ship *s = &d->ship;
 
 	if (!s->db_on) {
-		fprintf(out, "db_ship: off\n");
+		ctl_set(answer, "db_ship", json_pack("{s:s}", "state", "off"));
 		return;
 	}
-	fprintf(out, "db_ship: on sent %lu send_failed %lu received %lu refused %lu\n", s->sent,
-		s->send_failed, s->received, s->refused);
-	fprintf(out, "db_ship_last: bytes %lu snapshot_ms %u total_ms %u apply_ms %u\n",
-		s->last_bytes, s->last_snapshot_ms, s->last_total_ms, s->last_apply_ms);
+	ctl_set(answer, "db_ship", json_pack("{s:s,s:I,s:I,s:I,s:I}", "state", "on",
+					     "sent", (json_int_t)s->sent,
+					     "send_failed", (json_int_t)s->send_failed,
+					     "received", (json_int_t)s->received,
+					     "refused", (json_int_t)s->refused));
+	ctl_set(answer, "db_ship_last", json_pack("{s:I,s:I,s:I,s:I}",
+						  "bytes", (json_int_t)s->last_bytes,
+						  "snapshot_ms", (json_int_t)s->last_snapshot_ms,
+						  "total_ms", (json_int_t)s->last_total_ms,
+						  "apply_ms", (json_int_t)s->last_apply_ms));
 }

@@ -13,9 +13,9 @@
 #ifndef STANDBY_DBSHIP_H
 #define STANDBY_DBSHIP_H
 
+#include <jansson.h>
 #include <net/if.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/evloop.h"
 #include "common/log.h"
@@ -86,7 +86,10 @@ int sb_ship_open(struct standbyd *d);
 void sb_ship_close(struct standbyd *d);
 /* Every accepted heartbeat: a restarted or returning peer needs the DB again. */
 void sb_ship_heard(struct standbyd *d, const struct hb_msg *msg, int was_alive);
-void sb_ship_status(const struct standbyd *d, FILE *out);
+/* status: "db_ship", {"state":"off"} or {"state":"on","sent","send_failed","received",
+ * "refused"} (counters), and when on "db_ship_last" {"bytes","snapshot_ms","total_ms",
+ * "apply_ms"}: the last transfer. */
+void sb_ship_status(const struct standbyd *d, json_t *answer);
 /* Starts sending the connection list l (copied) as transfer seq; the end is reported to
  * conns_shipped. Returns 0, -EAGAIN when the channel is off, busy or waiting after a
  * failure, or another negative errno (no memory, no socket: counted and logged). */

@@ -145,7 +145,7 @@ static int peer_dead(struct standbyd *d)
 	return 1;
 }
 
-void sb_fence_request(struct standbyd *d, FILE *out)
+void sb_fence_request(struct standbyd *d, json_t *answer)
 {
 	struct sb_fence *f = &d->fence;
 
@@ -158,8 +158,8 @@ void sb_fence_request(struct standbyd *d, FILE *out)
 			 d->cfg.peer, f->epoch);
 		d->hooks->send_heartbeat(d);	/* now, not at the next keepalive */
 	}
-	fprintf(out, "ok\nfence: %s\n", f->acked ? "outdated" : peer_dead(d) ? "peer-dead"
-		: "pending");
+	ctl_set(answer, "fence", json_string(f->acked ? "outdated" : peer_dead(d) ? "peer-dead"
+					     : "pending"));
 }
 
 void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms)
@@ -258,16 +258,20 @@ int sb_fence_force(struct standbyd *d)
 	return d->fence.outdated ? -EIO : 0;
 }
 
-void sb_fence_status(const struct standbyd *d, FILE *out)
+void sb_fence_status(const struct standbyd *d, json_t *answer)
 {
 	const struct sb_fence *f = &d->fence;
 
-	fprintf(out, "data: %s\n", f->outdated ? "outdated (the peer acknowledged writes this "
-		"copy lacks)" : "current");
+	ctl_set(answer, "data", json_string(f->outdated ? "outdated" : "current"));
+	if (f->outdated)
+		ctl_set(answer, "data_note",
+			json_string("the peer acknowledged writes this copy lacks"));
 	if (d->fsm.peer == FSM_PEER_ALIVE)
-		fprintf(out, "peer_data: %s\n", d->peer_msg.flags & HB_F_OUTDATED ? "outdated"
-			: "current");
+		ctl_set(answer, "peer_data", json_string(d->peer_msg.flags & HB_F_OUTDATED
+							 ? "outdated" : "current"));
+	/* While this node marks the peer's copy outdated: whether the peer acknowledged it */
 	if (f->outdating)
-		fprintf(out, "fence: %s's copy marked outdated: %s (epoch %u)\n", d->cfg.peer,
-			f->acked ? "acknowledged" : "pending", f->epoch);
+		ctl_set(answer, "fence", json_pack("{s:o,s:s,s:i}", "peer", ctl_text(d->cfg.peer),
+						   "state", f->acked ? "acknowledged" : "pending",
+						   "epoch", (int)f->epoch));
 }

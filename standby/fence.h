@@ -14,8 +14,8 @@
 #ifndef STANDBY_FENCE_H
 #define STANDBY_FENCE_H
 
+#include <jansson.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "standby/hbpkt.h"
 
@@ -42,8 +42,9 @@ struct standbyd;
 /* Reads the state file in dir (an outdated copy stays outdated across restarts). 0, or a
  * negative errno for a file that cannot be read or parsed (already logged). */
 int sb_fence_open(struct standbyd *d, const char *dir);
-/* "fence-peer" on the control socket: the answer's body, "fence: pending|outdated|peer-dead". */
-void sb_fence_request(struct standbyd *d, FILE *out);
+/* "fence-peer" on the control socket: sets the answer's member "fence", a string,
+ * "pending", "outdated" or "peer-dead". */
+void sb_fence_request(struct standbyd *d, json_t *answer);
 /* Every accepted heartbeat of the peer. */
 void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg);
 /* vdiskd's status, asked at asked_ms (monotonic): in_sync and no fence under way there. */
@@ -54,6 +55,8 @@ void sb_fence_stop(struct standbyd *d);
 unsigned sb_fence_flags(const struct standbyd *d, uint16_t *epoch);
 /* An admin forced a takeover of an outdated copy: it is current from now on. */
 int sb_fence_force(struct standbyd *d);
-void sb_fence_status(const struct standbyd *d, FILE *out);
+/* status: "data" ("current"|"outdated"), "data_note" (why, when outdated), "peer_data" (with
+ * the peer alive) and, while outdating the peer, "fence": {"peer","state","epoch"}. */
+void sb_fence_status(const struct standbyd *d, json_t *answer);
 
 #endif

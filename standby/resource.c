@@ -185,51 +185,35 @@ const char *res_vdiskd_request(enum res_op op)
 	return req[op];
 }
 
-/* Whether reply holds the line `line` exactly. */
-static int has_line(const char *reply, const char *line)
+/* The string member key of vdiskd's answer; NULL when missing or not a string. */
+static const char *answer_word(const json_t *answer, const char *key)
 {
-	size_t n = strlen(line);
-	const char *p = reply;
-
-	while (p && *p) {
-		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\r' || p[n] == '\0'))
-			return 1;
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return 0;
+	return json_string_value(json_object_get(answer, key));
 }
 
-int res_vdiskd_result(enum res_op op, int rc, const char *reply)
+int res_vdiskd_result(enum res_op op, int rc, const json_t *answer)
 {
+	const char *error, *role;
+
 	if (rc)
 		return rc;
-	if (strncmp(reply, "ok", 2) != 0) {
-		log_warn("vdiskd answered '%s': %.200s", res_vdiskd_request(op), reply);
+	error = ctl_error(answer);
+	if (error) {
+		log_warn("vdiskd answered '%s': %.200s", res_vdiskd_request(op), error);
 		return -EIO;
 	}
 	/* Only the active node checks its vdiskd's status. One that says secondary was
 	 * restarted (by its service manager, in the role it starts in) between two checks: not
 	 * running as the resource, so the monitor's restart tells it primary again. */
-	if (op == RES_STATUS && has_line(reply, "role secondary")) {
+	role = answer_word(answer, "role");
+	if (op == RES_STATUS && role && strcmp(role, "secondary") == 0) {
 		log_warn("vdiskd is in the secondary role on the active node (restarted?)");
 		return -ESRCH;
 	}
 	return 0;
 }
 
-/* The first word of the value of reply's line KEY; NULL when there is no such line. */
-static const char *line_value(const char *reply, const char *key, size_t *n)
-{
-	const char *v = ctl_field(reply, key, n);
-
-	if (v)
-		*n = strcspn(v, " \r\n");
-	return v;
-}
-
-int res_vdiskd_mirror(const char *reply)
+int res_vdiskd_mirror(const json_t *answer)
 {
 	static const struct { const char *name; enum hb_repl repl; } states[] = {
 		{ "off", HB_REPL_IN_SYNC }, { "in-sync", HB_REPL_IN_SYNC },
@@ -239,30 +223,29 @@ int res_vdiskd_mirror(const char *reply)
 		{ "unprotected", HB_REPL_DEGRADED },
 		{ "split-brain", HB_REPL_SPLIT_BRAIN },
 	};
-	size_t i, n;
-	const char *v = line_value(reply, "mirror", &n);
+	size_t i;
+	const char *v = ctl_error(answer) ? NULL : answer_word(answer, "mirror");
 
 	for (i = 0; v && i < sizeof(states) / sizeof(states[0]); i++)
-		if (strlen(states[i].name) == n && strncmp(v, states[i].name, n) == 0)
+		if (strcmp(v, states[i].name) == 0)
 			return states[i].repl;
 	return HB_REPL_UNKNOWN;
 }
 
-int res_vdiskd_primary(const char *reply)
+int res_vdiskd_primary(const json_t *answer)
 {
-	size_t n;
-	const char *v = line_value(reply, "role", &n);
+	const char *v = ctl_error(answer) ? NULL : answer_word(answer, "role");
 
-	return v && n == 7 && strncmp(v, "primary", 7) == 0;
+	return v && strcmp(v, "primary") == 0;
 }
 
-int res_vdiskd_fencing(const char *reply)
+int res_vdiskd_fencing(const json_t *answer)
 {
-	size_t n;
-	const char *v = line_value(reply, "fence", &n);
+	const json_t *fence = json_object_get(answer, "fence");
+	const char *v = ctl_error(answer) || !json_is_object(fence) ? NULL :
+		json_string_value(json_object_get(fence, "state"));
 
-	return v && ((n == 6 && strncmp(v, "asking", 6) == 0) ||
-		     (n == 4 && strncmp(v, "done", 4) == 0));
+	return v && (strcmp(v, "asking") == 0 || strcmp(v, "done") == 0);
 }
 
 static int pxed_status(struct res_runtime *rt)

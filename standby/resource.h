@@ -7,6 +7,7 @@
 #ifndef STANDBY_RESOURCE_H
 #define STANDBY_RESOURCE_H
 
+#include <jansson.h>
 #include <net/if.h>
 #include <sys/types.h>
 
@@ -43,21 +44,23 @@ int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct r
 int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd);
 /* The vdiskd resource is a request on vdiskd's control socket, sent without blocking by the
  * daemon's loop (res_begin does not run it): where, what for op, and the step's result from
- * the answer (rc and reply as ctl_call_start gives them). A status (asked on the active node
- * only) whose answer has the line "role secondary" is -ESRCH: not running as the resource. */
+ * the answer (rc and answer as ctl_call_start gives them; answer NULL when rc != 0). An error
+ * answer is -EIO. A status (asked on the active node only) whose answer says "role":
+ * "secondary" is -ESRCH: not running as the resource. */
 const char *res_vdiskd_socket(const struct ha_resource *r);
 const char *res_vdiskd_request(enum res_op op);
-int res_vdiskd_result(enum res_op op, int rc, const char *reply);
-/* The replication state (enum hb_repl) in vdiskd's status answer: its "mirror STATE" line,
- * STATE the worst over its clients: off (no mirror configured) and in-sync are in sync,
- * then syncing, degraded, split-brain. No such line (an older vdiskd) or an unknown STATE:
- * unknown. */
-int res_vdiskd_mirror(const char *reply);
-/* Whether vdiskd's status answer says it is fencing the peer or has (its "fence STATE"
- * line says asking or done): 1, else 0 (none, off, or no such line). */
-int res_vdiskd_fencing(const char *reply);
-/* Whether vdiskd's status answer says "role primary". */
-int res_vdiskd_primary(const char *reply);
+int res_vdiskd_result(enum res_op op, int rc, const json_t *answer);
+/* The replication state (enum hb_repl) in vdiskd's status answer: its member "mirror", a
+ * string, the worst state over its clients: off (no mirror configured) and in-sync are in
+ * sync, then syncing, degraded, split-brain. An error answer, NULL, no such member (an older
+ * vdiskd), one that is not a string, or an unknown state: unknown. */
+int res_vdiskd_mirror(const json_t *answer);
+/* Whether vdiskd's status answer says it is fencing the peer or has (its member "fence", an
+ * object, has "state" asking or done): 1, else 0 (none, off, no such member, or an error
+ * answer or NULL). */
+int res_vdiskd_fencing(const json_t *answer);
+/* Whether vdiskd's status answer says "role": "primary" (0 for NULL or an error answer). */
+int res_vdiskd_primary(const json_t *answer);
 
 /* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
 int res_finish(struct res_runtime *rt, enum res_op op);

@@ -257,18 +257,22 @@ static int peer_current(const struct sb_tickle *tk)
 	       conn_list_equal(&tk->mine, &tk->shipped);
 }
 
-void sb_tickle_status(const struct standbyd *d, FILE *out)
+void sb_tickle_status(const struct standbyd *d, json_t *answer)
 {
 	const struct sb_tickle *tk = &d->tickle;
 
 	if (!tk->on) {
-		fprintf(out, "tickle_acks: off\n");
+		ctl_set(answer, "tickle_acks", json_pack("{s:s}", "state", "off"));
 		return;
 	}
-	fprintf(out, "tickle_acks: on connections %u lists_sent %lu lists_received %lu held %u "
-		"scans %lu scan_failed %lu peer_current %d\n", tk->mine_valid ? tk->mine.n : 0,
-		tk->lists_sent, tk->lists_received, tk->held_valid ? tk->held.n : 0, tk->scans,
-		tk->scan_failed, peer_current(tk));
-	fprintf(out, "tickle_last: tickled %u sent %lu send_errors %lu\n", tk->last_tickled,
-		tk->tickles_sent, tk->send_errors);
+	ctl_set(answer, "tickle_acks", json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
+		"state", "on", "connections", (json_int_t)(tk->mine_valid ? tk->mine.n : 0),
+		"lists_sent", (json_int_t)tk->lists_sent,
+		"lists_received", (json_int_t)tk->lists_received,
+		"held", (json_int_t)(tk->held_valid ? tk->held.n : 0),
+		"scans", (json_int_t)tk->scans, "scan_failed", (json_int_t)tk->scan_failed,
+		"peer_current", peer_current(tk)));
+	ctl_set(answer, "tickle_last", json_pack("{s:I,s:I,s:I}",
+		"tickled", (json_int_t)tk->last_tickled, "sent", (json_int_t)tk->tickles_sent,
+		"send_errors", (json_int_t)tk->send_errors));
 }

@@ -13,8 +13,8 @@
 #ifndef STANDBY_TICKLE_H
 #define STANDBY_TICKLE_H
 
+#include <jansson.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/evloop.h"
 #include "common/log.h"
@@ -67,6 +67,9 @@ void sb_tickle_shipped(struct standbyd *d, int ok);
 /* Through d->ship.conns_received: the peer's authenticated list (payload bytes). Returns 0
  * or -EBADMSG. */
 int sb_tickle_received(struct standbyd *d, const uint8_t *payload, size_t len, int64_t seq);
-void sb_tickle_status(const struct standbyd *d, FILE *out);
+/* status: "tickle_acks", {"state":"off"} or {"state":"on","connections","lists_sent",
+ * "lists_received","held","scans","scan_failed" (integers),"peer_current" (boolean: the peer
+ * holds our latest list)}, and when on "tickle_last" {"tickled","sent","send_errors"}. */
+void sb_tickle_status(const struct standbyd *d, json_t *answer);
 
 #endif

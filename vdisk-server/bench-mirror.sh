@@ -21,7 +21,7 @@ set -u
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$SRCDIR/build}
 [ "$(id -u)" = 0 ] || { echo "bench-mirror: needs root (network namespaces)" >&2; exit 1; }
-for t in vdiskd standbyd vdiskctl tests/helpers/mirror_seqio tests/helpers/pxe_ctl; do
+for t in vdiskd standbyd vdiskctl tests/helpers/mirror_seqio tests/helpers/ctl_ask; do
 	[ -x "$BUILD/$t" ] || { echo "bench-mirror: $BUILD/$t not built (make all tests)" >&2; exit 1; }
 done
 command -v sqlite3 >/dev/null || { echo "bench-mirror: sqlite3 missing" >&2; exit 1; }
@@ -127,7 +127,7 @@ for qd in 1 32; do
 				--connect-timeout-ms 5000 --quiet >"$SB_DIR/bench.out" 2>&1 &
 			# the mirror's counters near the run's end (an idle disk closes after it)
 			sleep "$(awk -v s="$SECS" 'BEGIN { print s - 0.5 }')"
-			bl=$(mr_vstatus a | grep "^mirror-client PC001 ")
+			bl=$(mr_vstatus a | grep "^mirror_client: PC001 ")
 			wait $!
 			out=$(cat "$SB_DIR/bench.out")
 			ca=$(( $(cpu_ticks a) - ca )) cb=$(( $(cpu_ticks b) - cb ))
@@ -215,7 +215,7 @@ for _ in $(seq 6000); do
 	sleep 0.01
 done
 [ -n "$t_done" ] || die "no in-sync within 60 s of b's return"
-line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+line=$(mr_vstatus a | grep "^mirror_client: PC001 ")
 resync_ms=$((t_done - ${t_sync:-$t_start}))
 [ "$resync_ms" -gt 0 ] || resync_ms=1
 resync_mbs=$(awk -v mb="$RESYNC_MB" -v ms="$resync_ms" 'BEGIN { printf "%.1f", mb * 1.048576 / (ms / 1000) }')

@@ -1073,45 +1073,78 @@ static const char *pair_state(struct db_targets *dt)
 	return names[worst];
 }
 
-void db_targets_status(struct db_targets *dt, FILE *out)
+/* A generation as the old text had it: 16 hex digits, a string (an identifier, not a count). */
+static json_t *gen_hex(uint64_t gen)
+{
+	char hex[17];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)gen);
+	return json_string(hex);
+}
+
+/* An array member of answer, made at its first element: a list with no element is left out. */
+static void push_listed(json_t *answer, const char *key, json_t *value)
+{
+	json_t *list = json_object_get(answer, key);
+
+	if (!list) {
+		list = json_array();
+		ctl_set(answer, key, list);
+	}
+	ctl_push(answer, list, value);
+}
+
+void db_targets_status(struct db_targets *dt, json_t *answer)
 {
 	if (dt->node[0])
-		fprintf(out, "node %s\n", dt->node);
-	fprintf(out, "role %s\nclients %u\nrefused %llu\nmirror %s\n",
-		dt->secondary ? "secondary" : "primary", dt->ndisks,
-		(unsigned long long)dt->refused, pair_state(dt));
+		ctl_set(answer, "node", ctl_text(dt->node));
+	ctl_add(answer, json_pack("{s:s, s:I, s:I, s:s}",
+				  "role", dt->secondary ? "secondary" : "primary",
+				  "clients", (json_int_t)dt->ndisks,
+				  "refused", (json_int_t)dt->refused,
+				  "mirror", pair_state(dt)));
 	if (dt->mirror_on)
-		fence_status(&dt->fence, out);
+		ctl_set(answer, "fence", fence_status(&dt->fence));
 	for (struct client_disk *d = dt->disks; d; d = d->next) {
-		fprintf(out, "client %s image %s sessions %u reads %llu writes %llu bytes_read %llu "
-			"bytes_written %llu%s\n", d->name, d->image, d->sessions,
-			(unsigned long long)d->lu.reads, (unsigned long long)d->lu.writes,
-			(unsigned long long)d->lu.bytes_read,
-			(unsigned long long)d->lu.bytes_written,
-			d->reset_pending ? " reset-pending" : "");
+		push_listed(answer, "client", json_pack(
+			"{s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b}",
+			"name", ctl_text(d->name), "image", ctl_text(d->image),
+			"sessions", (json_int_t)d->sessions,
+			"reads", (json_int_t)d->lu.reads, "writes", (json_int_t)d->lu.writes,
+			"bytes_read", (json_int_t)d->lu.bytes_read,
+			"bytes_written", (json_int_t)d->lu.bytes_written,
+			"reset_pending", d->reset_pending != 0));
 		if (d->source) {
 			struct mirror_status ms;
 
 			store_mirror_status(d->st, &ms);
-			fprintf(out, "mirror-client %s state %s dirty %llu resync_done %llu "
-				"resync_total %llu eta_s %llu gen %016llx peer_gen %016llx "
-				"mirrored %llu failures %llu unflushed %llu batches %llu "
-				"batched %llu held %u\n", d->name,
-				mirror_state_name(ms.state),
-				(unsigned long long)ms.dirty, (unsigned long long)ms.resync_done,
-				(unsigned long long)ms.resync_total, (unsigned long long)ms.eta_s,
-				(unsigned long long)ms.gen, (unsigned long long)ms.peer_gen,
-				(unsigned long long)ms.mirrored, (unsigned long long)ms.failures,
-				(unsigned long long)ms.unflushed, (unsigned long long)ms.batches,
-				(unsigned long long)ms.batched, ms.held);
+			push_listed(answer, "mirror_client", json_pack(
+				"{s:o, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, "
+				"s:I}", "name", ctl_text(d->name),
+				"state", mirror_state_name(ms.state),
+				"dirty", (json_int_t)ms.dirty,
+				"resync_done", (json_int_t)ms.resync_done,
+				"resync_total", (json_int_t)ms.resync_total,
+				"eta_s", (json_int_t)ms.eta_s,
+				"gen", gen_hex(ms.gen), "peer_gen", gen_hex(ms.peer_gen),
+				"mirrored", (json_int_t)ms.mirrored,
+				"failures", (json_int_t)ms.failures,
+				"unflushed", (json_int_t)ms.unflushed,
+				"batches", (json_int_t)ms.batches,
+				"batched", (json_int_t)ms.batched,
+				"held", (json_int_t)ms.held));
 			/* what an admin must mend (a wrong pair secret, say), while it lasts */
 			if (ms.state == MIRROR_DEGRADED && ms.down_why[0])
-				fprintf(out, "mirror-down %s %s\n", d->name, ms.down_why);
+				push_listed(answer, "mirror_down", json_pack(
+					"{s:o, s:o}", "name", ctl_text(d->name),
+					"why", ctl_text(ms.down_why)));
 		} else if (d->rsessions || d->meta) {
-			fprintf(out, "replica-client %s sessions %u gen %016llx dirty %llu%s\n",
-				d->name, d->rsessions, (unsigned long long)d->meta->gen,
-				(unsigned long long)d->meta->nset,
-				(d->meta->flags & MIRROR_INCONSISTENT) ? " inconsistent" : "");
+			push_listed(answer, "replica_client", json_pack(
+				"{s:o, s:I, s:o, s:I, s:b}", "name", ctl_text(d->name),
+				"sessions", (json_int_t)d->rsessions,
+				"gen", gen_hex(d->meta->gen),
+				"dirty", (json_int_t)d->meta->nset,
+				"inconsistent", (d->meta->flags & MIRROR_INCONSISTENT) != 0));
 		}
 	}
 }

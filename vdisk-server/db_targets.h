@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "common/ctlsock.h"
 #include "common/linkwatch.h"
 #include "db/db.h"
 #include "vdisk-server/iscsi/iscsi_target.h"
@@ -77,7 +78,9 @@ int db_targets_keep_local(struct db_targets *dt, const char *client);
 int db_targets_reset(struct db_targets *dt, const char *client, int *deferred);
 /* `role primary|secondary`: a secondary refuses logins and drops the sessions it has. */
 void db_targets_role(struct db_targets *dt, int secondary);
-/* One line per client with a disk open. */
-void db_targets_status(struct db_targets *dt, FILE *out);
+/* Database mode's members of vdiskd's status answer: node, role, clients, refused, mirror,
+ * fence (with a mirror), and the lists client, mirror_client, mirror_down, replica_client
+ * (an element per client with a disk open; a list with no element is left out). */
+void db_targets_status(struct db_targets *dt, json_t *answer);
 
 #endif

@@ -64,118 +64,129 @@ static void rate_fn(struct ev_timer *t)
 	ev_timer_arm(d->loop, &d->rate_timer, 1000);
 }
 
-static void ctl_status(struct daemon_state *d, FILE *out)
+/* The counters of the iSCSI servers, then database mode's clients or the standalone targets. */
+static void ctl_status(struct daemon_state *d, json_t *answer)
 {
 	struct iscsi_server_stats *s = &d->srv.stats;
+	json_t *targets;
 
-	fprintf(out, "ok\n");
-	fprintf(out, "sessions %u\nlogins %llu\nlogin_failures %llu\nrejects %llu\n",
-		d->srv.nconns, (unsigned long long)s->logins,
-		(unsigned long long)s->login_failures, (unsigned long long)s->rejects);
-	fprintf(out, "bytes_in %llu\nbytes_out %llu\ncommands %llu\niops %.0f\n",
-		(unsigned long long)s->bytes_in, (unsigned long long)s->bytes_out,
-		(unsigned long long)s->commands, d->iops);
-	fprintf(out, "connections_refused %llu\nwrite_buffers %llu\ntask_set_full %llu\n",
-		(unsigned long long)d->srv.refused_conns,
-		(unsigned long long)d->srv.wbuf_total, (unsigned long long)d->srv.wbuf_full);
+	ctl_add(answer, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "sessions", (json_int_t)d->srv.nconns,
+				  "logins", (json_int_t)s->logins,
+				  "login_failures", (json_int_t)s->login_failures,
+				  "rejects", (json_int_t)s->rejects,
+				  "bytes_in", (json_int_t)s->bytes_in,
+				  "bytes_out", (json_int_t)s->bytes_out,
+				  "commands", (json_int_t)s->commands,
+				  "iops", (json_int_t)(d->iops + 0.5),
+				  "connections_refused", (json_int_t)d->srv.refused_conns,
+				  "write_buffers", (json_int_t)d->srv.wbuf_total,
+				  "task_set_full", (json_int_t)d->srv.wbuf_full));
 	if (d->rsrv.listen_fd >= 0)
-		fprintf(out, "replica_connections_refused %llu\n",
-			(unsigned long long)d->rsrv.refused_conns);
+		ctl_set(answer, "replica_connections_refused",
+			json_integer((json_int_t)d->rsrv.refused_conns));
 	if (d->db) {
-		db_targets_status(&d->dbt, out);
+		db_targets_status(&d->dbt, answer);
 		return;
 	}
-	fprintf(out, "role %s\n", d->luns.secondary ? "secondary" : "primary");
-	for (unsigned i = 0; i < d->luns.ntargets; i++) {
+	ctl_set(answer, "role", json_string(d->luns.secondary ? "secondary" : "primary"));
+	targets = json_array();
+	ctl_set(answer, "target", targets);
+	for (unsigned i = 0; targets && i < d->luns.ntargets; i++) {
 		struct iscsi_target *t = d->luns.targets[i];
+		json_t *luns = json_array();
 
-		fprintf(out, "target %s sessions %u\n", t->name, t->sessions);
-		for (unsigned l = 0; l < t->scsi.nlu; l++) {
+		ctl_push(answer, targets, json_pack("{s:o, s:I, s:o?}", "name", ctl_text(t->name),
+						    "sessions", (json_int_t)t->sessions,
+						    "lun", luns));
+		for (unsigned l = 0; luns && l < t->scsi.nlu; l++) {
 			struct scsi_lu *lu = t->scsi.lu[l];
 
 			if (lu)
-				fprintf(out, "  lun %u reads %llu writes %llu bytes_read %llu "
-					"bytes_written %llu\n", l, (unsigned long long)lu->reads,
-					(unsigned long long)lu->writes,
-					(unsigned long long)lu->bytes_read,
-					(unsigned long long)lu->bytes_written);
+				ctl_push(answer, luns, json_pack(
+					"{s:I, s:I, s:I, s:I, s:I}", "number", (json_int_t)l,
+					"reads", (json_int_t)lu->reads,
+					"writes", (json_int_t)lu->writes,
+					"bytes_read", (json_int_t)lu->bytes_read,
+					"bytes_written", (json_int_t)lu->bytes_written));
 		}
+		if (!luns)
+			ctl_fail(answer, "out of memory building the answer");
 	}
 }
 
-static void ctl_overlay_reset(struct daemon_state *d, int argc, char **argv, FILE *out)
+static void ctl_overlay_reset(struct daemon_state *d, int argc, char **argv, json_t *answer)
 {
 	struct db_client c;
 	int deferred, rc, force = argc == 3 && strcmp(argv[2], "force") == 0;
 
 	if (!d->db) {
-		fprintf(out, "error: overlay-reset needs --db (standalone LUNs have no client)\n");
+		ctl_fail(answer, "overlay-reset needs --db (standalone LUNs have no client)");
 		return;
 	}
 	if (argc < 2 || argc > 3 || (argc == 3 && !force)) {
-		fprintf(out, "error: usage: overlay-reset CLIENT [force]\n");
+		ctl_fail(answer, "usage: overlay-reset CLIENT [force]");
 		return;
 	}
 	rc = db_client_by_name(d->db, argv[1], &c);
 	if (rc == 0 && c.overlay == DB_OVERLAY_PERSISTENT && !force) {
-		fprintf(out, "error: %s keeps a persistent overlay (add 'force' to discard it)\n",
-			argv[1]);
+		ctl_fail(answer, "%s keeps a persistent overlay (add 'force' to discard it)",
+			 argv[1]);
 		return;
 	}
 	if (rc == 0)
 		rc = db_targets_reset(&d->dbt, argv[1], &deferred);
 	if (rc == -ENOENT) {
-		fprintf(out, "error: no client named %s\n", argv[1]);
+		ctl_fail(answer, "no client named %s", argv[1]);
 	} else if (rc == -EROFS) {
-		fprintf(out, "error: this server is secondary: its copy of %s changes only through "
-			"the mirror (reset it on the active server)\n", argv[1]);
+		ctl_fail(answer, "this server is secondary: its copy of %s changes only through "
+			 "the mirror (reset it on the active server)", argv[1]);
 	} else if (rc < 0) {
-		fprintf(out, "error: %s: %s\n", argv[1], strerror(-rc));
-	} else {
-		fprintf(out, "ok\n");
-		if (deferred)
-			fprintf(out, "a session of %s is open: the overlay is discarded once it has "
-				"closed, if it does not answer within 1.5 s (a running PC is not "
-				"reset)\n", argv[1]);
+		ctl_fail(answer, "%s: %s", argv[1], strerror(-rc));
+	} else if (deferred) {
+		char note[256];
+
+		snprintf(note, sizeof(note), "a session of %s is open: the overlay is discarded "
+			 "once it has closed, if it does not answer within 1.5 s (a running PC is "
+			 "not reset)", argv[1]);
+		ctl_set(answer, "note", ctl_text(note));
 	}
 }
 
-static void ctl_mirror_resolve(struct daemon_state *d, int argc, char **argv, FILE *out)
+static void ctl_mirror_resolve(struct daemon_state *d, int argc, char **argv, json_t *answer)
 {
 	int rc;
 
 	if (!d->db || !d->dbt.mirror_on) {
-		fprintf(out, "error: mirror-resolve needs --db and --mirror-peer\n");
+		ctl_fail(answer, "mirror-resolve needs --db and --mirror-peer");
 		return;
 	}
 	if (argc != 3 || strcmp(argv[2], "keep-local") != 0) {
-		fprintf(out, "error: usage: mirror-resolve CLIENT keep-local (to keep the peer's "
-			"copy, resolve on the peer once it is active)\n");
+		ctl_fail(answer, "usage: mirror-resolve CLIENT keep-local (to keep the peer's "
+			 "copy, resolve on the peer once it is active)");
 		return;
 	}
 	rc = db_targets_keep_local(&d->dbt, argv[1]);
 	if (rc == -ENOENT)
-		fprintf(out, "error: %s has no mirror open here (not a hot-standby client, or "
-			"this server is not active)\n", argv[1]);
+		ctl_fail(answer, "%s has no mirror open here (not a hot-standby client, or "
+			 "this server is not active)", argv[1]);
 	else if (rc == -EINVAL)
-		fprintf(out, "error: %s is not in split brain\n", argv[1]);
+		ctl_fail(answer, "%s is not in split brain", argv[1]);
 	else if (rc < 0)
-		fprintf(out, "error: %s: %s\n", argv[1], strerror(-rc));
-	else {
-		fprintf(out, "ok\n");
+		ctl_fail(answer, "%s: %s", argv[1], strerror(-rc));
+	else
 		db_event_add(d->db, "notice", "vdiskd", "split brain of %s resolved: this server's "
 			     "copy kept, the peer's discarded", argv[1]);
-	}
 }
 
-static void ctl_handler(void *arg, int argc, char **argv, FILE *out)
+static void ctl_handler(void *arg, int argc, char **argv, json_t *answer)
 {
 	struct daemon_state *d = arg;
 
 	if (argc >= 1 && strcmp(argv[0], "status") == 0) {
-		ctl_status(d, out);
+		ctl_status(d, answer);
 	} else if (argc >= 1 && strcmp(argv[0], "overlay-reset") == 0) {
-		ctl_overlay_reset(d, argc, argv, out);
+		ctl_overlay_reset(d, argc, argv, answer);
 	} else if (argc == 2 && strcmp(argv[0], "role") == 0 &&
 		   (strcmp(argv[1], "primary") == 0 || strcmp(argv[1], "secondary") == 0)) {
 		int secondary = strcmp(argv[1], "secondary") == 0;
@@ -188,12 +199,11 @@ static void ctl_handler(void *arg, int argc, char **argv, FILE *out)
 				for (unsigned i = 0; i < d->luns.ntargets; i++)
 					iscsi_server_drop_target(&d->srv, d->luns.targets[i]);
 		}
-		fprintf(out, "ok\n");
 	} else if (argc >= 1 && strcmp(argv[0], "mirror-resolve") == 0) {
-		ctl_mirror_resolve(d, argc, argv, out);
+		ctl_mirror_resolve(d, argc, argv, answer);
 	} else {
-		fprintf(out, "error: unknown command (known: status, overlay-reset CLIENT [force], "
-			"role primary|secondary, mirror-resolve CLIENT keep-local)\n");
+		ctl_fail(answer, "unknown command (known: status, overlay-reset CLIENT [force], "
+			 "role primary|secondary, mirror-resolve CLIENT keep-local)");
 	}
 }
 

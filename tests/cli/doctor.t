@@ -6,9 +6,10 @@
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 V=$BUILD/vdiskctl
-FAKE=$BUILD/tests/helpers/ctl_fake_daemon
+FAKE=$BUILD/tests/helpers/ctl_fake
 [ -x "$FAKE" ] || skip_all "test helpers not built (make tests)"
 command -v python3 >/dev/null || skip_all "python3 missing (the stand-in listener)"
+command -v jq >/dev/null || skip_all "jq missing (it edits the stand-ins' answers)"
 T=$(mktemp -d)
 NS=doctor-$$
 pids=()
@@ -30,12 +31,14 @@ HOST=$(uname -n)
 # a sound active server: every daemon answers with this host's name, the peer's clock 12 ms
 # off, the heartbeat link (lo here) up and heard, the mirror in sync
 sound() {
-	printf 'node: %s\nstate: active\npeer: srv-b alive\npeer_clock_offset_ms: 12\n' "$HOST" \
-		>"$T/standbyd.st"
-	printf 'link: lo rx 100 tx 100 tx_errors 0 last_rx_ms_ago 150\n' >>"$T/standbyd.st"
-	printf 'node %s\nrole primary\nclients 3\nmirror in-sync\n' "$HOST" >"$T/vdiskd.st"
-	printf 'node: %s\nmode: proxy\n' "$HOST" >"$T/pxed.st"
+	printf '{"status":{"ok":true,"node":"%s","state":"active","peer":"srv-b","peer_status":"alive","peer_clock_offset_ms":12,"link":[{"name":"lo","rx":100,"tx":100,"tx_errors":0,"last_rx_ms_ago":150}]}}\n' \
+		"$HOST" >"$T/standbyd.st"
+	printf '{"status":{"ok":true,"node":"%s","role":"primary","clients":3,"mirror":"in-sync"}}\n' \
+		"$HOST" >"$T/vdiskd.st"
+	printf '{"status":{"ok":true,"node":"%s","mode":"proxy"}}\n' "$HOST" >"$T/pxed.st"
 }
+# st DAEMON FILTER: changes DAEMON's status answer by the jq FILTER (on .status)
+st() { jq -c ".status |= ($2)" "$T/$1.st" >"$T/$1.new" && mv "$T/$1.new" "$T/$1.st"; }
 sound
 for d in standbyd vdiskd pxed; do
 	ip netns exec "$NS" "$FAKE" "$VDISK_RUN_DIR/$d.sock" "$T/$d.log" "$T/$d.st" & pids+=($!)
@@ -64,39 +67,39 @@ grep -q "^ok  *heartbeat links: 1, each up and hearing the peer" <<<"$OUT"; ok $
 grep -q "^ok  *ports: no other daemon" <<<"$OUT"; ok $? "ports checked"
 grep -q "^ok  *mirror: in-sync" <<<"$OUT"; ok $? "mirror checked"
 
-sed -i "s/^node .*/node srv-x/" "$T/vdiskd.st"
+st vdiskd '.node = "srv-x"'
 finds "vdiskd's node differs" "vdiskd (vdiskd.conf node) says this server is 'srv-x', the host name is '$HOST'"
-sed -i "s/^node: .*/node: srv-y/" "$T/pxed.st"
+st pxed '.node = "srv-y"'
 finds "pxed's node differs" "pxed (pxed.conf node) says this server is 'srv-y'"
 "$V" --db "$T/other.db" init >/dev/null
 "$V" --db "$T/other.db" server add other-name >/dev/null
 finds "the host not in the database" "the database has no server named '$HOST'" --db "$T/other.db"
-sed -i "s/^peer_clock_offset_ms: .*/peer_clock_offset_ms: -4500/" "$T/standbyd.st"
+st standbyd '.peer_clock_offset_ms = -4500'
 finds "clocks apart" "clocks: the peer's is 4500 ms behind this one's"
-sed -i "s/^link: lo /link: nosuch0 /" "$T/standbyd.st"
+st standbyd '.link[0].name = "nosuch0"'
 finds "a link's interface missing" "interface nosuch0 (a heartbeat link in ha.cf) does not exist"
-sed -i "s/last_rx_ms_ago 150/last_rx_ms_ago never/" "$T/standbyd.st"
+st standbyd '.link[0].last_rx_ms_ago = null'
 finds "a silent link" "no heartbeat from the peer on lo yet"
-sed -i "s/^mirror .*/mirror unprotected/" "$T/vdiskd.st"
+st vdiskd '.mirror = "unprotected"'
 finds "hot standby without a mirror" "clients have hot standby on but vdiskd has no mirror peer"
-sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
+st vdiskd '.mirror = "degraded"'
 finds "a degraded mirror" "mirror: degraded"
 # heard but refused: which of the two servers' files differs
-sed -i "s/last_rx_ms_ago 150/last_rx_ms_ago never/" "$T/standbyd.st"
-echo "dropped_bad_auth: 37" >>"$T/standbyd.st"
+st standbyd '.link[0].last_rx_ms_ago = null'
+st standbyd '.dropped_bad_auth = 37'
 finds "authkeys differ" "heartbeats arrive but 37 fail authentication: /etc/ha.d/authkeys differs"
-sed -i "s/last_rx_ms_ago 150/last_rx_ms_ago never/" "$T/standbyd.st"
-echo "dropped_wrong_cluster: 4" >>"$T/standbyd.st"
+st standbyd '.link[0].last_rx_ms_ago = null'
+st standbyd '.dropped_wrong_cluster = 4'
 finds "another cluster" "heartbeats arrive but 4 name another cluster"
-echo "dropped_bad_auth: 2" >>"$T/standbyd.st"
+st standbyd '.dropped_bad_auth = 2'
 doctor
 ! grep -q "fail authentication" <<<"$OUT"; ok $? "refused heartbeats while the peer is heard: not blamed (a PC may forge them)"
 sound
-sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
-echo "mirror-down PC001 refused the replication login: Failed to log in to target. Status: Authentication failure(513)" >>"$T/vdiskd.st"
+st vdiskd '.mirror = "degraded"'
+st vdiskd '.mirror_down = [{"name": "PC001", "why": "refused the replication login: Failed to log in to target. Status: Authentication failure(513)"}]'
 finds "the pair secret differs" "mirror: the peer refuses this server's replication login: /etc/vdisk/mirror.secret differs"
-sed -i "s/^mirror .*/mirror degraded/" "$T/vdiskd.st"
-echo "mirror-down PC001 stopped answering" >>"$T/vdiskd.st"
+st vdiskd '.mirror = "degraded"'
+st vdiskd '.mirror_down = [{"name": "PC001", "why": "stopped answering"}]'
 finds "a degraded mirror, with why" "mirror: degraded, the peer lacks writes of hot-standby clients: PC001 stopped answering"
 
 # another daemon on 3260 (tgtd, say): its name and pid
@@ -114,7 +117,7 @@ wait "$py" 2>/dev/null
 kill "${pids[2]}"
 wait "${pids[2]}" 2>/dev/null
 finds "pxed not running on the active server" "pxed does not answer though this server is active"
-sed -i "s/^state: active/state: standby/" "$T/standbyd.st"
+st standbyd '.state = "standby"'
 doctor
 is "$RC" 0 "pxed not running on a standby: exit 0 ($(grep pxed <<<"$OUT"))"
 kill "${pids[1]}"

@@ -157,10 +157,10 @@ dp_setup() {
 # state a|b: standbyd's state on the machine
 state() { on "$1" vdiskctl standby status 2>/dev/null | sed -n 's/^ *state: //p' | head -1; }
 state_is() { [ "$(state "$1")" = "$2" ]; }
-# client_mirror a|b: the state of PC001's own mirror in vdiskd's status on the machine
+# client_mirror a|b: the state of PC001's own mirror (its mirror_client element) in vdiskd's status on the machine
 client_mirror() {
 	on "$1" vdiskctl status 2>/dev/null |
-		awk '$1 == "mirror-client" && $2 == "PC001" { for (i = 3; i < NF; i++) if ($i == "state") print $(i + 1) }'
+		awk '$1 == "mirror_client:" && $2 == "PC001" { for (i = 3; i < NF; i++) if ($i == "state") print $(i + 1) }'
 }
 client_mirror_is() { [ "$(client_mirror "$1")" = "$2" ]; }
 

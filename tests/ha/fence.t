@@ -56,7 +56,9 @@ LOG=$SB_DIR/writes.seq
 lost_total=0 stalls=""
 
 data_is() { [ "$(sb_field "$1" data | cut -d' ' -f1)" = "$2" ]; }
-fence_is() { mr_vstatus "$1" | grep -q "^fence $2"; }
+# fence_is NODE "STATE [peer WORD]": the member fence of NODE's vdiskd status, an object
+# ctl_ask prints on one line: "fence: state done peer outdated fences N"
+fence_is() { mr_vstatus "$1" | grep -q "^fence: state $2"; }
 # refusals NODE: how many times NODE's standbyd refused a takeover for its outdated copy
 refusals() { grep -c "takeover refused: this node's copy of the hot-standby disks is outdated" \
 	"$SB_DIR/$1.log"; }
@@ -243,8 +245,8 @@ trial_isolated() {
 # listed_since NODE SCANS: NODE scanned its connections after its scan number SCANS and its
 # peer holds what it found (a connection opened since the last list shipped is not tickled:
 # its client, with nothing left to retransmit, waits out its own timeout; docs/standby.md)
-tickle_stat() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\).*/\1/p"; }
-listed_since() { [ "$(tickle_stat "$1" scans)" -gt "$2" ] && [ "$(tickle_stat "$1" peer_current)" = 1 ]; }
+tickle_stat() { sb_member "$1" tickle_acks "$2"; }
+listed_since() { [ "$(tickle_stat "$1" scans)" -gt "$2" ] && [ "$(tickle_stat "$1" peer_current)" = true ]; }
 
 trial_active() {
 	local tag=active$1

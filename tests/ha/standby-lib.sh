@@ -152,8 +152,17 @@ sb_pair_up() {
 	check "b standby" -- sb_wait_state b standby 1000
 }
 
+# sb_status NODE: standbyd's status answer as vdiskctl prints it, one member a line
+# ("key: value"; an object "key: k v k v ...", a list of objects one line each, its name first)
 sb_status() { "$SB_CLI" status --ctl "$SB_DIR/$1.sock" 2>/dev/null; }
+# sb_field NODE KEY: the value of a top-level member as printed ("" when absent)
 sb_field() { sb_status "$1" | sed -n "s/^$2: //p" | head -1; }
+# sb_member NODE KEY MEMBER: a member of the object KEY (db_ship, tickle_acks, receiver...)
+sb_member() {
+	sb_field "$1" "$2" | awk -v m="$3" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }'
+}
+# sb_peer NODE: "PEER STATUS", the peer's name and whether NODE hears it (alive, dead, unknown)
+sb_peer() { sb_status "$1" | sed -n 's/^peer: //p; s/^peer_status: //p' | paste -sd' '; }
 sb_state() { sb_field "$1" state; }
 sb_cmd() { "$SB_CLI" "$2" "$3" --ctl "$SB_DIR/$1.sock"; }
 
@@ -198,8 +207,8 @@ sb_log_has() { grep -qE "$2" "$SB_DIR/$1.log"; }
 # sb_wait_log NODE PATTERN MS: ... within MS
 sb_wait_log() { wait_until "$3" sb_log_has "$1" "$2"; }
 
-# sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer line within MS
-sb_peer_is() { [ "$(sb_field "$1" peer)" = "$2" ]; }
+# sb_wait_peer NODE 'PEER alive' MS: NODE's status shows that peer and peer_status within MS
+sb_peer_is() { [ "$(sb_peer "$1")" = "$2" ]; }
 sb_wait_peer() { wait_until "$3" sb_peer_is "$1" "$2"; }
 
 # sb_logs_clean: no sanitizer report in any daemon log (check-asan runs these tests too)

@@ -48,13 +48,13 @@ diag "five more changes, latency ms:$lats"
 is "$(echo $lats | wc -w)" 5 "five changes in a row all reached b"
 # Tickle ACKs' connection lists share the channel: a's (empty) list reached b, and no
 # transfer of either kind was refused for it.
-lists() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
+lists() { sb_member "$1" tickle_acks "$2"; }
 # a list goes at most once a second, and waits while a DB transfer is under way: poll
 lists_shipped() { [ "$(lists a lists_sent)" -ge 1 ] && [ "$(lists b lists_received)" -ge 1 ]; }
 wait_until 10000 lists_shipped 2>/dev/null
 ok "$(lists_shipped 2>/dev/null; echo $?)" \
 	"a's connection list shipped to b beside the DB (sent $(lists a lists_sent), received $(lists b lists_received))"
-is "$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')" 0 "no transfer refused so far"
+is "$(sb_member b db_ship refused)" 0 "no transfer refused so far"
 diag "a: $(sb_status a | grep '^db_ship' | tr '\n' ' ')"
 diag "b: $(sb_status b | grep '^db_ship' | tr '\n' ' ')"
 is "$(sb_field b db_seq)" "$(sb_field a db_seq)" "b's heartbeat DB version matches a's"
@@ -76,7 +76,7 @@ is "$(forge good "$SB_HBKEY")" closed \
 ok "$("$CTL" --db "$SB_DIR/b.db" client show FORGED >/dev/null 2>&1; [ $? = 1 ]; echo $?)" \
 	"no forged row in b's DB"
 is "$("$CTL" --db "$SB_DIR/b.db" client list)" "$sum_before" "b's clients unchanged"
-refused=$(sb_status b | sed -n 's/^db_ship: .* refused \([0-9]*\)$/\1/p')
+refused=$(sb_member b db_ship refused)
 ok "$([ "${refused:-0}" -ge 5 ]; echo $?)" "b counted the five refusals ($refused)"
 check "b recorded the refusal as an event" -- bash -c \
 	"'$CTL' --db '$SB_DIR/b.db' events | grep -q 'DB transfer from a refused'"
@@ -111,7 +111,7 @@ mkdir -p "$SB_DIR/run-a" "$SB_DIR/run-b" "$SB_DIR/run-none" "$SB_DIR/run-dead"
 ln -s "$SB_DIR/a.sock" "$SB_DIR/run-a/standbyd.sock"
 ln -s "$SB_DIR/b.sock" "$SB_DIR/run-b/standbyd.sock"
 # A socket file nobody listens on: a daemon killed with -9 leaves one.
-"$BUILD/tests/helpers/ctl_fake_daemon" "$SB_DIR/run-dead/standbyd.sock" /dev/null &
+"$BUILD/tests/helpers/ctl_fake" "$SB_DIR/run-dead/standbyd.sock" /dev/null /dev/null &
 fake=$!
 wait_until 5000 test -S "$SB_DIR/run-dead/standbyd.sock"
 kill -9 "$fake"; wait "$fake" 2>/dev/null

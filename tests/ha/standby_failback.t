@@ -15,9 +15,8 @@ sb_power_on a
 sb_start a
 check "a back, standby first" -- sb_wait_state a standby 2000
 # The data side reports through the control socket; syncing holds the failback back.
-ctl_req() { perl -MIO::Socket::UNIX -e '
-	my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
-	print $s "$ARGV[1]\n"; my $r = join "", <$s>; print $r; exit($r =~ /^ok/ ? 0 : 1)' "$@"; }
+# ctl_req SOCKET REQUEST...: 0 when the answer says ok
+ctl_req() { "$BUILD/tests/helpers/ctl_ask" "$@" >/dev/null; }
 check "replication syncing reported" -- ctl_req "$SB_DIR/a.sock" "replication syncing"
 sleep 2.5	# a negative check: past the failback delay (4 x deadtime), nothing moved
 is "$(sb_state b)" "active" "no failback while the preferred node is syncing"
@@ -27,6 +26,6 @@ check "b stands by" -- sb_wait_state b standby 1000
 check "service on a again" -- sb_wait_fetch a 2000
 ok "$(grep -q "auto_failback" "$SB_DIR/b.log"; echo $?)" "b logged why it released"
 check "bad replication state refused" -- bash -c \
-	"! perl -MIO::Socket::UNIX -e '\$s=IO::Socket::UNIX->new(Peer=>\"$SB_DIR/a.sock\"); print \$s \"replication bogus\n\"; print <\$s>' | grep -q ^ok"
+	"'$BUILD/tests/helpers/ctl_ask' --json '$SB_DIR/a.sock' replication bogus | grep -q '\"ok\":false'"
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

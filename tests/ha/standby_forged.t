@@ -46,7 +46,7 @@ stale_counted() { [ "$(sb_counter b dropped_stale)" -ge $((stale0 + 3)) ]; }
 check "b counted the forged generation as stale" -- wait_until 5000 stale_counted
 # a negative check: three deadtimes for b to (wrongly) declare a dead
 sleep 1.5
-is "$(sb_field b peer)" "a alive" "b still hears a after the far-future generation"
+is "$(sb_peer b)" "a alive" "b still hears a after the far-future generation"
 ok "$(grep -q "peer a dead" "$SB_DIR/b.log"; [ $? = 1 ]; echo $?)" "b never saw a dead"
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
 

@@ -33,7 +33,7 @@ ok "$(grep -c 'state standby -> taking_over' "$SB_DIR/b.log" | grep -qx 0; echo 
 
 # The heartbeat receiver killed (a crash, or a packet that took it over): standbyd starts
 # another well inside the deadtime, and nothing moves.
-rx_field() { sb_field "$1" receiver | awk -v f="$2" '{ for (i = 1; i < NF; i++) if ($i == f) print $(i + 1) }'; }
+rx_field() { sb_member "$1" receiver "$2"; }
 rx_restarts_is() { [ "$(rx_field "$1" restarts)" = "$2" ]; }
 dead_before=$(grep -c 'peer a dead' "$SB_DIR/b.log")
 old=$(rx_field b pid)
@@ -45,7 +45,7 @@ ok "$([ "$new" -gt 0 ] && [ "$new" != "$old" ]; echo $?)" "as another process ($
 check "the log says so" -- grep -q "heartbeat receiver died" "$SB_DIR/b.log"
 sleep 1.5	# a negative check: three deadtimes, a peer taken for dead would show
 is "$(grep -c 'peer a dead' "$SB_DIR/b.log")" "$dead_before" "b never took a for dead"
-is "$(sb_field b peer)" "a alive" "b hears a"
+is "$(sb_peer b)" "a alive" "b hears a"
 is "$(sb_state a)/$(sb_state b)" "active/standby" "nothing moved"
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

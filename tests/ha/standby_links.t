@@ -12,7 +12,7 @@ sb_pair_up
 ip -n "$NS_A" link set ha0 down
 sleep 1.5	# a negative check: three deadtimes, nothing moved
 is "$(sb_state a)/$(sb_state b)" "active/standby" "HA link cut, LAN up: no takeover"
-is "$(sb_field b peer)" "a alive" "b still hears a over the LAN"
+is "$(sb_peer b)" "a alive" "b still hears a over the LAN"
 ok "$(grep -q "peer a dead" "$SB_DIR/b.log"; [ $? = 1 ]; echo $?)" "no peer death logged"
 
 # Heartbeats on the LAN dropped both ways at a; ARP and the service untouched.

@@ -16,7 +16,7 @@ check "LAN heartbeats dropped" -- sb_drop_heartbeats a on
 sb_drop_heartbeats b on
 sleep 1.5	# a negative check: three deadtimes on the multicast link alone, nothing moved
 is "$(sb_state a)/$(sb_state b)" "active/standby" "the multicast link alone keeps the pair"
-is "$(sb_field b peer)" "a alive" "b hears a over multicast"
+is "$(sb_peer b)" "a alive" "b hears a over multicast"
 ha0_rx() { sb_status b | sed -n 's/^link: ha0 rx \([0-9]*\).*/\1/p'; }
 ha0_counts() { [ "$(ha0_rx)" -gt 5 ]; }
 check "heartbeats counted on ha0" -- wait_until 3000 ha0_counts

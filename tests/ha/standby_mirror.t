@@ -1,28 +1,36 @@
 #!/bin/bash
-# Replication state from vdiskd's status ("mirror STATE") in the heartbeats, and what it
+# Replication state from vdiskd's status (its member "mirror") in the heartbeats, and what it
 # decides: b, active after a's power cut, hands the role back (auto_failback) only once its
 # mirror says in-sync: not while degraded, not across a split brain (a loud event then).
 # A takeover after the active said degraded warns that replicas may be outdated.
-# The vdiskds are stand-ins answering every request with ok and the contents of a file.
+# The vdiskds are stand-ins (ctl_fake) answering a role change with ok and the status with the
+# contents of a file.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
-command -v socat >/dev/null || skip_all "socat not installed"
 SB_FAILBACK=on
 source "$SRCDIR/tests/ha/standby-lib.sh"
 CTL=$BUILD/vdiskctl
+FAKE=$BUILD/tests/helpers/ctl_fake
+
+# answers NODE STATUS-MEMBERS: NODE's stand-in answers status {"ok":true,"state":"x",MEMBERS};
+# replaced whole (a rename), so that the stand-in never reads half a file
+answers() {
+	printf '{"status": {"ok": true, "state": "x"%s}, "role": {"ok": true}}\n' "$2" \
+		>"$SB_DIR/$1/answers.new" && mv "$SB_DIR/$1/answers.new" "$SB_DIR/$1/answers"
+}
+mirror() { answers "$1" ", \"mirror\": \"$2\""; }
 
 check "topology" -- sb_topology
 fakes=
 trap 'kill $fakes 2>/dev/null; sb_cleanup' EXIT
 for n in a b; do
 	echo "a IPaddr::$SB_VIP/24/lan0 vdiskd::$SB_DIR/$n/vdiskd.sock svc" >"$SB_DIR/$n/haresources"
-	printf 'state: x\nmirror in-sync\n' >"$SB_DIR/$n/mirror"
-	socat "UNIX-LISTEN:$SB_DIR/$n/vdiskd.sock,fork" \
-		SYSTEM:"read l; echo ok; cat '$SB_DIR/$n/mirror'" >/dev/null 2>&1 &
+	mirror "$n" in-sync
+	"$FAKE" "$SB_DIR/$n/vdiskd.sock" "$SB_DIR/$n/vdiskd.log" "$SB_DIR/$n/answers" \
+		>/dev/null 2>&1 &
 	fakes+=" $!"
 	"$CTL" --db "$SB_DIR/$n.db" init >/dev/null
 done
-mirror() { printf 'state: x\nmirror %s\n' "$2" >"$SB_DIR/$1/mirror"; }
 SB_DB=$SB_DIR/a.db sb_start a
 SB_DB=$SB_DIR/b.db sb_start b
 check "a active" -- sb_wait_state a active 3000
@@ -77,8 +85,8 @@ check "in-sync: a takes its role back" -- sb_wait_state a active 5000
 diag "failback $(( $(date +%s%3N) - t0 )) ms after b's vdiskd said in-sync (monitor_interval $SB_MONITOR)"
 check "b stands by" -- sb_wait_state b standby 2000
 
-# An older vdiskd: no mirror line at all.
-printf 'state: x\n' >"$SB_DIR/a/mirror"
-check "no mirror line: unknown" -- wait_field a replication unknown 2000
+# An older vdiskd: no member mirror at all.
+answers a ""
+check "no mirror member: unknown" -- wait_field a replication unknown 2000
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

@@ -15,8 +15,8 @@ check "b stands by" -- sb_wait_state b standby 1000
 check "a holds the service address" -- sb_has_vip a
 check "b does not" -- sb_lacks_vip b
 check "client reaches the service on a" -- sb_wait_fetch a 2000
-is "$(sb_field b peer)" "a alive" "b sees a alive"
-is "$(sb_field a peer)" "b alive" "a sees b alive"
+is "$(sb_peer b)" "a alive" "b sees a alive"
+is "$(sb_peer a)" "b alive" "a sees b alive"
 is "$(sb_field b peer_state)" "active" "b sees a active"
 is "$(sb_field a replication)" "in_sync" "replication reported"
 is "$(sb_status b | grep '^dropped_' | grep -vc ': 0$')" 0 \

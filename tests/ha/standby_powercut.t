@@ -29,7 +29,7 @@ ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "within 1.5 s of the cut"
 check "TCP service answers from b" -- sb_wait_fetch b 2000
 check "client's ARP entry moved to b" -- bash -c \
 	"ip -n $NS_C neigh show $SB_VIP | grep -q $mac_b"
-is "$(sb_field b peer)" "a dead" "b reports a dead"
+is "$(sb_peer b)" "a dead" "b reports a dead"
 events=$("$BUILD/vdiskctl" --db "$SB_DB" events 2>&1)
 ok "$(echo "$events" | grep -q "peer a dead"; echo $?)" "peer death recorded in the DB"
 ok "$(echo "$events" | grep -q "taking over"; echo $?)" "takeover recorded in the DB"

@@ -19,7 +19,7 @@ ACTIVE=a
 other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
 
 listening() { ip netns exec "$(ns_of "$1")" ss -Hltn "sport = :$PORT" | grep -q .; }
-held() { sb_field "$1" tickle_acks | grep -q " held $2 "; }
+held() { [ "$(sb_member "$1" tickle_acks held)" = "$2" ]; }
 client_line() { grep -q "^$1" "$SB_DIR/client"; }
 
 # round MODE TICKLE: a client connection in MODE (write|idle) to the service on $ACTIVE,
@@ -61,12 +61,12 @@ round() {
 
 check "topology" -- sb_topology
 sb_pair_up
-is "$(sb_field a tickle_acks | cut -d' ' -f1)" on "tickle_acks on by default"
+is "$(sb_member a tickle_acks state)" on "tickle_acks on by default"
 
 # Lists made by hand, from a's HA-link address (the only one b takes transfers from): a
 # signed one is kept; one naming an address that is not a service address, an unsorted one
 # and one signed with another key are refused, and b keeps what it held.
-counter() { sb_field "$1" tickle_acks | sed -n "s/.* $2 \([0-9]*\) .*/\1/p"; }
+counter() { sb_member "$1" tickle_acks "$2"; }
 received() { [ "$(counter b lists_received)" -ge "$1" ]; }
 forge() { sb_ns_exec a "$BUILD/tests/helpers/standby_listforge" 10.78.0.2 694 sbtest a "$@"; }
 KEY=$SB_SHIPKEY
@@ -104,7 +104,7 @@ wait_until 5000 gone
 for n in a b; do SB_TICKLE=off sb_config "$n"; done
 ACTIVE=a
 sb_pair_up
-is "$(sb_field a tickle_acks)" off "tickle_acks off in ha.cf shows in status"
+is "$(sb_member a tickle_acks state)" off "tickle_acks off in ha.cf shows in status"
 without=
 for i in $(seq "$RUNS"); do
 	round write off

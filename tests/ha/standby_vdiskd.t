@@ -7,12 +7,14 @@ source "$(dirname "$0")/../lib/tap.sh"
 need_root
 command -v socat >/dev/null || skip_all "socat not installed"
 source "$SRCDIR/tests/ha/standby-lib.sh"
-FAKE=$BUILD/tests/helpers/ctl_fake_daemon
+FAKE=$BUILD/tests/helpers/ctl_fake
 
 check "topology" -- sb_topology
 for n in a b; do
 	echo "a IPaddr::$SB_VIP/24/lan0 vdiskd::$SB_DIR/$n/vdiskd.sock svc" >"$SB_DIR/$n/haresources"
-	"$FAKE" "$SB_DIR/$n/vdiskd.sock" "$SB_DIR/$n/vdiskd.log" 2>/dev/null &
+	# a running vdiskd: ok to a role change, a status without a role (running as told)
+	echo '{"role": {"ok": true}, "status": {"ok": true, "sessions": 3}}' >"$SB_DIR/$n/answers"
+	"$FAKE" "$SB_DIR/$n/vdiskd.sock" "$SB_DIR/$n/vdiskd.log" "$SB_DIR/$n/answers" 2>/dev/null &
 	eval "FAKE_$n=$!"
 done
 sb_pair_up

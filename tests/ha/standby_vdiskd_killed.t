@@ -116,11 +116,11 @@ check "b stands by" -- sb_wait_state b standby 1000
 check "b's log names auto_failback" -- grep -q "auto_failback: the preferred node is back" \
 	"$SB_DIR/b.log"
 check "a's vdiskd is primary" -- bash -c "'$MR_CTL' '$SB_DIR/a/vdiskd.sock' status |
-	grep -qx 'role primary'"
+	grep -qx 'role: primary'"
 
 # ---- vdiskd restarted in the secondary role before standbyd saw it gone
 check "a's vdiskd put in the secondary role by hand" -- mr_ctl a role secondary
-vrole_is() { mr_vstatus "$1" | grep -qx "role $2"; }
+vrole_is() { mr_vstatus "$1" | grep -qx "role: $2"; }
 check "a's standbyd gives it the primary role back within $((MONITOR + KEEPALIVE)) ms" -- \
 	wait_until $((MONITOR + KEEPALIVE)) vrole_is a primary
 is "$(sb_state a)/$(sb_state b)" "active/standby" "the role did not move"

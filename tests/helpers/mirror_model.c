@@ -1228,14 +1228,16 @@ static void hook(const char *fmt, ...)
 
 /* ---- the servers: control sockets and files ---- */
 
-static int ctl(struct server *s, const char *req, char **reply)
+/* One control request: 0 with *answer (the caller's) when vdiskd answered ok, -EINVAL when it
+ * answered an error (traced), or ctl_call's negative errno. */
+static int ctl(struct server *s, const char *req, json_t **answer)
 {
-	int rc = ctl_call(s->ctl, req, 5000, reply);
+	int rc = ctl_call(s->ctl, req, 5000, answer);
 
-	if (rc == 0 && strncmp(*reply, "ok", 2)) {
-		trace("ctl %s %s: %s", s->name, req, *reply);
-		free(*reply);
-		*reply = NULL;
+	if (rc == 0 && ctl_error(*answer)) {
+		trace("ctl %s %s: error: %s", s->name, req, ctl_error(*answer));
+		json_decref(*answer);
+		*answer = NULL;
 		return -EINVAL;
 	}
 	return rc;
@@ -1244,62 +1246,77 @@ static int ctl(struct server *s, const char *req, char **reply)
 /* One control request that must succeed. */
 static void ctl_must(struct server *s, const char *req)
 {
-	char *reply = NULL;
-	int rc = ctl(s, req, &reply);
+	json_t *answer = NULL;
+	int rc = ctl(s, req, &answer);
+	char *text;
 
 	if (rc < 0)
 		fail("%s: '%s' failed: %s", s->name, req, strerror(-rc));
-	trace("ctl %s %s: %s", s->name, req, reply);
-	free(reply);
+	text = json_dumps(answer, JSON_COMPACT);
+	trace("ctl %s %s: %s", s->name, req, text ? text : "?");
+	free(text);
+	json_decref(answer);
 }
 
-static uint64_t field_u64(const char *line, const char *name, int base)
+/* The string member key of obj into out (cut to len); "" when missing or not a string. */
+static void member_str(const json_t *obj, const char *key, char *out, size_t len)
 {
-	char key[40];
-	const char *p;
+	const char *v = json_string_value(json_object_get(obj, key));
 
-	snprintf(key, sizeof(key), " %s ", name);
-	p = strstr(line, key);
-	return p ? strtoull(p + strlen(key), NULL, base) : 0;
+	snprintf(out, len, "%s", v ? v : "");
 }
 
-/* Prefixes compared whole: a space in a scanf format matches none, so "mirror %s" would
- * also read the mirror-client lines. */
-static void parse_status_line(const char *line, struct vstatus *st)
+/* A generation, a hex string; 0 when missing or not a string. */
+static uint64_t member_hex(const json_t *obj, const char *key)
 {
-	if (!strncmp(line, "role ", 5)) {
-		sscanf(line + 5, "%15s", st->role);
-	} else if (!strncmp(line, "mirror ", 7)) {
-		sscanf(line + 7, "%23s", st->mirror);
-	} else if (!strncmp(line, "clients ", 8)) {
-		sscanf(line + 8, "%u", &st->clients);
-	} else if (!strncmp(line, "mirror-client ", 14) && st->nm < MAX_CLIENTS) {
-		struct mline *m = &st->m[st->nm++];
+	const char *v = json_string_value(json_object_get(obj, key));
 
-		sscanf(line, "mirror-client %31s state %23s", m->name, m->state);
-		m->gen = field_u64(line, "gen", 16);
-		m->peer_gen = field_u64(line, "peer_gen", 16);
-		m->failures = field_u64(line, "failures", 10);
-	} else if (!strncmp(line, "replica-client ", 15) && st->nr < MAX_CLIENTS) {
-		struct rline *r = &st->r[st->nr++];
+	return v ? strtoull(v, NULL, 16) : 0;
+}
 
-		sscanf(line, "replica-client %31s", r->name);
-		r->gen = field_u64(line, "gen", 16);
-		r->inconsistent = strstr(line, " inconsistent") != NULL;
-	}
+/* A counter, a JSON integer; 0 when missing or not an integer. */
+static uint64_t member_u64(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 }
 
 static int status(struct server *s, struct vstatus *st)
 {
-	char *reply = NULL, *line, *save = NULL;
-	int rc = ctl(s, "status", &reply);
+	json_t *answer = NULL, *e;
+	size_t i;
+	int rc = ctl(s, "status", &answer);
 
 	memset(st, 0, sizeof(*st));
 	if (rc < 0)
 		return rc;
-	for (line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		parse_status_line(line, st);
-	free(reply);
+	member_str(answer, "role", st->role, sizeof(st->role));
+	member_str(answer, "mirror", st->mirror, sizeof(st->mirror));
+	st->clients = (unsigned)member_u64(answer, "clients");
+	json_array_foreach(json_object_get(answer, "mirror_client"), i, e) {
+		struct mline *m;
+
+		if (st->nm == MAX_CLIENTS)
+			break;
+		m = &st->m[st->nm++];
+		member_str(e, "name", m->name, sizeof(m->name));
+		member_str(e, "state", m->state, sizeof(m->state));
+		m->gen = member_hex(e, "gen");
+		m->peer_gen = member_hex(e, "peer_gen");
+		m->failures = member_u64(e, "failures");
+	}
+	json_array_foreach(json_object_get(answer, "replica_client"), i, e) {
+		struct rline *r;
+
+		if (st->nr == MAX_CLIENTS)
+			break;
+		r = &st->r[st->nr++];
+		member_str(e, "name", r->name, sizeof(r->name));
+		r->gen = member_hex(e, "gen");
+		r->inconsistent = json_is_true(json_object_get(e, "inconsistent"));
+	}
+	json_decref(answer);
 	return 0;
 }
 

@@ -24,10 +24,10 @@ out=$(mr_seqio fill $PORTAL_A "$MR_INI_HS" "$SB_DIR/w.seq" --first 0 --count 64 
 is "$(mr_field "$out" acked)" 64 "a acknowledges PC001's writes"
 differs() {
 	[ "$(mr_client_field a PC001 resync_total)" != "" ] &&
-		mr_vstatus a | grep -q "^mirror-client PC001 state base-differs"
+		mr_vstatus a | grep -q "^mirror_client: PC001 state base-differs"
 }
 wait_until 10000 differs
-line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+line=$(mr_vstatus a | grep "^mirror_client: PC001 ")
 diag "a: $line"
 ok "$(grep -q "state base-differs" <<<"$line"; echo $?)" "a reports base-differs for PC001"
 grep -q "base image differs" "$SB_DIR/a-vdiskd.log"; ok $? "a logs that the peer's base differs"
@@ -38,7 +38,7 @@ is "$(mr_field "$out" lost)" 0 "a serves PC001's writes"
 kill -TERM $HOLD
 wait $HOLD
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
+is "$(mr_answer b role primary)" ok "b: role primary"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_HS" "iscsi://$PORTAL_B/$MR_TGT/0" \
 	>"$SB_DIR/inq.out" 2>&1
 ok "$([ $? != 0 ]; echo $?)" "b refuses PC001: its replica is not a's disk"

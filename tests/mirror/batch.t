@@ -24,7 +24,7 @@ mirrored0=$(mr_client_field a PC001 mirrored)
 out=$(mr_seqio write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" --qd 1 --seconds 1 --quiet 2>&1)
 ok "$([ "$(mr_field "$out" acked)" -gt 100 ] 2>/dev/null; echo $?)" \
 	"queue depth 1: PC001 wrote for 1 s ($(mr_field "$out" acked) writes)"
-line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+line=$(mr_vstatus a | grep "^mirror_client: PC001 ")
 diag "a: $line"
 is "$(( $(mr_field "$line" mirrored) - mirrored0 ))" "$(mr_field "$out" acked)" \
 	"queue depth 1: every write went to the peer"

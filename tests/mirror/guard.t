@@ -45,13 +45,13 @@ wait "$PC" "$HOLD" 2>/dev/null
 ok $? "nothing opened the base for a sync, no replication waited"
 
 # wrong secrets from the peer's own address: penalized, with a growing wait
-refused0=$(mr_vstatus b | awk '$1 == "replica_connections_refused" { print $2 }')
+refused0=$(mr_vstatus b | awk '$1 == "replica_connections_refused:" { print $2 }')
 for i in $(seq 10); do
 	ip netns exec "$NS_A" iscsi-inq -i "$MR_INI_HS" \
 		"iscsi://vdisk-mirror%not-the-pair-secret@10.78.0.2:3261/$MR_TGT/0" >/dev/null 2>&1
 done
 # (the log line says so at most once a second: the count is what to look at)
-refused1=$(mr_vstatus b | awk '$1 == "replica_connections_refused" { print $2 }')
+refused1=$(mr_vstatus b | awk '$1 == "replica_connections_refused:" { print $2 }')
 ok "$([ "${refused1:-0}" -gt "${refused0:-0}" ]; echo $?)" \
 	"failed logins make the next connections wait (refused $refused0 -> $refused1)"
 check "no sanitizer report from the daemons" -- sb_logs_clean

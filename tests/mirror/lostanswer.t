@@ -64,7 +64,7 @@ check "answer: a (restarted) writes 8 blocks while b is unreachable" -- \
 	mr_fill "$SB_DIR/a_apart.seq" 4096 8 128 $PORTAL_A
 check "answer: a degraded" -- mr_wait_mirror a degraded 5000
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "answer: a gone, b takes over"
+is "$(mr_answer b role primary)" ok "answer: a gone, b takes over"
 # an inconsistent copy would be refused: b took the step
 is "$(mr_verify "$SB_DIR/answer.dirty.seq" $PORTAL_B)" 0 "answer: b serves the resynced writes"
 check "answer: b writes 8 other blocks" -- mr_fill "$SB_DIR/b_apart.seq" 8192 8 128 $PORTAL_B
@@ -90,7 +90,7 @@ ok "$(grep -q "SPLIT BRAIN" "$SB_DIR/a-vdiskd.log"; [ $? != 0 ]; echo $?)" \
 	"request: no split brain reported"
 hold_off
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "request: a gone, b takes over"
+is "$(mr_answer b role primary)" ok "request: a gone, b takes over"
 is "$(mr_verify "$SB_DIR/request.dirty.seq" $PORTAL_B)" 0 "request: b serves every acknowledged write"
 
 [ "$tap_failed" = 0 ] || mr_show_logs

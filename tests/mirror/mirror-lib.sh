@@ -17,7 +17,7 @@ MR_REPL_PORT=3261
 MR_IMAGE_MB=${MR_IMAGE_MB:-64}
 MR_MIRROR_TIMEOUT_MS=${MR_MIRROR_TIMEOUT_MS:-300}
 MR_SEQIO=$BUILD/tests/helpers/mirror_seqio
-MR_CTL=$BUILD/tests/helpers/pxe_ctl
+MR_CTL=$BUILD/tests/helpers/ctl_ask
 
 # MR_KEEP=DIR keeps a copy of the run's files (logs, writer output) for a post-mortem.
 mr_cleanup() {
@@ -74,17 +74,26 @@ mr_setup() {
 	done
 }
 
+# mr_ctl NODE REQUEST...: vdiskd's answer as ctl_ask prints it ("key: value" lines; a list
+# element "key: NAME k v k v ..."); fails on an error answer
 mr_ctl() { local n=$1; shift; "$MR_CTL" "$SB_DIR/$n/vdiskd.sock" "$@" 2>/dev/null; }
+# mr_answer NODE REQUEST...: "ok" when vdiskd answers ok, else "error: WHY"
+mr_answer() {
+	local n=$1 err
+	shift
+	if err=$("$MR_CTL" "$SB_DIR/$n/vdiskd.sock" "$@" 2>&1 >/dev/null); then echo ok
+	else echo "error: ${err#ctl_ask: }"; fi
+}
 mr_vstatus() { mr_ctl "$1" status; }
-# mr_mirror_state NODE: the word after "mirror" in vdiskd's status ("" when none)
-mr_mirror_state() { mr_vstatus "$1" | sed -n 's/^mirror \([a-z-]*\).*/\1/p' | head -1; }
-# mr_client_field NODE CLIENT FIELD: a number from the mirror-client line of CLIENT
+# mr_mirror_state NODE: the member mirror of vdiskd's status, the pair's state ("" when none)
+mr_mirror_state() { mr_vstatus "$1" | sed -n 's/^mirror: \([a-z-]*\).*/\1/p' | head -1; }
+# mr_client_field NODE CLIENT FIELD: a member of CLIENT's element of the list mirror_client
 mr_client_field() {
 	mr_vstatus "$1" | awk -v c="$2" -v f="$3" \
-		'$1 == "mirror-client" && $2 == c { for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }'
+		'$1 == "mirror_client:" && $2 == c { for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }'
 }
 
-# mr_wait_mirror NODE STATE MS: NODE's vdiskd reports "mirror STATE" within MS
+# mr_wait_mirror NODE STATE MS: NODE's vdiskd reports "mirror": STATE within MS
 mr_mirror_is() { [ "$(mr_mirror_state "$1")" = "$2" ]; }
 mr_wait_mirror() { wait_until "$3" mr_mirror_is "$1" "$2"; }
 
@@ -168,7 +177,7 @@ mr_verify() {
 }
 
 # mr_wait_client NODE CLIENT STATE MS: CLIENT's own mirror on NODE is in STATE within MS
-# (the pair's "mirror" line says in-sync while no mirror is open)
+# (the pair's member "mirror" says in-sync while no mirror is open)
 mr_client_is() { [ "$(mr_client_field "$1" "$2" state)" = "$3" ]; }
 mr_wait_client() { wait_until "$4" mr_client_is "$1" "$2" "$3"; }
 
@@ -182,7 +191,7 @@ mr_wait_records() { WAIT_STEP=0.02 wait_until "$3" mr_has_records "$1" "$2"; }
 # mr_one_cut ACTIVE LOG TAG: writes through the service address, cuts ACTIVE at a random
 # moment, waits for the other node to serve, stops the writer, verifies LOG through the
 # service address. Sets CUT_LOST, CUT_STALL, CUT_TAKEOVER, CUT_LUNCHG, and CUT_STATUS (the
-# mirror-client line of MR_CUT_CLIENT, default PC001, on ACTIVE just before the cut).
+# mirror_client line of MR_CUT_CLIENT, default PC001, on ACTIVE just before the cut).
 # MR_WRITER_OPTS: more mirror_seqio options for the writer (--io-timeout-ms,
 # --connect-timeout-ms, --qd).
 mr_one_cut() {
@@ -202,7 +211,7 @@ mr_one_cut() {
 	delay=$(( ${MR_CUT_MIN_MS:-0} + RANDOM % ${MR_CUT_SPAN_MS:-1200} ))
 	sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
 	# the active's mirror counters just before (batch.t)
-	CUT_STATUS=$(mr_vstatus "$act" | grep "^mirror-client ${MR_CUT_CLIENT:-PC001} ")
+	CUT_STATUS=$(mr_vstatus "$act" | grep "^mirror_client: ${MR_CUT_CLIENT:-PC001} ")
 	t0=$(date +%s%3N)
 	sb_power_cut "$act"
 	n0=$(mr_log_records "$log")

@@ -38,12 +38,12 @@ ok $? "a logs why"
 is "$(discards)" "$n0" "b's copy was not discarded"
 
 # the admin keeps a's copy: b's is discarded and filled from a
-is "$(mr_ctl a mirror-resolve PC001 keep-local | head -1)" ok "resolve: keep a's copy"
+is "$(mr_answer a mirror-resolve PC001 keep-local)" ok "resolve: keep a's copy"
 check "a in sync with b after the resolve" -- mr_wait_client a PC001 in-sync 10000
 is "$(discards)" $((n0 + 1)) "b's copy discarded on request"
 kill "$HOLD"; wait "$HOLD" 2>/dev/null
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "a gone, b takes over"
+is "$(mr_answer b role primary)" ok "a gone, b takes over"
 is "$(mr_verify "$SB_DIR/w.seq" $PORTAL_B)" 0 "b serves every acknowledged write"
 
 [ "$tap_failed" = 0 ] || mr_show_logs

@@ -21,9 +21,9 @@ ok "$([ "$(mr_field "$out" acked)" -gt 0 ] 2>/dev/null; echo $?)" "PC001 wrote t
 check "a's mirror in sync" -- mr_wait_mirror a in-sync 10000
 # no session: vdiskd closes the idle, in-sync mirror once the peer flushed its writes (its
 # sweep runs every second; a chunk written in the last interval keeps its activity bit)
-no_mirror() { [ "$(mr_vstatus a | grep -c '^mirror-client')" = 0 ]; }
+no_mirror() { [ "$(mr_vstatus a | grep -c '^mirror_client:')" = 0 ]; }
 wait_until 10000 no_mirror
-is "$(mr_vstatus a | grep -c '^mirror-client')" 0 "PC001's idle disk closed on a"
+is "$(mr_vstatus a | grep -c '^mirror_client:')" 0 "PC001's idle disk closed on a"
 
 mr_seqio_bg "$SB_DIR/w.out" "$SB_DIR/w.err" write "$SB_VIP:3260" "$MR_INI_HS" "$LOG" \
 	--replacement-ms 6000
@@ -51,7 +51,7 @@ grep -h "mirror: client PC001\|REFUSED" "$SB_DIR/a-vdiskd.log" "$SB_DIR/b-vdiskd
 # b's mirror keeps trying the dead a: a vdiskd stopped in the middle of such a connect
 # leaves nothing behind (libiscsi kept a connect's state until its callback: a leak that only
 # the sanitizers see, make check-asan)
-connecting() { mr_vstatus b | grep -q '^mirror-client PC001 state connecting'; }
+connecting() { mr_vstatus b | grep -q '^mirror_client: PC001 state connecting'; }
 check "b's mirror connecting to the dead a" -- wait_until 10000 connecting
 mr_vdiskd_stop b
 check "no sanitizer report from the daemons" -- sb_logs_clean

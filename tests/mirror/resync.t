@@ -22,7 +22,7 @@ mr_vdiskd_start a primary
 mr_vdiskd_start b secondary
 check "a's mirror in sync with b" -- mr_wait_mirror a in-sync 10000
 
-# A session held open keeps PC001's disk, and so its mirror-client status line, open on a
+# A session held open keeps PC001's disk, and so its mirror_client status element, open on a
 # (vdiskd closes an idle client's mirror once it is in sync).
 mr_seqio_bg "$SB_DIR/hold.out" "$SB_DIR/hold.err" hold $PORTAL_A "$MR_INI_HS" /dev/null
 HOLD=$MR_BG
@@ -52,7 +52,7 @@ diag "a while degraded: $(mr_vstatus a | grep '^mirror' | tr '\n' ';')"
 # ---- b returns: a resyncs exactly the dirty chunks
 mr_vdiskd_start b secondary
 check "a back in sync after b returns" -- mr_wait_mirror a in-sync 20000
-line=$(mr_vstatus a | grep "^mirror-client PC001 ")
+line=$(mr_vstatus a | grep "^mirror_client: PC001 ")
 diag "a after the resync: $line"
 is "$(mr_field "$line" resync_total)" "$K" "the resync copied $K chunks: the dirty ones"
 is "$(mr_field "$line" resync_done)" "$K" "all of them done"
@@ -63,7 +63,7 @@ kill -TERM $HOLD
 wait $HOLD
 is "$(cat "$SB_DIR/hold.out")" "held reconnects 0" "the session held on a stayed up throughout"
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
+is "$(mr_answer b role primary)" ok "b: role primary"
 is "$(mr_verify "$SB_DIR/base.seq" $PORTAL_B)" 0 "b serves the blocks written while in sync"
 is "$(mr_verify "$SB_DIR/dirty.seq" $PORTAL_B)" 0 "b serves the blocks resynced to it"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_NOHS" "iscsi://$PORTAL_B/$MR_TGT/0" \
@@ -73,7 +73,7 @@ ok "$([ $? != 0 ]; echo $?)" "b refuses PC002 (no hot standby) after the takeove
 # ---- a returns as secondary: nothing changed on b, nothing to copy
 mr_vdiskd_start a secondary
 check "b in sync with a" -- mr_wait_mirror b in-sync 20000
-line=$(mr_vstatus b | grep "^mirror-client PC001 ")
+line=$(mr_vstatus b | grep "^mirror_client: PC001 ")
 diag "b after a returned: $line"
 ok "$(t=$(mr_field "$line" resync_total); [ -z "$t" ] || [ "$t" = 0 ]; echo $?)" \
 	"nothing written while a was away: nothing resynced"
@@ -84,7 +84,7 @@ ip -n "$NS_B" link set ha0 down
 # (blocks far from those written above: a stale copy of an older write must not pass)
 check "split: b writes 16 blocks" -- mr_fill "$SB_DIR/sb_b.seq" 5120 16 32 $PORTAL_B
 check "b reports degraded" -- mr_wait_mirror b degraded 5000
-is "$(mr_ctl a role primary | head -1)" ok "a: role primary while apart"
+is "$(mr_answer a role primary)" ok "a: role primary while apart"
 check "split: a writes 16 other blocks" -- mr_fill "$SB_DIR/sb_a.seq" 4096 16 32 $PORTAL_A
 ip -n "$NS_A" link set ha0 up
 ip -n "$NS_B" link set ha0 up
@@ -92,10 +92,10 @@ ip -n "$NS_B" link set ha0 up
 # server is primary": a primary takes no writes from another), so both stay degraded, and
 # nothing is copied either way, until standbyd demotes one (docs/mirror.md).
 sleep 1.5	# a negative check: a copy, had one started, would show within this time
-is "$(mr_vstatus b | awk '$1 == "mirror" { print $2 }')" degraded \
+is "$(mr_vstatus b | awk '$1 == "mirror:" { print $2 }')" degraded \
 	"both primary, HA link back: b stays degraded, copies nothing"
 # standbyd demotes one side when the link is back; here a goes first, then b.
-is "$(mr_ctl a role secondary | head -1)" ok "a: role secondary"
+is "$(mr_answer a role secondary)" ok "a: role secondary"
 check "b (primary) reports split-brain once a is secondary" -- mr_wait_mirror b split-brain 10000
 sleep 2	# a negative check: time for a resync, had one started
 is "$(mr_mirror_state b)" split-brain "b: still split-brain 2 s later"
@@ -103,8 +103,8 @@ is "$(mr_verify "$SB_DIR/sb_b.seq" $PORTAL_B)" 0 "b keeps its own split writes"
 n=$(mr_verify "$SB_DIR/sb_a.seq" $PORTAL_B)
 ok "$([ "$n" != x ] && [ "$n" -gt 0 ]; echo $?)" "a's split writes were not copied to b ($n missing)"
 grep -q "SPLIT BRAIN" "$SB_DIR/b-vdiskd.log"; ok $? "b logs the split brain"
-is "$(mr_ctl b role secondary | head -1)" ok "b: role secondary"
-is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
+is "$(mr_answer b role secondary)" ok "b: role secondary"
+is "$(mr_answer a role primary)" ok "a: role primary"
 check "a (primary) reports split-brain" -- mr_wait_mirror a split-brain 10000
 sleep 2	# a negative check: time for a resync, had one started
 is "$(mr_mirror_state a)" split-brain "a: still split-brain 2 s later"

@@ -53,7 +53,7 @@ is "$(mr_field "$out" reconnects)" 0 "without losing its session"
 check "in sync after the writer stopped" -- mr_wait_mirror a in-sync 10000
 da=$(digest $PORTAL_A)
 mr_vdiskd_stop a
-is "$(mr_ctl b role primary | head -1)" ok "b: role primary"
+is "$(mr_answer b role primary)" ok "b: role primary"
 is "$(verify "$SB_DIR/away.seq" $PORTAL_B)" 0 \
 	"b serves every write acknowledged while it was away and during its resync"
 db=$(digest $PORTAL_B)
@@ -69,10 +69,10 @@ check "b resyncs a" -- mr_wait_mirror b syncing 5000
 # the cut comes once the resync has copied something, and before it ends
 copied_some() { [ "$(mr_client_field b PC001 resync_done)" -gt 0 ] 2>/dev/null; }
 wait_until 10000 copied_some
-line=$(mr_vstatus b | grep "^mirror-client PC001 ")
+line=$(mr_vstatus b | grep "^mirror_client: PC001 ")
 diag "b when its power is cut: $line"
 sb_power_cut b
-is "$(mr_ctl a role primary | head -1)" ok "a: role primary"
+is "$(mr_answer a role primary)" ok "a: role primary"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_HS" "iscsi://$PORTAL_A/$MR_TGT/0" \
 	>/dev/null 2>&1
 ok "$([ $? != 0 ]; echo $?)" "a refuses PC001: its copy is incomplete"
@@ -81,7 +81,7 @@ grep -q "incomplete" "$SB_DIR/a-vdiskd.log"; ok $? "a says why"
 ok $? "and records it in the events table"
 # A restore-mode PC's PXE boot discards its overlay anyway (pxed asks vdiskd for the reset):
 # then the incomplete copy may go and the PC boots a fresh disk.
-is "$(mr_ctl a overlay-reset PC001 | head -1)" ok "overlay-reset PC001 on a (a restore-mode boot)"
+is "$(mr_answer a overlay-reset PC001)" ok "overlay-reset PC001 on a (a restore-mode boot)"
 grep -q "PC001: its incomplete copy here is discarded for a new boot" "$SB_DIR/a-vdiskd.log"
 ok $? "a says the incomplete copy goes"
 ip netns exec "$NS_C" timeout 5 iscsi-inq -i "$MR_INI_HS" "iscsi://$PORTAL_A/$MR_TGT/0" \

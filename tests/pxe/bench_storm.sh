@@ -10,10 +10,7 @@ N=${PXE_STORM_CLIENTS:-300}
 TARGET_MS=1000
 db bulk PC "$N"
 # A stand-in vdiskd: every client is in restore mode, so each boot costs an overlay-reset call.
-echo ok > "$T/vdiskd.reply"
-"$BUILD/tests/helpers/pxe_fakectl" "$T/vdiskd.sock" "$T/vdiskd.reply" "$T/vdiskd.log" &
-PX_PIDS="$PX_PIDS $!"
-px_wait_sock "$T/vdiskd.sock"
+px_fake_vdiskd '{"overlay-reset":{"ok":true}}'
 px_conf dhcp "pool = 10.77.0.10-10.77.3.200" "subnet_mask = 255.255.252.0" "tftp = off"
 sed -i '/^pool = 10.77.0.100-10.77.0.150$/d' "$T/pxed.conf"
 ip -n "$NS_S" addr flush dev px-s0 && ip -n "$NS_S" addr add 10.77.0.1/22 dev px-s0
@@ -23,5 +20,5 @@ rc=$?
 ms=$(sed -n 's/.*ms=\([0-9.]*\).*/\1/p' <<<"$out")
 echo "bench-pxe: boot storm: $out"
 echo "bench-pxe: $N clients DISCOVER+REQUEST -> all ACKed in $ms ms (target $TARGET_MS ms, ratio $(awk "BEGIN {printf \"%.2f\", $ms / $TARGET_MS}") of target)"
-echo "bench-pxe: pxed: $("$BUILD/tests/helpers/pxe_ctl" "$T/pxed.sock" status | grep -E '^(received|sent|boots|overlay_resets|leases_bound|malformed):' | tr '\n' ' ')"
+echo "bench-pxe: pxed: $("$BUILD/tests/helpers/ctl_ask" "$T/pxed.sock" status | grep -E '^(received|sent|boots|overlay_resets|leases_bound|malformed):' | tr '\n' ' ')"
 exit $rc

@@ -5,7 +5,7 @@
 # restart, in.tftpd restarted when it dies, overlay reset sent to vdiskd.
 source "${SRCDIR:-$(dirname "$0")/../..}/tests/lib/tap.sh"
 need_root
-for tool in ip busybox tftp; do
+for tool in ip busybox tftp jq; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
 [ -x /usr/sbin/in.tftpd ] || skip_all "in.tftpd (tftpd-hpa) not installed"
@@ -18,9 +18,7 @@ db client PC002 52:54:00:00:00:02 ip=10.77.0.50 overlay=persistent
 db client PC003 52:54:00:00:00:03 enabled=0
 db client PC010 52:54:00:00:00:10
 db set target_iqn iqn.2026-11.lan.vdisk:disk
-echo ok > "$T/vdiskd.reply"
-"$BUILD/tests/helpers/pxe_fakectl" "$T/vdiskd.sock" "$T/vdiskd.reply" "$T/vdiskd.log" &
-PX_PIDS="$PX_PIDS $!"
+px_fake_vdiskd '{"overlay-reset":{"ok":true}}'
 px_conf dhcp
 px_start
 ok $? "pxed starts and opens its control socket"
@@ -29,7 +27,9 @@ ok $? "pxed starts and opens its control socket"
 caps=$(sed -n 's/^CapEff:\t*//p' "/proc/$PXED_PID/status")
 is "$caps" 00000000000414e0 "pxed keeps only the capabilities it still uses"
 is "$(sed -n 's/^CapBnd:\t*//p' "/proc/$PXED_PID/status")" 00000000000414e0 "and its children can get no more"
-is "$(px_status tftpd | cut -d' ' -f1)" running "in.tftpd is running"
+is "$(px_json .tftpd.state)" running "in.tftpd is running"
+out=$("$BUILD/tests/helpers/ctl_ask" --json "$T/pxed.sock" frobnicate 2>/dev/null)
+is "$out" '{"ok":false,"error":"unknown request '"'frobnicate'"' (try status, leases)"}' "an unknown request: an error answer"
 
 # A real DHCP client. -V makes it a PXE client, which gets the boot file.
 cat > "$T/udhcpc.sh" <<'SH'
@@ -73,9 +73,10 @@ out=$(px_client -m 52:54:00:00:00:01 --pxe 0 --dora --xid 0x1001)
 is "$(sed -n 's/^type=//p' <<<"$out" | tr '\n' ' ')" "OFFER ACK " "DISCOVER, REQUEST: OFFER, ACK"
 ack_ip=$(sed -n '/^type=ACK/,$p' <<<"$out" | px_field yiaddr)
 is "$ack_ip" 10.77.0.101 "ACK for the second pool address (the first is udhcpc's)"
-check "the lease shows in 'leases'" -- sh -c "'$BUILD/tests/helpers/pxe_ctl' '$T/pxed.sock' leases | grep -q '^10.77.0.101 52:54:00:00:00:01 bound'"
+check "the lease shows in 'leases'" -- sh -c "'$BUILD/tests/helpers/ctl_ask' '$T/pxed.sock' leases | grep -q '^lease: address 10.77.0.101 mac 52:54:00:00:00:01 state bound expires [0-9]'"
 check "the boot is recorded in the DB (last_boot)" -- sh -c "db show PC001 | grep -qv '^last_boot=0$'; '$BUILD/tests/helpers/pxe_dbseed' '$T/db' show PC001 | grep -q '^last_boot=[1-9]'"
 check "vdiskd was told to reset PC001's overlay (restore mode)" -- grep -qx 'overlay-reset PC001' "$T/vdiskd.log"
+is "$(px_status overlay_resets)" "$(grep -c '^overlay-reset ' "$T/vdiskd.log")" "each overlay-reset vdiskd answered {\"ok\":true} is counted (PC010's, PC001's)"
 px_client -m 52:54:00:00:00:01 --pxe 0 -t request --server-id 10.77.0.1 --req-ip 10.77.0.101 --xid 0x1001 >/dev/null
 is "$(grep -c 'overlay-reset PC001' "$T/vdiskd.log")" 1 "a retransmission of the same boot does not reset again"
 out=$(px_client -m 52:54:00:00:00:02 --pxe 0 --dora)
@@ -115,6 +116,7 @@ for kind in short optlen overload many magic type; do
 	is "$out" none "malformed ($kind): no answer"
 done
 is "$(px_status malformed)" 6 "status counts 6 malformed packets"
+is "$(px_json '.malformed | type')" number "a counter is a JSON number"
 is "$(px_status malformed_bad_overload)" 1 "one with a bad overload"
 is "$(px_status malformed_too_many_options)" 1 "one with too many options"
 out=$(px_client -m 52:54:00:00:00:01 --pxe 0)
@@ -125,9 +127,9 @@ is "$(px_field type <<<"$out")" OFFER "still answering after the garbage"
 check "tftp fetches undionly.kpxe" -- cmp "$T/got.kpxe" /usr/lib/ipxe/undionly.kpxe
 
 # in.tftpd dies: restarted with backoff.
-old=$(px_status tftpd | awk '$1=="running" {print $3}')
+old=$(px_json '.tftpd.pid // empty')
 kill -9 "$old"
-restarted() { new=$(px_status tftpd | awk '$1 == "running" { print $3 }'); [ -n "$new" ] && [ "$new" != "$old" ]; }
+restarted() { new=$(px_json '.tftpd.pid // empty'); [ -n "$new" ] && [ "$new" != "$old" ]; }
 wait_until 6000 restarted; ok $? "in.tftpd restarted after being killed"
 diag "in.tftpd pid $old -> $new"
 is "$(px_status tftpd_restarts)" 1 "restart counted"

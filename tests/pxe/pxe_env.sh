@@ -96,9 +96,22 @@ px_stop() {
 	return $rc
 }
 
-# px_ctl REQUEST: the daemon's answer (through the helper that speaks the socket protocol).
-px_status() {	# px_status KEY: one value from `status`
-	"$BUILD/tests/helpers/pxe_ctl" "$T/pxed.sock" status | sed -n "s/^$1: //p"
+# The daemon's answers, through the helper that speaks the socket protocol (ctl_ask).
+px_status() {	# px_status KEY: one top-level value of `status` ("KEY: value" in ctl_ask's text)
+	"$BUILD/tests/helpers/ctl_ask" "$T/pxed.sock" status | sed -n "s/^$1: //p"
+}
+
+px_json() {	# px_json FILTER [REQUEST]: jq -r FILTER on the JSON answer to REQUEST (status)
+	"$BUILD/tests/helpers/ctl_ask" --json "$T/pxed.sock" "${2:-status}" | jq -r "$1"
+}
+
+# px_fake_vdiskd ANSWERS: a stand-in vdiskd (ctl_fake) on $T/vdiskd.sock answering from the
+# JSON object ANSWERS (written to $T/vdiskd.answers), its requests logged in $T/vdiskd.log.
+px_fake_vdiskd() {
+	printf '%s\n' "$1" >"$T/vdiskd.answers"
+	"$BUILD/tests/helpers/ctl_fake" "$T/vdiskd.sock" "$T/vdiskd.log" "$T/vdiskd.answers" &
+	PX_PIDS="$PX_PIDS $!"
+	px_wait_sock "$T/vdiskd.sock"
 }
 
 px_client() {	# px_client ARGS...: pxe_client in the client namespace

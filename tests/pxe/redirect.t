@@ -16,14 +16,19 @@ db client PC001 52:54:00:00:00:01 server=A hot_standby=1
 db client PC002 52:54:00:00:00:02 server=A hot_standby=0
 db client PC003 52:54:00:00:00:03 server=B
 db client PC004 52:54:00:00:00:04
-# standby STATE PEER: the fake standbyd's answer from now on. Then a wait for a time, not a
-# condition: pxed keeps standbyd's last answer for 1 s (STANDBY_REFRESH_MS in pxe_clients.c).
-standby() { printf 'ok\nstate: %s\npeer: A %s\n' "$1" "$2" > "$T/standbyd.reply"; sleep 1.1; }
+# standby STATE PEER_STATUS: the fake standbyd's status answer from now on (peer A, alive or
+# dead). Then a wait for a time, not a condition: pxed keeps standbyd's last answer for 1 s
+# (STANDBY_REFRESH_MS in pxe_clients.c).
+standby() {
+	printf '{"status":{"ok":true,"node":"B","state":"%s","peer":"A","peer_status":"%s"}}\n' \
+		"$1" "$2" > "$T/standbyd.reply.new" && mv "$T/standbyd.reply.new" "$T/standbyd.reply"
+	sleep 1.1
+}
 events() { "$BUILD/tests/helpers/pxe_dbseed" "$T/db" events; }
 answer() { px_client -m "$1" --pxe 0 --timeout 600 | px_field type; }
 
 standby standby alive
-"$BUILD/tests/helpers/pxe_fakectl" "$T/standbyd.sock" "$T/standbyd.reply" "$T/standbyd.log" &
+"$BUILD/tests/helpers/ctl_fake" "$T/standbyd.sock" "$T/standbyd.log" "$T/standbyd.reply" &
 PX_PIDS="$PX_PIDS $!"
 px_wait_sock "$T/standbyd.sock"
 px_conf dhcp "node = B" "tftp = off"

@@ -8,7 +8,7 @@
 # the group vdisk on a packaged server.
 source "${SRCDIR:-$(dirname "$0")/../..}/tests/lib/tap.sh"
 need_root
-for tool in ip tftp; do
+for tool in ip tftp jq; do
 	command -v $tool >/dev/null || skip_all "$tool not installed"
 done
 [ -x /usr/sbin/in.tftpd ] || skip_all "in.tftpd (tftpd-hpa) not installed"
@@ -47,9 +47,9 @@ ack_ip=$(sed -n '/^type=ACK/,$p' <<<"$out" | px_field yiaddr)
 ip -n "$NS_C" addr add "$ack_ip/24" dev px-c0
 
 # in.tftpd, killed, is started again by pxed, no longer root, and serves.
-old=$(px_status tftpd | awk '$1 == "running" { print $3 }')
+old=$(px_json '.tftpd.pid // empty')
 kill -9 "$old"
-restarted() { new=$(px_status tftpd | awk '$1 == "running" { print $3 }'); [ -n "$new" ] && [ "$new" != "$old" ]; }
+restarted() { new=$(px_json '.tftpd.pid // empty'); [ -n "$new" ] && [ "$new" != "$old" ]; }
 wait_until 10000 restarted; ok $? "in.tftpd restarted by pxed as nobody (pid $old -> ${new:-none})"
 (cd "$T" && ip netns exec "$NS_C" tftp 10.77.0.1 -c get undionly.kpxe got.kpxe)
 check "the restarted in.tftpd serves" -- cmp "$T/got.kpxe" /usr/lib/ipxe/undionly.kpxe

@@ -1,7 +1,9 @@
 /* The control socket, server and asynchronous client in one event loop: answers arrive
- * whole (also large ones), a daemon that never answers times out, no daemon fails at once,
- * a cancelled request is never answered, an empty request gets an error line; the blocking
- * client's timeout bounds the whole answer of a daemon that trickles it. */
+ * whole (also large ones) as JSON, a daemon that never answers times out, no daemon fails at
+ * once, a cancelled request is never answered, an empty request gets an error answer; the
+ * blocking client's timeout bounds the whole answer of a daemon that trickles it. The one
+ * parser of answers refuses whatever is not one (must-fail vectors), and building an answer
+ * never loses a member silently. */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -23,28 +25,90 @@ static int answers, last_rc;
 static char last_reply[256];
 static size_t last_len;
 
-static void handler(void *arg, int argc, char **argv, FILE *out)
+static void handler(void *arg, int argc, char **argv, json_t *answer)
 {
+	json_t *lines;
 	int i;
 
 	(void)arg;
 	if (strcmp(argv[0], "big") == 0) {
-		fprintf(out, "ok\n");
+		lines = json_array();
+		ctl_set(answer, "line", lines);
 		for (i = 0; i < 20000; i++)
-			fprintf(out, "line: %05d\n", i);
+			ctl_push(answer, lines, json_integer(i));
 		return;
 	}
-	fprintf(out, "ok\nargs: %d\n", argc);
+	if (strcmp(argv[0], "echo") == 0 && argc == 2) {
+		ctl_fail(answer, "unknown word '%s'", argv[1]);
+		return;
+	}
+	ctl_set(answer, "args", json_integer(argc));
 }
 
-static void got(void *arg, int rc, const char *reply)
+static void got(void *arg, int rc, const json_t *answer)
 {
+	char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
 	(void)arg;
 	answers++;
 	last_rc = rc;
-	last_len = reply ? strlen(reply) : 0;
-	snprintf(last_reply, sizeof(last_reply), "%s", reply ? reply : "");
+	last_len = json_array_size(json_object_get(answer, "line"));
+	snprintf(last_reply, sizeof(last_reply), "%s", text ? text : "");
+	free(text);
 	ev_stop(loop);
+}
+
+/* ctl_parse: what is an answer and what is not. */
+static void test_parse(void)
+{
+	static const char *const bad[] = {
+		"", "\n", "ok\n", "error: x\n", "[]", "null", "1", "\"ok\"", "{}",
+		"{\"ok\":1}", "{\"ok\":\"true\"}", "{\"ok\":null}", "{\"ok\":false}",
+		"{\"ok\":false,\"error\":3}", "{\"ok\":true,\"ok\":false}",
+		"{\"ok\":true} x", "{\"ok\":true}{\"ok\":true}", "{\"ok\":true",
+		"{\"ok\":true,\"a\":\"\xff\"}",
+	};
+	json_t *a = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(ctl_parse(bad[i], strlen(bad[i]), &a), -EPROTO, "not an answer: vector %zu", i);
+	const char *good = "{\"ok\":true,\"n\":5}\n", *error = "{\"ok\":false,\"error\":\"no\"}";
+
+	is_int(ctl_parse(good, strlen(good), &a), 0, "an answer that says ok");
+	ok(a && !ctl_error(a) && json_integer_value(json_object_get(a, "n")) == 5,
+	   "its members as they were sent, a number a number");
+	json_decref(a);
+	is_int(ctl_parse(error, strlen(error), &a), 0, "an error answer");
+	is_str(a ? ctl_error(a) : "", "no", "its message");
+	json_decref(a);
+	/* a NUL inside the answer's bytes ends nothing early: len counts */
+	ok(ctl_parse("{\"ok\":true}\0junk", 16, &a) == -EPROTO, "bytes after a NUL are read");
+}
+
+/* Building: a failed value turns the answer into an error, never a missing member. */
+static void test_build(void)
+{
+	json_t *a = json_pack("{s:b}", "ok", 1), *arr = json_array();
+	char *text;
+
+	ctl_set(a, "n", json_integer(1));
+	ctl_set(a, "list", arr);
+	ctl_push(a, arr, json_string("x"));
+	ok(ctl_error(a) == NULL && json_array_size(arr) == 1, "members set and pushed");
+	ctl_add(a, json_pack("{s:s}", "bad", "\xff"));
+	ok(ctl_error(a) != NULL, "a member that cannot be made: the answer says so (%s)",
+	   ctl_error(a) ? ctl_error(a) : "ok");
+	ok(json_object_get(a, "n") == NULL, "and keeps no half of the members");
+	ctl_set(a, "late", json_integer(2));
+	ok(json_object_get(a, "late") == NULL, "after a failure nothing is added");
+	json_decref(a);
+	a = json_pack("{s:b}", "ok", 1);
+	ctl_fail(a, "bad word '%s'", "\xff\x01z");
+	text = json_dumps(a, JSON_COMPACT);
+	is_str(text ? text : "", "{\"ok\":false,\"error\":\"bad word '?" "?z'\"}",
+	       "a message quoting bytes that are not text stays an answer");
+	free(text);
+	json_decref(a);
 }
 
 static void stop_fn(struct ev_timer *t)
@@ -68,7 +132,7 @@ static void on_alarm(int sig)
 }
 
 /* What a process of user uid and group gid (no other group) gets for request from the
- * server at path, which runs in this process's loop: 0 an answer, 3 an error line, 1 none
+ * server at path, which runs in this process's loop: 0 an answer, 3 an error answer, 1 none
  * (the connection refused). */
 static int call_as(const char *path, uid_t uid, gid_t gid, const char *request)
 {
@@ -76,13 +140,13 @@ static int call_as(const char *path, uid_t uid, gid_t gid, const char *request)
 	int status = -1;
 
 	if (pid == 0) {
-		char *reply = NULL;
+		json_t *answer = NULL;
 
 		if (setgroups(0, NULL) || setgid(gid) || setuid(uid))
 			_exit(2);
-		if (ctl_call(path, request, 1000, &reply) != 0)
+		if (ctl_call(path, request, 1000, &answer) != 0)
 			_exit(1);
-		_exit(strncmp(reply, "error: ", 7) == 0 ? 3 : 0);
+		_exit(ctl_error(answer) ? 3 : 0);
 	}
 	run_for(1500);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
@@ -155,6 +219,8 @@ int main(void)
 	int fd;
 
 	log_init("test", 0, LOG_ERR);
+	test_parse();
+	test_build();
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/d.sock", dir);
@@ -166,15 +232,21 @@ int main(void)
 	run_for(2000);
 	is_int(answers, 1, "answered once");
 	is_int(last_rc, 0, "rc 0");
-	is_str(last_reply, "ok\nargs: 3\n", "whole answer, words split");
+	is_str(last_reply, "{\"ok\":true,\"args\":3}", "whole answer, words split");
 
 	ctl_call_start(loop, path, "big", 2000, got, NULL, &req);
 	run_for(3000);
-	ok(last_rc == 0 && last_len == 3 + 20000 * 12, "a %zu-byte answer arrives whole", last_len);
+	ok(last_rc == 0 && last_len == 20000, "a large answer arrives whole (%zu elements)",
+	   last_len);
 
 	ctl_call_start(loop, path, "", 1000, got, NULL, &req);
 	run_for(2000);
-	ok(strncmp(last_reply, "error: ", 7) == 0, "an empty request gets an error line");
+	is_str(last_reply, "{\"ok\":false,\"error\":\"empty request\"}",
+	       "an empty request gets an error answer");
+	ctl_call_start(loop, path, "echo caf\xc3\xa9", 1000, got, NULL, &req);
+	run_for(2000);
+	ok(last_rc == 0 && strstr(last_reply, "unknown word 'caf?" "?'"),
+	   "a request's bytes quoted in an error are made text: %s", last_reply);
 
 	/* A daemon that accepts nothing and answers nothing: the listen backlog takes the
 	 * connection, the answer never comes. */
@@ -204,7 +276,7 @@ int main(void)
 	ok(access(path, F_OK) != 0, "socket file removed at close");
 
 	{
-		char *reply = NULL;
+		json_t *reply = NULL;
 		pid_t pid;
 
 		snprintf(mute, sizeof(mute), "%s/trickle.sock", dir);
@@ -212,7 +284,7 @@ int main(void)
 		ok(pid > 0, "a daemon that trickles its answer");
 		is_int(ctl_call(mute, "status", 500, &reply), -ETIMEDOUT,
 		       "the blocking client gives up at its timeout, not at the answer's end");
-		free(reply);
+		json_decref(reply);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
@@ -221,7 +293,7 @@ int main(void)
 		 * must still give up at its timeout (SIGALRM ends a connect that would not). */
 		struct sigaction sa_alrm = { .sa_handler = on_alarm };
 		int lfd = socket(AF_UNIX, SOCK_STREAM, 0), filled = 0, cfd;
-		char *reply = NULL;
+		json_t *reply = NULL;
 
 		snprintf(mute, sizeof(mute), "%s/hung.sock", dir);
 		strcpy(sa.sun_path, mute);
@@ -236,7 +308,7 @@ int main(void)
 		is_int(ctl_call(mute, "status", 300, &reply), -ETIMEDOUT,
 		       "the blocking client gives up at its timeout on a full backlog");
 		alarm(0);
-		free(reply);
+		json_decref(reply);
 		close(lfd);
 	}
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/ctlsock.h"
 #include "common/log.h"
 #include "pxe/pxe_server.h"
 #include "tests/lib/tap.h"
@@ -117,6 +118,84 @@ static void start(int mode)
 	snprintf(conf.vdiskd_ctl, sizeof(conf.vdiskd_ctl), "%s/none.sock", dir);
 	snprintf(conf.standbyd_ctl, sizeof(conf.standbyd_ctl), "%s/none.sock", dir);
 	pxe_server_init(&srv, &conf, db, NULL);
+}
+
+/* The control socket's `status` and `leases` answers (pxed.c adds tftpd, RA and HTTP). */
+static void check_answers(void)
+{
+	json_t *st = json_pack("{s:b}", "ok", 1), *ls = json_pack("{s:b}", "ok", 1), *v, *e;
+	static const char *const strings[] = { "mode", "interface", "server_address",
+					       "service_address" };
+	const char *k;
+	size_t i, n_int = 0, n_other = 0, n_typed = 0;
+	int found = 0;
+
+	pxe_server_status(&srv, st);
+	ok(ctl_error(st) == NULL, "status answer: ok");
+	is_str(json_string_value(json_object_get(st, "mode")), "dhcp", "status: mode, a string");
+	is_str(json_string_value(json_object_get(st, "server_address")), "10.0.0.1",
+	       "status: server_address, a string");
+	ok(!json_object_get(st, "node"), "status: no node configured, no node member");
+	v = json_object_get(st, "leases_declined");
+	ok(json_is_integer(v) && json_integer_value(v) == 1, "status: leases_declined 1, an int");
+	v = json_object_get(st, "pool_exhausted");
+	ok(json_is_integer(v) && json_integer_value(v) == (json_int_t)srv.c.pool_exhausted &&
+	   srv.c.pool_exhausted > 0, "status: pool_exhausted as counted, an int");
+	v = json_object_get(st, "malformed_no_magic");
+	ok(json_is_integer(v) && json_integer_value(v) == 1, "status: malformed_no_magic 1");
+	v = json_object_get(st, "tx_NAK");
+	ok(json_is_integer(v) && json_integer_value(v) == (json_int_t)srv.c.replies[DHCPNAK] &&
+	   srv.c.replies[DHCPNAK] > 0, "status: tx_NAK as counted");
+	v = json_object_get(st, "tx_OFFER");
+	ok(json_is_integer(v) && json_integer_value(v) == (json_int_t)srv.c.replies[DHCPOFFER],
+	   "status: tx_OFFER as counted");
+	ok(!json_object_get(st, "tx_DECLINE"), "status: no tx_ of a type a server never sends");
+	v = json_object_get(st, "rx_DISCOVER");
+	ok(json_is_integer(v) && json_integer_value(v) == (json_int_t)srv.c.by_type[DHCPDISCOVER],
+	   "status: rx_DISCOVER as counted");
+	json_object_foreach(st, k, v) {
+		int is_string = 0;
+
+		for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+			is_string |= strcmp(k, strings[i]) == 0;
+		if (strcmp(k, "ok") == 0)
+			continue;
+		if (is_string ? json_is_string(v) : json_is_integer(v))
+			n_int++;
+		else {
+			n_other++;
+			diag("status member %s of the wrong type", k);
+		}
+	}
+	ok(n_other == 0 && n_int > 40, "status: every counter an int, the rest strings (%zu)", n_int);
+	json_decref(st);
+
+	pxe_server_leases(&srv, ls);
+	ok(ctl_error(ls) == NULL, "leases answer: ok");
+	v = json_object_get(ls, "lease");
+	ok(json_is_array(v) && json_array_size(v) == 2, "leases: an array of 2 (%zu)",
+	   json_array_size(v));
+	json_array_foreach(v, i, e) {
+		const char *addr = json_string_value(json_object_get(e, "address"));
+		const char *mac = json_string_value(json_object_get(e, "mac"));
+		const char *state = json_string_value(json_object_get(e, "state"));
+		json_t *x = json_object_get(e, "expires");
+
+		if (json_object_size(e) != 4 || !addr || !mac || !state || !json_is_integer(x) ||
+		    json_integer_value(x) <= 0 || json_integer_value(x) > 600)
+			continue;
+		n_typed++;
+		if (strcmp(addr, "10.0.0.100") == 0 && strcmp(state, "declined") == 0)
+			found |= 1;
+		if (strcmp(addr, "10.0.0.101") == 0 && strcmp(mac, "52:54:00:00:00:05") == 0 &&
+		    strcmp(state, "bound") == 0)
+			found |= 2;
+	}
+	ok(n_typed == json_array_size(v), "leases: each {address, mac, state: strings, expires: "
+	   "int, seconds left, at most the lease time}");
+	ok(found & 1, "leases: PC001's declined 10.0.0.100");
+	ok(found & 2, "leases: 10.0.0.101 bound to PC005's 52:54:00:00:00:05");
+	json_decref(ls);
 }
 
 int main(void)
@@ -260,6 +339,8 @@ int main(void)
 	req(DHCPDISCOVER, 6, DHCP_FLAG_BROADCAST, 0, 0, OPTS("\x4d\x04iPXE"));
 	is_int(run(67, &m, &o), 0, "an initiator name with script syntax: no boot");
 	is_int(srv.c.script_errors, 1, "counted as a script error");
+
+	check_answers();
 
 	/* A restart keeps the declined address away. */
 	pxe_server_close(&srv);

@@ -2,10 +2,11 @@
  * acknowledged writes it lacks) never takes the role by itself, not when the peer dies, not on
  * a tie; it gives the role up to a current peer on a split brain; an admin may force it. The
  * heartbeat's fence bits and epoch: encoded, decoded, and malformed combinations dropped.
- * vdiskd's "fence STATE" status line as standbyd reads it. */
+ * vdiskd's status member "fence" (and "role") as standbyd reads it. */
 #include <errno.h>
 #include <string.h>
 
+#include "common/ctlsock.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 #include "standby/resource.h"
@@ -188,25 +189,62 @@ static void test_wire(void)
 	   "no fence: epoch 0");
 }
 
+/* A vdiskd answer as standbyd's client gets it (ctl_parse); NULL for none. */
+static json_t *answer_of(const char *text)
+{
+	json_t *a = NULL;
+
+	if (!text || ctl_parse(text, strlen(text), &a))
+		return NULL;
+	return a;
+}
+
 static void test_status_line(void)
 {
 	static const struct { const char *reply; int want; const char *what; } v[] = {
-		{ "ok\nmirror in-sync\nfence none fences 0\n", 0, "none" },
-		{ "ok\nmirror in-sync\nfence off\n", 0, "off" },
-		{ "ok\nmirror in-sync\n", 0, "no fence line (an older vdiskd)" },
-		{ "ok\nmirror degraded\nfence asking since_ms 12 fences 0\n", 1, "asking" },
-		{ "ok\nmirror in-sync\nfence done peer outdated fences 1\n", 1, "done" },
-		{ "ok\nfence donex\n", 0, "a longer word is not done" },
-		{ "ok\nfences done\n", 0, "another key" },
+		{ "{\"ok\":true,\"mirror\":\"in-sync\",\"fence\":{\"state\":\"none\",\"fences\":0}}",
+		  0, "none" },
+		{ "{\"ok\":true,\"mirror\":\"in-sync\",\"fence\":{\"state\":\"off\"}}", 0, "off" },
+		{ "{\"ok\":true,\"mirror\":\"in-sync\"}", 0, "no fence member (an older vdiskd)" },
+		{ "{\"ok\":true,\"mirror\":\"degraded\",\"fence\":{\"state\":\"asking\","
+		  "\"since_ms\":12,\"fences\":0}}", 1, "asking" },
+		{ "{\"ok\":true,\"mirror\":\"in-sync\",\"fence\":{\"state\":\"done\","
+		  "\"peer\":\"outdated\",\"fences\":1}}", 1, "done" },
+		{ "{\"ok\":true,\"fence\":{\"state\":\"donex\"}}", 0, "a longer word is not done" },
+		{ "{\"ok\":true,\"fences\":{\"state\":\"done\"}}", 0, "another key" },
+		{ "{\"ok\":true,\"fence\":\"done\"}", 0, "not an object: as if missing" },
+		{ "{\"ok\":true,\"fence\":{\"state\":1}}", 0, "a state not a string" },
+		{ "{\"ok\":false,\"error\":\"x\",\"fence\":{\"state\":\"done\"}}", 0,
+		  "an error answer" },
 	};
 
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		is_int(res_vdiskd_fencing(v[i].reply), v[i].want, "fence line: %s", v[i].what);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		json_t *a = answer_of(v[i].reply);
+
+		ok(a != NULL, "answer parses: %s", v[i].what);
+		is_int(res_vdiskd_fencing(a), v[i].want, "fence member: %s", v[i].what);
+		json_decref(a);
+	}
+	is_int(res_vdiskd_fencing(NULL), 0, "no answer: not fencing");
 	/* a restarted vdiskd says in-sync while secondary with nothing open: no news then */
-	ok(res_vdiskd_primary("ok\nnode a\nrole primary\nmirror in-sync\n"), "role primary");
-	ok(!res_vdiskd_primary("ok\nrole secondary\nmirror in-sync\n"), "role secondary");
-	ok(!res_vdiskd_primary("ok\nmirror in-sync\n"), "no role line");
-	ok(!res_vdiskd_primary("ok\nrole primaryx\n"), "a longer word is not primary");
+	static const struct { const char *reply; int want; const char *what; } r[] = {
+		{ "{\"ok\":true,\"node\":\"a\",\"role\":\"primary\",\"mirror\":\"in-sync\"}", 1,
+		  "role primary" },
+		{ "{\"ok\":true,\"role\":\"secondary\",\"mirror\":\"in-sync\"}", 0,
+		  "role secondary" },
+		{ "{\"ok\":true,\"mirror\":\"in-sync\"}", 0, "no role member" },
+		{ "{\"ok\":true,\"role\":\"primaryx\"}", 0, "a longer word is not primary" },
+		{ "{\"ok\":true,\"role\":true}", 0, "not a string: as if missing" },
+		{ "{\"ok\":false,\"error\":\"x\",\"role\":\"primary\"}", 0, "an error answer" },
+	};
+
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		json_t *a = answer_of(r[i].reply);
+
+		ok(a && res_vdiskd_primary(a) == r[i].want, "%s", r[i].what);
+		json_decref(a);
+	}
+	ok(!res_vdiskd_primary(NULL), "no answer: not primary");
 }
 
 int main(void)

@@ -1,9 +1,10 @@
-/* Replication state and auto_failback: vdiskd's "mirror STATE" line read into the heartbeat's
+/* Replication state and auto_failback: vdiskd's status member "mirror" read into the heartbeat's
  * state, and the failback decisions it drives. The role goes back only when both replicas
  * say in sync; a split brain refuses it (and says so), whatever else holds. */
 #include <errno.h>
 #include <string.h>
 
+#include "common/ctlsock.h"
 #include "standby/fsm.h"
 #include "standby/hbpkt.h"
 #include "standby/resource.h"
@@ -49,32 +50,61 @@ static void mk(struct fsm *f, int failback, enum hb_repl ours)
 	now += 2500;
 }
 
+/* A vdiskd answer as standbyd's client gets it: through ctl_parse, the one parser. NULL for
+ * text that is not an answer, as a failed call gives none. */
+static json_t *answer_of(const char *text)
+{
+	json_t *a = NULL;
+
+	if (!text || ctl_parse(text, strlen(text), &a))
+		return NULL;
+	return a;
+}
+
 static void test_mirror_line(void)
 {
 	static const struct { const char *reply; enum hb_repl want; const char *what; } v[] = {
-		{ "ok\nstate: active\nmirror in-sync\n", HB_REPL_IN_SYNC, "in-sync" },
-		{ "ok\nmirror off\nsessions: 3\n", HB_REPL_IN_SYNC, "off (no mirror): in sync" },
-		{ "ok\nmirror unprotected\n", HB_REPL_DEGRADED,
+		{ "{\"ok\":true,\"state\":\"active\",\"mirror\":\"in-sync\"}", HB_REPL_IN_SYNC,
+		  "in-sync" },
+		{ "{\"ok\":true,\"mirror\":\"off\",\"sessions\":3}", HB_REPL_IN_SYNC,
+		  "off (no mirror): in sync" },
+		{ "{\"ok\":true,\"mirror\":\"unprotected\"}", HB_REPL_DEGRADED,
 		  "unprotected (hot-standby clients, no mirror): degraded" },
-		{ "ok\nmirror syncing\n", HB_REPL_SYNCING, "syncing" },
-		{ "ok\nmirror degraded\n", HB_REPL_DEGRADED, "degraded" },
-		{ "ok\nmirror split-brain\n", HB_REPL_SPLIT_BRAIN, "split-brain" },
-		{ "ok\nmirror: degraded\n", HB_REPL_DEGRADED, "'mirror: STATE' too" },
-		{ "ok\nsessions: 3\nmirror degraded", HB_REPL_DEGRADED, "last line, no newline" },
-		{ "ok\nmirror degraded\r\n", HB_REPL_DEGRADED, "CRLF" },
-		{ "ok\nstate: active\npeer: srv-b alive\nsessions: 3\n", HB_REPL_UNKNOWN,
-		  "no mirror line (an older vdiskd): unknown" },
-		{ "ok\nmirror on-fire\n", HB_REPL_UNKNOWN, "unknown state: unknown" },
-		{ "ok\nmirror in-syncx\n", HB_REPL_UNKNOWN, "a prefix of a state is not it" },
-		{ "ok\nmirror\n", HB_REPL_UNKNOWN, "no state" },
-		{ "ok\nmirrors in-sync\n", HB_REPL_UNKNOWN, "another key starting with mirror" },
-		{ "ok\nxmirror in-sync\n", HB_REPL_UNKNOWN, "key not at the start of the line" },
-		{ "", HB_REPL_UNKNOWN, "empty" },
+		{ "{\"ok\":true,\"mirror\":\"syncing\"}", HB_REPL_SYNCING, "syncing" },
+		{ "{\"ok\":true,\"mirror\":\"degraded\"}", HB_REPL_DEGRADED, "degraded" },
+		{ "{\"ok\":true,\"mirror\":\"split-brain\"}", HB_REPL_SPLIT_BRAIN, "split-brain" },
+		{ "{\"ok\":true,\"mirror\":\"degraded\",\"fence\":{\"state\":\"asking\"}}",
+		  HB_REPL_DEGRADED, "among other members, an object too" },
+		{ "{\"ok\":true,\"sessions\":3,\"mirror\":\"degraded\"}", HB_REPL_DEGRADED,
+		  "last member, no newline" },
+		{ "{\"ok\":true,\"mirror\":\"degraded\"}\r\n", HB_REPL_DEGRADED, "CRLF" },
+		{ "{\"ok\":true,\"state\":\"active\",\"peer\":\"srv-b\",\"sessions\":3}",
+		  HB_REPL_UNKNOWN, "no mirror member (an older vdiskd): unknown" },
+		{ "{\"ok\":true,\"mirror\":\"on-fire\"}", HB_REPL_UNKNOWN, "unknown state: unknown" },
+		{ "{\"ok\":true,\"mirror\":\"in-syncx\"}", HB_REPL_UNKNOWN,
+		  "a prefix of a state is not it" },
+		{ "{\"ok\":true,\"mirror\":\"\"}", HB_REPL_UNKNOWN, "no state" },
+		{ "{\"ok\":true,\"mirrors\":\"in-sync\"}", HB_REPL_UNKNOWN,
+		  "another key starting with mirror" },
+		{ "{\"ok\":true,\"mirror_client\":[{\"name\":\"PC001\",\"state\":\"in-sync\"}]}",
+		  HB_REPL_UNKNOWN, "a client's state is not the pair's" },
+		{ "{\"ok\":true,\"mirror\":1}", HB_REPL_UNKNOWN, "not a string: as if missing" },
+		{ "{\"ok\":true,\"mirror\":[\"in-sync\"]}", HB_REPL_UNKNOWN,
+		  "an array: as if missing" },
+		{ "{\"ok\":false,\"error\":\"busy\",\"mirror\":\"in-sync\"}", HB_REPL_UNKNOWN,
+		  "an error answer says nothing of the mirror" },
+		{ "", HB_REPL_UNKNOWN, "empty (no answer)" },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		is_int(res_vdiskd_mirror(v[i].reply), v[i].want, "mirror line: %s", v[i].what);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		json_t *a = answer_of(v[i].reply);
+
+		is_int(res_vdiskd_mirror(a), v[i].want, "mirror member: %s", v[i].what);
+		json_decref(a);
+	}
+	ok(answer_of("ok\nmirror in-sync\n") == NULL, "the old text is no answer");
+	is_int(res_vdiskd_mirror(NULL), HB_REPL_UNKNOWN, "no answer: unknown");
 	is_str(hb_repl_name(HB_REPL_SPLIT_BRAIN), "split_brain", "split_brain has a name");
 }
 
@@ -83,23 +113,41 @@ static void test_mirror_line(void)
 static void test_status_role(void)
 {
 	static const struct { const char *reply; int rc, want; const char *what; } v[] = {
-		{ "ok\nrole primary\nclients 2\nmirror in-sync\n", 0, 0, "primary" },
-		{ "ok\nsessions 0\nrole secondary\nclients 0\n", 0, -ESRCH, "secondary: restart" },
-		{ "ok\nrole secondary", 0, -ESRCH, "secondary, last line without newline" },
-		{ "ok\nrole secondary\r\n", 0, -ESRCH, "secondary, CRLF" },
-		{ "ok\nstate: active\nsessions: 3\n", 0, 0, "no role line (an older vdiskd)" },
-		{ "ok\nrole secondaryx\n", 0, 0, "not the word secondary" },
-		{ "ok\nxrole secondary\n", 0, 0, "not at the start of a line" },
-		{ "error: busy\n", 0, -EIO, "an error answer" },
-		{ "", -ECONNREFUSED, -ECONNREFUSED, "nobody listening (killed)" },
+		{ "{\"ok\":true,\"role\":\"primary\",\"clients\":2,\"mirror\":\"in-sync\"}", 0, 0,
+		  "primary" },
+		{ "{\"ok\":true,\"sessions\":0,\"role\":\"secondary\",\"clients\":0}", 0, -ESRCH,
+		  "secondary: restart" },
+		{ "{\"ok\":true,\"role\":\"secondary\"}", 0, -ESRCH,
+		  "secondary, last member, no newline" },
+		{ "{\"ok\":true,\"role\":\"secondary\"}\r\n", 0, -ESRCH, "secondary, CRLF" },
+		{ "{\"ok\":true,\"state\":\"active\",\"sessions\":3}", 0, 0,
+		  "no role member (an older vdiskd)" },
+		{ "{\"ok\":true,\"role\":\"secondaryx\"}", 0, 0, "not the word secondary" },
+		{ "{\"ok\":true,\"xrole\":\"secondary\"}", 0, 0, "another key" },
+		{ "{\"ok\":true,\"role\":[\"secondary\"]}", 0, 0, "not a string: as if missing" },
+		{ "{\"ok\":false,\"error\":\"busy\"}", 0, -EIO, "an error answer" },
+		{ NULL, -ECONNREFUSED, -ECONNREFUSED, "nobody listening (killed)" },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		is_int(res_vdiskd_result(RES_STATUS, v[i].rc, v[i].reply), v[i].want,
-		       "status: %s", v[i].what);
-	is_int(res_vdiskd_result(RES_START, 0, "ok\nrole secondary\n"), 0,
-	       "only a status answer is read for the role");
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		json_t *a = answer_of(v[i].reply);
+
+		ok(a || !v[i].reply, "answer parses: %s", v[i].what);
+		is_int(res_vdiskd_result(RES_STATUS, v[i].rc, a), v[i].want, "status: %s",
+		       v[i].what);
+		json_decref(a);
+	}
+	{
+		json_t *a = answer_of("{\"ok\":true,\"role\":\"secondary\"}");
+
+		is_int(res_vdiskd_result(RES_START, 0, a), 0,
+		       "only a status answer is read for the role");
+		json_decref(a);
+		a = answer_of("{\"ok\":true}");
+		is_int(res_vdiskd_result(RES_START, 0, a), 0, "role primary answered {\"ok\":true}");
+		json_decref(a);
+	}
 }
 
 static void test_failback(void)
@@ -127,7 +175,7 @@ static void test_failback(void)
 
 	mk(&f, 1, HB_REPL_UNKNOWN);
 	hb(&f, HB_REPL_IN_SYNC);
-	is_int(f.state, FSM_ACTIVE, "our state unknown (vdiskd without the line): no failback");
+	is_int(f.state, FSM_ACTIVE, "our state unknown (vdiskd without the member): no failback");
 
 	mk(&f, 1, HB_REPL_SPLIT_BRAIN);
 	hb(&f, HB_REPL_IN_SYNC);

@@ -455,17 +455,20 @@ static void test_fua_record(void)
 /* ---- fencing: writes the peer lacks wait for standbyd's answer ---- */
 
 static struct mirror_fence fence;
-static const char *fence_answer = "pending";
+static const char *fence_answer = "pending";	/* NULL: an error answer */
 static unsigned fence_asked;
 
-static void standbyd_standin(void *arg, int argc, char **argv, FILE *out)
+static void standbyd_standin(void *arg, int argc, char **argv, json_t *answer)
 {
 	(void)arg;
 	if (argc == 1 && strcmp(argv[0], "fence-peer") == 0) {
 		fence_asked++;
-		fprintf(out, "ok\nfence: %s\n", fence_answer);
+		if (fence_answer)
+			ctl_set(answer, "fence", json_string(fence_answer));
+		else
+			ctl_fail(answer, "standin refuses");
 	} else {
-		fprintf(out, "error: unknown\n");
+		ctl_fail(answer, "unknown");
 	}
 }
 
@@ -491,6 +494,11 @@ static int fence_is_asking(void)
 static int fence_is_done(void)
 {
 	return fence.state == FENCE_DONE;
+}
+
+static int fence_has_error(void)
+{
+	return strstr(fence.last_error, "standin refuses") != NULL;
 }
 
 static int done_twice(void)
@@ -572,6 +580,33 @@ static void test_fence(void)
 	store_mirror_drop_held(mirror);
 	ok(run_until(write_done_once, 5000) && a.result == -EIO && mstate() == MIRROR_DEGRADED,
 	   "this server goes secondary: the held write fails with EIO");
+
+	/* standbyd answers an error: still asking, and the status says why */
+	fence_answer = NULL;
+	ok(run_until(fence_has_error, 5000) && fence.state == FENCE_ASKING,
+	   "an error answer is no fence: still asking, its message kept");
+	{
+		json_t *st = fence_status(&fence);
+		const char *why = json_string_value(json_object_get(st, "error"));
+
+		ok(st && strcmp(json_string_value(json_object_get(st, "state")), "asking") == 0 &&
+		   json_is_integer(json_object_get(st, "since_ms")) &&
+		   json_is_integer(json_object_get(st, "fences")) && why &&
+		   strstr(why, "standin refuses"), "status: fence asking, since_ms and fences "
+		   "numbers, the error standbyd gave");
+		json_decref(st);
+	}
+	fence_answer = "outdated";
+	ok(run_until(fence_is_done, 5000), "then an answer: done");
+	{
+		json_t *st = fence_status(&fence);
+
+		ok(st && strcmp(json_string_value(json_object_get(st, "state")), "done") == 0 &&
+		   strcmp(json_string_value(json_object_get(st, "peer")), "outdated") == 0 &&
+		   !json_object_get(st, "error") && !json_object_get(st, "since_ms"),
+		   "status: fence done, peer outdated, no error");
+		json_decref(st);
+	}
 }
 
 int main(void)

@@ -33,10 +33,10 @@ truncate -s 64M "$tmp/disk.img"
 ip netns exec "$NS_S" "$BUILD/vdiskd" --listen 10.79.0.1:3260 --lun "$IQN=$tmp/disk.img" \
 	--ctl "$tmp/vdiskd.sock" --login-timeout 2 --max-conns-per-addr 8 2>"$tmp/vdiskd.log" &
 VPID=$!
-ctl_up() { "$BUILD/tests/helpers/pxe_ctl" "$tmp/vdiskd.sock" status >/dev/null 2>&1; }
+ctl_up() { "$BUILD/tests/helpers/ctl_ask" "$tmp/vdiskd.sock" status >/dev/null 2>&1; }
 check "vdiskd up" -- wait_until 5000 ctl_up
-field() { "$BUILD/tests/helpers/pxe_ctl" "$tmp/vdiskd.sock" status 2>/dev/null |
-	awk -v k="$1" '$1 == k { print $2 }'; }
+field() { "$BUILD/tests/helpers/ctl_ask" "$tmp/vdiskd.sock" status 2>/dev/null |
+	awk -v k="$1:" '$1 == k { print $2 }'; }
 attacker() { ip netns exec "$NS_L" env RAWPDU_ADDR=10.79.0.1 RAWPDU_SRC=10.79.0.2 "$RAW" 3260 "$IQN" "$@"; }
 good_pc() { ip netns exec "$NS_L" env RAWPDU_ADDR=10.79.0.1 RAWPDU_SRC=10.79.0.3 "$RAW" 3260 "$IQN" "$@"; }
 

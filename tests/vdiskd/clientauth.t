@@ -28,7 +28,7 @@ ok "$([ ${#S1} = 16 ] && [ ${#T1} = 16 ] && [ "$S1" != "$T1" ]; echo $?)" \
 	"PC001 has a 16-character secret and another for the target"
 start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" \
 	2>"$tmp/log" || skip_all "no free port"
-ctl() { "$BUILD/tests/helpers/pxe_ctl" "$tmp/vdiskd.sock" "$@" 2>/dev/null; }
+ctl() { "$BUILD/tests/helpers/ctl_ask" "$tmp/vdiskd.sock" "$@" 2>/dev/null; }
 # login INITIATOR [SRC] [SECRET [TARGET_SECRET]]: the login status (0x0000 ok)
 login() {
 	env RAWPDU_INITIATOR="$1" ${2:+RAWPDU_SRC=$2} ${3:+RAWPDU_CHAP_SECRET=$3} \
@@ -37,7 +37,7 @@ login() {
 is "$(login $INI1)" 0x0201 "PC001 without CHAP: refused (0x0201, authentication failure)"
 is "$(login $INI1 "" "${S1}x")" 0x0201 "PC001 with a wrong secret: refused"
 is "$(login $INI1 "" "$S2")" 0x0201 "PC001 with PC002's secret: refused"
-ctl status | grep -q "^client PC001"; [ $? != 0 ]
+ctl status | grep -q "^client: PC001 "; [ $? != 0 ]
 ok $? "nothing was opened for the refused logins (no disk of PC001 in status)"
 is "$(login $INI1 "" "$S1")" 0x0000 "PC001 with its secret: logged in"
 is "$(login $INI1 "" "$S1" "$T1")" 0x0000 "and with mutual CHAP: the target proved itself"
@@ -51,7 +51,7 @@ is "$(login $INI2 127.0.0.5 "$S2")" 0x0000 "PC002 from its own address 127.0.0.5
 # one live session per PC: a second one from another address while PC001 runs
 RAWPDU_INITIATOR=$INI1 RAWPDU_CHAP_SECRET=$S1 "$RAW" "$PORT" "$TGT" hold 4 &
 HOLD=$!
-running() { ctl status | grep -q "^client PC001 image base sessions 1"; }
+running() { ctl status | grep -q "^client: PC001 image base sessions 1 "; }
 check "PC001 runs (a session that pings)" -- wait_until 5000 running
 is "$(login $INI1 127.0.0.7 "$S1")" 0x0202 \
 	"a second session for PC001 from 127.0.0.7 (with the secret): refused"

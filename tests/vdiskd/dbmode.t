@@ -10,7 +10,7 @@ source "$SRCDIR/tests/vdiskd/vdiskd-lib.sh"
 PORT=32654
 TGT=iqn.2026-11.lan.vdisk:disk
 RAW=$BUILD/tests/helpers/vdiskd_rawpdu
-CTL=$BUILD/tests/helpers/pxe_ctl
+CTL=$BUILD/tests/helpers/ctl_ask
 [ -x "$RAW" ] && [ -x "$CTL" ] || skip_all "test helpers not built (make tests)"
 [ -x "$BUILD/vdiskctl" ] || skip_all "vdiskctl not built"
 command -v iscsi-inq >/dev/null || skip_all "libiscsi-bin missing"
@@ -36,8 +36,19 @@ start_vdiskd --db "$VDISK_DB" --overlay-dir "$tmp/ov" --ctl "$tmp/vdiskd.sock" 2
 	skip_all "no free port in 32654-32694"
 wait_until 5000 test -S "$tmp/vdiskd.sock"
 
-# the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call)
+# the pxe part's one-shot control socket client (common/ctlsock.h's ctl_call): the answer's
+# members as "key: value" lines
 ctl() { "$CTL" "$tmp/vdiskd.sock" "$@"; }
+# answer REQUEST...: "ok" then the members when vdiskd answers ok, else "error: WHY"
+answer() {
+	local out
+	if out=$("$CTL" "$tmp/vdiskd.sock" "$@" 2>"$tmp/ctl.err"); then
+		echo ok
+		[ -z "$out" ] || echo "$out"
+	else
+		echo "error: $(sed 's/^ctl_ask: //' "$tmp/ctl.err")"
+	fi
+}
 
 st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
 is "$st" "0x0000" "known client logs in ($ini1)"
@@ -58,11 +69,11 @@ grep -qi serial "$tmp/serial1"; ok $? "VPD 80 answered"
 # a running PC (its session answers pings) is not reset by a PXE request with its MAC
 RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT hold 6 &
 hold=$!
-has_session() { ctl status | grep -q "^client PC001 image win10 sessions 1"; }
+has_session() { ctl status | grep -q "^client: PC001 image win10 sessions 1 "; }
 check "status lists PC001's session" -- wait_until 10000 has_session
-out=$(ctl overlay-reset PC001)
+out=$(answer overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a session open: ok"
-echo "$out" | grep -q "does not answer"; ok $? "says a session that answers is not reset"
+echo "$out" | grep -q "^note: .*does not answer"; ok $? "says a session that answers is not reset"
 refused() { grep -q "PC001: overlay reset refused: its session answered" "$tmp/log"; }
 check "the running PC's session answered: the reset is refused" -- wait_until 5000 refused
 check "and recorded as an event" -- bash -c \
@@ -70,9 +81,9 @@ check "and recorded as an event" -- bash -c \
 check "its session goes on" -- has_session
 # a PC that reboots leaves a dead session: no answer, dropped, then the overlay goes
 kill -STOP $hold
-out=$(ctl overlay-reset PC001)
+out=$(answer overlay-reset PC001)
 echo "$out" | head -1 | grep -q "^ok"; ok $? "overlay-reset with a dead session open: ok"
-no_disk() { local st; st=$(ctl status) && ! grep -q "^client PC001" <<<"$st"; }
+no_disk() { local st; st=$(ctl status) && ! grep -q "^client: PC001 " <<<"$st"; }
 check "the dead session is dropped, no disk left open for PC001" -- wait_until 5000 no_disk
 kill -CONT $hold
 wait $hold; [ $? -ne 0 ]; ok $? "the frozen initiator finds its session gone"
@@ -90,23 +101,23 @@ done
 ok $r "4 resets asked while it only answers pings: all 4 refused"
 check "its session goes on" -- has_session
 kill $ans 2>/dev/null; wait $ans 2>/dev/null
-out=$(ctl overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
-out=$(ctl overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
+out=$(answer overlay-reset PC001); is "$(echo "$out" | head -1)" "ok" "overlay-reset without a session"
+out=$(answer overlay-reset PC003); echo "$out" | grep -q "^error: .*persistent"
 ok $? "persistent overlay kept unless forced"
-out=$(ctl overlay-reset PC003 force); is "$(echo "$out" | head -1)" "ok" "forced reset"
-out=$(ctl overlay-reset NOPE); echo "$out" | grep -q "^error: no client"; ok $? "unknown client named"
+out=$(answer overlay-reset PC003 force); is "$(echo "$out" | head -1)" "ok" "forced reset"
+out=$(answer overlay-reset NOPE); echo "$out" | grep -q "^error: no client"; ok $? "unknown client named"
 
-is "$(ctl role secondary | head -1)" "ok" "role secondary"
+is "$(answer role secondary | head -1)" "ok" "role secondary"
 st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
 is "$st" "0x0301" "a secondary refuses logins: 0x0301 (service unavailable)"
-is "$(ctl role primary | head -1)" "ok" "role primary"
+is "$(answer role primary | head -1)" "ok" "role primary"
 st=$(RAWPDU_INITIATOR=$ini1 "$RAW" $PORT $TGT status)
 is "$st" "0x0000" "serving again"
-ctl bogus | grep -q "^error: unknown command"; ok $? "unknown command refused"
+answer bogus | grep -q "^error: unknown command"; ok $? "unknown command refused"
 
 # no mirror peer configured: "off" until a client has hot standby on, whose writes would then
 # be on this server only ("unprotected", which standbyd counts as not in sync)
-mirror_state() { ctl status | sed -n 's/^mirror //p'; }
+mirror_state() { ctl status | sed -n 's/^mirror: //p'; }
 is "$(mirror_state)" off "no mirror, no hot-standby client: mirror off"
 V client set --name PC003 --hot-standby on
 is "$(mirror_state)" unprotected "a hot-standby client without a mirror: mirror unprotected"

@@ -7,7 +7,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
 RAW=$BUILD/tests/helpers/vdiskd_rawpdu
-CTL=$BUILD/tests/helpers/pxe_ctl
+CTL=$BUILD/tests/helpers/ctl_ask
 [ -x "$RAW" ] && [ -x "$CTL" ] || skip_all "test helpers not built (make tests)"
 [ -x "$BUILD/vdiskctl" ] && [ -x "$BUILD/vdiskd" ] || skip_all "vdiskd/vdiskctl not built"
 
@@ -102,7 +102,7 @@ pids+=($hold1)
 # pc001_in STATE...: PC001's mirror on a is in one of these states (the last one seen in $state)
 pc001_in() {
 	local s
-	state=$(ctla status | awk '/^mirror-client PC001 /{print $4}')
+	state=$(ctla status | awk '/^mirror_client: PC001 /{print $4}')
 	for s; do [ "$state" = "$s" ] && return 0; done
 	return 1
 }
@@ -169,7 +169,7 @@ RAWPDU_INITIATOR=iqn.2026-11.lan.vdisk:pc002 "$RAW" $P iqn.2026-11.lan.vdisk:dis
 	>/dev/null 2>&1 &
 hold2=$!
 pids+=($hold2)
-pc002_replica() { ctlb status | grep -q "^replica-client PC002 sessions 1"; }
+pc002_replica() { ctlb status | grep -q "^replica_client: PC002 sessions 1 "; }
 check "PC002's replica is open on b" -- wait_until 10000 pc002_replica
 before=$(sum "$tmp/b/other.img")
 printf 'X' | dd of="$tmp/a/other.img" bs=1 seek=5000 conv=notrunc status=none
@@ -178,10 +178,10 @@ is $? 1 "image in use on the peer: exit 1"
 grep -q "image sync of other refused: client PC002's disk uses that image" "$tmp/b.log"
 ok $? "b logs which client's disk uses the image"
 is "$(sum "$tmp/b/other.img")" "$before" "image in use: b's copy unchanged"
-r0=$(ctlb status | awk '/^refused /{print $2}')
+r0=$(ctlb status | awk '/^refused: /{print $2}')
 sync_img alias --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is $? 1 "the same file under another image name: exit 1"
-r1=$(ctlb status | awk '/^refused /{print $2}')
+r1=$(ctlb status | awk '/^refused: /{print $2}')
 [ "$r1" -gt "$r0" ]; ok $? "b refused it ($r0 -> $r1 refusals)"
 is "$(sum "$tmp/b/other.img")" "$before" "another name: b's copy unchanged"
 kill $hold2 2>/dev/null
@@ -234,7 +234,7 @@ cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is now a's"
 # while big is being synced, b refuses to be the replica of PC003 (image big)
 truncate -s 0 "$tmp/b/big.img"
 truncate -s 64M "$tmp/b/big.img"
-refused() { ctlb status | awk '/^refused /{print $2}'; }
+refused() { ctlb status | awk '/^refused: /{print $2}'; }
 r0=$(refused)
 VDISK_DB=$tmp/a.db "$BUILD/vdiskctl" image sync big --peer $B_REP --secret "$tmp/secret" \
 	--rate 10 >"$tmp/out" 2>"$tmp/err" &
@@ -248,7 +248,7 @@ pids+=($hold3)
 refused_more() { [ "$(refused)" -gt "$r0" ]; }
 wait_until 10000 refused_more
 r1=$(refused)
-st=$(ctlb status) && ! grep -q "^replica-client PC003" <<<"$st"
+st=$(ctlb status) && ! grep -q "^replica_client: PC003 " <<<"$st"
 ok $? "during the sync b opens no replica of PC003 (image big)"
 [ "$r1" -gt "$r0" ]; ok $? "b refused PC003's replication logins ($r0 -> $r1 refusals)"
 kill -0 $cli 2>/dev/null; ok $? "(the sync was still running then)"
@@ -262,8 +262,8 @@ cmp -s "$tmp/a/big.img" "$tmp/b/big.img"; ok $? "b's big is a's again"
 # sync of big for PC003's replica
 pc003_closed() {
 	local sa sb
-	sa=$(ctla status) && sb=$(ctlb status) && ! grep -q "^mirror-client PC003 " <<<"$sa" &&
-		! grep -q "^replica-client PC003 " <<<"$sb"
+	sa=$(ctla status) && sb=$(ctlb status) && ! grep -q "^mirror_client: PC003 " <<<"$sa" &&
+		! grep -q "^replica_client: PC003 " <<<"$sb"
 }
 check "PC003's mirror caught up with b and closed, and b its replica" -- \
 	wait_until 20000 pc003_closed
@@ -292,7 +292,7 @@ ok "$([ "$state" = syncing ] || [ "$state" = in-sync ]; echo $?)" \
 # refuses the sync of an image one of its disks reads (under load it did). PC001 logs out
 # first, and b closes the replica once a's mirror, in sync and idle, has closed.
 kill $hold1 2>/dev/null
-no_pc001_replica() { local st; st=$(ctlb status) && ! grep -q "^replica-client PC001 " <<<"$st"; }
+no_pc001_replica() { local st; st=$(ctlb status) && ! grep -q "^replica_client: PC001 " <<<"$st"; }
 check "PC001 gone: b closed its replica" -- wait_until 20000 no_pc001_replica
 sync_img win10 --peer $B_REP --secret "$tmp/secret" >"$tmp/out" 2>"$tmp/err"
 is "$(cat "$tmp/out")" "image win10: 256 blocks compared, 0 sent (0.0 MiB), identical" \

@@ -8,7 +8,7 @@
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$SRCDIR/tests/lib/tap.sh"
 
-CTL=$BUILD/tests/helpers/pxe_ctl
+CTL=$BUILD/tests/helpers/ctl_ask
 [ -x "$CTL" ] && [ -x "$BUILD/vdiskd" ] || skip_all "vdiskd or test helpers not built"
 command -v qemu-io >/dev/null || skip_all "qemu-io missing (qemu-utils)"
 
@@ -70,9 +70,16 @@ stop() {
 	wait "$pid" 2>/dev/null
 	rm -f "$tmp/$1.sock"
 }
+# ctl NODE REQUEST...: the answer as "key: value" lines (a list element "key: NAME k v ...")
 ctl() { "$CTL" "$tmp/$1.sock" "${@:2}"; }
-field() { ctl "$1" status | awk -v k="$2" '$1 == "mirror-client" { for (i = 3; i < NF; i++) if ($i == k) print $(i + 1) }'; }
-pair_state() { ctl "$1" status | awk '$1 == "mirror" { print $2 }'; }
+# answer NODE REQUEST...: "ok" when the answer is, else "error: WHY"
+answer() {
+	local err
+	if err=$("$CTL" "$tmp/$1.sock" "${@:2}" 2>&1 >/dev/null); then echo ok
+	else echo "error: ${err#ctl_ask: }"; fi
+}
+field() { ctl "$1" status | awk -v k="$2" '$1 == "mirror_client:" { for (i = 3; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+pair_state() { ctl "$1" status | awk '$1 == "mirror:" { print $2 }'; }
 # a mirror with nobody logged in closes once in sync: its figures are in the log then
 copied() { grep -o 'in sync with .*(\([0-9]*\) chunks copied)' "$tmp/$1.log" | tail -1 | grep -o '([0-9]*' | tr -d '('; }
 state_is() {	# state_is NODE STATE: the client's mirror, or the pair's for in-sync
@@ -88,7 +95,7 @@ io() {
 }
 
 refused() { [ -n "$(io "$@" -c 'read 0 4k')" ]; }
-no_mirror() { local st; st=$(ctl "$1" status) && ! grep -q '^mirror-client' <<<"$st"; }
+no_mirror() { local st; st=$(ctl "$1" status) && ! grep -q '^mirror_client:' <<<"$st"; }
 # closed NODE: no mirror open (nobody logged in, nothing left to send or flush)
 closed() { wait_until 10000 no_mirror "$1"; }
 
@@ -154,7 +161,7 @@ check "and in the events table" -- bash -c "VDISK_DB='$tmp/a.db' '$BUILD/vdiskct
 check "the peer loss before was an event too" -- bash -c "VDISK_DB='$tmp/a.db' '$BUILD/vdiskctl' events | grep -q 'mirror degraded'"
 sleep 1.5	# a negative check: a resync, had one started, would show within this time
 is "$(field a state)" split-brain "and nothing is resynced automatically"
-is "$(ctl a mirror-resolve PC001 keep-peer | cut -c1-6)" "error:" "vdiskd: an unknown choice is refused"
+is "$(answer a mirror-resolve PC001 keep-peer | cut -c1-6)" "error:" "vdiskd: an unknown choice is refused"
 "$BUILD/vdiskctl" mirror status --ctl "$tmp/a.sock" >"$tmp/ms.out"
 check "vdiskctl mirror status shows the split brain" -- grep -q "^mirror: split-brain" "$tmp/ms.out"
 "$BUILD/vdiskctl" mirror resolve PC001 --keep b --ctl "$tmp/a.sock" 2>"$tmp/err"
@@ -183,7 +190,7 @@ echo "another-pair-secret-not-a-match" >"$tmp/other.secret"
 chmod 600 "$tmp/other.secret"
 SECRET_FILE=$tmp/other.secret start b secondary
 io a $INI1 -c 'write -P 0x99 18M 4k' >/dev/null
-down() { ctl a status | grep -q '^mirror-down PC001 .*Authentication failure'; }
-check "a's status: mirror-down PC001, the login refused for its authentication" -- wait_until 10000 down
+down() { ctl a status | grep -q '^mirror_down: PC001 why .*Authentication failure'; }
+check "a's status: mirror_down PC001, the login refused for its authentication" -- wait_until 10000 down
 
 done_testing

@@ -42,36 +42,38 @@ static void release_waiters(struct mirror_fence *f)
 	}
 }
 
-/* The value of "fence: VALUE" in standbyd's answer, into out. */
-static int answer_value(const char *reply, char *out, size_t outlen)
+/* The word of standbyd's fence-peer answer, {"ok":true,"fence":"WORD"}, into out: -EINVAL
+ * for an error answer or one without it. */
+static int answer_value(const json_t *answer, char *out, size_t outlen)
 {
-	const char *p = strstr(reply, "\nfence: ");
-	size_t n;
+	const char *v = json_string_value(json_object_get(answer, "fence"));
 
-	if (strncmp(reply, "ok\n", 3) != 0 || !p)
+	if (ctl_error(answer) || !v || !*v || strlen(v) >= outlen)
 		return -EINVAL;
-	p += strlen("\nfence: ");
-	n = strcspn(p, "\r\n");
-	if (n == 0 || n >= outlen)
-		return -EINVAL;
-	memcpy(out, p, n);
-	out[n] = '\0';
+	snprintf(out, outlen, "%s", v);
 	return 0;
 }
 
-static void on_answer(void *arg, int rc, const char *reply)
+static void on_answer(void *arg, int rc, const json_t *answer)
 {
 	struct mirror_fence *f = arg;
+	const char *refused = NULL;
 	char value[32];
 
 	f->req = NULL;
 	if (f->state != FENCE_ASKING)
 		return;
-	if (rc == 0)
-		rc = answer_value(reply, value, sizeof(value));
+	if (rc == 0) {
+		refused = ctl_error(answer);
+		rc = answer_value(answer, value, sizeof(value));
+	}
 	if (rc < 0) {
-		snprintf(f->last_error, sizeof(f->last_error), "standbyd at %s: %s", f->path,
-			 rc == -EINVAL ? "unexpected answer" : strerror(-rc));
+		if (refused)
+			snprintf(f->last_error, sizeof(f->last_error), "standbyd at %s: %s", f->path,
+				 refused);
+		else
+			snprintf(f->last_error, sizeof(f->last_error), "standbyd at %s: %s", f->path,
+				 rc == -EINVAL ? "unexpected answer" : strerror(-rc));
 		log_limited(&rl_fence, LOG_ERR, "fence: cannot ask %s; hot-standby writes made "
 			    "while the mirror is down stay held", f->last_error);
 		ev_timer_arm(f->loop, &f->again, FENCE_RETRY_MS);
@@ -147,21 +149,27 @@ void fence_reset(struct mirror_fence *f)
 	f->how[0] = '\0';
 }
 
-void fence_status(const struct mirror_fence *f, FILE *out)
+json_t *fence_status(const struct mirror_fence *f)
 {
 	static const char *const names[] = { "none", "asking", "done" };
+	json_t *o;
 
-	if (!f->path[0]) {
-		fprintf(out, "fence off\n");
-		return;
-	}
-	fprintf(out, "fence %s", names[f->state]);
-	if (f->state == FENCE_DONE)
-		fprintf(out, " peer %s", f->how);
-	if (f->state == FENCE_ASKING)
-		fprintf(out, " since_ms %llu",
-			(unsigned long long)(ev_now_ms() - f->asking_since_ms));
-	if (f->state == FENCE_ASKING && f->last_error[0])
-		fprintf(out, " error %s", f->last_error);
-	fprintf(out, " fences %llu\n", (unsigned long long)f->fences);
+	if (!f->path[0])
+		return json_pack("{s:s}", "state", "off");
+	o = json_pack("{s:s}", "state", names[f->state]);
+	if (o && f->state == FENCE_DONE && json_object_set_new(o, "peer", ctl_text(f->how)))
+		goto fail;
+	if (o && f->state == FENCE_ASKING &&
+	    json_object_set_new(o, "since_ms",
+				json_integer((json_int_t)(ev_now_ms() - f->asking_since_ms))))
+		goto fail;
+	if (o && f->state == FENCE_ASKING && f->last_error[0] &&
+	    json_object_set_new(o, "error", ctl_text(f->last_error)))
+		goto fail;
+	if (o && json_object_set_new(o, "fences", json_integer((json_int_t)f->fences)))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }

@@ -12,6 +12,7 @@
 #define VDISK_MIRROR_FENCE_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "common/evloop.h"
@@ -59,7 +60,10 @@ void fence_cancel(struct mirror_fence *f, struct fence_waiter *w);
 /* Every mirror is in sync: the peer holds everything again, and the next write apart needs a
  * new answer (standbyd clears the peer's outdated mark only after it saw this state). */
 void fence_reset(struct mirror_fence *f);
-/* "fence STATE ..." for vdiskd's status. */
-void fence_status(const struct mirror_fence *f, FILE *out);
+/* The member "fence" of vdiskd's status: {"state": "off"} without fencing, else {"state":
+ * none|asking|done, "peer": standbyd's answer (done), "since_ms" (asking), "error": why
+ * standbyd could not be asked (asking, after a failure), "fences": answers so far}. NULL when
+ * out of memory. */
+json_t *fence_status(const struct mirror_fence *f);
 
 #endif
