@@ -108,7 +108,7 @@ static void check_names(struct doctor *dr)
 	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
 		const char *v = field(dr, named[i].daemon, named[i].key);
 
-		if (!*v || strcmp(v, "-") == 0 || strcmp(v, u.nodename) == 0)
+		if (!*v || strcmp(v, u.nodename) == 0)
 			continue;
 		problem(dr, "names disagree: %s says this server is '%s', the host name is '%s' "
 			"(the same name in every file: vdisk-setup writes them)", named[i].where, v,
@@ -167,7 +167,7 @@ static void check_refusals(struct doctor *dr)
 			problem(dr, "heartbeats arrive but %lld %s", n, why[i].what);
 }
 
-/* Whether standbyd's link element (name, last_rx_ms_ago: null before the first
+/* Whether standbyd's link element (name, last_rx_ms_ago: left out before the first
  * heartbeat) is up and hears the peer; says what is wrong when not. */
 static int link_fine(struct doctor *dr, const json_t *link)
 {

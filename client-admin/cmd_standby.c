@@ -82,6 +82,7 @@ int cmd_standby(struct cli *cli, int argc, char **argv)
 			    &answer, 0);
 	if (rc)
 		return rc;
+	json_object_del(answer, "ok");	/* as status --json: a document, not the answer's envelope */
 	if (cli->json)
 		rc = json_print(stdout, answer) ? cli_fail(cli, "cannot write the answer") : EXIT_OK;
 	else

@@ -22,7 +22,7 @@ int standby_guard_refuses(const json_t *answer, char *active, size_t len)
 	const char *alive = member(answer, "peer_status");
 	const char *peer_state = member(answer, "peer_state");
 
-	/* standbyd's node names are under 32 bytes: anything else is no name */
+	/* node names are host names, at most 63 bytes: anything longer is no name */
 	if (!*peer || strlen(peer) > 63)
 		return 0;
 	/* Only a node that does not hold the role while its peer does: with neither active

@@ -146,6 +146,7 @@ static int conn_encode(struct ctl_conn *c, json_t *answer)
 	if (!text)
 		return -ENOMEM;
 	c->outlen = strlen(text);
+	/* jansson allocates with malloc (no json_set_alloc_funcs here): room for the newline */
 	c->out = realloc(text, c->outlen + 2);
 	if (!c->out) {
 		free(text);
@@ -509,7 +510,6 @@ static void req_finish(struct ctl_req *r, int rc)
 {
 	ctl_reply_fn fn = r->fn;
 	void *arg = r->arg;
-
 	json_t *answer = NULL;
 
 	if (rc == 0)
@@ -624,7 +624,10 @@ int ctl_parse(const char *text, size_t len, json_t **answer)
 
 const char *ctl_error(const json_t *answer)
 {
+	const char *error;
+
 	if (json_is_true(json_object_get(answer, "ok")))
 		return NULL;
-	return json_string_value(json_object_get(answer, "error"));
+	error = json_string_value(json_object_get(answer, "error"));
+	return error ? error : "not an answer (no \"ok\":true, no error message)";
 }

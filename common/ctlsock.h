@@ -73,7 +73,8 @@ void ctl_call_cancel(struct ctl_req *req);
 /* The one parser of answers: text[0..len) as an answer, an object whose "ok" is a boolean and,
  * when false, whose "error" is a string. Returns 0 with *answer (the caller's), or -EPROTO. */
 int ctl_parse(const char *text, size_t len, json_t **answer);
-/* NULL for an answer that says ok, else its error message. */
+/* NULL for an answer that says ok, else its error message; anything else (NULL, an
+ * object without "ok":true or without a message) gets a message saying it is no answer. */
 const char *ctl_error(const json_t *answer);
 
 #endif

@@ -103,7 +103,7 @@ status_of() {	# status_of a|b: every daemon's full status
 	VDISK_RUN_DIR=$DEMO/$1/run "$BUILD/vdiskctl" status
 }
 brief() {	# brief a|b: the lines that say who serves
-	status_of "$1" | grep -E '^[a-z]+: |^  (state|peer|address|resource|leases_bound|takeover_answers):'
+	status_of "$1" | grep -E '^[a-z]+: |^  (state|peer|peer_status|address|resource|leases_bound|takeover_answers):'
 }
 state_of() { status_of "$1" 2>/dev/null | sed -n 's/^  state: //p' | head -1; }
 state_is() { [ "$(state_of "$1")" = "$2" ]; }

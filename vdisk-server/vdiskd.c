@@ -92,14 +92,15 @@ static void ctl_status(struct daemon_state *d, json_t *answer)
 	ctl_set(answer, "role", json_string(d->luns.secondary ? "secondary" : "primary"));
 	targets = json_array();
 	ctl_set(answer, "target", targets);
-	for (unsigned i = 0; targets && i < d->luns.ntargets; i++) {
+	/* After a failure (ctl_error) the lists may be gone with the answer's members: stop. */
+	for (unsigned i = 0; i < d->luns.ntargets && !ctl_error(answer); i++) {
 		struct iscsi_target *t = d->luns.targets[i];
 		json_t *luns = json_array();
 
-		ctl_push(answer, targets, json_pack("{s:o, s:I, s:o?}", "name", ctl_text(t->name),
+		ctl_push(answer, targets, json_pack("{s:o, s:I, s:o}", "name", ctl_text(t->name),
 						    "sessions", (json_int_t)t->sessions,
 						    "lun", luns));
-		for (unsigned l = 0; luns && l < t->scsi.nlu; l++) {
+		for (unsigned l = 0; l < t->scsi.nlu && !ctl_error(answer); l++) {
 			struct scsi_lu *lu = t->scsi.lu[l];
 
 			if (lu)
@@ -110,8 +111,6 @@ static void ctl_status(struct daemon_state *d, json_t *answer)
 					"bytes_read", (json_int_t)lu->bytes_read,
 					"bytes_written", (json_int_t)lu->bytes_written));
 		}
-		if (!luns)
-			ctl_fail(answer, "out of memory building the answer");
 	}
 }
 

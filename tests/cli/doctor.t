@@ -78,17 +78,17 @@ st standbyd '.peer_clock_offset_ms = -4500'
 finds "clocks apart" "clocks: the peer's is 4500 ms behind this one's"
 st standbyd '.link[0].name = "nosuch0"'
 finds "a link's interface missing" "interface nosuch0 (a heartbeat link in ha.cf) does not exist"
-st standbyd '.link[0].last_rx_ms_ago = null'
+st standbyd 'del(.link[0].last_rx_ms_ago)'
 finds "a silent link" "no heartbeat from the peer on lo yet"
 st vdiskd '.mirror = "unprotected"'
 finds "hot standby without a mirror" "clients have hot standby on but vdiskd has no mirror peer"
 st vdiskd '.mirror = "degraded"'
 finds "a degraded mirror" "mirror: degraded"
 # heard but refused: which of the two servers' files differs
-st standbyd '.link[0].last_rx_ms_ago = null'
+st standbyd 'del(.link[0].last_rx_ms_ago)'
 st standbyd '.dropped_bad_auth = 37'
 finds "authkeys differ" "heartbeats arrive but 37 fail authentication: /etc/ha.d/authkeys differs"
-st standbyd '.link[0].last_rx_ms_ago = null'
+st standbyd 'del(.link[0].last_rx_ms_ago)'
 st standbyd '.dropped_wrong_cluster = 4'
 finds "another cluster" "heartbeats arrive but 4 name another cluster"
 st standbyd '.dropped_bad_auth = 2'

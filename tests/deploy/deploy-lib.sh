@@ -157,10 +157,12 @@ dp_setup() {
 # state a|b: standbyd's state on the machine
 state() { on "$1" vdiskctl standby status 2>/dev/null | sed -n 's/^ *state: //p' | head -1; }
 state_is() { [ "$(state "$1")" = "$2" ]; }
-# client_mirror a|b: the state of PC001's own mirror (its mirror_client element) in vdiskd's status on the machine
+# client_mirror a|b: the state of PC001's own mirror in vdiskd's status on the machine, as
+# its vdiskctl shows it: "mirror_client: PC001 state ..." (JSON answers), or, on a server
+# still on 0.18.0 during the rolling upgrade (upgrade.t), "mirror-client PC001 state ..."
 client_mirror() {
 	on "$1" vdiskctl status 2>/dev/null |
-		awk '$1 == "mirror_client:" && $2 == "PC001" { for (i = 3; i < NF; i++) if ($i == "state") print $(i + 1) }'
+		awk '($1 == "mirror_client:" || $1 == "mirror-client") && $2 == "PC001" { for (i = 3; i < NF; i++) if ($i == "state") print $(i + 1) }'
 }
 client_mirror_is() { [ "$(client_mirror "$1")" = "$2" ]; }
 

@@ -35,11 +35,15 @@ int main(int argc, char **argv)
 	}
 	error = ctl_error(answer);
 	if (json)
-		json_dumpf(answer, stdout, JSON_COMPACT), putchar('\n');
+		rc = json_dumpf(answer, stdout, JSON_COMPACT) || putchar('\n') == EOF;
 	else if (!error)
 		answer_print(stdout, answer, 0);
 	if (error)
 		fprintf(stderr, "ctl_ask: %s\n", error);
 	json_decref(answer);
+	if (fflush(stdout) || rc) {
+		fprintf(stderr, "ctl_ask: cannot write the answer\n");
+		return 1;
+	}
 	return error ? 1 : 0;
 }

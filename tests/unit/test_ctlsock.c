@@ -103,6 +103,10 @@ static void test_build(void)
 	ok(json_object_get(a, "late") == NULL, "after a failure nothing is added");
 	json_decref(a);
 	a = json_pack("{s:b}", "ok", 1);
+	ok(ctl_error(NULL) != NULL, "no answer is not an ok");
+	json_object_set_new(a, "ok", json_false());
+	ok(ctl_error(a) != NULL, "{\"ok\":false} without a message is not an ok either (%s)",
+	   ctl_error(a) ? ctl_error(a) : "NULL");
 	ctl_fail(a, "bad word '%s'", "\xff\x01z");
 	text = json_dumps(a, JSON_COMPACT);
 	is_str(text ? text : "", "{\"ok\":false,\"error\":\"bad word '?" "?z'\"}",

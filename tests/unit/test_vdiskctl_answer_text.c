@@ -39,10 +39,12 @@ int main(void)
 	      "flat objects of a list: a line each, the name first and bare");
 	shows("{\"ok\":true,\"fence\":{\"state\":\"idle\",\"fences\":0,\"on\":[1,2]}}", 0,
 	      "fence: state idle fences 0 on 1,2\n", "a flat object without a name");
-	shows("{\"ok\":true,\"target\":[{\"name\":\"t1\",\"sessions\":2,\"lun\":[{\"lun\":0,"
-	      "\"reads\":7},{\"lun\":1,\"reads\":0}]}]}", 2,
-	      "  target: t1\n    sessions: 2\n    lun: lun 0 reads 7\n    lun: lun 1 reads 0\n",
+	shows("{\"ok\":true,\"target\":[{\"name\":\"t1\",\"sessions\":2,\"lun\":[{\"number\":0,"
+	      "\"reads\":7},{\"number\":1,\"reads\":0}]}]}", 2,
+	      "  target: t1\n    sessions: 2\n    lun: number 0 reads 7\n    lun: number 1 reads 0\n",
 	      "a nested object: its members two blanks deeper, from the indent given");
+	shows("{\"ok\":true,\"note\":\"\",\"rec\":{\"name\":\"x\",\"why\":\"two words\"}}", 0,
+	      "note: \nrec: x why two words\n", "an empty text, a text with blanks: as they are");
 	shows("{\"ok\":true,\"matrix\":[[1,2],[3]]}", 0, "matrix: 1 2\nmatrix: 3\n",
 	      "a list of lists: each inner list a line");
 	return done_testing();

@@ -501,6 +501,11 @@ static int fence_has_error(void)
 	return strstr(fence.last_error, "standin refuses") != NULL;
 }
 
+static int fence_unexpected(void)
+{
+	return strstr(fence.last_error, "unexpected answer") != NULL;
+}
+
 static int done_twice(void)
 {
 	return done_count == 2;
@@ -596,6 +601,12 @@ static void test_fence(void)
 		   "numbers, the error standbyd gave");
 		json_decref(st);
 	}
+	/* a word this vdiskd does not know is no fence either: the held write stays held */
+	fence.last_error[0] = '\0';
+	fence_answer = "unknown";
+	ok(run_until(fence_unexpected, 5000) && fence.state == FENCE_ASKING,
+	   "standbyd says a word that is not pending, outdated or peer-dead: no fence, still "
+	   "asking (%s)", fence.last_error);
 	fence_answer = "outdated";
 	ok(run_until(fence_is_done, 5000), "then an answer: done");
 	{

@@ -43,12 +43,21 @@ static void release_waiters(struct mirror_fence *f)
 }
 
 /* The word of standbyd's fence-peer answer, {"ok":true,"fence":"WORD"}, into out: -EINVAL
- * for an error answer or one without it. */
+ * for an error answer, one without it, or a word that is none of the three standbyd says:
+ * held writes are released on "outdated" or "peer-dead" only, never on a word this vdiskd
+ * does not know (a newer standbyd's, or a mistake). */
 static int answer_value(const json_t *answer, char *out, size_t outlen)
 {
+	static const char *const known[] = { "pending", "outdated", "peer-dead" };
 	const char *v = json_string_value(json_object_get(answer, "fence"));
+	size_t i;
 
-	if (ctl_error(answer) || !v || !*v || strlen(v) >= outlen)
+	if (ctl_error(answer) || !v)
+		return -EINVAL;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(v, known[i]) == 0)
+			break;
+	if (i == sizeof(known) / sizeof(known[0]) || strlen(v) >= outlen)
 		return -EINVAL;
 	snprintf(out, outlen, "%s", v);
 	return 0;
