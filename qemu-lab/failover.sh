@@ -240,8 +240,6 @@ lab_image_copy "$LAB_TMP/base.img" "lab.seconds=0 lab.rate=$RATE lab.blocks=$BLO
 lab_pair_db "$LAB_TMP/base.img" "$LAB_CLIENTS" "$NOHS" ||
 	{ echo "lab: vdiskctl failed:" >&2; cat "$LAB_TMP/vdiskctl.log" >&2; exit 2; }
 lab_pair_config a && lab_pair_config b || exit 2
-if lab_has_mirror; then MIRROR=1; else MIRROR=0; fi
-say "vdiskd mirror options: $([ $MIRROR = 1 ] && echo present || echo 'absent (unmirrored pair)')"
 lab_server_up a && lab_server_up b
 lab_wait_sb a active 10 && lab_wait_sb b standby 5
 result "pair up: srv-a active, srv-b standing by" $? \
@@ -255,12 +253,10 @@ for i in $(seq "$LAB_CLIENTS"); do boot "$i" boot; done
 wait_boots $(seq "$LAB_CLIENTS")
 background $(seq "$LAB_CLIENTS")
 for i in $(seq "$LAB_CLIENTS"); do boot_verdict "$i" "boots from srv-a"; done
-# A few seconds of writes before the cut; with the mirror, in sync first.
+# A few seconds of writes before the cut, the mirror in sync first.
 for i in $(seq "$LAB_CLIENTS"); do wait_writes "$i" 0 $((RATE * 3)) 30; done
-if [ $MIRROR = 1 ]; then
-	for _ in $(seq 100); do [ "$(lab_field a vdiskd mirror)" = in-sync ] && break; sleep 0.2; done
-	say "srv-a mirror: $(lab_field a vdiskd mirror)"
-fi
+for _ in $(seq 100); do [ "$(lab_field a vdiskd mirror)" = in-sync ] && break; sleep 0.2; done
+say "srv-a mirror: $(lab_field a vdiskd mirror)"
 
 #
 # Power cut
@@ -345,27 +341,21 @@ declare -A BACK_LINE=()
 for i in $(seq $((LAB_CLIENTS - 1))); do BACK_LINE[$i]=$(nlines "${LOG[$i]}"); done
 say "srv-a powers on again"
 mirror_down=$(lab_field b vdiskd mirror)
-if [ $MIRROR = 1 ]; then
-	[ "$mirror_down" = degraded ]
-	result "srv-b reports its mirror degraded while srv-a is down" $? "mirror ${mirror_down:-?}"
-fi
+[ "$mirror_down" = degraded ]
+result "srv-b reports its mirror degraded while srv-a is down" $? "mirror ${mirror_down:-?}"
 back=$(date +%s.%N)
 lab_power_on a
 lab_wait_sb a standby 15
 result "srv-a returns as the standby" $? "srv-a $(lab_sb_state a)"
-if [ $MIRROR = 1 ]; then
-	end=$(($(date +%s) + 60)) m="" resync_s=""
-	while [ "$(date +%s)" -lt "$end" ]; do
-		m=$(lab_field b vdiskd mirror)
-		[ "$m" = in-sync ] && { resync_s=$(lab_since "$back"); break; }
-		sleep 0.2
-	done
-	[ "$m" = in-sync ]
-	result "srv-b resyncs srv-a" $? "mirror $mirror_down, then ${m:-?}"
-	[ "$m" = in-sync ] && timing "resync (power on to srv-b in-sync)" "$resync_s" s
-else
-	result "srv-b resyncs srv-a" 1 "vdiskd has no mirror"
-fi
+end=$(($(date +%s) + 60)) m="" resync_s=""
+while [ "$(date +%s)" -lt "$end" ]; do
+	m=$(lab_field b vdiskd mirror)
+	[ "$m" = in-sync ] && { resync_s=$(lab_since "$back"); break; }
+	sleep 0.2
+done
+[ "$m" = in-sync ]
+result "srv-b resyncs srv-a" $? "mirror $mirror_down, then ${m:-?}"
+[ "$m" = in-sync ] && timing "resync (power on to srv-b in-sync)" "$resync_s" s
 lab_wait_sb a active 60
 failback=$?
 failback_s=$(lab_since "$back")

@@ -70,10 +70,6 @@ lab_pair_db() {
 	done
 }
 
-# lab_has_mirror: vdiskd knows the mirror options (issue 7); without them the pair runs
-# unmirrored, and the hot-standby checks fail, as they should.
-lab_has_mirror() { "$BUILD/vdiskd" --help 2>&1 | grep -q -- --mirror-peer; }
-
 # lab_pair_config NODE: ha.cf, authkeys, haresources and pxed.conf of srv-NODE. haresources
 # starts vdiskd's primary role before the address (open-iscsi waits 3 s after a refused
 # reconnect), then pxed.
@@ -120,19 +116,15 @@ lab_pair_config() {
 # lab_vdiskd_start NODE: vdiskd of srv-NODE in the secondary role: standbyd promotes it.
 lab_vdiskd_start() {
 	local n=$1 d=$LAB_TMP/$1 peer
-	local args=(--db "$d/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$d/overlays"
-		--ctl "$d/run/vdiskd.sock" --verbose)
 	peer=$(lab_peer "$n")
-	if lab_has_mirror; then
-		args+=(--role secondary --node "srv-$n" --replica-listen "$(lab_ha_ip "$n"):3261"
-			--mirror-peer "$(lab_ha_ip "$peer"):3261" --mirror-secret "$d/mirror.secret"
-			--mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS" --fence "$d/run/standbyd.sock")
-	fi
+	local args=(--db "$d/vdisk.db" --listen 0.0.0.0:3260 --overlay-dir "$d/overlays"
+		--ctl "$d/run/vdiskd.sock" --verbose --role secondary --node "srv-$n"
+		--replica-listen "$(lab_ha_ip "$n"):3261" --mirror-peer "$(lab_ha_ip "$peer"):3261"
+		--mirror-secret "$d/mirror.secret" --mirror-timeout-ms "$LAB_MIRROR_TIMEOUT_MS"
+		--fence "$d/run/standbyd.sock")
 	lab_bg "$(lab_ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$d/vdiskd.log" 2>&1
 	LAB_VDISKD_PID[$n]=$last_pid
-	lab_ctl_up "$d/run/vdiskd.sock" || return 1
-	# A vdiskd without --role starts primary; standing by, it must not serve.
-	lab_has_mirror || lab_ctl "$d/run/vdiskd.sock" role secondary >/dev/null
+	lab_ctl_up "$d/run/vdiskd.sock"
 }
 
 # lab_standbyd_start NODE: verbose, for the connection lists shipped and received and each
