@@ -79,6 +79,7 @@ static void print_status(struct standbyd *d, FILE *out)
 	}
 	fprintf(out, "heartbeats_accepted: %lu\n", d->rx_ok);
 	fprintf(out, "receiver: pid %d restarts %lu\n", (int)d->links.rx.pid, d->links.rx_restarts);
+	fprintf(out, "helper: pid %d refused %lu\n", (int)d->priv.pid, d->priv.refused);
 	for (k = HB_DROP_MALFORMED; k < HB_DROP_SELF; k++)
 		fprintf(out, "dropped_%s: %lu\n", hb_drop_name(k), d->drops[k]);
 	if (d->last_refusal)
