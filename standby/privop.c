@@ -154,10 +154,10 @@ static void script_end(struct helper *h, int rc)
 		rc = res_finish(&h->rt[h->script_idx], h->script_op);
 	} else {
 		res_abort(&h->rt[h->script_idx]);
-		fprintf(stderr, "standbyd: helper: resource %s: %s passed its limit: killed\n",
-			h->cfg->res.res[h->script_idx].name,
-			h->script_op == RES_START ? "start" : h->script_op == RES_STOP ? "stop"
-			: "status");
+		log_warn("helper: resource %s: %s passed its limit: killed",
+			 h->cfg->res.res[h->script_idx].name,
+			 h->script_op == RES_START ? "start" : h->script_op == RES_STOP ? "stop"
+			 : "status");
 	}
 	rep.rc = rc;
 	/* standbyd reads these at once; should it not, the pair holds many */
