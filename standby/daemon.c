@@ -434,8 +434,11 @@ static void job_run(struct standbyd *d)
 			: j->restarting == 1 ? RES_STOP : j->restarting == 2 ? RES_START : RES_STATUS;
 		if (r->kind == HA_RES_VDISKD) {
 			/* A hung vdiskd must not hold the heartbeats: ask it without blocking. */
-			rc = ctl_call_start(d->loop, res_vdiskd_socket(r), res_vdiskd_request(j->op),
-					    RES_VDISKD_TIMEOUT_MS, on_vdiskd_reply, d, &j->ctl);
+			/* vdiskd takes a role from root only: the helper sends the request */
+			rc = privop_vdiskd(&d->priv, j->idx, j->op);
+			if (rc >= 0)
+				rc = ctl_call_wait(d->loop, rc, RES_VDISKD_TIMEOUT_MS,
+						   on_vdiskd_reply, d, &j->ctl);
 			if (rc == 0)
 				return;
 			if (!job_result(d, rc))
@@ -902,9 +905,7 @@ static void go_realtime(struct standbyd *d)
  * tickles' raw socket, the links for the receivers) and root; starts the first receiver
  * through it; then becomes user. Everything that only reads stays open here: the links'
  * records, the ARP capture and the ICMP socket (for the replies), the database, the control
- * socket. vdiskd takes a role only from root or its own user (its group may ask for status),
- * so with a vdiskd resource standbyd stays root until vdiskd's requests go through the
- * helper too. */
+ * socket, the asking of vdiskd's status (its group may). */
 static int start_helper(struct standbyd *d, const char *user)
 {
 	int fds[HA_MAX_LINKS], rc;
@@ -928,11 +929,6 @@ static int start_helper(struct standbyd *d, const char *user)
 	rc = sb_links_start(&d->links, &d->priv);
 	if (rc)
 		return rc;
-	if (d->vdiskd) {
-		log_warn("haresources has vdiskd, which takes its role from root only: standbyd "
-			 "stays root; the privileged helper does the address, ARP and scripts");
-		return 0;
-	}
 	rc = privop_drop(user);
 	return rc < 0 ? rc : 0;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ctlsock.h"
 #include "common/log.h"
 #include "standby/tcpack.h"
 
@@ -74,6 +75,7 @@ int privop_req_check(const void *buf, size_t got, const struct ha_config *cfg)
 		return -EBADMSG;
 	switch (r.kind) {
 	case PRIVOP_RES:
+	case PRIVOP_VDISKD:
 		args = 1 | 2;
 		break;
 	case PRIVOP_ARP_PROBE:
@@ -102,8 +104,14 @@ int privop_req_check(const void *buf, size_t got, const struct ha_config *cfg)
 			return -ERANGE;
 		if (r.op > RES_STATUS)
 			return -EINVAL;
-		/* vdiskd is asked on its socket by standbyd's loop, never through here */
+		/* vdiskd is asked on its socket (PRIVOP_VDISKD) */
 		return cfg->res.res[r.idx].kind == HA_RES_VDISKD ? -EINVAL : 0;
+	case PRIVOP_VDISKD:
+		if (r.idx >= cfg->res.nres)
+			return -ERANGE;
+		if (r.op > RES_STATUS)
+			return -EINVAL;
+		return cfg->res.res[r.idx].kind == HA_RES_VDISKD ? 0 : -EINVAL;
 	case PRIVOP_ARP_PROBE:
 	case PRIVOP_ARP_GARP:
 		if (r.idx >= cfg->res.nres)
@@ -227,6 +235,15 @@ static int handle(struct helper *h, const struct privop_req *r, struct privop_re
 		return 0;
 	case PRIVOP_RX_STOP:
 		hbrx_stop(&h->rx);
+		return 0;
+	case PRIVOP_VDISKD:
+		/* connected and sent here, so vdiskd sees root (SO_PEERCRED is the connecting
+		 * process's); its answer is the loop's to wait for, without blocking us */
+		rc = ctl_call_send(res_vdiskd_socket(&c->res.res[r->idx]),
+				   res_vdiskd_request((enum res_op)r->op));
+		if (rc < 0)
+			return rc;
+		*pass = rc;
 		return 0;
 	}
 	return -EOPNOTSUPP;
@@ -476,6 +493,17 @@ int privop_tickle(struct privop *p, const struct tcp_conn *c)
 	struct privop_rep rep;
 
 	return call(p, &r, &rep, NULL);
+}
+
+int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op)
+{
+	struct privop_req r = { .kind = PRIVOP_VDISKD, .idx = (uint16_t)idx, .op = (uint16_t)op };
+	struct privop_rep rep;
+	int fd = -1, rc = call(p, &r, &rep, &fd);
+
+	if (rc)
+		return rc;
+	return fd >= 0 ? fd : -EPROTO;
 }
 
 int privop_rx_start(struct privop *p, struct hbrx *rx)

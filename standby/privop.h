@@ -1,7 +1,8 @@
 /* The privileged helper: a child process (standbyd-priv in ps) that keeps standbyd's root
  * and capabilities and does, on request, the few things that need them: add, remove and
  * check a resource of haresources (the service address through netlink, an LSB script,
- * pxed), send the takeover's ARP probe and the gratuitous ARPs, the pings before a
+ * pxed; vdiskd, which takes a role from root only, is sent its request from here), send the
+ * takeover's ARP probe and the gratuitous ARPs, the pings before a
  * takeover and the tickle ACKs after it, and start or stop the heartbeat receiver (a new
  * user and root, hbrx.h). standbyd's loop, which reads the network (heartbeats, DB
  * shipping, connection lists, ARP, the control socket), then runs as an unprivileged user
@@ -34,7 +35,8 @@
 #include "standby/resource.h"
 
 /* The user standbyd's loop runs as once the helper runs: the packages make it, in the group
- * vdisk (the database, vdiskd's socket). Without it standbyd stays root, with a warning. */
+ * vdisk (the database, vdiskd's socket for its status). Without it standbyd stays root,
+ * with a warning. */
 #define PRIVOP_USER "vdisk-ha"
 #define PRIVOP_MAGIC 0x76705231u	/* "vpR1": the record layout's version */
 /* How long a request may take before the helper is taken for stuck. Stopping pxed (3 s
@@ -53,6 +55,8 @@ enum privop_kind {
 	PRIVOP_TICKLE,		/* conn: from one of the IPaddr resources' addresses */
 	PRIVOP_RX_START,	/* a new heartbeat receiver: its end of the pair comes back */
 	PRIVOP_RX_STOP,		/* kill and reap the receiver */
+	PRIVOP_VDISKD,		/* idx: a vdiskd resource; op: its request is sent as root,
+				 * the socket comes back for the loop to read the answer */
 	PRIVOP_NKINDS
 };
 
@@ -117,6 +121,9 @@ int privop_res_cancel(struct privop *p);
 int privop_arp(struct privop *p, unsigned idx, int garp);
 int privop_ping(struct privop *p, unsigned idx);
 int privop_tickle(struct privop *p, const struct tcp_conn *c);
+/* The vdiskd resource idx's request for op (res_vdiskd_request), sent by the helper: the
+ * socket to read the answer from (for ctl_call_wait), or a negative errno. */
+int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op);
 /* A receiver as hbrx_start's, started by the helper: rx gets its pid and the pair's end. */
 int privop_rx_start(struct privop *p, struct hbrx *rx);
 void privop_rx_stop(struct privop *p, struct hbrx *rx);

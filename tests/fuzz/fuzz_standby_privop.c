@@ -34,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.kind == PRIVOP_RES && (r.idx >= c.res.nres || r.op > RES_STATUS ||
 				     c.res.res[r.idx].kind == HA_RES_VDISKD))
 		abort();
+	if (r.kind == PRIVOP_VDISKD && (r.idx >= c.res.nres || r.op > RES_STATUS ||
+					c.res.res[r.idx].kind != HA_RES_VDISKD))
+		abort();
 	if ((r.kind == PRIVOP_ARP_PROBE || r.kind == PRIVOP_ARP_GARP) && r.idx != 0)
 		abort();
 	if (r.kind == PRIVOP_PING && r.idx >= c.cf.nping)
