@@ -7,8 +7,8 @@
  *
  * It checks each packet as standbyd would (framing, MAC, then cluster, sender, clock and the
  * replay window: hb_decode and hb_accept, with a window of its own) and tells standbyd
- * (the parent, which keeps the privileges of the service address and ARP) only records of
- * one fixed size: an accepted packet's bytes (a copy by another link included), how many
+ * only records of one fixed size (it is started by standbyd's privileged helper, privop.h,
+ * whose child it is, and its pair's end handed to standbyd's loop): an accepted packet's bytes (a copy by another link included), how many
  * packets a link dropped and why, or that it is alive. The parent checks every record
  * (hbrx_rec_check) and decodes and accepts the packet again itself, so a receiver that is
  * taken over can tell it nothing a holder of the key could not. */
