@@ -383,6 +383,7 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
  * exit_fd (and the helper, if it still runs, reads EOF and exits). */
 static void lose(struct privop *p, const char *why)
 {
+	p->lost = 1;
 	log_err("privileged helper (pid %d) lost: %s", (int)p->pid, why);
 	if (p->fd >= 0)
 		shutdown(p->fd, SHUT_RDWR);
@@ -404,7 +405,7 @@ static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, 
 	int fd = -1, rc;
 	ssize_t got;
 
-	if (p->fd < 0)
+	if (p->fd < 0 || p->lost)
 		return -EPIPE;
 	r->magic = PRIVOP_MAGIC;
 	r->seq = ++p->seq;
@@ -581,6 +582,7 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 	p->pid = 0;
 	p->fd = p->exit_fd = -1;
 	p->seq = 0;
+	p->lost = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
 		rc = -errno;
 		goto out_log;
@@ -633,8 +635,9 @@ void privop_stop(struct privop *p)
 	p->fd = p->exit_fd = -1;
 	if (p->pid <= 0)
 		return;
-	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed (which
-	 * works only while standbyd is root: else its service manager's stop does it). */
+	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed. An
+	 * unprivileged standbyd cannot kill it: it leaves it to its service manager, which
+	 * kills what is left of the unit once standbyd has exited, rather than wait for ever. */
 	pfd = pidfd_open(p->pid, 0);
 	if (pfd >= 0) {
 		struct pollfd w = { .fd = pfd, .events = POLLIN };
@@ -644,8 +647,12 @@ void privop_stop(struct privop *p)
 		while (rc < 0 && errno == EINTR);
 		close(pfd);
 	}
-	if (rc == 0)
-		kill(p->pid, SIGKILL);
+	if (rc == 0 && kill(p->pid, SIGKILL) < 0) {
+		log_err("privileged helper (pid %d) stuck, and not ours to kill: left to the "
+			"service manager", (int)p->pid);
+		p->pid = 0;
+		return;
+	}
 	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	p->pid = 0;

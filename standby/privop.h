@@ -98,6 +98,7 @@ struct privop {
 	int fd;			/* requests and answers; -1 when none */
 	int exit_fd;		/* scripts' exit records; readable (EOF) when the helper is lost */
 	uint32_t seq;
+	int lost;		/* it answered wrong or not at all: no more requests */
 	unsigned long refused;	/* requests the helper refused (a bug here, or worse) */
 };
 
