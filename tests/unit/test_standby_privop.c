@@ -5,8 +5,9 @@
  * - as root, a live helper: refused records are answered with an error and it serves on; a
  *   script's exit comes as a record (running, stopped), the time limit is enforced by the
  *   helper (-ETIMEDOUT), a cancelled script sends nothing; it exits when standbyd's end
- *   closes; one that is killed shows as EOF on the exit pair. A request's round trip is
- *   printed. */
+ *   closes; one that is killed shows as EOF on the exit pair; vdiskd's request is sent by
+ *   the helper (a stand-in socket sees it come from root, as the request for the op) and the
+ *   socket handed back carries the answer. A request's round trip is printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +156,53 @@ static int raw(struct privop *p, const void *buf, size_t len, unsigned *kind)
 	return rep.rc;
 }
 
+/* A vdiskd resource's request through the helper, to a stand-in listening at path: it must
+ * come from root (vdiskd gives a role to root only) and be op's request, and the socket
+ * handed back must carry the stand-in's answer. */
+static void vdiskd_request(struct privop *p, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct pollfd pfd;
+	char buf[64];
+	int lfd, cfd = -1, fd;
+	ssize_t n;
+
+	if (!ok(strlen(path) < sizeof(sa.sun_path), "socket path fits"))
+		return;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (!ok(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		listen(lfd, 4) == 0, "a stand-in vdiskd at %s", path))
+		return;
+	fd = privop_vdiskd(p, 1, RES_START);
+	ok(fd >= 0, "vdiskd's request sent by the helper, its socket handed back (%d)", fd);
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	if (fd >= 0 && poll(&pfd, 1, 2000) == 1)
+		cfd = accept(lfd, NULL, NULL);
+	if (ok(cfd >= 0, "the stand-in has a connection")) {
+		memset(&cred, 0xff, sizeof(cred));
+		n = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
+		ok(n == 0 && cred.uid == 0 && cred.pid == p->pid,
+		   "from root, the helper (uid %u, pid %d)", cred.uid, (int)cred.pid);
+		n = recv(cfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		is_str(buf, "role primary\n", "the start request");
+		ok(send(cfd, "ok\n", 3, 0) == 3, "answered");
+		close(cfd);
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		n = poll(&pfd, 1, 2000) == 1 ? recv(fd, buf, sizeof(buf) - 1, 0) : -1;
+		buf[n > 0 ? n : 0] = 0;
+		is_str(buf, "ok\n", "the answer, read on the socket handed back");
+	}
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+	unlink(path);
+	is_int(privop_vdiskd(p, 1, RES_START), -ENOENT, "no vdiskd's socket: its error");
+}
+
 /* Waits up to ms for a script's exit record: 1 with it, 0 without, -1 for EOF. */
 static int wait_exit(struct privop *p, int ms, uint32_t *seq, int *rc)
 {
@@ -176,7 +225,7 @@ static long ms_since(const struct timespec *t0)
 
 static void live(struct ha_config *c, const char *dir)
 {
-	struct res_runtime rt[HA_MAX_RES];
+	static struct res_runtime rt[HA_MAX_RES];
 	struct pinger ping = { .fd = -1 };
 	struct privop_setup s = { .cfg = c, .rt = rt, .ping = &ping, .tickle_fd = -1 };
 	struct privop p;
@@ -192,7 +241,9 @@ static void live(struct ha_config *c, const char *dir)
 	/* no address, no vdiskd, no pxed: nothing outside the test's directory is touched */
 	c->res.res[0].kind = HA_RES_LSB;
 	strcpy(c->res.res[0].name, "svc");
-	c->res.nres = 1;
+	c->res.res[1].kind = HA_RES_VDISKD;
+	snprintf(c->res.res[1].arg, sizeof(c->res.res[1].arg), "%s/vdiskd.sock", dir);
+	c->res.nres = 2;
 	c->res.ipaddr_idx = -1;
 	c->cf.nping = 0;
 	snprintf(path, sizeof(path), "%s/resource.d", dir);
@@ -264,6 +315,8 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(privop_res_cancel(&p), 0, "cancelled");
 	is_int(wait_exit(&p, 500, &rseq, &rc), 0, "no record for a cancelled step");
 	unlink(path);
+
+	vdiskd_request(&p, c->res.res[1].arg);
 
 	/* it exits when standbyd's end closes */
 	rc = (int)p.pid;
