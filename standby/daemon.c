@@ -433,8 +433,8 @@ static void job_run(struct standbyd *d)
 		j->op = j->kind == JOB_START ? RES_START : j->kind == JOB_STOP ? RES_STOP
 			: j->restarting == 1 ? RES_STOP : j->restarting == 2 ? RES_START : RES_STATUS;
 		if (r->kind == HA_RES_VDISKD) {
-			/* A hung vdiskd must not hold the heartbeats: ask it without blocking. */
-			/* vdiskd takes a role from root only: the helper sends the request */
+			/* vdiskd takes a role from root only: the helper sends the request; a hung
+			 * vdiskd must not hold the heartbeats: the answer is read without blocking */
 			rc = privop_vdiskd(&d->priv, j->idx, j->op);
 			if (rc >= 0)
 				rc = ctl_call_wait(d->loop, rc, RES_VDISKD_TIMEOUT_MS,
