@@ -675,9 +675,11 @@ int privop_drop(const char *user)
 		log_err("user %s is root: not a user to drop to", user);
 		return -EINVAL;
 	}
-	/* Its group alone (vdisk, for the database and vdiskd's socket); setresuid to a user
-	 * other than root clears every capability set. */
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+	/* Its group alone (vdisk, for the database and vdiskd's socket), also as the one
+	 * supplementary group: the control socket lets in the callers of a group of ours as
+	 * getgroups() lists them (vdiskd's fence-peer, pxed's status), which is not the gid.
+	 * setresuid to a user other than root clears every capability set. */
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		goto out_errno;
 	if (setuid(0) == 0) {
 		errno = EPERM;

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Least privilege: with a user to drop to (here nobody, as --user; the packages make
-# vdisk-ha), standbyd's loop runs as that user with no capabilities and no new privileges,
-# while its helper (standbyd-priv, its child) keeps root and starts the receivers. A power cut
-# of a: b, unprivileged, still takes the address over (the helper adds it and sends the ARPs;
+# vdisk-ha), standbyd's loop runs as that user, in its group alone (which the control socket
+# lets in for the status), with no capabilities and no new privileges, while its helper
+# (standbyd-priv, its child) keeps root and starts the receivers. A power cut of a: b,
+# unprivileged, still takes the address over (the helper adds it and sends the ARPs;
 # the time is printed) and records events in the DB. b's helper killed: b exits at once
 # (status 1, an event), the address stays; restarted (a user that does not exist: a warning,
 # it stays root) it resumes the role.
@@ -32,6 +33,8 @@ for n in a b; do
 	is "$(proc_field "$pid" CapEff)" "0000000000000000" "$n: no capability in effect"
 	is "$(proc_field "$pid" CapPrm)" "0000000000000000" "$n: none permitted"
 	is "$(proc_field "$pid" NoNewPrivs)" "1" "$n: no new privileges"
+	is "$(proc_field "$pid" Groups | xargs)" "$(id -g nobody)" \
+		"$n: its group, the one the control socket lets in, and no other"
 	hp=$(helper_pid "$n")
 	ok "$([ -n "$hp" ] && [ "$hp" -gt 0 ]; echo $?)" "$n: status names its helper ($hp)"
 	is "$(cat "/proc/$hp/comm")" "standbyd-priv" "$n: the helper is standbyd-priv"
@@ -41,6 +44,15 @@ for n in a b; do
 	is "$(proc_field "$rx" PPid)" "$hp" "$n: the receiver is the helper's child"
 done
 check "a logs the drop" -- sb_log_has a "running as nobody"
+# vdiskd and pxed reach the control socket through the loop's group: a caller of that group
+# alone (another uid) may ask for the status, not for the role
+chgrp "$(id -g nobody)" "$SB_DIR/a.sock"
+as_group() { setpriv --reuid=54321 --regid="$(id -g nobody)" --clear-groups "$@"; }
+ok "$(as_group "$SB_CLI" status --ctl "$SB_DIR/a.sock" 2>&1 | grep -q '^state: active$'; echo $?)" \
+	"a caller of the loop's group gets the status"
+ok "$(! as_group "$SB_CLI" release a --ctl "$SB_DIR/a.sock" >/dev/null 2>&1; echo $?)" \
+	"and is refused a release"
+is "$(sb_state a)" "active" "a still active"
 
 mac_b=$(sb_mac b)
 sb_arpwatch "$(sb_mac a)" 5000 "$SB_DIR/watch"
