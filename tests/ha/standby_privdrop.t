@@ -6,7 +6,8 @@
 # unprivileged, still takes the address over (the helper adds it and sends the ARPs;
 # the time is printed) and records events in the DB. b's helper killed: b exits at once
 # (status 1, an event), the address stays; restarted (a user that does not exist: a warning,
-# it stays root) it resumes the role.
+# it stays root) it resumes the role. b's standbyd killed: its helper ends too, the address
+# stays.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
@@ -84,5 +85,12 @@ check "restarted, b resumes the role" -- sb_wait_state b active 3000
 check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
 is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
 check "service still on b" -- sb_wait_fetch b 1000
+
+# the helper ends with standbyd, even killed: its end of the pair closes
+hp=$(helper_pid b)
+kill -9 "$SB_PID_b"
+helper_gone() { ! kill -0 "$hp" 2>/dev/null; }
+check "b's standbyd killed: its helper ($hp) ends too" -- wait_until 2000 helper_gone
+check "and leaves the address" -- sb_has_vip b
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing
