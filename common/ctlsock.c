@@ -558,25 +558,37 @@ static void req_ready(struct ev_io *io, uint32_t events)
 	}
 }
 
+int ctl_call_send(const char *path, const char *request)
+{
+	return send_request(path, request, SOCK_NONBLOCK);
+}
+
 int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
 		   ctl_reply_fn fn, void *arg, struct ctl_req **out)
 {
+	int fd = ctl_call_send(path, request);
+
+	if (fd < 0)
+		return fd;
+	return ctl_call_wait(loop, fd, timeout_ms, fn, arg, out);
+}
+
+int ctl_call_wait(struct evloop *loop, int fd, int timeout_ms, ctl_reply_fn fn, void *arg,
+		  struct ctl_req **out)
+{
 	struct ctl_req *r;
-	int fd, rc;
+	int rc;
 
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
+	if (!r) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
 	r->cap = 4096;
 	r->buf = malloc(r->cap);
 	if (!r->buf) {
 		rc = -ENOMEM;
-		goto out_free;
-	}
-	fd = send_request(path, request, SOCK_NONBLOCK);
-	if (fd < 0) {
-		rc = fd;
-		goto out_free;
+		goto out_close;
 	}
 	r->loop = loop;
 	r->fn = fn;
@@ -596,8 +608,8 @@ int ctl_call_start(struct evloop *loop, const char *path, const char *request, i
 
 out_close:
 	close(fd);
-out_free:
-	free(r->buf);
+	if (r)
+		free(r->buf);
 	free(r);
 	return rc;
 }

@@ -69,6 +69,14 @@ typedef void (*ctl_reply_fn)(void *arg, int rc, const json_t *answer);
 int ctl_call_start(struct evloop *loop, const char *path, const char *request, int timeout_ms,
 		   ctl_reply_fn fn, void *arg, struct ctl_req **out);
 void ctl_call_cancel(struct ctl_req *req);
+/* ctl_call_start's two halves, for a daemon whose request another process must send (a
+ * daemon answers some requests from root only: standbyd's privileged helper sends them, and
+ * hands the socket over). ctl_call_send connects and sends request; it returns the socket
+ * (non-blocking) or a negative errno. ctl_call_wait takes fd over (closed on failure too)
+ * and reads its answer as ctl_call_start does. */
+int ctl_call_send(const char *path, const char *request);
+int ctl_call_wait(struct evloop *loop, int fd, int timeout_ms, ctl_reply_fn fn, void *arg,
+		  struct ctl_req **out);
 
 /* The one parser of answers: text[0..len) as an answer, an object whose "ok" is a boolean and,
  * when false, whose "error" is a string. Returns 0 with *answer (the caller's), or -EPROTO. */

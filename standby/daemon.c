@@ -114,7 +114,7 @@ static void probe_start(struct standbyd *d)
 		}
 		arp_read_claims(&d->arp, d->svc->addr, NULL, who);	/* drop what came before */
 		d->probe_conflict = 0;
-		rc = arp_send_probe(&d->arp, d->svc->addr);
+		rc = privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 0);
 		if (rc) {
 			log_warn("probe: cannot send on %s: %s", d->svc_rt->ifname, strerror(-rc));
 			probe_finish(d, FSM_EV_PROBE_ERROR);
@@ -123,7 +123,7 @@ static void probe_start(struct standbyd *d)
 	}
 	if (d->ping.fd >= 0)
 		for (i = 0; i < d->cfg.cf.nping; i++)
-			pinger_send(&d->ping, d->cfg.cf.ping[i]);
+			privop_ping(&d->priv, i);
 	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
 }
 
@@ -137,7 +137,7 @@ static void on_probe_timer(struct ev_timer *t)
 		/* A second probe halfway: one lost frame must not hand us a live address. */
 		d->probe_phase = 1;
 		if (d->svc)
-			arp_send_probe(&d->arp, d->svc->addr);
+			privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 0);
 		ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms - d->cfg.cf.probe_ms / 2);
 		return;
 	}
@@ -149,7 +149,7 @@ static void on_probe_timer(struct ev_timer *t)
 
 static void garp_send(struct standbyd *d)
 {
-	int rc = arp_send_garp(&d->arp, d->svc->addr);
+	int rc = privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 1);
 
 	if (rc)
 		log_warn("gratuitous ARP on %s: %s", d->svc_rt->ifname, strerror(-rc));
@@ -390,31 +390,25 @@ static int job_result(struct standbyd *d, int rc)
 	return 0;
 }
 
+/* rc: the script's result as the helper reported it (res_finish's, or -ETIMEDOUT). */
 static void job_script_done(struct standbyd *d, int rc)
 {
 	struct sb_job *j = &d->job;
 
-	ev_io_del(d->loop, &j->io);
 	ev_timer_cancel(d->loop, &j->limit);
-	close(j->pidfd);
-	j->pidfd = -1;
-	if (rc == 0)
-		rc = res_finish(&d->rt[j->idx], j->op);
+	j->script = 0;
 	if (job_result(d, rc))
 		job_run(d);
 }
 
-static void on_script_exit(struct ev_io *io, uint32_t events)
-{
-	(void)events;
-	job_script_done(io->arg, 0);
-}
-
+/* The helper kills a script at its limit and reports -ETIMEDOUT. A record that has not come
+ * a grace later never will: the step fails the same way, and the script, if it still runs,
+ * is killed. */
 static void on_script_limit(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	res_abort(&d->rt[d->job.idx]);
+	privop_res_cancel(&d->priv);
 	job_script_done(d, -ETIMEDOUT);
 }
 
@@ -434,34 +428,67 @@ static void job_run(struct standbyd *d)
 
 	for (;;) {
 		const struct ha_resource *r = &d->cfg.res.res[j->idx];
-		int rc, fd = -1;
+		int rc;
 
 		j->op = j->kind == JOB_START ? RES_START : j->kind == JOB_STOP ? RES_STOP
 			: j->restarting == 1 ? RES_STOP : j->restarting == 2 ? RES_START : RES_STATUS;
 		if (r->kind == HA_RES_VDISKD) {
-			/* A hung vdiskd must not hold the heartbeats: ask it without blocking. */
-			rc = ctl_call_start(d->loop, res_vdiskd_socket(r), res_vdiskd_request(j->op),
-					    RES_VDISKD_TIMEOUT_MS, on_vdiskd_reply, d, &j->ctl);
+			/* vdiskd takes a role from root only: the helper sends the request; a hung
+			 * vdiskd must not hold the heartbeats: the answer is read without blocking */
+			rc = privop_vdiskd(&d->priv, j->idx, j->op);
+			if (rc >= 0)
+				rc = ctl_call_wait(d->loop, rc, RES_VDISKD_TIMEOUT_MS,
+						   on_vdiskd_reply, d, &j->ctl);
 			if (rc == 0)
 				return;
 			if (!job_result(d, rc))
 				return;
 			continue;
 		}
-		rc = res_begin(r, &d->rt[j->idx], j->op, &fd);
+		/* the address, pxed and scripts need root: the helper's (privop.h) */
+		rc = privop_res(&d->priv, j->idx, j->op, &j->seq);
 		if (rc == -EINPROGRESS) {
-			rc = ev_io_add(d->loop, &j->io, fd, EPOLLIN, on_script_exit, d);
-			if (rc == 0) {
-				j->pidfd = fd;
-				ev_timer_arm(d->loop, &j->limit, script_limit_ms(j->op));
-				return;
-			}
-			close(fd);
-			res_abort(&d->rt[j->idx]);
+			j->script = 1;
+			ev_timer_arm(d->loop, &j->limit, script_limit_ms(j->op) + PRIVOP_LIMIT_GRACE_MS);
+			return;
 		}
 		if (!job_result(d, rc))
 			return;
 	}
+}
+
+/* The helper is gone (or answered wrong, or not in time): nothing privileged can be done
+ * here any more, and an unprivileged standbyd cannot start another helper. So it stops at
+ * once, with no handover (which could not remove the address): the address, if held, stays,
+ * as when standbyd is killed, and the service manager's restart resumes the role before the
+ * peer's deadtime (tests/ha/standby_killed.t). Staying would leave a node that holds the
+ * role but could neither give the address up nor restart a resource. */
+static void priv_lost(struct standbyd *d)
+{
+	if (d->priv_lost)
+		return;
+	d->priv_lost = 1;
+	ev_io_del(d->loop, &d->priv_io);
+	sb_event(d, LOG_CRIT, "the privileged helper is lost: standbyd exits (state %s; the "
+		 "address, if held, stays) for its service manager to start it again",
+		 fsm_state_name(d->fsm.state));
+	ev_stop(d->loop);
+}
+
+/* A script's exit record, or the helper's end closed. A record of a step that was cancelled
+ * since is old news. */
+static void on_priv(struct ev_io *io, uint32_t events)
+{
+	struct standbyd *d = io->arg;
+	uint32_t seq;
+	int rc, res;
+
+	(void)events;
+	while ((res = privop_read_exit(&d->priv, &seq, &rc)) == 1)
+		if (d->job.script && seq == d->job.seq)
+			job_script_done(d, rc);
+	if (res < 0)
+		priv_lost(d);
 }
 
 /* Drops the job running now, killing its script: the state machine wants something else. */
@@ -471,12 +498,10 @@ static void job_cancel(struct standbyd *d)
 
 	ctl_call_cancel(j->ctl);
 	j->ctl = NULL;
-	if (j->pidfd >= 0) {
-		ev_io_del(d->loop, &j->io);
+	if (j->script) {
 		ev_timer_cancel(d->loop, &j->limit);
-		close(j->pidfd);
-		j->pidfd = -1;
-		res_abort(&d->rt[j->idx]);
+		j->script = 0;
+		privop_res_cancel(&d->priv);
 	}
 	j->kind = JOB_IDLE;
 }
@@ -876,6 +901,38 @@ static void go_realtime(struct standbyd *d)
 			 "late on a busy machine", strerror(errno));
 }
 
+/* Forks the helper, which keeps what sends (the ARP capture's and the pings' sockets, the
+ * tickles' raw socket, the links for the receivers) and root; starts the first receiver
+ * through it; then becomes user. Everything that only reads stays open here: the links'
+ * records, the ARP capture and the ICMP socket (for the replies), the database, the control
+ * socket, the asking of vdiskd's status (its group may). */
+static int start_helper(struct standbyd *d, const char *user)
+{
+	int fds[HA_MAX_LINKS], rc;
+	struct privop_setup s = { .cfg = &d->cfg, .rt = d->rt, .arp = d->svc ? &d->arp : NULL,
+				  .ping = &d->ping, .tickle_fd = d->tickle.rawfd,
+				  .link_fds = fds, .nlinks = d->links.n };
+	unsigned i;
+
+	for (i = 0; i < d->links.n; i++)
+		fds[i] = d->links.link[i].fd;
+	rc = privop_start(&d->priv, &s);
+	if (rc)
+		return rc;
+	/* the tickles' raw socket could send anything: the helper's alone now */
+	if (d->tickle.rawfd >= 0)
+		close(d->tickle.rawfd);
+	d->tickle.rawfd = -1;
+	rc = ev_io_add(d->loop, &d->priv_io, d->priv.exit_fd, EPOLLIN, on_priv, d);
+	if (rc)
+		return rc;
+	rc = sb_links_start(&d->links, &d->priv);
+	if (rc)
+		return rc;
+	rc = privop_drop(user);
+	return rc < 0 ? rc : 0;
+}
+
 static const struct sb_links_hooks links_hooks = {
 	.heard = link_heard,
 	.dropped = link_dropped,
@@ -934,7 +991,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_garp, on_garp_timer, d);
 	ev_timer_init(&d->t_repl, on_repl_timer, d);
 	ev_timer_init(&d->job.limit, on_script_limit, d);
-	d->job.pidfd = -1;
+	d->priv.fd = d->priv.exit_fd = -1;
 	d->hooks = &daemon_hooks;
 	sb_ship_init(d);
 	sb_tickle_init(d);
@@ -974,6 +1031,9 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_signal(d->loop, SIGTERM, on_signal, d);
 	ev_signal(d->loop, SIGINT, on_signal, d);
 	signal(SIGPIPE, SIG_IGN);
+	rc = start_helper(d, opts->user);
+	if (rc)
+		goto out_close;
 
 	sb_event(d, LOG_NOTICE, "standbyd started: node %s, peer %s, %u link%s, %s node, "
 		 "auto_failback %s", cfg->node, cfg->peer, d->links.n, d->links.n == 1 ? "" : "s",
@@ -992,6 +1052,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		ev_timer_arm(d->loop, &d->t_repl, 0);
 
 	rc = evloop_run(d->loop);
+	if (d->priv_lost)
+		rc = -EPIPE;
 	sb_send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
 	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
 	ctl_server_close(d->ctl);
@@ -1004,8 +1066,10 @@ out_close:
 		pinger_close(&d->ping);
 	arp_close(&d->arp);
 	job_cancel(d);
-	for (i = 0; i < cfg->res.nres; i++)
-		res_release_children(&cfg->res.res[i], &d->rt[i]);
+	if (d->priv.exit_fd >= 0 && !d->priv_lost)
+		ev_io_del(d->loop, &d->priv_io);
+	/* it stops pxed and a script still running, as we did before there was a helper */
+	privop_stop(&d->priv);
 	if (d->db)
 		db_close(d->db);
 	evloop_free(d->loop);

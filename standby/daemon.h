@@ -18,6 +18,7 @@
 #include "standby/hbpkt.h"
 #include "standby/links.h"
 #include "standby/ping.h"
+#include "standby/privop.h"
 #include "standby/resource.h"
 #include "standby/tickle.h"
 
@@ -25,7 +26,8 @@ struct db;
 struct standbyd;
 
 /* The one resource job at a time: starting all, stopping all, or checking all (with the one
- * restart a failing resource gets). A script step waits on its pidfd in the loop. */
+ * restart a failing resource gets). A script step runs in the privileged helper and waits in
+ * the loop for the helper's record of its exit. */
 enum sb_job_kind { JOB_IDLE, JOB_START, JOB_STOP, JOB_MONITOR };
 
 struct sb_job {
@@ -33,10 +35,10 @@ struct sb_job {
 	enum res_op op;		/* step running now */
 	unsigned idx;		/* resource of that step */
 	int restarting;		/* monitor: 0 checking, 1 stopping, 2 starting again */
-	int pidfd;		/* -1 when no script runs */
+	int script;		/* a script runs in the helper: its exit record is awaited */
+	uint32_t seq;		/* that record's (the request's) */
 	struct ctl_req *ctl;	/* vdiskd request in flight, or NULL */
-	struct ev_io io;
-	struct ev_timer limit;
+	struct ev_timer limit;	/* the helper's limit and a grace: a record never come */
 };
 
 struct standbyd_opts {
@@ -45,6 +47,7 @@ struct standbyd_opts {
 	const char *ctl_path;
 	const char *db_path;		/* events, and the DB shipped to / from the peer */
 	const char *state_dir;		/* standbyd.state: whether our copy is outdated */
+	const char *user;		/* who the loop runs as once the helper runs */
 	/* Answers the control socket, with the daemon as arg: ctl.c's sb_ctl_handle, which
 	 * works on the daemon from above it (the program's main hands it down). */
 	ctl_handler_fn ctl_handler;
@@ -101,6 +104,9 @@ struct standbyd {
 	uint64_t db_seq_at_ms;
 	int64_t db_seq;
 
+	struct privop priv;		/* the privileged helper */
+	struct ev_io priv_io;		/* its scripts' exit records, and its loss */
+	int priv_lost;
 	struct ctl_server *ctl;
 	struct db *db;
 	const char *db_path;
@@ -109,8 +115,9 @@ struct standbyd {
 	int stopping;
 };
 
-/* Sets up everything (privileged work first: sockets, pcap, netlink checks) and runs the loop
- * until SIGTERM/SIGINT. Returns 0 or a negative errno (already logged). */
+/* Sets up everything (privileged work first: sockets, pcap, netlink checks), starts the
+ * privileged helper, becomes opts->user and runs the loop until SIGTERM/SIGINT, or until the
+ * helper is lost. Returns 0 or a negative errno (already logged). */
 int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts);
 
 /* Logs and records an event (DB events table when --db is given). level: LOG_*. */

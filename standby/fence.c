@@ -25,7 +25,9 @@ static int state_write(const struct sb_fence *f)
 
 	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
 	n = f->outdated ? snprintf(line, sizeof(line), "outdated %u\n", f->acked_epoch) : 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* readable by the group (vdisk): written by standbyd's unprivileged user, it is read
+	 * at the next start by root, which has no CAP_DAC_OVERRIDE but is in that group */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0)

@@ -6,10 +6,11 @@
  * system calls filtered (seccomp: it cannot send on a link).
  *
  * It checks each packet as standbyd would (framing, MAC, then cluster, sender, clock and the
- * replay window: hb_decode and hb_accept, with a window of its own) and tells standbyd
- * (the parent, which keeps the privileges of the service address and ARP) only records of
- * one fixed size: an accepted packet's bytes (a copy by another link included), how many
- * packets a link dropped and why, or that it is alive. The parent checks every record
+ * replay window: hb_decode and hb_accept, with a window of its own) and tells standbyd's
+ * loop only records of one fixed size: an accepted packet's bytes (a copy by another link
+ * included), how many packets a link dropped and why, or that it is alive. (It is started by
+ * the privileged helper, privop.h, whose child it is; its end of the pair is handed to the
+ * loop.) The loop checks every record
  * (hbrx_rec_check) and decodes and accepts the packet again itself, so a receiver that is
  * taken over can tell it nothing a holder of the key could not. */
 #ifndef STANDBY_HBRX_H

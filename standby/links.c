@@ -107,6 +107,16 @@ static void link_record(struct sb_links *ls, const struct hbrx_rec *r)
 
 static int rx_start(struct sb_links *ls);
 
+/* Ends the receiver: through the helper once there is one (it is the helper's child, of
+ * another user than an unprivileged standbyd), else ourselves. */
+static void rx_kill(struct sb_links *ls)
+{
+	if (ls->priv)
+		privop_rx_stop(ls->priv, &ls->rx);
+	else
+		hbrx_stop(&ls->rx);
+}
+
 /* The receiver died, broke the protocol or went silent: another, soon. One that cannot be
  * started is tried again less and less often, up to every SB_RX_RETRY_MAX_MS. */
 static void rx_lost(struct sb_links *ls, int rc)
@@ -115,7 +125,7 @@ static void rx_lost(struct sb_links *ls, int rc)
 		return;		/* already being replaced */
 	ev_io_del(ls->loop, &ls->rx_io);
 	ev_timer_cancel(ls->loop, &ls->t_stall);
-	hbrx_stop(&ls->rx);
+	rx_kill(ls);
 	log_err("heartbeat receiver %s: starting another in %u ms",
 		rc == -EPROTO ? "broke the protocol" : rc == -ETIMEDOUT ? "went silent (stuck)"
 		: "died", SB_RX_RESTART_MS);
@@ -164,12 +174,14 @@ static int rx_start(struct sb_links *ls)
 
 	for (i = 0; i < ls->n; i++)
 		fds[i] = ls->link[i].fd;
-	rc = hbrx_start(&ls->rx, fds, ls->n, ls->cfg, ls->cfg->cf.realtime);
+	/* A receiver takes a new user and root: the helper's to do once standbyd may not */
+	rc = ls->priv ? privop_rx_start(ls->priv, &ls->rx)
+		      : hbrx_start(&ls->rx, fds, ls->n, ls->cfg, ls->cfg->cf.realtime);
 	if (rc)
 		return rc;
 	rc = ev_io_add(ls->loop, &ls->rx_io, ls->rx.fd, EPOLLIN, on_rx, ls);
 	if (rc) {
-		hbrx_stop(&ls->rx);
+		rx_kill(ls);
 		return rc;
 	}
 	ev_timer_arm(ls->loop, &ls->t_stall, HBRX_STALL_MS);
@@ -211,10 +223,13 @@ int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_conf
 		log_err("no heartbeat link could be opened");
 		return -ENETDOWN;
 	}
-	rc = rx_start(ls);
-	if (rc)
-		sb_links_close(ls);
-	return rc;
+	return 0;
+}
+
+int sb_links_start(struct sb_links *ls, struct privop *priv)
+{
+	ls->priv = priv;
+	return rx_start(ls);
 }
 
 void sb_links_close(struct sb_links *ls)
@@ -227,7 +242,7 @@ void sb_links_close(struct sb_links *ls)
 	ev_timer_cancel(ls->loop, &ls->t_stall);
 	if (ls->rx.fd >= 0)
 		ev_io_del(ls->loop, &ls->rx_io);
-	hbrx_stop(&ls->rx);
+	rx_kill(ls);
 	for (i = 0; i < ls->n; i++)
 		close(ls->link[i].fd);
 	ls->n = 0;

@@ -14,6 +14,7 @@
 #include "standby/config.h"
 #include "standby/hbpkt.h"
 #include "standby/hbrx.h"
+#include "standby/privop.h"
 
 /* Records read from the receiver per loop round: a flood must not keep the loop from its
  * timers (our own heartbeats, deadtime). What is left is read in the next round. */
@@ -54,12 +55,17 @@ struct sb_links {
 	struct ev_timer t_restart, t_stall;
 	unsigned retry_ms;		/* the next start's delay */
 	unsigned long rx_restarts;	/* receivers started again after one was lost */
+	struct privop *priv;		/* starts and stops receivers; NULL: we do */
 };
 
-/* Opens the links cfg lists (all but a ucast line naming a local address) and starts the
- * receiver. cfg must outlive the links. Returns 0 or a negative errno (logged). */
+/* Opens the links cfg lists (all but a ucast line naming a local address). cfg must outlive
+ * the links. Returns 0 or a negative errno (logged). */
 int sb_links_open(struct sb_links *ls, struct evloop *loop, const struct ha_config *cfg,
 		  const struct sb_links_hooks *hooks, void *arg);
+/* Starts the receiver, and every one that replaces it, through priv (the privileged helper,
+ * which holds the links' sockets too), or ourselves when priv is NULL (as root). Returns 0
+ * or a negative errno (logged); sb_links_close still closes the links. */
+int sb_links_start(struct sb_links *ls, struct privop *priv);
 void sb_links_close(struct sb_links *ls);
 /* Sends pkt on every link. */
 void sb_links_send(struct sb_links *ls, const uint8_t *pkt, size_t len);

@@ -12,6 +12,7 @@
 #include "standby/config.h"
 #include "standby/ctl.h"
 #include "standby/daemon.h"
+#include "standby/privop.h"
 #include "standby/resource.h"
 
 #define DEFAULT_CONFDIR "/etc/ha.d"
@@ -21,7 +22,7 @@
 
 static const char usage_text[] =
 "usage: standbyd [-c DIR] [--node NAME] [--ctl PATH] [--db PATH] [--state-dir DIR]\n"
-"                [--syslog] [-v]\n"
+"                [--user NAME] [--syslog] [-v]\n"
 "       standbyd [-c DIR] [--node NAME] --check-config\n"
 "       standbyd --version\n"
 "\n"
@@ -32,6 +33,9 @@ static const char usage_text[] =
 "                     it to the peer (default $VDISK_DB, else " DEFAULT_DB ")\n"
 "  --state-dir DIR    where standbyd.state records that this node's copy is outdated\n"
 "                     (" DEFAULT_STATE ")\n"
+"  --user NAME        once the privileged helper runs, the loop runs as NAME, with no\n"
+"                     capabilities (" PRIVOP_USER "; root stays root when there is no\n"
+"                     such user)\n"
 "  --check-config     check the three files and exit\n"
 "  --syslog           log to syslog as well as stderr\n"
 "  -v, --verbose      debug logging\n"
@@ -39,7 +43,8 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 ok, 1 failure (including a bad configuration), 2 usage.\n";
 
-enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_CHECK, OPT_SYSLOG, OPT_VERSION };
+enum { OPT_NODE = 256, OPT_CTL, OPT_DB, OPT_STATE, OPT_USER, OPT_CHECK, OPT_SYSLOG,
+       OPT_VERSION };
 
 /* A bcast link on the service address's interface sends heartbeats to every PC. */
 static void warn_bcast(const struct ha_config *cfg, const char *svc_ifname)
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
 		{ "ctl", required_argument, NULL, OPT_CTL },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -97,7 +103,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct standbyd_opts o = { DEFAULT_CONFDIR, NULL, DEFAULT_CTL, NULL, DEFAULT_STATE,
-				   sb_ctl_handle };
+				   PRIVOP_USER, sb_ctl_handle };
 	int check = 0, use_syslog = 0, level = LOG_INFO, opt, rc;
 	struct ha_config *cfg;
 	struct cfg_err err;
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
 		case OPT_CTL: o.ctl_path = optarg; break;
 		case OPT_DB: o.db_path = optarg; break;
 		case OPT_STATE: o.state_dir = optarg; break;
+		case OPT_USER: o.user = optarg; break;
 		case OPT_CHECK: check = 1; break;
 		case OPT_SYSLOG: use_syslog = 1; break;
 		case 'v': level = LOG_DEBUG; break;

@@ -126,7 +126,7 @@ static void send_round(struct standbyd *d)
 	unsigned i;
 
 	for (i = 0; i < tk->held.n; i++) {
-		int rc = tcpack_send(tk->rawfd, &tk->held.c[i]);
+		int rc = privop_tickle(&d->priv, &tk->held.c[i]);
 
 		if (rc) {
 			tk->send_errors++;

@@ -135,11 +135,11 @@ sb_config() {
 	chmod 755 "$d/resource.d/svc"
 }
 
-# sb_start NODE: standbyd in the node's namespace, log in DIR/NODE.log
+# sb_start NODE: standbyd in the node's namespace, log in DIR/NODE.log; SB_ARGS: more options
 sb_start() {
 	ip netns exec "$(ns_of "$1")" "$BUILD/standbyd" -c "$SB_DIR/$1" --node "$1" \
 		--ctl "$SB_DIR/$1.sock" --state-dir "$SB_DIR/$1" ${SB_DB:+--db "$SB_DB"} \
-		>>"$SB_DIR/$1.log" 2>&1 &
+		${SB_ARGS:-} >>"$SB_DIR/$1.log" 2>&1 &
 	eval "SB_PID_$1=$!"
 	disown
 }

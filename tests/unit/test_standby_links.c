@@ -355,7 +355,8 @@ int main(void)
 	}
 	config(&cfg);
 	loop = evloop_new();
-	if (!ok(loop && sb_links_open(&ls, loop, &cfg, &counting, NULL) == 0,
+	if (!ok(loop && sb_links_open(&ls, loop, &cfg, &counting, NULL) == 0 &&
+		sb_links_start(&ls, NULL) == 0,
 		"a link on lo, UDP %u, and its receiver", cfg.cf.udpport))
 		return done_testing();
 	pid = ls.rx.pid;

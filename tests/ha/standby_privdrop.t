@@ -1,0 +1,96 @@
+#!/bin/bash
+# Least privilege: with a user to drop to (here nobody, as --user; the packages make
+# vdisk-ha), standbyd's loop runs as that user, in its group alone (which the control socket
+# lets in for the status), with no capabilities and no new privileges, while its helper
+# (standbyd-priv, its child) keeps root and starts the receivers. A power cut of a: b,
+# unprivileged, still takes the address over (the helper adds it and sends the ARPs;
+# the time is printed) and records events in the DB. b's helper killed: b exits at once
+# (status 1, an event), the address stays; restarted (a user that does not exist: a warning,
+# it stays root) it resumes the role. b's standbyd killed: its helper ends too, the address
+# stays.
+source "$(dirname "$0")/../lib/tap.sh"
+need_root
+source "$SRCDIR/tests/ha/standby-lib.sh"
+
+getent passwd nobody >/dev/null || skip_all "no user nobody"
+# the unprivileged loops reach their DB, state and sockets' directory as nobody
+chmod 711 "$SB_DIR"
+mkdir "$SB_DIR/db"
+SB_DB=$SB_DIR/db/vdisk.db
+SB_ARGS="--user nobody"
+check "topology" -- sb_topology
+chown nobody "$SB_DIR/a" "$SB_DIR/b"
+check "database for events" -- "$BUILD/vdiskctl" --db "$SB_DB" init
+chown -R nobody "$SB_DIR/db"
+sb_pair_up
+check "client reaches a" -- sb_wait_fetch a 2000
+
+proc_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+helper_pid() { sb_field "$1" helper | awk '{print $2}'; }
+for n in a b; do
+	eval "pid=\$SB_PID_$n"
+	uid=$(proc_field "$pid" Uid | awk '{print $1, $2, $3, $4}')
+	is "$uid" "65534 65534 65534 65534" "$n: the loop's uids are nobody's"
+	is "$(proc_field "$pid" CapEff)" "0000000000000000" "$n: no capability in effect"
+	is "$(proc_field "$pid" CapPrm)" "0000000000000000" "$n: none permitted"
+	is "$(proc_field "$pid" NoNewPrivs)" "1" "$n: no new privileges"
+	is "$(proc_field "$pid" Groups | xargs)" "$(id -g nobody)" \
+		"$n: its group, the one the control socket lets in, and no other"
+	hp=$(helper_pid "$n")
+	ok "$([ -n "$hp" ] && [ "$hp" -gt 0 ]; echo $?)" "$n: status names its helper ($hp)"
+	is "$(cat "/proc/$hp/comm")" "standbyd-priv" "$n: the helper is standbyd-priv"
+	is "$(proc_field "$hp" PPid)" "$pid" "$n: a child of standbyd"
+	is "$(proc_field "$hp" Uid | awk '{print $1}')" "0" "$n: the helper keeps root"
+	rx=$(sb_field "$n" receiver | awk '{print $2}')
+	is "$(proc_field "$rx" PPid)" "$hp" "$n: the receiver is the helper's child"
+done
+check "a logs the drop" -- sb_log_has a "running as nobody"
+# vdiskd and pxed reach the control socket through the loop's group: a caller of that group
+# alone (another uid) may ask for the status, not for the role
+chgrp "$(id -g nobody)" "$SB_DIR/a.sock"
+as_group() { setpriv --reuid=54321 --regid="$(id -g nobody)" --clear-groups "$@"; }
+ok "$(as_group "$SB_CLI" status --ctl "$SB_DIR/a.sock" 2>&1 | grep -q '^state: active$'; echo $?)" \
+	"a caller of the loop's group gets the status"
+ok "$(! as_group "$SB_CLI" release a --ctl "$SB_DIR/a.sock" >/dev/null 2>&1; echo $?)" \
+	"and is refused a release"
+is "$(sb_state a)" "active" "a still active"
+
+mac_b=$(sb_mac b)
+sb_arpwatch "$(sb_mac a)" 5000 "$SB_DIR/watch"
+watch=$SB_WATCH
+t0=$(date +%s%3N)
+sb_power_cut a
+check "b, unprivileged, takes over" -- sb_wait_state b active 3000
+wait $watch
+ok $? "client sees the address at a new MAC"
+read -r t1 newmac < "$SB_DIR/watch"
+is "$newmac" "$mac_b" "the new MAC is b's"
+diag "power cut to the address answering at b's MAC: $((t1 - t0)) ms (deadtime $SB_DEADTIME)"
+ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "within 1.5 s of the cut"
+check "the address is on b" -- sb_has_vip b
+check "TCP service (a script the helper ran) answers from b" -- sb_wait_fetch b 2000
+events=$("$BUILD/vdiskctl" --db "$SB_DB" events 2>&1)
+ok "$(echo "$events" | grep -q "state standby -> taking_over"; echo $?)" \
+	"the takeover recorded in the DB by the unprivileged loop"
+is "$(sb_field b helper | awk '{print $4}')" "0" "b's helper refused nothing"
+
+kill -9 "$(helper_pid b)"
+gone() { ! kill -0 "$SB_PID_b" 2>/dev/null; }
+check "b's standbyd exits when its helper is lost" -- wait_until 2000 gone
+check "and says why" -- sb_log_has b "privileged helper is lost"
+check "the address stays on b" -- sb_has_vip b
+SB_ARGS="--user no-such-user-here"
+sb_start b
+check "restarted, b resumes the role" -- sb_wait_state b active 3000
+check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
+is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
+check "service still on b" -- sb_wait_fetch b 1000
+
+# the helper ends with standbyd, even killed: its end of the pair closes
+hp=$(helper_pid b)
+kill -9 "$SB_PID_b"
+helper_gone() { ! kill -0 "$hp" 2>/dev/null; }
+check "b's standbyd killed: its helper ($hp) ends too" -- wait_until 2000 helper_gone
+check "and leaves the address" -- sb_has_vip b
+check "no sanitizer report from the daemons" -- sb_logs_clean
+done_testing

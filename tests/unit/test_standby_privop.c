@@ -1,0 +1,360 @@
+/* The privileged helper (privop.c):
+ * - privop_req_check: a request of every kind that passes, and must-fail vectors for each
+ *   check (size, magic, padding, unknown kind, index out of range, op, resource of the wrong
+ *   kind, a field the kind does not use, a tickle not from a service address);
+ * - as root, a live helper: refused records are answered with an error and it serves on; a
+ *   script's exit comes as a record (running, stopped), the time limit is enforced by the
+ *   helper (-ETIMEDOUT), a cancelled script sends nothing; it exits when standbyd's end
+ *   closes; one that is killed shows as EOF on the exit pair; vdiskd's request is sent by
+ *   the helper (a stand-in socket sees it come from root, as the request for the op) and the
+ *   socket handed back carries the answer. A request's round trip is printed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "standby/privop.h"
+#include "tests/lib/tap.h"
+
+#define SVC_ADDR 0x0a090064u	/* 10.9.0.100 */
+
+static void config(struct ha_config *c, const char *dir)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	c->res.res[0].kind = HA_RES_IPADDR;
+	c->res.res[0].addr = SVC_ADDR;
+	c->res.res[1].kind = HA_RES_LSB;
+	strcpy(c->res.res[1].name, "svc");
+	c->res.res[2].kind = HA_RES_VDISKD;
+	c->res.res[3].kind = HA_RES_PXED;
+	c->res.nres = 4;
+	c->res.ipaddr_idx = 0;
+	c->cf.nping = 1;
+	c->cf.ping[0] = 0x0a090001u;
+}
+
+static struct privop_req req(unsigned kind, unsigned idx, unsigned op)
+{
+	struct privop_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = PRIVOP_MAGIC;
+	r.seq = 7;
+	r.kind = (uint16_t)kind;
+	r.idx = (uint16_t)idx;
+	r.op = (uint16_t)op;
+	return r;
+}
+
+static struct privop_req tickle(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	struct privop_req r = req(PRIVOP_TICKLE, 0, 0);
+
+	r.laddr = laddr;
+	r.lport = lport;
+	r.raddr = raddr;
+	r.rport = rport;
+	return r;
+}
+
+static void check_vectors(const struct ha_config *c)
+{
+	static const struct { unsigned kind, idx, op; int want; const char *what; } v[] = {
+		{ PRIVOP_RES, 1, RES_START, 0, "script start" },
+		{ PRIVOP_RES, 1, RES_STOP, 0, "script stop" },
+		{ PRIVOP_RES, 1, RES_STATUS, 0, "script status" },
+		{ PRIVOP_RES, 0, RES_START, 0, "address add" },
+		{ PRIVOP_RES, 0, RES_STOP, 0, "address delete" },
+		{ PRIVOP_RES, 3, RES_START, 0, "pxed start" },
+		{ PRIVOP_RES_CANCEL, 0, 0, 0, "cancel" },
+		{ PRIVOP_ARP_PROBE, 0, 0, 0, "probe" },
+		{ PRIVOP_ARP_GARP, 0, 0, 0, "gratuitous ARP" },
+		{ PRIVOP_PING, 0, 0, 0, "ping" },
+		{ PRIVOP_RX_START, 0, 0, 0, "receiver start" },
+		{ PRIVOP_RX_STOP, 0, 0, 0, "receiver stop" },
+		{ PRIVOP_VDISKD, 2, RES_START, 0, "vdiskd: role primary" },
+		{ PRIVOP_VDISKD, 2, RES_STATUS, 0, "vdiskd: status" },
+		/* must fail */
+		{ 0, 0, 0, -EOPNOTSUPP, "kind 0" },
+		{ PRIVOP_NKINDS, 0, 0, -EOPNOTSUPP, "kind past the last" },
+		{ 0xffff, 0, 0, -EOPNOTSUPP, "kind 0xffff" },
+		{ PRIVOP_RES, 4, RES_START, -ERANGE, "resource index = count" },
+		{ PRIVOP_RES, 0xffff, RES_START, -ERANGE, "resource index 0xffff" },
+		{ PRIVOP_RES, 1, RES_STATUS + 1, -EINVAL, "op past status" },
+		{ PRIVOP_RES, 1, 0xffff, -EINVAL, "op 0xffff" },
+		{ PRIVOP_RES, 2, RES_START, -EINVAL, "vdiskd as a resource step (it is asked)" },
+		{ PRIVOP_VDISKD, 1, RES_START, -EINVAL, "vdiskd's request to a script" },
+		{ PRIVOP_VDISKD, 0, RES_STOP, -EINVAL, "vdiskd's request to the address" },
+		{ PRIVOP_VDISKD, 4, RES_START, -ERANGE, "vdiskd index = count" },
+		{ PRIVOP_VDISKD, 2, RES_STATUS + 1, -EINVAL, "vdiskd op past status" },
+		{ PRIVOP_ARP_PROBE, 1, 0, -EINVAL, "probe for a script" },
+		{ PRIVOP_ARP_GARP, 3, 0, -EINVAL, "gratuitous ARP for pxed" },
+		{ PRIVOP_ARP_GARP, 4, 0, -ERANGE, "gratuitous ARP index out of range" },
+		{ PRIVOP_PING, 1, 0, -ERANGE, "ping index = count" },
+		{ PRIVOP_PING, 0, 1, -EBADMSG, "ping with an op" },
+		{ PRIVOP_RES_CANCEL, 1, 0, -EBADMSG, "cancel with an index" },
+		{ PRIVOP_RX_START, 0, 2, -EBADMSG, "receiver start with an op" },
+		{ PRIVOP_ARP_PROBE, 0, 1, -EBADMSG, "probe with an op" },
+	};
+	struct privop_req r;
+	uint8_t big[sizeof(r) + 8];
+	unsigned i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		r = req(v[i].kind, v[i].idx, v[i].op);
+		is_int(privop_req_check(&r, sizeof(r), c), v[i].want, "%s", v[i].what);
+	}
+	r = tickle(SVC_ADDR, 3260, 0x0a09000a, 50000);
+	is_int(privop_req_check(&r, sizeof(r), c), 0, "tickle from the service address");
+	r = tickle(0x0a090002, 3260, 0x0a09000a, 50000);
+	is_int(privop_req_check(&r, sizeof(r), c), -EINVAL, "tickle from another address");
+	r = tickle(SVC_ADDR, 0, 0x0a09000a, 50000);
+	is_int(privop_req_check(&r, sizeof(r), c), -EINVAL, "tickle from port 0");
+	r = tickle(SVC_ADDR, 3260, 0x0a09000a, 0);
+	is_int(privop_req_check(&r, sizeof(r), c), -EINVAL, "tickle to port 0");
+	r = tickle(SVC_ADDR, 3260, 0, 50000);
+	is_int(privop_req_check(&r, sizeof(r), c), -EINVAL, "tickle to 0.0.0.0");
+	r = req(PRIVOP_RES, 1, RES_START);
+	r.laddr = SVC_ADDR;
+	is_int(privop_req_check(&r, sizeof(r), c), -EBADMSG, "script start with an address");
+	r = req(PRIVOP_RES, 1, RES_START);
+	r.zero = 1;
+	is_int(privop_req_check(&r, sizeof(r), c), -EBADMSG, "padding not 0");
+	r.zero = 0;
+	r.magic ^= 1;
+	is_int(privop_req_check(&r, sizeof(r), c), -EBADMSG, "wrong magic");
+	r.magic ^= 1;
+	is_int(privop_req_check(&r, 0, c), -EMSGSIZE, "empty record");
+	is_int(privop_req_check(&r, sizeof(r) - 1, c), -EMSGSIZE, "one byte short");
+	memset(big, 0, sizeof(big));
+	memcpy(big, &r, sizeof(r));
+	is_int(privop_req_check(big, sizeof(r) + 1, c), -EMSGSIZE, "one byte long");
+	is_int(privop_req_check(big, sizeof(big), c), -EMSGSIZE, "eight bytes long");
+}
+
+/* Sends len raw bytes on the request pair and returns the answer's rc (its kind to *kind). */
+static int raw(struct privop *p, const void *buf, size_t len, unsigned *kind)
+{
+	struct privop_rep rep;
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+
+	if (send(p->fd, buf, len, 0) != (ssize_t)len || poll(&pfd, 1, 2000) != 1 ||
+	    recv(p->fd, &rep, sizeof(rep), 0) != (ssize_t)sizeof(rep))
+		return 1;
+	*kind = rep.kind;
+	return rep.rc;
+}
+
+/* A vdiskd resource's request through the helper, to a stand-in listening at path: it must
+ * come from root (vdiskd gives a role to root only) and be op's request, and the socket
+ * handed back must carry the stand-in's answer. */
+static void vdiskd_request(struct privop *p, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct pollfd pfd;
+	char buf[64];
+	int lfd, cfd = -1, fd;
+	ssize_t n;
+
+	if (!ok(strlen(path) < sizeof(sa.sun_path), "socket path fits"))
+		return;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (!ok(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		listen(lfd, 4) == 0, "a stand-in vdiskd at %s", path))
+		return;
+	fd = privop_vdiskd(p, 1, RES_START);
+	ok(fd >= 0, "vdiskd's request sent by the helper, its socket handed back (%d)", fd);
+	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	if (fd >= 0 && poll(&pfd, 1, 2000) == 1)
+		cfd = accept(lfd, NULL, NULL);
+	if (ok(cfd >= 0, "the stand-in has a connection")) {
+		memset(&cred, 0xff, sizeof(cred));
+		n = getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen);
+		ok(n == 0 && cred.uid == 0 && cred.pid == p->pid,
+		   "from root, the helper (uid %u, pid %d)", cred.uid, (int)cred.pid);
+		n = recv(cfd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		is_str(buf, "role primary\n", "the start request");
+		ok(send(cfd, "ok\n", 3, 0) == 3, "answered");
+		close(cfd);
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		n = poll(&pfd, 1, 2000) == 1 ? recv(fd, buf, sizeof(buf) - 1, 0) : -1;
+		buf[n > 0 ? n : 0] = 0;
+		is_str(buf, "ok\n", "the answer, read on the socket handed back");
+	}
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+	unlink(path);
+	is_int(privop_vdiskd(p, 1, RES_START), -ENOENT, "no vdiskd's socket: its error");
+}
+
+/* Waits up to ms for a script's exit record: 1 with it, 0 without, -1 for EOF. */
+static int wait_exit(struct privop *p, int ms, uint32_t *seq, int *rc)
+{
+	struct pollfd pfd = { .fd = p->exit_fd, .events = POLLIN };
+	int got;
+
+	if (poll(&pfd, 1, ms) != 1)
+		return 0;
+	got = privop_read_exit(p, seq, rc);
+	return got < 0 ? -1 : got;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void live(struct ha_config *c, const char *dir)
+{
+	static struct res_runtime rt[HA_MAX_RES];
+	struct pinger ping = { .fd = -1 };
+	struct privop_setup s = { .cfg = c, .rt = rt, .ping = &ping, .tickle_fd = -1 };
+	struct privop p;
+	struct privop_req r;
+	struct cfg_err err;
+	struct timespec t0;
+	char path[600], comm[64];
+	unsigned kind = 99;
+	uint32_t seq = 0, rseq;
+	int rc = 1, st;
+	FILE *f;
+
+	/* no address, no vdiskd, no pxed: nothing outside the test's directory is touched */
+	c->res.res[0].kind = HA_RES_LSB;
+	strcpy(c->res.res[0].name, "svc");
+	c->res.res[1].kind = HA_RES_VDISKD;
+	snprintf(c->res.res[1].arg, sizeof(c->res.res[1].arg), "%s/vdiskd.sock", dir);
+	c->res.nres = 2;
+	c->res.ipaddr_idx = -1;
+	c->cf.nping = 0;
+	snprintf(path, sizeof(path), "%s/resource.d", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
+	f = fopen(path, "w");
+	fprintf(f, "#!/bin/sh\ncase \"$1\" in\n"
+		"start) touch %s/up ;;\nstop) rm -f %s/up ;;\n"
+		"status) [ -e %s/slow ] && exec sleep 30; [ -e %s/up ] && exit 0; exit 3 ;;\nesac\n",
+		dir, dir, dir, dir);
+	fclose(f);
+	chmod(path, 0755);
+	if (!ok(res_prepare(c, &c->res.res[0], &rt[0], &err) == 0, "script found: %s", rt[0].script))
+		return;
+	if (!ok(privop_start(&p, &s) == 0, "helper started"))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p.pid);
+	f = fopen(path, "r");
+	comm[0] = 0;
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = 0;
+	is_str(comm, "standbyd-priv", "its name in ps");
+
+	/* refused, each with an error record, and it serves on */
+	is_int(raw(&p, "abc", 3, &kind), -EMSGSIZE, "3 bytes: refused");
+	is_int(kind, 0, "as refused unread (kind 0)");
+	r = req(0x77, 0, 0);
+	is_int(raw(&p, &r, sizeof(r), &kind), -EOPNOTSUPP, "unknown kind: refused");
+	r = req(PRIVOP_RES, 5, RES_START);
+	is_int(raw(&p, &r, sizeof(r), &kind), -ERANGE, "resource index out of range: refused");
+	r = req(PRIVOP_RES, 0, 9);
+	is_int(raw(&p, &r, sizeof(r), &kind), -EINVAL, "op unknown: refused");
+	is_int(privop_arp(&p, 0, 1), -EINVAL, "gratuitous ARP without an address: refused");
+	is_int((int)p.refused, 1, "counted as refused");
+
+	/* what a request costs a takeover's step (an address, an ARP): one round trip */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (st = 0; st < 1000; st++)
+		privop_res_cancel(&p);
+	diag("a request and its answer: %ld us on average over 1000", ms_since(&t0));
+
+	/* a script's steps: the exit comes as a record */
+	is_int(privop_res(&p, 0, RES_STATUS, &seq), -EINPROGRESS, "status runs");
+	is_int(wait_exit(&p, 5000, &rseq, &rc), 1, "its exit record");
+	ok(rseq == seq && rc == -ESRCH, "stopped (exit 3): -ESRCH (%d), for its request", rc);
+	is_int(privop_res(&p, 0, RES_START, &seq), -EINPROGRESS, "start runs");
+	st = wait_exit(&p, 5000, &rseq, &rc);
+	ok(st == 1 && rseq == seq && rc == 0, "started: 0 (%d)", rc);
+	privop_res(&p, 0, RES_STATUS, &seq);
+	st = wait_exit(&p, 5000, &rseq, &rc);
+	ok(st == 1 && rc == 0, "status now running: 0 (%d)", rc);
+
+	/* the limit, enforced by the helper */
+	snprintf(path, sizeof(path), "%s/slow", dir);
+	close(creat(path, 0600));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	privop_res(&p, 0, RES_STATUS, &seq);
+	is_int(privop_res(&p, 0, RES_STATUS, &rseq), -EBUSY, "a second step meanwhile: busy");
+	st = wait_exit(&p, RES_STATUS_TIMEOUT_MS + 2000, &rseq, &rc);
+	ok(st == 1 && rseq == seq && rc == -ETIMEDOUT, "a status past its limit: -ETIMEDOUT (%d)",
+	   rc);
+	ok(ms_since(&t0) >= RES_STATUS_TIMEOUT_MS - 50 && ms_since(&t0) < RES_STATUS_TIMEOUT_MS + 1000,
+	   "at the limit (%ld ms)", ms_since(&t0));
+	privop_res(&p, 0, RES_STATUS, &seq);
+	is_int(privop_res_cancel(&p), 0, "cancelled");
+	is_int(wait_exit(&p, 500, &rseq, &rc), 0, "no record for a cancelled step");
+	unlink(path);
+
+	vdiskd_request(&p, c->res.res[1].arg);
+
+	/* it exits when standbyd's end closes */
+	rc = (int)p.pid;
+	privop_stop(&p);
+	ok(kill(rc, 0) < 0 && errno == ESRCH, "helper gone once our end closed");
+
+	/* one that is killed: EOF on the exit pair, and requests fail */
+	if (!ok(privop_start(&p, &s) == 0, "another helper"))
+		return;
+	kill(p.pid, SIGKILL);
+	waitpid(p.pid, &st, 0);
+	p.pid = 0;
+	is_int(wait_exit(&p, 1000, &rseq, &rc), -1, "a killed helper: EOF on the exit pair");
+	is_int(privop_arp(&p, 0, 1), -EPIPE, "and requests fail with -EPIPE");
+	privop_stop(&p);
+	snprintf(path, sizeof(path), "%s/up", dir);
+	unlink(path);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test-privop.XXXXXX", path[600];
+	struct ha_config *c = calloc(1, sizeof(*c));
+
+	log_init("test_standby_privop", 0, LOG_WARNING);
+	if (!mkdtemp(dir))
+		return 1;
+	config(c, dir);
+	check_vectors(c);
+	if (geteuid() == 0)
+		live(c, dir);
+	else
+		diag("not root: the live helper is not tested");
+	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/resource.d", dir);
+	rmdir(path);
+	rmdir(dir);
+	free(c);
+	return done_testing();
+}
