@@ -102,6 +102,15 @@ rx_uid() {
 	on "$1" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = standbyd-rx ] && sed -n "s/^Uid:[[:space:]]*\([0-9]*\).*/\1/p" $p/status; done'
 }
 is "$(rx_uid a)" "$(on a id -u vdisk-hb)" "standbyd's heartbeat receiver runs as the user vdisk-hb"
+# standbyd's loop (the unit's main process) drops to vdisk-ha once its helper runs; the
+# helper (standbyd-priv) keeps root for the addresses, ARP and the resources' scripts
+is "$(status_of a standbyd Uid | awk '{print $2}')" "$(on a id -u vdisk-ha)" \
+	"standbyd's loop runs as the user vdisk-ha"
+is "$(status_of a standbyd CapEff)" 0000000000000000 "with no capability"
+priv_uid() {
+	on "$1" sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = standbyd-priv ] && sed -n "s/^Uid:[[:space:]]*\([0-9]*\).*/\1/p" $p/status; done'
+}
+is "$(priv_uid a)" 0 "its privileged helper, standbyd-priv, is root"
 is "$(on a systemctl is-active tftpd-hpa.service)" inactive "tftpd-hpa's service still not started after a reboot"
 ip -n $NS_A addr show lan0 | grep -q "inet $VIP/"; ok $? "the service address $VIP on srv-a"
 tftp_sock() { ip netns exec "$1" ss -Hulpn "sport = :69" 2>/dev/null; }
