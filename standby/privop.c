@@ -14,15 +14,20 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/ctlsock.h"
 #include "common/log.h"
 #include "standby/tcpack.h"
 
 #define READY_TIMEOUT_MS 1000
+/* vdiskd's user (deploy/systemd/vdiskd.service): the only peer the helper sends its request
+ * to, whatever the socket's directory (writable by the loop's group) holds by then */
+#define VDISKD_USER "vdisk"
+#define UID_NONE ((uid_t)-1)
 
 /* The helper's own state, in its own memory. */
 struct helper {
@@ -39,6 +44,7 @@ struct helper {
 	enum res_op script_op;
 	uint32_t script_seq;
 	uint64_t deadline_ms;		/* its limit (monotonic) */
+	uid_t vdiskd_uid[HA_MAX_RES];	/* the peer each vdiskd resource's socket must have */
 	struct hbrx rx;
 	struct log_ratelimit rl;
 };
@@ -192,6 +198,68 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
+/* The uid vdiskd's socket at path must be served by, fixed before the loop can act: vdiskd's
+ * user's; without that user (a test, a hand-made setup), the owner of the socket file as it
+ * is now, when it is a socket; else none, and the requests are refused. */
+static uid_t vdiskd_expected_uid(const char *path)
+{
+	const struct passwd *pw = getpwnam(VDISKD_USER);
+	struct stat st;
+
+	if (pw)
+		return pw->pw_uid;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		return st.st_uid;
+	log_warn("helper: no user %s, and no socket at %s: vdiskd's requests will be refused "
+		 "(start vdiskd before standbyd, or make the user)", VDISKD_USER, path);
+	return UID_NONE;
+}
+
+/* Connects to vdiskd's socket, checks that the peer is vdiskd's user (the directory is the
+ * loop's group's to write: it could have put a symlink or a socket of its own there), sends
+ * the request as root (vdiskd takes a role from root only: SO_PEERCRED is the connecting
+ * process's) and shuts the socket for writing, so that the loop, which reads the answer on
+ * it without blocking us, can say nothing more as root. The socket, or a negative errno. */
+static int vdiskd_send(struct helper *h, unsigned idx, enum res_op op)
+{
+	const char *path = res_vdiskd_socket(&h->cfg->res.res[idx]);
+	const char *req = res_vdiskd_request(op);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct iovec iov[2] = { { (void *)req, strlen(req) }, { "\n", 1 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out_errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		goto out_errno;
+	if (h->vdiskd_uid[idx] == UID_NONE || cred.uid != h->vdiskd_uid[idx]) {
+		log_limited(&h->rl, LOG_ERR, "helper: %s is served by uid %u (pid %d), not "
+			    "vdiskd's (uid %d): request not sent", path, (unsigned)cred.uid,
+			    (int)cred.pid, h->vdiskd_uid[idx] == UID_NONE ? -1
+			    : (int)h->vdiskd_uid[idx]);
+		close(fd);
+		return -EACCES;
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(iov[0].iov_len + 1) ||
+	    shutdown(fd, SHUT_WR) < 0)
+		goto out_errno;
+	return fd;
+
+out_errno:
+	rc = -errno;
+	close(fd);
+	return rc ? rc : -EIO;
+}
+
 /* Carries out a checked request; *pass gets a descriptor to hand over, or stays -1. */
 static int handle(struct helper *h, const struct privop_req *r, struct privop_rep *rep,
 		  int *pass)
@@ -237,10 +305,7 @@ static int handle(struct helper *h, const struct privop_req *r, struct privop_re
 		hbrx_stop(&h->rx);
 		return 0;
 	case PRIVOP_VDISKD:
-		/* connected and sent here, so vdiskd sees root (SO_PEERCRED is the connecting
-		 * process's); its answer is the loop's to wait for, without blocking us */
-		rc = ctl_call_send(res_vdiskd_socket(&c->res.res[r->idx]),
-				   res_vdiskd_request((enum res_op)r->op));
+		rc = vdiskd_send(h, r->idx, (enum res_op)r->op);
 		if (rc < 0)
 			return rc;
 		*pass = rc;
@@ -359,6 +424,11 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 	h.exit_fd = exit_fd;
 	h.pidfd = -1;
 	h.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
+	for (i = 0; i < s->cfg->res.nres && i < HA_MAX_RES; i++)
+		h.vdiskd_uid[i] = s->cfg->res.res[i].kind == HA_RES_VDISKD
+				  ? vdiskd_expected_uid(res_vdiskd_socket(&s->cfg->res.res[i]))
+				  : UID_NONE;
+	endpwent();
 	/* What it sends on and what the receivers read; not the database, the control socket
 	 * or standbyd's loop, which are none of its business. */
 	keep[n++] = fd;
@@ -583,6 +653,7 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 	p->fd = p->exit_fd = -1;
 	p->seq = 0;
 	p->lost = 0;
+	p->refused = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
 		rc = -errno;
 		goto out_log;

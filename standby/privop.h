@@ -123,7 +123,9 @@ int privop_arp(struct privop *p, unsigned idx, int garp);
 int privop_ping(struct privop *p, unsigned idx);
 int privop_tickle(struct privop *p, const struct tcp_conn *c);
 /* The vdiskd resource idx's request for op (res_vdiskd_request), sent by the helper: the
- * socket to read the answer from (for ctl_call_wait), or a negative errno. */
+ * socket to read the answer from (for ctl_call_wait; shut for writing), or a negative errno:
+ * -EACCES when the socket's peer is not vdiskd's user (the user vdisk; without it, the uid
+ * that owned the socket file when the helper started), and then nothing was sent. */
 int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op);
 /* A receiver as hbrx_start's, started by the helper: rx gets its pid and the pair's end. */
 int privop_rx_start(struct privop *p, struct hbrx *rx);
