@@ -453,12 +453,17 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
  * exit_fd (and the helper, if it still runs, reads EOF and exits). */
 static void lose(struct privop *p, const char *why)
 {
+	if (p->lost)
+		return;
 	p->lost = 1;
 	log_err("privileged helper (pid %d) lost: %s", (int)p->pid, why);
 	if (p->fd >= 0)
 		shutdown(p->fd, SHUT_RDWR);
 	if (p->exit_fd >= 0)
 		shutdown(p->exit_fd, SHUT_RDWR);
+	/* at once: the caller's -EPIPE must not be taken for a resource's failure */
+	if (p->on_lost)
+		p->on_lost(p->lost_arg);
 }
 
 /* Sends r and waits for its answer (a descriptor handed over goes to *passed when not
@@ -614,16 +619,21 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 	struct privop_rep rep;
 	ssize_t got;
 
-	if (p->exit_fd < 0)
+	if (p->exit_fd < 0 || p->lost)
 		return -EPIPE;
 	got = recv(p->exit_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-	if (got < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
-	if (got != (ssize_t)sizeof(rep))
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got != (ssize_t)sizeof(rep)) {
+		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno)
+		     : "an exit record that is not one");
 		return -EPIPE;
+	}
 	memcpy(&rep, buf, sizeof(rep));
-	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0)
+	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0) {
+		lose(p, "an exit record that is not one");
 		return -EPIPE;
+	}
 	*seq = rep.seq;
 	*rc = rep.rc;
 	return 1;
@@ -654,6 +664,8 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 	p->seq = 0;
 	p->lost = 0;
 	p->refused = 0;
+	p->on_lost = NULL;
+	p->lost_arg = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
 		rc = -errno;
 		goto out_log;

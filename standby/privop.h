@@ -100,6 +100,10 @@ struct privop {
 	uint32_t seq;
 	int lost;		/* it answered wrong or not at all: no more requests */
 	unsigned long refused;	/* requests the helper refused (a bug here, or worse) */
+	/* called once, at the moment the helper is found lost (inside the request that found
+	 * it, before that request returns -EPIPE); set after privop_start */
+	void (*on_lost)(void *arg);
+	void *lost_arg;
 };
 
 /* Forks the helper; returns once it is ready (0), or a negative errno (logged). */
