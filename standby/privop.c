@@ -468,7 +468,8 @@ static void lose(struct privop *p, const char *why)
 
 /* Sends r and waits for its answer (a descriptor handed over goes to *passed when not
  * NULL). Returns the helper's rc, or -EPIPE. */
-static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, int *passed)
+static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, int *passed,
+		int timeout_ms)
 {
 	uint8_t buf[sizeof(*rep) + 1];
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -489,7 +490,7 @@ static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, 
 		return -EPIPE;
 	}
 	do
-		rc = poll(&pfd, 1, PRIVOP_CALL_MS);
+		rc = poll(&pfd, 1, timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	if (rc <= 0) {
 		lose(p, rc == 0 ? "no answer within its time" : strerror(errno));
@@ -531,7 +532,8 @@ int privop_res(struct privop *p, unsigned idx, enum res_op op, uint32_t *seq)
 {
 	struct privop_req r = { .kind = PRIVOP_RES, .idx = (uint16_t)idx, .op = (uint16_t)op };
 	struct privop_rep rep;
-	int rc = call(p, &r, &rep, NULL);
+	int slow = !p->cfg || idx >= p->cfg->res.nres || p->cfg->res.res[idx].kind == HA_RES_PXED;
+	int rc = call(p, &r, &rep, NULL, slow ? PRIVOP_CALL_MS : PRIVOP_FAST_MS);
 
 	*seq = r.seq;
 	return rc;
@@ -542,7 +544,7 @@ int privop_res_cancel(struct privop *p)
 	struct privop_req r = { .kind = PRIVOP_RES_CANCEL };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_arp(struct privop *p, unsigned idx, int garp)
@@ -551,7 +553,7 @@ int privop_arp(struct privop *p, unsigned idx, int garp)
 				.idx = (uint16_t)idx };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_ping(struct privop *p, unsigned idx)
@@ -559,7 +561,7 @@ int privop_ping(struct privop *p, unsigned idx)
 	struct privop_req r = { .kind = PRIVOP_PING, .idx = (uint16_t)idx };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_tickle(struct privop *p, const struct tcp_conn *c)
@@ -568,14 +570,14 @@ int privop_tickle(struct privop *p, const struct tcp_conn *c)
 				.lport = c->lport, .rport = c->rport };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op)
 {
 	struct privop_req r = { .kind = PRIVOP_VDISKD, .idx = (uint16_t)idx, .op = (uint16_t)op };
 	struct privop_rep rep;
-	int fd = -1, rc = call(p, &r, &rep, &fd);
+	int fd = -1, rc = call(p, &r, &rep, &fd, PRIVOP_FAST_MS);
 
 	if (rc)
 		return rc;
@@ -586,7 +588,7 @@ int privop_rx_start(struct privop *p, struct hbrx *rx)
 {
 	struct privop_req r = { .kind = PRIVOP_RX_START };
 	struct privop_rep rep;
-	int fd = -1, rc = call(p, &r, &rep, &fd);
+	int fd = -1, rc = call(p, &r, &rep, &fd, PRIVOP_CALL_MS);
 
 	if (rc)
 		return rc;
@@ -610,7 +612,7 @@ void privop_rx_stop(struct privop *p, struct hbrx *rx)
 		close(rx->fd);
 	rx->fd = -1;
 	rx->pid = 0;
-	call(p, &r, &rep, NULL);
+	call(p, &r, &rep, NULL, PRIVOP_CALL_MS);
 }
 
 int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
@@ -664,6 +666,7 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 	p->seq = 0;
 	p->lost = 0;
 	p->refused = 0;
+	p->cfg = s->cfg;
 	p->on_lost = NULL;
 	p->lost_arg = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
@@ -718,9 +721,19 @@ void privop_stop(struct privop *p)
 	p->fd = p->exit_fd = -1;
 	if (p->pid <= 0)
 		return;
-	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed. An
-	 * unprivileged standbyd cannot kill it: it leaves it to its service manager, which
-	 * kills what is left of the unit once standbyd has exited, rather than wait for ever. */
+	/* Lost, it may be stuck; unprivileged, we could not kill it past the wait: either way
+	 * not waited for, only reaped if already gone. It still reads EOF and exits after
+	 * stopping pxed and a script; the service manager kills what is left of the unit once
+	 * standbyd has exited. */
+	if (p->lost || geteuid() != 0) {
+		if (waitpid(p->pid, NULL, WNOHANG) == 0)
+			log_notice("privileged helper (pid %d) not waited for (%s): left to finish, or "
+				   "to the service manager", (int)p->pid,
+				   p->lost ? "lost" : "not ours to kill");
+		p->pid = 0;
+		return;
+	}
+	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed. */
 	pfd = pidfd_open(p->pid, 0);
 	if (pfd >= 0) {
 		struct pollfd w = { .fd = pfd, .events = POLLIN };
@@ -730,12 +743,8 @@ void privop_stop(struct privop *p)
 		while (rc < 0 && errno == EINTR);
 		close(pfd);
 	}
-	if (rc == 0 && kill(p->pid, SIGKILL) < 0) {
-		log_err("privileged helper (pid %d) stuck, and not ours to kill: left to the "
-			"service manager", (int)p->pid);
-		p->pid = 0;
-		return;
-	}
+	if (rc == 0)
+		kill(p->pid, SIGKILL);
 	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	p->pid = 0;
