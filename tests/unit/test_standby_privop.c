@@ -307,14 +307,16 @@ static void live(struct ha_config *c, const char *dir)
 	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
 	f = fopen(path, "w");
 	fprintf(f, "#!/bin/sh\ncase \"$1\" in\n"
-		"start) touch %s/up ;;\nstop) rm -f %s/up ;;\n"
+		"start) touch %s/up; sh -c 'ls /proc/$$/fd' >%s/fds ;;\nstop) rm -f %s/up ;;\n"
 		"status) [ -e %s/slow ] && exec sleep 30; [ -e %s/up ] && exit 0; exit 3 ;;\nesac\n",
-		dir, dir, dir, dir);
+		dir, dir, dir, dir, dir);
 	fclose(f);
 	chmod(path, 0755);
 	if (!ok(res_prepare(c, &c->res.res[0], &rt[0], &err) == 0, "script found: %s", rt[0].script))
 		return;
 	lfd = vdiskd_standin(c->res.res[1].arg);
+	/* a descriptor the helper keeps, not close-on-exec (as pcap's are): no script sees it */
+	s.tickle_fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (!ok(privop_start(&p, &s) == 0, "helper started"))
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p.pid);
@@ -353,6 +355,19 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(privop_res(&p, 0, RES_START, &seq), -EINPROGRESS, "start runs");
 	st = wait_exit(&p, 5000, &rseq, &rc);
 	ok(st == 1 && rseq == seq && rc == 0, "started: 0 (%d)", rc);
+	snprintf(path, sizeof(path), "%s/fds", dir);
+	f = fopen(path, "r");
+	comm[0] = 0;
+	if (f) {
+		size_t n = fread(comm, 1, sizeof(comm) - 1, f);
+
+		comm[n] = 0;
+		fclose(f);
+	}
+	for (st = 0; comm[st]; st++)
+		if (comm[st] == '\n')
+			comm[st] = ' ';
+	is_str(comm, "0 1 2 ", "a script's child sees stdin, stdout, stderr and nothing more");
 	privop_res(&p, 0, RES_STATUS, &seq);
 	st = wait_exit(&p, 5000, &rseq, &rc);
 	ok(st == 1 && rc == 0, "status now running: 0 (%d)", rc);
