@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -750,11 +752,28 @@ void privop_stop(struct privop *p)
 	p->pid = 0;
 }
 
+/* Whether the permitted, effective and inheritable sets are all empty (capget(2)). */
+static int caps_empty(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	unsigned i;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (i = 0; i < 2; i++)
+		if (data[i].permitted || data[i].effective || data[i].inheritable)
+			return 0;
+	return 1;
+}
+
 int privop_drop(const char *user)
 {
 	const struct passwd *pw = getpwnam(user);
 	gid_t gid;
 	uid_t uid;
+	int rc;
 
 	if (!pw) {
 		log_warn("no user %s (the packages make it): standbyd's loop stays root with its "
@@ -775,6 +794,15 @@ int privop_drop(const char *user)
 		goto out_errno;
 	if (setuid(0) == 0) {
 		errno = EPERM;
+		goto out_errno;
+	}
+	/* setresuid cleared them, unless a securebits setting kept them: checked, not assumed;
+	 * the ambient set, which would be raised again across an exec, cleared */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		goto out_errno;
+	rc = caps_empty();
+	if (rc <= 0) {
+		errno = rc < 0 ? -rc : EPERM;
 		goto out_errno;
 	}
 	/* nothing it runs gains a privilege; the keys in its memory are not for ptrace */

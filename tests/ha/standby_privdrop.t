@@ -33,6 +33,8 @@ for n in a b; do
 	is "$uid" "65534 65534 65534 65534" "$n: the loop's uids are nobody's"
 	is "$(proc_field "$pid" CapEff)" "0000000000000000" "$n: no capability in effect"
 	is "$(proc_field "$pid" CapPrm)" "0000000000000000" "$n: none permitted"
+	is "$(proc_field "$pid" CapInh)" "0000000000000000" "$n: none inheritable"
+	is "$(proc_field "$pid" CapAmb)" "0000000000000000" "$n: none ambient"
 	is "$(proc_field "$pid" NoNewPrivs)" "1" "$n: no new privileges"
 	is "$(proc_field "$pid" Groups | xargs)" "$(id -g nobody)" \
 		"$n: its group, the one the control socket lets in, and no other"
