@@ -443,6 +443,8 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 		keep[n++] = s->tickle_fd;
 	for (i = 0; i < s->nlinks && i < HA_MAX_LINKS; i++)
 		keep[n++] = s->link_fds[i];
+	/* syslog's and the journal's descriptors go with the rest: stderr alone from here */
+	log_stderr_only();
 	keep_only(keep, n);
 	if (send(fd, &ready, 1, MSG_NOSIGNAL) != 1)
 		_exit(1);
