@@ -5,9 +5,10 @@
 # (standbyd-priv, its child) keeps root and starts the receivers. A power cut of a: b,
 # unprivileged, still takes the address over (the helper adds it and sends the ARPs;
 # the time is printed) and records events in the DB. b's helper killed: b exits at once
-# (status 1, an event), the address stays; restarted (a user that does not exist: a warning,
-# it stays root) it resumes the role. b's standbyd killed: its helper ends too, the address
-# stays.
+# (status 1, an event), the address stays; restarted (--user nobody again: an unprivileged
+# loop, a new helper) it resumes the role. b's standbyd killed: its helper ends too, the
+# address stays; restarted with a user that does not exist, a warning, the loop stays root
+# and resumes the role.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
@@ -81,11 +82,12 @@ gone() { ! kill -0 "$SB_PID_b" 2>/dev/null; }
 check "b's standbyd exits when its helper is lost" -- wait_until 2000 gone
 check "and says why" -- sb_log_has b "privileged helper is lost"
 check "the address stays on b" -- sb_has_vip b
-SB_ARGS="--user no-such-user-here"
 sb_start b
-check "restarted, b resumes the role" -- sb_wait_state b active 3000
-check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
-is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
+check "restarted (--user nobody), b resumes the role" -- sb_wait_state b active 3000
+is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "65534" "the resumed loop is nobody again"
+is "$(proc_field "$SB_PID_b" CapEff)" "0000000000000000" "with no capability"
+hp=$(helper_pid b)
+is "$(proc_field "$hp" Uid | awk '{print $1}')" "0" "under a new root helper ($hp)"
 check "service still on b" -- sb_wait_fetch b 1000
 
 # the helper ends with standbyd, even killed: its end of the pair closes
@@ -94,5 +96,14 @@ kill -9 "$SB_PID_b"
 helper_gone() { ! kill -0 "$hp" 2>/dev/null; }
 check "b's standbyd killed: its helper ($hp) ends too" -- wait_until 2000 helper_gone
 check "and leaves the address" -- sb_has_vip b
+
+# without the user: a warning, the loop stays root (the helper split off all the same)
+SB_ARGS="--user no-such-user-here"
+sb_start b
+check "restarted with a user that does not exist, b resumes the role" -- \
+	sb_wait_state b active 3000
+check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
+is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
+check "service still on b" -- sb_wait_fetch b 1000
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing
