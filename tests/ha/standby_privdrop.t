@@ -48,6 +48,22 @@ for n in a b; do
 	is "$(proc_field "$rx" PPid)" "$hp" "$n: the receiver is the helper's child"
 done
 check "a logs the drop" -- sb_log_has a "running as nobody"
+# libpcap's packet socket and eventfd, in the helper, are close-on-exec: no script or pxed
+# inherits them
+packet_inodes=$(sb_ns_exec a cat /proc/net/packet | awk 'NR > 1 {print $NF}')
+hp=$(helper_pid a)
+leaky="" seen=0
+for f in /proc/"$hp"/fd/*; do
+	l=$(readlink "$f") || continue
+	ino=${l#socket:[}; ino=${ino%]}
+	if [ "$l" = "anon_inode:[eventfd]" ] || echo "$packet_inodes" | grep -qx "$ino"; then
+		seen=$((seen + 1))
+		fl=$(awk '/^flags:/ {print $2}' "/proc/$hp/fdinfo/${f##*/}")
+		[ $((0$fl & 02000000)) -ne 0 ] || leaky="$leaky ${f##*/}($l)"
+	fi
+done
+ok "$([ "$seen" -gt 0 ]; echo $?)" "a's helper holds pcap's descriptors ($seen)"
+is "$leaky" "" "all of them close-on-exec"
 # vdiskd and pxed reach the control socket through the loop's group: a caller of that group
 # alone (another uid) may ask for the status, not for the role
 chgrp "$(id -g nobody)" "$SB_DIR/a.sock"
