@@ -1,6 +1,6 @@
 #!/bin/bash
-# The helper lost on the active node while the peer is alive: the loss is no resource's
-# failure. a's standbyd exits at once, saying nothing more to b (no failed resource, no
+# The helper lost on the active node while the peer is alive (stuck: SIGSTOP, found by the
+# monitor's request timing out; then killed): the loss is no resource's failure. a's standbyd exits at once, saying nothing more to b (no failed resource, no
 # release, no standby state: the address stays, as when standbyd is killed); b stays standby
 # (it hears nothing, as from a killed standbyd, and the deadtime has not passed) until a's
 # standbyd, restarted, resumes the role. Then once more without a restart: b takes a for
@@ -30,11 +30,15 @@ watcher=$!
 hp=$(helper_pid a)
 lost_at=$(wc -l <"$SB_DIR/a.log")
 t0=$(date +%s%3N)
-kill -9 "$hp"
+# stuck rather than dead: the loss is found by a request (the monitor's status check) that
+# gets no answer, the path where its -EPIPE could pass for the resource's failure
+kill -STOP "$hp"
 gone() { ! kill -0 "$SB_PID_a" 2>/dev/null; }
-check "a's standbyd exits when its helper is lost" -- wait_until 2000 gone
-diag "helper killed to standbyd gone: $(( $(date +%s%3N) - t0 )) ms"
+check "a's standbyd exits when its helper is stuck" -- wait_until 2000 gone
+diag "helper stopped to standbyd gone: $(( $(date +%s%3N) - t0 )) ms"
 check "and says why" -- sb_log_has a "privileged helper is lost"
+check "found by a request's time" -- sb_log_has a "lost: no answer within its time"
+kill -9 "$hp"	# what the service manager does with what is left of the unit
 after=$(tail -n +"$((lost_at + 1))" "$SB_DIR/a.log")
 ok "$(! echo "$after" | grep -qE "state [a-z_]+ -> |failed to start|not running|failed again"; echo $?)" \
 	"a logged no state change and no resource failure after the loss"
