@@ -259,6 +259,13 @@ static void vdiskd_request(struct privop *p, const char *path, int lfd)
 	vdiskd_impostor(p, path);
 }
 
+static int lost_calls;
+
+static void on_lost(void *arg)
+{
+	(*(int *)arg)++;
+}
+
 /* Waits up to ms for a script's exit record: 1 with it, 0 without, -1 for EOF. */
 static int wait_exit(struct privop *p, int ms, uint32_t *seq, int *rc)
 {
@@ -404,6 +411,29 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(wait_exit(&p, 1000, &rseq, &rc), -1, "a killed helper: EOF on the exit pair");
 	is_int(privop_arp(&p, 0, 1), -EPIPE, "and requests fail with -EPIPE");
 	privop_stop(&p);
+
+	/* one that is stuck: a quick request gives up after PRIVOP_FAST_MS, the loss is told
+	 * at once (the hook, before -EPIPE returns), and privop_stop does not wait for it */
+	if (!ok(privop_start(&p, &s) == 0, "a third helper"))
+		return;
+	lost_calls = 0;
+	p.on_lost = on_lost;
+	p.lost_arg = &lost_calls;
+	rc = (int)p.pid;
+	kill(rc, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(privop_res_cancel(&p), -EPIPE, "a stuck helper: a quick request fails with -EPIPE");
+	ok(ms_since(&t0) >= PRIVOP_FAST_MS - 50 && ms_since(&t0) < PRIVOP_FAST_MS + 500,
+	   "after PRIVOP_FAST_MS (%ld ms)", ms_since(&t0));
+	ok(p.lost && lost_calls == 1, "lost, and the hook ran once (%d)", lost_calls);
+	is_int(privop_res_cancel(&p), -EPIPE, "the next request fails at once");
+	is_int(lost_calls, 1, "without telling again");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	privop_stop(&p);
+	ok(ms_since(&t0) < 200, "privop_stop does not wait for a lost helper (%ld ms)",
+	   ms_since(&t0));
+	kill(rc, SIGKILL);
+	waitpid(rc, &st, 0);
 	snprintf(path, sizeof(path), "%s/up", dir);
 	unlink(path);
 }
