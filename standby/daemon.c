@@ -662,8 +662,11 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 
 	if (d->priv_lost) {
 		/* exiting (priv_lost): the state stays what the peer last heard */
-		if (result)
+		if (result) {
 			memset(result, 0, sizeof(*result));
+			result->admin_rc = -EPIPE;	/* an admin command: refused */
+			result->admin_msg = "the privileged helper is lost: standbyd exits";
+		}
 		return;
 	}
 	in->now_ms = hb_wall_ms();
