@@ -44,6 +44,14 @@ void log_init(const char *ident, int use_syslog, int max_level)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_stderr_only(void)
+{
+	if (log_syslog)
+		closelog();
+	log_syslog = 0;
+	log_journal = 0;
+}
+
 void log_set_level(int max_level)
 {
 	log_max = max_level;

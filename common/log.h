@@ -8,6 +8,11 @@
 
 void log_init(const char *ident, int use_syslog, int max_level);
 void log_set_level(int max_level);
+/* From now on stderr alone: syslog closed, no journal entries (sd_journal_send and syslog
+ * keep descriptors of their own, by number: a process about to close every descriptor but a
+ * few, as standbyd's privileged helper does, must not use them afterwards). Under systemd,
+ * stderr is the journal stream all the same, as plain lines. */
+void log_stderr_only(void);
 
 __attribute__((format(printf, 2, 3)))
 void log_msg(int level, const char *fmt, ...);

@@ -1,10 +1,13 @@
 #include "standby/arp.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -36,8 +39,47 @@ int if_running(const char *ifname)
 	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
 }
 
+#define FD_SEEN_MAX 1024
+
+/* Marks in seen the descriptors open now (those at or above FD_SEEN_MAX are not tracked). */
+static void fds_open(unsigned char *seen)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	memset(seen, 0, FD_SEEN_MAX / 8);
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		int fd = atoi(e->d_name);
+
+		if (e->d_name[0] != '.' && fd >= 0 && fd < FD_SEEN_MAX)
+			seen[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	closedir(dir);
+}
+
+/* libpcap opens its packet socket and (1.10 and later) an eventfd without close-on-exec,
+ * and gives no way to reach the eventfd: every descriptor opened since before (not in
+ * before) gets FD_CLOEXEC, so that none reaches a script or pxed. */
+static void cloexec_new_fds(const unsigned char *before)
+{
+	unsigned char now[FD_SEEN_MAX / 8];
+	int fd;
+
+	fds_open(now);
+	for (fd = 3; fd < FD_SEEN_MAX; fd++)
+		if ((now[fd / 8] & (1u << (fd % 8))) && !(before[fd / 8] & (1u << (fd % 8)))) {
+			int fl = fcntl(fd, F_GETFD);
+
+			if (fl >= 0 && !(fl & FD_CLOEXEC))
+				fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		}
+}
+
 int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen)
 {
+	unsigned char before[FD_SEEN_MAX / 8];
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	struct bpf_program prog;
 	struct ifreq ifr;
@@ -54,6 +96,7 @@ int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen
 	}
 	memcpy(p->mac, ifr.ifr_hwaddr.sa_data, 6);
 
+	fds_open(before);
 	pc = pcap_create(ifname, pcap_err);
 	if (!pc) {
 		snprintf(errbuf, errlen, "pcap %s: %s", ifname, pcap_err);
@@ -74,6 +117,12 @@ int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen
 	p->fd = pcap_get_selectable_fd(pc);
 	if (p->fd < 0)
 		goto out_pcap_err;
+	if (fcntl(p->fd, F_SETFD, FD_CLOEXEC) < 0) {
+		snprintf(errbuf, errlen, "pcap %s: close-on-exec: %s", ifname, strerror(errno));
+		pcap_close(pc);
+		return -EIO;
+	}
+	cloexec_new_fds(before);
 	p->pcap = pc;
 	return 0;
 

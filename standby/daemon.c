@@ -46,6 +46,9 @@ void sb_send_heartbeat(struct standbyd *d)
 	uint64_t now = ev_now_ms();
 	int len;
 
+	if (d->priv_lost)
+		return;		/* silent, as a killed standbyd: its successor resumes */
+
 	if (d->db && now - d->db_seq_at_ms >= 1000) {
 		int64_t seq;
 
@@ -91,7 +94,8 @@ static void probe_finish(struct standbyd *d, enum fsm_event result)
 {
 	d->probing = 0;
 	ev_timer_cancel(d->loop, &d->t_probe);
-	sb_feed_ev(d, result);
+	if (!d->priv_lost)
+		sb_feed_ev(d, result);
 }
 
 static void probe_start(struct standbyd *d)
@@ -115,6 +119,8 @@ static void probe_start(struct standbyd *d)
 		arp_read_claims(&d->arp, d->svc->addr, NULL, who);	/* drop what came before */
 		d->probe_conflict = 0;
 		rc = privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 0);
+		if (rc == -EPIPE && d->priv_lost)
+			return;		/* not the probe's failure: standbyd exits */
 		if (rc) {
 			log_warn("probe: cannot send on %s: %s", d->svc_rt->ifname, strerror(-rc));
 			probe_finish(d, FSM_EV_PROBE_ERROR);
@@ -131,7 +137,7 @@ static void on_probe_timer(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	if (!d->probing)
+	if (!d->probing || d->priv_lost)
 		return;
 	if (d->probe_phase == 0) {
 		/* A second probe halfway: one lost frame must not hand us a live address. */
@@ -309,6 +315,9 @@ static int job_result(struct standbyd *d, int rc)
 	struct res_runtime *rt = &d->rt[j->idx];
 	char label[HA_RES_ARG_MAX + 80];
 
+	/* the helper's loss is no resource's result: nothing is marked, nothing fed */
+	if (d->priv_lost)
+		return 0;
 	res_label(r, label, sizeof(label));
 	switch (j->kind) {
 	case JOB_START:
@@ -397,6 +406,8 @@ static void job_script_done(struct standbyd *d, int rc)
 
 	ev_timer_cancel(d->loop, &j->limit);
 	j->script = 0;
+	if (d->priv_lost)
+		return;
 	if (job_result(d, rc))
 		job_run(d);
 }
@@ -408,7 +419,8 @@ static void on_script_limit(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
-	privop_res_cancel(&d->priv);
+	if (privop_res_cancel(&d->priv) == -EPIPE && d->priv_lost)
+		return;
 	job_script_done(d, -ETIMEDOUT);
 }
 
@@ -418,6 +430,8 @@ static void on_vdiskd_reply(void *arg, int rc, const json_t *answer)
 	struct standbyd *d = arg;
 
 	d->job.ctl = NULL;
+	if (d->priv_lost)
+		return;
 	if (job_result(d, res_vdiskd_result(d->job.op, rc, answer)))
 		job_run(d);
 }
@@ -436,6 +450,8 @@ static void job_run(struct standbyd *d)
 			/* vdiskd takes a role from root only: the helper sends the request; a hung
 			 * vdiskd must not hold the heartbeats: the answer is read without blocking */
 			rc = privop_vdiskd(&d->priv, j->idx, j->op);
+			if (rc == -EPIPE && d->priv_lost)
+				return;
 			if (rc >= 0)
 				rc = ctl_call_wait(d->loop, rc, RES_VDISKD_TIMEOUT_MS,
 						   on_vdiskd_reply, d, &j->ctl);
@@ -447,6 +463,8 @@ static void job_run(struct standbyd *d)
 		}
 		/* the address, pxed and scripts need root: the helper's (privop.h) */
 		rc = privop_res(&d->priv, j->idx, j->op, &j->seq);
+		if (rc == -EPIPE && d->priv_lost)
+			return;		/* no resource's failure: standbyd exits */
 		if (rc == -EINPROGRESS) {
 			j->script = 1;
 			ev_timer_arm(d->loop, &j->limit, script_limit_ms(j->op) + PRIVOP_LIMIT_GRACE_MS);
@@ -468,11 +486,24 @@ static void priv_lost(struct standbyd *d)
 	if (d->priv_lost)
 		return;
 	d->priv_lost = 1;
-	ev_io_del(d->loop, &d->priv_io);
+	/* from here on nothing reaches the state machine or the peer: no state of ours that
+	 * the loss made up (a failed resource, a release) is announced */
+	ev_timer_cancel(d->loop, &d->t_hb);
+	ev_timer_cancel(d->loop, &d->t_probe);
+	ev_timer_cancel(d->loop, &d->job.limit);
+	if (d->priv_io_added) {
+		ev_io_del(d->loop, &d->priv_io);
+		d->priv_io_added = 0;
+	}
 	sb_event(d, LOG_CRIT, "the privileged helper is lost: standbyd exits (state %s; the "
 		 "address, if held, stays) for its service manager to start it again",
 		 fsm_state_name(d->fsm.state));
 	ev_stop(d->loop);
+}
+
+static void priv_lost_hook(void *arg)
+{
+	priv_lost(arg);
 }
 
 /* A script's exit record, or the helper's end closed. A record of a step that was cancelled
@@ -629,6 +660,15 @@ void sb_feed(struct standbyd *d, struct fsm_input *in, struct fsm_output *result
 	unsigned flags = fsm_flags(&d->fsm);
 	int failed = d->fsm.failed;
 
+	if (d->priv_lost) {
+		/* exiting (priv_lost): the state stays what the peer last heard */
+		if (result) {
+			memset(result, 0, sizeof(*result));
+			result->admin_rc = -EPIPE;	/* an admin command: refused */
+			result->admin_msg = "the privileged helper is lost: standbyd exits";
+		}
+		return;
+	}
 	in->now_ms = hb_wall_ms();
 	fsm_step(&d->fsm, in, &out);
 	if (result)
@@ -926,6 +966,10 @@ static int start_helper(struct standbyd *d, const char *user)
 	rc = ev_io_add(d->loop, &d->priv_io, d->priv.exit_fd, EPOLLIN, on_priv, d);
 	if (rc)
 		return rc;
+	d->priv_io_added = 1;
+	/* the loss takes effect inside the request that finds it (priv_lost) */
+	d->priv.on_lost = priv_lost_hook;
+	d->priv.lost_arg = d;
 	rc = sb_links_start(&d->links, &d->priv);
 	if (rc)
 		return rc;
@@ -1054,7 +1098,8 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	rc = evloop_run(d->loop);
 	if (d->priv_lost)
 		rc = -EPIPE;
-	sb_send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
+	else
+		sb_send_heartbeat(d);	/* last word: our state (standby, yielding) for the peer */
 	sb_event(d, LOG_NOTICE, "standbyd stopped in state %s", fsm_state_name(d->fsm.state));
 	ctl_server_close(d->ctl);
 out_close:
@@ -1066,8 +1111,9 @@ out_close:
 		pinger_close(&d->ping);
 	arp_close(&d->arp);
 	job_cancel(d);
-	if (d->priv.exit_fd >= 0 && !d->priv_lost)
+	if (d->priv_io_added)
 		ev_io_del(d->loop, &d->priv_io);
+	d->priv_io_added = 0;
 	/* it stops pxed and a script still running, as we did before there was a helper */
 	privop_stop(&d->priv);
 	if (d->db)

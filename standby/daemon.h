@@ -106,7 +106,8 @@ struct standbyd {
 
 	struct privop priv;		/* the privileged helper */
 	struct ev_io priv_io;		/* its scripts' exit records, and its loss */
-	int priv_lost;
+	int priv_lost;			/* set at the moment the helper is lost: exiting */
+	int priv_io_added;
 	struct ctl_server *ctl;
 	struct db *db;
 	const char *db_path;

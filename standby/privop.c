@@ -12,17 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/ctlsock.h"
 #include "common/log.h"
 #include "standby/tcpack.h"
 
 #define READY_TIMEOUT_MS 1000
+/* vdiskd's user (deploy/systemd/vdiskd.service): the only peer the helper sends its request
+ * to, whatever the socket's directory (writable by the loop's group) holds by then */
+#define VDISKD_USER "vdisk"
+#define UID_NONE ((uid_t)-1)
 
 /* The helper's own state, in its own memory. */
 struct helper {
@@ -39,6 +46,7 @@ struct helper {
 	enum res_op script_op;
 	uint32_t script_seq;
 	uint64_t deadline_ms;		/* its limit (monotonic) */
+	uid_t vdiskd_uid[HA_MAX_RES];	/* the peer each vdiskd resource's socket must have */
 	struct hbrx rx;
 	struct log_ratelimit rl;
 };
@@ -192,6 +200,68 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
+/* The uid vdiskd's socket at path must be served by, fixed before the loop can act: vdiskd's
+ * user's; without that user (a test, a hand-made setup), the owner of the socket file as it
+ * is now, when it is a socket; else none, and the requests are refused. */
+static uid_t vdiskd_expected_uid(const char *path)
+{
+	const struct passwd *pw = getpwnam(VDISKD_USER);
+	struct stat st;
+
+	if (pw)
+		return pw->pw_uid;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		return st.st_uid;
+	log_warn("helper: no user %s, and no socket at %s: vdiskd's requests will be refused "
+		 "(start vdiskd before standbyd, or make the user)", VDISKD_USER, path);
+	return UID_NONE;
+}
+
+/* Connects to vdiskd's socket, checks that the peer is vdiskd's user (the directory is the
+ * loop's group's to write: it could have put a symlink or a socket of its own there), sends
+ * the request as root (vdiskd takes a role from root only: SO_PEERCRED is the connecting
+ * process's) and shuts the socket for writing, so that the loop, which reads the answer on
+ * it without blocking us, can say nothing more as root. The socket, or a negative errno. */
+static int vdiskd_send(struct helper *h, unsigned idx, enum res_op op)
+{
+	const char *path = res_vdiskd_socket(&h->cfg->res.res[idx]);
+	const char *req = res_vdiskd_request(op);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct iovec iov[2] = { { (void *)req, strlen(req) }, { "\n", 1 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out_errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+		goto out_errno;
+	if (h->vdiskd_uid[idx] == UID_NONE || cred.uid != h->vdiskd_uid[idx]) {
+		log_limited(&h->rl, LOG_ERR, "helper: %s is served by uid %u (pid %d), not "
+			    "vdiskd's (uid %d): request not sent", path, (unsigned)cred.uid,
+			    (int)cred.pid, h->vdiskd_uid[idx] == UID_NONE ? -1
+			    : (int)h->vdiskd_uid[idx]);
+		close(fd);
+		return -EACCES;
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(iov[0].iov_len + 1) ||
+	    shutdown(fd, SHUT_WR) < 0)
+		goto out_errno;
+	return fd;
+
+out_errno:
+	rc = -errno;
+	close(fd);
+	return rc ? rc : -EIO;
+}
+
 /* Carries out a checked request; *pass gets a descriptor to hand over, or stays -1. */
 static int handle(struct helper *h, const struct privop_req *r, struct privop_rep *rep,
 		  int *pass)
@@ -237,10 +307,7 @@ static int handle(struct helper *h, const struct privop_req *r, struct privop_re
 		hbrx_stop(&h->rx);
 		return 0;
 	case PRIVOP_VDISKD:
-		/* connected and sent here, so vdiskd sees root (SO_PEERCRED is the connecting
-		 * process's); its answer is the loop's to wait for, without blocking us */
-		rc = ctl_call_send(res_vdiskd_socket(&c->res.res[r->idx]),
-				   res_vdiskd_request((enum res_op)r->op));
+		rc = vdiskd_send(h, r->idx, (enum res_op)r->op);
 		if (rc < 0)
 			return rc;
 		*pass = rc;
@@ -359,6 +426,11 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 	h.exit_fd = exit_fd;
 	h.pidfd = -1;
 	h.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
+	for (i = 0; i < s->cfg->res.nres && i < HA_MAX_RES; i++)
+		h.vdiskd_uid[i] = s->cfg->res.res[i].kind == HA_RES_VDISKD
+				  ? vdiskd_expected_uid(res_vdiskd_socket(&s->cfg->res.res[i]))
+				  : UID_NONE;
+	endpwent();
 	/* What it sends on and what the receivers read; not the database, the control socket
 	 * or standbyd's loop, which are none of its business. */
 	keep[n++] = fd;
@@ -371,6 +443,8 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 		keep[n++] = s->tickle_fd;
 	for (i = 0; i < s->nlinks && i < HA_MAX_LINKS; i++)
 		keep[n++] = s->link_fds[i];
+	/* syslog's and the journal's descriptors go with the rest: stderr alone from here */
+	log_stderr_only();
 	keep_only(keep, n);
 	if (send(fd, &ready, 1, MSG_NOSIGNAL) != 1)
 		_exit(1);
@@ -383,17 +457,23 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
  * exit_fd (and the helper, if it still runs, reads EOF and exits). */
 static void lose(struct privop *p, const char *why)
 {
+	if (p->lost)
+		return;
 	p->lost = 1;
 	log_err("privileged helper (pid %d) lost: %s", (int)p->pid, why);
 	if (p->fd >= 0)
 		shutdown(p->fd, SHUT_RDWR);
 	if (p->exit_fd >= 0)
 		shutdown(p->exit_fd, SHUT_RDWR);
+	/* at once: the caller's -EPIPE must not be taken for a resource's failure */
+	if (p->on_lost)
+		p->on_lost(p->lost_arg);
 }
 
 /* Sends r and waits for its answer (a descriptor handed over goes to *passed when not
  * NULL). Returns the helper's rc, or -EPIPE. */
-static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, int *passed)
+static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, int *passed,
+		int timeout_ms)
 {
 	uint8_t buf[sizeof(*rep) + 1];
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -414,7 +494,7 @@ static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, 
 		return -EPIPE;
 	}
 	do
-		rc = poll(&pfd, 1, PRIVOP_CALL_MS);
+		rc = poll(&pfd, 1, timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	if (rc <= 0) {
 		lose(p, rc == 0 ? "no answer within its time" : strerror(errno));
@@ -456,7 +536,8 @@ int privop_res(struct privop *p, unsigned idx, enum res_op op, uint32_t *seq)
 {
 	struct privop_req r = { .kind = PRIVOP_RES, .idx = (uint16_t)idx, .op = (uint16_t)op };
 	struct privop_rep rep;
-	int rc = call(p, &r, &rep, NULL);
+	int slow = !p->cfg || idx >= p->cfg->res.nres || p->cfg->res.res[idx].kind == HA_RES_PXED;
+	int rc = call(p, &r, &rep, NULL, slow ? PRIVOP_CALL_MS : PRIVOP_FAST_MS);
 
 	*seq = r.seq;
 	return rc;
@@ -467,7 +548,7 @@ int privop_res_cancel(struct privop *p)
 	struct privop_req r = { .kind = PRIVOP_RES_CANCEL };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_arp(struct privop *p, unsigned idx, int garp)
@@ -476,7 +557,7 @@ int privop_arp(struct privop *p, unsigned idx, int garp)
 				.idx = (uint16_t)idx };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_ping(struct privop *p, unsigned idx)
@@ -484,7 +565,7 @@ int privop_ping(struct privop *p, unsigned idx)
 	struct privop_req r = { .kind = PRIVOP_PING, .idx = (uint16_t)idx };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_tickle(struct privop *p, const struct tcp_conn *c)
@@ -493,14 +574,14 @@ int privop_tickle(struct privop *p, const struct tcp_conn *c)
 				.lport = c->lport, .rport = c->rport };
 	struct privop_rep rep;
 
-	return call(p, &r, &rep, NULL);
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 }
 
 int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op)
 {
 	struct privop_req r = { .kind = PRIVOP_VDISKD, .idx = (uint16_t)idx, .op = (uint16_t)op };
 	struct privop_rep rep;
-	int fd = -1, rc = call(p, &r, &rep, &fd);
+	int fd = -1, rc = call(p, &r, &rep, &fd, PRIVOP_FAST_MS);
 
 	if (rc)
 		return rc;
@@ -511,7 +592,7 @@ int privop_rx_start(struct privop *p, struct hbrx *rx)
 {
 	struct privop_req r = { .kind = PRIVOP_RX_START };
 	struct privop_rep rep;
-	int fd = -1, rc = call(p, &r, &rep, &fd);
+	int fd = -1, rc = call(p, &r, &rep, &fd, PRIVOP_CALL_MS);
 
 	if (rc)
 		return rc;
@@ -535,7 +616,7 @@ void privop_rx_stop(struct privop *p, struct hbrx *rx)
 		close(rx->fd);
 	rx->fd = -1;
 	rx->pid = 0;
-	call(p, &r, &rep, NULL);
+	call(p, &r, &rep, NULL, PRIVOP_CALL_MS);
 }
 
 int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
@@ -544,16 +625,21 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 	struct privop_rep rep;
 	ssize_t got;
 
-	if (p->exit_fd < 0)
+	if (p->exit_fd < 0 || p->lost)
 		return -EPIPE;
 	got = recv(p->exit_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-	if (got < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
-	if (got != (ssize_t)sizeof(rep))
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got != (ssize_t)sizeof(rep)) {
+		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno)
+		     : "an exit record that is not one");
 		return -EPIPE;
+	}
 	memcpy(&rep, buf, sizeof(rep));
-	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0)
+	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0) {
+		lose(p, "an exit record that is not one");
 		return -EPIPE;
+	}
 	*seq = rep.seq;
 	*rc = rep.rc;
 	return 1;
@@ -583,6 +669,10 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 	p->fd = p->exit_fd = -1;
 	p->seq = 0;
 	p->lost = 0;
+	p->refused = 0;
+	p->cfg = s->cfg;
+	p->on_lost = NULL;
+	p->lost_arg = NULL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
 		rc = -errno;
 		goto out_log;
@@ -635,9 +725,19 @@ void privop_stop(struct privop *p)
 	p->fd = p->exit_fd = -1;
 	if (p->pid <= 0)
 		return;
-	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed. An
-	 * unprivileged standbyd cannot kill it: it leaves it to its service manager, which
-	 * kills what is left of the unit once standbyd has exited, rather than wait for ever. */
+	/* Lost, it may be stuck; unprivileged, we could not kill it past the wait: either way
+	 * not waited for, only reaped if already gone. It still reads EOF and exits after
+	 * stopping pxed and a script; the service manager kills what is left of the unit once
+	 * standbyd has exited. */
+	if (p->lost || geteuid() != 0) {
+		if (waitpid(p->pid, NULL, WNOHANG) == 0)
+			log_notice("privileged helper (pid %d) not waited for (%s): left to finish, or "
+				   "to the service manager", (int)p->pid,
+				   p->lost ? "lost" : "not ours to kill");
+		p->pid = 0;
+		return;
+	}
+	/* It stops pxed (up to 3 s) and a script, then exits; stuck, it is killed. */
 	pfd = pidfd_open(p->pid, 0);
 	if (pfd >= 0) {
 		struct pollfd w = { .fd = pfd, .events = POLLIN };
@@ -647,15 +747,27 @@ void privop_stop(struct privop *p)
 		while (rc < 0 && errno == EINTR);
 		close(pfd);
 	}
-	if (rc == 0 && kill(p->pid, SIGKILL) < 0) {
-		log_err("privileged helper (pid %d) stuck, and not ours to kill: left to the "
-			"service manager", (int)p->pid);
-		p->pid = 0;
-		return;
-	}
+	if (rc == 0)
+		kill(p->pid, SIGKILL);
 	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	p->pid = 0;
+}
+
+/* Whether the permitted, effective and inheritable sets are all empty (capget(2)). */
+static int caps_empty(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	unsigned i;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return -errno;
+	for (i = 0; i < 2; i++)
+		if (data[i].permitted || data[i].effective || data[i].inheritable)
+			return 0;
+	return 1;
 }
 
 int privop_drop(const char *user)
@@ -663,6 +775,7 @@ int privop_drop(const char *user)
 	const struct passwd *pw = getpwnam(user);
 	gid_t gid;
 	uid_t uid;
+	int rc;
 
 	if (!pw) {
 		log_warn("no user %s (the packages make it): standbyd's loop stays root with its "
@@ -683,6 +796,15 @@ int privop_drop(const char *user)
 		goto out_errno;
 	if (setuid(0) == 0) {
 		errno = EPERM;
+		goto out_errno;
+	}
+	/* setresuid cleared them, unless a securebits setting kept them: checked, not assumed;
+	 * the ambient set, which would be raised again across an exec, cleared */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		goto out_errno;
+	rc = caps_empty();
+	if (rc <= 0) {
+		errno = rc < 0 ? -rc : EPERM;
 		goto out_errno;
 	}
 	/* nothing it runs gains a privilege; the keys in its memory are not for ptrace */

@@ -39,9 +39,13 @@
  * with a warning. */
 #define PRIVOP_USER "vdisk-ha"
 #define PRIVOP_MAGIC 0x76705231u	/* "vpR1": the record layout's version */
-/* How long a request may take before the helper is taken for stuck. Stopping pxed (3 s
- * before SIGKILL) and starting a receiver (1 s) are the slowest. */
+/* How long a request may take before the helper is taken for stuck (lost). A resource step
+ * on pxed (its stop: 3 s before SIGKILL) and starting or stopping a receiver (1 s) may take
+ * PRIVOP_CALL_MS; everything else (the address, an ARP, a ping, a tickle, a script's fork,
+ * vdiskd's request) is quick and gets PRIVOP_FAST_MS, so that a stuck helper is found
+ * within a fraction of the deadtime on a takeover's path. */
 #define PRIVOP_CALL_MS 5000
+#define PRIVOP_FAST_MS 500
 /* The helper enforces a script's limit itself (RES_SCRIPT_TIMEOUT_MS, RES_STATUS_TIMEOUT_MS)
  * and reports -ETIMEDOUT; standbyd waits this much longer before it gives up on the record. */
 #define PRIVOP_LIMIT_GRACE_MS 1000
@@ -98,14 +102,21 @@ struct privop {
 	int fd;			/* requests and answers; -1 when none */
 	int exit_fd;		/* scripts' exit records; readable (EOF) when the helper is lost */
 	uint32_t seq;
+	const struct ha_config *cfg;	/* the setup's, for the resources' kinds */
 	int lost;		/* it answered wrong or not at all: no more requests */
 	unsigned long refused;	/* requests the helper refused (a bug here, or worse) */
+	/* called once, at the moment the helper is found lost (inside the request that found
+	 * it, before that request returns -EPIPE); set after privop_start */
+	void (*on_lost)(void *arg);
+	void *lost_arg;
 };
 
 /* Forks the helper; returns once it is ready (0), or a negative errno (logged). */
 int privop_start(struct privop *p, const struct privop_setup *s);
-/* Closes standbyd's ends and waits (up to PRIVOP_CALL_MS, then SIGKILL) for the helper to
- * stop what it runs and exit. Safe when none runs. */
+/* Closes standbyd's ends and, when still root and the helper is not lost, waits (up to
+ * PRIVOP_CALL_MS, then SIGKILL) for it to stop what it runs and exit. A lost helper, or one
+ * an unprivileged standbyd could not kill, is not waited for (only reaped if already gone):
+ * the service manager ends what is left of the unit. Safe when none runs. */
 void privop_stop(struct privop *p);
 
 /* Becomes user (PRIVOP_USER: the packages make it) with its group and no other, no
@@ -123,7 +134,9 @@ int privop_arp(struct privop *p, unsigned idx, int garp);
 int privop_ping(struct privop *p, unsigned idx);
 int privop_tickle(struct privop *p, const struct tcp_conn *c);
 /* The vdiskd resource idx's request for op (res_vdiskd_request), sent by the helper: the
- * socket to read the answer from (for ctl_call_wait), or a negative errno. */
+ * socket to read the answer from (for ctl_call_wait; shut for writing), or a negative errno:
+ * -EACCES when the socket's peer is not vdiskd's user (the user vdisk; without it, the uid
+ * that owned the socket file when the helper started), and then nothing was sent. */
 int privop_vdiskd(struct privop *p, unsigned idx, enum res_op op);
 /* A receiver as hbrx_start's, started by the helper: rx gets its pid and the pair's end. */
 int privop_rx_start(struct privop *p, struct hbrx *rx);

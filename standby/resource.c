@@ -48,6 +48,9 @@ static pid_t spawn(char **argv)
 		if (fd > 2)
 			close(fd);
 	}
+	/* nothing of the helper's (pcap's packet socket and eventfd, the links, the tickles'
+	 * raw socket) reaches a script or pxed, close-on-exec or not */
+	close_range(3, ~0U, 0);
 	setsid();
 	/* systemd takes readiness from standbyd alone (NotifyAccess=main): pxed run as a
 	 * resource must not speak for the unit */

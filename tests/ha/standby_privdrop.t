@@ -5,9 +5,10 @@
 # (standbyd-priv, its child) keeps root and starts the receivers. A power cut of a: b,
 # unprivileged, still takes the address over (the helper adds it and sends the ARPs;
 # the time is printed) and records events in the DB. b's helper killed: b exits at once
-# (status 1, an event), the address stays; restarted (a user that does not exist: a warning,
-# it stays root) it resumes the role. b's standbyd killed: its helper ends too, the address
-# stays.
+# (status 1, an event), the address stays; restarted (--user nobody again: an unprivileged
+# loop, a new helper) it resumes the role. b's standbyd killed: its helper ends too, the
+# address stays; restarted with a user that does not exist, a warning, the loop stays root
+# and resumes the role.
 source "$(dirname "$0")/../lib/tap.sh"
 need_root
 source "$SRCDIR/tests/ha/standby-lib.sh"
@@ -33,6 +34,8 @@ for n in a b; do
 	is "$uid" "65534 65534 65534 65534" "$n: the loop's uids are nobody's"
 	is "$(proc_field "$pid" CapEff)" "0000000000000000" "$n: no capability in effect"
 	is "$(proc_field "$pid" CapPrm)" "0000000000000000" "$n: none permitted"
+	is "$(proc_field "$pid" CapInh)" "0000000000000000" "$n: none inheritable"
+	is "$(proc_field "$pid" CapAmb)" "0000000000000000" "$n: none ambient"
 	is "$(proc_field "$pid" NoNewPrivs)" "1" "$n: no new privileges"
 	is "$(proc_field "$pid" Groups | xargs)" "$(id -g nobody)" \
 		"$n: its group, the one the control socket lets in, and no other"
@@ -45,6 +48,22 @@ for n in a b; do
 	is "$(proc_field "$rx" PPid)" "$hp" "$n: the receiver is the helper's child"
 done
 check "a logs the drop" -- sb_log_has a "running as nobody"
+# libpcap's packet socket and eventfd, in the helper, are close-on-exec: no script or pxed
+# inherits them
+packet_inodes=$(sb_ns_exec a cat /proc/net/packet | awk 'NR > 1 {print $NF}')
+hp=$(helper_pid a)
+leaky="" seen=0
+for f in /proc/"$hp"/fd/*; do
+	l=$(readlink "$f") || continue
+	ino=${l#socket:[}; ino=${ino%]}
+	if [ "$l" = "anon_inode:[eventfd]" ] || echo "$packet_inodes" | grep -qx "$ino"; then
+		seen=$((seen + 1))
+		fl=$(awk '/^flags:/ {print $2}' "/proc/$hp/fdinfo/${f##*/}")
+		[ $((0$fl & 02000000)) -ne 0 ] || leaky="$leaky ${f##*/}($l)"
+	fi
+done
+ok "$([ "$seen" -gt 0 ]; echo $?)" "a's helper holds pcap's descriptors ($seen)"
+is "$leaky" "" "all of them close-on-exec"
 # vdiskd and pxed reach the control socket through the loop's group: a caller of that group
 # alone (another uid) may ask for the status, not for the role
 chgrp "$(id -g nobody)" "$SB_DIR/a.sock"
@@ -79,11 +98,12 @@ gone() { ! kill -0 "$SB_PID_b" 2>/dev/null; }
 check "b's standbyd exits when its helper is lost" -- wait_until 2000 gone
 check "and says why" -- sb_log_has b "privileged helper is lost"
 check "the address stays on b" -- sb_has_vip b
-SB_ARGS="--user no-such-user-here"
 sb_start b
-check "restarted, b resumes the role" -- sb_wait_state b active 3000
-check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
-is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
+check "restarted (--user nobody), b resumes the role" -- sb_wait_state b active 3000
+is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "65534" "the resumed loop is nobody again"
+is "$(proc_field "$SB_PID_b" CapEff)" "0000000000000000" "with no capability"
+hp=$(helper_pid b)
+is "$(proc_field "$hp" Uid | awk '{print $1}')" "0" "under a new root helper ($hp)"
 check "service still on b" -- sb_wait_fetch b 1000
 
 # the helper ends with standbyd, even killed: its end of the pair closes
@@ -92,5 +112,14 @@ kill -9 "$SB_PID_b"
 helper_gone() { ! kill -0 "$hp" 2>/dev/null; }
 check "b's standbyd killed: its helper ($hp) ends too" -- wait_until 2000 helper_gone
 check "and leaves the address" -- sb_has_vip b
+
+# without the user: a warning, the loop stays root (the helper split off all the same)
+SB_ARGS="--user no-such-user-here"
+sb_start b
+check "restarted with a user that does not exist, b resumes the role" -- \
+	sb_wait_state b active 3000
+check "a missing user is a warning" -- sb_wait_log b "no user no-such-user-here" 1000
+is "$(proc_field "$SB_PID_b" Uid | awk '{print $1}')" "0" "and the loop stays root"
+check "service still on b" -- sb_wait_fetch b 1000
 check "no sanitizer report from the daemons" -- sb_logs_clean
 done_testing

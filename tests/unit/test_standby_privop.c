@@ -156,25 +156,76 @@ static int raw(struct privop *p, const void *buf, size_t len, unsigned *kind)
 	return rep.rc;
 }
 
-/* A vdiskd resource's request through the helper, to a stand-in listening at path: it must
- * come from root (vdiskd gives a role to root only) and be op's request, and the socket
- * handed back must carry the stand-in's answer. */
-static void vdiskd_request(struct privop *p, const char *path)
+/* A stand-in vdiskd listening at path, as the test's uid (root), before the helper starts:
+ * without a user vdisk the helper takes the socket's owner then as vdiskd's. */
+static int vdiskd_standin(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+		return -1;
+	return lfd;
+}
+
+/* A socket of another uid put in vdiskd's place (what the loop, which can write the
+ * directory, could do): the helper must not send to it, nor hand it over. */
+static void vdiskd_impostor(struct privop *p, const char *path)
+{
+	int go[2], lfd, fd;
+	char c = 0;
+	pid_t pid;
+
+	if (!ok(pipe(go) == 0, "a pipe"))
+		return;
+	unlink(path);
+	pid = fork();
+	if (pid == 0) {
+		/* bound as root (the directory is root's), listening as nobody: SO_PEERCRED is
+		 * the listener's */
+		lfd = vdiskd_standin(path);
+		if (lfd < 0 || setresgid(65534, 65534, 65534) < 0 ||
+		    setresuid(65534, 65534, 65534) < 0 || listen(lfd, 4) < 0)
+			_exit(1);
+		if (write(go[1], "", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(go[1]);
+	if (ok(pid > 0 && read(go[0], &c, 1) == 1, "a socket of uid 65534 in vdiskd's place")) {
+		fd = privop_vdiskd(p, 1, RES_START);
+		is_int(fd, -EACCES, "refused: not vdiskd's uid, nothing handed over");
+		if (fd >= 0)
+			close(fd);
+	}
+	close(go[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(path);
+}
+
+/* A vdiskd resource's request through the helper, to the stand-in listening on lfd at path:
+ * it must come from root (vdiskd gives a role to root only) and be op's request, the helper
+ * must have shut the socket for writing, and the socket handed back must carry the
+ * stand-in's answer and nothing more from the loop. */
+static void vdiskd_request(struct privop *p, const char *path, int lfd)
+{
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	struct pollfd pfd;
 	char buf[64];
-	int lfd, cfd = -1, fd;
+	int cfd = -1, fd;
 	ssize_t n;
 
-	if (!ok(strlen(path) < sizeof(sa.sun_path), "socket path fits"))
-		return;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (!ok(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		listen(lfd, 4) == 0, "a stand-in vdiskd at %s", path))
+	if (!ok(lfd >= 0, "a stand-in vdiskd at %s", path))
 		return;
 	fd = privop_vdiskd(p, 1, RES_START);
 	ok(fd >= 0, "vdiskd's request sent by the helper, its socket handed back (%d)", fd);
@@ -189,7 +240,11 @@ static void vdiskd_request(struct privop *p, const char *path)
 		n = recv(cfd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = 0;
 		is_str(buf, "role primary\n", "the start request");
-		ok(send(cfd, "ok\n", 3, 0) == 3, "answered");
+		ok(send(fd, "more\n", 5, MSG_NOSIGNAL) < 0 && errno == EPIPE,
+		   "the loop cannot write on the socket handed back (shut for writing)");
+		n = recv(cfd, buf, sizeof(buf) - 1, 0);
+		is_int((int)n, 0, "the stand-in reads EOF after the request");
+		ok(send(cfd, "ok\n", 3, 0) == 3, "answered, to a client that half-closed");
 		close(cfd);
 		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
 		n = poll(&pfd, 1, 2000) == 1 ? recv(fd, buf, sizeof(buf) - 1, 0) : -1;
@@ -201,6 +256,14 @@ static void vdiskd_request(struct privop *p, const char *path)
 	close(lfd);
 	unlink(path);
 	is_int(privop_vdiskd(p, 1, RES_START), -ENOENT, "no vdiskd's socket: its error");
+	vdiskd_impostor(p, path);
+}
+
+static int lost_calls;
+
+static void on_lost(void *arg)
+{
+	(*(int *)arg)++;
 }
 
 /* Waits up to ms for a script's exit record: 1 with it, 0 without, -1 for EOF. */
@@ -235,7 +298,7 @@ static void live(struct ha_config *c, const char *dir)
 	char path[600], comm[64];
 	unsigned kind = 99;
 	uint32_t seq = 0, rseq;
-	int rc = 1, st;
+	int rc = 1, st, lfd;
 	FILE *f;
 
 	/* no address, no vdiskd, no pxed: nothing outside the test's directory is touched */
@@ -251,13 +314,16 @@ static void live(struct ha_config *c, const char *dir)
 	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
 	f = fopen(path, "w");
 	fprintf(f, "#!/bin/sh\ncase \"$1\" in\n"
-		"start) touch %s/up ;;\nstop) rm -f %s/up ;;\n"
+		"start) touch %s/up; sh -c 'ls /proc/$$/fd' >%s/fds ;;\nstop) rm -f %s/up ;;\n"
 		"status) [ -e %s/slow ] && exec sleep 30; [ -e %s/up ] && exit 0; exit 3 ;;\nesac\n",
-		dir, dir, dir, dir);
+		dir, dir, dir, dir, dir);
 	fclose(f);
 	chmod(path, 0755);
 	if (!ok(res_prepare(c, &c->res.res[0], &rt[0], &err) == 0, "script found: %s", rt[0].script))
 		return;
+	lfd = vdiskd_standin(c->res.res[1].arg);
+	/* a descriptor the helper keeps, not close-on-exec (as pcap's are): no script sees it */
+	s.tickle_fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (!ok(privop_start(&p, &s) == 0, "helper started"))
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p.pid);
@@ -296,6 +362,19 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(privop_res(&p, 0, RES_START, &seq), -EINPROGRESS, "start runs");
 	st = wait_exit(&p, 5000, &rseq, &rc);
 	ok(st == 1 && rseq == seq && rc == 0, "started: 0 (%d)", rc);
+	snprintf(path, sizeof(path), "%s/fds", dir);
+	f = fopen(path, "r");
+	comm[0] = 0;
+	if (f) {
+		size_t n = fread(comm, 1, sizeof(comm) - 1, f);
+
+		comm[n] = 0;
+		fclose(f);
+	}
+	for (st = 0; comm[st]; st++)
+		if (comm[st] == '\n')
+			comm[st] = ' ';
+	is_str(comm, "0 1 2 ", "a script's child sees stdin, stdout, stderr and nothing more");
 	privop_res(&p, 0, RES_STATUS, &seq);
 	st = wait_exit(&p, 5000, &rseq, &rc);
 	ok(st == 1 && rc == 0, "status now running: 0 (%d)", rc);
@@ -316,7 +395,7 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(wait_exit(&p, 500, &rseq, &rc), 0, "no record for a cancelled step");
 	unlink(path);
 
-	vdiskd_request(&p, c->res.res[1].arg);
+	vdiskd_request(&p, c->res.res[1].arg, lfd);
 
 	/* it exits when standbyd's end closes */
 	rc = (int)p.pid;
@@ -332,6 +411,29 @@ static void live(struct ha_config *c, const char *dir)
 	is_int(wait_exit(&p, 1000, &rseq, &rc), -1, "a killed helper: EOF on the exit pair");
 	is_int(privop_arp(&p, 0, 1), -EPIPE, "and requests fail with -EPIPE");
 	privop_stop(&p);
+
+	/* one that is stuck: a quick request gives up after PRIVOP_FAST_MS, the loss is told
+	 * at once (the hook, before -EPIPE returns), and privop_stop does not wait for it */
+	if (!ok(privop_start(&p, &s) == 0, "a third helper"))
+		return;
+	lost_calls = 0;
+	p.on_lost = on_lost;
+	p.lost_arg = &lost_calls;
+	rc = (int)p.pid;
+	kill(rc, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	is_int(privop_res_cancel(&p), -EPIPE, "a stuck helper: a quick request fails with -EPIPE");
+	ok(ms_since(&t0) >= PRIVOP_FAST_MS - 50 && ms_since(&t0) < PRIVOP_FAST_MS + 500,
+	   "after PRIVOP_FAST_MS (%ld ms)", ms_since(&t0));
+	ok(p.lost && lost_calls == 1, "lost, and the hook ran once (%d)", lost_calls);
+	is_int(privop_res_cancel(&p), -EPIPE, "the next request fails at once");
+	is_int(lost_calls, 1, "without telling again");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	privop_stop(&p);
+	ok(ms_since(&t0) < 200, "privop_stop does not wait for a lost helper (%ld ms)",
+	   ms_since(&t0));
+	kill(rc, SIGKILL);
+	waitpid(rc, &st, 0);
 	snprintf(path, sizeof(path), "%s/up", dir);
 	unlink(path);
 }
