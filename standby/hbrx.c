@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "standby/ready.h"
 
 #define READY_TIMEOUT_MS 1000	/* it takes a few ms; the loop waits meanwhile */
 #define RX_BATCH 64		/* packets read from one link before looking at the others */
@@ -335,23 +336,6 @@ static int find_user(struct hbrx *rx)
 	return 0;
 }
 
-/* Waits for the receiver's word that it holds no privilege any more. */
-static int wait_ready(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
-	int rc;
-
-	do
-		rc = poll(&p, 1, READY_TIMEOUT_MS);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	if (rc == 0)
-		return -ETIMEDOUT;
-	return recv(fd, &c, 1, 0) == 1 && c == 1 ? 0 : -EPIPE;
-}
-
 int hbrx_start(struct hbrx *rx, const int *fds, unsigned n, const struct ha_config *cfg,
 	       int realtime)
 {
@@ -393,7 +377,7 @@ int hbrx_start(struct hbrx *rx, const int *fds, unsigned n, const struct ha_conf
 		rx->pid = 0;
 		goto out_stop;
 	}
-	rc = wait_ready(rx->fd);
+	rc = ready_wait(rx->fd, READY_TIMEOUT_MS);
 	if (rc)
 		goto out_stop;
 	if (fcntl(rx->fd, F_SETFL, O_NONBLOCK) < 0) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "standby/ready.h"
 #include "standby/tcpack.h"
 
 #define READY_TIMEOUT_MS 1000
@@ -46,7 +47,7 @@ struct helper {
 	enum res_op script_op;
 	uint32_t script_seq;
 	uint64_t deadline_ms;		/* its limit (monotonic) */
-	uid_t vdiskd_uid[HA_MAX_RES];	/* the peer each vdiskd resource's socket must have */
+	uid_t vdiskd_uid;	/* VDISKD_USER's; UID_NONE without it (then root only) */
 	struct hbrx rx;
 	struct log_ratelimit rl;
 };
@@ -200,28 +201,22 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
-/* The uid vdiskd's socket at path must be served by, fixed before the loop can act: vdiskd's
- * user's; without that user (a test, a hand-made setup), the owner of the socket file as it
- * is now, when it is a socket; else none, and the requests are refused. */
-static uid_t vdiskd_expected_uid(const char *path)
+/* vdiskd's user's uid (VDISKD_USER: the packages make it), looked up before the loop can
+ * act; UID_NONE without that user (a test, a demo, a hand-made setup: vdiskd runs as root). */
+static uid_t vdiskd_expected_uid(void)
 {
 	const struct passwd *pw = getpwnam(VDISKD_USER);
-	struct stat st;
 
-	if (pw)
-		return pw->pw_uid;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		return st.st_uid;
-	log_warn("helper: no user %s, and no socket at %s: vdiskd's requests will be refused "
-		 "(start vdiskd before standbyd, or make the user)", VDISKD_USER, path);
-	return UID_NONE;
+	return pw ? pw->pw_uid : UID_NONE;
 }
 
-/* Connects to vdiskd's socket, checks that the peer is vdiskd's user (the directory is the
- * loop's group's to write: it could have put a symlink or a socket of its own there), sends
- * the request as root (vdiskd takes a role from root only: SO_PEERCRED is the connecting
- * process's) and shuts the socket for writing, so that the loop, which reads the answer on
- * it without blocking us, can say nothing more as root. The socket, or a negative errno. */
+/* Connects to vdiskd's socket, sends the request as root (vdiskd takes a role from root
+ * only: SO_PEERCRED is the connecting process's) and shuts the socket for writing, so that
+ * the loop, which reads the answer on it without blocking us, can say nothing as root. The
+ * directory is the loop's group's to write: it could have put a symlink there, or a socket of
+ * its own. So the path must be a socket itself, and the peer vdiskd's user or root (vdiskd
+ * run by hand or in a test): what another root daemon's socket could get is our one request
+ * line, never the loop's words. The socket, or a negative errno. */
 static int vdiskd_send(struct helper *h, unsigned idx, enum res_op op)
 {
 	const char *path = res_vdiskd_socket(&h->cfg->res.res[idx]);
@@ -231,10 +226,18 @@ static int vdiskd_send(struct helper *h, unsigned idx, enum res_op op)
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
+	struct stat st;
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_limited(&h->rl, LOG_ERR, "helper: %s is not a socket (a symlink?): request "
+			    "not sent", path);
+		return -EACCES;
+	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -243,11 +246,10 @@ static int vdiskd_send(struct helper *h, unsigned idx, enum res_op op)
 		goto out_errno;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
 		goto out_errno;
-	if (h->vdiskd_uid[idx] == UID_NONE || cred.uid != h->vdiskd_uid[idx]) {
-		log_limited(&h->rl, LOG_ERR, "helper: %s is served by uid %u (pid %d), not "
-			    "vdiskd's (uid %d): request not sent", path, (unsigned)cred.uid,
-			    (int)cred.pid, h->vdiskd_uid[idx] == UID_NONE ? -1
-			    : (int)h->vdiskd_uid[idx]);
+	if (cred.uid != 0 && (h->vdiskd_uid == UID_NONE || cred.uid != h->vdiskd_uid)) {
+		log_limited(&h->rl, LOG_ERR, "helper: %s is served by uid %u (pid %d), neither "
+			    "vdiskd's (%s) nor root: request not sent", path, (unsigned)cred.uid,
+			    (int)cred.pid, VDISKD_USER);
 		close(fd);
 		return -EACCES;
 	}
@@ -426,10 +428,7 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 	h.exit_fd = exit_fd;
 	h.pidfd = -1;
 	h.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
-	for (i = 0; i < s->cfg->res.nres && i < HA_MAX_RES; i++)
-		h.vdiskd_uid[i] = s->cfg->res.res[i].kind == HA_RES_VDISKD
-				  ? vdiskd_expected_uid(res_vdiskd_socket(&s->cfg->res.res[i]))
-				  : UID_NONE;
+	h.vdiskd_uid = vdiskd_expected_uid();
 	endpwent();
 	/* What it sends on and what the receivers read; not the database, the control socket
 	 * or standbyd's loop, which are none of its business. */
@@ -645,22 +644,6 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 	return 1;
 }
 
-static int wait_ready(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c;
-	int rc;
-
-	do
-		rc = poll(&p, 1, READY_TIMEOUT_MS);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	if (rc == 0)
-		return -ETIMEDOUT;
-	return recv(fd, &c, 1, 0) == 1 && c == 1 ? 0 : -EPIPE;
-}
-
 int privop_start(struct privop *p, const struct privop_setup *s)
 {
 	int cs[2], es[2], rc;
@@ -696,7 +679,7 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 		p->pid = 0;
 		goto out_stop;
 	}
-	rc = wait_ready(p->fd);
+	rc = ready_wait(p->fd, READY_TIMEOUT_MS);
 	if (rc == 0 && fcntl(p->exit_fd, F_SETFL, O_NONBLOCK) < 0)
 		rc = -errno;
 	if (rc)

@@ -212,6 +212,31 @@ static void vdiskd_impostor(struct privop *p, const char *path)
 	unlink(path);
 }
 
+/* A symlink in vdiskd's place, to a socket root listens on (another root daemon's): the
+ * helper sends nothing through a symlink, whoever serves its target. */
+static void vdiskd_symlink(struct privop *p, const char *path)
+{
+	char target[256];
+	int lfd, fd;
+
+	/* beside it, in the test's directory */
+	snprintf(target, sizeof(target), "%.*s/rootd.sock", (int)(strrchr(path, '/') - path), path);
+	unlink(path);
+	lfd = vdiskd_standin(target);
+	if (!ok(lfd >= 0 && listen(lfd, 4) == 0 && symlink(target, path) == 0,
+		"a symlink in vdiskd's place to a socket root listens on"))
+		goto out;
+	fd = privop_vdiskd(p, 1, RES_START);
+	is_int(fd, -EACCES, "refused: not a socket itself, nothing sent or handed over");
+	if (fd >= 0)
+		close(fd);
+out:
+	if (lfd >= 0)
+		close(lfd);
+	unlink(path);
+	unlink(target);
+}
+
 /* A vdiskd resource's request through the helper, to the stand-in listening on lfd at path:
  * it must come from root (vdiskd gives a role to root only) and be op's request, the helper
  * must have shut the socket for writing, and the socket handed back must carry the
@@ -257,6 +282,7 @@ static void vdiskd_request(struct privop *p, const char *path, int lfd)
 	unlink(path);
 	is_int(privop_vdiskd(p, 1, RES_START), -ENOENT, "no vdiskd's socket: its error");
 	vdiskd_impostor(p, path);
+	vdiskd_symlink(p, path);
 }
 
 static int lost_calls;
