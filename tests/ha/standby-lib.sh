@@ -202,6 +202,25 @@ sb_arpwatch() {
 	wait_until 5000 sb_packet_socket
 }
 
+# sb_cut_takeover LABEL: power cut of a while the client watches the service address: b
+# becomes active (the check LABEL) and the client sees the address at b's MAC within 1.5 s
+sb_cut_takeover() {
+	local mac_b t0 t1 newmac watch
+
+	mac_b=$(sb_mac b)
+	sb_arpwatch "$(sb_mac a)" 5000 "$SB_DIR/watch"
+	watch=$SB_WATCH
+	t0=$(date +%s%3N)
+	sb_power_cut a
+	check "$1" -- sb_wait_state b active 3000
+	wait $watch
+	ok $? "client sees the address at a new MAC"
+	read -r t1 newmac < "$SB_DIR/watch"
+	is "$newmac" "$mac_b" "the new MAC is b's"
+	diag "power cut to the address answering at b's MAC: $((t1 - t0)) ms (deadtime $SB_DEADTIME)"
+	ok "$([ $((t1 - t0)) -lt 1500 ]; echo $?)" "within 1.5 s of the cut"
+}
+
 # sb_log_has NODE PATTERN: NODE's standbyd log has a line matching PATTERN (grep -E)
 sb_log_has() { grep -qE "$2" "$SB_DIR/$1.log"; }
 # sb_wait_log NODE PATTERN MS: ... within MS
