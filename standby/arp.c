@@ -77,10 +77,11 @@ static void cloexec_new_fds(const unsigned char *before)
 		}
 }
 
-int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen)
+int arp_open(struct arp_port *p, const char *ifname, uint32_t addr, char *errbuf,
+	     size_t errlen)
 {
 	unsigned char before[FD_SEEN_MAX / 8];
-	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	char pcap_err[PCAP_ERRBUF_SIZE] = "", filter[64];
 	struct bpf_program prog;
 	struct ifreq ifr;
 	pcap_t *pc;
@@ -108,7 +109,10 @@ int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen
 		goto out_pcap_err;
 	/* Our own injected frames are outgoing: only what others send is evidence. */
 	pcap_setdirection(pc, PCAP_D_IN);
-	if (pcap_compile(pc, &prog, "arp", 1, PCAP_NETMASK_UNKNOWN) < 0)
+	/* Only frames whose sender claims addr (arp[14:4], the sender's protocol address) reach
+	 * us: the rest of the LAN's ARP is none of our business. */
+	snprintf(filter, sizeof(filter), "arp and arp[14:4] = %u", addr);
+	if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
 		goto out_pcap_err;
 	rc = pcap_setfilter(pc, &prog);
 	pcap_freecode(&prog);
@@ -234,35 +238,26 @@ enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
 	return !peer || memcmp(who, peer, 6) == 0 ? ARP_CLAIM_HOLDER : ARP_CLAIM_STRANGER;
 }
 
-struct claim_ctx {
-	uint32_t addr;
-	const uint8_t *own, *peer;
-	uint8_t *who;
-	enum arp_claim found;
+struct read_ctx {
+	void (*fn)(void *arg, const uint8_t *frame, size_t len);
+	void *arg;
 };
 
 static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-	struct claim_ctx *c = (struct claim_ctx *)arg;
-	uint8_t who[6];
-	enum arp_claim k = arp_classify(bytes, h->caplen, c->addr, c->own, c->peer, who);
+	struct read_ctx *c = (struct read_ctx *)arg;
 
-	/* The first claimant of the strongest kind is the one reported. */
-	if (k > c->found) {
-		c->found = k;
-		memcpy(c->who, who, 6);
-	}
+	c->fn(c->arg, bytes, h->caplen);
 }
 
-int arp_read_claims(struct arp_port *p, uint32_t addr, const uint8_t *peer, uint8_t who[6])
+int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),
+	     void *arg)
 {
-	struct claim_ctx c = { addr, p->mac, peer, who, ARP_CLAIM_NONE };
+	struct read_ctx c = { fn, arg };
 	int n;
 
 	if (!p->pcap)
 		return -EBADF;
-	n = pcap_dispatch(p->pcap, 64, on_frame, (u_char *)&c);
-	if (n < 0)
-		return -EIO;
-	return (int)c.found;
+	n = pcap_dispatch(p->pcap, ARP_READ_BATCH, on_frame, (u_char *)&c);
+	return n < 0 ? -EIO : n;
 }

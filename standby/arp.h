@@ -1,7 +1,8 @@
 /* ARP on the client LAN through libpcap: the probe that asks whether anyone holds the service
  * address (RFC 5227 form, sender address 0.0.0.0, so no host learns anything from it) and the
  * gratuitous ARP requests and replies that move clients to our MAC after a takeover. Needs
- * CAP_NET_RAW. */
+ * CAP_NET_RAW: the privileged helper sends and reads; the loop parses what it read
+ * (arp_classify). */
 #ifndef STANDBY_ARP_H
 #define STANDBY_ARP_H
 
@@ -18,9 +19,10 @@ struct arp_port {
 	uint8_t mac[6];
 };
 
-/* Opens a capture of incoming ARP on ifname. errbuf gets why on failure (>= 256 bytes).
- * Returns 0 or a negative errno. */
-int arp_open(struct arp_port *p, const char *ifname, char *errbuf, size_t errlen);
+/* Opens a capture of the incoming ARP on ifname whose sender claims addr (host order).
+ * errbuf gets why on failure (>= 256 bytes). Returns 0 or a negative errno. */
+int arp_open(struct arp_port *p, const char *ifname, uint32_t addr, char *errbuf,
+	     size_t errlen);
 void arp_close(struct arp_port *p);
 
 /* Builds the frames into out[ARP_FRAME_LEN]; exposed for the unit test. addr in host order. */
@@ -50,9 +52,11 @@ enum arp_claim {
 enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
 			    const uint8_t own[6], const uint8_t *peer, uint8_t sender[6]);
 
-/* Reads what is queued (at most 64 frames); returns the strongest claim of addr seen (holder
- * over stranger), its claimant into who, or a negative errno. peer as arp_classify's. */
-int arp_read_claims(struct arp_port *p, uint32_t addr, const uint8_t *peer, uint8_t who[6]);
+/* Hands what is queued, at most ARP_READ_BATCH frames as captured (any length, unparsed),
+ * to fn. The number read, or a negative errno. */
+#define ARP_READ_BATCH 64
+int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),
+	     void *arg);
 
 /* 1 if the interface is up with carrier, 0 if not, negative errno on failure. */
 int if_running(const char *ifname);

@@ -23,6 +23,7 @@ static const char *const group_requests[] = { "status", "fence-peer", NULL };
 /* Gratuitous ARP rounds after a takeover, in ms after the first: clients that missed one
  * (a busy switch, a NIC coming up) get another. */
 static const unsigned garp_delays[] = { 150, 350, 1000, 2000 };
+#define FRAMES_PER_ROUND 128	/* frame records read per wake-up (the helper's two batches) */
 #define N_GARP_ROUNDS (sizeof(garp_delays) / sizeof(garp_delays[0]))
 
 #define BURST_WINDOW_MS	10000
@@ -107,16 +108,15 @@ static void probe_start(struct standbyd *d)
 	d->probing = 1;
 	d->probe_phase = 0;
 	d->ping_replies = 0;
+	/* what the helper read before our first request answers an older probe */
+	d->probe_seq = d->priv.seq + 1;
 	if (d->svc) {
-		uint8_t who[6];
-
 		rc = if_running(d->svc_rt->ifname);
 		if (rc <= 0) {
 			log_warn("probe: %s is down", d->svc_rt->ifname);
 			probe_finish(d, FSM_EV_PROBE_ERROR);
 			return;
 		}
-		arp_read_claims(&d->arp, d->svc->addr, NULL, who);	/* drop what came before */
 		d->probe_conflict = 0;
 		rc = privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 0);
 		if (rc == -EPIPE && d->priv_lost)
@@ -127,9 +127,8 @@ static void probe_start(struct standbyd *d)
 			return;
 		}
 	}
-	if (d->ping.fd >= 0)
-		for (i = 0; i < d->cfg.cf.nping; i++)
-			privop_ping(&d->priv, i);
+	for (i = 0; i < d->cfg.cf.nping; i++)
+		privop_ping(&d->priv, i);
 	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
 }
 
@@ -246,33 +245,47 @@ static void active_claim(struct standbyd *d, enum arp_claim k, const uint8_t who
 	}
 }
 
-static void on_arp(struct ev_io *io, uint32_t events)
+/* What the helper read on the raw sockets: claims of the service address (the strongest of
+ * a batch is the one answer, the first claimant of its kind named) and echo replies to our
+ * pings. While probing, what the helper read before the probe's first request answers an
+ * older one. */
+static void on_frames(struct ev_io *io, uint32_t events)
 {
 	struct standbyd *d = io->arg;
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
-	uint8_t who[6], peer[6];
-	int known = sb_peer_lan_mac(d, peer), rc;
+	uint8_t who[6], w[6], peer[6];
+	int known = sb_peer_lan_mac(d, peer), n;
+	enum arp_claim found = ARP_CLAIM_NONE, k;
+	struct privop_frame f;
 
 	(void)events;
-	rc = arp_read_claims(&d->arp, d->svc->addr, known ? peer : NULL, who);
-	if (rc <= 0)
+	/* level-triggered: what is left of a flood is read on the next round */
+	for (n = 0; n < FRAMES_PER_ROUND && privop_read_frame(&d->priv, &f) == 1; n++) {
+		int fresh = !d->probing || (int32_t)(f.seq - d->probe_seq) >= 0;
+
+		if (!fresh)
+			continue;
+		if (f.kind == PRIVOP_FRAME_ICMP) {
+			if (d->probing && icmp_is_echo_reply(f.data, f.len, d->ping.id))
+				d->ping_replies++;
+			continue;
+		}
+		k = d->svc ? arp_classify(f.data, f.len, d->svc->addr, d->arp.mac,
+					  known ? peer : NULL, w) : ARP_CLAIM_NONE;
+		if (k > found) {
+			found = k;
+			memcpy(who, w, 6);
+		}
+	}
+	/* a lost helper (a record that is not one) took effect in privop_read_frame */
+	if (d->priv_lost || found == ARP_CLAIM_NONE)
 		return;
 	mac_format(who, mac);
 	ipv4_format(d->svc->addr, ip);
 	if (d->probing)
-		probe_claim(d, (enum arp_claim)rc, ip, mac, known ? peer : NULL);
+		probe_claim(d, found, ip, mac, known ? peer : NULL);
 	else if (d->fsm.state == FSM_ACTIVE)
-		active_claim(d, (enum arp_claim)rc, who, ip, mac);
-}
-
-static void on_ping(struct ev_io *io, uint32_t events)
-{
-	struct standbyd *d = io->arg;
-	int n = pinger_read(&d->ping);
-
-	(void)events;
-	if (n > 0 && d->probing)
-		d->ping_replies += n;
+		active_claim(d, found, who, ip, mac);
 }
 
 /* ---- resources ---- */
@@ -494,6 +507,10 @@ static void priv_lost(struct standbyd *d)
 	if (d->priv_io_added) {
 		ev_io_del(d->loop, &d->priv_io);
 		d->priv_io_added = 0;
+	}
+	if (d->frame_io_added) {
+		ev_io_del(d->loop, &d->frame_io);
+		d->frame_io_added = 0;
 	}
 	sb_event(d, LOG_CRIT, "the privileged helper is lost: standbyd exits (state %s; the "
 		 "address, if held, stays) for its service manager to start it again",
@@ -881,14 +898,11 @@ static int setup_service(struct standbyd *d)
 	if (d->cfg.res.ipaddr_idx >= 0) {
 		d->svc = &d->cfg.res.res[d->cfg.res.ipaddr_idx];
 		d->svc_rt = &d->rt[d->cfg.res.ipaddr_idx];
-		rc = arp_open(&d->arp, d->svc_rt->ifname, errbuf, sizeof(errbuf));
+		rc = arp_open(&d->arp, d->svc_rt->ifname, d->svc->addr, errbuf, sizeof(errbuf));
 		if (rc) {
 			log_err("%s", errbuf);
 			return rc;
 		}
-		rc = ev_io_add(d->loop, &d->arp_io, d->arp.fd, EPOLLIN, on_arp, d);
-		if (rc)
-			return rc;
 	}
 	d->ping.fd = -1;
 	if (d->cfg.cf.nping) {
@@ -897,9 +911,6 @@ static int setup_service(struct standbyd *d)
 			log_err("ping socket: %s", strerror(-rc));
 			return rc;
 		}
-		rc = ev_io_add(d->loop, &d->ping_io, d->ping.fd, EPOLLIN, on_ping, d);
-		if (rc)
-			return rc;
 	}
 	return sb_tickle_open(d);
 }
@@ -941,10 +952,10 @@ static void go_realtime(struct standbyd *d)
 			 "late on a busy machine", strerror(errno));
 }
 
-/* Forks the helper, which keeps what sends (the ARP capture's and the pings' sockets, the
- * tickles' raw socket, the links for the receivers) and root; starts the first receiver
- * through it; then becomes user. Everything that only reads stays open here: the links'
- * records, the ARP capture and the ICMP socket (for the replies), the database, the control
+/* Forks the helper, which keeps the raw sockets (the ARP capture, the ICMP socket, the
+ * tickles' socket: it sends on them and reads them for us), the links for the receivers and
+ * root; starts the first receiver through it; then becomes user. What stays open here is
+ * what a user may hold: the links' records, the helper's pairs, the database, the control
  * socket, the asking of vdiskd's status (its group may). */
 static int start_helper(struct standbyd *d, const char *user)
 {
@@ -959,14 +970,21 @@ static int start_helper(struct standbyd *d, const char *user)
 	rc = privop_start(&d->priv, &s);
 	if (rc)
 		return rc;
-	/* the tickles' raw socket could send anything: the helper's alone now */
+	/* the raw sockets could send anything: the helper's alone now (our MAC, the
+	 * capture's interface and the pings' id stay, for parsing what it hands up) */
 	if (d->tickle.rawfd >= 0)
 		close(d->tickle.rawfd);
 	d->tickle.rawfd = -1;
+	arp_close(&d->arp);
+	pinger_close(&d->ping);
 	rc = ev_io_add(d->loop, &d->priv_io, d->priv.exit_fd, EPOLLIN, on_priv, d);
 	if (rc)
 		return rc;
 	d->priv_io_added = 1;
+	rc = ev_io_add(d->loop, &d->frame_io, d->priv.frame_fd, EPOLLIN, on_frames, d);
+	if (rc)
+		return rc;
+	d->frame_io_added = 1;
 	/* the loss takes effect inside the request that finds it (priv_lost) */
 	d->priv.on_lost = priv_lost_hook;
 	d->priv.lost_arg = d;
@@ -1035,7 +1053,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 	ev_timer_init(&d->t_garp, on_garp_timer, d);
 	ev_timer_init(&d->t_repl, on_repl_timer, d);
 	ev_timer_init(&d->job.limit, on_script_limit, d);
-	d->priv.fd = d->priv.exit_fd = -1;
+	d->priv.fd = d->priv.exit_fd = d->priv.frame_fd = -1;
 	d->hooks = &daemon_hooks;
 	sb_ship_init(d);
 	sb_tickle_init(d);
@@ -1114,6 +1132,9 @@ out_close:
 	if (d->priv_io_added)
 		ev_io_del(d->loop, &d->priv_io);
 	d->priv_io_added = 0;
+	if (d->frame_io_added)
+		ev_io_del(d->loop, &d->frame_io);
+	d->frame_io_added = 0;
 	/* it stops pxed and a script still running, as we did before there was a helper */
 	privop_stop(&d->priv);
 	if (d->db)

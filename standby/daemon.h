@@ -66,11 +66,10 @@ struct standbyd {
 
 	const struct ha_resource *svc;	/* the service address (first IPaddr), or NULL */
 	struct res_runtime *svc_rt;
-	struct arp_port arp;
-	struct ev_io arp_io;
-	struct pinger ping;
-	struct ev_io ping_io;
+	struct arp_port arp;		/* its capture the helper's: our MAC, the interface */
+	struct pinger ping;		/* its socket the helper's: the echo id */
 	int probing, probe_phase, ping_replies;
+	uint32_t probe_seq;		/* the probe's first request to the helper */
 
 	struct ev_timer t_hb, t_warn, t_suspect, t_dead, t_probe, t_retry, t_monitor, t_garp;
 	unsigned garp_round;
@@ -108,6 +107,8 @@ struct standbyd {
 	struct ev_io priv_io;		/* its scripts' exit records, and its loss */
 	int priv_lost;			/* set at the moment the helper is lost: exiting */
 	int priv_io_added;
+	struct ev_io frame_io;		/* what it read on the raw sockets */
+	int frame_io_added;
 	struct ctl_server *ctl;
 	struct db *db;
 	const char *db_path;

@@ -2,17 +2,26 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/icmp.h>
 #include <netinet/ip.h>
-#include <netinet/ip_icmp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int pinger_open(struct pinger *p)
 {
+	/* the types the kernel drops before they reach us: all but echo replies (raw(7)) */
+	struct icmp_filter only_replies = { .data = ~(1u << ICMP_ECHOREPLY) };
+
 	p->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (p->fd < 0)
 		return -errno;
+	if (setsockopt(p->fd, SOL_RAW, ICMP_FILTER, &only_replies, sizeof(only_replies)) < 0) {
+		int rc = -errno;
+
+		pinger_close(p);
+		return rc;
+	}
 	p->id = (uint16_t)getpid();
 	p->seq = 0;
 	return 0;
@@ -70,15 +79,18 @@ int icmp_is_echo_reply(const uint8_t *buf, size_t len, uint16_t id)
 	return h.type == ICMP_ECHOREPLY && ntohs(h.un.echo.id) == id;
 }
 
-int pinger_read(struct pinger *p)
+int pinger_recv(struct pinger *p, void (*fn)(void *arg, const uint8_t *pkt, size_t len),
+		void *arg)
 {
 	uint8_t buf[256];
-	int replies = 0;
-	ssize_t n;
+	int n = 0;
+	ssize_t got;
 
-	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0)
-		replies += icmp_is_echo_reply(buf, (size_t)n, p->id);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+	while (n < PING_READ_BATCH && (got = recv(p->fd, buf, sizeof(buf), 0)) >= 0) {
+		fn(arg, buf, (size_t)got);
+		n++;
+	}
+	if (n < PING_READ_BATCH && errno != EAGAIN && errno != EWOULDBLOCK)
 		return -errno;
-	return replies;
+	return n;
 }

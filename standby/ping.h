@@ -1,5 +1,6 @@
 /* ICMP echo to the ping nodes before a takeover: a node that cannot reach them may be the
- * one cut off, and must not grab the address. Raw socket (CAP_NET_RAW). */
+ * one cut off, and must not grab the address. Raw socket (CAP_NET_RAW): the privileged
+ * helper sends and reads; the loop parses what it read (icmp_is_echo_reply). */
 #ifndef STANDBY_PING_H
 #define STANDBY_PING_H
 
@@ -19,7 +20,10 @@ int pinger_send(struct pinger *p, uint32_t addr);
  * Bounds-checked: any length. */
 int icmp_is_echo_reply(const uint8_t *buf, size_t len, uint16_t id);
 
-/* Reads queued replies; returns how many were echo replies to our id, or a negative errno. */
-int pinger_read(struct pinger *p);
+/* Hands what is queued, at most PING_READ_BATCH packets (echo replies to anyone: the
+ * kernel filters the other types; unparsed), to fn. The number read, or a negative errno. */
+#define PING_READ_BATCH 64
+int pinger_recv(struct pinger *p, void (*fn)(void *arg, const uint8_t *pkt, size_t len),
+		void *arg);
 
 #endif

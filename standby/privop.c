@@ -41,7 +41,8 @@ struct helper {
 	int tickle_fd;
 	const int *link_fds;
 	unsigned nlinks;
-	int fd, exit_fd;		/* its ends of the pairs */
+	int fd, exit_fd, frame_fd;	/* its ends of the pairs */
+	uint32_t served_seq;		/* the last request served, for the frame records */
 	int pidfd;			/* the script running now, or -1 */
 	unsigned script_idx;
 	enum res_op script_op;
@@ -201,6 +202,39 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
+/* Hands one frame up, unparsed: the loop, unprivileged, parses it. */
+static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_t *data,
+		     size_t len)
+{
+	struct privop_frame f = { .seq = h->served_seq, .kind = (uint16_t)kind };
+
+	f.len = (uint16_t)(len < PRIVOP_FRAME_MAX ? len : PRIVOP_FRAME_MAX);
+	memcpy(f.data, data, f.len);
+	/* never blocks us: should the loop be that far behind, the frame is old news */
+	if (send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(f))
+		log_limited(&h->rl, LOG_WARNING, "helper: a received %s dropped: %s",
+			    kind == PRIVOP_FRAME_ARP ? "ARP frame" : "echo reply", strerror(errno));
+}
+
+static void arp_up(void *arg, const uint8_t *frame, size_t len)
+{
+	frame_up(arg, PRIVOP_FRAME_ARP, frame, len);
+}
+
+static void icmp_up(void *arg, const uint8_t *pkt, size_t len)
+{
+	frame_up(arg, PRIVOP_FRAME_ICMP, pkt, len);
+}
+
+/* What the raw sockets hold now, up (a batch each). */
+static void frames_up(struct helper *h)
+{
+	if (h->arp)
+		arp_read(h->arp, arp_up, h);
+	if (h->ping->fd >= 0)
+		pinger_recv(h->ping, icmp_up, h);
+}
+
 /* vdiskd's user's uid (VDISKD_USER: the packages make it), looked up before the loop can
  * act; UID_NONE without that user (a test, a demo, a hand-made setup: vdiskd runs as root). */
 static uid_t vdiskd_expected_uid(void)
@@ -349,6 +383,9 @@ static int serve(struct helper *h)
 			    strerror(-rc));
 	} else {
 		memcpy(&r, buf, sizeof(r));
+		/* what came before this request (a probe, a ping) goes up marked as before it */
+		frames_up(h);
+		h->served_seq = r.seq;
 		rep.seq = r.seq;
 		rep.kind = r.kind;
 		rep.rc = handle(h, &r, &rep, &pass);
@@ -376,8 +413,11 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 	unsigned i;
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = h->fd, .events = POLLIN },
-					 { .fd = h->pidfd, .events = POLLIN } };
+		/* a descriptor of -1 is not polled */
+		struct pollfd pfd[4] = { { .fd = h->fd, .events = POLLIN },
+					 { .fd = h->pidfd, .events = POLLIN },
+					 { .fd = h->arp ? h->arp->fd : -1, .events = POLLIN },
+					 { .fd = h->ping->fd, .events = POLLIN } };
 		int timeout = -1, rc;
 
 		if (h->pidfd >= 0) {
@@ -385,11 +425,13 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 
 			timeout = h->deadline_ms > now ? (int)(h->deadline_ms - now) : 0;
 		}
-		rc = poll(pfd, h->pidfd >= 0 ? 2 : 1, timeout);
+		rc = poll(pfd, 4, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (h->pidfd >= 0 && (pfd[1].revents || mono_ms() >= h->deadline_ms))
 			script_end(h, pfd[1].revents ? 0 : -ETIMEDOUT);
+		if (rc > 0 && (pfd[2].revents || pfd[3].revents))
+			frames_up(h);
 		if (rc > 0 && pfd[0].revents && serve(h) < 0)
 			break;
 	}
@@ -404,7 +446,7 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 }
 
 static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, int fd,
-						  int exit_fd)
+						  int exit_fd, int frame_fd)
 {
 	static struct helper h;
 	struct sched_param sp = { .sched_priority = 1 };
@@ -426,6 +468,7 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 	h.nlinks = s->nlinks;
 	h.fd = fd;
 	h.exit_fd = exit_fd;
+	h.frame_fd = frame_fd;
 	h.pidfd = -1;
 	h.rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
 	h.vdiskd_uid = vdiskd_expected_uid();
@@ -434,6 +477,7 @@ static __attribute__((noreturn)) void helper_main(const struct privop_setup *s, 
 	 * or standbyd's loop, which are none of its business. */
 	keep[n++] = fd;
 	keep[n++] = exit_fd;
+	keep[n++] = frame_fd;
 	if (s->arp)
 		keep[n++] = s->arp->fd;
 	if (s->ping->fd >= 0)
@@ -464,6 +508,8 @@ static void lose(struct privop *p, const char *why)
 		shutdown(p->fd, SHUT_RDWR);
 	if (p->exit_fd >= 0)
 		shutdown(p->exit_fd, SHUT_RDWR);
+	if (p->frame_fd >= 0)
+		shutdown(p->frame_fd, SHUT_RDWR);
 	/* at once: the caller's -EPIPE must not be taken for a resource's failure */
 	if (p->on_lost)
 		p->on_lost(p->lost_arg);
@@ -644,43 +690,75 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 	return 1;
 }
 
+int privop_read_frame(struct privop *p, struct privop_frame *f)
+{
+	uint8_t buf[sizeof(*f) + 1];
+	ssize_t got;
+
+	if (p->frame_fd < 0 || p->lost)
+		return -EPIPE;
+	got = recv(p->frame_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (got != (ssize_t)sizeof(*f)) {
+		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno)
+		     : "a frame record that is not one");
+		return -EPIPE;
+	}
+	memcpy(f, buf, sizeof(*f));
+	if ((f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
+	    f->len > PRIVOP_FRAME_MAX) {
+		lose(p, "a frame record that is not one");
+		return -EPIPE;
+	}
+	return 1;
+}
+
 int privop_start(struct privop *p, const struct privop_setup *s)
 {
-	int cs[2], es[2], rc;
+	int sp[3][2];	/* requests, exit records, frame records: [0] ours, [1] the helper's */
+	unsigned i, n;
+	int rc = 0;
 
 	p->pid = 0;
-	p->fd = p->exit_fd = -1;
+	p->fd = p->exit_fd = p->frame_fd = -1;
 	p->seq = 0;
 	p->lost = 0;
 	p->refused = 0;
 	p->cfg = s->cfg;
 	p->on_lost = NULL;
 	p->lost_arg = NULL;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, cs) < 0) {
-		rc = -errno;
+	for (n = 0; n < 3; n++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp[n]) < 0) {
+			rc = -errno;
+			break;
+		}
+	if (rc) {
+		for (i = 0; i < n; i++) {
+			close(sp[i][0]);
+			close(sp[i][1]);
+		}
 		goto out_log;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, es) < 0) {
-		rc = -errno;
-		goto out_close_cs;
 	}
 	p->pid = fork();
 	if (p->pid == 0) {
-		close(cs[0]);
-		close(es[0]);
-		helper_main(s, cs[1], es[1]);
+		for (i = 0; i < 3; i++)
+			close(sp[i][0]);
+		helper_main(s, sp[0][1], sp[1][1], sp[2][1]);
 	}
 	rc = p->pid < 0 ? -errno : 0;
-	close(cs[1]);
-	close(es[1]);
-	p->fd = cs[0];
-	p->exit_fd = es[0];
+	for (i = 0; i < 3; i++)
+		close(sp[i][1]);
+	p->fd = sp[0][0];
+	p->exit_fd = sp[1][0];
+	p->frame_fd = sp[2][0];
 	if (rc) {
 		p->pid = 0;
 		goto out_stop;
 	}
 	rc = ready_wait(p->fd, READY_TIMEOUT_MS);
-	if (rc == 0 && fcntl(p->exit_fd, F_SETFL, O_NONBLOCK) < 0)
+	if (rc == 0 && (fcntl(p->exit_fd, F_SETFL, O_NONBLOCK) < 0 ||
+			fcntl(p->frame_fd, F_SETFL, O_NONBLOCK) < 0))
 		rc = -errno;
 	if (rc)
 		goto out_stop;
@@ -688,10 +766,6 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 
 out_stop:
 	privop_stop(p);
-	goto out_log;
-out_close_cs:
-	close(cs[0]);
-	close(cs[1]);
 out_log:
 	log_err("privileged helper: could not start it: %s", strerror(-rc));
 	return rc;
@@ -705,7 +779,9 @@ void privop_stop(struct privop *p)
 		close(p->fd);
 	if (p->exit_fd >= 0)
 		close(p->exit_fd);
-	p->fd = p->exit_fd = -1;
+	if (p->frame_fd >= 0)
+		close(p->frame_fd);
+	p->fd = p->exit_fd = p->frame_fd = -1;
 	if (p->pid <= 0)
 		return;
 	/* Lost, it may be stuck; unprivileged, we could not kill it past the wait: either way

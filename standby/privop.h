@@ -4,9 +4,11 @@
  * pxed; vdiskd, which takes a role from root only, is sent its request from here), send the
  * takeover's ARP probe and the gratuitous ARPs, the pings before a
  * takeover and the tickle ACKs after it, and start or stop the heartbeat receiver (a new
- * user and root, hbrx.h). standbyd's loop, which reads the network (heartbeats, DB
- * shipping, connection lists, ARP, the control socket), then runs as an unprivileged user
- * (PRIVOP_USER) with no capabilities.
+ * user and root, hbrx.h). It also reads the two raw sockets (the ARP capture, the ICMP
+ * socket), which can send anything, and hands up what they received, unparsed, as frame
+ * records: the loop keeps no raw socket. standbyd's loop, which parses the network
+ * (heartbeats, DB shipping, connection lists, ARP claims and echo replies, the control
+ * socket), then runs as an unprivileged user (PRIVOP_USER) with no capabilities.
  *
  * Requests are fixed-size records on a SOCK_SEQPACKET pair, one answer each, in order. A
  * request never carries an address, a path or a command: it names a resource by its index
@@ -85,6 +87,21 @@ struct privop_rep {
 	int32_t pid;		/* PRIVOP_RX_START: the receiver; else 0 */
 };
 
+/* What the helper read on a raw socket, as received (cut to PRIVOP_FRAME_MAX: an ARP frame
+ * is 42 bytes, an echo reply at most 60 of IP header and 8 of ICMP), on a third pair. */
+#define PRIVOP_FRAME_MAX 128
+enum privop_frame_kind {
+	PRIVOP_FRAME_ARP = 1,	/* a frame of the capture: a claim of the service address */
+	PRIVOP_FRAME_ICMP,	/* an IPv4 packet of the ICMP socket: an echo reply */
+};
+
+struct privop_frame {
+	uint32_t seq;		/* the last request the helper had served when it read it */
+	uint16_t kind;		/* enum privop_frame_kind */
+	uint16_t len;		/* bytes of data, at most PRIVOP_FRAME_MAX */
+	uint8_t data[PRIVOP_FRAME_MAX];
+};
+
 /* What the helper works with, as standbyd set it up (the helper uses its own copy, made by
  * fork: standbyd cannot change it afterwards). */
 struct privop_setup {
@@ -101,6 +118,7 @@ struct privop {
 	pid_t pid;		/* 0 when none runs */
 	int fd;			/* requests and answers; -1 when none */
 	int exit_fd;		/* scripts' exit records; readable (EOF) when the helper is lost */
+	int frame_fd;		/* frame records */
 	uint32_t seq;
 	const struct ha_config *cfg;	/* the setup's, for the resources' kinds */
 	int lost;		/* it answered wrong or not at all: no more requests */
@@ -145,6 +163,11 @@ void privop_rx_stop(struct privop *p, struct hbrx *rx);
 /* Reads a script's exit record without blocking: 1 with *seq and *rc, 0 when none waits,
  * -EPIPE when the helper is lost (or sent something that is not such a record). */
 int privop_read_exit(struct privop *p, uint32_t *seq, int *rc);
+
+/* Reads a frame record without blocking: 1 with *f, 0 when none waits, -EPIPE when the
+ * helper is lost (or sent something that is not such a record). A frame the helper could
+ * not hand up because the loop was behind (the pair full) is dropped, with a log line. */
+int privop_read_frame(struct privop *p, struct privop_frame *f);
 
 /* Checks got bytes (as received) as a request against cfg, the helper's configuration.
  * 0, or what the helper answers instead: -EMSGSIZE (not one record), -EBADMSG (magic,

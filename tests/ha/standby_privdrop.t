@@ -64,6 +64,23 @@ for f in /proc/"$hp"/fd/*; do
 done
 ok "$([ "$seen" -gt 0 ]; echo $?)" "a's helper holds pcap's descriptors ($seen)"
 is "$leaky" "" "all of them close-on-exec"
+# The raw sockets (the ARP capture, ICMP, the tickles'), which can send any frame or packet,
+# are the helper's alone: the loop parses what the helper reads on them.
+raw_inodes=$(sb_ns_exec a sh -c 'cat /proc/net/packet; cat /proc/net/raw' |
+	awk '$1 ~ /^[0-9a-f]+:?$/ {print ($1 ~ /:$/) ? $10 : $NF}')
+raw_held() {
+	local f l ino n=0
+
+	for f in /proc/"$1"/fd/*; do
+		l=$(readlink "$f") || continue
+		ino=${l#socket:[}; ino=${ino%]}
+		[ "$ino" != "$l" ] && echo "$raw_inodes" | grep -qx "$ino" && n=$((n + 1))
+	done
+	echo "$n"
+}
+is "$(raw_held "$SB_PID_a")" "0" "a's loop holds no packet or raw socket"
+ok "$([ "$(raw_held "$hp")" -ge 2 ]; echo $?)" \
+	"a's helper holds them ($(raw_held "$hp"): the capture and the tickles' at least)"
 # vdiskd and pxed reach the control socket through the loop's group: a caller of that group
 # alone (another uid) may ask for the status, not for the role
 chgrp "$(id -g nobody)" "$SB_DIR/a.sock"

@@ -7,11 +7,15 @@
  *   helper (-ETIMEDOUT), a cancelled script sends nothing; it exits when standbyd's end
  *   closes; one that is killed shows as EOF on the exit pair; vdiskd's request is sent by
  *   the helper (a stand-in socket sees it come from root, as the request for the op) and the
- *   socket handed back carries the answer. A request's round trip is printed. */
+ *   socket handed back carries the answer; a ping to 127.0.0.1 comes back as a frame
+ *   record (the echo reply, unparsed, marked with the ping's request), and only the reply
+ *   (the kernel drops the other types). A request's round trip is printed.
+ * - privop_read_frame: a record that is not one loses the helper. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +468,100 @@ static void live(struct ha_config *c, const char *dir)
 	unlink(path);
 }
 
+/* The next frame record within ms: 1 with *f, 0 when none came, -1 when lost. */
+static int wait_frame(struct privop *p, int ms, struct privop_frame *f)
+{
+	struct pollfd pfd = { .fd = p->frame_fd, .events = POLLIN };
+	int got;
+
+	if (poll(&pfd, 1, ms) != 1)
+		return 0;
+	got = privop_read_frame(p, f);
+	return got < 0 ? -1 : got;
+}
+
+/* The helper reads the ICMP socket and hands up what came, unparsed, marked with the last
+ * request it had served. On loopback: the echo request we send is delivered to raw sockets
+ * too, and must be filtered by the kernel. */
+static void live_ping(struct ha_config *c)
+{
+	static struct res_runtime rt[HA_MAX_RES];
+	struct pinger ping = { .fd = -1 };
+	struct privop_setup s = { .cfg = c, .rt = rt, .ping = &ping, .tickle_fd = -1 };
+	struct privop_frame f;
+	struct privop p;
+	uint32_t seq;
+
+	c->res.nres = 0;
+	c->res.ipaddr_idx = -1;
+	c->cf.nping = 1;
+	c->cf.ping[0] = 0x7f000001u;	/* 127.0.0.1 */
+	if (!ok(pinger_open(&ping) == 0, "ICMP socket"))
+		return;
+	if (!ok(privop_start(&p, &s) == 0, "helper with the ICMP socket started")) {
+		pinger_close(&ping);
+		return;
+	}
+	pinger_close(&ping);	/* as standbyd's loop does: the helper's alone */
+	is_int(privop_ping(&p, 0), 0, "ping 127.0.0.1 sent by the helper");
+	seq = p.seq;
+	is_int(wait_frame(&p, 2000, &f), 1, "a frame record came");
+	is_int(f.kind, PRIVOP_FRAME_ICMP, "of the ICMP socket");
+	ok(f.seq == seq, "marked with the ping's request (%u, %u)", f.seq, seq);
+	is_int(icmp_is_echo_reply(f.data, f.len, ping.id), 1,
+	       "an echo reply to our id, as the helper read it (%u bytes)", f.len);
+	is_int(wait_frame(&p, 300, &f), 0, "nothing else: our echo request never came up");
+	privop_res_cancel(&p);
+	is_int(privop_ping(&p, 0), 0, "a second ping after another request");
+	is_int(wait_frame(&p, 2000, &f), 1, "its reply");
+	ok(f.seq == p.seq, "marked with the second ping (%u, %u)", f.seq, p.seq);
+	privop_stop(&p);
+	c->cf.nping = 0;
+}
+
+/* The loop's side of the frame pair: anything but a whole record of a known kind is the
+ * helper lost. */
+static void frame_records(void)
+{
+	struct privop_frame f;
+	struct {
+		const char *what;
+		size_t len;
+		uint16_t kind, flen;
+	} v[] = {
+		{ "a record one byte short", sizeof(f) - 1, PRIVOP_FRAME_ARP, 42 },
+		{ "a record one byte long", sizeof(f) + 1, PRIVOP_FRAME_ARP, 42 },
+		{ "kind 0", sizeof(f), 0, 42 },
+		{ "an unknown kind", sizeof(f), 3, 42 },
+		{ "a length past the data", sizeof(f), PRIVOP_FRAME_ICMP, PRIVOP_FRAME_MAX + 1 },
+	};
+	uint8_t buf[sizeof(f) + 1];
+	unsigned i;
+	int sp[2];
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct privop p = { .fd = -1, .exit_fd = -1 };
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
+			return;
+		p.frame_fd = sp[0];
+		memset(&f, 0, sizeof(f));
+		f.kind = PRIVOP_FRAME_ARP;
+		f.len = 42;
+		send(sp[1], &f, sizeof(f), 0);
+		is_int(privop_read_frame(&p, &f), 1, "%s: a good record before it is read",
+		       v[i].what);
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf + offsetof(struct privop_frame, kind), &v[i].kind, 2);
+		memcpy(buf + offsetof(struct privop_frame, len), &v[i].flen, 2);
+		send(sp[1], buf, v[i].len, 0);
+		is_int(privop_read_frame(&p, &f), -EPIPE, "%s: the helper lost", v[i].what);
+		ok(p.lost, "%s: marked lost", v[i].what);
+		close(sp[0]);
+		close(sp[1]);
+	}
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-privop.XXXXXX", path[600];
@@ -474,9 +572,11 @@ int main(void)
 		return 1;
 	config(c, dir);
 	check_vectors(c);
-	if (geteuid() == 0)
+	frame_records();
+	if (geteuid() == 0) {
 		live(c, dir);
-	else
+		live_ping(c);
+	} else
 		diag("not root: the live helper is not tested");
 	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
 	unlink(path);
