@@ -92,6 +92,11 @@ void ctl_set(json_t *answer, const char *key, json_t *value)
 		ctl_fail(answer, "out of memory building the answer (%s)", key);
 }
 
+void ctl_set_count(json_t *answer, const char *key, uint64_t v)
+{
+	ctl_set(answer, key, json_integer((json_int_t)v));
+}
+
 void ctl_add(json_t *answer, json_t *members)
 {
 	if (answer_ok(answer) && (!members || json_object_update(answer, members)))

@@ -9,6 +9,7 @@
 #define COMMON_CTLSOCK_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "common/evloop.h"
 
@@ -27,6 +28,8 @@ typedef void (*ctl_handler_fn)(void *arg, int argc, char **argv, json_t *answer)
  * ctl_set: the member key. ctl_add: every member of the object members (a json_pack).
  * ctl_push: value appended to array, a member of answer. */
 void ctl_set(json_t *answer, const char *key, json_t *value);
+/* ctl_set of a counter (a JSON integer). */
+void ctl_set_count(json_t *answer, const char *key, uint64_t v);
 void ctl_add(json_t *answer, json_t *members);
 void ctl_push(json_t *answer, json_t *array, json_t *value);
 /* The answer becomes {"ok":false,"error":<the message>}. */

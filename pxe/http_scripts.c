@@ -371,23 +371,18 @@ void pxe_http_stop(struct pxe_http *h)
 	h->fd = -1;
 }
 
-static void set_count(json_t *answer, const char *key, uint64_t v)
-{
-	ctl_set(answer, key, json_integer((json_int_t)v));
-}
-
 void pxe_http_status(const struct pxe_http *h, json_t *answer)
 {
 	const struct pxe_http_counters *c = &h->c;
 
 	ctl_set(answer, "http", json_string(h->mhd ? "listening" : "off"));
-	set_count(answer, "http_requests", c->requests);
-	set_count(answer, "http_scripts_served", c->served);
-	set_count(answer, "http_refused_no_binding", c->refused_binding);
-	set_count(answer, "http_refused_address", c->refused_address);
-	set_count(answer, "http_refused_neighbour", c->refused_neighbor);
-	set_count(answer, "http_refused_disabled", c->disabled);
-	set_count(answer, "http_not_found", c->not_found);
-	set_count(answer, "http_bad_method", c->bad_method);
-	set_count(answer, "http_errors", c->errors);
+	ctl_set_count(answer, "http_requests", c->requests);
+	ctl_set_count(answer, "http_scripts_served", c->served);
+	ctl_set_count(answer, "http_refused_no_binding", c->refused_binding);
+	ctl_set_count(answer, "http_refused_address", c->refused_address);
+	ctl_set_count(answer, "http_refused_neighbour", c->refused_neighbor);
+	ctl_set_count(answer, "http_refused_disabled", c->disabled);
+	ctl_set_count(answer, "http_not_found", c->not_found);
+	ctl_set_count(answer, "http_bad_method", c->bad_method);
+	ctl_set_count(answer, "http_errors", c->errors);
 }

@@ -295,11 +295,6 @@ void pxe_server_close(struct pxe_server *s)
 	s->reserved = NULL;
 }
 
-static void set_count(json_t *answer, const char *key, uint64_t v)
-{
-	ctl_set(answer, key, json_integer((json_int_t)v));
-}
-
 void pxe_server_status(struct pxe_server *s, json_t *answer)
 {
 	const struct pxe_counters *c = &s->c;
@@ -316,20 +311,20 @@ void pxe_server_status(struct pxe_server *s, json_t *answer)
 	/* no node configured: no member (the text said "-") */
 	if (*s->conf->node)
 		ctl_set(answer, "node", ctl_text(s->conf->node));
-	set_count(answer, "leases_bound", leases_count(&s->leases, LEASE_BOUND, now));
-	set_count(answer, "leases_offered", leases_count(&s->leases, LEASE_OFFERED, now));
-	set_count(answer, "leases_declined", leases_count(&s->leases, LEASE_DECLINED, now));
-	set_count(answer, "received", c->received);
-	set_count(answer, "sent", c->sent);
-	set_count(answer, "send_errors", c->send_errors);
-	set_count(answer, "malformed", c->malformed);
+	ctl_set_count(answer, "leases_bound", leases_count(&s->leases, LEASE_BOUND, now));
+	ctl_set_count(answer, "leases_offered", leases_count(&s->leases, LEASE_OFFERED, now));
+	ctl_set_count(answer, "leases_declined", leases_count(&s->leases, LEASE_DECLINED, now));
+	ctl_set_count(answer, "received", c->received);
+	ctl_set_count(answer, "sent", c->sent);
+	ctl_set_count(answer, "send_errors", c->send_errors);
+	ctl_set_count(answer, "malformed", c->malformed);
 	for (i = 1; i < DHCP_E_COUNT; i++) {
 		snprintf(key, sizeof(key), "malformed_%s", dhcp_err_name(i));
-		set_count(answer, key, c->bad[i]);
+		ctl_set_count(answer, key, c->bad[i]);
 	}
 	for (i = DHCPDISCOVER; i <= DHCPINFORM; i++) {
 		snprintf(key, sizeof(key), "rx_%s", dhcp_type_name(i));
-		set_count(answer, key, c->by_type[i]);
+		ctl_set_count(answer, key, c->by_type[i]);
 	}
 	/* What a server sends, 0 too (the text left out the types never sent); no other type
 	 * is ever sent, but would show. */
@@ -337,22 +332,22 @@ void pxe_server_status(struct pxe_server *s, json_t *answer)
 		if (i != DHCPOFFER && i != DHCPACK && i != DHCPNAK && !c->replies[i])
 			continue;
 		snprintf(key, sizeof(key), "tx_%s", dhcp_type_name(i));
-		set_count(answer, key, c->replies[i]);
+		ctl_set_count(answer, key, c->replies[i]);
 	}
-	set_count(answer, "unknown_clients", c->unknown);
-	set_count(answer, "refused", c->refused);
-	set_count(answer, "takeover_answers", c->takeovers);
-	set_count(answer, "auto_registered", c->auto_registered);
-	set_count(answer, "auto_register_refused_rate", c->autoreg_refused_rate);
-	set_count(answer, "auto_register_refused_total", c->autoreg_refused_total);
-	set_count(answer, "pool_exhausted", c->pool_exhausted);
-	set_count(answer, "no_boot_file", c->no_boot_file);
-	set_count(answer, "wrong_subnet", c->wrong_subnet);
-	set_count(answer, "ignored", c->ignored);
-	set_count(answer, "boots", c->boots);
-	set_count(answer, "overlay_resets", c->overlay_resets);
-	set_count(answer, "script_errors", c->script_errors);
-	set_count(answer, "db_errors", c->db_errors);
+	ctl_set_count(answer, "unknown_clients", c->unknown);
+	ctl_set_count(answer, "refused", c->refused);
+	ctl_set_count(answer, "takeover_answers", c->takeovers);
+	ctl_set_count(answer, "auto_registered", c->auto_registered);
+	ctl_set_count(answer, "auto_register_refused_rate", c->autoreg_refused_rate);
+	ctl_set_count(answer, "auto_register_refused_total", c->autoreg_refused_total);
+	ctl_set_count(answer, "pool_exhausted", c->pool_exhausted);
+	ctl_set_count(answer, "no_boot_file", c->no_boot_file);
+	ctl_set_count(answer, "wrong_subnet", c->wrong_subnet);
+	ctl_set_count(answer, "ignored", c->ignored);
+	ctl_set_count(answer, "boots", c->boots);
+	ctl_set_count(answer, "overlay_resets", c->overlay_resets);
+	ctl_set_count(answer, "script_errors", c->script_errors);
+	ctl_set_count(answer, "db_errors", c->db_errors);
 }
 
 void pxe_server_leases(struct pxe_server *s, json_t *answer)
