@@ -306,11 +306,6 @@ static void resources_ok(struct standbyd *d)
 		sb_feed_ev(d, FSM_EV_RESOURCES_OK);
 }
 
-static unsigned script_limit_ms(enum res_op op)
-{
-	return op == RES_STATUS ? RES_STATUS_TIMEOUT_MS : RES_SCRIPT_TIMEOUT_MS;
-}
-
 /* Ends the job, then tells the state machine (which may start the next job at once). */
 static void job_end(struct standbyd *d, enum fsm_event ev)
 {
@@ -480,7 +475,7 @@ static void job_run(struct standbyd *d)
 			return;		/* no resource's failure: standbyd exits */
 		if (rc == -EINPROGRESS) {
 			j->script = 1;
-			ev_timer_arm(d->loop, &j->limit, script_limit_ms(j->op) + PRIVOP_LIMIT_GRACE_MS);
+			ev_timer_arm(d->loop, &j->limit, res_limit_ms(r, j->op) + PRIVOP_LIMIT_GRACE_MS);
 			return;
 		}
 		if (!job_result(d, rc))

@@ -171,11 +171,11 @@ static void script_end(struct helper *h, int rc)
 	if (rc == 0) {
 		rc = res_finish(&h->rt[h->script_idx], h->script_op);
 	} else {
-		res_abort(&h->rt[h->script_idx]);
-		log_warn("helper: resource %s: %s passed its limit: killed",
+		rc = res_expire(&h->rt[h->script_idx]);
+		log_warn("helper: resource %s: %s passed its limit (%u ms): killed",
 			 h->cfg->res.res[h->script_idx].name,
 			 h->script_op == RES_START ? "start" : h->script_op == RES_STOP ? "stop"
-			 : "status");
+			 : "status", res_limit_ms(&h->cfg->res.res[h->script_idx], h->script_op));
 	}
 	rep.rc = rc;
 	/* standbyd reads these at once; should it not, the pair holds many */
@@ -196,9 +196,7 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	h->script_idx = r->idx;
 	h->script_op = op;
 	h->script_seq = r->seq;
-	/* the limits standbyd's loop kept before there was a helper */
-	h->deadline_ms = mono_ms() + (op == RES_STATUS ? RES_STATUS_TIMEOUT_MS
-				      : RES_SCRIPT_TIMEOUT_MS);
+	h->deadline_ms = mono_ms() + res_limit_ms(&h->cfg->res.res[r->idx], op);
 	return rc;
 }
 
@@ -581,8 +579,7 @@ int privop_res(struct privop *p, unsigned idx, enum res_op op, uint32_t *seq)
 {
 	struct privop_req r = { .kind = PRIVOP_RES, .idx = (uint16_t)idx, .op = (uint16_t)op };
 	struct privop_rep rep;
-	int slow = !p->cfg || idx >= p->cfg->res.nres || p->cfg->res.res[idx].kind == HA_RES_PXED;
-	int rc = call(p, &r, &rep, NULL, slow ? PRIVOP_CALL_MS : PRIVOP_FAST_MS);
+	int rc = call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
 
 	*seq = r.seq;
 	return rc;

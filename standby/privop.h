@@ -41,15 +41,15 @@
  * with a warning. */
 #define PRIVOP_USER "vdisk-ha"
 #define PRIVOP_MAGIC 0x76705231u	/* "vpR1": the record layout's version */
-/* How long a request may take before the helper is taken for stuck (lost). A resource step
- * on pxed (its stop: 3 s before SIGKILL) and starting or stopping a receiver (1 s) may take
- * PRIVOP_CALL_MS; everything else (the address, an ARP, a ping, a tickle, a script's fork,
- * vdiskd's request) is quick and gets PRIVOP_FAST_MS, so that a stuck helper is found
- * within a fraction of the deadtime on a takeover's path. */
+/* How long a request may take before the helper is taken for stuck (lost). Starting or
+ * stopping a receiver (1 s) may take PRIVOP_CALL_MS; everything else (the address, an ARP, a
+ * ping, a tickle, a resource step: a script's fork, pxed's start or SIGTERM, vdiskd's
+ * request) is quick and gets PRIVOP_FAST_MS, so that a stuck helper is found within a
+ * fraction of the deadtime on a takeover's path. */
 #define PRIVOP_CALL_MS 5000
 #define PRIVOP_FAST_MS 500
-/* The helper enforces a script's limit itself (RES_SCRIPT_TIMEOUT_MS, RES_STATUS_TIMEOUT_MS)
- * and reports -ETIMEDOUT; standbyd waits this much longer before it gives up on the record. */
+/* The helper enforces a child's limit itself (res_limit_ms) and reports res_expire's result;
+ * standbyd waits this much longer before it gives up on the record. */
 #define PRIVOP_LIMIT_GRACE_MS 1000
 
 enum privop_kind {
@@ -83,7 +83,7 @@ struct privop_rep {
 	uint16_t kind;		/* the request's; 0 when the request was refused unread */
 	uint16_t zero;
 	int32_t rc;		/* 0 or a negative errno; PRIVOP_RES as res_begin's, and
-				 * -EINPROGRESS when a script runs and its exit record follows */
+				 * -EINPROGRESS when a child runs and its exit record follows */
 	int32_t pid;		/* PRIVOP_RX_START: the receiver; else 0 */
 };
 
@@ -144,8 +144,8 @@ int privop_drop(const char *user);
 
 /* The requests. Each returns the helper's rc; -EPIPE when the helper is lost (then exit_fd
  * reads EOF, where standbyd's loop learns it). */
-/* A resource step: its result, or -EINPROGRESS when a script runs; then its exit comes as a
- * record with this *seq (privop_read_exit). */
+/* A resource step: its result, or -EINPROGRESS when a child runs (a script, pxed stopping);
+ * then its exit comes as a record with this *seq (privop_read_exit). */
 int privop_res(struct privop *p, unsigned idx, enum res_op op, uint32_t *seq);
 int privop_res_cancel(struct privop *p);
 int privop_arp(struct privop *p, unsigned idx, int garp);

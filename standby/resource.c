@@ -116,6 +116,10 @@ int res_finish(struct res_runtime *rt, enum res_op op)
 	while (waitpid(rt->script_pid, &status, 0) < 0 && errno == EINTR)
 		;
 	rt->script_pid = 0;
+	if (rt->stopping_pxed) {
+		rt->stopping_pxed = 0;
+		return 0;	/* stopped: its SIGTERM's status is no failure */
+	}
 	if (!WIFEXITED(status))
 		return -EINTR;	/* killed by a signal */
 	/* LSB status: 0 running, 1-3 stopped or dead, 4 unknown. */
@@ -131,6 +135,22 @@ void res_abort(struct res_runtime *rt)
 	kill(rt->script_pid, SIGKILL);
 	waitpid(rt->script_pid, NULL, 0);
 	rt->script_pid = 0;
+	rt->stopping_pxed = 0;
+}
+
+unsigned res_limit_ms(const struct ha_resource *r, enum res_op op)
+{
+	if (r->kind == HA_RES_PXED)
+		return RES_PXED_STOP_MS;
+	return op == RES_STATUS ? RES_STATUS_TIMEOUT_MS : RES_SCRIPT_TIMEOUT_MS;
+}
+
+int res_expire(struct res_runtime *rt)
+{
+	int pxed = rt->stopping_pxed;
+
+	res_abort(rt);
+	return pxed ? 0 : -ETIMEDOUT;
 }
 
 int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct res_runtime *rt,
@@ -281,15 +301,35 @@ static int pxed_start(const struct ha_resource *r, struct res_runtime *rt)
 	return 0;
 }
 
-static int pxed_stop(struct res_runtime *rt)
+/* At exit: stopped either way, by SIGTERM or by the SIGKILL past the limit. */
+static void pxed_stop(struct res_runtime *rt)
 {
 	if (!rt->pid)
-		return 0;
+		return;
 	kill(rt->pid, SIGTERM);
-	/* Stopped either way: by SIGTERM, or by the SIGKILL past the limit. */
-	wait_or_kill(rt->pid, 3000);
+	wait_or_kill(rt->pid, RES_PXED_STOP_MS);
 	rt->pid = 0;
-	return 0;
+}
+
+/* The resource's stop: SIGTERM, then waited for like a script (a pidfd), so that a pxed slow
+ * to exit holds no one up; past RES_PXED_STOP_MS, res_expire kills it. */
+static int pxed_stop_begin(struct res_runtime *rt, int *pidfd)
+{
+	int fd;
+
+	if (pxed_status(rt) != 0)
+		return 0;	/* none, or it exited (reaped) */
+	fd = pidfd_open(rt->pid, 0);
+	if (fd < 0) {
+		pxed_stop(rt);
+		return 0;
+	}
+	kill(rt->pid, SIGTERM);
+	rt->script_pid = rt->pid;
+	rt->stopping_pxed = 1;
+	rt->pid = 0;
+	*pidfd = fd;
+	return -EINPROGRESS;
 }
 
 static int ipaddr_op(const struct ha_resource *r, struct res_runtime *rt, enum res_op op)
@@ -321,8 +361,8 @@ int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op o
 	case HA_RES_VDISKD:
 		return -EOPNOTSUPP;	/* asynchronous: the daemon's loop asks vdiskd */
 	case HA_RES_PXED:
-		return op == RES_START ? pxed_start(r, rt) : op == RES_STOP ? pxed_stop(rt)
-		       : pxed_status(rt);
+		return op == RES_START ? pxed_start(r, rt) : op == RES_STOP
+		       ? pxed_stop_begin(rt, pidfd) : pxed_status(rt);
 	}
 	return -EINVAL;
 }

@@ -2,8 +2,9 @@
  * gratuitous ARPs are the daemon's, which owns the timers), LSB scripts, and the built-ins for
  * vdiskd (a role change on its control socket) and pxed (a child process).
  *
- * Scripts run as children the event loop waits for (a pidfd), so heartbeats keep flowing
- * while a slow service starts; everything else is quick and done at once. */
+ * Scripts, and pxed while it stops, are children waited for through a pidfd, so heartbeats
+ * keep flowing while a slow service starts or stops; everything else is quick and done at
+ * once. */
 #ifndef STANDBY_RESOURCE_H
 #define STANDBY_RESOURCE_H
 
@@ -17,6 +18,7 @@
 #define RES_PXED_CMD      "/usr/sbin/pxed"
 #define RES_SCRIPT_TIMEOUT_MS 20000
 #define RES_STATUS_TIMEOUT_MS 5000
+#define RES_PXED_STOP_MS 3000		/* pxed's SIGTERM, then SIGKILL */
 #define RES_VDISKD_TIMEOUT_MS 3000	/* a role change or status from vdiskd */
 
 enum res_op { RES_START, RES_STOP, RES_STATUS };
@@ -26,7 +28,9 @@ struct res_runtime {
 	int failed;
 	int restarted;		/* restarted once since it became active */
 	pid_t pid;		/* pxed child, 0 if none */
-	pid_t script_pid;	/* LSB script running now, 0 if none */
+	pid_t script_pid;	/* the child a step waits for: an LSB script, or pxed while it
+				 * stops; 0 if none */
+	int stopping_pxed;	/* script_pid is pxed, sent SIGTERM */
 	char ifname[IF_NAMESIZE];	/* IPaddr: interface actually used */
 	unsigned prefix;		/* IPaddr: prefix actually used */
 	char script[HA_PATH_MAX + 128];	/* LSB: path actually run */
@@ -39,9 +43,16 @@ int res_prepare(const struct ha_config *c, const struct ha_resource *r, struct r
 
 /* Begins op on r. Returns its result when done at once: for start and stop 0 or a negative
  * errno, for status 0 running, -ESRCH stopped, another negative errno unknown. Returns
- * -EINPROGRESS when a script runs: *pidfd (the caller closes it) becomes readable when the
- * script exits; then res_finish gives the result. */
+ * -EINPROGRESS when a child runs (a script, or pxed stopping after its SIGTERM): *pidfd (the
+ * caller closes it) becomes readable when it exits; then res_finish gives the result. Past
+ * res_limit_ms, res_expire ends it. */
 int res_begin(const struct ha_resource *r, struct res_runtime *rt, enum res_op op, int *pidfd);
+/* How long op's child may run: a script's status RES_STATUS_TIMEOUT_MS, its start and stop
+ * RES_SCRIPT_TIMEOUT_MS, pxed's stop RES_PXED_STOP_MS. */
+unsigned res_limit_ms(const struct ha_resource *r, enum res_op op);
+/* The child past its limit: killed and reaped. Its step's result: -ETIMEDOUT for a script;
+ * 0 for pxed's stop (stopped by SIGKILL rather than SIGTERM). */
+int res_expire(struct res_runtime *rt);
 /* The vdiskd resource is a request on vdiskd's control socket, sent without blocking by the
  * daemon's loop (res_begin does not run it): where, what for op, and the step's result from
  * the answer (rc and answer as ctl_call_start gives them; answer NULL when rc != 0). An error
@@ -62,9 +73,10 @@ int res_vdiskd_fencing(const json_t *answer);
 /* Whether vdiskd's status answer says "role": "primary" (0 for NULL or an error answer). */
 int res_vdiskd_primary(const json_t *answer);
 
-/* Reaps the script and maps its exit status to op's result (-ECHILD: start/stop failed). */
+/* Reaps the child and maps its exit status to op's result (-ECHILD: start/stop failed;
+ * pxed's stop: 0 however it exited). */
 int res_finish(struct res_runtime *rt, enum res_op op);
-/* Kills and reaps a running script (time limit passed, or its result is moot). */
+/* Kills and reaps the child a step waits for (its result is moot). */
 void res_abort(struct res_runtime *rt);
 /* Stops a pxed child at exit; nothing else outlives standbyd on purpose. */
 void res_release_children(const struct ha_resource *r, struct res_runtime *rt);

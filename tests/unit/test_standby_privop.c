@@ -9,7 +9,9 @@
  *   the helper (a stand-in socket sees it come from root, as the request for the op) and the
  *   socket handed back carries the answer; a ping to 127.0.0.1 comes back as a frame
  *   record (the echo reply, unparsed, marked with the ping's request), and only the reply
- *   (the kernel drops the other types). A request's round trip is printed.
+ *   (the kernel drops the other types); pxed's stop answered at once, its exit a record,
+ *   by SIGTERM or, ignored, by SIGKILL at RES_PXED_STOP_MS. A request's round trip is
+ *   printed.
  * - privop_read_frame: a record that is not one loses the helper. */
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +482,92 @@ static int wait_frame(struct privop *p, int ms, struct privop_frame *f)
 	return got < 0 ? -1 : got;
 }
 
+/* pxed's pid, as the stand-in wrote it once running; 0 if it does not within 2 s. */
+static pid_t standin_pid(const char *path)
+{
+	struct timespec t0;
+	long pid = 0;
+	FILE *f;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms_since(&t0) < 2000) {
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0)
+			return (pid_t)pid;
+		poll(NULL, 0, 10);	/* a poll interval: the stand-in writes it at its start */
+	}
+	return 0;
+}
+
+/* pxed's stop is a child's step like a script's: SIGTERM at once, its exit a record; one that
+ * ignores SIGTERM is killed at RES_PXED_STOP_MS and counts as stopped. The helper serves on
+ * meanwhile. */
+static void live_pxed(struct ha_config *c, const char *dir)
+{
+	static struct res_runtime rt[HA_MAX_RES];
+	struct pinger ping = { .fd = -1 };
+	struct privop_setup s = { .cfg = c, .rt = rt, .ping = &ping, .tickle_fd = -1 };
+	char script[200], pidfile[220], flag[220];
+	struct timespec t0;
+	struct privop p;
+	uint32_t seq, rseq;
+	int rc, round;
+	pid_t pid;
+	FILE *f;
+
+	snprintf(script, sizeof(script), "%s/fake-pxed", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/fake-pxed.pid", dir);
+	snprintf(flag, sizeof(flag), "%s/stubborn", dir);
+	f = fopen(script, "w");
+	fprintf(f, "[ -e %s ] && trap '' TERM\necho $$ >%s.new && mv %s.new %s\nexec sleep 60\n",
+		flag, pidfile, pidfile, pidfile);
+	fclose(f);
+	memset(&c->res, 0, sizeof(c->res));
+	c->res.res[0].kind = HA_RES_PXED;
+	snprintf(c->res.res[0].arg, sizeof(c->res.res[0].arg), "/bin/sh %s", script);
+	c->res.nres = 1;
+	c->res.ipaddr_idx = -1;
+	if (!ok(privop_start(&p, &s) == 0, "helper for pxed started"))
+		return;
+	for (round = 0; round < 2; round++) {
+		const char *how = round ? "a pxed that ignores SIGTERM" : "a pxed";
+
+		if (round)
+			close(creat(flag, 0600));
+		unlink(pidfile);
+		is_int(privop_res(&p, 0, RES_START, &seq), 0, "%s: started", how);
+		pid = standin_pid(pidfile);
+		ok(pid > 0, "%s: running (pid %d)", how, (int)pid);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		is_int(privop_res(&p, 0, RES_STOP, &seq), -EINPROGRESS, "%s: its stop runs", how);
+		ok(ms_since(&t0) < PRIVOP_FAST_MS, "%s: answered at once (%ld ms)", how,
+		   ms_since(&t0));
+		is_int(privop_res(&p, 0, RES_STATUS, &rseq), -EBUSY,
+		       "%s: the helper serves on (a second step: busy)", how);
+		rc = 1;
+		is_int(wait_exit(&p, RES_PXED_STOP_MS + 2000, &rseq, &rc), 1, "%s: its exit record",
+		       how);
+		ok(rseq == seq && rc == 0, "%s: stopped (%d)", how, rc);
+		if (round)
+			ok(ms_since(&t0) >= RES_PXED_STOP_MS - 50,
+			   "%s: killed at the limit (%ld ms)", how, ms_since(&t0));
+		else
+			ok(ms_since(&t0) < RES_PXED_STOP_MS / 2, "%s: by SIGTERM (%ld ms)", how,
+			   ms_since(&t0));
+		ok(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH, "%s: gone and reaped", how);
+		is_int(privop_res(&p, 0, RES_STATUS, &rseq), -ESRCH, "%s: status stopped", how);
+	}
+	privop_stop(&p);
+	unlink(flag);
+	unlink(pidfile);
+	unlink(script);
+}
+
 /* The helper reads the ICMP socket and hands up what came, unparsed, marked with the last
  * request it had served. On loopback: the echo request we send is delivered to raw sockets
  * too, and must be filtered by the kernel. */
@@ -576,6 +664,7 @@ int main(void)
 	if (geteuid() == 0) {
 		live(c, dir);
 		live_ping(c);
+		live_pxed(c, dir);
 	} else
 		diag("not root: the live helper is not tested");
 	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
