@@ -108,6 +108,7 @@ static void probe_start(struct standbyd *d)
 	d->probing = 1;
 	d->probe_phase = 0;
 	d->ping_replies = 0;
+	d->probe_lossy = 0;
 	/* what the helper read before our first request answers an older probe */
 	d->probe_seq = d->priv.seq + 1;
 	if (d->svc) {
@@ -132,12 +133,18 @@ static void probe_start(struct standbyd *d)
 	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
 }
 
+static void frames_take(struct standbyd *d);
+
 static void on_probe_timer(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
 	if (!d->probing || d->priv_lost)
 		return;
+	/* what came in time but waits in the pair counts: read it first */
+	frames_take(d);
+	if (!d->probing || d->priv_lost)
+		return;		/* a claim finished the probe */
 	if (d->probe_phase == 0) {
 		/* A second probe halfway: one lost frame must not hand us a live address. */
 		d->probe_phase = 1;
@@ -146,10 +153,16 @@ static void on_probe_timer(struct ev_timer *t)
 		ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms - d->cfg.cf.probe_ms / 2);
 		return;
 	}
-	if (d->cfg.cf.nping && !d->ping_replies)
+	if (d->probe_lossy) {
+		/* a dropped frame may have been the holder's answer: no address taken on that */
+		log_warn("probe: the privileged helper dropped received frames meanwhile (standbyd "
+			 "was behind): inconclusive, probing again");
+		probe_finish(d, FSM_EV_PROBE_ERROR);
+	} else if (d->cfg.cf.nping && !d->ping_replies) {
 		probe_finish(d, FSM_EV_PROBE_PING_FAIL);
-	else
+	} else {
 		probe_finish(d, FSM_EV_PROBE_CLEAR);
+	}
 }
 
 static void garp_send(struct standbyd *d)
@@ -248,21 +261,25 @@ static void active_claim(struct standbyd *d, enum arp_claim k, const uint8_t who
 /* What the helper read on the raw sockets: claims of the service address (the strongest of
  * a batch is the one answer, the first claimant of its kind named) and echo replies to our
  * pings. While probing, what the helper read before the probe's first request answers an
- * older one. */
-static void on_frames(struct ev_io *io, uint32_t events)
+ * older one, and frames it had to drop since may have been the answer. */
+static void frames_take(struct standbyd *d)
 {
-	struct standbyd *d = io->arg;
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
 	uint8_t who[6], w[6], peer[6];
 	int known = sb_peer_lan_mac(d, peer), n;
 	enum arp_claim found = ARP_CLAIM_NONE, k;
 	struct privop_frame f;
 
-	(void)events;
 	/* level-triggered: what is left of a flood is read on the next round */
 	for (n = 0; n < FRAMES_PER_ROUND && privop_read_frame(&d->priv, &f) == 1; n++) {
-		int fresh = !d->probing || (int32_t)(f.seq - d->probe_seq) >= 0;
+		int fresh = !d->probing || privop_frame_since(&f, d->probe_seq);
 
+		if (f.kind == PRIVOP_FRAME_DROPPED) {
+			d->frames_dropped += f.dropped;
+			if (fresh && d->probing)
+				d->probe_lossy = 1;
+			continue;
+		}
 		if (!fresh)
 			continue;
 		if (f.kind == PRIVOP_FRAME_ICMP) {
@@ -286,6 +303,12 @@ static void on_frames(struct ev_io *io, uint32_t events)
 		probe_claim(d, found, ip, mac, known ? peer : NULL);
 	else if (d->fsm.state == FSM_ACTIVE)
 		active_claim(d, found, who, ip, mac);
+}
+
+static void on_frames(struct ev_io *io, uint32_t events)
+{
+	(void)events;
+	frames_take(io->arg);
 }
 
 /* ---- resources ---- */

@@ -145,7 +145,7 @@ static void evaluate(struct fsm *f, const struct fsm_input *in, struct fsm_outpu
 		why = "no ping node answers: this node may be the one cut off";
 		break;
 	case FSM_PROBE_ERROR:
-		why = "cannot probe the LAN (link down or send failed)";
+		why = "cannot probe the LAN (link down, send failed, or answers lost)";
 		break;
 	}
 	out->refused = why;

@@ -2,29 +2,45 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/icmp.h>
 #include <netinet/ip.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* A socket filter (classic BPF, socket(7) SO_ATTACH_FILTER; the packet starts at its IP
+ * header) passing only echo replies to id: nothing else, however much of it the LAN sends,
+ * reaches the socket's buffer or the records the helper hands up. */
+static int only_our_replies(int fd, uint16_t id)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),			/* x = IP header length */
+		BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),			/* ICMP type */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ICMP_ECHOREPLY, 0, 3),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 4),			/* echo id */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, id, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
 int pinger_open(struct pinger *p)
 {
-	/* the types the kernel drops before they reach us: all but echo replies (raw(7)) */
-	struct icmp_filter only_replies = { .data = ~(1u << ICMP_ECHOREPLY) };
+	int rc;
 
 	p->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
 	if (p->fd < 0)
 		return -errno;
-	if (setsockopt(p->fd, SOL_RAW, ICMP_FILTER, &only_replies, sizeof(only_replies)) < 0) {
-		int rc = -errno;
-
-		pinger_close(p);
-		return rc;
-	}
 	p->id = (uint16_t)getpid();
 	p->seq = 0;
-	return 0;
+	rc = only_our_replies(p->fd, p->id);
+	if (rc)
+		pinger_close(p);
+	return rc;
 }
 
 void pinger_close(struct pinger *p)

@@ -20,8 +20,8 @@ int pinger_send(struct pinger *p, uint32_t addr);
  * Bounds-checked: any length. */
 int icmp_is_echo_reply(const uint8_t *buf, size_t len, uint16_t id);
 
-/* Hands what is queued, at most PING_READ_BATCH packets (echo replies to anyone: the
- * kernel filters the other types; unparsed), to fn. The number read, or a negative errno. */
+/* Hands what is queued, at most PING_READ_BATCH packets (unparsed; a socket filter passes
+ * only echo replies to our id), to fn. The number read, or a negative errno. */
 #define PING_READ_BATCH 64
 int pinger_recv(struct pinger *p, void (*fn)(void *arg, const uint8_t *pkt, size_t len),
 		void *arg);

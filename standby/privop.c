@@ -27,6 +27,7 @@
 #include "standby/tcpack.h"
 
 #define READY_TIMEOUT_MS 1000
+#define PRIVOP_FRAME_BUF (2 << 20)	/* the frame pair's send buffer, bytes */
 /* vdiskd's user (deploy/systemd/vdiskd.service): the only peer the helper sends its request
  * to, whatever the socket's directory (writable by the loop's group) holds by then */
 #define VDISKD_USER "vdisk"
@@ -43,6 +44,7 @@ struct helper {
 	unsigned nlinks;
 	int fd, exit_fd, frame_fd;	/* its ends of the pairs */
 	uint32_t served_seq;		/* the last request served, for the frame records */
+	uint32_t dropped;		/* frames not handed up since the last DROPPED record */
 	int pidfd;			/* the script running now, or -1 */
 	unsigned script_idx;
 	enum res_op script_op;
@@ -200,6 +202,17 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
+/* Says how many frames were dropped, when there were and the pair has room again. */
+static void dropped_up(struct helper *h)
+{
+	struct privop_frame f = { .seq = h->served_seq, .kind = PRIVOP_FRAME_DROPPED,
+				  .dropped = h->dropped };
+
+	if (h->dropped &&
+	    send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(f))
+		h->dropped = 0;
+}
+
 /* Hands one frame up, unparsed: the loop, unprivileged, parses it. */
 static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_t *data,
 		     size_t len)
@@ -208,10 +221,16 @@ static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_
 
 	f.len = (uint16_t)(len < PRIVOP_FRAME_MAX ? len : PRIVOP_FRAME_MAX);
 	memcpy(f.data, data, f.len);
-	/* never blocks us: should the loop be that far behind, the frame is old news */
-	if (send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(f))
-		log_limited(&h->rl, LOG_WARNING, "helper: a received %s dropped: %s",
-			    kind == PRIVOP_FRAME_ARP ? "ARP frame" : "echo reply", strerror(errno));
+	dropped_up(h);	/* the loss first: a probe must not decide on what is left */
+	/* never blocks us: a loop that far behind learns of the loss instead */
+	if (h->dropped ||
+	    send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(f)) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			return;		/* standbyd is gone: we are about to be */
+		if (!h->dropped++)
+			log_limited(&h->rl, LOG_WARNING, "helper: standbyd's loop is behind: "
+				    "received frames dropped (it is told how many)");
+	}
 }
 
 static void arp_up(void *arg, const uint8_t *frame, size_t len)
@@ -224,13 +243,23 @@ static void icmp_up(void *arg, const uint8_t *pkt, size_t len)
 	frame_up(arg, PRIVOP_FRAME_ICMP, pkt, len);
 }
 
-/* What the raw sockets hold now, up (a batch each). */
-static void frames_up(struct helper *h)
+/* What the raw sockets hold now, up: a batch each, or (all) until both are empty, within
+ * a bound for a flood. */
+#define FRAMES_ALL_BATCHES 16
+static void frames_up(struct helper *h, int all)
 {
-	if (h->arp)
-		arp_read(h->arp, arp_up, h);
-	if (h->ping->fd >= 0)
-		pinger_recv(h->ping, icmp_up, h);
+	unsigned i;
+
+	for (i = 0; i < (all ? FRAMES_ALL_BATCHES : 1); i++) {
+		int more = 0;
+
+		if (h->arp)
+			more |= arp_read(h->arp, arp_up, h) == ARP_READ_BATCH;
+		if (h->ping->fd >= 0)
+			more |= pinger_recv(h->ping, icmp_up, h) == PING_READ_BATCH;
+		if (!more)
+			break;
+	}
 }
 
 /* vdiskd's user's uid (VDISKD_USER: the packages make it), looked up before the loop can
@@ -382,7 +411,7 @@ static int serve(struct helper *h)
 	} else {
 		memcpy(&r, buf, sizeof(r));
 		/* what came before this request (a probe, a ping) goes up marked as before it */
-		frames_up(h);
+		frames_up(h, 1);
 		h->served_seq = r.seq;
 		rep.seq = r.seq;
 		rep.kind = r.kind;
@@ -412,10 +441,12 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 
 	for (;;) {
 		/* a descriptor of -1 is not polled */
-		struct pollfd pfd[4] = { { .fd = h->fd, .events = POLLIN },
+		struct pollfd pfd[5] = { { .fd = h->fd, .events = POLLIN },
 					 { .fd = h->pidfd, .events = POLLIN },
 					 { .fd = h->arp ? h->arp->fd : -1, .events = POLLIN },
-					 { .fd = h->ping->fd, .events = POLLIN } };
+					 { .fd = h->ping->fd, .events = POLLIN },
+					 /* room again, to say what was dropped */
+					 { .fd = h->dropped ? h->frame_fd : -1, .events = POLLOUT } };
 		int timeout = -1, rc;
 
 		if (h->pidfd >= 0) {
@@ -423,13 +454,15 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 
 			timeout = h->deadline_ms > now ? (int)(h->deadline_ms - now) : 0;
 		}
-		rc = poll(pfd, 4, timeout);
+		rc = poll(pfd, 5, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (h->pidfd >= 0 && (pfd[1].revents || mono_ms() >= h->deadline_ms))
 			script_end(h, pfd[1].revents ? 0 : -ETIMEDOUT);
+		if (rc > 0 && pfd[4].revents)
+			dropped_up(h);
 		if (rc > 0 && (pfd[2].revents || pfd[3].revents))
-			frames_up(h);
+			frames_up(h, 0);
 		if (rc > 0 && pfd[0].revents && serve(h) < 0)
 			break;
 	}
@@ -703,8 +736,9 @@ int privop_read_frame(struct privop *p, struct privop_frame *f)
 		return -EPIPE;
 	}
 	memcpy(f, buf, sizeof(*f));
-	if ((f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
-	    f->len > PRIVOP_FRAME_MAX) {
+	if (f->kind == PRIVOP_FRAME_DROPPED ? f->len || !f->dropped
+	    : (f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
+	      f->len > PRIVOP_FRAME_MAX || f->dropped) {
 		lose(p, "a frame record that is not one");
 		return -EPIPE;
 	}
@@ -737,6 +771,12 @@ int privop_start(struct privop *p, const struct privop_setup *s)
 		}
 		goto out_log;
 	}
+	/* Room for a burst of frames while the loop is busy (a write to the database, DB
+	 * shipping): as much as the capture's own buffer holds, about 2 MB. Root may raise it
+	 * past wmem_max; else as far as that goes. */
+	if (setsockopt(sp[2][1], SOL_SOCKET, SO_SNDBUFFORCE, &(int){ PRIVOP_FRAME_BUF },
+		       sizeof(int)) < 0)
+		setsockopt(sp[2][1], SOL_SOCKET, SO_SNDBUF, &(int){ PRIVOP_FRAME_BUF }, sizeof(int));
 	p->pid = fork();
 	if (p->pid == 0) {
 		for (i = 0; i < 3; i++)

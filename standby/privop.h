@@ -93,14 +93,24 @@ struct privop_rep {
 enum privop_frame_kind {
 	PRIVOP_FRAME_ARP = 1,	/* a frame of the capture: a claim of the service address */
 	PRIVOP_FRAME_ICMP,	/* an IPv4 packet of the ICMP socket: an echo reply */
+	PRIVOP_FRAME_DROPPED,	/* no data: frames the pair had no room for, since the last
+				 * such record; sent as soon as there is room again */
 };
 
 struct privop_frame {
-	uint32_t seq;		/* the last request the helper had served when it read it */
+	uint32_t seq;		/* the last request the helper had served when it read it (or,
+				 * PRIVOP_FRAME_DROPPED, when it could say so) */
 	uint16_t kind;		/* enum privop_frame_kind */
-	uint16_t len;		/* bytes of data, at most PRIVOP_FRAME_MAX */
+	uint16_t len;		/* bytes of data, at most PRIVOP_FRAME_MAX; 0 for DROPPED */
+	uint32_t dropped;	/* PRIVOP_FRAME_DROPPED: how many; else 0 */
 	uint8_t data[PRIVOP_FRAME_MAX];
 };
+
+/* Whether frame record f was read once the request seq was served (seq numbers wrap). */
+static inline int privop_frame_since(const struct privop_frame *f, uint32_t seq)
+{
+	return (int32_t)(f->seq - seq) >= 0;
+}
 
 /* What the helper works with, as standbyd set it up (the helper uses its own copy, made by
  * fork: standbyd cannot change it afterwards). */
@@ -166,7 +176,8 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc);
 
 /* Reads a frame record without blocking: 1 with *f, 0 when none waits, -EPIPE when the
  * helper is lost (or sent something that is not such a record). A frame the helper could
- * not hand up because the loop was behind (the pair full) is dropped, with a log line. */
+ * not hand up because the loop was behind (the pair full) is dropped, and counted in a
+ * PRIVOP_FRAME_DROPPED record. */
 int privop_read_frame(struct privop *p, struct privop_frame *f);
 
 /* Checks got bytes (as received) as a request against cfg, the helper's configuration.

@@ -13,14 +13,18 @@
  *   by SIGTERM or, ignored, by SIGKILL at RES_PXED_STOP_MS. A request's round trip is
  *   printed.
  * - privop_read_frame: a record that is not one loses the helper. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -547,8 +551,9 @@ static void live_pxed(struct ha_config *c, const char *dir)
 		is_int(privop_res(&p, 0, RES_STOP, &seq), -EINPROGRESS, "%s: its stop runs", how);
 		ok(ms_since(&t0) < PRIVOP_FAST_MS, "%s: answered at once (%ld ms)", how,
 		   ms_since(&t0));
-		is_int(privop_res(&p, 0, RES_STATUS, &rseq), -EBUSY,
-		       "%s: the helper serves on (a second step: busy)", how);
+		if (round)	/* it runs for RES_PXED_STOP_MS; the other may be gone already */
+			is_int(privop_res(&p, 0, RES_STATUS, &rseq), -EBUSY,
+			       "%s: the helper serves on (a second step: busy)", how);
 		rc = 1;
 		is_int(wait_exit(&p, RES_PXED_STOP_MS + 2000, &rseq, &rc), 1, "%s: its exit record",
 		       how);
@@ -568,9 +573,51 @@ static void live_pxed(struct ha_config *c, const char *dir)
 	unlink(script);
 }
 
+/* Sends an echo request with id to 127.0.0.1 from a socket of the test's own: its reply is
+ * to another id than the helper's. */
+static int echo_other(uint16_t id)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001u) };
+	uint8_t h[8] = { 8, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, 0, 1 };
+	uint32_t sum = 0;
+	unsigned i;
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP), rc;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < sizeof(h); i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	sum = (sum & 0xffff) + (sum >> 16);
+	h[2] = (uint8_t)(~sum >> 8);
+	h[3] = (uint8_t)~sum;
+	rc = sendto(fd, h, sizeof(h), 0, (struct sockaddr *)&to, sizeof(to)) == sizeof(h) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* A loopback of the test's own, so that nothing else the host pings shows up. */
+static int private_loopback(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, rc = -1;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* The helper reads the ICMP socket and hands up what came, unparsed, marked with the last
- * request it had served. On loopback: the echo request we send is delivered to raw sockets
- * too, and must be filtered by the kernel. */
+ * request it had served: only echo replies to its id (the socket filter: our own echo request,
+ * delivered to raw sockets too on loopback, and a reply to another id stay out). A loop that
+ * does not read: the pair fills, the helper drops and then says how many, so that every
+ * reply is a record or counted. */
 static void live_ping(struct ha_config *c)
 {
 	static struct res_runtime rt[HA_MAX_RES];
@@ -578,8 +625,13 @@ static void live_ping(struct ha_config *c)
 	struct privop_setup s = { .cfg = c, .rt = rt, .ping = &ping, .tickle_fd = -1 };
 	struct privop_frame f;
 	struct privop p;
+	unsigned long got = 0, dropped = 0, notices = 0, other = 0;
+	struct timespec t0;
+	unsigned i, sent = 0;
 	uint32_t seq;
 
+	if (!ok(private_loopback() == 0, "a network namespace of its own, lo up"))
+		return;
 	c->res.nres = 0;
 	c->res.ipaddr_idx = -1;
 	c->cf.nping = 1;
@@ -598,17 +650,42 @@ static void live_ping(struct ha_config *c)
 	ok(f.seq == seq, "marked with the ping's request (%u, %u)", f.seq, seq);
 	is_int(icmp_is_echo_reply(f.data, f.len, ping.id), 1,
 	       "an echo reply to our id, as the helper read it (%u bytes)", f.len);
-	is_int(wait_frame(&p, 300, &f), 0, "nothing else: our echo request never came up");
+	is_int(echo_other((uint16_t)(ping.id ^ 0x5a5a)), 0, "an echo to another id sent");
+	is_int(wait_frame(&p, 300, &f), 0,
+	       "nothing else: neither our echo request nor the other id's reply came up");
 	privop_res_cancel(&p);
 	is_int(privop_ping(&p, 0), 0, "a second ping after another request");
-	is_int(wait_frame(&p, 2000, &f), 1, "its reply");
+	is_int(wait_frame(&p, 2000, &f), 1, "a record");
+	ok(f.kind == PRIVOP_FRAME_ICMP && icmp_is_echo_reply(f.data, f.len, ping.id),
+	   "its reply");
 	ok(f.seq == p.seq, "marked with the second ping (%u, %u)", f.seq, p.seq);
+
+	/* the pair holds about 5,000; 8,000 replies while nothing reads */
+	for (i = 0; i < 8000; i++)
+		sent += privop_ping(&p, 0) == 0;
+	is_int((int)sent, 8000, "8000 pings sent, the frame pair unread");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (got + dropped < sent && ms_since(&t0) < 10000) {
+		if (wait_frame(&p, 1000, &f) != 1)
+			continue;
+		if (f.kind == PRIVOP_FRAME_DROPPED) {
+			dropped += f.dropped;
+			notices++;
+		} else if (f.kind == PRIVOP_FRAME_ICMP && icmp_is_echo_reply(f.data, f.len, ping.id)) {
+			got++;
+		} else {
+			other++;
+		}
+	}
+	ok(dropped > 0 && got > 1000, "the pair filled: %lu handed up, %lu dropped", got, dropped);
+	is_int((int)(got + dropped), (int)sent, "every reply a record or counted as dropped");
+	ok(notices >= 1 && other == 0, "in %lu drop notice(s), nothing else", notices);
 	privop_stop(&p);
 	c->cf.nping = 0;
 }
 
-/* The loop's side of the frame pair: anything but a whole record of a known kind is the
- * helper lost. */
+/* The loop's side of the frame pair: anything but a whole record of a known kind, with the
+ * fields its kind uses, is the helper lost; and the freshness rule a probe counts by. */
 static void frame_records(void)
 {
 	struct privop_frame f;
@@ -616,12 +693,24 @@ static void frame_records(void)
 		const char *what;
 		size_t len;
 		uint16_t kind, flen;
+		uint32_t dropped;
 	} v[] = {
-		{ "a record one byte short", sizeof(f) - 1, PRIVOP_FRAME_ARP, 42 },
-		{ "a record one byte long", sizeof(f) + 1, PRIVOP_FRAME_ARP, 42 },
-		{ "kind 0", sizeof(f), 0, 42 },
-		{ "an unknown kind", sizeof(f), 3, 42 },
-		{ "a length past the data", sizeof(f), PRIVOP_FRAME_ICMP, PRIVOP_FRAME_MAX + 1 },
+		{ "a record one byte short", sizeof(f) - 1, PRIVOP_FRAME_ARP, 42, 0 },
+		{ "a record one byte long", sizeof(f) + 1, PRIVOP_FRAME_ARP, 42, 0 },
+		{ "kind 0", sizeof(f), 0, 42, 0 },
+		{ "an unknown kind", sizeof(f), PRIVOP_FRAME_DROPPED + 1, 42, 0 },
+		{ "a length past the data", sizeof(f), PRIVOP_FRAME_ICMP, PRIVOP_FRAME_MAX + 1, 0 },
+		{ "a frame with a dropped count", sizeof(f), PRIVOP_FRAME_ARP, 42, 1 },
+		{ "a drop notice with data", sizeof(f), PRIVOP_FRAME_DROPPED, 1, 5 },
+		{ "a drop notice of none", sizeof(f), PRIVOP_FRAME_DROPPED, 0, 0 },
+	};
+	struct {
+		uint32_t rec, since;
+		int want;
+	} fresh[] = {
+		{ 7, 7, 1 }, { 8, 7, 1 }, { 6, 7, 0 }, { 0, 1, 0 },
+		{ 2, 0xfffffffeu, 1 },		/* past the wrap */
+		{ 0xfffffffeu, 2, 0 },		/* before it */
 	};
 	uint8_t buf[sizeof(f) + 1];
 	unsigned i;
@@ -634,19 +723,26 @@ static void frame_records(void)
 			return;
 		p.frame_fd = sp[0];
 		memset(&f, 0, sizeof(f));
-		f.kind = PRIVOP_FRAME_ARP;
-		f.len = 42;
+		f.kind = PRIVOP_FRAME_DROPPED;
+		f.dropped = 3;
 		send(sp[1], &f, sizeof(f), 0);
-		is_int(privop_read_frame(&p, &f), 1, "%s: a good record before it is read",
+		is_int(privop_read_frame(&p, &f), 1, "%s: a drop notice before it is read",
 		       v[i].what);
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf + offsetof(struct privop_frame, kind), &v[i].kind, 2);
 		memcpy(buf + offsetof(struct privop_frame, len), &v[i].flen, 2);
+		memcpy(buf + offsetof(struct privop_frame, dropped), &v[i].dropped, 4);
 		send(sp[1], buf, v[i].len, 0);
 		is_int(privop_read_frame(&p, &f), -EPIPE, "%s: the helper lost", v[i].what);
 		ok(p.lost, "%s: marked lost", v[i].what);
 		close(sp[0]);
 		close(sp[1]);
+	}
+	for (i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++) {
+		f.seq = fresh[i].rec;
+		is_int(privop_frame_since(&f, fresh[i].since), fresh[i].want,
+		       "a record of request %u read since request %u: %s", fresh[i].rec,
+		       fresh[i].since, fresh[i].want ? "yes" : "no");
 	}
 }
 
@@ -663,8 +759,8 @@ int main(void)
 	frame_records();
 	if (geteuid() == 0) {
 		live(c, dir);
-		live_ping(c);
 		live_pxed(c, dir);
+		live_ping(c);	/* last: it moves the test to a network namespace of its own */
 	} else
 		diag("not root: the live helper is not tested");
 	snprintf(path, sizeof(path), "%s/resource.d/svc", dir);
