@@ -23,7 +23,9 @@
 #   active    the active's power cut: the standby takes over with every acknowledged write.
 # FENCE_TRIALS rounds of the seven (default 1; FENCE_SCENARIOS names fewer), deadtime
 # SB_DEADTIME (default 1s); make soak runs it round after round with 1s and 30s in turn
-# (tests/ha/fence-soak.sh).
+# (tests/ha/fence-soak.sh). With FENCE_USER (tests/ha/fence_unpriv.t: nobody) standbyd's
+# loops run as that user, as the packages run them as vdisk-ha (mr_unpriv), and each trial
+# checks that the loops which fenced are that user's with no capability.
 source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
 SB_KEEPALIVE=${SB_KEEPALIVE:-200ms}
@@ -39,6 +41,7 @@ T_START=$(date +%s)
 
 check "topology" -- sb_topology
 check "database, secret, haresources" -- mr_setup
+[ -n "${FENCE_USER:-}" ] && check "standbyd's loops to run as $FENCE_USER" -- mr_unpriv "$FENCE_USER"
 check "a's vdiskd" -- mr_vdiskd_start a secondary
 check "b's vdiskd" -- mr_vdiskd_start b secondary
 SB_DB=$SB_DIR/a/vdisk.db sb_start a
@@ -63,6 +66,14 @@ fence_is() { mr_vstatus "$1" | grep -q "^fence: state $2"; }
 refusals() { grep -c "takeover refused: this node's copy of the hot-standby disks is outdated" \
 	"$SB_DIR/$1.log"; }
 refused_more() { [ "$(refusals "$1")" -gt "$2" ]; }
+
+# loops_unpriv TAG: with FENCE_USER, both standbyd loops, which have just fenced, are that
+# user's with no capability (a root loop cannot pass for one)
+loops_unpriv() {
+	[ -n "${FENCE_USER:-}" ] || return 0
+	mr_loop_unpriv "$act" "$FENCE_USER" && mr_loop_unpriv "$stb" "$FENCE_USER"
+	ok $? "$1: $act's and $stb's standbyd loops run as $FENCE_USER, no capability"
+}
 
 # writer_start TAG [IO_TIMEOUT_MS]: PC001 writes through the service address until
 # writer_stop; an initiator that waits out an outage (Windows' iSCSI defaults hold I/O for
@@ -114,6 +125,7 @@ trial_hacut() {
 	check "$tag: $act's vdiskd fenced it and goes on" -- wait_until 5000 fence_is "$act" "done peer outdated"
 	check "$tag: writes go on" -- writer_more 200 10000
 	diag "$tag: fenced $(( $(date +%s%3N) - t0 )) ms after the cable was pulled"
+	loops_unpriv "$tag"
 	is "$(sb_state "$stb")" standby "$tag: $stb stays standby (heartbeats on the LAN)"
 	ip -n "$(ns_of "$act")" link set ha0 up
 	check "$tag: cable back: resync, in sync, $stb's copy current" -- back_in_sync
@@ -152,6 +164,7 @@ trial_compound() {
 	ip -n "$(ns_of "$act")" link set ha0 down
 	check "$tag: $stb's copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
 	check "$tag: writes go on, apart from $stb" -- writer_more 100 10000
+	loops_unpriv "$tag"
 	random_ms 300 2500
 	cut_refused "$tag"
 }
@@ -164,6 +177,7 @@ trial_mirror() {
 	kill -9 "$pid"
 	check "$tag: $stb's vdiskd gone: its copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
 	check "$tag: writes go on" -- writer_more 100 10000
+	loops_unpriv "$tag"
 	random_ms 100 1500
 	cut_refused "$tag" vdiskd
 }

@@ -74,6 +74,32 @@ mr_setup() {
 	done
 }
 
+# mr_unpriv USER: after mr_setup, before any daemon starts: standbyd's loops will run as USER
+# (SB_ARGS --user, as the packages run them as vdisk-ha) and reach what they reach in the
+# packages: the state directory and the node's DB (USER's), and vdiskd's control socket
+# through USER's group (vdiskd, root here, is put in that group: MR_VDISKD_GROUP).
+mr_unpriv() {
+	local n
+	MR_VDISKD_GROUP=$(id -g "$1") || return 1
+	chmod 711 "$SB_DIR" || return 1
+	for n in a b; do
+		chown "$1" "$SB_DIR/$n" "$SB_DIR/$n/vdisk.db" || return 1
+	done
+	SB_ARGS="${SB_ARGS:+$SB_ARGS }--user $1"
+}
+
+# mr_loop_unpriv NODE USER: NODE's standbyd loop runs as USER (all four uids), in USER's
+# group, with no capability permitted or in effect
+mr_loop_unpriv() {
+	local pid u g f
+	eval "pid=\${SB_PID_$1:-}"
+	u=$(id -u "$2") && g=$(id -g "$2") || return 1
+	f=$(awk '$1 ~ /^(Uid|Gid|CapPrm|CapEff):$/ { $1 = $1; print }' "/proc/$pid/status" \
+		2>/dev/null | paste -sd' ')
+	[ "$f" = "Uid: $u $u $u $u Gid: $g $g $g $g CapPrm: $(printf %016x 0) CapEff: $(printf %016x 0)" ] ||
+		{ diag "$1's loop (pid ${pid:-none}): ${f:-gone}"; return 1; }
+}
+
 # mr_ctl NODE REQUEST...: vdiskd's answer as ctl_ask prints it ("key: value" lines; a list
 # element "key: NAME k v k v ..."); fails on an error answer
 mr_ctl() { local n=$1; shift; "$MR_CTL" "$SB_DIR/$n/vdiskd.sock" "$@" 2>/dev/null; }
@@ -122,7 +148,10 @@ mr_vdiskd_start() {
 	args+=(${MR_VDISKD_OPTS:-})
 	rm -f "$SB_DIR/$n/vdiskd.sock"
 	echo "--- $(date +%T.%3N) vdiskd ${args[*]}" >>"$SB_DIR/$n-vdiskd.log"
-	ip netns exec "$(ns_of "$n")" "$BUILD/vdiskd" "${args[@]}" >>"$SB_DIR/$n-vdiskd.log" 2>&1 &
+	# MR_VDISKD_GROUP (mr_unpriv): root still, but in that group alone, as the packages'
+	# vdiskd is in vdisk: its control socket is made of that group, whose callers it lets in
+	ip netns exec "$(ns_of "$n")" ${MR_VDISKD_GROUP:+setpriv --regid="$MR_VDISKD_GROUP" \
+		--groups="$MR_VDISKD_GROUP" --} "$BUILD/vdiskd" "${args[@]}" >>"$SB_DIR/$n-vdiskd.log" 2>&1 &
 	eval "MR_VPID_$n=$!"
 	disown
 	wait_until 10000 eval "mr_ctl $n status >/dev/null"
