@@ -656,13 +656,25 @@ static void on_repl_timer(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
 
+	const char *path = res_vdiskd_socket(d->vdiskd);
+	int rc;
+
 	ev_timer_arm(d->loop, &d->t_repl, d->cfg.cf.monitor_ms);
-	if (!d->repl_req)
-		d->repl_asked_ms = ev_now_ms();
-	if (!d->repl_req &&
-	    ctl_call_start(d->loop, res_vdiskd_socket(d->vdiskd), "status",
-			   RES_VDISKD_TIMEOUT_MS, on_repl_reply, d, &d->repl_req))
-		sb_set_repl(d, HB_REPL_UNKNOWN);	/* no vdiskd listening */
+	if (d->repl_req)
+		return;
+	d->repl_asked_ms = ev_now_ms();
+	rc = ctl_call_start(d->loop, path, "status", RES_VDISKD_TIMEOUT_MS, on_repl_reply, d,
+			    &d->repl_req);
+	if (!rc)
+		return;
+	/* No vdiskd listening (stopped, restarting) is no news. A socket this user may not open
+	 * is a setup fault that would otherwise show only as "unknown": the peer's copy, once
+	 * outdated, would stay so for good. */
+	if (rc != -ENOENT && rc != -ECONNREFUSED)
+		log_limited(&d->rl_repl, LOG_WARNING, "vdiskd's status on %s: %s: the replication "
+			    "state stays unknown (is standbyd's user in the socket's group, vdisk?)",
+			    path, strerror(-rc));
+	sb_set_repl(d, HB_REPL_UNKNOWN);
 }
 
 /* ---- the state machine's input and output ---- */
@@ -1036,6 +1048,7 @@ int standbyd_run(const struct ha_config *cfg, const struct standbyd_opts *opts)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->rl_drop = (struct log_ratelimit)LOG_RATELIMIT_INIT(5);
+	d->rl_repl = (struct log_ratelimit)LOG_RATELIMIT_INIT(60);
 	d->ping.fd = -1;
 	d->tx_version = HB_VERSION;
 	clock_gettime(CLOCK_REALTIME, &ts);

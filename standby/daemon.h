@@ -86,6 +86,7 @@ struct standbyd {
 	unsigned burst_count;
 	int burst_reported;
 	struct log_ratelimit rl_drop;
+	struct log_ratelimit rl_repl;	/* vdiskd's status out of reach */
 
 	enum hb_repl repl;		/* ours, as the data side reports it */
 	const struct ha_resource *vdiskd;	/* the vdiskd resource, asked for repl; or NULL */
