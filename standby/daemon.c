@@ -24,6 +24,7 @@ static const char *const group_requests[] = { "status", "fence-peer", NULL };
  * (a busy switch, a NIC coming up) get another. */
 static const unsigned garp_delays[] = { 150, 350, 1000, 2000 };
 #define FRAMES_PER_ROUND 128	/* frame records read per wake-up (the helper's two batches) */
+#define FRAMES_PAIR_MAX 8192	/* more than the frame pair holds (privop.c) */
 #define N_GARP_ROUNDS (sizeof(garp_delays) / sizeof(garp_delays[0]))
 
 #define BURST_WINDOW_MS	10000
@@ -133,7 +134,7 @@ static void probe_start(struct standbyd *d)
 	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
 }
 
-static void frames_take(struct standbyd *d);
+static void frames_take(struct standbyd *d, unsigned max);
 
 static void on_probe_timer(struct ev_timer *t)
 {
@@ -141,8 +142,8 @@ static void on_probe_timer(struct ev_timer *t)
 
 	if (!d->probing || d->priv_lost)
 		return;
-	/* what came in time but waits in the pair counts: read it first */
-	frames_take(d);
+	/* what came in time but waits in the pair counts: all of it read first */
+	frames_take(d, FRAMES_PAIR_MAX);
 	if (!d->probing || d->priv_lost)
 		return;		/* a claim finished the probe */
 	if (d->probe_phase == 0) {
@@ -262,16 +263,16 @@ static void active_claim(struct standbyd *d, enum arp_claim k, const uint8_t who
  * a batch is the one answer, the first claimant of its kind named) and echo replies to our
  * pings. While probing, what the helper read before the probe's first request answers an
  * older one, and frames it had to drop since may have been the answer. */
-static void frames_take(struct standbyd *d)
+static void frames_take(struct standbyd *d, unsigned max)
 {
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
 	uint8_t who[6], w[6], peer[6];
-	int known = sb_peer_lan_mac(d, peer), n;
+	int known = sb_peer_lan_mac(d, peer);
 	enum arp_claim found = ARP_CLAIM_NONE, k;
 	struct privop_frame f;
+	unsigned n;
 
-	/* level-triggered: what is left of a flood is read on the next round */
-	for (n = 0; n < FRAMES_PER_ROUND && privop_read_frame(&d->priv, &f) == 1; n++) {
+	for (n = 0; n < max && privop_read_frame(&d->priv, &f) == 1; n++) {
 		int fresh = !d->probing || privop_frame_since(&f, d->probe_seq);
 
 		if (f.kind == PRIVOP_FRAME_DROPPED) {
@@ -308,7 +309,8 @@ static void frames_take(struct standbyd *d)
 static void on_frames(struct ev_io *io, uint32_t events)
 {
 	(void)events;
-	frames_take(io->arg);
+	/* level-triggered: what is left of a flood is read on the next round */
+	frames_take(io->arg, FRAMES_PER_ROUND);
 }
 
 /* ---- resources ---- */
