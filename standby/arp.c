@@ -250,6 +250,18 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *byt
 	c->fn(c->arg, bytes, h->caplen);
 }
 
+uint32_t arp_drops(struct arp_port *p)
+{
+	struct pcap_stat st;
+
+	/* ps_drop: what the capture's buffer had no room for (on Linux, the kernel's count,
+	 * summed by libpcap since the capture opened); not ps_ifdrop, the interface's drops of
+	 * anything at all */
+	if (!p->pcap || pcap_stats(p->pcap, &st) < 0)
+		return 0;
+	return st.ps_drop;
+}
+
 int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),
 	     void *arg)
 {

@@ -58,6 +58,9 @@ enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
 int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),
 	     void *arg);
 
+/* How many frames the capture dropped since it opened (its buffer full). */
+uint32_t arp_drops(struct arp_port *p);
+
 /* 1 if the interface is up with carrier, 0 if not, negative errno on failure. */
 int if_running(const char *ifname);
 

@@ -134,10 +134,10 @@ static void status_counters(struct standbyd *d, json_t *answer)
 	ctl_set(answer, "receiver", json_pack("{s:i,s:I}", "pid", (int)d->links.rx.pid,
 					      "restarts", (json_int_t)d->links.rx_restarts));
 	/* the privileged helper (privop.h); refused: requests it turned down, a bug here;
-	 * frames_dropped: received ARP and echo replies it had no room to hand up */
+	 * arp_dropped: claims of the service address lost on their way, as of its last answer */
 	ctl_set(answer, "helper", json_pack("{s:i,s:I,s:I}", "pid", (int)d->priv.pid,
 					    "refused", (json_int_t)d->priv.refused,
-					    "frames_dropped", (json_int_t)d->frames_dropped));
+					    "arp_dropped", (json_int_t)d->priv.arp_dropped));
 	for (k = HB_DROP_MALFORMED; k < HB_DROP_SELF; k++) {
 		snprintf(key, sizeof(key), "dropped_%s", hb_drop_name(k));
 		ctl_set(answer, key, json_integer((json_int_t)d->drops[k]));

@@ -123,6 +123,8 @@ static void probe_start(struct standbyd *d)
 		rc = privop_arp(&d->priv, (unsigned)d->cfg.res.ipaddr_idx, 0);
 		if (rc == -EPIPE && d->priv_lost)
 			return;		/* not the probe's failure: standbyd exits */
+		/* claims lost before the probe went out answered older ones */
+		d->probe_arp_dropped = d->priv.arp_dropped;
 		if (rc) {
 			log_warn("probe: cannot send on %s: %s", d->svc_rt->ifname, strerror(-rc));
 			probe_finish(d, FSM_EV_PROBE_ERROR);
@@ -134,7 +136,7 @@ static void probe_start(struct standbyd *d)
 	ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms / 2);
 }
 
-static void frames_take(struct standbyd *d, unsigned max);
+static int frames_take(struct standbyd *d, unsigned max);
 
 static void on_probe_timer(struct ev_timer *t)
 {
@@ -142,8 +144,8 @@ static void on_probe_timer(struct ev_timer *t)
 
 	if (!d->probing || d->priv_lost)
 		return;
-	/* what came in time but waits in the pair counts: all of it read first */
-	frames_take(d, FRAMES_PAIR_MAX);
+	/* what came in time but waits in the pair counts */
+	frames_take(d, FRAMES_PER_ROUND);
 	if (!d->probing || d->priv_lost)
 		return;		/* a claim finished the probe */
 	if (d->probe_phase == 0) {
@@ -154,10 +156,21 @@ static void on_probe_timer(struct ev_timer *t)
 		ev_timer_arm(d->loop, &d->t_probe, d->cfg.cf.probe_ms - d->cfg.cf.probe_ms / 2);
 		return;
 	}
+	/* A claim the helper lost may have been the holder's answer: no address taken on
+	 * that. The round trip first, so that what it read by now is counted or in the pair,
+	 * and read all of that. */
+	if (d->svc && privop_sync(&d->priv) == -EPIPE && d->priv_lost)
+		return;
+	if (d->svc && frames_take(d, FRAMES_PAIR_MAX) == (int)FRAMES_PAIR_MAX)
+		d->probe_lossy = 1;	/* a flood: more than we read */
+	if (!d->probing || d->priv_lost)
+		return;
+	if (d->svc && d->priv.arp_dropped != d->probe_arp_dropped)
+		d->probe_lossy = 1;
 	if (d->probe_lossy) {
-		/* a dropped frame may have been the holder's answer: no address taken on that */
-		log_warn("probe: the privileged helper dropped received frames meanwhile (standbyd "
-			 "was behind): inconclusive, probing again");
+		log_warn("probe: claims of %s were lost on their way (%u; the capture or the "
+			 "helper's pair full): inconclusive, probing again",
+			 d->svc_rt->ifname, d->priv.arp_dropped - d->probe_arp_dropped);
 		probe_finish(d, FSM_EV_PROBE_ERROR);
 	} else if (d->cfg.cf.nping && !d->ping_replies) {
 		probe_finish(d, FSM_EV_PROBE_PING_FAIL);
@@ -262,8 +275,8 @@ static void active_claim(struct standbyd *d, enum arp_claim k, const uint8_t who
 /* What the helper read on the raw sockets: claims of the service address (the strongest of
  * a batch is the one answer, the first claimant of its kind named) and echo replies to our
  * pings. While probing, what the helper read before the probe's first request answers an
- * older one, and frames it had to drop since may have been the answer. */
-static void frames_take(struct standbyd *d, unsigned max)
+ * older one. Reads at most max records; returns how many. */
+static int frames_take(struct standbyd *d, unsigned max)
 {
 	char mac[MAC_STRLEN], ip[INET_ADDRSTRLEN];
 	uint8_t who[6], w[6], peer[6];
@@ -275,12 +288,6 @@ static void frames_take(struct standbyd *d, unsigned max)
 	for (n = 0; n < max && privop_read_frame(&d->priv, &f) == 1; n++) {
 		int fresh = !d->probing || privop_frame_since(&f, d->probe_seq);
 
-		if (f.kind == PRIVOP_FRAME_DROPPED) {
-			d->frames_dropped += f.dropped;
-			if (fresh && d->probing)
-				d->probe_lossy = 1;
-			continue;
-		}
 		if (!fresh)
 			continue;
 		if (f.kind == PRIVOP_FRAME_ICMP) {
@@ -297,13 +304,14 @@ static void frames_take(struct standbyd *d, unsigned max)
 	}
 	/* a lost helper (a record that is not one) took effect in privop_read_frame */
 	if (d->priv_lost || found == ARP_CLAIM_NONE)
-		return;
+		return (int)n;
 	mac_format(who, mac);
 	ipv4_format(d->svc->addr, ip);
 	if (d->probing)
 		probe_claim(d, found, ip, mac, known ? peer : NULL);
 	else if (d->fsm.state == FSM_ACTIVE)
 		active_claim(d, found, who, ip, mac);
+	return (int)n;
 }
 
 static void on_frames(struct ev_io *io, uint32_t events)
@@ -432,7 +440,7 @@ static int job_result(struct standbyd *d, int rc)
 	return 0;
 }
 
-/* rc: the script's result as the helper reported it (res_finish's, or -ETIMEDOUT). */
+/* rc: the child's result as the helper reported it (res_finish's, or res_expire's). */
 static void job_script_done(struct standbyd *d, int rc)
 {
 	struct sb_job *j = &d->job;
@@ -445,9 +453,9 @@ static void job_script_done(struct standbyd *d, int rc)
 		job_run(d);
 }
 
-/* The helper kills a script at its limit and reports -ETIMEDOUT. A record that has not come
- * a grace later never will: the step fails the same way, and the script, if it still runs,
- * is killed. */
+/* The helper kills a child at its limit and reports res_expire's result. A record that has
+ * not come a grace later never will: the step fails (-ETIMEDOUT), and the child, if it still
+ * runs, is killed. */
 static void on_script_limit(struct ev_timer *t)
 {
 	struct standbyd *d = t->arg;
@@ -672,10 +680,13 @@ static void on_repl_timer(struct ev_timer *t)
 	/* No vdiskd listening (stopped, restarting) is no news. A socket this user may not open
 	 * is a setup fault that would otherwise show only as "unknown": the peer's copy, once
 	 * outdated, would stay so for good. */
-	if (rc != -ENOENT && rc != -ECONNREFUSED)
+	if (rc == -EACCES || rc == -EPERM)
 		log_limited(&d->rl_repl, LOG_WARNING, "vdiskd's status on %s: %s: the replication "
 			    "state stays unknown (is standbyd's user in the socket's group, vdisk?)",
 			    path, strerror(-rc));
+	else if (rc != -ENOENT && rc != -ECONNREFUSED)
+		log_limited(&d->rl_repl, LOG_WARNING, "vdiskd's status on %s: %s: the replication "
+			    "state stays unknown", path, strerror(-rc));
 	sb_set_repl(d, HB_REPL_UNKNOWN);
 }
 

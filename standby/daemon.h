@@ -70,8 +70,8 @@ struct standbyd {
 	struct pinger ping;		/* its socket the helper's: the echo id */
 	int probing, probe_phase, ping_replies;
 	uint32_t probe_seq;		/* the probe's first request to the helper */
-	int probe_lossy;		/* the helper dropped frames during this probe */
-	unsigned long frames_dropped;	/* frames the helper could not hand up, in all */
+	int probe_lossy;		/* claims may have been lost during this probe */
+	uint32_t probe_arp_dropped;	/* the helper's count of lost claims when it began */
 
 	struct ev_timer t_hb, t_warn, t_suspect, t_dead, t_probe, t_retry, t_monitor, t_garp;
 	unsigned garp_round;

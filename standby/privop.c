@@ -44,7 +44,7 @@ struct helper {
 	unsigned nlinks;
 	int fd, exit_fd, frame_fd;	/* its ends of the pairs */
 	uint32_t served_seq;		/* the last request served, for the frame records */
-	uint32_t dropped;		/* frames not handed up since the last DROPPED record */
+	uint32_t arp_lost;		/* claims the frame pair had no room for */
 	int pidfd;			/* the script running now, or -1 */
 	unsigned script_idx;
 	enum res_op script_op;
@@ -101,6 +101,7 @@ int privop_req_check(const void *buf, size_t got, const struct ha_config *cfg)
 	case PRIVOP_RES_CANCEL:
 	case PRIVOP_RX_START:
 	case PRIVOP_RX_STOP:
+	case PRIVOP_SYNC:
 		args = 0;
 		break;
 	default:
@@ -202,18 +203,9 @@ static int do_res(struct helper *h, const struct privop_req *r)
 	return rc;
 }
 
-/* Says how many frames were dropped, when there were and the pair has room again. */
-static void dropped_up(struct helper *h)
-{
-	struct privop_frame f = { .seq = h->served_seq, .kind = PRIVOP_FRAME_DROPPED,
-				  .dropped = h->dropped };
-
-	if (h->dropped &&
-	    send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(f))
-		h->dropped = 0;
-}
-
-/* Hands one frame up, unparsed: the loop, unprivileged, parses it. */
+/* Hands one frame up, unparsed: the loop, unprivileged, parses it. Never blocks us: a loop
+ * that far behind loses the frame, and a lost claim of the address is counted (arp_lost),
+ * so that a probe does not take silence for an answer. */
 static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_t *data,
 		     size_t len)
 {
@@ -221,16 +213,19 @@ static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_
 
 	f.len = (uint16_t)(len < PRIVOP_FRAME_MAX ? len : PRIVOP_FRAME_MAX);
 	memcpy(f.data, data, f.len);
-	dropped_up(h);	/* the loss first: a probe must not decide on what is left */
-	/* never blocks us: a loop that far behind learns of the loss instead */
-	if (h->dropped ||
-	    send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(f)) {
-		if (errno == EPIPE || errno == ECONNRESET)
-			return;		/* standbyd is gone: we are about to be */
-		if (!h->dropped++)
-			log_limited(&h->rl, LOG_WARNING, "helper: standbyd's loop is behind: "
-				    "received frames dropped (it is told how many)");
-	}
+	if (send(h->frame_fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)sizeof(f) ||
+	    errno == EPIPE || errno == ECONNRESET)
+		return;		/* sent, or standbyd is gone and we are about to be */
+	if (kind == PRIVOP_FRAME_ARP)
+		h->arp_lost++;
+	log_limited(&h->rl, LOG_WARNING, "helper: standbyd's loop is behind: a received %s "
+		    "dropped", kind == PRIVOP_FRAME_ARP ? "claim of the address" : "echo reply");
+}
+
+/* Claims of the address lost so far: the pair's, and the capture's buffer's. */
+static uint32_t arp_dropped(struct helper *h)
+{
+	return h->arp_lost + (h->arp ? arp_drops(h->arp) : 0);
 }
 
 static void arp_up(void *arg, const uint8_t *frame, size_t len)
@@ -244,22 +239,23 @@ static void icmp_up(void *arg, const uint8_t *pkt, size_t len)
 }
 
 /* What the raw sockets hold now, up: a batch each, or (all) until both are empty, within
- * a bound for a flood. */
+ * a bound for a flood. Returns 1 when the capture may hold more. */
 #define FRAMES_ALL_BATCHES 16
-static void frames_up(struct helper *h, int all)
+static int frames_up(struct helper *h, int all)
 {
 	unsigned i;
+	int arp_more = 0;
 
 	for (i = 0; i < (all ? FRAMES_ALL_BATCHES : 1); i++) {
-		int more = 0;
+		int icmp_more = 0;
 
-		if (h->arp)
-			more |= arp_read(h->arp, arp_up, h) == ARP_READ_BATCH;
+		arp_more = h->arp && arp_read(h->arp, arp_up, h) == ARP_READ_BATCH;
 		if (h->ping->fd >= 0)
-			more |= pinger_recv(h->ping, icmp_up, h) == PING_READ_BATCH;
-		if (!more)
+			icmp_more = pinger_recv(h->ping, icmp_up, h) == PING_READ_BATCH;
+		if (!arp_more && !icmp_more)
 			break;
 	}
+	return arp_more;
 }
 
 /* vdiskd's user's uid (VDISKD_USER: the packages make it), looked up before the loop can
@@ -375,6 +371,8 @@ static int handle(struct helper *h, const struct privop_req *r, struct privop_re
 			return rc;
 		*pass = rc;
 		return 0;
+	case PRIVOP_SYNC:
+		return 0;	/* serve() handed up what was read before it */
 	}
 	return -EOPNOTSUPP;
 }
@@ -410,13 +408,17 @@ static int serve(struct helper *h)
 			    strerror(-rc));
 	} else {
 		memcpy(&r, buf, sizeof(r));
-		/* what came before this request (a probe, a ping) goes up marked as before it */
-		frames_up(h, 1);
+		/* what came before this request (a probe, a ping) goes up marked as before it; a
+		 * capture not empty after that is a flood, and what a sync leaves in it unread
+		 * counts as lost: the probe asking must not decide on it */
+		if (frames_up(h, 1) && r.kind == PRIVOP_SYNC)
+			h->arp_lost++;
 		h->served_seq = r.seq;
 		rep.seq = r.seq;
 		rep.kind = r.kind;
 		rep.rc = handle(h, &r, &rep, &pass);
 	}
+	rep.arp_dropped = arp_dropped(h);
 	if (pass >= 0) {
 		struct cmsghdr *cm;
 
@@ -441,12 +443,10 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 
 	for (;;) {
 		/* a descriptor of -1 is not polled */
-		struct pollfd pfd[5] = { { .fd = h->fd, .events = POLLIN },
+		struct pollfd pfd[4] = { { .fd = h->fd, .events = POLLIN },
 					 { .fd = h->pidfd, .events = POLLIN },
 					 { .fd = h->arp ? h->arp->fd : -1, .events = POLLIN },
-					 { .fd = h->ping->fd, .events = POLLIN },
-					 /* room again, to say what was dropped */
-					 { .fd = h->dropped ? h->frame_fd : -1, .events = POLLOUT } };
+					 { .fd = h->ping->fd, .events = POLLIN } };
 		int timeout = -1, rc;
 
 		if (h->pidfd >= 0) {
@@ -454,13 +454,11 @@ static __attribute__((noreturn)) void helper_loop(struct helper *h)
 
 			timeout = h->deadline_ms > now ? (int)(h->deadline_ms - now) : 0;
 		}
-		rc = poll(pfd, 5, timeout);
+		rc = poll(pfd, 4, timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (h->pidfd >= 0 && (pfd[1].revents || mono_ms() >= h->deadline_ms))
 			script_end(h, pfd[1].revents ? 0 : -ETIMEDOUT);
-		if (rc > 0 && pfd[4].revents)
-			dropped_up(h);
 		if (rc > 0 && (pfd[2].revents || pfd[3].revents))
 			frames_up(h, 0);
 		if (rc > 0 && pfd[0].revents && serve(h) < 0)
@@ -590,6 +588,7 @@ static int call(struct privop *p, struct privop_req *r, struct privop_rep *rep, 
 		lose(p, "an answer to another request");
 		goto out_close;
 	}
+	p->arp_dropped = rep->arp_dropped;
 	if (!rep->kind) {
 		p->refused++;
 		log_err("privileged helper refused request %u: %s", r->kind, strerror(-rep->rc));
@@ -647,6 +646,14 @@ int privop_tickle(struct privop *p, const struct tcp_conn *c)
 {
 	struct privop_req r = { .kind = PRIVOP_TICKLE, .laddr = c->laddr, .raddr = c->raddr,
 				.lport = c->lport, .rport = c->rport };
+	struct privop_rep rep;
+
+	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
+}
+
+int privop_sync(struct privop *p)
+{
+	struct privop_req r = { .kind = PRIVOP_SYNC };
 	struct privop_rep rep;
 
 	return call(p, &r, &rep, NULL, PRIVOP_FAST_MS);
@@ -711,7 +718,7 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 		return -EPIPE;
 	}
 	memcpy(&rep, buf, sizeof(rep));
-	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0) {
+	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0 || rep.arp_dropped) {
 		lose(p, "an exit record that is not one");
 		return -EPIPE;
 	}
@@ -736,9 +743,8 @@ int privop_read_frame(struct privop *p, struct privop_frame *f)
 		return -EPIPE;
 	}
 	memcpy(f, buf, sizeof(*f));
-	if (f->kind == PRIVOP_FRAME_DROPPED ? f->len || !f->dropped
-	    : (f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
-	      f->len > PRIVOP_FRAME_MAX || f->dropped) {
+	if ((f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
+	    f->len > PRIVOP_FRAME_MAX) {
 		lose(p, "a frame record that is not one");
 		return -EPIPE;
 	}

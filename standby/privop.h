@@ -63,6 +63,8 @@ enum privop_kind {
 	PRIVOP_RX_STOP,		/* kill and reap the receiver */
 	PRIVOP_VDISKD,		/* idx: a vdiskd resource; op: its request is sent as root,
 				 * the socket comes back for the loop to read the answer */
+	PRIVOP_SYNC,		/* nothing: what the helper read before it is in the frame
+				 * pair, or counted in the answer's arp_dropped */
 	PRIVOP_NKINDS
 };
 
@@ -85,6 +87,8 @@ struct privop_rep {
 	int32_t rc;		/* 0 or a negative errno; PRIVOP_RES as res_begin's, and
 				 * -EINPROGRESS when a child runs and its exit record follows */
 	int32_t pid;		/* PRIVOP_RX_START: the receiver; else 0 */
+	uint32_t arp_dropped;	/* claims of the service address the helper lost so far (its
+				 * capture's buffer, or the frame pair, full); answers only */
 };
 
 /* What the helper read on a raw socket, as received (cut to PRIVOP_FRAME_MAX: an ARP frame
@@ -93,16 +97,12 @@ struct privop_rep {
 enum privop_frame_kind {
 	PRIVOP_FRAME_ARP = 1,	/* a frame of the capture: a claim of the service address */
 	PRIVOP_FRAME_ICMP,	/* an IPv4 packet of the ICMP socket: an echo reply */
-	PRIVOP_FRAME_DROPPED,	/* no data: frames the pair had no room for, since the last
-				 * such record; sent as soon as there is room again */
 };
 
 struct privop_frame {
-	uint32_t seq;		/* the last request the helper had served when it read it (or,
-				 * PRIVOP_FRAME_DROPPED, when it could say so) */
+	uint32_t seq;		/* the last request the helper had served when it read it */
 	uint16_t kind;		/* enum privop_frame_kind */
-	uint16_t len;		/* bytes of data, at most PRIVOP_FRAME_MAX; 0 for DROPPED */
-	uint32_t dropped;	/* PRIVOP_FRAME_DROPPED: how many; else 0 */
+	uint16_t len;		/* bytes of data, at most PRIVOP_FRAME_MAX */
 	uint8_t data[PRIVOP_FRAME_MAX];
 };
 
@@ -133,6 +133,7 @@ struct privop {
 	const struct ha_config *cfg;	/* the setup's, for the resources' kinds */
 	int lost;		/* it answered wrong or not at all: no more requests */
 	unsigned long refused;	/* requests the helper refused (a bug here, or worse) */
+	uint32_t arp_dropped;	/* the last answer's: claims of the address lost so far */
 	/* called once, at the moment the helper is found lost (inside the request that found
 	 * it, before that request returns -EPIPE); set after privop_start */
 	void (*on_lost)(void *arg);
@@ -161,6 +162,9 @@ int privop_res_cancel(struct privop *p);
 int privop_arp(struct privop *p, unsigned idx, int garp);
 int privop_ping(struct privop *p, unsigned idx);
 int privop_tickle(struct privop *p, const struct tcp_conn *c);
+/* A round trip: then every frame the helper read before it is in the frame pair, and every
+ * claim it lost counted in p->arp_dropped. */
+int privop_sync(struct privop *p);
 /* The vdiskd resource idx's request for op (res_vdiskd_request), sent by the helper: the
  * socket to read the answer from (for ctl_call_wait; shut for writing), or a negative errno:
  * -EACCES when the socket's peer is not vdiskd's user (the user vdisk; without it, the uid
@@ -175,9 +179,10 @@ void privop_rx_stop(struct privop *p, struct hbrx *rx);
 int privop_read_exit(struct privop *p, uint32_t *seq, int *rc);
 
 /* Reads a frame record without blocking: 1 with *f, 0 when none waits, -EPIPE when the
- * helper is lost (or sent something that is not such a record). A frame the helper could
- * not hand up because the loop was behind (the pair full) is dropped, and counted in a
- * PRIVOP_FRAME_DROPPED record. */
+ * helper is lost (or sent something that is not such a record). A frame the helper could not
+ * hand up because the loop was behind (the pair full) is dropped: an echo reply with a log
+ * line (a lost reply can only refuse a takeover), a claim of the address counted in
+ * arp_dropped, as are those its capture's buffer lost. */
 int privop_read_frame(struct privop *p, struct privop_frame *f);
 
 /* Checks got bytes (as received) as a request against cfg, the helper's configuration.

@@ -59,10 +59,11 @@ static pid_t spawn(char **argv)
 	_exit(127);
 }
 
-/* Waits for pid up to timeout_ms, then kills it; reaps it either way. */
+/* Waits up to timeout_ms for pid to exit, then kills it; reaps it either way. Without a
+ * pidfd to wait on (out of descriptors), killed at once: the wait must stay bounded. */
 static void wait_or_kill(pid_t pid, int timeout_ms)
 {
-	int pfd = pidfd_open(pid, 0), rc = 1;
+	int pfd = pidfd_open(pid, 0), rc = 0;
 	struct pollfd p;
 
 	if (pfd >= 0) {

@@ -56,7 +56,7 @@ leaky="" seen=0
 for f in /proc/"$hp"/fd/*; do
 	l=$(readlink "$f") || continue
 	ino=${l#socket:[}; ino=${ino%]}
-	if [ "$l" = "anon_inode:[eventfd]" ] || echo "$packet_inodes" | grep -qx "$ino"; then
+	if [ "$l" = "anon_inode:[eventfd]" ] || echo "$packet_inodes" | grep -Fqx "$ino"; then
 		seen=$((seen + 1))
 		fl=$(awk '/^flags:/ {print $2}' "/proc/$hp/fdinfo/${f##*/}")
 		[ $((0$fl & 02000000)) -ne 0 ] || leaky="$leaky ${f##*/}($l)"
@@ -74,7 +74,7 @@ raw_held() {
 	for f in /proc/"$1"/fd/*; do
 		l=$(readlink "$f") || continue
 		ino=${l#socket:[}; ino=${ino%]}
-		[ "$ino" != "$l" ] && echo "$raw_inodes" | grep -qx "$ino" && n=$((n + 1))
+		[ "$ino" != "$l" ] && echo "$raw_inodes" | grep -Fqx "$ino" && n=$((n + 1))
 	done
 	echo "$n"
 }
