@@ -103,7 +103,10 @@ int arp_open(struct arp_port *p, const char *ifname, uint32_t addr, char *errbuf
 		snprintf(errbuf, errlen, "pcap %s: %s", ifname, pcap_err);
 		return -ENODEV;
 	}
-	/* Immediate mode: a probe answer must reach us at once, not when a buffer fills. */
+	/* Immediate mode: a probe answer must reach us at once, not when a buffer fills. It also
+	 * makes libpcap use TPACKET_V2 (one ring slot a frame, no block timeout), so that a
+	 * read returning fewer frames than asked has emptied the ring: arp_read's callers take
+	 * a short batch for that. */
 	if (pcap_set_snaplen(pc, 128) || pcap_set_immediate_mode(pc, 1) ||
 	    pcap_set_promisc(pc, 0) || pcap_activate(pc) < 0)
 		goto out_pcap_err;
@@ -250,16 +253,19 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *byt
 	c->fn(c->arg, bytes, h->caplen);
 }
 
-uint32_t arp_drops(struct arp_port *p)
+int arp_drops(struct arp_port *p, uint32_t *n)
 {
 	struct pcap_stat st;
 
 	/* ps_drop: what the capture's buffer had no room for (on Linux, the kernel's count,
 	 * summed by libpcap since the capture opened); not ps_ifdrop, the interface's drops of
 	 * anything at all */
-	if (!p->pcap || pcap_stats(p->pcap, &st) < 0)
-		return 0;
-	return st.ps_drop;
+	if (!p->pcap)
+		return -EBADF;
+	if (pcap_stats(p->pcap, &st) < 0)
+		return -EIO;
+	*n = st.ps_drop;
+	return 0;
 }
 
 int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),

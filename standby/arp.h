@@ -53,13 +53,15 @@ enum arp_claim arp_classify(const uint8_t *frame, size_t len, uint32_t addr,
 			    const uint8_t own[6], const uint8_t *peer, uint8_t sender[6]);
 
 /* Hands what is queued, at most ARP_READ_BATCH frames as captured (any length, unparsed),
- * to fn. The number read, or a negative errno. */
+ * to fn. The number read (fewer than ARP_READ_BATCH: the capture is empty), or a negative
+ * errno. */
 #define ARP_READ_BATCH 64
 int arp_read(struct arp_port *p, void (*fn)(void *arg, const uint8_t *frame, size_t len),
 	     void *arg);
 
-/* How many frames the capture dropped since it opened (its buffer full). */
-uint32_t arp_drops(struct arp_port *p);
+/* How many frames the capture dropped since it opened (its buffer full; our own outgoing
+ * frames that pass the filter take room too) into *n: 0, or a negative errno. */
+int arp_drops(struct arp_port *p, uint32_t *n);
 
 /* 1 if the interface is up with carrier, 0 if not, negative errno on failure. */
 int if_running(const char *ifname);

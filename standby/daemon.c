@@ -159,18 +159,27 @@ static void on_probe_timer(struct ev_timer *t)
 	/* A claim the helper lost may have been the holder's answer: no address taken on
 	 * that. The round trip first, so that what it read by now is counted or in the pair,
 	 * and read all of that. */
-	if (d->svc && privop_sync(&d->priv) == -EPIPE && d->priv_lost)
-		return;
-	if (d->svc && frames_take(d, FRAMES_PAIR_MAX) == (int)FRAMES_PAIR_MAX)
-		d->probe_lossy = 1;	/* a flood: more than we read */
-	if (!d->probing || d->priv_lost)
-		return;
-	if (d->svc && d->priv.arp_dropped != d->probe_arp_dropped)
-		d->probe_lossy = 1;
+	if (d->svc) {
+		int rc = privop_sync(&d->priv);
+
+		if (rc == -EPIPE && d->priv_lost)
+			return;
+		if (rc)
+			d->probe_lossy = 1;	/* no round trip: nothing is known complete */
+		if (frames_take(d, FRAMES_PAIR_MAX) == (int)FRAMES_PAIR_MAX)
+			d->probe_lossy = 1;	/* a flood: more than we read */
+		if (!d->probing || d->priv_lost)
+			return;		/* a claim finished the probe */
+		if (d->priv.arp_dropped != d->probe_arp_dropped)
+			d->probe_lossy = 1;
+	}
 	if (d->probe_lossy) {
-		log_warn("probe: claims of %s were lost on their way (%u; the capture or the "
-			 "helper's pair full): inconclusive, probing again",
-			 d->svc_rt->ifname, d->priv.arp_dropped - d->probe_arp_dropped);
+		char ip[INET_ADDRSTRLEN];
+
+		ipv4_format(d->svc->addr, ip);
+		log_warn("probe: claims of %s on %s may have been lost on their way (the capture "
+			 "or the helper's pair full, %u counted; or a flood): inconclusive, probing "
+			 "again", ip, d->svc_rt->ifname, d->priv.arp_dropped - d->probe_arp_dropped);
 		probe_finish(d, FSM_EV_PROBE_ERROR);
 	} else if (d->cfg.cf.nping && !d->ping_replies) {
 		probe_finish(d, FSM_EV_PROBE_PING_FAIL);

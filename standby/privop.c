@@ -225,7 +225,12 @@ static void frame_up(struct helper *h, enum privop_frame_kind kind, const uint8_
 /* Claims of the address lost so far: the pair's, and the capture's buffer's. */
 static uint32_t arp_dropped(struct helper *h)
 {
-	return h->arp_lost + (h->arp ? arp_drops(h->arp) : 0);
+	uint32_t ring = 0;
+
+	/* a count that cannot be had is a loss: the probe must not take it for none */
+	if (h->arp && arp_drops(h->arp, &ring) < 0)
+		h->arp_lost++;
+	return h->arp_lost + ring;
 }
 
 static void arp_up(void *arg, const uint8_t *frame, size_t len)
@@ -249,7 +254,13 @@ static int frames_up(struct helper *h, int all)
 	for (i = 0; i < (all ? FRAMES_ALL_BATCHES : 1); i++) {
 		int icmp_more = 0;
 
-		arp_more = h->arp && arp_read(h->arp, arp_up, h) == ARP_READ_BATCH;
+		arp_more = 0;
+		/* a read that failed may have left frames behind: not proof of empty */
+		if (h->arp) {
+			int n = arp_read(h->arp, arp_up, h);
+
+			arp_more = n < 0 || n == ARP_READ_BATCH;
+		}
 		if (h->ping->fd >= 0)
 			icmp_more = pinger_recv(h->ping, icmp_up, h) == PING_READ_BATCH;
 		if (!arp_more && !icmp_more)
@@ -404,6 +415,7 @@ static int serve(struct helper *h)
 		if ((size_t)got >= offsetof(struct privop_req, kind))
 			memcpy(&rep.seq, buf + offsetof(struct privop_req, seq), sizeof(rep.seq));
 		rep.rc = rc;
+		rep.arp_dropped = arp_dropped(h);
 		log_limited(&h->rl, LOG_ERR, "helper: request refused (%zd bytes): %s", got,
 			    strerror(-rc));
 	} else {
@@ -414,11 +426,13 @@ static int serve(struct helper *h)
 		if (frames_up(h, 1) && r.kind == PRIVOP_SYNC)
 			h->arp_lost++;
 		h->served_seq = r.seq;
+		/* counted before the request is carried out: a claim lost once a probe is out
+		 * is one its asker sees as new */
+		rep.arp_dropped = arp_dropped(h);
 		rep.seq = r.seq;
 		rep.kind = r.kind;
 		rep.rc = handle(h, &r, &rep, &pass);
 	}
-	rep.arp_dropped = arp_dropped(h);
 	if (pass >= 0) {
 		struct cmsghdr *cm;
 

@@ -74,7 +74,7 @@ static void wait_or_kill(pid_t pid, int timeout_ms)
 		while (rc < 0 && errno == EINTR);
 		close(pfd);
 	}
-	if (rc == 0)
+	if (rc <= 0)	/* the time passed, or no way to wait: killed, so the wait below ends */
 		kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;

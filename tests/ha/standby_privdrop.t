@@ -115,7 +115,10 @@ check "service still on b" -- sb_wait_fetch b 1000
 # the helper ends with standbyd, even killed: its end of the pair closes
 hp=$(helper_pid b)
 kill -9 "$SB_PID_b"
-helper_gone() { ! kill -0 "$hp" 2>/dev/null; }
+# exited: gone, or a zombie its new parent has not reaped yet
+helper_gone() {
+	! kill -0 "$hp" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$hp/stat" 2>/dev/null)" = Z ]
+}
 check "b's standbyd killed: its helper ($hp) ends too" -- wait_until 2000 helper_gone
 check "and leaves the address" -- sb_has_vip b
 
