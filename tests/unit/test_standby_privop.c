@@ -755,6 +755,26 @@ static unsigned claims_send(uint32_t addr, unsigned n)
 	return sent;
 }
 
+/* The claims the helper hands up, syncing until a sync brings nothing new: by then each
+ * claim sent is a record or counted in p->arp_dropped. */
+static unsigned long claims_settle(struct privop *p)
+{
+	struct privop_frame f;
+	unsigned long got = 0, before;
+	unsigned rounds;
+
+	for (rounds = 0; rounds < 100; rounds++) {
+		before = got;
+		if (privop_sync(p))
+			break;
+		while (wait_frame(p, 0, &f) == 1)
+			got += f.kind == PRIVOP_FRAME_ARP;
+		if (got == before)
+			break;
+	}
+	return got;
+}
+
 /* The ARP capture in the helper (on lo, in the test's network namespace): a claim comes up
  * as a record the loop classifies; a flood into an unread pair: every claim a record or
  * counted in arp_dropped once a sync has been answered, so that a probe never takes the
@@ -771,7 +791,7 @@ static void live_arp(struct ha_config *c)
 	struct privop p;
 	char err[300] = "";
 	uint8_t who[6];
-	unsigned long got = 0, rounds;
+	unsigned long got;
 	uint32_t base;
 	unsigned sent;
 
@@ -799,17 +819,7 @@ static void live_arp(struct ha_config *c)
 
 	sent = claims_send(SVC_ADDR, 8000);
 	is_int((int)sent, 8000, "8000 claims sent, the frame pair unread");
-	/* until a sync leaves nothing new: each answer counts what was lost before it */
-	for (rounds = 0; rounds < 20; rounds++) {
-		unsigned long before = got;
-
-		if (privop_sync(&p))
-			break;
-		while (wait_frame(&p, 0, &f) == 1)
-			got += f.kind == PRIVOP_FRAME_ARP;
-		if (got == before)
-			break;
-	}
+	got = claims_settle(&p);
 	ok(p.arp_dropped > 0 && got > 1000, "the pair filled: %lu handed up, %u counted lost",
 	   got, p.arp_dropped);
 	ok(got + p.arp_dropped >= sent,
@@ -820,25 +830,13 @@ static void live_arp(struct ha_config *c)
 	 * accounted for (the capture's count too: lo's looped-back copies take room in it as
 	 * well, so at least) */
 	base = p.arp_dropped;
-	got = 0;
 	kill(p.pid, SIGSTOP);
 	sent = claims_send(SVC_ADDR, 30000);
 	kill(p.pid, SIGCONT);
 	is_int((int)sent, 30000, "30000 claims sent to a stalled helper");
 	is_int(privop_sync(&p), 0, "one sync");
 	ok(p.arp_dropped != base, "it counts a loss (%u since)", p.arp_dropped - base);
-	for (rounds = 0; rounds < 100; rounds++) {
-		unsigned long before = got;
-
-		while (wait_frame(&p, 0, &f) == 1)
-			got += f.kind == PRIVOP_FRAME_ARP;
-		if (privop_sync(&p))
-			break;
-		while (wait_frame(&p, 0, &f) == 1)
-			got += f.kind == PRIVOP_FRAME_ARP;
-		if (got == before)
-			break;
-	}
+	got = claims_settle(&p);
 	ok(got + (p.arp_dropped - base) >= sent,
 	   "every claim a record or counted lost (%lu + %u of %u)", got, p.arp_dropped - base,
 	   sent);
