@@ -492,6 +492,9 @@ out_close_server:
 		iscsi_server_close(&d.rsrv);
 	if (d.srv.listen_fd >= 0)
 		iscsi_server_close(&d.srv);
+	/* connections with requests in a store are left to exit(): their jobs must not run
+	 * on a store closed below (a FLUSH in a worker on a freed overlay, found by ASan) */
+	store_pool_stop(pool);
 	if (d.db) {
 		db_targets_fini(&d.dbt);
 		db_close(d.db);

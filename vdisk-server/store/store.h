@@ -89,6 +89,11 @@ struct store {
 /* The worker pool that runs blocking disk work for every store of a process. */
 struct store_pool;
 int store_pool_new(struct evloop *loop, unsigned nthreads, struct store_pool **out);
+/* Runs what is queued and stops the workers: from then on no job touches a store, so that a
+ * process that exits with requests in flight (vdiskd) may close its stores. Their
+ * completions are never delivered: those stores close as not clean (their next open checks
+ * their chunks). store_pool_free does it too. */
+void store_pool_stop(struct store_pool *pool);
 void store_pool_free(struct store_pool *pool);
 
 /* A plain file or block device exported as it is (standalone `--lun IQN=FILE[,ro]`). */

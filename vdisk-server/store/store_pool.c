@@ -399,6 +399,12 @@ out_free_pool:
 	return rc;
 }
 
+void store_pool_stop(struct store_pool *pool)
+{
+	if (pool)
+		stop_workers(pool);
+}
+
 void store_pool_free(struct store_pool *pool)
 {
 	struct pool_slab *slab, *next;
