@@ -715,23 +715,37 @@ void privop_rx_stop(struct privop *p, struct hbrx *rx)
 	call(p, &r, &rep, NULL, PRIVOP_CALL_MS);
 }
 
-int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
+/* One record of SIZE bytes from FD into OUT, without waiting: 1, 0 when none is waiting, or
+ * -EPIPE with the helper lost (its end closed, an error, a record that is not WHAT). */
+_Static_assert(sizeof(struct privop_rep) <= sizeof(struct privop_frame),
+	       "recv_record's buffer holds the largest record");
+static int recv_record(struct privop *p, int fd, void *out, size_t size, const char *what)
 {
-	uint8_t buf[sizeof(struct privop_rep) + 1];
-	struct privop_rep rep;
+	uint8_t buf[sizeof(struct privop_frame) + 1];
+	char why[64];
 	ssize_t got;
 
-	if (p->exit_fd < 0 || p->lost)
+	if (fd < 0 || p->lost)
 		return -EPIPE;
-	got = recv(p->exit_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	got = recv(fd, buf, size + 1, MSG_DONTWAIT | MSG_TRUNC);
 	if (got < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (got != (ssize_t)sizeof(rep)) {
-		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno)
-		     : "an exit record that is not one");
+	if (got != (ssize_t)size) {
+		snprintf(why, sizeof(why), "%s that is not one", what);
+		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno) : why);
 		return -EPIPE;
 	}
-	memcpy(&rep, buf, sizeof(rep));
+	memcpy(out, buf, size);
+	return 1;
+}
+
+int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
+{
+	struct privop_rep rep;
+	int got = recv_record(p, p->exit_fd, &rep, sizeof(rep), "an exit record");
+
+	if (got <= 0)
+		return got;
 	if (rep.kind != PRIVOP_RES || rep.zero || rep.pid || rep.rc > 0 || rep.arp_dropped) {
 		lose(p, "an exit record that is not one");
 		return -EPIPE;
@@ -743,20 +757,10 @@ int privop_read_exit(struct privop *p, uint32_t *seq, int *rc)
 
 int privop_read_frame(struct privop *p, struct privop_frame *f)
 {
-	uint8_t buf[sizeof(*f) + 1];
-	ssize_t got;
+	int got = recv_record(p, p->frame_fd, f, sizeof(*f), "a frame record");
 
-	if (p->frame_fd < 0 || p->lost)
-		return -EPIPE;
-	got = recv(p->frame_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (got != (ssize_t)sizeof(*f)) {
-		lose(p, got == 0 ? "its end closed" : got < 0 ? strerror(errno)
-		     : "a frame record that is not one");
-		return -EPIPE;
-	}
-	memcpy(f, buf, sizeof(*f));
+	if (got <= 0)
+		return got;
 	if ((f->kind != PRIVOP_FRAME_ARP && f->kind != PRIVOP_FRAME_ICMP) ||
 	    f->len > PRIVOP_FRAME_MAX) {
 		lose(p, "a frame record that is not one");
