@@ -25,7 +25,8 @@
 # SB_DEADTIME (default 1s); make soak runs it round after round with 1s and 30s in turn
 # (tests/ha/fence-soak.sh). With FENCE_USER (tests/ha/fence_unpriv.t: nobody) standbyd's
 # loops run as that user, as the packages run them as vdisk-ha (mr_unpriv), and each trial
-# checks that the loops which fenced are that user's with no capability.
+# checks that the loops which fenced are that user's with no capability; at the end, vdiskd's
+# socket closed to that user is named in the loop's log.
 source "$(dirname "$0")/../lib/tap.sh"
 SB_DEADTIME=${SB_DEADTIME:-1s}
 SB_KEEPALIVE=${SB_KEEPALIVE:-200ms}
@@ -272,6 +273,7 @@ trial_active() {
 	check "$tag: $stb takes over" -- sb_wait_state "$stb" active $((DEAD_MS + 10000))
 	check "$tag: the PC writes on $stb" -- writer_more 200 20000
 	writer_stop "$tag"
+	diag "$tag: the PC's longest stall $(mr_field "$W_OUT" stall_ms) ms"
 	verify "$tag"
 	power_back "$act"
 	check "$tag: $act back standing by" -- sb_wait_state "$act" standby $((DEAD_MS * 3 + 10000))
@@ -279,11 +281,28 @@ trial_active() {
 	check "$tag: resync to $stb, in sync" -- back_in_sync
 }
 
+# socket_barred: with FENCE_USER, vdiskd's control socket closed to the loop's group (a setup
+# fault): the loop's log names the socket and the fault, not only "replication: unknown" in
+# its status; the socket open again, it reads vdiskd's state again
+repl_is() { [ "$(sb_field "$1" replication)" = "$2" ]; }
+socket_barred() {
+	local sock=$SB_DIR/$act/vdiskd.sock
+	[ -n "${FENCE_USER:-}" ] || return 0
+	chmod 600 "$sock"
+	check "vdiskd's socket closed to $FENCE_USER: $act's standbyd logs why" -- wait_until 10000 \
+		grep -q "vdiskd's status on $sock: Permission denied: .*socket's group" "$SB_DIR/$act.log"
+	check "$act's replication state unknown meanwhile" -- wait_until 5000 repl_is "$act" unknown
+	chmod 660 "$sock"
+	check "the socket open again: $act reads vdiskd's state (in_sync)" -- \
+		wait_until 10000 repl_is "$act" in_sync
+}
+
 for i in $(seq "$TRIALS"); do
 	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart standby isolated active}; do
 		"trial_$s" "$i"
 	done
 done
+socket_barred
 kill -TERM "$HOLD" 2>/dev/null
 wait "$HOLD" 2>/dev/null
 diag "deadtime $SB_DEADTIME, $TRIALS rounds: PC stalls at a pulled HA cable (ms):$stalls"
