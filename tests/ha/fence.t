@@ -6,7 +6,8 @@
 # acknowledged write is read back right after each reconnect. Each trial is one of:
 #   hacut     the HA cable pulled: the active's writes go on once the standby's copy is
 #             marked outdated over the LAN; the standby does not take over; the stall is
-#             measured (goal under 1 s); the cable back: resync, the mark cleared.
+#             measured (under 2 s, short of the mirror's 3 s timeout; one heartbeat round
+#             trip unloaded); the cable back: resync, the mark cleared.
 #   compound  the HA cable pulled, then the active's power cut: the standby refuses to take
 #             over with its outdated copy (a loud event); the power back: the old active
 #             serves every acknowledged write.
@@ -132,8 +133,11 @@ trial_hacut() {
 	check "$tag: cable back: resync, in sync, $stb's copy current" -- back_in_sync
 	writer_stop "$tag"
 	stalls="$stalls $(mr_field "$W_OUT" stall_ms)"
-	ok "$([ "$(mr_field "$W_OUT" stall_ms | cut -d. -f1)" -lt 1000 ]; echo $?)" \
-		"$tag: the PC's longest stall is under 1 s ($(mr_field "$W_OUT" stall_ms) ms)"
+	# one heartbeat round trip (docs/mirror.md: 64-175 ms; 50-60 ms here unloaded): a bound
+	# well short of the mirror's 3 s timeout, which writes released any other way would wait
+	# out, and loose enough for a loaded machine (1.4 s seen with two runs and a disk hog)
+	ok "$([ "$(mr_field "$W_OUT" stall_ms | cut -d. -f1)" -lt 2000 ]; echo $?)" \
+		"$tag: the PC's longest stall is under 2 s ($(mr_field "$W_OUT" stall_ms) ms)"
 	verify "$tag"
 }
 

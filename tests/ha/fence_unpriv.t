@@ -6,7 +6,7 @@
 # in vdisk), and only then lowers the flag that keeps the peer outdated; the root helper
 # sends vdiskd its role requests. fence.t's trials, with its checks:
 #   hacut     writes go on once the standby is outdated over the LAN; it does not take
-#             over; the PC's longest stall under 1 s; the cable back: the mark cleared
+#             over; the PC's longest stall under 2 s; the cable back: the mark cleared
 #             (the loop read vdiskd's in-sync status)
 #   compound  the HA cable pulled, then the active's power cut: the standby refuses to take
 #             over with its outdated copy; the power back, the old active takes the role
