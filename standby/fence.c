@@ -16,15 +16,19 @@
 
 static long lan_downs(const struct standbyd *d);
 
-/* ---- the state file: "outdated EPOCH" or nothing ---- */
+/* ---- the state file: a line "outdated EPOCH" (our copy), a line "outdating EPOCH" (the
+ * peer's: writes apart acknowledged here), either, both or nothing ---- */
 
 static int state_write(const struct sb_fence *f)
 {
-	char tmp[sizeof(f->path) + 8], line[32];
-	int fd, n, rc = 0;
+	char tmp[sizeof(f->path) + 8], line[64];
+	int fd, n = 0, rc = 0;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
-	n = f->outdated ? snprintf(line, sizeof(line), "outdated %u\n", f->acked_epoch) : 0;
+	if (f->outdated)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "outdated %u\n", f->acked_epoch);
+	if (f->outdating)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "outdating %u\n", f->epoch);
 	/* readable by the group (vdisk): written by standbyd's unprivileged user, it is read
 	 * at the next start by root, which has no CAP_DAC_OVERRIDE but is in that group */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -51,6 +55,7 @@ int sb_fence_open(struct standbyd *d, const char *dir)
 
 	snprintf(f->path, sizeof(f->path), "%s/%s", dir, SB_STATE_FILE);
 	f->lan_downs = lan_downs(d);
+	f->lan_seen = f->lan_downs;
 	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
 		log_err("--state-dir %s: %s", dir, strerror(errno));
 		return -errno;
@@ -64,22 +69,55 @@ int sb_fence_open(struct standbyd *d, const char *dir)
 		log_err("state file %s: %s", f->path, strerror(errno));
 		return -errno;
 	}
-	if (fgets(line, sizeof(line), fp) && sscanf(line, "outdated %u", &epoch) == 1 &&
-	    epoch <= 0xffff) {
-		f->outdated = 1;
-		f->acked_epoch = (uint16_t)epoch;
-	} else if (!feof(fp) || line[0]) {
-		fclose(fp);
-		log_err("state file %s: not 'outdated EPOCH': remove it only if this node's copy "
-			"is known current", f->path);
-		return -EINVAL;
+	while (fgets(line, sizeof(line), fp)) {
+		char word[16], end;
+
+		if (sscanf(line, "%15s %u%c", word, &epoch, &end) != 3 || end != '\n' ||
+		    epoch > 0xffff || (strcmp(word, "outdated") && strcmp(word, "outdating")) ||
+		    (word[7] == 'd' ? f->outdated : f->outdating)) {
+			fclose(fp);
+			log_err("state file %s: not 'outdated EPOCH' and 'outdating EPOCH' lines: "
+				"remove it only if both copies are known current", f->path);
+			return -EINVAL;
+		}
+		if (word[7] == 'd') {
+			f->outdated = 1;
+			f->acked_epoch = (uint16_t)epoch;
+		} else {
+			f->outdating = 1;
+			f->epoch = (uint16_t)epoch;
+		}
 	}
 	fclose(fp);
 	if (f->outdated)
 		sb_event(d, LOG_ERR, "this node's copy of the hot-standby disks is outdated (state "
 			 "file %s): it will not take over until %s has resynced it", f->path,
 			 d->cfg.peer);
+	/* writes apart were acknowledged here: the peer's copy stays outdated (our heartbeats
+	 * say so) until vdiskd, primary again, reports the mirror in sync, as before the restart;
+	 * a vdiskd just started says in-sync with nothing open, which must not clear it */
+	if (f->outdating)
+		log_warn("state file %s: %s's copy is outdated by writes acknowledged here (epoch "
+			 "%u): said in our heartbeats until the mirror is in sync again", f->path,
+			 d->cfg.peer, f->epoch);
 	return 0;
+}
+
+/* Sets or clears the outdating mark, durably first: a mark lost in a crash would let a peer
+ * that lacks writes acknowledged here count as current. -errno (nothing changed) when the
+ * state file cannot be written. */
+static int set_outdating(struct standbyd *d, int on)
+{
+	struct sb_fence *f = &d->fence;
+	int rc;
+
+	f->outdating = on;
+	rc = state_write(f);
+	if (rc < 0) {
+		log_err("state file %s: %s", f->path, strerror(-rc));
+		f->outdating = !on;
+	}
+	return rc;
 }
 
 static void set_outdated(struct standbyd *d, int outdated, uint16_t epoch)
@@ -127,6 +165,21 @@ static long lan_downs(const struct standbyd *d)
 	return n;
 }
 
+/* A reading of the LAN link's carrier losses; a change since the last reading is noted with
+ * the time it was read, which is after it happened. */
+static long lan_read(struct standbyd *d)
+{
+	struct sb_fence *f = &d->fence;
+	long n = lan_downs(d);
+
+	if (n != f->lan_seen) {
+		f->lan_seen = n;
+		f->lan_changed = 1;
+		f->lan_changed_ms = ev_now_ms();
+	}
+	return n;
+}
+
 /* The peer is dead as far as writes made apart go: silent on every link for deadtime while
  * our own LAN link kept its carrier all along. A node whose LAN link went down (even if it
  * is back) may be the one that was cut off, or its power is going: the peer may have taken
@@ -138,7 +191,7 @@ static int peer_dead(struct standbyd *d)
 	if (d->fsm.peer != FSM_PEER_DEAD)
 		return 0;
 	if (d->svc && (if_running(d->svc_rt->ifname) <= 0 ||
-		       lan_downs(d) != d->fence.lan_downs)) {
+		       lan_read(d) != d->fence.lan_downs)) {
 		log_limited(&rl, LOG_WARNING, "fence: %s is silent, but %s lost its carrier here "
 			    "since: this node may be the one cut off; writes made apart stay held",
 			    d->cfg.peer, d->svc_rt->ifname);
@@ -153,9 +206,13 @@ void sb_fence_request(struct standbyd *d, json_t *answer)
 
 	f->asked_ms = ev_now_ms();
 	if (!f->outdating) {
-		f->outdating = 1;
 		f->acked = 0;
 		f->epoch++;
+		if (set_outdating(d, 1) < 0) {
+			/* not kept: writes apart stay held (vdiskd asks again) */
+			ctl_set(answer, "fence", json_string("pending"));
+			return;
+		}
 		log_warn("fence: vdiskd's mirror is down: marking %s's copy outdated (epoch %u)",
 			 d->cfg.peer, f->epoch);
 		d->hooks->send_heartbeat(d);	/* now, not at the next keepalive */
@@ -171,7 +228,8 @@ void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms
 	/* a status asked before the last fence-peer may predate the mirror going down */
 	if (!f->outdating || !in_sync_unfenced || asked_ms <= f->asked_ms)
 		return;
-	f->outdating = 0;
+	if (set_outdating(d, 0) < 0)
+		return;		/* kept, and tried again at the next status */
 	f->acked = 0;
 	log_notice("fence: vdiskd's mirror is in sync: %s's copy is current again", d->cfg.peer);
 	d->hooks->send_heartbeat(d);
@@ -201,7 +259,15 @@ void sb_fence_heard(struct standbyd *d, const struct hb_msg *msg)
 
 	if (!newest(f, msg))
 		return;
-	f->lan_downs = lan_downs(d);
+	/* The heartbeat shows the peer alive when it was received, which may be before a carrier
+	 * loss read only now: it waited in the receiver's socket or on its way up while the link
+	 * went (a node cut off from both links, a heartbeat from just before still on its way,
+	 * then its LAN back: that heartbeat must not make the loss look older than it). So a
+	 * loss is forgiven only by a heartbeat handled a deadtime after the loss was first read:
+	 * one received before it has been handled by then, or the peer counted dead. */
+	lan_read(d);
+	if (!f->lan_changed || ev_now_ms() - f->lan_changed_ms >= d->cfg.cf.deadtime_ms)
+		f->lan_downs = f->lan_seen;
 	if (f->outdating && !f->acked && (msg->flags & HB_F_OUTDATED) &&
 	    msg->fence_epoch == f->epoch) {
 		f->acked = 1;
@@ -228,7 +294,8 @@ void sb_fence_stop(struct standbyd *d)
 
 	if (!f->outdating)
 		return;
-	f->outdating = 0;
+	if (set_outdating(d, 0) < 0)
+		return;		/* kept: said while not serving, which the peer ignores */
 	f->acked = 0;
 	log_notice("fence: this node serves no more: it outdates %s no longer", d->cfg.peer);
 }

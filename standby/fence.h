@@ -34,6 +34,9 @@ struct sb_fence {
 	/* the LAN link's carrier losses (sysfs) when the peer was last heard (or at start): one
 	 * since means this node may be the one that was cut off */
 	long lan_downs;
+	long lan_seen;			/* the last reading */
+	int lan_changed;		/* a reading differed from the one before it */
+	uint64_t lan_changed_ms;	/* monotonic: when the last such change was read */
 	char path[300];			/* DIR/standbyd.state */
 };
 
