@@ -13,6 +13,17 @@ source "$SRCDIR/tests/ha/standby-lib.sh"
 check "topology" -- sb_topology
 sb_config a
 sb_config b
+# a state file that is not one: standbyd refuses to start, saying which file and why
+gone() { ! kill -0 "$1" 2>/dev/null; }
+for bad in 'outdated 7\noutdated 8\n' 'outdating 70000\n' 'outdating 5' 'outdated 7\nmaybe 1\n'; do
+	printf "$bad" >"$SB_DIR/b/standbyd.state"
+	: >"$SB_DIR/b.log"
+	sb_start b
+	check "state file '$bad': standbyd exits" -- wait_until 5000 gone "$SB_PID_b"
+	check "and names the file and what it must hold" -- \
+		sb_log_has b "standbyd.state: not 'outdated EPOCH' and 'outdating EPOCH' lines"
+done
+: >"$SB_DIR/b.log"
 echo "outdated 7" >"$SB_DIR/b/standbyd.state"
 sb_start b
 check "b reads its state file: outdated" -- sb_wait_log b "is outdated \\(state file" 3000
