@@ -10,7 +10,8 @@
 #             trip unloaded); the cable back: resync, the mark cleared.
 #   compound  the HA cable pulled, then the active's power cut: the standby refuses to take
 #             over with its outdated copy (a loud event); the power back: the old active
-#             serves every acknowledged write.
+#             serves every acknowledged write, and the standby's copy counts as current only
+#             once the old active's resync is done (its state file keeps the peer outdated).
 #   mirror    only the standby's vdiskd dies (kill -9), its standbyd alive: fenced through
 #             the heartbeats; then the active's power cut: the standby refuses.
 #   restart   the HA cable pulled, then the active's vdiskd killed and started again: the
@@ -18,9 +19,11 @@
 #             reopened anything).
 #   standby   the standby's power cut: the active holds writes until it is dead (deadtime),
 #             then goes on.
-#   isolated  the active's LAN and HA links down while it runs: it never counts its writes
-#             apart as done; the standby takes over; the links back, it gives way and is
-#             resynced without a split brain.
+#   isolated  the active's LAN and HA links down while it runs (its processes stopped across
+#             the cut, so the peer's last heartbeats are handled after it): it never counts
+#             its writes apart as done, not once its LAN is back before the HA link; the
+#             standby takes over; the links back, it gives way and is resynced without a
+#             split brain.
 #   active    the active's power cut: the standby takes over with every acknowledged write.
 # FENCE_TRIALS rounds of the seven (default 1; FENCE_SCENARIOS names fewer), deadtime
 # SB_DEADTIME (default 1s); make soak runs it round after round with 1s and 30s in turn
