@@ -50,7 +50,6 @@ int sb_fence_open(struct standbyd *d, const char *dir)
 {
 	struct sb_fence *f = &d->fence;
 	char line[64];
-	unsigned epoch;
 	FILE *fp;
 
 	snprintf(f->path, sizeof(f->path), "%s/%s", dir, SB_STATE_FILE);
@@ -70,22 +69,30 @@ int sb_fence_open(struct standbyd *d, const char *dir)
 		return -errno;
 	}
 	while (fgets(line, sizeof(line), fp)) {
-		char word[16], end;
+		char *sp = strchr(line, ' '), *end = NULL;
+		unsigned long v = 0;
 
-		if (sscanf(line, "%15s %u%c", word, &epoch, &end) != 3 || end != '\n' ||
-		    epoch > 0xffff || (strcmp(word, "outdated") && strcmp(word, "outdating")) ||
-		    (word[7] == 'd' ? f->outdated : f->outdating)) {
+		if (sp) {
+			*sp = '\0';
+			errno = 0;
+			v = sp[1] >= '0' && sp[1] <= '9' ? strtoul(sp + 1, &end, 10) : 0;
+		}
+		if (!sp || !end || errno || *end != '\n' || end[1] || v > 0xffff ||
+		    (strcmp(line, "outdated") && strcmp(line, "outdating")) ||
+		    (line[7] == 'd' ? f->outdated : f->outdating)) {
 			fclose(fp);
 			log_err("state file %s: not 'outdated EPOCH' and 'outdating EPOCH' lines: "
 				"remove it only if both copies are known current", f->path);
 			return -EINVAL;
 		}
-		if (word[7] == 'd') {
+		if (line[7] == 'd') {
 			f->outdated = 1;
-			f->acked_epoch = (uint16_t)epoch;
+			f->acked_epoch = (uint16_t)v;
 		} else {
+			/* whether writes apart were acknowledged since is not known: say they were */
 			f->outdating = 1;
-			f->epoch = (uint16_t)epoch;
+			f->released = 1;
+			f->epoch = (uint16_t)v;
 		}
 	}
 	fclose(fp);
@@ -203,10 +210,12 @@ static int peer_dead(struct standbyd *d)
 void sb_fence_request(struct standbyd *d, json_t *answer)
 {
 	struct sb_fence *f = &d->fence;
+	const char *how;
 
 	f->asked_ms = ev_now_ms();
 	if (!f->outdating) {
 		f->acked = 0;
+		f->released = 0;
 		f->epoch++;
 		if (set_outdating(d, 1) < 0) {
 			/* not kept: writes apart stay held (vdiskd asks again) */
@@ -217,8 +226,10 @@ void sb_fence_request(struct standbyd *d, json_t *answer)
 			 d->cfg.peer, f->epoch);
 		d->hooks->send_heartbeat(d);	/* now, not at the next keepalive */
 	}
-	ctl_set(answer, "fence", json_string(f->acked ? "outdated" : peer_dead(d) ? "peer-dead"
-					     : "pending"));
+	how = f->acked ? "outdated" : peer_dead(d) ? "peer-dead" : "pending";
+	if (strcmp(how, "pending") != 0)
+		f->released = 1;
+	ctl_set(answer, "fence", json_string(how));
 }
 
 void sb_fence_vdiskd(struct standbyd *d, int in_sync_unfenced, uint64_t asked_ms)
@@ -292,12 +303,17 @@ void sb_fence_stop(struct standbyd *d)
 {
 	struct sb_fence *f = &d->fence;
 
-	if (!f->outdating)
+	/* Writes apart acknowledged here keep the peer outdated while we stand by (a node that
+	 * does not serve is not heeded) and when we serve again, until our vdiskd has resynced
+	 * the peer: lowered now, a restarted or retried takeover's first heartbeat (no flag, and
+	 * in sync from a vdiskd with nothing open yet) would clear the peer's mark too early. */
+	if (!f->outdating || f->released)
 		return;
 	if (set_outdating(d, 0) < 0)
 		return;		/* kept: said while not serving, which the peer ignores */
 	f->acked = 0;
-	log_notice("fence: this node serves no more: it outdates %s no longer", d->cfg.peer);
+	log_notice("fence: this node serves no more and acknowledged nothing apart: it outdates "
+		   "%s no longer", d->cfg.peer);
 }
 
 unsigned sb_fence_flags(const struct standbyd *d, uint16_t *epoch)

@@ -5,7 +5,9 @@
  * heartbeats, which go on every link (the LAN too when the HA link is what failed), and answer
  * "outdated" once a heartbeat of the peer acknowledges that epoch, or "peer-dead" once the
  * state machine holds the peer dead. The flag stays up until vdiskd reports every mirror in
- * sync again, in a status asked after the last fence-peer.
+ * sync again, in a status asked after the last fence-peer; it is in the state file too, so
+ * it outlives a restart, and a node that stops serving keeps it once writes apart may have
+ * been acknowledged.
  *
  * The peer's side: a heartbeat from an active (or taking-over) peer with HB_F_OUTDATE_PEER
  * makes our copy outdated: written to the state file (fsync'd) before we acknowledge it with
@@ -27,12 +29,15 @@ struct sb_fence {
 	uint16_t epoch;			/* of the current request */
 	uint64_t asked_ms;		/* monotonic: the last fence-peer */
 	int acked;			/* the peer acknowledged this epoch */
+	int released;			/* vdiskd was told writes apart may be acknowledged
+					 * (or, after a restart, may have been) */
 	/* outdated side */
 	int outdated;			/* our copy lacks writes the peer acknowledged */
 	uint16_t acked_epoch;		/* the epoch our heartbeats acknowledge */
 	uint64_t heard_gen, heard_seq;	/* the newest heartbeat acted on (packets reorder) */
-	/* the LAN link's carrier losses (sysfs) when the peer was last heard (or at start): one
-	 * since means this node may be the one that was cut off */
+	/* the LAN link's carrier losses (sysfs) forgiven so far (at start, or by a heartbeat
+	 * handled a deadtime after a loss was read): one more means this node may be the one
+	 * that was cut off */
 	long lan_downs;
 	long lan_seen;			/* the last reading */
 	int lan_changed;		/* a reading differed from the one before it */
@@ -42,7 +47,8 @@ struct sb_fence {
 
 struct standbyd;
 
-/* Reads the state file in dir (an outdated copy stays outdated across restarts). 0, or a
+/* Reads the state file in dir (an outdated copy stays outdated across restarts, and so does
+ * the flag that outdates the peer's). 0, or a
  * negative errno for a file that cannot be read or parsed (already logged). */
 int sb_fence_open(struct standbyd *d, const char *dir);
 /* "fence-peer" on the control socket: sets the answer's member "fence", a string,

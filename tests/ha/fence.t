@@ -17,6 +17,9 @@
 #   restart   the HA cable pulled, then the active's vdiskd killed and started again: the
 #             standby's copy stays outdated (the new vdiskd says in-sync before it has
 #             reopened anything).
+#   stop      the HA cable pulled, then the active's standbyd stopped and started again: it
+#             takes the role back, and the standby's copy counts as current only after
+#             the resync (writes apart acknowledged keep it outdated across the stop).
 #   standby   the standby's power cut: the active holds writes until it is dead (deadtime),
 #             then goes on.
 #   isolated  the active's LAN and HA links down while it runs (its processes stopped across
@@ -25,7 +28,7 @@
 #             standby takes over; the links back, it gives way and is resynced without a
 #             split brain.
 #   active    the active's power cut: the standby takes over with every acknowledged write.
-# FENCE_TRIALS rounds of the seven (default 1; FENCE_SCENARIOS names fewer), deadtime
+# FENCE_TRIALS rounds of the eight (default 1; FENCE_SCENARIOS names fewer), deadtime
 # SB_DEADTIME (default 1s); make soak runs it round after round with 1s and 30s in turn
 # (tests/ha/fence-soak.sh). With FENCE_USER (tests/ha/fence_unpriv.t: nobody) standbyd's
 # loops run as that user, as the packages run them as vdisk-ha (mr_unpriv), and each trial
@@ -148,8 +151,9 @@ trial_hacut() {
 # standby refuses, says why; the power back (and with "vdiskd" the standby's vdiskd, which the
 # trial killed), the old active serves again
 cut_refused() {
-	local tag=$1 n0
+	local tag=$1 n0 from
 	n0=$(refusals "$stb")
+	from=$(log_lines "$act-vdiskd")
 	sb_power_cut "$act"
 	check "$tag: $stb refuses to take over with its outdated copy" -- \
 		wait_until $((DEAD_MS + 5000)) refused_more "$stb" "$n0"
@@ -164,18 +168,20 @@ cut_refused() {
 	writer_stop "$tag"
 	verify "$tag"
 	check "$tag: resync, in sync, $stb's copy current" -- back_in_sync
-	current_after_resync "$tag"
+	current_after_resync "$tag" "$from"
 }
 
-# current_after_resync TAG: the standby's copy was counted current again only once the
-# active's vdiskd had resynced it (the first "in sync" since it started again after the
-# power cut): the active's standbyd, started again too, still outdates the peer (its state
-# file) though its vdiskd, just started, says in sync with nothing open (log times compare
-# as text: "YYYY-MM-DD HH:MM:SS.mmm")
+# log_lines NAME: how many lines $SB_DIR/NAME.log holds now
+log_lines() { wc -l <"$SB_DIR/$1.log"; }
+# current_after_resync TAG FROM: the standby's copy was counted current again only once the
+# active's vdiskd had resynced it (its first "in sync" after line FROM of its log): the
+# active's standbyd, started again, still outdates the peer (its state file) though its
+# vdiskd, just started or secondary till then, says in sync with nothing open (log times
+# compare as text: "YYYY-MM-DD HH:MM:SS.mmm")
 current_after_resync() {
 	local synced current
-	synced=$(awk '/^--- / { t = "" } /mirror: client PC001: in sync with/ && t == "" {
-		t = substr($0, 1, 23) } END { print t }' "$SB_DIR/$act-vdiskd.log")
+	synced=$(awk -v from="$2" 'NR > from && /mirror: client PC001: in sync with/ &&
+		t == "" { t = substr($0, 1, 23) } END { print t }' "$SB_DIR/$act-vdiskd.log")
 	current=$(grep "this node's copy is current again" "$SB_DIR/$stb.log" | tail -1 | cut -c1-23)
 	[ -n "$synced" ] && [ -n "$current" ] && ! [[ "$current" < "$synced" ]]
 	ok $? "$1: $stb's copy counted current ($current) only after $act's resync ($synced)"
@@ -203,6 +209,31 @@ trial_mirror() {
 	loops_unpriv "$tag"
 	random_ms 100 1500
 	cut_refused "$tag" vdiskd
+}
+
+# trial_stop: writes apart acknowledged (the HA cable pulled), then the active's standbyd
+# stopped (it gives the role up) and started again: it takes the role back (the standby's
+# copy is outdated), and the standby's copy counts as current only once the resync is done
+gone() { ! kill -0 "$1" 2>/dev/null; }
+trial_stop() {
+	local tag=stop$1 pid from
+	writer_start "$tag"
+	ip -n "$(ns_of "$act")" link set ha0 down
+	check "$tag: $stb's copy marked outdated" -- wait_until 5000 data_is "$stb" outdated
+	check "$tag: writes go on, apart from $stb" -- writer_more 100 10000
+	from=$(log_lines "$act-vdiskd")
+	eval "pid=\${SB_PID_$act}"
+	kill -TERM "$pid"
+	check "$tag: $act's standbyd stopped" -- wait_until 10000 gone "$pid"
+	SB_DB=$SB_DIR/$act/vdisk.db sb_start "$act"
+	check "$tag: started again, $act takes the role back ($stb's copy is outdated)" -- \
+		sb_wait_state "$act" active $((DEAD_MS * 3 + 10000))
+	ip -n "$(ns_of "$act")" link set ha0 up
+	check "$tag: the PC writes again" -- writer_more 100 30000
+	check "$tag: cable back: resync, in sync, $stb's copy current" -- back_in_sync
+	writer_stop "$tag"
+	verify "$tag"
+	current_after_resync "$tag" "$from"
 }
 
 # stays_outdated NODE MS: NODE never says its copy is current for MS (a negative check; a
@@ -337,7 +368,7 @@ socket_barred() {
 }
 
 for i in $(seq "$TRIALS"); do
-	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart standby isolated active}; do
+	for s in ${FENCE_SCENARIOS:-hacut compound mirror restart stop standby isolated active}; do
 		"trial_$s" "$i"
 	done
 done
