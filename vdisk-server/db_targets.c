@@ -1011,6 +1011,8 @@ void db_targets_role(struct db_targets *dt, int secondary)
 			iscsi_server_drop_target(dt->rsrv, &d->rtgt);
 		}
 	}
+	if (secondary)
+		fence_unasked(&dt->fence);	/* the held writes failed above */
 	if (!secondary && dt->rsrv)
 		image_sync_drop_all(dt->rsrv);	/* a base being rewritten must not be served */
 	if (!secondary) {

@@ -150,6 +150,18 @@ void fence_cancel(struct mirror_fence *f, struct fence_waiter *w)
 	w->listed = 0;
 }
 
+void fence_unasked(struct mirror_fence *f)
+{
+	if (!f || f->state != FENCE_ASKING || f->waiters)
+		return;
+	ev_timer_cancel(f->loop, &f->again);
+	ctl_call_cancel(f->req);
+	f->req = NULL;
+	f->state = FENCE_NONE;
+	f->last_error[0] = '\0';
+	log_notice("fence: no write waits for it any more: standbyd is not asked further");
+}
+
 void fence_reset(struct mirror_fence *f)
 {
 	if (!f || f->state != FENCE_DONE)

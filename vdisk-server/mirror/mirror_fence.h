@@ -57,6 +57,10 @@ void fence_fini(struct mirror_fence *f);
  * runs once it may (w stays listed until then, or until fence_cancel). */
 int fence_allows(struct mirror_fence *f, struct fence_waiter *w);
 void fence_cancel(struct mirror_fence *f, struct fence_waiter *w);
+/* No write waits for the answer any more (this server went secondary: its held writes
+ * failed): stop asking, so standbyd on a node that does not serve is not told to outdate
+ * the peer. A later write apart asks again. */
+void fence_unasked(struct mirror_fence *f);
 /* Every mirror is in sync: the peer holds everything again, and the next write apart needs a
  * new answer (standbyd clears the peer's outdated mark only after it saw this state). */
 void fence_reset(struct mirror_fence *f);
