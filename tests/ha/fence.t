@@ -285,15 +285,19 @@ trial_standby() {
 }
 
 # isolate NODE: NODE's HA link and LAN down at once. Its processes are stopped meanwhile,
-# for longer than a keepalive: the peer's last heartbeats wait unread in its sockets and are
-# handled after the carrier loss (a heartbeat on its way up while the cables go), and its
-# fence cannot reach the peer between the two links going down (two steps: a loaded machine
-# once let it through the LAN still up, which outdates the peer rightly: trial compound's case)
+# until one of the peer's heartbeats waits unread in its sockets, to be handled after the
+# carrier loss (a heartbeat on its way up while the cables go); and its fence cannot reach
+# the peer between the two links going down (two steps: a loaded machine once let it through
+# the LAN still up, which outdates the peer rightly: trial compound's case)
+hb_queued() {	# a UDP socket of NODE with bytes unread (/proc/net/udp's rx_queue)
+	ip netns exec "$(ns_of "$1")" awk 'NR > 1 { split($5, q, ":"); if (q[2] != "00000000")
+		f = 1 } END { exit !f }' /proc/net/udp
+}
 isolate() {
 	local pids
 	pids=$(ip netns pids "$(ns_of "$1")")
 	kill -STOP $pids
-	sleep 0.3
+	check "$1 stopped, a heartbeat of the peer waits unread" -- wait_until 3000 hb_queued "$1"
 	printf 'link set ha0 down\nlink set lan0 down\n' | ip -n "$(ns_of "$1")" -batch -
 	kill -CONT $pids
 }
