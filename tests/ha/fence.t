@@ -214,7 +214,6 @@ trial_mirror() {
 # trial_stop: writes apart acknowledged (the HA cable pulled), then the active's standbyd
 # stopped (it gives the role up) and started again: it takes the role back (the standby's
 # copy is outdated), and the standby's copy counts as current only once the resync is done
-gone() { ! kill -0 "$1" 2>/dev/null; }
 trial_stop() {
 	local tag=stop$1 pid from
 	writer_start "$tag"

@@ -14,7 +14,6 @@ check "topology" -- sb_topology
 sb_config a
 sb_config b
 # a state file that is not one: standbyd refuses to start, saying which file and why
-gone() { ! kill -0 "$1" 2>/dev/null; }
 for bad in 'outdated 7\noutdated 8\n' 'outdating 70000\n' 'outdating 5' 'outdated 7\nmaybe 1\n' \
 	'outdated 4294967301\n' 'outdating +7\n' 'outdated  7\n'; do
 	printf "$bad" >"$SB_DIR/b/standbyd.state"
